@@ -1,0 +1,104 @@
+"""``create_app(settings)``: routers, middleware and the one error handler."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import IntegrityError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from . import lifecycle
+from .config import Settings
+from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
+from .middleware import TransportMiddleware
+from .routes import auth, emulator, records, tables, workspaces
+from .security import LoginThrottle
+from .storage.engine import Database
+
+log = logging.getLogger("claystack")
+
+
+def _error(exc: ClayError) -> Response:
+    return Response(
+        orjson.dumps(exc.body()),
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type="application/json",
+    )
+
+
+def _validation_message(errors: list[Any]) -> str:
+    first = errors[0] if errors else {}
+    if first.get("type") == "json_invalid":
+        return "Malformed JSON body"
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    field = ".".join(loc) or "body"
+    msg = "Required" if first.get("type") == "missing" else first.get("msg", "Invalid value")
+    return f'Invalid request parameter(s): Field "{field}" - {msg}'
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await lifecycle.start(app)
+        try:
+            yield
+        finally:
+            await app.state.db.dispose()
+
+    app = FastAPI(
+        title="claystack",
+        version=lifecycle.version(),
+        summary="A self-hostable server speaking Clay's v3 HTTP API",
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.state.settings = settings
+    app.state.db = Database(settings.resolved_database_url)
+    app.state.login_throttle = LoginThrottle(
+        settings.login_max_failures, settings.login_window_seconds
+    )
+
+    for module in (auth, workspaces, tables, records, emulator):
+        app.include_router(module.api)
+
+    @app.exception_handler(ClayError)
+    async def clay_error(_: Request, exc: ClayError) -> Response:
+        return _error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
+        return _error(BadRequest(_validation_message(list(exc.errors()))))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404:
+            return _error(NoMatchingURL())
+        if exc.status_code == 405:
+            return _error(MethodNotAllowed("Method not allowed on this URL"))
+        err = ClayError(str(exc.detail))
+        err.status_code = exc.status_code
+        return _error(err)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(_: Request, exc: IntegrityError) -> Response:
+        log.info("write conflict: %s", exc.orig)
+        return _error(Conflict("The change conflicts with another write; nothing was saved"))
+
+    @app.exception_handler(Exception)
+    async def internal_error(_: Request, exc: Exception) -> Response:
+        log.exception("unhandled error")
+        body = {"type": "InternalServerError", "message": "Internal server error"}
+        return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+
+    app.add_middleware(TransportMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

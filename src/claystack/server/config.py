@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of the server; each can be given as ``CLAYSTACK_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="CLAYSTACK_", extra="ignore")
+
+    data_dir: Path = Path(".claystack")
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_base_url: str = ""
+
+    session_ttl_seconds: int = Field(default=86_400, gt=0)
+    cookie_secure: bool = False
+    secret_key: str = ""
+
+    login_max_failures: int = Field(default=10, gt=0)
+    login_window_seconds: int = Field(default=300, gt=0)
+
+    demo_email: str = "demo@claystack.dev"
+    demo_password: str = "claystack"
+    demo_name: str = "Demo User"
+    demo_workspace_name: str = "Demo Workspace"
+    seed_demo: bool = True
+    initial_credits: int = Field(default=10_000, ge=0)
+
+    enable_reset: bool = False
+    max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    max_records_per_request: int = Field(default=10_000, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("CLAYSTACK_DATABASE_URL must be a sqlite:// or postgresql:// URL")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL with the async driver filled in."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'claystack.db'}"
+        if url.startswith("sqlite://"):
+            url = "sqlite+aiosqlite://" + url[len("sqlite://") :]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+        elif url.startswith("postgres://"):
+            url = "postgresql+asyncpg://" + url[len("postgres://") :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        return f"http://{self.host}:{self.port}"

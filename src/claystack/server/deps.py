@@ -1,0 +1,144 @@
+"""Request dependencies: the transaction, the caller, and ids resolved with authorization.
+
+Every route that takes an id gets it through one of these, so a route cannot forget to
+check that the caller belongs to the workspace that owns it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .config import Settings
+from .errors import Forbidden, NotFound, Unauthorized
+from .services import accounts, tables, workspaces
+from .services.common import Actor, Scope
+from .services.tables import TableRef
+from .storage.engine import Database
+
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
+    db = get_database(request)
+    async with db.transaction(write=request.method not in _SAFE) as conn:
+        yield conn
+
+
+Conn = Annotated[AsyncConnection, Depends(transaction, scope="function")]
+
+
+async def secret_key(request: Request, conn: Conn) -> str:
+    cached: str | None = getattr(request.app.state, "secret", None)
+    if cached is None:
+        cached = await accounts.instance_secret(conn, get_settings(request))
+        request.app.state.secret = cached
+    return cached
+
+
+Secret = Annotated[str, Depends(secret_key, scope="function")]
+
+
+async def current_actor(request: Request, conn: Conn, secret: Secret) -> Actor:
+    auth = request.headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return await accounts.actor_from_api_token(conn, auth[7:].strip())
+    cookie = request.cookies.get("claysession")
+    if not cookie:
+        raise Unauthorized()
+    return await accounts.actor_from_cookie(conn, secret, cookie)
+
+
+CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
+
+
+def _check_write(request: Request, scope: Scope) -> Scope:
+    if request.method not in _SAFE and not scope.can_write:
+        raise Forbidden("Your role in this workspace is read-only")
+    return scope
+
+
+async def workspace_scope(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    workspace_id: Annotated[str, Path(alias="workspaceId")],
+) -> Scope:
+    return _check_write(request, await workspaces.resolve_workspace(conn, actor, workspace_id))
+
+
+WorkspaceScope = Annotated[Scope, Depends(workspace_scope, scope="function")]
+
+
+async def default_scope(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    workspace_id: Annotated[str | None, Query(alias="workspaceId")] = None,
+) -> Scope:
+    """For seed paths that carry no workspace id in the path."""
+    return _check_write(request, await workspaces.default_workspace(conn, actor, workspace_id))
+
+
+DefaultScope = Annotated[Scope, Depends(default_scope, scope="function")]
+
+
+async def table_ref(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    table_id: Annotated[str, Path(alias="tableId")],
+) -> TableRef:
+    ref = await tables.resolve_table(conn, actor, table_id)
+    _check_write(request, ref.scope)
+    return ref
+
+
+TableDep = Annotated[TableRef, Depends(table_ref, scope="function")]
+
+
+async def folder_scope(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    folder_id: Annotated[str, Path(alias="folderId")],
+) -> tuple[Scope, str]:
+    ws = await workspaces.folder_workspace(conn, folder_id)
+    try:
+        scope = await workspaces.resolve_workspace(conn, actor, ws)
+    except NotFound:
+        raise NotFound("Folder not found") from None
+    return _check_write(request, scope), folder_id
+
+
+FolderDep = Annotated[tuple[Scope, str], Depends(folder_scope, scope="function")]
+
+
+async def workbook_scope(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    workbook_id: Annotated[str, Path(alias="workbookId")],
+) -> tuple[Scope, str]:
+    ws = await workspaces.workbook_workspace(conn, workbook_id)
+    try:
+        scope = await workspaces.resolve_workspace(conn, actor, ws)
+    except NotFound:
+        raise NotFound("Workbook not found") from None
+    return _check_write(request, scope), workbook_id
+
+
+WorkbookDep = Annotated[tuple[Scope, str], Depends(workbook_scope, scope="function")]

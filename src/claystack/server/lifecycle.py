@@ -1,0 +1,71 @@
+"""Start-up, seeding and reset."""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import delete, text
+
+from .services import accounts
+from .storage import migrate
+from .storage.models import Base, Instance
+
+log = logging.getLogger("claystack")
+
+
+def version() -> str:
+    try:
+        return package_version("claystack")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0.0.0"
+
+
+async def start(app: FastAPI) -> None:
+    db, settings = app.state.db, app.state.settings
+    await migrate.upgrade(db)
+    async with db.transaction(write=True) as conn:
+        app.state.secret = await accounts.instance_secret(conn, settings)
+        seeded = await accounts.seed_demo(conn, settings, app.state.secret)
+    app.state.seeded = seeded
+    if seeded:
+        log.warning(
+            "claystack: created demo user %s (password %r) in workspace %s",
+            settings.demo_email,
+            settings.demo_password,
+            seeded["workspaceId"],
+        )
+
+
+async def ping(app: FastAPI) -> None:
+    async with app.state.db.transaction(write=False) as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def reset(app: FastAPI) -> dict[str, Any] | None:
+    """Empties every table but ``instance`` and seeds again, in one transaction."""
+    db, settings = app.state.db, app.state.settings
+    async with db.transaction(write=True) as conn:
+        names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
+        if db.is_sqlite:
+            for table in reversed(Base.metadata.sorted_tables):
+                if table.name in names:
+                    await conn.execute(delete(table))
+            await conn.exec_driver_sql("DELETE FROM sqlite_sequence") if await _has_sequence(
+                conn
+            ) else None
+        else:
+            await conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+        seeded = await accounts.seed_demo(conn, settings, app.state.secret)
+    app.state.login_throttle.__init__(settings.login_max_failures, settings.login_window_seconds)
+    return seeded
+
+
+async def _has_sequence(conn: Any) -> bool:
+    result = await conn.exec_driver_sql(
+        "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
+    )
+    return result.first() is not None

@@ -1,0 +1,38 @@
+"""Emulator conveniences under ``/_claystack`` (not part of Clay's API)."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from ..errors import NoMatchingURL
+from ..schemas import Health
+from . import JSONOut, ok, router
+
+api = router("emulator")
+
+
+@api.get("/_claystack/health", responses=ok(Health))
+async def health(request: Request) -> JSONOut:
+    """Liveness plus the backend in use."""
+    from .. import lifecycle
+
+    await lifecycle.ping(request.app)
+    return JSONOut(
+        {
+            "status": "ok",
+            "database": request.app.state.db.engine.dialect.name,
+            "version": lifecycle.version(),
+        }
+    )
+
+
+@api.post("/_claystack/reset", responses=ok(Health))
+async def reset(request: Request) -> JSONOut:
+    """Wipes every table and re-seeds the demo user and workspace (only with
+    ``CLAYSTACK_ENABLE_RESET=1``; otherwise this path does not exist)."""
+    from .. import lifecycle
+
+    if not request.app.state.settings.enable_reset:
+        raise NoMatchingURL()
+    seeded = await lifecycle.reset(request.app)
+    return JSONOut({"status": "ok", "seeded": seeded})

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Body, Path, Query, Request
+
+from ..deps import Conn, TableDep
+from ..errors import BadRequest, PayloadTooLarge
+from ..schemas import (
+    BulkFetchIn,
+    CountOut,
+    DeletedRecords,
+    DeleteRecordsIn,
+    IdList,
+    RecordList,
+    RecordOut,
+    RecordsIn,
+    RecordsOut,
+    RecordsPatch,
+    RecordsPatchOut,
+    Success,
+)
+from ..services import records
+from . import JSONOut, ok, router
+
+api = router("records")
+RecordId = Annotated[str, Path(alias="recordId")]
+ViewId = Annotated[str, Path(alias="viewId")]
+
+
+def _check_batch(request: Request, size: int) -> None:
+    limit = request.app.state.settings.max_records_per_request
+    if size > limit:
+        raise PayloadTooLarge(f"At most {limit} records per request; split the batch")
+
+
+@api.post("/v3/tables/{tableId}/records", responses=ok(RecordsOut))
+async def add_records(body: RecordsIn, request: Request, conn: Conn, table: TableDep) -> JSONOut:
+    """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted."""
+    _check_batch(request, len(body.records))
+    rows = [{"id": r.id, "cells": r.cells} for r in body.records]
+    return JSONOut({"records": await records.add_records(conn, table, rows)})
+
+
+@api.patch("/v3/tables/{tableId}/records", responses=ok(RecordsPatchOut))
+async def update_records(
+    body: RecordsPatch, request: Request, conn: Conn, table: TableDep
+) -> JSONOut:
+    """Merges cell values into existing rows."""
+    _check_batch(request, len(body.records))
+    updated = await records.update_records(conn, table, [(r.id, r.cells) for r in body.records])
+    return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
+
+
+@api.get("/v3/tables/{tableId}/records/{recordId}", responses=ok(RecordOut))
+async def get_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
+    """One row."""
+    return JSONOut(await records.get_record(conn, table, record_id))
+
+
+@api.patch("/v3/tables/{tableId}/records/{recordId}", responses=ok(RecordOut))
+async def patch_record(
+    record_id: RecordId,
+    conn: Conn,
+    table: TableDep,
+    body: Annotated[dict[str, Any], Body()],
+) -> JSONOut:
+    """Updates one row from ``{cells:{…}}`` or the flat ``{f_…: value}``."""
+    cells = body["cells"] if isinstance(body.get("cells"), dict) else body
+    updated = await records.update_records(conn, table, [(record_id, cells)])
+    return JSONOut(updated[0])
+
+
+@api.delete("/v3/tables/{tableId}/records/{recordId}", responses=ok(Success))
+async def delete_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
+    """Deletes one row."""
+    await records.delete_record(conn, table, record_id)
+    return JSONOut({"success": True})
+
+
+@api.delete("/v3/tables/{tableId}/records", responses=ok(DeletedRecords))
+async def delete_records(
+    conn: Conn, table: TableDep, body: Annotated[DeleteRecordsIn | None, Body()] = None
+) -> JSONOut:
+    """No body deletes every row; ``recordIds`` deletes those; ``deleteAll`` with
+    ``viewId`` deletes the rows the view shows except ``omitDeletingRecordIds``."""
+    if body is None or (body.recordIds is None and not body.deleteAll):
+        if body is not None and body.model_fields_set - {"omitDeletingRecordIds"}:
+            raise BadRequest('Invalid request parameter(s): give "recordIds" or "deleteAll"')
+        count = await records.delete_records(
+            conn, table, omit_ids=body.omitDeletingRecordIds if body else ()
+        )
+    elif body.recordIds is not None:
+        count = await records.delete_records(conn, table, record_ids=body.recordIds)
+    else:
+        count = await records.delete_records(
+            conn, table, view_id=body.viewId, omit_ids=body.omitDeletingRecordIds
+        )
+    return JSONOut({"success": True, "deletedCount": count})
+
+
+@api.post("/v3/tables/{tableId}/bulk-fetch-records", responses=ok(RecordList))
+async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableDep) -> JSONOut:
+    """Rows by id, in the order asked; unknown ids are left out."""
+    found = await records.bulk_fetch(conn, table, body.recordIds, body.fieldIds)
+    return JSONOut({"results": found})
+
+
+@api.get("/v3/tables/{tableId}/views/{viewId}/records", responses=ok(RecordList))
+async def list_view_records(
+    view_id: ViewId,
+    conn: Conn,
+    table: TableDep,
+    limit: Annotated[int, Query(ge=0, le=10_000)] = 1000,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSONOut:
+    """A page of the rows a view shows, in its order."""
+    rows = await records.list_records(conn, table, view_id, limit=limit, offset=offset)
+    return JSONOut({"results": rows})
+
+
+@api.get("/v3/tables/{tableId}/views/{viewId}/records/ids", responses=ok(IdList))
+async def record_ids(view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
+    """Every id the view shows, in view order, unpaginated."""
+    return JSONOut({"results": await records.record_ids(conn, table, view_id)})
+
+
+@api.get("/v3/tables/{tableId}/count", responses=ok(CountOut))
+async def count(table: TableDep) -> JSONOut:
+    """The number of rows in the table."""
+    return JSONOut({"tableTotalRecordsCount": table.row.row_count})

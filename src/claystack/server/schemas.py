@@ -1,0 +1,329 @@
+"""Request and response bodies, as the OpenAPI document describes them."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+# -- auth ----------------------------------------------------------------------------------
+
+
+class LoginIn(Model):
+    email: str
+    password: str
+    source: Any = None
+
+
+class UserOut(Model):
+    id: int
+    email: str
+    name: str
+
+
+class LoginOut(Model):
+    user: UserOut
+
+
+class MeOut(UserOut):
+    username: str
+    apiToken: str
+    defaultWorkspaceId: int | None
+    createdAt: str | None
+
+
+class Success(Model):
+    success: bool = True
+
+
+# -- workspaces and resources --------------------------------------------------------------
+
+
+class WorkspaceOut(Model):
+    id: int
+    name: str
+    role: str | None = None
+    credits: int | None = None
+    featureFlags: dict[str, Any] = {}
+
+
+class WorkspaceList(Model):
+    results: list[WorkspaceOut]
+
+
+class WorkspaceEnvelope(Model):
+    workspace: WorkspaceOut
+
+
+class FolderIn(Model):
+    name: str = Field(min_length=1, max_length=500)
+    parentFolderId: str | None = None
+    description: str | None = None
+
+
+class FolderOut(Model):
+    id: str
+    name: str
+    workspaceId: int
+    parentFolderId: str | None
+    createdAt: str | None
+
+
+class DeleteResourcesIn(Model):
+    folderIds: list[str] = []
+    workbookIds: list[str] = []
+    tableIds: list[str] = []
+    isPermanentDelete: bool = False
+
+
+class DeletedResources(Model):
+    success: bool = True
+    deleted: dict[str, list[str]]
+
+
+class ParentResource(Model):
+    type: Literal["FOLDER", "WORKBOOK", "folder", "workbook"]
+    id: str
+
+
+class ResourceFilters(Model):
+    resourceTypes: list[str] | None = None
+    ownerIds: list[int] | None = None
+    q: str | None = None
+
+
+class ResourcesIn(Model):
+    parentResource: ParentResource | None = None
+    filters: ResourceFilters | None = None
+    resourceTypes: list[str] | None = None
+    isGlobalSearch: bool = False
+
+
+class ResourceSearchIn(Model):
+    query: str
+
+
+class ResourceOut(Model):
+    resourceType: Literal["FOLDER", "WORKBOOK", "TABLE"]
+    id: str
+    name: str
+    parentFolderId: str | None
+    ownerId: int | None
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class ResourceList(Model):
+    resources: list[ResourceOut]
+
+
+class WorkbookIn(Model):
+    name: str = Field(min_length=1, max_length=500)
+    workspaceId: int
+    settings: dict[str, Any] | None = None
+    parentFolderId: str | None = None
+    description: str | None = None
+
+
+class WorkbookOut(Model):
+    id: str
+    workspaceId: int
+    name: str
+    description: str | None
+    parentFolderId: str | None
+    settings: dict[str, Any]
+    ownerId: int | None
+    createdAt: str | None
+    updatedAt: str | None
+    deletedAt: str | None
+
+
+class WorkbookList(Model):
+    results: list[WorkbookOut]
+
+
+class OwnersOut(Model):
+    results: list[dict[str, Any]]
+
+
+# -- tables, fields, views -----------------------------------------------------------------
+
+
+class TableIn(Model):
+    name: str = Field(min_length=1, max_length=500)
+    workspaceId: int
+    workbookId: str | None = None
+    type: str | None = None
+    template: Any = None
+    description: str | None = None
+    tableSettings: dict[str, Any] | None = None
+
+
+class FieldOut(Model):
+    id: str
+    tableId: str
+    name: str
+    type: str
+    typeSettings: dict[str, Any]
+    inputFieldIds: list[str]
+
+
+class ViewOut(Model):
+    id: str
+    name: str
+    order: int
+    fields: dict[str, Any]
+    sort: Any = None
+    filter: Any = None
+    limit: int | None = None
+    offset: int | None = None
+
+
+class TableOut(Model):
+    id: str
+    workspaceId: int
+    workbookId: str | None
+    name: str
+    description: str | None
+    type: str
+    parentFolderId: str | None
+    tableSettings: dict[str, Any]
+    fieldGroupMap: dict[str, Any]
+    firstViewId: str | None
+    fields: list[FieldOut]
+    views: list[ViewOut]
+    ownerId: int | None
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class TableEnvelope(Model):
+    table: TableOut
+    extraData: dict[str, Any] = {}
+
+
+class TableList(Model):
+    results: list[TableOut]
+
+
+class TablePatch(Model):
+    name: str | None = None
+    description: str | None = None
+    tableSettings: dict[str, Any] | None = None
+    fieldGroupMap: dict[str, Any] | None = None
+    sourceSettings: dict[str, Any] | None = None
+
+
+class FieldIn(Model):
+    name: str = Field(min_length=1, max_length=500)
+    type: str
+    typeSettings: dict[str, Any] | None = None
+
+
+class FieldPatch(Model):
+    name: str | None = Field(default=None, min_length=1, max_length=500)
+    type: str | None = None
+    typeSettings: dict[str, Any] | None = None
+
+
+class FieldEnvelope(Model):
+    field: FieldOut
+
+
+class ViewIn(Model):
+    name: str = Field(min_length=1, max_length=500)
+    limit: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0)
+    filter: dict[str, Any] | None = None
+    sort: list[dict[str, Any]] | dict[str, Any] | None = None
+
+
+class ViewPatch(Model):
+    name: str | None = Field(default=None, min_length=1, max_length=500)
+    limit: int | None = Field(default=None, ge=0)
+    offset: int | None = Field(default=None, ge=0)
+    filter: dict[str, Any] | None = None
+    sort: list[dict[str, Any]] | dict[str, Any] | None = None
+    fields: dict[str, Any] | None = None
+
+
+class ViewEnvelope(Model):
+    view: ViewOut
+
+
+# -- records -------------------------------------------------------------------------------
+
+
+class RecordIn(Model):
+    id: str | None = Field(default=None, min_length=1, max_length=200)
+    cells: dict[str, Any] = {}
+
+
+class RecordsIn(Model):
+    records: list[RecordIn]
+
+
+class RecordUpdate(Model):
+    id: str = Field(min_length=1, max_length=200)
+    cells: dict[str, Any]
+
+
+class RecordsPatch(Model):
+    records: list[RecordUpdate]
+
+
+class RecordOut(Model):
+    id: str
+    tableId: str
+    cells: dict[str, Any]
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class RecordsOut(Model):
+    records: list[RecordOut]
+
+
+class RecordsPatchOut(RecordsOut):
+    extraData: dict[str, Any]
+
+
+class RecordList(Model):
+    results: list[RecordOut]
+
+
+class IdList(Model):
+    results: list[str]
+
+
+class DeleteRecordsIn(Model):
+    recordIds: list[str] | None = None
+    deleteAll: bool | None = None
+    viewId: str | None = None
+    omitDeletingRecordIds: list[str] = []
+
+
+class DeletedRecords(Model):
+    success: bool = True
+    deletedCount: int
+
+
+class BulkFetchIn(Model):
+    recordIds: list[str]
+    fieldIds: list[str] | None = None
+    includeExternalContentFieldIds: list[str] | None = None
+
+
+class CountOut(Model):
+    tableTotalRecordsCount: int
+
+
+class Health(Model):
+    status: Literal["ok"]
+    database: str
+    version: str

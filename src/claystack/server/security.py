@@ -1,0 +1,105 @@
+"""Passwords, session cookies and API tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections import deque
+from urllib.parse import quote, unquote
+
+import anyio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .errors import TooManyRequests
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths cost the same.
+_DUMMY_HASH = _hasher.hash("claystack-dummy-password")
+
+
+async def hash_password(password: str) -> str:
+    return await anyio.to_thread.run_sync(_hasher.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    def check() -> bool:
+        try:
+            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await anyio.to_thread.run_sync(check)
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def _sign(secret: str, value: str) -> str:
+    mac = hmac.new(secret.encode(), value.encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac).decode().rstrip("=")
+
+
+def new_session_cookie(secret: str) -> tuple[str, str]:
+    """Returns (cookie value as sent, the token whose hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    return quote(f"s:{token}.{_sign(secret, token)}", safe=""), token
+
+
+def session_token_from_cookie(secret: str, cookie: str) -> str | None:
+    """The token inside an express-session style ``s:<token>.<signature>`` cookie, if genuine."""
+    raw = unquote(cookie)
+    if not raw.startswith("s:") or "." not in raw:
+        return None
+    token, _, sig = raw[2:].rpartition(".")
+    if not token or not hmac.compare_digest(sig, _sign(secret, token)):
+        return None
+    return token
+
+
+def api_token_for(secret: str, user_id: int, salt: str) -> str:
+    """A user's API token, derived rather than stored: only its hash is in the database."""
+    mac = hmac.new(secret.encode(), f"api:{user_id}:{salt}".encode(), hashlib.sha256).digest()
+    return "cs_" + base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+class LoginThrottle:
+    """Failed logins per email and per client address within a sliding window (in memory)."""
+
+    def __init__(self, max_failures: int, window_seconds: int) -> None:
+        self.max_failures = max_failures
+        self.window = window_seconds
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def check(self, *keys: str) -> None:
+        now = time.monotonic()
+        for key in keys:
+            q = self._recent(key, now)
+            if len(q) >= self.max_failures:
+                raise TooManyRequests(
+                    "Too many login attempts, try again later",
+                    retry_after=int(q[0] + self.window - now) + 1,
+                )
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        for key in keys:
+            self._recent(key, now).append(now)
+        if len(self._failures) > 100_000:
+            self._failures = {k: q for k, q in self._failures.items() if q}
+
+    def succeeded(self, *keys: str) -> None:
+        """Clears the given keys (the email only: never the address, or one good account
+        would reset an attacker's budget)."""
+        for key in keys:
+            self._failures.pop(key, None)

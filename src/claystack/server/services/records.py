@@ -1,0 +1,279 @@
+"""Rows: adding, reading, updating, deleting and listing them in view order.
+
+This is the hot path. Rows are written with one multi-row statement per request and
+read without the ORM; the table's ``row_count`` moves in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..errors import BadRequest, Conflict, NotFound
+from ..ids import new_ids
+from ..storage.models import Record, Table
+from . import tables as tables_svc
+from . import views as views_svc
+from .common import iso, now_ms
+from .tables import SYSTEM_FIELD_IDS, TableRef
+
+MAX_ID_LENGTH = 200
+_READ_COLUMNS = (
+    Record.seq,
+    Record.id,
+    Record.cells,
+    Record.meta,
+    Record.created_at,
+    Record.updated_at,
+)
+
+
+def cell_out(value: Any, meta: dict[str, Any] | None) -> dict[str, Any]:
+    if not meta:
+        return {"value": value}
+    cell: dict[str, Any] = {"value": value, "metadata": {"status": meta.get("status")}}
+    if "fullValue" in meta or "error" in meta:
+        cell["externalContent"] = {k: meta[k] for k in ("fullValue", "error") if k in meta}
+    return cell
+
+
+def record_out(
+    table_id: str,
+    record_id: str,
+    cells: dict[str, Any],
+    meta: dict[str, Any] | None,
+    created: str | None,
+    updated: str | None,
+    only: frozenset[str] | None = None,
+) -> dict[str, Any]:
+    meta = meta or {}
+    out_cells: dict[str, Any] = {}
+    for fid in cells.keys() | meta.keys():
+        if only is None or fid in only:
+            out_cells[fid] = cell_out(cells.get(fid), meta.get(fid))
+    if only is None or "f_created_at" in only:
+        out_cells["f_created_at"] = {"value": created}
+    if only is None or "f_updated_at" in only:
+        out_cells["f_updated_at"] = {"value": updated}
+    return {
+        "id": record_id,
+        "tableId": table_id,
+        "cells": out_cells,
+        "createdAt": created,
+        "updatedAt": updated,
+    }
+
+
+def _rows_out(
+    table_id: str,
+    rows: Iterable[Any],
+    only: frozenset[str] | None = None,
+) -> list[dict[str, Any]]:
+    stamps: dict[int, str | None] = {}
+
+    def stamp(ms: int) -> str | None:
+        text = stamps.get(ms)
+        if text is None:
+            text = stamps[ms] = iso(ms)
+        return text
+
+    return [
+        record_out(table_id, r.id, r.cells, r.meta, stamp(r.created_at), stamp(r.updated_at), only)
+        for r in rows
+    ]
+
+
+async def _writable_fields(conn: AsyncConnection, table_id: str) -> set[str]:
+    return set(await tables_svc.field_ids(conn, table_id)) - SYSTEM_FIELD_IDS
+
+
+def _check_cells(cells: Any, writable: set[str], where: str) -> dict[str, Any]:
+    if not isinstance(cells, dict):
+        raise BadRequest(f'Invalid request parameter(s): Field "{where}.cells" - expected object')
+    unknown = cells.keys() - writable
+    if unknown:
+        fid = sorted(unknown)[0]
+        if fid in SYSTEM_FIELD_IDS:
+            raise BadRequest(f"Field {fid} is read-only")
+        raise BadRequest(f"Unknown field {fid} in {where}.cells")
+    return cells
+
+
+async def add_records(
+    conn: AsyncConnection, table: TableRef, records: Sequence[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Inserts rows, keeping client ids and cell values; all or nothing."""
+    if not records:
+        return []
+    writable = await _writable_fields(conn, table.id)
+    given = [r.get("id") for r in records]
+    minted = iter(new_ids("r", sum(1 for g in given if g is None)))
+    now = now_ms()
+    rows = []
+    seen: set[str] = set()
+    for i, rec in enumerate(records):
+        rid = given[i]
+        if rid is None:
+            rid = next(minted)
+        elif not isinstance(rid, str) or not rid or len(rid) > MAX_ID_LENGTH:
+            raise BadRequest(
+                f'Invalid request parameter(s): Field "records[{i}].id" - '
+                f"expected a non-empty string of at most {MAX_ID_LENGTH} characters"
+            )
+        if rid in seen:
+            raise Conflict(f"Record id {rid} appears twice in the request")
+        seen.add(rid)
+        cells = _check_cells(rec.get("cells") or {}, writable, f"records[{i}]")
+        rows.append(
+            {
+                "table_id": table.id,
+                "id": rid,
+                "cells": cells,
+                "meta": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    client_ids = [g for g in given if g is not None]
+    if client_ids:
+        clash = await conn.scalar(
+            select(Record.id).where(Record.table_id == table.id, Record.id.in_(client_ids)).limit(1)
+        )
+        if clash is not None:
+            raise Conflict(f"A record with id {clash} already exists in this table")
+    await conn.execute(insert(Record), rows)
+    await conn.execute(
+        update(Table)
+        .where(Table.id == table.id)
+        .values(row_count=Table.row_count + len(rows), updated_at=now)
+    )
+    stamp = iso(now)
+    return [record_out(table.id, r["id"], r["cells"], None, stamp, stamp) for r in rows]
+
+
+async def _load(conn: AsyncConnection, table_id: str, ids: Sequence[str]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        for row in await conn.execute(
+            select(*_READ_COLUMNS).where(Record.table_id == table_id, Record.id.in_(chunk))
+        ):
+            found[row.id] = row
+    return found
+
+
+async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> dict[str, Any]:
+    row = (await _load(conn, table.id, [record_id])).get(record_id)
+    if row is None:
+        raise NotFound("Record not found")
+    return _rows_out(table.id, [row])[0]
+
+
+async def update_records(
+    conn: AsyncConnection, table: TableRef, updates: Sequence[tuple[str, dict[str, Any]]]
+) -> list[dict[str, Any]]:
+    """Merges new cell values into existing rows; any unknown id fails the whole request."""
+    if not updates:
+        return []
+    writable = await _writable_fields(conn, table.id)
+    ids = [rid for rid, _ in updates]
+    existing = await _load(conn, table.id, ids)
+    missing = [rid for rid in ids if rid not in existing]
+    if missing:
+        raise NotFound(f"Record not found: {missing[0]}")
+    merged: dict[str, dict[str, Any]] = {}
+    for i, (rid, cells) in enumerate(updates):
+        _check_cells(cells, writable, f"records[{i}]")
+        base = merged.get(rid, existing[rid].cells)
+        merged[rid] = {**base, **cells}
+    now = now_ms()
+    await conn.execute(
+        update(Record)
+        .where(Record.seq == bindparam("b_seq"))
+        .values(cells=bindparam("b_cells"), updated_at=now),
+        [{"b_seq": existing[rid].seq, "b_cells": cells} for rid, cells in merged.items()],
+    )
+    stamp = iso(now)
+    return [
+        record_out(table.id, rid, cells, existing[rid].meta, iso(existing[rid].created_at), stamp)
+        for rid, cells in merged.items()
+    ]
+
+
+async def delete_record(conn: AsyncConnection, table: TableRef, record_id: str) -> None:
+    if await delete_records(conn, table, record_ids=[record_id]) == 0:
+        raise NotFound("Record not found")
+
+
+async def delete_records(
+    conn: AsyncConnection,
+    table: TableRef,
+    *,
+    record_ids: Sequence[str] | None = None,
+    omit_ids: Sequence[str] = (),
+    view_id: str | None = None,
+) -> int:
+    """Deletes the given rows, or (no ids) every row the view shows bar ``omit_ids``, or
+    every row of the table. Returns how many went."""
+    stmt = delete(Record).where(Record.table_id == table.id)
+    if record_ids is not None:
+        if not record_ids:
+            return 0
+        deleted = 0
+        for start in range(0, len(record_ids), 1000):
+            chunk = list(record_ids[start : start + 1000])
+            result = await conn.execute(stmt.where(Record.id.in_(chunk)))
+            deleted += result.rowcount or 0
+    else:
+        if view_id is not None:
+            view = await tables_svc.get_view(conn, table.id, view_id)
+            if not views_svc.is_plain(view.config):
+                shown = views_svc.apply_view(select(Record.seq), table.id, view.config)
+                stmt = stmt.where(Record.seq.in_(shown.scalar_subquery()))
+        if omit_ids:
+            stmt = stmt.where(Record.id.not_in(list(omit_ids)))
+        deleted = (await conn.execute(stmt)).rowcount or 0
+    if deleted:
+        await conn.execute(
+            update(Table)
+            .where(Table.id == table.id)
+            .values(row_count=Table.row_count - deleted, updated_at=now_ms())
+        )
+    return deleted
+
+
+async def record_ids(conn: AsyncConnection, table: TableRef, view_id: str) -> list[str]:
+    """Every id the view shows, in its order."""
+    view = await tables_svc.get_view(conn, table.id, view_id)
+    result = await conn.execute(views_svc.ids_select(table.id, view.config))
+    return list(result.scalars())
+
+
+async def list_records(
+    conn: AsyncConnection, table: TableRef, view_id: str, *, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    view = await tables_svc.get_view(conn, table.id, view_id)
+    cfg = view.config
+    view_limit, view_offset = cfg.get("limit"), cfg.get("offset") or 0
+    if view_limit is not None:
+        limit = max(0, min(limit, view_limit - offset))
+    stmt = views_svc.apply_view(select(*_READ_COLUMNS), table.id, cfg, window=False)
+    rows = await conn.execute(stmt.limit(limit).offset(view_offset + offset))
+    return _rows_out(table.id, rows)
+
+
+async def bulk_fetch(
+    conn: AsyncConnection,
+    table: TableRef,
+    record_ids: Sequence[str],
+    field_ids: Sequence[str] | None,
+) -> list[dict[str, Any]]:
+    if not record_ids:
+        raise BadRequest('Invalid request parameter(s): Field "recordIds" - must not be empty')
+    found = await _load(conn, table.id, list(dict.fromkeys(record_ids)))
+    only = frozenset(field_ids) if field_ids else None
+    rows = [found[rid] for rid in dict.fromkeys(record_ids) if rid in found]
+    return _rows_out(table.id, rows, only)

@@ -1,0 +1,531 @@
+"""Tables, their fields and their views."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..errors import BadRequest, FieldNameAlreadyExists, NotFound
+from ..ids import new_id
+from ..storage.models import Field, Membership, Record, Table, View, Workbook
+from . import workspaces
+from .common import Actor, Scope, iso, now_ms
+
+FIELD_TYPES = (
+    "text",
+    "number",
+    "boolean",
+    "date",
+    "url",
+    "email",
+    "phone",
+    "select",
+    "multiselect",
+    "currency",
+    "percent",
+    "image",
+    "formula",
+    "action",
+    "source",
+    "lookup",
+    "json",
+)
+SYSTEM_FIELDS = (("f_created_at", "Created At"), ("f_updated_at", "Updated At"))
+SYSTEM_FIELD_IDS = frozenset(f for f, _ in SYSTEM_FIELDS)
+TABLE_TYPES = ("spreadsheet", "company", "people", "jobs")
+DEFAULT_TABLE_SETTINGS = {"AUTO_RUN_ON": True, "AUTO_RUN_MODE": "ALL_NEW_ROWS"}
+_FIELD_REF = re.compile(r"\{\{\s*(f_[A-Za-z0-9_]+)\s*\}\}")
+
+
+@dataclass(frozen=True, slots=True)
+class TableRef:
+    """A table the caller may use, as resolved by the route dependency."""
+
+    id: str
+    scope: Scope
+    row: Any
+
+
+async def resolve_table(conn: AsyncConnection, actor: Actor, table_id: str) -> TableRef:
+    row = (
+        await conn.execute(
+            select(Table, Membership.role)
+            .join(
+                Membership,
+                (Membership.workspace_id == Table.workspace_id)
+                & (Membership.user_id == actor.user_id),
+            )
+            .where(Table.id == table_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("Table not found")
+    return TableRef(row.id, Scope(actor, row.workspace_id, row.role), row)
+
+
+# -- serialization -------------------------------------------------------------------------
+
+
+def field_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "tableId": row.table_id,
+        "name": row.name,
+        "type": row.type,
+        "typeSettings": row.type_settings,
+        "inputFieldIds": input_field_ids(row.type_settings),
+        "isSystem": row.id in SYSTEM_FIELD_IDS,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+
+
+def view_out(row: Any) -> dict[str, Any]:
+    cfg = row.config
+    return {
+        "id": row.id,
+        "tableId": row.table_id,
+        "name": row.name,
+        "order": row.position,
+        "fields": cfg.get("fields", {}),
+        "sort": cfg.get("sort"),
+        "filter": cfg.get("filter"),
+        "limit": cfg.get("limit"),
+        "offset": cfg.get("offset"),
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+
+
+def input_field_ids(type_settings: Any) -> list[str]:
+    text = orjson.dumps(type_settings).decode() if type_settings else ""
+    return list(dict.fromkeys(_FIELD_REF.findall(text)))
+
+
+async def list_fields(conn: AsyncConnection, table_id: str) -> list[Any]:
+    return list(
+        await conn.execute(
+            select(Field).where(Field.table_id == table_id).order_by(Field.position, Field.id)
+        )
+    )
+
+
+async def list_views(conn: AsyncConnection, table_id: str) -> list[Any]:
+    return list(
+        await conn.execute(
+            select(View).where(View.table_id == table_id).order_by(View.position, View.id)
+        )
+    )
+
+
+async def table_out(conn: AsyncConnection, row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "workspaceId": row.workspace_id,
+        "workbookId": row.workbook_id,
+        "name": row.name,
+        "description": row.description,
+        "type": row.type,
+        "parentFolderId": row.parent_folder_id,
+        "tableSettings": row.settings,
+        "fieldGroupMap": row.field_group_map,
+        "firstViewId": row.first_view_id,
+        "fields": [field_out(f) for f in await list_fields(conn, row.id)],
+        "views": [view_out(v) for v in await list_views(conn, row.id)],
+        "ownerId": row.owner_id,
+        "rowCount": row.row_count,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+
+
+async def reload(conn: AsyncConnection, table_id: str) -> Any:
+    return (await conn.execute(select(Table).where(Table.id == table_id))).one()
+
+
+# -- tables --------------------------------------------------------------------------------
+
+
+async def create_table(
+    conn: AsyncConnection,
+    scope: Scope,
+    *,
+    name: str,
+    workbook_id: str | None,
+    table_type: str | None,
+    description: str | None = None,
+    table_settings: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    table_type = (table_type or "spreadsheet").lower()
+    if table_type not in TABLE_TYPES:
+        raise BadRequest(
+            f'Invalid request parameter(s): Field "type" - expected one of {", ".join(TABLE_TYPES)}'
+        )
+    extra: dict[str, Any] = {}
+    if workbook_id is None:
+        workbook = await workspaces.create_workbook(conn, scope, name=name)
+        extra["newlyCreatedWorkbook"] = workbook
+        workbook_id, folder_id = workbook["id"], None
+    else:
+        wb = (
+            await conn.execute(
+                select(Workbook.workspace_id, Workbook.parent_folder_id).where(
+                    Workbook.id == workbook_id
+                )
+            )
+        ).first()
+        if wb is None or wb.workspace_id != scope.workspace_id:
+            raise NotFound("Workbook not found")
+        folder_id = wb.parent_folder_id
+    now = now_ms()
+    table_id, view_id = new_id("t"), new_id("gv")
+    await conn.execute(
+        insert(Table).values(
+            id=table_id,
+            workspace_id=scope.workspace_id,
+            workbook_id=workbook_id,
+            parent_folder_id=folder_id,
+            name=name,
+            description=description,
+            type=table_type,
+            settings={**DEFAULT_TABLE_SETTINGS, **(table_settings or {})},
+            field_group_map={},
+            first_view_id=view_id,
+            owner_id=scope.actor.user_id,
+            row_count=0,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await conn.execute(
+        insert(Field),
+        [
+            {
+                "id": fid,
+                "table_id": table_id,
+                "name": fname,
+                "type": "date",
+                "type_settings": {"isSystem": True},
+                "position": i,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i, (fid, fname) in enumerate(SYSTEM_FIELDS)
+        ],
+    )
+    await conn.execute(
+        insert(View).values(
+            id=view_id,
+            table_id=table_id,
+            name="Default view",
+            position=0,
+            config={"fields": {}, "sort": None, "filter": None, "limit": None, "offset": None},
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await _sync_view_fields(conn, table_id)
+    return await table_out(conn, await reload(conn, table_id)), extra
+
+
+async def update_table(
+    conn: AsyncConnection,
+    table: TableRef,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    table_settings: dict[str, Any] | None = None,
+    field_group_map: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    if name is not None:
+        if not name.strip():
+            raise BadRequest('Invalid request parameter(s): Field "name" - must not be empty')
+        values["name"] = name
+    if description is not None:
+        values["description"] = description
+    if table_settings:
+        values["settings"] = {**table.row.settings, **table_settings}
+    if field_group_map:
+        values["field_group_map"] = {**table.row.field_group_map, **field_group_map}
+    if values:
+        values["updated_at"] = now_ms()
+        await conn.execute(update(Table).where(Table.id == table.id).values(**values))
+    return await table_out(conn, await reload(conn, table.id))
+
+
+async def delete_table(conn: AsyncConnection, table: TableRef) -> None:
+    await workspaces.delete_resources(conn, table.scope, table_ids=[table.id])
+
+
+async def list_tables_in_workbook(
+    conn: AsyncConnection, scope: Scope, workbook_id: str
+) -> list[dict[str, Any]]:
+    if await workspaces.workbook_workspace(conn, workbook_id) != scope.workspace_id:
+        raise NotFound("Workbook not found")
+    rows = list(
+        await conn.execute(
+            select(Table).where(Table.workbook_id == workbook_id).order_by(Table.created_at)
+        )
+    )
+    return [await table_out(conn, r) for r in rows]
+
+
+# -- fields --------------------------------------------------------------------------------
+
+
+async def _field(conn: AsyncConnection, table_id: str, field_id: str) -> Any:
+    row = (
+        await conn.execute(select(Field).where(Field.table_id == table_id, Field.id == field_id))
+    ).first()
+    if row is None:
+        raise NotFound("Field not found")
+    return row
+
+
+async def _check_name_free(
+    conn: AsyncConnection, table_id: str, name: str, except_id: str | None = None
+) -> None:
+    stmt = select(Field.id).where(Field.table_id == table_id, Field.name == name)
+    existing = await conn.scalar(stmt)
+    if existing is not None and existing != except_id:
+        raise FieldNameAlreadyExists(f'A field named "{name}" already exists in this table')
+
+
+def _check_type(field_type: str) -> str:
+    if field_type not in FIELD_TYPES:
+        raise BadRequest(
+            f'Invalid request parameter(s): Field "type" - "{field_type}" is not one of '
+            f"{', '.join(FIELD_TYPES)}"
+        )
+    return field_type
+
+
+async def create_field(
+    conn: AsyncConnection,
+    table: TableRef,
+    *,
+    name: str,
+    field_type: str,
+    type_settings: dict[str, Any] | None,
+) -> dict[str, Any]:
+    if not name.strip():
+        raise BadRequest('Invalid request parameter(s): Field "name" - must not be empty')
+    _check_type(field_type)
+    await _check_name_free(conn, table.id, name)
+    position = await conn.scalar(
+        select(func.coalesce(func.max(Field.position), 0) + 1).where(Field.table_id == table.id)
+    )
+    now = now_ms()
+    values = {
+        "id": new_id("f"),
+        "table_id": table.id,
+        "name": name,
+        "type": field_type,
+        "type_settings": type_settings or {},
+        "position": position,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await _check_inputs(conn, table.id, values["type_settings"])
+    await conn.execute(insert(Field).values(**values))
+    await _sync_view_fields(conn, table.id)
+    await _touch(conn, table.id)
+    return field_out(await _field(conn, table.id, values["id"]))
+
+
+async def _check_inputs(conn: AsyncConnection, table_id: str, type_settings: Any) -> None:
+    refs = input_field_ids(type_settings)
+    if not refs:
+        return
+    known = set((await conn.scalars(select(Field.id).where(Field.table_id == table_id))).all())
+    missing = [r for r in refs if r not in known]
+    if missing:
+        raise BadRequest(f"typeSettings refers to unknown field {missing[0]}")
+
+
+async def update_field(
+    conn: AsyncConnection,
+    table: TableRef,
+    field_id: str,
+    *,
+    name: str | None,
+    field_type: str | None,
+    type_settings: dict[str, Any] | None,
+) -> dict[str, Any]:
+    row = await _field(conn, table.id, field_id)
+    if field_id in SYSTEM_FIELD_IDS and (field_type or type_settings):
+        raise BadRequest("System fields cannot be changed")
+    values: dict[str, Any] = {}
+    if name is not None and name != row.name:
+        if not name.strip():
+            raise BadRequest('Invalid request parameter(s): Field "name" - must not be empty')
+        await _check_name_free(conn, table.id, name, except_id=field_id)
+        values["name"] = name
+    if field_type is not None:
+        values["type"] = _check_type(field_type)
+    if type_settings is not None:
+        merged = {**row.type_settings, **type_settings}
+        await _check_inputs(conn, table.id, merged)
+        values["type_settings"] = merged
+    if values:
+        values["updated_at"] = now_ms()
+        await conn.execute(
+            update(Field).where(Field.table_id == table.id, Field.id == field_id).values(**values)
+        )
+        await _touch(conn, table.id)
+    return field_out(await _field(conn, table.id, field_id))
+
+
+async def delete_field(conn: AsyncConnection, table: TableRef, field_id: str) -> None:
+    await _field(conn, table.id, field_id)
+    if field_id in SYSTEM_FIELD_IDS:
+        raise BadRequest("System fields cannot be deleted")
+    users = [
+        f.name
+        for f in await list_fields(conn, table.id)
+        if f.id != field_id and field_id in input_field_ids(f.type_settings)
+    ]
+    if users:
+        raise BadRequest(f'Field is used by "{users[0]}"; change or delete that field first')
+    await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id == field_id))
+    await _drop_cells(conn, table.id, field_id)
+    await _sync_view_fields(conn, table.id)
+    await _touch(conn, table.id)
+
+
+async def _drop_cells(conn: AsyncConnection, table_id: str, field_id: str) -> None:
+    """Removes a deleted field's cells from every row, inside the database."""
+    if conn.dialect.name == "postgresql":
+        for col in ("cells", "meta"):
+            await conn.exec_driver_sql(
+                f"UPDATE records SET {col} = {col} - $1::text "
+                f"WHERE table_id = $2 AND {col} ? $1::text",
+                (field_id, table_id),
+            )
+    else:
+        path = f'$."{field_id}"'
+        for col in ("cells", "meta"):
+            await conn.exec_driver_sql(
+                f"UPDATE records SET {col} = json_remove({col}, ?) "
+                f"WHERE table_id = ? AND json_type({col}, ?) IS NOT NULL",
+                (path, table_id, path),
+            )
+
+
+async def _touch(conn: AsyncConnection, table_id: str) -> None:
+    await conn.execute(update(Table).where(Table.id == table_id).values(updated_at=now_ms()))
+
+
+async def field_ids(conn: AsyncConnection, table_id: str) -> dict[str, str]:
+    """Field id → type, for validating writes."""
+    rows = await conn.execute(select(Field.id, Field.type).where(Field.table_id == table_id))
+    return {r.id: r.type for r in rows}
+
+
+# -- views ---------------------------------------------------------------------------------
+
+
+async def _sync_view_fields(conn: AsyncConnection, table_id: str) -> None:
+    """Every view lists every field (new ones visible), and none that are gone."""
+    ids = [f.id for f in await list_fields(conn, table_id)]
+    for view in await list_views(conn, table_id):
+        current = view.config.get("fields") or {}
+        fields = {fid: current.get(fid, {"isVisible": True, "width": 200}) for fid in ids}
+        if fields != current:
+            await conn.execute(
+                update(View)
+                .where(View.id == view.id)
+                .values(config={**view.config, "fields": fields})
+            )
+
+
+async def get_view(conn: AsyncConnection, table_id: str, view_id: str) -> Any:
+    row = (
+        await conn.execute(select(View).where(View.table_id == table_id, View.id == view_id))
+    ).first()
+    if row is None:
+        raise NotFound("View not found")
+    return row
+
+
+async def create_view(
+    conn: AsyncConnection, table: TableRef, *, name: str, config: dict[str, Any]
+) -> dict[str, Any]:
+    from .views import validate_view_config
+
+    types = await field_ids(conn, table.id)
+    cfg = validate_view_config(config, types)
+    position = await conn.scalar(
+        select(func.coalesce(func.max(View.position), -1) + 1).where(View.table_id == table.id)
+    )
+    now = now_ms()
+    view_id = new_id("gv")
+    await conn.execute(
+        insert(View).values(
+            id=view_id,
+            table_id=table.id,
+            name=name,
+            position=position,
+            config={"fields": {}, **cfg},
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await _sync_view_fields(conn, table.id)
+    return view_out(await get_view(conn, table.id, view_id))
+
+
+async def update_view(
+    conn: AsyncConnection,
+    table: TableRef,
+    view_id: str,
+    *,
+    name: str | None,
+    config: dict[str, Any],
+) -> dict[str, Any]:
+    from .views import validate_view_config
+
+    row = await get_view(conn, table.id, view_id)
+    types = await field_ids(conn, table.id)
+    cfg = validate_view_config(config, types)
+    if "fields" in config:
+        unknown = [f for f in (config["fields"] or {}) if f not in types]
+        if unknown:
+            raise BadRequest(f"Unknown field {unknown[0]} in view fields")
+        cfg["fields"] = {**row.config.get("fields", {}), **(config["fields"] or {})}
+    values: dict[str, Any] = {"config": {**row.config, **cfg}, "updated_at": now_ms()}
+    if name is not None:
+        values["name"] = name
+    await conn.execute(update(View).where(View.id == view_id).values(**values))
+    return view_out(await get_view(conn, table.id, view_id))
+
+
+async def delete_view(conn: AsyncConnection, table: TableRef, view_id: str) -> None:
+    await get_view(conn, table.id, view_id)
+    views = await list_views(conn, table.id)
+    if len(views) == 1:
+        raise BadRequest("A table must keep at least one view")
+    await conn.execute(delete(View).where(View.id == view_id))
+    if table.row.first_view_id == view_id:
+        first = next(v.id for v in views if v.id != view_id)
+        await conn.execute(update(Table).where(Table.id == table.id).values(first_view_id=first))
+
+
+async def row_count(conn: AsyncConnection, table_id: str) -> int:
+    return int(await conn.scalar(select(Table.row_count).where(Table.id == table_id)) or 0)
+
+
+async def actual_row_count(conn: AsyncConnection, table_id: str) -> int:
+    """The counted number of rows (slow; for checks, never on a request path)."""
+    return int(
+        await conn.scalar(
+            select(func.count()).select_from(Record).where(Record.table_id == table_id)
+        )
+        or 0
+    )

@@ -1,0 +1,138 @@
+"""What a view shows: its filter, sort, limit and offset, as SQL over ``records``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+
+from ..errors import BadRequest
+from ..storage.models import Record
+from .workspaces import like_escape
+
+OPERATORS = ("equals", "not_equals", "contains", "not_contains", "is_empty", "is_not_empty")
+_SYSTEM_COLUMNS = {"f_created_at": Record.created_at, "f_updated_at": Record.updated_at}
+
+
+def _bad(message: str) -> BadRequest:
+    return BadRequest(f"Invalid request parameter(s): {message}")
+
+
+def _nonneg_int(name: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _bad(f'Field "{name}" - expected a non-negative integer')
+    return value
+
+
+def validate_view_config(config: dict[str, Any], field_types: dict[str, str]) -> dict[str, Any]:
+    """Checks sort, filter, limit and offset against the table's fields; returns the parts given."""
+    out: dict[str, Any] = {}
+    if "limit" in config:
+        out["limit"] = _nonneg_int("limit", config["limit"])
+    if "offset" in config:
+        out["offset"] = _nonneg_int("offset", config["offset"])
+    if "sort" in config:
+        sort = config["sort"]
+        if isinstance(sort, dict):
+            sort = [sort]
+        if sort is not None:
+            if not isinstance(sort, list):
+                raise _bad('Field "sort" - expected a list of {fieldId, direction}')
+            clean = []
+            for item in sort:
+                fid = item.get("fieldId") if isinstance(item, dict) else None
+                direction = str(item.get("direction", "ASC")).upper() if fid else ""
+                if fid not in field_types or direction not in ("ASC", "DESC"):
+                    raise _bad('Field "sort" - each item needs a known fieldId and ASC or DESC')
+                clean.append({"fieldId": fid, "direction": direction})
+            sort = clean
+        out["sort"] = sort
+    if "filter" in config:
+        flt = config["filter"]
+        if flt is not None:
+            if not isinstance(flt, dict) or not isinstance(flt.get("items", []), list):
+                raise _bad('Field "filter" - expected {combinationMode, items:[…]}')
+            mode = str(flt.get("combinationMode", "AND")).upper()
+            if mode not in ("AND", "OR"):
+                raise _bad('Field "filter.combinationMode" - expected AND or OR')
+            items = []
+            for item in flt.get("items", []):
+                if not isinstance(item, dict) or item.get("fieldId") not in field_types:
+                    raise _bad('Field "filter.items" - each item needs a known fieldId')
+                op = str(item.get("operator", "equals")).lower()
+                if op not in OPERATORS:
+                    raise _bad(f'Field "filter.items.operator" - expected one of {OPERATORS}')
+                items.append(
+                    {"fieldId": item["fieldId"], "operator": op, "value": item.get("value")}
+                )
+            flt = {"combinationMode": mode, "items": items}
+        out["filter"] = flt
+    return out
+
+
+def _cell_text(field_id: str) -> ColumnElement[Any]:
+    if field_id in _SYSTEM_COLUMNS:
+        return _SYSTEM_COLUMNS[field_id]
+    return Record.cells[field_id].as_string()
+
+
+def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
+    cell = _cell_text(item["fieldId"])
+    op, value = item["operator"], item.get("value")
+    empty = or_(cell.is_(None), cell == "")
+    if op == "is_empty":
+        return empty
+    if op == "is_not_empty":
+        return not_(empty)
+    text = (
+        ""
+        if value is None
+        else str(value).lower()
+        if not isinstance(value, bool)
+        else ("true" if value else "false")
+    )
+    if op in ("equals", "not_equals"):
+        cond = func.lower(cell) == text
+        return cond if op == "equals" else or_(cell.is_(None), not_(cond))
+    like = func.lower(cell).like("%" + like_escape(text) + "%", escape="\\")
+    return like if op == "contains" else or_(cell.is_(None), not_(like))
+
+
+def is_plain(config: dict[str, Any]) -> bool:
+    """True when the view shows every row in insertion order."""
+    flt = config.get("filter") or {}
+    return not (
+        flt.get("items")
+        or config.get("sort")
+        or config.get("limit") is not None
+        or config.get("offset")
+    )
+
+
+def apply_view(
+    stmt: Select[Any], table_id: str, config: dict[str, Any], *, window: bool = True
+) -> Select[Any]:
+    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, in its order."""
+    stmt = stmt.where(Record.table_id == table_id)
+    flt = config.get("filter") or {}
+    conds = [_condition(i) for i in flt.get("items") or []]
+    if conds:
+        stmt = stmt.where(
+            and_(*conds) if flt.get("combinationMode", "AND") == "AND" else or_(*conds)
+        )
+    for item in config.get("sort") or []:
+        col = _cell_text(item["fieldId"])
+        stmt = stmt.order_by(col.desc() if item["direction"] == "DESC" else col.asc())
+    stmt = stmt.order_by(Record.seq)
+    if window:
+        if config.get("limit") is not None:
+            stmt = stmt.limit(config["limit"])
+        if config.get("offset"):
+            stmt = stmt.offset(config["offset"])
+    return stmt
+
+
+def ids_select(table_id: str, config: dict[str, Any]) -> Select[Any]:
+    return apply_view(select(Record.id), table_id, config)

@@ -1,0 +1,458 @@
+"""Workspaces, folders, workbooks and the resource tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..errors import BadRequest, Forbidden, NotFound
+from ..ids import new_id
+from ..storage.models import (
+    CreditEntry,
+    Folder,
+    Membership,
+    Record,
+    Table,
+    User,
+    Workbook,
+    Workspace,
+)
+from .common import Actor, Scope, iso, now_ms
+
+RESOURCE_TYPES = ("FOLDER", "WORKBOOK", "TABLE")
+
+
+async def credit_balance(conn: AsyncConnection, workspace_id: int) -> int:
+    total = await conn.scalar(
+        select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(
+            CreditEntry.workspace_id == workspace_id
+        )
+    )
+    return int(total or 0)
+
+
+def _workspace_out(row: Any, role: str, credits: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "role": role,
+        "featureFlags": {},
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+    if credits is not None:
+        out["credits"] = credits
+    return out
+
+
+async def my_workspaces(conn: AsyncConnection, actor: Actor) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(Workspace, Membership.role)
+        .join(Membership, Membership.workspace_id == Workspace.id)
+        .where(Membership.user_id == actor.user_id)
+        .order_by(Workspace.id)
+    )
+    return [_workspace_out(r, r.role) for r in rows]
+
+
+async def resolve_workspace(
+    conn: AsyncConnection, actor: Actor, workspace_id: Any, *, write: bool = False
+) -> Scope:
+    """The caller's scope in a workspace; 404 when it does not exist or is not theirs,
+    403 when ``write`` and the caller's role there is read-only."""
+    try:
+        ws = int(workspace_id)
+    except (TypeError, ValueError):
+        raise NotFound("Workspace not found") from None
+    role = await conn.scalar(
+        select(Membership.role).where(
+            Membership.workspace_id == ws, Membership.user_id == actor.user_id
+        )
+    )
+    if role is None:
+        raise NotFound("Workspace not found")
+    scope = Scope(actor, ws, role)
+    if write and not scope.can_write:
+        raise Forbidden("Your role in this workspace is read-only")
+    return scope
+
+
+async def default_workspace(conn: AsyncConnection, actor: Actor, requested: Any) -> Scope:
+    """For seed paths without a workspace id: the ``workspaceId`` parameter, else the
+    caller's default (or only) workspace."""
+    if requested not in (None, ""):
+        return await resolve_workspace(conn, actor, requested)
+    row = (
+        await conn.execute(select(User.default_workspace_id).where(User.id == actor.user_id))
+    ).first()
+    if row is not None and row.default_workspace_id is not None:
+        try:
+            return await resolve_workspace(conn, actor, row.default_workspace_id)
+        except NotFound:
+            pass
+    ws = await conn.scalar(
+        select(func.min(Membership.workspace_id)).where(Membership.user_id == actor.user_id)
+    )
+    if ws is None:
+        raise NotFound("Workspace not found")
+    return await resolve_workspace(conn, actor, ws)
+
+
+async def get_workspace(conn: AsyncConnection, scope: Scope) -> dict[str, Any]:
+    row = (await conn.execute(select(Workspace).where(Workspace.id == scope.workspace_id))).one()
+    return _workspace_out(row, scope.role, await credit_balance(conn, scope.workspace_id))
+
+
+async def members(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(User.id, User.email, User.name, Membership.role, Membership.created_at)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.workspace_id == scope.workspace_id)
+        .order_by(User.id)
+    )
+    return [
+        {
+            "id": r.id,
+            "userId": r.id,
+            "email": r.email,
+            "name": r.name,
+            "role": r.role,
+            "workspaceId": scope.workspace_id,
+            "joinedAt": iso(r.created_at),
+        }
+        for r in rows
+    ]
+
+
+# -- folders -------------------------------------------------------------------------------
+
+
+def folder_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "workspaceId": row.workspace_id,
+        "parentFolderId": row.parent_folder_id,
+        "ownerId": row.owner_id,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+
+
+async def _check_folder(conn: AsyncConnection, workspace_id: int, folder_id: str | None) -> None:
+    if folder_id is None:
+        return
+    found = await conn.scalar(
+        select(Folder.id).where(Folder.id == folder_id, Folder.workspace_id == workspace_id)
+    )
+    if found is None:
+        raise NotFound("Folder not found")
+
+
+async def create_folder(
+    conn: AsyncConnection,
+    scope: Scope,
+    *,
+    name: str,
+    parent_folder_id: str | None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    await _check_folder(conn, scope.workspace_id, parent_folder_id)
+    now = now_ms()
+    values = {
+        "id": new_id("fo"),
+        "workspace_id": scope.workspace_id,
+        "parent_folder_id": parent_folder_id,
+        "name": name,
+        "description": description,
+        "owner_id": scope.actor.user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await conn.execute(insert(Folder).values(**values))
+    return folder_out(_Row(values))
+
+
+async def folder_workspace(conn: AsyncConnection, folder_id: str) -> int | None:
+    return await conn.scalar(select(Folder.workspace_id).where(Folder.id == folder_id))
+
+
+# -- workbooks -----------------------------------------------------------------------------
+
+
+def workbook_out(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "workspaceId": row.workspace_id,
+        "name": row.name,
+        "description": row.description,
+        "parentFolderId": row.parent_folder_id,
+        "settings": row.settings,
+        "ownerId": row.owner_id,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "deletedAt": None,
+    }
+
+
+async def create_workbook(
+    conn: AsyncConnection,
+    scope: Scope,
+    *,
+    name: str,
+    parent_folder_id: str | None = None,
+    settings: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> dict[str, Any]:
+    await _check_folder(conn, scope.workspace_id, parent_folder_id)
+    now = now_ms()
+    values = {
+        "id": new_id("wb"),
+        "workspace_id": scope.workspace_id,
+        "parent_folder_id": parent_folder_id,
+        "name": name,
+        "description": description,
+        "settings": {"isAutoRun": True, **(settings or {})},
+        "owner_id": scope.actor.user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await conn.execute(insert(Workbook).values(**values))
+    return workbook_out(_Row(values))
+
+
+async def workbook_workspace(conn: AsyncConnection, workbook_id: str) -> int | None:
+    return await conn.scalar(select(Workbook.workspace_id).where(Workbook.id == workbook_id))
+
+
+async def list_workbooks(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(Workbook)
+        .where(Workbook.workspace_id == scope.workspace_id)
+        .order_by(Workbook.created_at, Workbook.id)
+    )
+    return [workbook_out(r) for r in rows]
+
+
+# -- deletion ------------------------------------------------------------------------------
+
+
+async def delete_resources(
+    conn: AsyncConnection,
+    scope: Scope,
+    *,
+    folder_ids: Iterable[str] = (),
+    workbook_ids: Iterable[str] = (),
+    table_ids: Iterable[str] = (),
+    strict: bool = True,
+) -> dict[str, list[str]]:
+    """Deletes folders (with everything beneath them), workbooks (with their tables) and
+    tables. With ``strict``, any id outside the workspace is a 404 and nothing is deleted."""
+    ws = scope.workspace_id
+    folder_ids, workbook_ids, table_ids = set(folder_ids), set(workbook_ids), set(table_ids)
+    all_folders = {
+        r.id: r.parent_folder_id
+        for r in await conn.execute(
+            select(Folder.id, Folder.parent_folder_id).where(Folder.workspace_id == ws)
+        )
+    }
+    _require(folder_ids, all_folders.keys(), "Folder", strict)
+    found_wb = (
+        set(
+            (
+                await conn.scalars(
+                    select(Workbook.id).where(
+                        Workbook.workspace_id == ws, Workbook.id.in_(workbook_ids)
+                    )
+                )
+            ).all()
+        )
+        if workbook_ids
+        else set()
+    )
+    _require(workbook_ids, found_wb, "Workbook", strict)
+    found_t = (
+        set(
+            (
+                await conn.scalars(
+                    select(Table.id).where(Table.workspace_id == ws, Table.id.in_(table_ids))
+                )
+            ).all()
+        )
+        if table_ids
+        else set()
+    )
+    _require(table_ids, found_t, "Table", strict)
+
+    doomed_folders = set(folder_ids & all_folders.keys())
+    frontier = set(doomed_folders)
+    while frontier:
+        frontier = {f for f, parent in all_folders.items() if parent in frontier} - doomed_folders
+        doomed_folders |= frontier
+    if doomed_folders:
+        found_wb |= set(
+            (
+                await conn.scalars(
+                    select(Workbook.id).where(Workbook.parent_folder_id.in_(doomed_folders))
+                )
+            ).all()
+        )
+    conds = []
+    if found_wb:
+        conds.append(Table.workbook_id.in_(found_wb))
+    if doomed_folders:
+        conds.append(Table.parent_folder_id.in_(doomed_folders))
+    if found_t:
+        conds.append(Table.id.in_(found_t))
+    doomed_tables = (
+        set(
+            (
+                await conn.scalars(select(Table.id).where(Table.workspace_id == ws, or_(*conds)))
+            ).all()
+        )
+        if conds
+        else set()
+    )
+    if doomed_tables:
+        await conn.execute(delete(Record).where(Record.table_id.in_(doomed_tables)))
+        await conn.execute(delete(Table).where(Table.id.in_(doomed_tables)))
+    if found_wb:
+        await conn.execute(delete(Workbook).where(Workbook.id.in_(found_wb)))
+    if doomed_folders:
+        # Children first, so no cascade has to recurse.
+        depth = {f: _depth(f, all_folders) for f in doomed_folders}
+        for f in sorted(doomed_folders, key=lambda f: -depth[f]):
+            await conn.execute(delete(Folder).where(Folder.id == f))
+    return {
+        "folderIds": sorted(doomed_folders),
+        "workbookIds": sorted(found_wb),
+        "tableIds": sorted(doomed_tables),
+    }
+
+
+def _depth(folder: str, parents: dict[str, str | None]) -> int:
+    depth = 0
+    seen: set[str] = set()
+    while (parent := parents.get(folder)) is not None and parent not in seen:
+        seen.add(parent)
+        folder, depth = parent, depth + 1
+    return depth
+
+
+def _require(wanted: set[str], found: Iterable[str], what: str, strict: bool) -> None:
+    missing = wanted - set(found)
+    if missing and strict:
+        raise NotFound(f"{what} not found: {sorted(missing)[0]}")
+
+
+# -- the resource tree ---------------------------------------------------------------------
+
+
+def like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _resource(kind: str, row: Any) -> dict[str, Any]:
+    out = {
+        "resourceType": kind,
+        "id": row.id,
+        "name": row.name,
+        "description": row.description,
+        "workspaceId": row.workspace_id,
+        "parentFolderId": row.parent_folder_id,
+        "ownerId": row.owner_id,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+    }
+    if kind == "TABLE":
+        out["workbookId"] = row.workbook_id
+    return out
+
+
+def normalize_resource_types(types: Iterable[str] | None) -> set[str]:
+    if not types:
+        return set(RESOURCE_TYPES)
+    out = set()
+    for t in types:
+        upper = str(t).upper()
+        if upper not in RESOURCE_TYPES:
+            raise BadRequest(
+                f'Invalid request parameter(s): Field "resourceTypes" - unknown type "{t}"; '
+                f"expected one of {', '.join(RESOURCE_TYPES)}"
+            )
+        out.add(upper)
+    return out
+
+
+async def list_resources(
+    conn: AsyncConnection,
+    scope: Scope,
+    *,
+    parent: tuple[str, str] | None,
+    types: set[str],
+    owner_ids: set[int] | None,
+    query: str | None,
+    everywhere: bool,
+    search_descriptions: bool = False,
+) -> list[dict[str, Any]]:
+    """The resources directly under ``parent`` (or the top level), or at every level when
+    ``everywhere``; filtered by type, owner and a case-insensitive text match."""
+    ws = scope.workspace_id
+    if parent is not None and not everywhere:
+        kind, pid = parent[0].upper(), parent[1]
+        if kind == "FOLDER":
+            await _check_folder(conn, ws, pid)
+        elif kind == "WORKBOOK":
+            if await workbook_workspace(conn, pid) != ws:
+                raise NotFound("Workbook not found")
+        else:
+            raise BadRequest(
+                'Invalid request parameter(s): Field "parentResource.type" - '
+                "expected FOLDER or WORKBOOK"
+            )
+    else:
+        kind, pid = "", ""
+
+    out: list[dict[str, Any]] = []
+    for rtype, model in (("FOLDER", Folder), ("WORKBOOK", Workbook), ("TABLE", Table)):
+        if rtype not in types:
+            continue
+        stmt = select(model).where(model.workspace_id == ws)
+        if not everywhere:
+            if kind == "WORKBOOK":
+                if rtype != "TABLE":
+                    continue
+                stmt = stmt.where(Table.workbook_id == pid)
+            else:
+                stmt = stmt.where(model.parent_folder_id == (pid or None))
+                if rtype == "TABLE":
+                    stmt = stmt.where(Table.workbook_id.is_(None))
+        if owner_ids:
+            stmt = stmt.where(model.owner_id.in_(owner_ids))
+        if query:
+            pattern = "%" + like_escape(query.lower()) + "%"
+            cond = func.lower(model.name).like(pattern, escape="\\")
+            if search_descriptions:
+                desc = func.lower(func.coalesce(model.description, ""))
+                cond = or_(cond, desc.like(pattern, escape="\\"))
+            stmt = stmt.where(cond)
+        for row in await conn.execute(stmt.order_by(model.created_at, model.id)):
+            out.append(_resource(rtype, row))
+    return out
+
+
+async def touch_workspace(conn: AsyncConnection, workspace_id: int) -> None:
+    await conn.execute(
+        update(Workspace).where(Workspace.id == workspace_id).values(updated_at=now_ms())
+    )
+
+
+class _Row:
+    """Attribute access over a dict of column values, so one serializer serves both."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)

@@ -1,0 +1,91 @@
+"""Engine set-up for both backends, and the one way the server opens a transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+class Database:
+    """The engine plus what the backend needs to keep writers correct.
+
+    SQLite allows one writer: writers in this process queue on an asyncio lock instead of
+    spinning in SQLite's busy handler, and each write transaction starts with
+    ``BEGIN IMMEDIATE`` so another process (the CLI) waits instead of failing mid-way.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {
+            "json_serializer": _dumps,
+            "json_deserializer": orjson.loads,
+            "echo": echo,
+        }
+        if self.is_sqlite:
+            path = url.split("///", 1)[1] if "///" in url else ""
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["pool_size"] = 8
+            kwargs["max_overflow"] = 8
+        else:
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 20
+            kwargs["pool_pre_ping"] = False
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self.write_lock = asyncio.Lock()
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """One transaction; committed when the block ends, rolled back on any error."""
+        if self.is_sqlite and write:
+            async with self.write_lock:
+                async with self._begin(immediate=True) as conn:
+                    yield conn
+        else:
+            async with self._begin(immediate=False) as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _begin(self, *, immediate: bool) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            else:
+                await conn.begin()
+            try:
+                yield conn
+            except BaseException:
+                await conn.rollback()
+                raise
+            else:
+                await conn.commit()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Take transaction control away from the sqlite3 module; ``_begin`` issues BEGIN itself.
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.execute("PRAGMA temp_store=MEMORY")
+    cur.close()

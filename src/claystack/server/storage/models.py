@@ -1,0 +1,209 @@
+"""The schema. Timestamps are integer epoch milliseconds on every backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only aliases rowid for a column typed exactly INTEGER.
+BigPK = BigInteger().with_variant(Integer, "sqlite")
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Instance(Base):
+    """Key/value facts about this installation (the generated secret key, seed state)."""
+
+    __tablename__ = "instance"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(Text)
+    token_salt: Mapped[str] = mapped_column(String(64))
+    api_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    default_workspace_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Session(Base):
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+    revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Folder(Base):
+    __tablename__ = "folders"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    parent_folder_id: Mapped[str | None] = mapped_column(
+        ForeignKey("folders.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Workbook(Base):
+    __tablename__ = "workbooks"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    parent_folder_id: Mapped[str | None] = mapped_column(
+        ForeignKey("folders.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(Json)
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Table(Base):
+    __tablename__ = "tables"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    workbook_id: Mapped[str | None] = mapped_column(
+        ForeignKey("workbooks.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    parent_folder_id: Mapped[str | None] = mapped_column(
+        ForeignKey("folders.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    type: Mapped[str] = mapped_column(String(40))
+    settings: Mapped[dict[str, Any]] = mapped_column(Json)
+    field_group_map: Mapped[dict[str, Any]] = mapped_column(Json)
+    first_view_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Kept in step with ``records`` inside every transaction that adds or removes rows,
+    # so that counting a million-row table is one primary-key read.
+    row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Field(Base):
+    __tablename__ = "fields"
+    __table_args__ = (UniqueConstraint("table_id", "name"),)
+    id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    table_id: Mapped[str] = mapped_column(
+        ForeignKey("tables.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    type: Mapped[str] = mapped_column(String(40))
+    type_settings: Mapped[dict[str, Any]] = mapped_column(Json)
+    position: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class View(Base):
+    __tablename__ = "views"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer)
+    config: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Record(Base):
+    """One row. ``cells`` maps field id to the plain value; ``meta`` holds enrichment
+    state per field (status, full value, error) and is NULL for plain rows."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("table_id", "id"),
+        # Covers "all ids of a table in insertion order" without touching the rows.
+        Index("ix_records_table_seq_id", "table_id", "seq", "id"),
+    )
+    seq: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"))
+    id: Mapped[str] = mapped_column(String(200))
+    cells: Mapped[dict[str, Any]] = mapped_column(Json)
+    meta: Mapped[dict[str, Any] | None] = mapped_column(Json, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreditEntry(Base):
+    """Append-only credit ledger: grants are positive, charges negative; never updated."""
+
+    __tablename__ = "credit_ledger"
+    id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    amount: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    integration: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    action_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    table_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    field_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
+    record_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # One execution can be charged once: the engine passes its job key here.
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    created_at: Mapped[int] = mapped_column(BigInteger, index=True)
