@@ -169,7 +169,7 @@ def _with_db(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
     settings = _settings()
 
     async def go() -> T:
-        db = Database(settings.resolved_database_url)
+        db = Database(settings.resolved_database_url, schema=settings.database_schema)
         try:
             await migrate.upgrade(db)
             async with db.transaction(write=True) as conn:

@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.settings = settings
-    app.state.db = Database(settings.resolved_database_url)
+    app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
     app.state.login_throttle = LoginThrottle(
         settings.login_max_failures, settings.login_window_seconds
     )

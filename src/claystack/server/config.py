@@ -13,6 +13,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path(".claystack")
     database_url: str = ""
+    # PostgreSQL only: the schema to live in (put first on the search_path).
+    database_schema: str = ""
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_base_url: str = ""

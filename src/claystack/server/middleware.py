@@ -3,7 +3,6 @@ bodies, and the request-size limit."""
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -124,11 +123,11 @@ class TransportMiddleware:
 
         async def wrapped() -> Message:
             nonlocal size
-            message: Any = await receive()
+            message: Message = await receive()
             if message["type"] == "http.request":
                 size += len(message.get("body", b""))
                 if size > limit:
                     raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
-            return message  # type: ignore[no-any-return]
+            return message
 
         return wrapped

@@ -112,7 +112,7 @@ async def add_records(
     given = [r.get("id") for r in records]
     minted = iter(new_ids("r", sum(1 for g in given if g is None)))
     now = now_ms()
-    rows = []
+    rows: list[dict[str, Any]] = []
     seen: set[str] = set()
     for i, rec in enumerate(records):
         rid = given[i]

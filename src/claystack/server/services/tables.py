@@ -322,8 +322,9 @@ async def create_field(
         select(func.coalesce(func.max(Field.position), 0) + 1).where(Field.table_id == table.id)
     )
     now = now_ms()
+    field_id = new_id("f")
     values = {
-        "id": new_id("f"),
+        "id": field_id,
         "table_id": table.id,
         "name": name,
         "type": field_type,
@@ -336,7 +337,7 @@ async def create_field(
     await conn.execute(insert(Field).values(**values))
     await _sync_view_fields(conn, table.id)
     await _touch(conn, table.id)
-    return field_out(await _field(conn, table.id, values["id"]))
+    return field_out(await _field(conn, table.id, field_id))
 
 
 async def _check_inputs(conn: AsyncConnection, table_id: str, type_settings: Any) -> None:

@@ -11,7 +11,10 @@ from ..storage.models import Record
 from .workspaces import like_escape
 
 OPERATORS = ("equals", "not_equals", "contains", "not_contains", "is_empty", "is_not_empty")
-_SYSTEM_COLUMNS = {"f_created_at": Record.created_at, "f_updated_at": Record.updated_at}
+_SYSTEM_COLUMNS: dict[str, ColumnElement[Any]] = {
+    "f_created_at": Record.__table__.c.created_at,
+    "f_updated_at": Record.__table__.c.updated_at,
+}
 
 
 def _bad(message: str) -> BadRequest:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import BadRequest, Forbidden, NotFound
@@ -435,7 +435,7 @@ async def list_resources(
             stmt = stmt.where(model.owner_id.in_(owner_ids))
         if query:
             pattern = "%" + like_escape(query.lower()) + "%"
-            cond = func.lower(model.name).like(pattern, escape="\\")
+            cond: ColumnElement[bool] = func.lower(model.name).like(pattern, escape="\\")
             if search_descriptions:
                 desc = func.lower(func.coalesce(model.description, ""))
                 cond = or_(cond, desc.like(pattern, escape="\\"))

@@ -25,7 +25,7 @@ class Database:
     ``BEGIN IMMEDIATE`` so another process (the CLI) waits instead of failing mid-way.
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, schema: str = "", echo: bool = False) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {
@@ -42,7 +42,8 @@ class Database:
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
-            kwargs["pool_pre_ping"] = False
+            if schema:
+                kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.write_lock = asyncio.Lock()
         if self.is_sqlite:

@@ -1,0 +1,155 @@
+"""Fixtures: the real app over in-process ASGI, on a real SQLite file or, with
+``CLAYSTACK_TEST_DATABASE_URL=postgresql://…``, on a real PostgreSQL (a private schema per run).
+
+The database is migrated once per run and reset to its seeded state before every test.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from claystack.server import lifecycle
+from claystack.server.app import create_app
+from claystack.server.config import Settings
+from claystack.server.services import accounts
+
+DEMO_EMAIL = "demo@claystack.dev"
+DEMO_PASSWORD = "claystack"
+PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """(url, schema) for this run; a Postgres schema is created here and dropped at the end."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}", ""
+        return
+    import asyncpg
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
+    yield PG_URL, schema
+    asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def settings(database: Any, tmp_path: Path) -> Settings:
+    url, schema = database
+    return Settings(
+        database_url=url,
+        database_schema=schema,
+        data_dir=tmp_path,
+        enable_reset=True,
+        port=8080,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await lifecycle.reset(application)
+        yield application
+
+
+def make_client(app: FastAPI, **kwargs: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://testserver", **kwargs
+    )
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str) -> None:
+    r = await client.post("/v3/auth/login", json={"email": email, "password": password})
+    assert r.status_code == 200, r.text
+
+
+@pytest.fixture
+async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(app) as c:
+        yield c
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Logged in as the demo user, whose workspace is 1."""
+    async with make_client(app) as c:
+        await login(c, DEMO_EMAIL, DEMO_PASSWORD)
+        yield c
+
+
+UserFactory = Callable[..., Awaitable[tuple[httpx.AsyncClient, int]]]
+
+
+@pytest.fixture
+async def other_user(app: FastAPI) -> AsyncIterator[UserFactory]:
+    """Makes another user with a workspace of their own; returns (logged-in client, ws id)."""
+    clients: list[httpx.AsyncClient] = []
+
+    async def make(
+        email: str = "other@example.com", role: str | None = None, workspace: int | None = None
+    ) -> tuple[httpx.AsyncClient, int]:
+        db = app.state.db
+        async with db.transaction(write=True) as conn:
+            await accounts.create_user(
+                conn, app.state.secret, email=email, name="Other", password="other-password"
+            )
+            if workspace is None:
+                uid = await accounts.login(
+                    conn,
+                    app.state.settings,
+                    app.state.secret,
+                    email=email,
+                    password="other-password",
+                )
+                assert uid is not None
+                ws = await accounts.create_workspace(
+                    conn, name="Other WS", owner_id=uid.user["id"], credits=100
+                )
+            else:
+                ws = workspace
+                await accounts.add_member(conn, workspace_id=ws, email=email, role=role or "member")
+        c = make_client(app)
+        clients.append(c)
+        await login(c, email, "other-password")
+        return c, ws
+
+    yield make
+    for c in clients:
+        await c.aclose()
+
+
+async def new_table(
+    client: httpx.AsyncClient, name: str = "Leads", fields: tuple[str, ...] = (), workspace: int = 1
+) -> dict[str, Any]:
+    """Creates a table with text fields named ``fields``; returns the table with a
+    ``byName`` map of field ids."""
+    r = await client.post("/v3/tables", json={"name": name, "workspaceId": workspace})
+    assert r.status_code == 200, r.text
+    table = r.json()["table"]
+    by_name = {}
+    for fname in fields:
+        r = await client.post(
+            f"/v3/tables/{table['id']}/fields", json={"name": fname, "type": "text"}
+        )
+        assert r.status_code == 200, r.text
+        by_name[fname] = r.json()["field"]["id"]
+    table["byName"] = by_name
+    return table
