@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .. import security
 from ..config import Settings
 from ..errors import BadRequest, Conflict, NotFound, Unauthorized
-from ..storage.models import CreditEntry, Instance, Membership, Session, User, Workspace
+from ..storage.models import Instance, Membership, Session, User, Workspace
+from . import credits as credits_svc
 from .common import ROLES, Actor, iso, now_ms
 
 
@@ -98,15 +99,7 @@ async def create_workspace(
         .values(default_workspace_id=ws_id)
     )
     if credits:
-        await conn.execute(
-            insert(CreditEntry).values(
-                workspace_id=ws_id,
-                amount=credits,
-                kind="grant",
-                user_id=owner_id,
-                created_at=now,
-            )
-        )
+        await credits_svc.grant(conn, ws_id, credits, user_id=owner_id)
     return ws_id
 
 

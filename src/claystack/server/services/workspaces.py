@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..errors import BadRequest, Forbidden, NotFound
 from ..ids import new_id
 from ..storage.models import (
-    CreditEntry,
     Folder,
     Membership,
     Record,
@@ -20,18 +19,10 @@ from ..storage.models import (
     Workbook,
     Workspace,
 )
+from . import credits
 from .common import Actor, Scope, iso, now_ms
 
 RESOURCE_TYPES = ("FOLDER", "WORKBOOK", "TABLE")
-
-
-async def credit_balance(conn: AsyncConnection, workspace_id: int) -> int:
-    total = await conn.scalar(
-        select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(
-            CreditEntry.workspace_id == workspace_id
-        )
-    )
-    return int(total or 0)
 
 
 def _workspace_out(row: Any, role: str, credits: int | None = None) -> dict[str, Any]:
@@ -103,7 +94,7 @@ async def default_workspace(conn: AsyncConnection, actor: Actor, requested: Any)
 
 async def get_workspace(conn: AsyncConnection, scope: Scope) -> dict[str, Any]:
     row = (await conn.execute(select(Workspace).where(Workspace.id == scope.workspace_id))).one()
-    return _workspace_out(row, scope.role, await credit_balance(conn, scope.workspace_id))
+    return _workspace_out(row, scope.role, await credits.balance(conn, scope.workspace_id))
 
 
 async def members(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:

@@ -1,0 +1,1 @@
+"""The enrichment engine: integrations (plugins), the run queue and its workers."""

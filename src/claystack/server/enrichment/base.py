@@ -1,0 +1,85 @@
+"""The plugin contract for integrations.
+
+An integration is a provider (an HTTP API, an AI endpoint, an offline normalizer) that
+offers one or more actions. Built-ins and third-party packages register the same way: an
+entry point in the ``claystack.integrations`` group whose object is an ``Integration``.
+
+    [project.entry-points."claystack.integrations"]
+    my-provider = "my_package.integration:integration"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What an action may know about the cell it fills."""
+
+    workspace_id: int
+    table_id: str
+    field_id: str
+    record_id: str
+    credentials: Mapping[str, Any]
+    settings: Any
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """The outcome of one execution.
+
+    ``value`` is the display value written to the cell; ``full_value`` the whole JSON
+    result (``externalContent.fullValue``). ``has_data=False`` means SUCCESS_NO_DATA.
+    """
+
+    value: Any
+    full_value: Any = None
+    has_data: bool = True
+    credits: int | None = None  # overrides the action's price (e.g. per-model AI prices)
+
+
+class ActionError(Exception):
+    """A provider failure; ``status`` is the cell status to record (``ERROR`` by default)."""
+
+    def __init__(
+        self,
+        message: str,
+        status: str = "ERROR",
+        retryable: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class ActionFn(Protocol):
+    async def __call__(self, inputs: dict[str, Any], ctx: RunContext) -> ActionResult: ...
+
+
+@dataclass(frozen=True)
+class Action:
+    key: str
+    display_name: str
+    run: ActionFn
+    input_schema: dict[str, Any] = field(default_factory=dict)
+    output_schema: dict[str, Any] = field(default_factory=dict)
+    credits: int = 0  # integer credits per successful execution
+
+
+@dataclass(frozen=True)
+class Integration:
+    key: str  # the actionPackageId / app-account type, e.g. "http-api-v2"
+    display_name: str
+    actions: tuple[Action, ...]
+    credentials_schema: dict[str, Any] = field(default_factory=dict)
+    max_concurrency: int | None = None
+    rate_per_second: float | None = None
+
+    def action(self, key: str) -> Action | None:
+        return next((a for a in self.actions if a.key == key), None)

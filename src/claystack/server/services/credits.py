@@ -1,0 +1,70 @@
+"""The credit ledger: an append-only list of integer amounts. Balances are sums over it."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..storage.models import CreditEntry
+from .common import now_ms
+
+
+async def balance(conn: AsyncConnection, workspace_id: int) -> int:
+    total = await conn.scalar(
+        select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(
+            CreditEntry.workspace_id == workspace_id
+        )
+    )
+    return int(total or 0)
+
+
+async def grant(
+    conn: AsyncConnection, workspace_id: int, amount: int, user_id: int | None = None
+) -> None:
+    await conn.execute(
+        insert(CreditEntry).values(
+            workspace_id=workspace_id,
+            amount=amount,
+            kind="grant",
+            user_id=user_id,
+            created_at=now_ms(),
+        )
+    )
+
+
+async def charge(
+    conn: AsyncConnection,
+    *,
+    workspace_id: int,
+    amount: int,
+    idempotency_key: str,
+    user_id: int | None,
+    integration: str,
+    action_key: str,
+    table_id: str,
+    field_id: str,
+    record_id: str,
+) -> bool:
+    """Records one charge. Returns False (and writes nothing) when ``idempotency_key``
+    was charged before, so an execution can never be billed twice."""
+    existing = await conn.scalar(
+        select(CreditEntry.id).where(CreditEntry.idempotency_key == idempotency_key)
+    )
+    if existing is not None:
+        return False
+    await conn.execute(
+        insert(CreditEntry).values(
+            workspace_id=workspace_id,
+            amount=-amount,
+            kind="charge",
+            user_id=user_id,
+            integration=integration,
+            action_key=action_key,
+            table_id=table_id,
+            field_id=field_id,
+            record_id=record_id,
+            idempotency_key=idempotency_key,
+            created_at=now_ms(),
+        )
+    )
+    return True
