@@ -19,7 +19,7 @@ from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
 from .middleware import TransportMiddleware
 from .routes import auth, emulator, records, tables, workspaces
-from .security import LoginThrottle
+from .security import AuthCache, LoginThrottle
 from .storage.engine import Database
 
 log = logging.getLogger("claystack")
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
+    app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
     app.state.login_throttle = LoginThrottle(
         settings.login_max_failures, settings.login_window_seconds
     )

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     public_base_url: str = ""
 
     session_ttl_seconds: int = Field(default=86_400, gt=0)
+    # How long a verified session or token is trusted without a database read. Logout in
+    # this process takes effect at once; in other worker processes within this time.
+    auth_cache_seconds: float = Field(default=5.0, ge=0)
     cookie_secure: bool = False
     secret_key: str = ""
 

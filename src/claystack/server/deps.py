@@ -6,6 +6,7 @@ check that the caller belongs to the workspace that owns it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .config import Settings
 from .errors import Forbidden, NotFound, Unauthorized
+from .security import AuthCache
 from .services import accounts, tables, workspaces
 from .services.common import Actor, Scope
 from .services.tables import TableRef
@@ -53,13 +55,23 @@ Secret = Annotated[str, Depends(secret_key, scope="function")]
 
 
 async def current_actor(request: Request, conn: Conn, secret: Secret) -> Actor:
+    cache: AuthCache = request.app.state.auth_cache
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        return await accounts.actor_from_api_token(conn, auth[7:].strip())
+        token = auth[7:].strip()
+        actor = cache.get(token)
+        if actor is None:
+            actor = await accounts.actor_from_api_token(conn, token)
+            cache.put(token, actor)
+        return actor
     cookie = request.cookies.get("claysession")
     if not cookie:
         raise Unauthorized()
-    return await accounts.actor_from_cookie(conn, secret, cookie)
+    actor = cache.get(cookie)
+    if actor is None:
+        actor, expires_ms = await accounts.actor_from_cookie(conn, secret, cookie)
+        cache.put(cookie, actor, valid_for=expires_ms / 1000 - time.time())
+    return actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]

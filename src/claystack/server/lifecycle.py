@@ -61,6 +61,7 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
             await conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)
     app.state.login_throttle.__init__(settings.login_max_failures, settings.login_window_seconds)
+    app.state.auth_cache.forget()
     return seeded
 
 

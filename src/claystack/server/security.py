@@ -8,6 +8,7 @@ import hmac
 import secrets
 import time
 from collections import deque
+from typing import Any
 from urllib.parse import quote, unquote
 
 import anyio
@@ -103,3 +104,35 @@ class LoginThrottle:
         would reset an attacker's budget)."""
         for key in keys:
             self._failures.pop(key, None)
+
+
+class AuthCache:
+    """Credential → caller for a few seconds, so hot endpoints skip the session read."""
+
+    def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl_seconds
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[Any, float]] = {}
+
+    def get(self, credential: str) -> Any | None:
+        hit = self._entries.get(credential)
+        if hit is None:
+            return None
+        if hit[1] <= time.monotonic():
+            self._entries.pop(credential, None)
+            return None
+        return hit[0]
+
+    def put(self, credential: str, actor: Any, valid_for: float | None = None) -> None:
+        if self.ttl <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        ttl = self.ttl if valid_for is None else min(self.ttl, valid_for)
+        self._entries[credential] = (actor, time.monotonic() + ttl)
+
+    def forget(self, credential: str | None = None) -> None:
+        if credential is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(credential, None)

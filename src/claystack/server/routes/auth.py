@@ -40,7 +40,10 @@ async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> 
 @api.post("/v3/auth/logout", responses=ok(Success))
 async def logout(request: Request, conn: Conn, secret: Secret) -> JSONOut:
     """Revokes the current session cookie."""
-    await accounts.logout(conn, secret, request.cookies.get("claysession"))
+    cookie = request.cookies.get("claysession")
+    await accounts.logout(conn, secret, cookie)
+    if cookie:
+        request.app.state.auth_cache.forget(cookie)
     response = JSONOut({"success": True})
     response.delete_cookie("claysession", path="/")
     return response

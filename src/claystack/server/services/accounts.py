@@ -161,13 +161,14 @@ async def login(
     return Login(user=_user_out(row), cookie=cookie)
 
 
-async def actor_from_cookie(conn: AsyncConnection, secret: str, cookie: str) -> Actor:
+async def actor_from_cookie(conn: AsyncConnection, secret: str, cookie: str) -> tuple[Actor, int]:
+    """The caller behind a session cookie, and when the session expires (epoch ms)."""
     token = security.session_token_from_cookie(secret, cookie)
     if token is None:
         raise Unauthorized()
     row = (
         await conn.execute(
-            select(User.id, User.email, User.name)
+            select(User.id, User.email, User.name, Session.expires_at)
             .join(Session, Session.user_id == User.id)
             .where(
                 Session.token_hash == security.sha256(token),
@@ -178,7 +179,7 @@ async def actor_from_cookie(conn: AsyncConnection, secret: str, cookie: str) -> 
     ).first()
     if row is None:
         raise Unauthorized()
-    return Actor(row.id, row.email, row.name)
+    return Actor(row.id, row.email, row.name), row.expires_at
 
 
 async def actor_from_api_token(conn: AsyncConnection, token: str) -> Actor:

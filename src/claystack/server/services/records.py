@@ -151,7 +151,22 @@ async def add_records(
         .values(row_count=Table.row_count + len(rows), updated_at=now)
     )
     stamp = iso(now)
-    return [record_out(table.id, r["id"], r["cells"], None, stamp, stamp) for r in rows]
+    stamp_cell = {"value": stamp}
+    table_id = table.id
+    out = []
+    for r in rows:
+        cells_out = {fid: {"value": v} for fid, v in r["cells"].items()}
+        cells_out["f_created_at"] = cells_out["f_updated_at"] = stamp_cell
+        out.append(
+            {
+                "id": r["id"],
+                "tableId": table_id,
+                "cells": cells_out,
+                "createdAt": stamp,
+                "updatedAt": stamp,
+            }
+        )
+    return out
 
 
 async def _load(conn: AsyncConnection, table_id: str, ids: Sequence[str]) -> dict[str, Any]:

@@ -34,9 +34,15 @@ class Database:
             "echo": echo,
         }
         if self.is_sqlite:
+            from .sqlite_driver import DRIVER
+
+            url = url.replace("sqlite+aiosqlite://", f"sqlite+{DRIVER}://", 1)
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # Every transaction ends in an explicit COMMIT or ROLLBACK (``_begin``), so the
+            # pool's own rollback on check-in would only cost another thread hop.
+            kwargs["pool_reset_on_return"] = None
             kwargs["pool_size"] = 8
             kwargs["max_overflow"] = 8
         else:
@@ -63,11 +69,15 @@ class Database:
     @asynccontextmanager
     async def _begin(self, *, immediate: bool) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                await conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-            else:
-                await conn.begin()
+            await conn.begin()
             try:
+                if self.is_sqlite:
+                    # SQLAlchemy's begin() sends nothing to sqlite3 (autocommit mode, see
+                    # _sqlite_on_connect), so BEGIN goes straight to the driver: one hop.
+                    raw = await conn.get_raw_connection()
+                    await raw.driver_connection.execute(  # type: ignore[union-attr]
+                        "BEGIN IMMEDIATE" if immediate else "BEGIN"
+                    )
                 yield conn
             except BaseException:
                 await conn.rollback()
