@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import ColumnElement, Text, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import BadRequest, Conflict, NotFound
@@ -265,6 +265,20 @@ async def record_ids(conn: AsyncConnection, table: TableRef, view_id: str) -> li
     view = await tables_svc.get_view(conn, table.id, view_id)
     result = await conn.execute(views_svc.ids_select(table.id, view.config))
     return list(result.scalars())
+
+
+async def record_ids_json(conn: AsyncConnection, table: TableRef, view_id: str) -> bytes:
+    """The same ids as a JSON array, built by the database: a million ids never become a
+    million Python objects."""
+    view = await tables_svc.get_view(conn, table.id, view_id)
+    shown = views_svc.ids_select(table.id, view.config).subquery()
+    agg: ColumnElement[Any]
+    if conn.dialect.name == "postgresql":
+        agg = func.coalesce(func.json_agg(shown.c.id).cast(Text), "[]")
+    else:
+        agg = func.json_group_array(shown.c.id)
+    text = await conn.scalar(select(agg).select_from(shown))
+    return (text or "[]").encode()
 
 
 async def list_records(

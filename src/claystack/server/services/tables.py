@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import BadRequest, FieldNameAlreadyExists, NotFound
@@ -51,17 +51,22 @@ class TableRef:
     row: Any
 
 
+# Built once: this runs on every table request.
+_RESOLVE_TABLE = (
+    select(Table, Membership.role)
+    .join(
+        Membership,
+        (Membership.workspace_id == Table.workspace_id)
+        & (Membership.user_id == bindparam("user_id")),
+    )
+    .where(Table.id == bindparam("table_id"))
+)
+
+
 async def resolve_table(conn: AsyncConnection, actor: Actor, table_id: str) -> TableRef:
+    """The table if the caller belongs to its workspace; 404 otherwise (never 403)."""
     row = (
-        await conn.execute(
-            select(Table, Membership.role)
-            .join(
-                Membership,
-                (Membership.workspace_id == Table.workspace_id)
-                & (Membership.user_id == actor.user_id),
-            )
-            .where(Table.id == table_id)
-        )
+        await conn.execute(_RESOLVE_TABLE, {"user_id": actor.user_id, "table_id": table_id})
     ).first()
     if row is None:
         raise NotFound("Table not found")
