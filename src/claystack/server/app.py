@@ -102,4 +102,46 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
     app.add_middleware(TransportMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["type", "message"],
+    "properties": {
+        "type": {"type": "string", "example": "NotFound"},
+        "message": {"type": "string", "example": "Table not found"},
+        "details": {"type": "object"},
+    },
+}
+_ERRORS = {
+    "400": "Invalid request (BadRequest)",
+    "401": "Not logged in (Unauthorized)",
+    "404": "Unknown or foreign id (NotFound)",
+    "429": "Rate limited (TooManyRequests, with Retry-After)",
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with Clay's error envelope in place of FastAPI's 422."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    from fastapi.openapi.utils import get_openapi
+
+    doc = get_openapi(title=app.title, version=app.version, summary=app.summary, routes=app.routes)
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ClayError"] = _ERROR_SCHEMA
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClayError"}}}}
+    for path, operations in doc.get("paths", {}).items():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for status, text in _ERRORS.items():
+                if status == "401" and path.startswith(("/_claystack", "/v3/auth/login")):
+                    continue
+                responses.setdefault(status, {"description": text, **ref})
+    app.openapi_schema = doc
+    return doc

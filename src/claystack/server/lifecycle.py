@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 
+from .security import LoginThrottle
 from .services import accounts
 from .storage import migrate
 from .storage.models import Base, Instance
@@ -54,13 +55,14 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
             for table in reversed(Base.metadata.sorted_tables):
                 if table.name in names:
                     await conn.execute(delete(table))
-            await conn.exec_driver_sql("DELETE FROM sqlite_sequence") if await _has_sequence(
-                conn
-            ) else None
+            if await _has_sequence(conn):
+                await conn.exec_driver_sql("DELETE FROM sqlite_sequence")
         else:
             await conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)
-    app.state.login_throttle.__init__(settings.login_max_failures, settings.login_window_seconds)
+    app.state.login_throttle = LoginThrottle(
+        settings.login_max_failures, settings.login_window_seconds
+    )
     app.state.auth_cache.forget()
     return seeded
 
