@@ -18,7 +18,7 @@ from . import lifecycle
 from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
 from .middleware import TransportMiddleware
-from .routes import auth, emulator, records, tables, workspaces
+from .routes import RAW_BODY_MODELS, auth, emulator, records, tables, workspaces
 from .security import AuthCache, LoginThrottle
 from .storage.engine import Database
 
@@ -134,6 +134,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     schemas["ClayError"] = _ERROR_SCHEMA
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    for model in RAW_BODY_MODELS:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schemas[model.__name__] = schema
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClayError"}}}}
     for path, operations in doc.get("paths", {}).items():
         for operation in operations.values():

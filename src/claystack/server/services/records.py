@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, bindparam, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Text, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import BadRequest, Conflict, NotFound
 from ..ids import new_ids
+from ..storage import bulk
 from ..storage.models import Record, Table
 from . import tables as tables_svc
 from . import views as views_svc
@@ -128,14 +129,7 @@ async def add_records(
         seen.add(rid)
         cells = _check_cells(rec.get("cells") or {}, writable, f"records[{i}]")
         rows.append(
-            {
-                "table_id": table.id,
-                "id": rid,
-                "cells": cells,
-                "meta": None,
-                "created_at": now,
-                "updated_at": now,
-            }
+            {"table_id": table.id, "id": rid, "cells": cells, "created_at": now, "updated_at": now}
         )
     client_ids = [g for g in given if g is not None]
     if client_ids:
@@ -144,7 +138,7 @@ async def add_records(
         )
         if clash is not None:
             raise Conflict(f"A record with id {clash} already exists in this table")
-    await conn.execute(insert(Record), rows)
+    await bulk.insert_records(conn, rows)
     await conn.execute(
         update(Table)
         .where(Table.id == table.id)

@@ -70,20 +70,22 @@ class Database:
     async def _begin(self, *, immediate: bool) -> AsyncIterator[AsyncConnection]:
         async with self.engine.connect() as conn:
             await conn.begin()
+            adapted = None
+            if self.is_sqlite:
+                # SQLAlchemy's begin() sends nothing to sqlite3 (autocommit mode, see
+                # _sqlite_on_connect); the driver sends BEGIN with the first statement.
+                adapted = (await conn.get_raw_connection()).dbapi_connection
+                adapted.pending_begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"  # type: ignore[union-attr]
             try:
-                if self.is_sqlite:
-                    # SQLAlchemy's begin() sends nothing to sqlite3 (autocommit mode, see
-                    # _sqlite_on_connect), so BEGIN goes straight to the driver: one hop.
-                    raw = await conn.get_raw_connection()
-                    await raw.driver_connection.execute(  # type: ignore[union-attr]
-                        "BEGIN IMMEDIATE" if immediate else "BEGIN"
-                    )
                 yield conn
             except BaseException:
                 await conn.rollback()
                 raise
             else:
                 await conn.commit()
+            finally:
+                if adapted is not None:
+                    adapted.pending_begin = None
 
     async def dispose(self) -> None:
         await self.engine.dispose()

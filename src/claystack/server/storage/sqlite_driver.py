@@ -2,15 +2,16 @@
 
 The stock adapter crosses to aiosqlite's worker thread four times per statement (make a
 cursor, execute, fetch, close); each crossing costs ~100 µs, which dominated small
-requests. Here a statement and its fetch run in the worker thread in one call. This leans
-on adapter internals of SQLAlchemy 2.0.44+/2.1; the whole test suite runs through it.
+requests. Here a statement and its fetch run in the worker thread in one call, and the
+transaction's BEGIN rides along with its first statement. This leans on adapter internals
+of SQLAlchemy 2.0.44+/2.1; the whole test suite runs through it.
 """
 
 from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 from sqlalchemy.dialects import registry
@@ -38,8 +39,11 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         raw: sqlite3.Connection = self._connection._conn
+        begin = cast("_Connection", self._adapt_connection).take_begin()
 
         def run() -> tuple[sqlite3.Cursor, list[Any] | None]:
+            if begin:
+                raw.execute(begin)
             cur = raw.cursor()
             if parameters is None:
                 cur.execute(operation)
@@ -55,15 +59,8 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         return cur
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
-        raw: sqlite3.Connection = self._connection._conn
-
-        def run() -> sqlite3.Cursor:
-            cur = raw.cursor()
-            cur.executemany(operation, seq_of_parameters)
-            return cur
-
         async with self._adapt_connection._execute_mutex:
-            self._cursor = await self._connection._execute(run)
+            self._cursor = await executemany(self._adapt_connection, operation, seq_of_parameters)
         return self._cursor
 
     def close(self) -> None:
@@ -71,8 +68,31 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ()
+    __slots__ = ("pending_begin",)
     _cursor_cls = _Cursor
+
+    def __init__(self, dbapi: Any, connection: Any) -> None:
+        super().__init__(dbapi, connection)
+        self.pending_begin: str | None = None
+
+    def take_begin(self) -> str | None:
+        begin, self.pending_begin = self.pending_begin, None
+        return begin
+
+
+async def executemany(connection: Any, operation: str, seq_of_parameters: Any) -> Any:
+    """``executemany`` in one hop on an adapted connection (its pending BEGIN first)."""
+    raw: sqlite3.Connection = connection._connection._conn
+    begin = connection.take_begin()
+
+    def run() -> sqlite3.Cursor:
+        if begin:
+            raw.execute(begin)
+        cur = raw.cursor()
+        cur.executemany(operation, seq_of_parameters)
+        return cur
+
+    return await connection._connection._execute(run)
 
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):
