@@ -5,27 +5,24 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
+
+from ._console import console, err, fail
+from ._errors import ErrorHandlingGroup
 
 app = typer.Typer(
     name="claystack",
     help="A self-hostable, Clay-compatible data-enrichment server, its SDK and CLI.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=ErrorHandlingGroup,
 )
 users_app = typer.Typer(help="Manage users (acts on the server's database directly).")
 workspaces_app = typer.Typer(help="Manage workspaces and their members (database directly).")
 app.add_typer(users_app, name="users")
 app.add_typer(workspaces_app, name="workspace")
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True)
 T = TypeVar("T")
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    raise typer.Exit(code)
+__all__ = ["app", "console", "err", "fail", "main"]
 
 
 @app.command()
@@ -203,6 +200,11 @@ def _redact(url: str) -> str:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.split('@', 1)[1]}"
     return url
+
+
+from . import commands  # noqa: E402  (registers the API commands on ``app``)
+
+commands.register(app)
 
 
 def main() -> None:

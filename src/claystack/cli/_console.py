@@ -1,0 +1,17 @@
+"""Where the CLI writes: data on stdout, progress and errors on stderr."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Prints ``error: <message>`` on one line and exits with ``code``."""
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)

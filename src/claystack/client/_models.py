@@ -1,0 +1,248 @@
+"""Typed answers. Every model keeps fields it does not declare (``extra="allow"``), so a
+newer server never breaks an older client; read them as attributes or via ``model_extra``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "Cell",
+    "CreditReport",
+    "Field",
+    "Folder",
+    "Integration",
+    "Me",
+    "Member",
+    "Record",
+    "Resource",
+    "RunStarted",
+    "RunStatus",
+    "Source",
+    "Table",
+    "User",
+    "View",
+    "Workbook",
+    "Workspace",
+]
+
+PENDING_STATUSES = frozenset({"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class User(Model):
+    """A user as the login answer shows it."""
+
+    id: int
+    email: str
+    name: str | None = None
+
+
+class Me(User):
+    """The logged-in user, with the API token usable as ``Authorization: Bearer``."""
+
+    apiToken: str | None = None
+    defaultWorkspaceId: int | None = None
+
+
+class Member(Model):
+    """A user of a workspace and their role there."""
+
+    id: int | None = None
+    email: str | None = None
+    role: str | None = None
+
+
+class Workspace(Model):
+    """A workspace; ``credits`` is the remaining balance where the server reports it."""
+
+    id: int
+    name: str
+    role: str | None = None
+    credits: int | None = None
+    featureFlags: dict[str, Any] = {}
+
+
+class Folder(Model):
+    id: str
+    name: str
+    workspaceId: int
+    parentFolderId: str | None = None
+    createdAt: str | None = None
+
+
+class Resource(Model):
+    """An entry of the resource tree: a FOLDER, WORKBOOK or TABLE."""
+
+    resourceType: str
+    id: str
+    name: str
+    parentFolderId: str | None = None
+    workbookId: str | None = None
+    ownerId: int | None = None
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+
+class Workbook(Model):
+    id: str
+    workspaceId: int
+    name: str
+    description: str | None = None
+    parentFolderId: str | None = None
+    settings: dict[str, Any] = {}
+    ownerId: int | None = None
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+
+class Field(Model):
+    """A column. ``typeSettings`` holds the formula or action of computed columns."""
+
+    id: str
+    tableId: str | None = None
+    name: str
+    type: str
+    typeSettings: dict[str, Any] = {}
+    inputFieldIds: list[str] = []
+
+
+class View(Model):
+    id: str
+    name: str
+    order: int | None = None
+    fields: dict[str, Any] = {}
+    sort: Any = None
+    filter: Any = None
+    limit: int | None = None
+    offset: int | None = None
+
+
+class Table(Model):
+    """A table with its fields and views (``firstViewId`` is the default view)."""
+
+    id: str
+    workspaceId: int
+    workbookId: str | None = None
+    name: str
+    description: str | None = None
+    type: str | None = None
+    parentFolderId: str | None = None
+    tableSettings: dict[str, Any] = {}
+    fieldGroupMap: dict[str, Any] = {}
+    firstViewId: str | None = None
+    fields: list[Field] = []
+    views: list[View] = []
+    ownerId: int | None = None
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+    def field_ids(self) -> dict[str, str]:
+        """Field name → field id."""
+        return {f.name: f.id for f in self.fields}
+
+    def field(self, name_or_id: str) -> Field:
+        """The field with this id or name; ``KeyError`` when there is none."""
+        for f in self.fields:
+            if name_or_id in (f.id, f.name):
+                return f
+        raise KeyError(name_or_id)
+
+
+class Cell(Model):
+    """A cell as read: ``value`` plus optional ``metadata.status`` and ``externalContent``."""
+
+    value: Any = None
+    metadata: dict[str, Any] | None = None
+    externalContent: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> str | None:
+        return (self.metadata or {}).get("status")
+
+
+class Record(Model):
+    """A row: ``cells`` maps field ids to :class:`Cell`; ``values`` gives plain values."""
+
+    id: str
+    tableId: str | None = None
+    cells: dict[str, Cell] = {}
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        """Field id → cell value."""
+        return {k: c.value for k, c in self.cells.items()}
+
+
+class RunStarted(Model):
+    """The answer to starting a run: how many rows were queued."""
+
+    recordCount: int = 0
+    runMode: str | None = None
+
+
+class RunStatus(Model):
+    """Cell status counts per field, e.g. ``{"f_x": {"SUCCESS": 10, "QUEUED": 2}}``."""
+
+    statusCountsByField: dict[str, list[dict[str, Any]]] = {}
+
+    def counts(self, field_id: str | None = None) -> dict[str, int]:
+        """Status → count, for one field or summed over all."""
+        out: dict[str, int] = {}
+        for fid, rows in self.statusCountsByField.items():
+            if field_id is not None and fid != field_id:
+                continue
+            for row in rows:
+                status = str(row.get("status"))
+                out[status] = out.get(status, 0) + int(row.get("count") or 0)
+        return out
+
+    @property
+    def pending(self) -> int:
+        """Cells still queued, running, retrying or awaiting a callback."""
+        return sum(n for s, n in self.counts().items() if s in PENDING_STATUSES)
+
+    @property
+    def done(self) -> bool:
+        return self.pending == 0
+
+
+class Source(Model):
+    """A webhook source; ``url`` is where to POST rows."""
+
+    id: str
+    tableId: str | None = None
+    workspaceId: int | None = None
+    name: str | None = None
+    type: str | None = None
+    typeSettings: dict[str, Any] = {}
+    url: str | None = None
+    hasAuthToken: bool | None = None
+    numSourceRecords: int | None = None
+    createdAt: str | None = None
+
+
+class Integration(Model):
+    """An integration (provider type) with its actions, or a connected account."""
+
+    key: str | None = None
+    type: str | None = None
+    id: str | None = None
+    name: str | None = None
+    displayName: str | None = None
+    actions: list[dict[str, Any]] = []
+
+
+class CreditReport(Model):
+    """A credit-usage report: totals plus ``rows`` of ``{date, userId, integration,
+    tableId, fieldId, credits, runs}`` (fields a server adds are kept)."""
+
+    rows: list[dict[str, Any]] = []
+    totals: dict[str, Any] | None = None
+    timeRange: dict[str, Any] | None = None
