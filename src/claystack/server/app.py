@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.login_max_failures, settings.login_window_seconds
     )
 
-    for module in (auth, workspaces, tables, records, emulator):
+    # Starlette matches routes in order; the hottest paths (records, count) go first.
+    for module in (records, tables, workspaces, auth, emulator):
         app.include_router(module.api)
 
     @app.exception_handler(ClayError)

@@ -56,6 +56,12 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
     return rows
 
 
+@api.get("/v3/tables/{tableId}/count", responses=ok(CountOut))
+async def count(table: TableDep) -> JSONOut:
+    """The number of rows in the table."""
+    return JSONOut({"tableTotalRecordsCount": table.row.row_count})
+
+
 @api.post(
     "/v3/tables/{tableId}/records", responses=ok(RecordsOut), openapi_extra=raw_body(RecordsIn)
 )
@@ -148,9 +154,3 @@ async def record_ids(view_id: ViewId, conn: Conn, table: TableDep) -> Response:
     """Every id the view shows, in view order, unpaginated."""
     ids = await records.record_ids_json(conn, table, view_id)
     return Response(b'{"results":' + ids + b"}", media_type="application/json")
-
-
-@api.get("/v3/tables/{tableId}/count", responses=ok(CountOut))
-async def count(table: TableDep) -> JSONOut:
-    """The number of rows in the table."""
-    return JSONOut({"tableTotalRecordsCount": table.row.row_count})

@@ -174,8 +174,27 @@ async def _load(conn: AsyncConnection, table_id: str, ids: Sequence[str]) -> dic
     return found
 
 
+# Single-row statements: microseconds in SQLite, so they skip the driver's worker thread.
+_GET_ONE = (
+    select(*_READ_COLUMNS)
+    .where(Record.table_id == bindparam("t"), Record.id == bindparam("r"))
+    .execution_options(sqlite_inline=True)
+)
+_DELETE_ONE = (
+    delete(Record)
+    .where(Record.table_id == bindparam("t"), Record.id == bindparam("r"))
+    .execution_options(sqlite_inline=True)
+)
+_COUNT_DOWN = (
+    update(Table)
+    .where(Table.id == bindparam("t"))
+    .values(row_count=Table.row_count - bindparam("n"), updated_at=bindparam("now"))
+    .execution_options(sqlite_inline=True)
+)
+
+
 async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> dict[str, Any]:
-    row = (await _load(conn, table.id, [record_id])).get(record_id)
+    row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is None:
         raise NotFound("Record not found")
     return _rows_out(table.id, [row])[0]
@@ -213,8 +232,9 @@ async def update_records(
 
 
 async def delete_record(conn: AsyncConnection, table: TableRef, record_id: str) -> None:
-    if await delete_records(conn, table, record_ids=[record_id]) == 0:
+    if not (await conn.execute(_DELETE_ONE, {"t": table.id, "r": record_id})).rowcount:
         raise NotFound("Record not found")
+    await conn.execute(_COUNT_DOWN, {"t": table.id, "n": 1, "now": now_ms()})
 
 
 async def delete_records(
@@ -246,11 +266,7 @@ async def delete_records(
             stmt = stmt.where(Record.id.not_in(list(omit_ids)))
         deleted = (await conn.execute(stmt)).rowcount or 0
     if deleted:
-        await conn.execute(
-            update(Table)
-            .where(Table.id == table.id)
-            .values(row_count=Table.row_count - deleted, updated_at=now_ms())
-        )
+        await conn.execute(_COUNT_DOWN, {"t": table.id, "n": deleted, "now": now_ms()})
     return deleted
 
 

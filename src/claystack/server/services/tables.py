@@ -60,6 +60,7 @@ _RESOLVE_TABLE = (
         & (Membership.user_id == bindparam("user_id")),
     )
     .where(Table.id == bindparam("table_id"))
+    .execution_options(sqlite_inline=True)
 )
 
 

@@ -75,7 +75,7 @@ class Database:
                 # SQLAlchemy's begin() sends nothing to sqlite3 (autocommit mode, see
                 # _sqlite_on_connect); the driver sends BEGIN with the first statement.
                 adapted = (await conn.get_raw_connection()).dbapi_connection
-                adapted.pending_begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"  # type: ignore[union-attr]
+                adapted.start("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
             try:
                 yield conn
             except BaseException:

@@ -5,6 +5,12 @@ cursor, execute, fetch, close); each crossing costs ~100 µs, which dominated sm
 requests. Here a statement and its fetch run in the worker thread in one call, and the
 transaction's BEGIN rides along with its first statement. This leans on adapter internals
 of SQLAlchemy 2.0.44+/2.1; the whole test suite runs through it.
+
+Statements marked ``execution_options(sqlite_inline=True)`` (point lookups and single-row
+writes that take microseconds in SQLite) skip the worker thread altogether and run on the
+event loop's thread: a thread hop costs more than they do. A transaction that ran only such
+statements commits inline too. Anything that may scan runs in the worker thread as before,
+so the loop is never blocked by a long query.
 """
 
 from __future__ import annotations
@@ -26,6 +32,10 @@ from sqlalchemy.util.concurrency import await_
 DRIVER = "claystack_aiosqlite"
 
 
+async def _nothing() -> None:
+    return None
+
+
 class _Cursor(AsyncAdapt_aiosqlite_cursor):
     __slots__ = ()
     _awaitable_cursor_close = False
@@ -37,9 +47,31 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         self._soft_closed_memoized = {}  # type: ignore[assignment]
         self._rows = collections.deque()
 
+    def execute_inline(self, operation: Any, parameters: Any) -> Any:
+        conn = cast("_Connection", self._adapt_connection)
+        if conn._execute_mutex.locked():  # another statement is in the worker thread
+            return self.execute(operation, parameters)
+        raw: sqlite3.Connection = self._connection._conn
+        await_(_nothing())  # SQLAlchemy's async layer insists that an execute awaits once
+        try:
+            begin = conn.take_begin()
+            if begin:
+                raw.execute(begin)
+            cur = raw.cursor()
+            cur.execute(operation, () if parameters is None else parameters)
+            rows = cur.fetchall() if cur.description else None
+        except Exception as error:
+            conn._handle_exception(error)
+        self._cursor = cur  # type: ignore[assignment]  # a sqlite3 cursor, as in _execute_async
+        if rows is not None:
+            self._rows = collections.deque(rows)
+        return cur
+
     async def _execute_async(self, operation: Any, parameters: Any) -> Any:
         raw: sqlite3.Connection = self._connection._conn
-        begin = cast("_Connection", self._adapt_connection).take_begin()
+        conn = cast("_Connection", self._adapt_connection)
+        conn.inline_only = False
+        begin = conn.take_begin()
 
         def run() -> tuple[sqlite3.Cursor, list[Any] | None]:
             if begin:
@@ -68,21 +100,45 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
 
 
 class _Connection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("pending_begin",)
+    __slots__ = ("pending_begin", "inline_only")
     _cursor_cls = _Cursor
 
     def __init__(self, dbapi: Any, connection: Any) -> None:
         super().__init__(dbapi, connection)
         self.pending_begin: str | None = None
+        self.inline_only = True  # no statement of this transaction went to the thread
+
+    def start(self, begin: str) -> None:
+        self.pending_begin = begin
+        self.inline_only = True
 
     def take_begin(self) -> str | None:
         begin, self.pending_begin = self.pending_begin, None
         return begin
 
+    def _finish(self, inline: Any, threaded: Any) -> None:
+        raw: sqlite3.Connection | None = self._connection._conn if self._connection else None
+        if raw is None or not raw.in_transaction:
+            return  # nothing began (BEGIN is sent with the first statement): no hop at all
+        if not self.inline_only:
+            threaded()
+            return
+        try:
+            inline(raw)
+        except Exception as error:
+            self._handle_exception(error)
+
+    def commit(self) -> None:
+        self._finish(sqlite3.Connection.commit, super().commit)
+
+    def rollback(self) -> None:
+        self._finish(sqlite3.Connection.rollback, super().rollback)
+
 
 async def executemany(connection: Any, operation: str, seq_of_parameters: Any) -> Any:
     """``executemany`` in one hop on an adapted connection (its pending BEGIN first)."""
     raw: sqlite3.Connection = connection._connection._conn
+    connection.inline_only = False
     begin = connection.take_begin()
 
     def run() -> sqlite3.Cursor:
@@ -97,6 +153,8 @@ async def executemany(connection: Any, operation: str, seq_of_parameters: Any) -
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):
     def connect(self, *arg: Any, **kw: Any) -> _Connection:
+        # Used from the loop's thread (inline statements) and aiosqlite's, never at once.
+        kw["check_same_thread"] = False
         connection = self.aiosqlite.connect(*arg, **kw)
         connection._thread.daemon = True
         return _Connection(self, await_(connection))
@@ -109,6 +167,12 @@ class Dialect(SQLiteDialect_aiosqlite):
     @classmethod
     def import_dbapi(cls) -> Any:
         return _DBAPI(aiosqlite, sqlite3)
+
+    def do_execute(self, cursor: Any, statement: Any, parameters: Any, context: Any = None) -> None:
+        if context is not None and context.execution_options.get("sqlite_inline"):
+            cursor.execute_inline(statement, parameters)
+        else:
+            cursor.execute(statement, parameters)
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "Dialect")
