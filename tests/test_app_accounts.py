@@ -163,14 +163,13 @@ async def test_account_lifecycle_never_shows_secrets(
     r = await client.patch(f"/v3/app-accounts/{aid}", json={"credentials": {"apiKey": ROTATED}})
     assert r.status_code == 200 and r.json()["appAccount"]["credentialKeys"] == ["apiKey"]
     async with app.state.db.transaction(write=False) as conn:
-        assert await app_accounts.resolve_credentials(conn, 1, aid, ACME.key) == {
-            "apiKey": ROTATED
-        }
+        assert await app_accounts.resolve_credentials(conn, 1, aid, ACME.key) == {"apiKey": ROTATED}
 
     # Bad replacements change nothing.
     r = await client.patch(f"/v3/app-accounts/{aid}", json={"credentials": {"baseUrl": "x"}})
     assert r.status_code == 400
-    assert r.json()["message"] == 'Invalid request parameter(s): Field "credentials.apiKey" - Required'
+    message = 'Invalid request parameter(s): Field "credentials.apiKey" - Required'
+    assert r.json()["message"] == message
     r = await client.patch(f"/v3/app-accounts/{aid}", json={"name": ""})
     assert r.status_code == 400
 

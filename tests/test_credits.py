@@ -12,7 +12,7 @@ import asyncio
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,15 @@ from typer.testing import CliRunner
 
 from claystack import AsyncClient
 from claystack.cli import app as cli_app
-from claystack.server.services import credits
+from claystack.server import lifecycle
+from claystack.server.app import create_app
+from claystack.server.config import Settings
+from claystack.server.services import accounts, credits
 from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry
 from claystack.testing import ClaystackServer
 
-from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, new_table
+from .conftest import DEMO_EMAIL, DEMO_PASSWORD, login, make_client, new_table
 
 DAY = 86_400_000
 BASE = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
@@ -180,21 +183,60 @@ def _check(report: dict[str, Any], entries: list[Any], dims: Iterable[str] = FUL
     assert sum(r["credits"] for r in report["rows"]) == report["totals"]["used"]
 
 
-@pytest.fixture
-async def ledger(
-    app: FastAPI, client: httpx.AsyncClient, other_user: UserFactory
-) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+async def app(database: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+    """One app and ledger for the whole module: every test here only reads."""
+    url, schema = database
+    settings = Settings(
+        database_url=url,
+        database_schema=schema,
+        data_dir=tmp_path_factory.mktemp("credits"),
+        enable_reset=True,
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await lifecycle.reset(application)
+        yield application
+
+
+@pytest.fixture(scope="module")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(app) as c:
+        await login(c, DEMO_EMAIL, DEMO_PASSWORD)
+        yield c
+
+
+async def _user(
+    app: FastAPI, email: str, *, workspace: int | None = None
+) -> tuple[httpx.AsyncClient, int, int]:
+    """A new user, member of ``workspace`` or owner of a new one: (client, user id, ws)."""
+    async with app.state.db.transaction(write=True) as conn:
+        user = await accounts.create_user(
+            conn, app.state.secret, email=email, name=email.split("@")[0], password="pass-word"
+        )
+        if workspace is None:
+            workspace = await accounts.create_workspace(
+                conn, name="Theirs", owner_id=user["id"], credits=100
+            )
+        else:
+            await accounts.add_member(conn, workspace_id=workspace, email=email, role="member")
+    c = make_client(app)
+    await login(c, email, "pass-word")
+    return c, user["id"], workspace
+
+
+@pytest.fixture(scope="module")
+async def ledger(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[dict[str, Any]]:
     """Two members of workspace 1 with usage over four days on two tables (three columns)
     and on a table since deleted; a stranger's workspace with usage of its own."""
-    member, _ = await other_user("member@example.com", role="member", workspace=1)
-    member_id = (await member.get("/v3/me")).json()["id"]
-    stranger, stranger_ws = await other_user("stranger@example.com")
+    member, member_id, _ = await _user(app, "member@example.com", workspace=1)
+    stranger, _, stranger_ws = await _user(app, "stranger@example.com")
     leads = await new_table(client, "Leads", ("Domain", "Company"))
-    accounts = await new_table(client, "Accounts", ("Email",))
+    accounts_table = await new_table(client, "Accounts", ("Email",))
     cells = [
         (leads["id"], leads["byName"]["Domain"]),
         (leads["id"], leads["byName"]["Company"]),
-        (accounts["id"], accounts["byName"]["Email"]),
+        (accounts_table["id"], accounts_table["byName"]["Email"]),
         ("t_deleted", "f_gone"),
     ]
     await _write_ledger(app.state.db, 1, [1, member_id, None], cells, count=120, seed=7)
@@ -207,15 +249,17 @@ async def ledger(
         count=15,
         seed=8,
     )
-    return {
+    yield {
         "member": member,
         "member_id": member_id,
         "stranger": stranger,
         "stranger_ws": stranger_ws,
         "leads": leads,
-        "accounts": accounts,
+        "accounts": accounts_table,
         "entries": await _ledger_rows(app, 1),
     }
+    await member.aclose()
+    await stranger.aclose()
 
 
 RANGES: list[tuple[dict[str, str], int | None, int | None]] = [
@@ -298,7 +342,9 @@ async def test_rows_and_breakdowns_carry_names(
     }
 
 
-async def test_user_reports_by_both_paths(client: httpx.AsyncClient, ledger: dict[str, Any]) -> None:
+async def test_user_reports_by_both_paths(
+    client: httpx.AsyncClient, ledger: dict[str, Any]
+) -> None:
     entries, member_id = ledger["entries"], ledger["member_id"]
     for params, start, end in RANGES[:5]:
         live_params = {f"timeRange[{k}]": v for k, v in params.items()}

@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table as RichTable
+from rich.text import Text
 from rich.tree import Tree
 
 from ..client import Client, RunStatus, Table
@@ -111,7 +112,7 @@ def _table_out(title: str | None, columns: list[str], rows: Iterable[Iterable[An
     for column in columns:
         out.add_column(column)
     for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
+        out.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(out)
 
 
