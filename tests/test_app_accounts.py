@@ -308,3 +308,34 @@ async def test_form_encoded_create_and_openapi(client: httpx.AsyncClient) -> Non
     assert {"get", "patch", "delete"} <= set(paths["/v3/app-accounts/{accountId}"])
     assert "AppAccountOut" in doc["components"]["schemas"]
     assert "credentialKeys" in doc["components"]["schemas"]["AppAccountOut"]["properties"]
+
+
+async def test_sdk_app_accounts_and_integrations(app: FastAPI) -> None:
+    from claystack import AsyncClient, BadRequestError, NotFoundError
+
+    from .conftest import DEMO_EMAIL, DEMO_PASSWORD
+
+    async with AsyncClient(
+        "http://testserver/v3",
+        email=DEMO_EMAIL,
+        password=DEMO_PASSWORD,
+        transport=httpx.ASGITransport(app=app),
+    ) as clay:
+        found = {i.key: i for i in await clay.integrations.list()}
+        acme = found[ACME.key]
+        assert acme.secretCredentialKeys == ["apiKey", "password"]
+        action = acme.action("acme-company")
+        assert action is not None and action.credits == 3
+        account = await clay.app_accounts.create(1, ACME.key, {"apiKey": SECRET}, name="SDK")
+        assert account.id.startswith("aa_") and account.credentialKeys == ["apiKey"]
+        assert [a.id for a in await clay.app_accounts.list(1)] == [account.id]
+        assert (await clay.app_accounts.get(account.id)).name == "SDK"
+        one = await clay.integrations.get(ACME.key)
+        assert [a.id for a in one.appAccounts] == [account.id]
+        renamed = await clay.app_accounts.update(account.id, name="SDK 2")
+        assert renamed.name == "SDK 2"
+        with pytest.raises(BadRequestError):
+            await clay.app_accounts.update(account.id, credentials={})
+        await clay.app_accounts.delete(account.id)
+        with pytest.raises(NotFoundError):
+            await clay.app_accounts.get(account.id)

@@ -592,3 +592,14 @@ def test_cli_credits_groups_on_the_server(tmp_path: Path, monkeypatch: pytest.Mo
         assert "2026-10-01" in result.stdout and "2026-10-03" not in result.stdout
         result = runner.invoke(cli_app, ["credits", "--start", "soon"])
         assert result.exit_code != 0 and "timeRange[startTime]" in result.output
+
+
+async def test_unencoded_plus_in_an_offset(
+    client: httpx.AsyncClient, ledger: dict[str, Any]
+) -> None:
+    raw = await client.get("/v3/workspaces/1/credits?startTime=2026-10-02T12:00:00+02:00")
+    encoded = await client.get(
+        "/v3/workspaces/1/credits", params={"startTime": "2026-10-02T12:00:00+02:00"}
+    )
+    assert raw.status_code == 200 and raw.json() == encoded.json()
+    assert raw.json()["timeRange"]["startTime"] == "2026-10-02T10:00:00.000Z"

@@ -945,7 +945,9 @@ class AppAccounts(Resource[M]):
         credentials: Mapping[str, Any] | None = None,
     ) -> Op[AppAccount]:
         """Renames the account and/or replaces its whole set of credentials."""
-        body = _drop_none(name=name, credentials=dict(credentials) if credentials else None)
+        body = _drop_none(
+            name=name, credentials=dict(credentials) if credentials is not None else None
+        )
         data = yield req("PATCH", f"/app-accounts/{_q(account_id)}", body)
         return AppAccount.model_validate(data["appAccount"])
 

@@ -79,6 +79,8 @@ def parse_time(value: str | None, field: str, *, end: bool = False) -> int | Non
                 day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
                 parsed = datetime(day.year, day.month, day.day, tzinfo=UTC)
             else:
+                # An unencoded "+02:00" in a query string arrives as " 02:00".
+                text = re.sub(r"(T[\d:.]+) (\d{2}:?\d{2})$", r"\1+\2", text)
                 parsed = datetime.fromisoformat(text.replace("z", "Z"))
                 if parsed.tzinfo is None:
                     parsed = parsed.replace(tzinfo=UTC)
