@@ -208,43 +208,48 @@ async def _usage(
 ) -> list[dict[str, Any]]:
     c = CreditEntry
     dims = set(dims)
-    cols: list[Any] = []
-    joins: list[tuple[Any, ColumnElement[bool]]] = []
+    keys: list[Any] = []
     if "date" in dims:
-        cols.append((c.created_at // literal_column(str(DAY_MS), BigInteger)).label("day"))
+        keys.append((c.created_at // literal_column(str(DAY_MS), BigInteger)).label("day"))
     if "user" in dims:
-        cols += [c.user_id.label("userId"), User.name.label("userName")]
-        cols.append(User.email.label("userEmail"))
-        joins.append((User, User.id == c.user_id))
+        keys.append(c.user_id.label("userId"))
     if "integration" in dims:
-        cols.append(c.integration.label("integration"))
+        keys.append(c.integration.label("integration"))
     if "action" in dims:
-        cols.append(c.action_key.label("actionKey"))
+        keys.append(c.action_key.label("actionKey"))
     if "table" in dims or "field" in dims:
-        cols += [c.table_id.label("tableId"), Table.name.label("tableName")]
-        joins.append((Table, Table.id == c.table_id))
+        keys.append(c.table_id.label("tableId"))
     if "field" in dims:
-        cols += [c.field_id.label("fieldId"), Field.name.label("fieldName")]
-        joins.append((Field, and_(Field.id == c.field_id, Field.table_id == c.table_id)))
-    stmt = select(
-        *cols, (-func.sum(c.amount)).label("credits"), func.count().label("runs")
-    ).select_from(c)
-    for target, on in joins:
-        stmt = stmt.outerjoin(target, on)
-    stmt = stmt.where(*conds, c.kind == "charge")
-    if cols:
-        stmt = stmt.group_by(*cols)
+        keys.append(c.field_id.label("fieldId"))
+    inner = select(*keys, func.sum(c.amount).label("amount"), func.count().label("runs")).where(
+        *conds, c.kind == "charge"
+    )
+    if keys:
+        inner = inner.group_by(*keys)
+    # Names are looked up once per group, not once per ledger entry.
+    u = inner.subquery("usage")
+    cols: list[Any] = [u.c[k.name] for k in keys]
+    stmt = select(*cols, (-u.c.amount).label("credits"), u.c.runs)
+    if "user" in dims:
+        stmt = stmt.add_columns(User.name.label("userName"), User.email.label("userEmail"))
+        stmt = stmt.outerjoin(User, User.id == u.c.userId)
+    if "table" in dims or "field" in dims:
+        stmt = stmt.add_columns(Table.name.label("tableName"))
+        stmt = stmt.outerjoin(Table, Table.id == u.c.tableId)
+    if "field" in dims:
+        stmt = stmt.add_columns(Field.name.label("fieldName"))
+        stmt = stmt.outerjoin(Field, and_(Field.id == u.c.fieldId, Field.table_id == u.c.tableId))
     out = []
     for row in await conn.execute(stmt):
-        item = dict(row._mapping)
+        item = {str(k): v for k, v in row._mapping.items()}
         if not item["runs"]:
             continue
         if "day" in item:
             item["date"] = (date(1970, 1, 1) + timedelta(days=int(item.pop("day")))).isoformat()
         item["credits"], item["runs"] = _int(item["credits"]), _int(item["runs"])
         out.append(item)
-    keys = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
-    out.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in keys))
+    order = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
+    out.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in order))
     return out
 
 
