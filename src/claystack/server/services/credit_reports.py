@@ -264,6 +264,14 @@ async def report(
 ) -> dict[str, Any]:
     group_by = q.group_by if q.group_by is not None else REPORT_TYPES[report_type]
     conds = _conditions(scope.workspace_id, q)
+    breakdowns = {
+        dim: await _usage(conn, conds, (dim,))
+        for dim in ("date", "user", "integration", "table", "field")
+    }
+    # A field's rows carry its table, so grouping by both is the field breakdown.
+    single = set(group_by) - ({"table"} if "field" in group_by else set())
+    same = next(iter(single)) if len(single) == 1 else None
+    rows = breakdowns[same] if same in breakdowns else await _usage(conn, conds, group_by)
     return {
         "workspaceId": scope.workspace_id,
         "reportType": report_type,
@@ -277,11 +285,8 @@ async def report(
         "groupBy": list(group_by),
         "balance": await credits.balance(conn, scope.workspace_id),
         "totals": await _totals(conn, conds),
-        "rows": await _usage(conn, conds, group_by),
-        "breakdowns": {
-            dim: await _usage(conn, conds, (dim,))
-            for dim in ("date", "user", "integration", "table", "field")
-        },
+        "rows": rows,
+        "breakdowns": breakdowns,
     }
 
 
