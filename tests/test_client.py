@@ -432,14 +432,6 @@ PENDING_ROUTES = {
     "GET /v3/sources/{sourceId}",
     "DELETE /v3/sources/{sourceId}",
     "POST /v3/sources/webhook/{slug}-{uuid}",
-    "GET /v3/workspaces/{workspaceId}/credits",
-    "GET /v3/users/{userId}/credits",
-    "GET /v3/integrations/{type}/credits",
-    "GET /v3/integrations/{type}/credits/report",
-    "GET /v3/credit-reporting/{workspaceId}/creditReportType/{type}",
-    "GET /v3/integrations",
-    "GET /v3/integrations/{type}",
-    "GET /v3/workspaces/{workspaceId}/app-accounts",
 }
 
 

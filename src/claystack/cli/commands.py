@@ -22,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table as RichTable
+from rich.text import Text
 from rich.tree import Tree
 
 from ..client import Client, RunStatus, Table
@@ -111,7 +112,7 @@ def _table_out(title: str | None, columns: list[str], rows: Iterable[Iterable[An
     for column in columns:
         out.add_column(column)
     for row in rows:
-        out.add_row(*("" if v is None else str(v) for v in row))
+        out.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(out)
 
 
@@ -655,47 +656,48 @@ def run(
 
 # -- credits ---------------------------------------------------------------------------
 
-_BY = {"user": "userId", "integration": "integration", "table": "tableId", "field": "fieldId"}
+_BY = ("date", "user", "integration", "action", "table", "field")
+
+
+def _credit_key(by: str, row: Any) -> str:
+    if by == "user":
+        return row.userEmail or (str(row.userId) if row.userId is not None else "—")
+    if by == "table":
+        return row.tableName or row.tableId or "—"
+    if by == "field":
+        return f"{row.tableName or row.tableId or '—'} / {row.fieldName or row.fieldId or '—'}"
+    value = {"date": row.date, "integration": row.integration, "action": row.actionKey}[by]
+    return str(value) if value is not None else "—"
 
 
 def credits(
     ctx: typer.Context,
     workspace: WorkspaceOpt = None,
     by: Annotated[
-        str, typer.Option(help="Group by user, integration, table or field")
+        str, typer.Option(help="Group by date, user, integration, action, table or field")
     ] = "integration",
-    start: Annotated[str | None, typer.Option(help="From this date/time (ISO)")] = None,
-    end: Annotated[str | None, typer.Option(help="Until this date/time (ISO)")] = None,
+    start: Annotated[str | None, typer.Option(help="From this date/time (ISO or epoch ms)")] = None,
+    end: Annotated[
+        str | None, typer.Option(help="Until this date/time (a bare date includes that day)")
+    ] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Credit usage of a workspace, grouped by user, integration, table or field."""
+    """Credit usage of a workspace, grouped by day, user, integration, action, table or field."""
     if by not in _BY:
         fail(f"--by takes one of {', '.join(_BY)}, not {by!r}")
     ws = _workspace(workspace)
     with _client(ctx) as client:
-        report = client.credits.workspace(ws, start=start, end=end)
-        balance = client.workspaces.get(ws).credits
-    key = _BY[by]
-    groups: dict[str, list[int]] = {}
-    for row in report.rows:
-        bucket = groups.setdefault(str(row.get(key) if row.get(key) is not None else "—"), [0, 0])
-        bucket[0] += int(row.get("credits") or 0)
-        bucket[1] += int(row.get("runs") or 0)
+        report = client.credits.workspace(ws, start=start, end=end, group_by=[by])
     if json:
-        _print_json(
-            {
-                "workspaceId": ws,
-                "balance": balance,
-                "by": by,
-                "results": [{by: k, "credits": c, "runs": r} for k, (c, r) in groups.items()],
-            }
-        )
+        _print_json(report)
         return
-    rows = sorted(groups.items(), key=lambda kv: -kv[1][0])
+    rows = sorted(report.rows, key=lambda r: -r.credits) if by != "date" else report.rows
+    totals = report.totals
     _table_out(
-        f"Credits used in workspace {ws} by {by} (balance {balance})",
+        f"Credits used in workspace {ws} by {by}: {totals.used} in {totals.runs} runs "
+        f"(balance {report.balance})",
         [by, "credits", "runs"],
-        ([k, c, r] for k, (c, r) in rows),
+        ([_credit_key(by, r), r.credits, r.runs] for r in rows),
     )
 
 

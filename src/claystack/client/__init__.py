@@ -29,8 +29,12 @@ from ._exceptions import (
     UnauthorizedError,
 )
 from ._models import (
+    Action,
+    AppAccount,
     Cell,
+    CreditBreakdowns,
     CreditReport,
+    CreditTotals,
     Field,
     Folder,
     Integration,
@@ -42,6 +46,7 @@ from ._models import (
     RunStatus,
     Source,
     Table,
+    UsageRow,
     User,
     View,
     Workbook,
@@ -50,6 +55,8 @@ from ._models import (
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "Action",
+    "AppAccount",
     "AsyncClient",
     "BadRequestError",
     "Cell",
@@ -58,7 +65,9 @@ __all__ = [
     "ClayTimeoutError",
     "Client",
     "ConflictError",
+    "CreditBreakdowns",
     "CreditReport",
+    "CreditTotals",
     "Field",
     "Folder",
     "ForbiddenError",
@@ -77,6 +86,7 @@ __all__ = [
     "Source",
     "Table",
     "UnauthorizedError",
+    "UsageRow",
     "User",
     "View",
     "Workbook",

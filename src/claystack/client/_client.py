@@ -11,6 +11,7 @@ import httpx
 from ._base import DEFAULT_BASE_URL, Async, AsyncCore, Core, M, Sync, SyncCore
 from ._models import RunStatus
 from ._resources import (
+    AppAccounts,
     Auth,
     Credits,
     Emulator,
@@ -45,6 +46,7 @@ class _Namespaces(Generic[M]):
     webhooks: Sources[M]
     credits: Credits[M]
     integrations: Integrations[M]
+    app_accounts: AppAccounts[M]
     emulator: Emulator[M]
 
     _core: Core
@@ -64,6 +66,7 @@ class _Namespaces(Generic[M]):
         self.sources = self.webhooks = Sources(core)
         self.credits = Credits(core)
         self.integrations = Integrations(core)
+        self.app_accounts = AppAccounts(core)
         self.emulator = Emulator(core)
 
     @property

@@ -6,10 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+from pydantic import Field as _Field
 
 __all__ = [
+    "Action",
+    "AppAccount",
     "Cell",
+    "CreditBreakdowns",
     "CreditReport",
+    "CreditTotals",
     "Field",
     "Folder",
     "Integration",
@@ -24,6 +29,7 @@ __all__ = [
     "User",
     "View",
     "Workbook",
+    "UsageRow",
     "Workspace",
 ]
 
@@ -228,21 +234,100 @@ class Source(Model):
     createdAt: str | None = None
 
 
-class Integration(Model):
-    """An integration (provider type) with its actions, or a connected account."""
+class Action(Model):
+    """One action of an integration; ``credits`` is charged per successful execution."""
 
-    key: str | None = None
-    type: str | None = None
-    id: str | None = None
-    name: str | None = None
+    key: str
     displayName: str | None = None
-    actions: list[dict[str, Any]] = []
+    inputSchema: dict[str, Any] = {}
+    outputSchema: dict[str, Any] = {}
+    credits: int = 0
+
+
+class AppAccount(Model):
+    """A connected account (``aa_…``). The server never returns credential values;
+    ``credentialKeys`` names the ones that are set."""
+
+    id: str
+    workspaceId: int | None = None
+    appAccountTypeId: str | None = None
+    type: str | None = None
+    name: str | None = None
+    credentialKeys: list[str] = []
+    createdBy: int | None = None
+    createdAt: str | None = None
+    updatedAt: str | None = None
+
+
+class Integration(Model):
+    """An integration (provider type): its actions, the credentials a connected account
+    needs (secret ones listed in ``secretCredentialKeys``) and its rate limits.
+    ``appAccounts`` is filled when one integration is fetched."""
+
+    key: str
+    type: str | None = None
+    displayName: str | None = None
+    actions: list[Action] = []
+    credentialsSchema: dict[str, Any] = {}
+    secretCredentialKeys: list[str] = []
+    requiresAccount: bool = False
+    maxConcurrency: int | None = None
+    ratePerSecond: float | None = None
+    appAccounts: list[AppAccount] = []
+
+    def action(self, key: str) -> Action | None:
+        return next((a for a in self.actions if a.key == key), None)
+
+
+class UsageRow(Model):
+    """Charges grouped by the report's ``groupBy`` dimensions; the others are ``None``."""
+
+    date: str | None = None
+    userId: int | None = None
+    userName: str | None = None
+    userEmail: str | None = None
+    integration: str | None = None
+    actionKey: str | None = None
+    tableId: str | None = None
+    tableName: str | None = None
+    fieldId: str | None = None
+    fieldName: str | None = None
+    credits: int = 0
+    runs: int = 0
+
+
+class CreditTotals(Model):
+    """``used`` credits over ``runs`` charged executions, ``granted`` credits, and ``net``
+    (the sum of every matching ledger entry)."""
+
+    used: int = 0
+    runs: int = 0
+    granted: int = 0
+    net: int = 0
+
+
+class CreditBreakdowns(Model):
+    """Usage totals along one dimension each."""
+
+    date: list[UsageRow] = []
+    user: list[UsageRow] = []
+    integration: list[UsageRow] = []
+    table: list[UsageRow] = []
+    field: list[UsageRow] = []
 
 
 class CreditReport(Model):
-    """A credit-usage report: totals plus ``rows`` of ``{date, userId, integration,
-    tableId, fieldId, credits, runs}`` (fields a server adds are kept)."""
+    """A credit report over the ledger: ``totals`` for the time range and filters,
+    ``rows`` grouped by ``groupBy`` (``{date, userId, integration, tableId, fieldId,
+    credits, runs}`` by default), one-dimension ``breakdowns``, and the workspace's
+    current ``balance``."""
 
-    rows: list[dict[str, Any]] = []
-    totals: dict[str, Any] | None = None
-    timeRange: dict[str, Any] | None = None
+    workspaceId: int | None = None
+    reportType: str | None = None
+    timeRange: dict[str, Any] = {}
+    filters: dict[str, Any] = {}
+    groupBy: list[str] = []
+    balance: int | None = None
+    totals: CreditTotals = _Field(default_factory=CreditTotals)
+    rows: list[UsageRow] = []
+    breakdowns: CreditBreakdowns = _Field(default_factory=CreditBreakdowns)

@@ -13,6 +13,7 @@ from urllib.parse import quote
 from ._base import Emit, M, Op, Resource, Sleep, api, pages, req
 from ._exceptions import ClayTimeoutError
 from ._models import (
+    AppAccount,
     CreditReport,
     Field,
     Folder,
@@ -758,26 +759,56 @@ def _source_url(source_id: str) -> Op[str | None]:
 
 
 def _report(data: Any) -> CreditReport:
-    if isinstance(data, list):
-        return CreditReport(rows=data)
     return CreditReport.model_validate(data)
 
 
-def _time_range(start: str | None, end: str | None) -> dict[str, Any]:
-    return {"startTime": start, "endTime": end}
+def _report_params(
+    start: str | None,
+    end: str | None,
+    *,
+    workspace_id: int | None = None,
+    users: Iterable[int] = (),
+    integrations: Iterable[str] = (),
+    tables: Iterable[str] = (),
+    fields: Iterable[str] = (),
+    group_by: Iterable[str] | None = None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "workspaceId": workspace_id,
+        "timeRange[startTime]": start,
+        "timeRange[endTime]": end,
+    }
+    for name, values in (
+        ("userIds", users),
+        ("integrations", integrations),
+        ("tableIds", tables),
+        ("fieldIds", fields),
+    ):
+        for i, value in enumerate(values):
+            params[f"{name}[{i}]"] = str(value)
+    if group_by is not None:
+        params["groupBy"] = ",".join(group_by)
+    return params
 
 
 class Credits(Resource[M]):
-    """Credit usage reports (balances are on ``client.workspaces.get``)."""
+    """Credit reports over the ledger: totals, rows grouped by day, user, integration,
+    table and field, and one-dimension breakdowns. ``start`` and ``end`` are ISO dates or
+    date-times (a bare ``end`` date includes that day) or epoch milliseconds; ``group_by``
+    picks the dimensions of ``rows`` among date, user, integration, action, table, field."""
 
     @api("GET /workspaces/{workspaceId}/credits")
     def workspace(
-        self, workspace_id: int, *, start: str | None = None, end: str | None = None
+        self,
+        workspace_id: int,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        group_by: Iterable[str] | None = None,
     ) -> Op[CreditReport]:
-        """A workspace's usage in a time range (ISO dates or times; all time by default)."""
-        data = yield req(
-            "GET", f"/workspaces/{_q(workspace_id)}/credits", params=_time_range(start, end)
-        )
+        """A workspace's balance, grants and usage in a time range (all time by default)."""
+        params = _report_params(start, end, group_by=group_by)
+        data = yield req("GET", f"/workspaces/{_q(workspace_id)}/credits", params=params)
         return _report(data)
 
     @api("GET /users/{userId}/credits")
@@ -788,9 +819,10 @@ class Credits(Resource[M]):
         workspace_id: int | None = None,
         start: str | None = None,
         end: str | None = None,
+        group_by: Iterable[str] | None = None,
     ) -> Op[CreditReport]:
-        """One user's usage."""
-        params = {"workspaceId": workspace_id, **_time_range(start, end)}
+        """One user's usage (in ``workspace_id``, else your default workspace)."""
+        params = _report_params(start, end, workspace_id=workspace_id, group_by=group_by)
         return _report((yield req("GET", f"/users/{_q(user_id)}/credits", params=params)))
 
     @api("GET /integrations/{type}/credits")
@@ -801,9 +833,10 @@ class Credits(Resource[M]):
         workspace_id: int | None = None,
         start: str | None = None,
         end: str | None = None,
+        group_by: Iterable[str] | None = None,
     ) -> Op[CreditReport]:
         """The usage of one integration (e.g. ``"http-api-v2"``)."""
-        params = {"workspaceId": workspace_id, **_time_range(start, end)}
+        params = _report_params(start, end, workspace_id=workspace_id, group_by=group_by)
         data = yield req("GET", f"/integrations/{_q(integration)}/credits", params=params)
         return _report(data)
 
@@ -815,9 +848,10 @@ class Credits(Resource[M]):
         workspace_id: int | None = None,
         start: str | None = None,
         end: str | None = None,
+        group_by: Iterable[str] | None = None,
     ) -> Op[CreditReport]:
         """An integration's usage broken down by day, user, table and field."""
-        params = {"workspaceId": workspace_id, **_time_range(start, end)}
+        params = _report_params(start, end, workspace_id=workspace_id, group_by=group_by)
         data = yield req("GET", f"/integrations/{_q(integration)}/credits/report", params=params)
         return _report(data)
 
@@ -829,45 +863,98 @@ class Credits(Resource[M]):
         *,
         start: str | None = None,
         end: str | None = None,
+        users: Iterable[int] = (),
         integrations: Iterable[str] = (),
+        tables: Iterable[str] = (),
+        fields: Iterable[str] = (),
+        group_by: Iterable[str] | None = None,
     ) -> Op[CreditReport]:
-        """The hosted service's credit-reporting path (``report_type`` is ``workspace``
-        or ``integration``)."""
-        params: dict[str, Any] = {"timeRange[startTime]": start, "timeRange[endTime]": end}
-        for i, key in enumerate(integrations):
-            params[f"integrations[{i}]"] = key
+        """The hosted service's credit-reporting path. ``report_type`` is ``workspace``,
+        ``integration`` or ``user`` (rows by day, user, integration, table and field),
+        ``table`` (rows per table) or ``field`` (rows per column); filters narrow it."""
+        params = _report_params(
+            start,
+            end,
+            users=users,
+            integrations=integrations,
+            tables=tables,
+            fields=fields,
+            group_by=group_by,
+        )
         path = f"/credit-reporting/{_q(workspace_id)}/creditReportType/{_q(report_type)}"
         return _report((yield req("GET", path, params=params)))
 
 
-def _integrations(data: Any) -> list[Integration]:
-    items = data if isinstance(data, list) else data.get("results", data.get("integrations", []))
-    return [Integration.model_validate(i) for i in items]
-
-
 class Integrations(Resource[M]):
-    """Integrations (provider types with their actions) and connected accounts."""
+    """Integrations: provider types with their actions, prices and the credentials they need."""
 
     @api("GET /integrations")
     def list(self, *, workspace_id: int | None = None) -> Op[builtins.list[Integration]]:
-        """Every integration the server offers, with connected accounts."""
+        """Every integration the server offers."""
         data = yield req("GET", "/integrations", params={"workspaceId": workspace_id})
-        return _integrations(data)
+        return [Integration.model_validate(i) for i in data["integrations"]]
 
     @api("GET /integrations/{type}")
     def get(self, integration: str, *, workspace_id: int | None = None) -> Op[Integration]:
-        """One integration: its actions, their inputs, outputs and credit prices."""
+        """One integration: its actions, their inputs, outputs and credit prices, and your
+        connected accounts for it (``appAccounts``)."""
         data = yield req(
             "GET", f"/integrations/{_q(integration)}", params={"workspaceId": workspace_id}
         )
-        if isinstance(data, dict) and isinstance(data.get("integration"), dict):
-            data = data["integration"]
-        return Integration.model_validate(data)
+        return Integration.model_validate(data["integration"])
+
+
+class AppAccounts(Resource[M]):
+    """Connected accounts (``aa_…``): an integration's credentials, stored encrypted by the
+    server and never shown again; answers name the credential keys that are set."""
+
+    @api("POST /workspaces/{workspaceId}/app-accounts")
+    def create(
+        self,
+        workspace_id: int,
+        integration: str,
+        credentials: Mapping[str, Any],
+        *,
+        name: str | None = None,
+    ) -> Op[AppAccount]:
+        """Connects an account for ``integration`` with ``credentials`` (checked against
+        the integration's ``credentialsSchema``)."""
+        body = _drop_none(appAccountTypeId=integration, name=name)
+        body["credentials"] = dict(credentials)
+        data = yield req("POST", f"/workspaces/{_q(workspace_id)}/app-accounts", body)
+        return AppAccount.model_validate(data["appAccount"])
 
     @api("GET /workspaces/{workspaceId}/app-accounts")
-    def accounts(self, workspace_id: int) -> Op[builtins.list[Integration]]:
-        """The hosted service's path for integrations and connected accounts."""
-        return _integrations((yield req("GET", f"/workspaces/{_q(workspace_id)}/app-accounts")))
+    def list(self, workspace_id: int) -> Op[builtins.list[AppAccount]]:
+        """The workspace's connected accounts."""
+        data = yield req("GET", f"/workspaces/{_q(workspace_id)}/app-accounts")
+        return [AppAccount.model_validate(a) for a in data["appAccounts"]]
+
+    @api("GET /app-accounts/{accountId}")
+    def get(self, account_id: str) -> Op[AppAccount]:
+        """One connected account."""
+        data = yield req("GET", f"/app-accounts/{_q(account_id)}")
+        return AppAccount.model_validate(data["appAccount"])
+
+    @api("PATCH /app-accounts/{accountId}")
+    def update(
+        self,
+        account_id: str,
+        *,
+        name: str | None = None,
+        credentials: Mapping[str, Any] | None = None,
+    ) -> Op[AppAccount]:
+        """Renames the account and/or replaces its whole set of credentials."""
+        body = _drop_none(
+            name=name, credentials=dict(credentials) if credentials is not None else None
+        )
+        data = yield req("PATCH", f"/app-accounts/{_q(account_id)}", body)
+        return AppAccount.model_validate(data["appAccount"])
+
+    @api("DELETE /app-accounts/{accountId}")
+    def delete(self, account_id: str) -> Op[None]:
+        """Deletes the account and its stored credentials."""
+        yield req("DELETE", f"/app-accounts/{_q(account_id)}")
 
 
 class Emulator(Resource[M]):
@@ -899,5 +986,6 @@ NAMESPACES: dict[str, type[Resource[Any]]] = {
     "sources": Sources,
     "credits": Credits,
     "integrations": Integrations,
+    "app_accounts": AppAccounts,
     "emulator": Emulator,
 }

@@ -18,7 +18,16 @@ from . import lifecycle
 from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
 from .middleware import TransportMiddleware
-from .routes import RAW_BODY_MODELS, auth, emulator, records, tables, workspaces
+from .routes import (
+    RAW_BODY_MODELS,
+    auth,
+    credits,
+    emulator,
+    integrations,
+    records,
+    tables,
+    workspaces,
+)
 from .security import AuthCache, LoginThrottle
 from .storage.engine import Database
 
@@ -70,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.
-    for module in (records, tables, workspaces, auth, emulator):
+    for module in (records, tables, workspaces, auth, integrations, credits, emulator):
         app.include_router(module.api)
 
     @app.exception_handler(ClayError)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .config import Settings
 from .errors import Forbidden, NotFound, Unauthorized
 from .security import AuthCache
-from .services import accounts, tables, workspaces
+from .services import accounts, app_accounts, tables, workspaces
 from .services.common import Actor, Scope
 from .services.tables import TableRef
 from .storage.engine import Database
@@ -154,3 +154,20 @@ async def workbook_scope(
 
 
 WorkbookDep = Annotated[tuple[Scope, str], Depends(workbook_scope, scope="function")]
+
+
+async def app_account_scope(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    account_id: Annotated[str, Path(alias="accountId")],
+) -> tuple[Scope, str]:
+    ws = await app_accounts.account_workspace(conn, account_id)
+    try:
+        scope = await workspaces.resolve_workspace(conn, actor, ws)
+    except NotFound:
+        raise NotFound("Connected account not found") from None
+    return _check_write(request, scope), account_id
+
+
+AppAccountDep = Annotated[tuple[Scope, str], Depends(app_account_scope, scope="function")]

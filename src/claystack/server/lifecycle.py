@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import delete, text
 
 from .security import LoginThrottle
-from .services import accounts
+from .services import accounts, app_accounts
 from .storage import migrate
 from .storage.models import Base, Instance
 
@@ -30,6 +30,7 @@ async def start(app: FastAPI) -> None:
     await migrate.upgrade(db)
     async with db.transaction(write=True) as conn:
         app.state.secret = await accounts.instance_secret(conn, settings)
+        app_accounts.use_secret(app.state.secret)
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)
     app.state.seeded = seeded
     if seeded:

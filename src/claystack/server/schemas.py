@@ -147,10 +147,6 @@ class WorkbookList(Model):
     results: list[WorkbookOut]
 
 
-class OwnersOut(Model):
-    results: list[dict[str, Any]]
-
-
 # -- tables, fields, views -----------------------------------------------------------------
 
 
@@ -327,3 +323,153 @@ class Health(Model):
     status: Literal["ok"]
     database: str
     version: str
+
+
+# -- integrations and connected accounts ---------------------------------------------------
+
+
+class ActionOut(Model):
+    key: str
+    displayName: str
+    inputSchema: dict[str, Any]
+    outputSchema: dict[str, Any]
+    credits: int = Field(description="Integer credits charged per successful execution")
+
+
+class AppAccountOut(Model):
+    """A connected account. Credential values are never returned, only their keys."""
+
+    id: str = Field(examples=["aa_0t81wcjDX7iDNWq2RHC"])
+    workspaceId: int
+    appAccountTypeId: str = Field(description="The integration key")
+    type: str = Field(description="Same as appAccountTypeId")
+    name: str
+    credentialKeys: list[str] = Field(description="Names of the credentials that are set")
+    createdBy: int | None
+    createdAt: str | None
+    updatedAt: str | None
+    deletedAt: str | None
+
+
+class IntegrationOut(Model):
+    key: str = Field(examples=["http-api-v2"])
+    type: str
+    appAccountTypeId: str
+    displayName: str
+    actions: list[ActionOut]
+    credentialsSchema: dict[str, Any] = Field(
+        description="JSON Schema of a connected account's credentials; secret properties "
+        'carry "secret": true and "writeOnly": true'
+    )
+    secretCredentialKeys: list[str]
+    requiresAccount: bool = Field(description="True when the schema requires credentials")
+    maxConcurrency: int | None
+    ratePerSecond: float | None
+
+
+class IntegrationWithAccounts(IntegrationOut):
+    appAccounts: list[AppAccountOut]
+
+
+class IntegrationEnvelope(Model):
+    integration: IntegrationWithAccounts
+
+
+class IntegrationList(Model):
+    integrations: list[IntegrationOut]
+    appAccounts: list[AppAccountOut] = Field(description="The workspace's connected accounts")
+
+
+class AppAccountIn(Model):
+    appAccountTypeId: str | None = Field(default=None, description="The integration key")
+    type: str | None = Field(default=None, description="Alias of appAccountTypeId")
+    name: str | None = Field(default=None, description="Defaults to the integration's name")
+    credentials: dict[str, Any] = {}
+
+
+class AppAccountPatch(Model):
+    name: str | None = None
+    credentials: dict[str, Any] | None = Field(
+        default=None, description="Replaces the whole set of credentials"
+    )
+
+
+class AppAccountEnvelope(Model):
+    appAccount: AppAccountOut
+
+
+# -- credit reports ------------------------------------------------------------------------
+
+
+class MemberOut(Model):
+    id: int
+    userId: int
+    email: str
+    name: str
+    role: Literal["owner", "admin", "member", "viewer"]
+    workspaceId: int
+    joinedAt: str | None
+
+
+class MemberList(Model):
+    results: list[MemberOut]
+
+
+class TimeRangeOut(Model):
+    startTime: str | None = Field(description="Inclusive (ISO 8601 UTC); null = no lower bound")
+    endTime: str | None = Field(description="Exclusive (ISO 8601 UTC); null = no upper bound")
+
+
+class ReportFilters(Model):
+    userIds: list[int] = []
+    integrations: list[str] = []
+    tableIds: list[str] = []
+    fieldIds: list[str] = []
+
+
+class CreditTotals(Model):
+    used: int = Field(description="Credits charged (a positive number)")
+    runs: int = Field(description="Charged executions, including free ones")
+    granted: int = Field(description="Credits granted")
+    net: int = Field(description="Sum of every matching ledger entry (granted − used ± other)")
+
+
+class UsageRow(Model):
+    """One group of charges. Only the dimensions of ``groupBy`` are present; names are
+    added next to the ids they describe."""
+
+    date: str | None = Field(default=None, description="UTC day, YYYY-MM-DD")
+    userId: int | None = None
+    userName: str | None = None
+    userEmail: str | None = None
+    integration: str | None = None
+    actionKey: str | None = None
+    tableId: str | None = None
+    tableName: str | None = None
+    fieldId: str | None = None
+    fieldName: str | None = None
+    credits: int
+    runs: int
+
+
+class CreditBreakdowns(Model):
+    date: list[UsageRow]
+    user: list[UsageRow]
+    integration: list[UsageRow]
+    table: list[UsageRow]
+    field: list[UsageRow]
+
+
+class CreditReportOut(Model):
+    """Every figure is a sum over the append-only ledger entries of the workspace that fall
+    in ``timeRange`` and match ``filters`` (``balance`` excepted)."""
+
+    workspaceId: int
+    reportType: Literal["workspace", "integration", "user", "table", "field"]
+    timeRange: TimeRangeOut
+    filters: ReportFilters
+    groupBy: list[Literal["date", "user", "integration", "action", "table", "field"]]
+    balance: int = Field(description="The workspace's balance now (all time, no filters)")
+    totals: CreditTotals
+    rows: list[UsageRow]
+    breakdowns: CreditBreakdowns

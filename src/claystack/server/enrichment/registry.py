@@ -1,4 +1,5 @@
-"""Finds integrations: every entry point in the ``claystack.integrations`` group."""
+"""Finds integrations: every entry point in the ``claystack.integrations`` group, plus any
+registered at run time with :func:`register` (embedding applications, test suites)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,11 @@ from .base import Integration
 
 GROUP = "claystack.integrations"
 log = logging.getLogger("claystack")
+_registered: dict[str, Integration] = {}
 
 
 @cache
-def integrations() -> dict[str, Integration]:
-    """Integration key → integration, built-ins and third-party alike (loaded once)."""
+def _discovered() -> dict[str, Integration]:
     found: dict[str, Integration] = {}
     for ep in entry_points(group=GROUP):
         try:
@@ -29,5 +30,25 @@ def integrations() -> dict[str, Integration]:
     return found
 
 
+@cache
+def integrations() -> dict[str, Integration]:
+    """Integration key → integration, built-ins and third-party alike (loaded once)."""
+    return {**_discovered(), **_registered}
+
+
 def get(key: str) -> Integration | None:
     return integrations().get(key)
+
+
+def register(integration: Integration) -> None:
+    """Adds (or replaces) an integration in this process, as an entry point would."""
+    if not isinstance(integration, Integration):
+        raise TypeError("register() takes a claystack Integration")
+    _registered[integration.key] = integration
+    integrations.cache_clear()
+
+
+def unregister(key: str) -> None:
+    """Removes an integration added with :func:`register`."""
+    _registered.pop(key, None)
+    integrations.cache_clear()

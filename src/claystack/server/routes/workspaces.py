@@ -10,7 +10,7 @@ from ..schemas import (
     DeleteResourcesIn,
     FolderIn,
     FolderOut,
-    OwnersOut,
+    MemberList,
     ResourceList,
     ResourceSearchIn,
     ResourcesIn,
@@ -163,13 +163,13 @@ async def list_workbook_tables(conn: Conn, workbook: WorkbookDep) -> JSONOut:
     return JSONOut({"results": await tables.list_tables_in_workbook(conn, scope, workbook_id)})
 
 
-@api.get("/v3/owners", responses=ok(OwnersOut))
+@api.get("/v3/owners", responses=ok(MemberList))
 async def owners(conn: Conn, scope: DefaultScope) -> JSONOut:
     """Users of the workspace (``?workspaceId=``, else the caller's default) and their roles."""
     return JSONOut({"results": await workspaces.members(conn, scope)})
 
 
-@api.get("/v3/workspaces/{workspaceId}/permissions", responses=ok(OwnersOut))
+@api.get("/v3/workspaces/{workspaceId}/permissions", responses=ok(MemberList))
 async def permissions(conn: Conn, scope: WorkspaceScope) -> JSONOut:
     """Users of the workspace and their roles."""
     return JSONOut({"results": await workspaces.members(conn, scope)})

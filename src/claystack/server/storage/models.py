@@ -207,3 +207,34 @@ class CreditEntry(Base):
     # One execution can be charged once: the engine passes its job key here.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+# -- connected accounts and credit reports ---------------------------------------------------
+
+
+class AppAccount(Base):
+    """A connected account (``aa_…``): credentials for one integration in one workspace.
+    ``credentials`` is a Fernet token (key derived from the instance secret); the names of
+    the keys it holds are kept in the clear so responses can say what is set."""
+
+    __tablename__ = "app_accounts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    integration: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(500))
+    credentials: Mapped[str] = mapped_column(Text)
+    credential_keys: Mapped[list[str]] = mapped_column(Json)
+    created_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+# Every report filters the ledger by workspace and time range.
+Index(
+    "ix_credit_ledger_workspace_id_created_at",
+    CreditEntry.workspace_id,
+    CreditEntry.created_at,
+)

@@ -1,0 +1,322 @@
+"""Credit reports: sums over the append-only ledger, computed by the database.
+
+Every figure of a report covers the ledger entries of one workspace whose ``created_at``
+falls in ``[start, end)`` and that match the filters. Usage (``rows``, ``breakdowns``,
+``totals.used``/``runs``) counts ``charge`` entries; ``totals.granted`` counts ``grant``
+entries. Days are UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..enrichment import registry
+from ..errors import BadRequest, NotFound
+from ..storage.models import CreditEntry, Field, Membership, Table, User
+from . import credits
+from .common import Scope, iso
+
+DAY_MS = 86_400_000
+DIMENSIONS = ("date", "user", "integration", "action", "table", "field")
+FULL = ("date", "user", "integration", "table", "field")
+REPORT_TYPES: dict[str, tuple[str, ...]] = {
+    "workspace": FULL,
+    "integration": FULL,
+    "user": FULL,
+    "table": ("table",),
+    "field": ("table", "field"),
+}
+_ALIASES = {
+    "day": "date",
+    "userid": "user",
+    "users": "user",
+    "integrations": "integration",
+    "actionkey": "action",
+    "tableid": "table",
+    "tables": "table",
+    "fieldid": "field",
+    "fields": "field",
+}
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    start: int | None = None
+    end: int | None = None
+    user_ids: tuple[int, ...] = ()
+    integrations: tuple[str, ...] = ()
+    table_ids: tuple[str, ...] = ()
+    field_ids: tuple[str, ...] = ()
+    group_by: tuple[str, ...] | None = None
+
+
+# -- query parsing -------------------------------------------------------------------------
+
+
+def _bad(field: str, text: str) -> BadRequest:
+    return BadRequest(f'Invalid request parameter(s): Field "{field}" - {text}')
+
+
+def parse_time(value: str | None, field: str, *, end: bool = False) -> int | None:
+    """ISO 8601 (date or date-time; no offset means UTC) or epoch milliseconds → epoch ms.
+    A bare date as ``end`` means the end of that day, so ``start=end=2026-11-01`` is that day."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if re.fullmatch(r"-?\d+", text):
+        ms = int(text)
+    else:
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                day = date.fromisoformat(text) + timedelta(days=1 if end else 0)
+                parsed = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            else:
+                # An unencoded "+02:00" in a query string arrives as " 02:00".
+                text = re.sub(r"(T[\d:.]+) (\d{2}:?\d{2})$", r"\1+\2", text)
+                parsed = datetime.fromisoformat(text.replace("z", "Z"))
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=UTC)
+            ms = int(parsed.timestamp() * 1000)
+        except (ValueError, OverflowError):
+            raise _bad(field, "expected an ISO 8601 date/time or epoch milliseconds") from None
+    if not 0 <= ms <= _MAX_MS:
+        raise _bad(field, "out of range")
+    return ms
+
+
+def _values(items: Sequence[tuple[str, str]], name: str) -> list[str]:
+    """Values of ``name``, ``name[]`` and ``name[0]``…, in index order; commas split."""
+    pattern = re.compile(re.escape(name) + r"(?:\[(\d*)\])?")
+    found: list[tuple[int, int, str]] = []
+    for pos, (key, value) in enumerate(items):
+        m = pattern.fullmatch(key)
+        if m:
+            found.append((int(m.group(1)) if m.group(1) else -1, pos, value))
+    found.sort()
+    return [part.strip() for _, _, v in found for part in v.split(",") if part.strip()]
+
+
+def _first(items: Sequence[tuple[str, str]], *names: str) -> tuple[str, str | None]:
+    for name in names:
+        for key, value in items:
+            if key == name:
+                return name, value
+    return names[0], None
+
+
+def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
+    """Reads a report's query string: ``timeRange[startTime]``/``timeRange[endTime]`` (or
+    ``startTime``/``endTime``), ``userIds[0]=``, ``integrations[0]=``, ``tableIds[0]=``,
+    ``fieldIds[0]=`` (also repeated or comma-separated) and ``groupBy``."""
+    start_name, start_text = _first(items, "timeRange[startTime]", "startTime")
+    end_name, end_text = _first(items, "timeRange[endTime]", "endTime")
+    start = parse_time(start_text, start_name)
+    end = parse_time(end_text, end_name, end=True)
+    if start is not None and end is not None and end < start:
+        raise _bad(end_name, "must not be before the start time")
+    user_ids: list[int] = []
+    for text in _values(items, "userIds"):
+        try:
+            user_ids.append(int(text))
+        except ValueError:
+            raise _bad("userIds", "expected integer user ids") from None
+    group_by: tuple[str, ...] | None = None
+    if any(re.fullmatch(r"groupBy(\[\d*\])?", k) for k, _ in items):
+        chosen = set()
+        for text in _values(items, "groupBy"):
+            dim = _ALIASES.get(text.lower(), text.lower())
+            if dim not in DIMENSIONS:
+                raise _bad("groupBy", f"expected some of {', '.join(DIMENSIONS)}")
+            chosen.add(dim)
+        group_by = tuple(d for d in DIMENSIONS if d in chosen)
+    return ReportQuery(
+        start=start,
+        end=end,
+        user_ids=tuple(dict.fromkeys(user_ids)),
+        integrations=tuple(dict.fromkeys(_values(items, "integrations"))),
+        table_ids=tuple(dict.fromkeys(_values(items, "tableIds"))),
+        field_ids=tuple(dict.fromkeys(_values(items, "fieldIds"))),
+        group_by=group_by,
+    )
+
+
+def check_report_type(report_type: str) -> str:
+    if report_type not in REPORT_TYPES:
+        raise BadRequest(
+            f"Unknown credit report type {report_type!r}; expected one of "
+            + ", ".join(REPORT_TYPES)
+        )
+    return report_type
+
+
+# -- the reports ---------------------------------------------------------------------------
+
+
+def _conditions(workspace_id: int, q: ReportQuery) -> list[ColumnElement[bool]]:
+    c = CreditEntry
+    conds: list[ColumnElement[bool]] = [c.workspace_id == workspace_id]
+    if q.start is not None:
+        conds.append(c.created_at >= q.start)
+    if q.end is not None:
+        conds.append(c.created_at < q.end)
+    if q.user_ids:
+        conds.append(c.user_id.in_(q.user_ids))
+    if q.integrations:
+        conds.append(c.integration.in_(q.integrations))
+    if q.table_ids:
+        conds.append(c.table_id.in_(q.table_ids))
+    if q.field_ids:
+        conds.append(c.field_id.in_(q.field_ids))
+    return conds
+
+
+def _int(value: Any) -> int:
+    return int(value or 0)  # PostgreSQL sums bigints as numeric
+
+
+async def _totals(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> dict[str, int]:
+    c = CreditEntry
+    charge = c.kind == "charge"
+    row = (
+        await conn.execute(
+            select(
+                func.sum(case((charge, -c.amount), else_=0)),
+                func.sum(case((charge, 1), else_=0)),
+                func.sum(case((c.kind == "grant", c.amount), else_=0)),
+                func.sum(c.amount),
+            ).where(*conds)
+        )
+    ).one()
+    return {
+        "used": _int(row[0]),
+        "runs": _int(row[1]),
+        "granted": _int(row[2]),
+        "net": _int(row[3]),
+    }
+
+
+async def _usage(
+    conn: AsyncConnection, conds: list[ColumnElement[bool]], dims: Iterable[str]
+) -> list[dict[str, Any]]:
+    c = CreditEntry
+    dims = set(dims)
+    keys: list[Any] = []
+    if "date" in dims:
+        keys.append((c.created_at // literal_column(str(DAY_MS), BigInteger)).label("day"))
+    if "user" in dims:
+        keys.append(c.user_id.label("userId"))
+    if "integration" in dims:
+        keys.append(c.integration.label("integration"))
+    if "action" in dims:
+        keys.append(c.action_key.label("actionKey"))
+    if "table" in dims or "field" in dims:
+        keys.append(c.table_id.label("tableId"))
+    if "field" in dims:
+        keys.append(c.field_id.label("fieldId"))
+    inner = select(*keys, func.sum(c.amount).label("amount"), func.count().label("runs")).where(
+        *conds, c.kind == "charge"
+    )
+    if keys:
+        inner = inner.group_by(*keys)
+    # Names are looked up once per group, not once per ledger entry.
+    u = inner.subquery("usage")
+    cols: list[Any] = [u.c[k.name] for k in keys]
+    stmt = select(*cols, (-u.c.amount).label("credits"), u.c.runs)
+    if "user" in dims:
+        stmt = stmt.add_columns(User.name.label("userName"), User.email.label("userEmail"))
+        stmt = stmt.outerjoin(User, User.id == u.c.userId)
+    if "table" in dims or "field" in dims:
+        stmt = stmt.add_columns(Table.name.label("tableName"))
+        stmt = stmt.outerjoin(Table, Table.id == u.c.tableId)
+    if "field" in dims:
+        stmt = stmt.add_columns(Field.name.label("fieldName"))
+        stmt = stmt.outerjoin(Field, and_(Field.id == u.c.fieldId, Field.table_id == u.c.tableId))
+    out = []
+    for row in await conn.execute(stmt):
+        item = {str(k): v for k, v in row._mapping.items()}
+        if not item["runs"]:
+            continue
+        if "day" in item:
+            item["date"] = (date(1970, 1, 1) + timedelta(days=int(item.pop("day")))).isoformat()
+        item["credits"], item["runs"] = _int(item["credits"]), _int(item["runs"])
+        out.append(item)
+    order = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
+    out.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in order))
+    return out
+
+
+def _sort_key(value: Any) -> tuple[bool, int, str]:
+    if isinstance(value, int):
+        return (False, value, "")
+    return (value is None, 0, "" if value is None else str(value))
+
+
+async def report(
+    conn: AsyncConnection, scope: Scope, report_type: str, q: ReportQuery
+) -> dict[str, Any]:
+    group_by = q.group_by if q.group_by is not None else REPORT_TYPES[report_type]
+    conds = _conditions(scope.workspace_id, q)
+    breakdowns = {
+        dim: await _usage(conn, conds, (dim,))
+        for dim in ("date", "user", "integration", "table", "field")
+    }
+    # A field's rows carry its table, so grouping by both is the field breakdown.
+    single = set(group_by) - ({"table"} if "field" in group_by else set())
+    same = next(iter(single)) if len(single) == 1 else None
+    rows = breakdowns[same] if same in breakdowns else await _usage(conn, conds, group_by)
+    return {
+        "workspaceId": scope.workspace_id,
+        "reportType": report_type,
+        "timeRange": {"startTime": iso(q.start), "endTime": iso(q.end)},
+        "filters": {
+            "userIds": list(q.user_ids),
+            "integrations": list(q.integrations),
+            "tableIds": list(q.table_ids),
+            "fieldIds": list(q.field_ids),
+        },
+        "groupBy": list(group_by),
+        "balance": await credits.balance(conn, scope.workspace_id),
+        "totals": await _totals(conn, conds),
+        "rows": rows,
+        "breakdowns": breakdowns,
+    }
+
+
+async def _in_ledger(conn: AsyncConnection, scope: Scope, cond: ColumnElement[bool]) -> bool:
+    found = await conn.scalar(
+        select(CreditEntry.id).where(CreditEntry.workspace_id == scope.workspace_id, cond).limit(1)
+    )
+    return found is not None
+
+
+async def user_report(
+    conn: AsyncConnection, scope: Scope, user_id: int, q: ReportQuery
+) -> dict[str, Any]:
+    """One user's usage; the user must be a member of the workspace or named by its ledger."""
+    member = await conn.scalar(
+        select(Membership.user_id).where(
+            Membership.workspace_id == scope.workspace_id, Membership.user_id == user_id
+        )
+    )
+    if member is None and not await _in_ledger(conn, scope, CreditEntry.user_id == user_id):
+        raise NotFound("User not found")
+    return await report(conn, scope, "user", replace(q, user_ids=(user_id,)))
+
+
+async def integration_report(
+    conn: AsyncConnection, scope: Scope, key: str, report_type: str, q: ReportQuery
+) -> dict[str, Any]:
+    """One integration's usage: installed ones, and uninstalled ones the ledger names."""
+    if registry.get(key) is None and not await _in_ledger(
+        conn, scope, CreditEntry.integration == key
+    ):
+        raise NotFound(f"Integration not found: {key}")
+    return await report(conn, scope, report_type, replace(q, integrations=(key,)))

@@ -1,0 +1,605 @@
+"""Credit reports against the ledger they sum.
+
+The ledger is written through the real ``services.credits`` (``grant``/``charge``) on the
+app's own database. Entries are then moved onto chosen past days with an UPDATE of
+``created_at``: the ledger records "now", and reports over several days need history.
+The expected figures are recomputed here in Python from the ledger rows themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from claystack import AsyncClient
+from claystack.cli import app as cli_app
+from claystack.server import lifecycle
+from claystack.server.app import create_app
+from claystack.server.config import Settings
+from claystack.server.services import accounts, credits
+from claystack.server.storage.engine import Database
+from claystack.server.storage.models import CreditEntry
+from claystack.testing import ClaystackServer
+
+from .conftest import DEMO_EMAIL, DEMO_PASSWORD, login, make_client, new_table
+
+DAY = 86_400_000
+BASE = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
+INTEGRATIONS = ("http-api-v2", "use-ai", "acme-enrich")
+DIMS = {
+    "date": ("date",),
+    "user": ("userId",),
+    "integration": ("integration",),
+    "action": ("actionKey",),
+    "table": ("tableId",),
+    "field": ("tableId", "fieldId"),
+}
+FULL = ("date", "user", "integration", "table", "field")
+
+
+def _day(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
+
+
+async def _write_ledger(
+    db: Database,
+    workspace_id: int,
+    users: list[int | None],
+    cells: list[tuple[str, str]],
+    *,
+    count: int,
+    seed: int,
+) -> None:
+    rng = random.Random(seed)
+    async with db.transaction(write=True) as conn:
+        for i in range(count):
+            table_id, field_id = rng.choice(cells)
+            integration = rng.choice(INTEGRATIONS)
+            key = f"ws{workspace_id}-exec-{i}"
+            assert await credits.charge(
+                conn,
+                workspace_id=workspace_id,
+                amount=rng.choice((0, 1, 2, 3, 5, 8)),
+                idempotency_key=key,
+                user_id=rng.choice(users),
+                integration=integration,
+                action_key=f"{integration}:{rng.choice(('a', 'b'))}",
+                table_id=table_id,
+                field_id=field_id,
+                record_id=f"r_{i}",
+            )
+            at = BASE + rng.randrange(4) * DAY + rng.randrange(DAY)
+            await conn.execute(
+                update(CreditEntry).where(CreditEntry.idempotency_key == key).values(created_at=at)
+            )
+        # Charged twice under one key: the second writes nothing.
+        assert not await credits.charge(
+            conn,
+            workspace_id=workspace_id,
+            amount=100,
+            idempotency_key=f"ws{workspace_id}-exec-0",
+            user_id=users[0],
+            integration="use-ai",
+            action_key="use-ai:a",
+            table_id=cells[0][0],
+            field_id=cells[0][1],
+            record_id="r_0",
+        )
+        await credits.grant(conn, workspace_id, 500, user_id=users[0])
+        newest = await conn.scalar(select(CreditEntry.id).order_by(CreditEntry.id.desc()))
+        await conn.execute(
+            update(CreditEntry)
+            .where(CreditEntry.id == newest)
+            .values(created_at=BASE + DAY + 3_600_000)
+        )
+
+
+async def _ledger_rows(app: FastAPI, workspace_id: int) -> list[Any]:
+    async with app.state.db.transaction(write=False) as conn:
+        return list(
+            await conn.execute(select(CreditEntry).where(CreditEntry.workspace_id == workspace_id))
+        )
+
+
+def _expected(
+    entries: list[Any],
+    *,
+    start: int | None = None,
+    end: int | None = None,
+    users: Iterable[int] = (),
+    integrations: Iterable[str] = (),
+    tables: Iterable[str] = (),
+    fields: Iterable[str] = (),
+) -> list[Any]:
+    users, integrations, tables, fields = set(users), set(integrations), set(tables), set(fields)
+    return [
+        e
+        for e in entries
+        if (start is None or e.created_at >= start)
+        and (end is None or e.created_at < end)
+        and (not users or e.user_id in users)
+        and (not integrations or e.integration in integrations)
+        and (not tables or e.table_id in tables)
+        and (not fields or e.field_id in fields)
+    ]
+
+
+def _groups(entries: list[Any], dims: Iterable[str]) -> dict[tuple[Any, ...], tuple[int, int]]:
+    values = {
+        "date": lambda e: _day(e.created_at),
+        "userId": lambda e: e.user_id,
+        "integration": lambda e: e.integration,
+        "actionKey": lambda e: e.action_key,
+        "tableId": lambda e: e.table_id,
+        "fieldId": lambda e: e.field_id,
+    }
+    keys = [k for d in dims for k in DIMS[d]]
+    keys = list(dict.fromkeys(keys))
+    out: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for e in entries:
+        if e.kind != "charge":
+            continue
+        bucket = out[tuple((k, values[k](e)) for k in keys)]
+        bucket[0] -= e.amount
+        bucket[1] += 1
+    return {k: (c, r) for k, (c, r) in out.items()}
+
+
+def _reported(rows: list[dict[str, Any]], dims: Iterable[str]) -> dict[Any, tuple[int, int]]:
+    keys = list(dict.fromkeys(k for d in dims for k in DIMS[d]))
+    out = {}
+    for row in rows:
+        key = tuple((k, row[k]) for k in keys)
+        assert key not in out, f"duplicate group {key}"
+        assert isinstance(row["credits"], int) and isinstance(row["runs"], int)
+        out[key] = (row["credits"], row["runs"])
+    return out
+
+
+def _check(report: dict[str, Any], entries: list[Any], dims: Iterable[str] = FULL) -> None:
+    """Every figure of ``report`` against the ledger entries it should cover."""
+    charges = [e for e in entries if e.kind == "charge"]
+    assert report["totals"] == {
+        "used": -sum(e.amount for e in charges),
+        "runs": len(charges),
+        "granted": sum(e.amount for e in entries if e.kind == "grant"),
+        "net": sum(e.amount for e in entries),
+    }
+    assert _reported(report["rows"], dims) == _groups(entries, dims)
+    for dim, rows in report["breakdowns"].items():
+        assert _reported(rows, (dim,)) == _groups(entries, (dim,)), dim
+    assert sum(r["credits"] for r in report["rows"]) == report["totals"]["used"]
+
+
+@pytest.fixture(scope="module")
+async def app(database: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[FastAPI]:
+    """One app and ledger for the whole module: every test here only reads."""
+    url, schema = database
+    settings = Settings(
+        database_url=url,
+        database_schema=schema,
+        data_dir=tmp_path_factory.mktemp("credits"),
+        enable_reset=True,
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await lifecycle.reset(application)
+        yield application
+
+
+@pytest.fixture(scope="module")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(app) as c:
+        await login(c, DEMO_EMAIL, DEMO_PASSWORD)
+        yield c
+
+
+async def _user(
+    app: FastAPI, email: str, *, workspace: int | None = None
+) -> tuple[httpx.AsyncClient, int, int]:
+    """A new user, member of ``workspace`` or owner of a new one: (client, user id, ws)."""
+    async with app.state.db.transaction(write=True) as conn:
+        user = await accounts.create_user(
+            conn, app.state.secret, email=email, name=email.split("@")[0], password="pass-word"
+        )
+        if workspace is None:
+            workspace = await accounts.create_workspace(
+                conn, name="Theirs", owner_id=user["id"], credits=100
+            )
+        else:
+            await accounts.add_member(conn, workspace_id=workspace, email=email, role="member")
+    c = make_client(app)
+    await login(c, email, "pass-word")
+    return c, user["id"], workspace
+
+
+@pytest.fixture(scope="module")
+async def ledger(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[dict[str, Any]]:
+    """Two members of workspace 1 with usage over four days on two tables (three columns)
+    and on a table since deleted; a stranger's workspace with usage of its own."""
+    member, member_id, _ = await _user(app, "member@example.com", workspace=1)
+    stranger, _, stranger_ws = await _user(app, "stranger@example.com")
+    leads = await new_table(client, "Leads", ("Domain", "Company"))
+    accounts_table = await new_table(client, "Accounts", ("Email",))
+    cells = [
+        (leads["id"], leads["byName"]["Domain"]),
+        (leads["id"], leads["byName"]["Company"]),
+        (accounts_table["id"], accounts_table["byName"]["Email"]),
+        ("t_deleted", "f_gone"),
+    ]
+    await _write_ledger(app.state.db, 1, [1, member_id, None], cells, count=120, seed=7)
+    strange = await new_table(stranger, "Theirs", ("X",), workspace=stranger_ws)
+    await _write_ledger(
+        app.state.db,
+        stranger_ws,
+        [None],
+        [(strange["id"], strange["byName"]["X"])],
+        count=15,
+        seed=8,
+    )
+    yield {
+        "member": member,
+        "member_id": member_id,
+        "stranger": stranger,
+        "stranger_ws": stranger_ws,
+        "leads": leads,
+        "accounts": accounts_table,
+        "entries": await _ledger_rows(app, 1),
+    }
+    await member.aclose()
+    await stranger.aclose()
+
+
+RANGES: list[tuple[dict[str, str], int | None, int | None]] = [
+    ({}, None, None),
+    ({"startTime": "2026-10-02"}, BASE + DAY, None),
+    ({"endTime": "2026-10-02"}, None, BASE + 2 * DAY),
+    ({"startTime": "2026-10-03", "endTime": "2026-10-03"}, BASE + 2 * DAY, BASE + 3 * DAY),
+    (
+        {"startTime": str(BASE + DAY + 5 * 3_600_000), "endTime": str(BASE + 3 * DAY + 3_600_000)},
+        BASE + DAY + 5 * 3_600_000,
+        BASE + 3 * DAY + 3_600_000,
+    ),
+    (
+        {"startTime": "2026-10-02T12:00:00+02:00", "endTime": "2026-10-04T00:00:00Z"},
+        BASE + DAY + 10 * 3_600_000,
+        BASE + 3 * DAY,
+    ),
+    ({"startTime": "2026-10-01T06:30:00", "endTime": "2026-10-01T06:30:00"}, 0, 0),
+]
+
+
+async def test_workspace_report_matches_the_ledger_for_every_time_range(
+    client: httpx.AsyncClient, ledger: dict[str, Any]
+) -> None:
+    entries = ledger["entries"]
+    assert len([e for e in entries if e.kind == "charge"]) == 120
+    balance = sum(e.amount for e in entries)
+    assert (await client.get("/v3/workspaces/1")).json()["workspace"]["credits"] == balance
+    for params, start, end in RANGES:
+        seed = (await client.get("/v3/workspaces/1/credits", params=params)).json()
+        live_params = {f"timeRange[{k}]": v for k, v in params.items()}
+        live = await client.get(
+            "/v3/credit-reporting/1/creditReportType/workspace", params=live_params
+        )
+        assert live.status_code == 200, live.text
+        assert live.json() == seed
+        assert seed["reportType"] == "workspace" and seed["workspaceId"] == 1
+        assert seed["balance"] == balance
+        assert seed["groupBy"] == list(FULL)
+        if start == end == 0:  # an empty range
+            assert seed["totals"] == {"used": 0, "runs": 0, "granted": 0, "net": 0}
+            assert seed["rows"] == []
+            continue
+        expected_start = datetime.fromtimestamp(start / 1000, UTC) if start is not None else None
+        assert (seed["timeRange"]["startTime"] is None) == (expected_start is None)
+        _check(seed, _expected(entries, start=start, end=end))
+
+
+async def test_rows_and_breakdowns_carry_names(
+    client: httpx.AsyncClient, ledger: dict[str, Any]
+) -> None:
+    report = (await client.get("/v3/workspaces/1/credits")).json()
+    leads, accounts = ledger["leads"], ledger["accounts"]
+    tables = {r["tableId"]: r["tableName"] for r in report["breakdowns"]["table"]}
+    assert tables == {leads["id"]: "Leads", accounts["id"]: "Accounts", "t_deleted": None}
+    fields = {(r["tableId"], r["fieldId"]): r["fieldName"] for r in report["breakdowns"]["field"]}
+    assert fields == {
+        (leads["id"], leads["byName"]["Domain"]): "Domain",
+        (leads["id"], leads["byName"]["Company"]): "Company",
+        (accounts["id"], accounts["byName"]["Email"]): "Email",
+        ("t_deleted", "f_gone"): None,
+    }
+    users = {r["userId"]: r["userEmail"] for r in report["breakdowns"]["user"]}
+    assert users == {1: DEMO_EMAIL, ledger["member_id"]: "member@example.com", None: None}
+    dates = [r["date"] for r in report["breakdowns"]["date"]]
+    assert dates == ["2026-10-01", "2026-10-02", "2026-10-03", "2026-10-04"]
+    row = report["rows"][0]
+    assert set(row) == {
+        "date",
+        "userId",
+        "userName",
+        "userEmail",
+        "integration",
+        "tableId",
+        "tableName",
+        "fieldId",
+        "fieldName",
+        "credits",
+        "runs",
+    }
+
+
+async def test_user_reports_by_both_paths(
+    client: httpx.AsyncClient, ledger: dict[str, Any]
+) -> None:
+    entries, member_id = ledger["entries"], ledger["member_id"]
+    for params, start, end in RANGES[:5]:
+        live_params = {f"timeRange[{k}]": v for k, v in params.items()}
+        seed = (await client.get(f"/v3/users/{member_id}/credits", params=params)).json()
+        assert seed["reportType"] == "user" and seed["filters"]["userIds"] == [member_id]
+        _check(seed, _expected(entries, start=start, end=end, users=[member_id]))
+        with_ws = await client.get(
+            f"/v3/users/{member_id}/credits", params={**params, "workspaceId": "1"}
+        )
+        assert with_ws.json() == seed
+        live = await client.get(
+            "/v3/credit-reporting/1/creditReportType/user",
+            params={**live_params, "userIds[0]": str(member_id)},
+        )
+        assert live.json() == seed
+    # Several users at once, in the ways query strings spell arrays.
+    both = _expected(entries, users=[1, member_id])
+    for query in (
+        f"userIds[0]=1&userIds[1]={member_id}",
+        f"userIds=1&userIds={member_id}",
+        f"userIds=1,{member_id}",
+        f"userIds[]=1&userIds[]={member_id}",
+    ):
+        r = await client.get(f"/v3/credit-reporting/1/creditReportType/workspace?{query}")
+        assert r.status_code == 200, query
+        _check(r.json(), both)
+    # The demo user's own report holds the grant they received (granted counts grants).
+    mine = (await client.get("/v3/users/1/credits")).json()
+    assert mine["totals"]["granted"] == sum(
+        e.amount for e in entries if e.kind == "grant" and e.user_id == 1
+    )
+    r = await client.get("/v3/users/999/credits")
+    assert r.status_code == 404 and r.json() == {"type": "NotFound", "message": "User not found"}
+    r = await client.get("/v3/users/abc/credits")
+    assert r.status_code == 400
+
+
+async def test_integration_reports_by_both_paths(
+    client: httpx.AsyncClient, ledger: dict[str, Any]
+) -> None:
+    entries = ledger["entries"]
+    for key in INTEGRATIONS:
+        for params, start, end in RANGES[:4]:
+            live_params = {f"timeRange[{k}]": v for k, v in params.items()}
+            expected = _expected(entries, start=start, end=end, integrations=[key])
+            usage = (await client.get(f"/v3/integrations/{key}/credits", params=params)).json()
+            live_usage = await client.get(
+                "/v3/credit-reporting/1/creditReportType/workspace",
+                params={**live_params, "integrations[0]": key},
+            )
+            assert live_usage.json() == usage
+            _check(usage, expected)
+            assert usage["totals"]["granted"] == 0
+            report = await client.get(f"/v3/integrations/{key}/credits/report", params=params)
+            live_report = await client.get(
+                "/v3/credit-reporting/1/creditReportType/integration",
+                params={**live_params, "integrations[0]": key},
+            )
+            assert report.json() == live_report.json()
+            assert report.json()["reportType"] == "integration"
+            _check(report.json(), expected)
+    two = _expected(entries, integrations=["use-ai", "acme-enrich"])
+    r = await client.get(
+        "/v3/credit-reporting/1/creditReportType/integration"
+        "?integrations[0]=use-ai&integrations[1]=acme-enrich"
+    )
+    _check(r.json(), two)
+    r = await client.get("/v3/integrations/not-installed/credits")
+    assert r.status_code == 404 and r.json()["message"] == "Integration not found: not-installed"
+
+
+async def test_table_and_field_reports(client: httpx.AsyncClient, ledger: dict[str, Any]) -> None:
+    entries, leads = ledger["entries"], ledger["leads"]
+    domain = leads["byName"]["Domain"]
+    base = "/v3/credit-reporting/1/creditReportType"
+    for params, start, end in RANGES[:6]:
+        live_params = {f"timeRange[{k}]": v for k, v in params.items()}
+        tables = (await client.get(f"{base}/table", params=live_params)).json()
+        assert tables["groupBy"] == ["table"]
+        _check(tables, _expected(entries, start=start, end=end), ("table",))
+        fields = (await client.get(f"{base}/field", params=live_params)).json()
+        assert fields["groupBy"] == ["table", "field"]
+        _check(fields, _expected(entries, start=start, end=end), ("field",))
+        one_table = await client.get(
+            f"{base}/field", params={**live_params, "tableIds[0]": leads["id"]}
+        )
+        _check(
+            one_table.json(),
+            _expected(entries, start=start, end=end, tables=[leads["id"]]),
+            ("field",),
+        )
+        one_field = await client.get(
+            f"{base}/table", params={**live_params, "fieldIds[0]": domain, "groupBy": "date"}
+        )
+        _check(
+            one_field.json(), _expected(entries, start=start, end=end, fields=[domain]), ("date",)
+        )
+
+
+async def test_group_by_choices(client: httpx.AsyncClient, ledger: dict[str, Any]) -> None:
+    entries = ledger["entries"]
+    cases = [
+        ("groupBy=action,user", ("user", "action")),
+        ("groupBy[0]=day&groupBy[1]=tableId", ("date", "table")),
+        ("groupBy=integration&groupBy=field", ("integration", "field")),
+        ("groupBy=date,user,integration,action,table,field", tuple(DIMS)),
+    ]
+    for query, dims in cases:
+        r = await client.get(f"/v3/workspaces/1/credits?{query}")
+        assert r.status_code == 200, query
+        assert r.json()["groupBy"] == [d for d in DIMS if d in dims]
+        _check(r.json(), entries, dims)
+    total = (await client.get("/v3/workspaces/1/credits?groupBy=")).json()
+    assert total["groupBy"] == []
+    assert total["rows"] == [{"credits": total["totals"]["used"], "runs": 120}]
+
+
+async def test_bad_queries_are_400(client: httpx.AsyncClient, ledger: dict[str, Any]) -> None:
+    base = "/v3/credit-reporting/1/creditReportType/workspace"
+    cases = [
+        (f"{base}?timeRange[startTime]=yesterday", "timeRange[startTime]"),
+        (f"{base}?timeRange[endTime]=2026-13-45", "timeRange[endTime]"),
+        (f"{base}?timeRange[startTime]=99999999999999999999", "timeRange[startTime]"),
+        (f"{base}?timeRange[startTime]=-5", "timeRange[startTime]"),
+        (
+            f"{base}?timeRange[startTime]=2026-10-03&timeRange[endTime]=2026-10-01",
+            "timeRange[endTime]",
+        ),
+        ("/v3/workspaces/1/credits?startTime=2026-10-02T25:00", "startTime"),
+        (f"{base}?userIds[0]=alice", "userIds"),
+        (f"{base}?groupBy=color", "groupBy"),
+    ]
+    for url, field in cases:
+        r = await client.get(url)
+        assert r.status_code == 400, url
+        body = r.json()
+        assert body["type"] == "BadRequest", url
+        assert body["message"].startswith(f'Invalid request parameter(s): Field "{field}"'), url
+    r = await client.get("/v3/credit-reporting/1/creditReportType/galaxy")
+    assert r.status_code == 400 and "galaxy" in r.json()["message"]
+
+
+async def test_reports_are_scoped_to_members(
+    client: httpx.AsyncClient, ledger: dict[str, Any], app: FastAPI
+) -> None:
+    stranger, stranger_ws = ledger["stranger"], ledger["stranger_ws"]
+    for path in (
+        "/v3/workspaces/1/credits",
+        "/v3/credit-reporting/1/creditReportType/workspace",
+        "/v3/users/1/credits?workspaceId=1",
+        "/v3/integrations/use-ai/credits?workspaceId=1",
+        "/v3/integrations/use-ai/credits/report?workspaceId=1",
+    ):
+        r = await stranger.get(path)
+        assert r.status_code == 404, path
+    assert (await client.get(f"/v3/workspaces/{stranger_ws}/credits")).status_code == 404
+    # The stranger's own report counts only their workspace's ledger.
+    theirs = (await stranger.get("/v3/integrations/use-ai/credits")).json()
+    assert theirs["workspaceId"] == stranger_ws
+    _check(theirs, _expected(await _ledger_rows(app, stranger_ws), integrations=["use-ai"]))
+    # Members of any role may read.
+    viewer_report = await ledger["member"].get("/v3/workspaces/1/credits")
+    assert viewer_report.json() == (await client.get("/v3/workspaces/1/credits")).json()
+
+
+async def test_owners_permissions_and_user_resources(
+    client: httpx.AsyncClient, ledger: dict[str, Any]
+) -> None:
+    owners = (await client.get("/v3/owners")).json()["results"]
+    assert owners == (await client.get("/v3/workspaces/1/permissions")).json()["results"]
+    assert [(m["email"], m["role"]) for m in owners] == [
+        (DEMO_EMAIL, "owner"),
+        ("member@example.com", "member"),
+    ]
+    assert all(m["workspaceId"] == 1 and m["userId"] == m["id"] for m in owners)
+    r = await ledger["stranger"].get("/v3/owners?workspaceId=1")
+    assert r.status_code == 404
+    resources = (await client.post("/v3/users/1/resources", json={})).json()["resources"]
+    names = {(r["resourceType"], r["name"]) for r in resources}
+    assert {("TABLE", "Leads"), ("TABLE", "Accounts")} <= names
+    assert all(r["ownerId"] == 1 for r in resources)
+    assert (await client.post(f"/v3/users/{ledger['member_id']}/resources")).json() == {
+        "resources": []
+    }
+
+
+async def test_sdk_reports(app: FastAPI, ledger: dict[str, Any]) -> None:
+    entries, leads = ledger["entries"], ledger["leads"]
+    async with AsyncClient(
+        "http://testserver/v3",
+        email=DEMO_EMAIL,
+        password=DEMO_PASSWORD,
+        transport=httpx.ASGITransport(app=app),
+    ) as clay:
+        report = await clay.credits.workspace(1, start="2026-10-02", end="2026-10-03")
+        expected = _expected(entries, start=BASE + DAY, end=BASE + 3 * DAY)
+        assert report.totals.used == -sum(e.amount for e in expected if e.kind == "charge")
+        assert [r.date for r in report.breakdowns.date] == ["2026-10-02", "2026-10-03"]
+        by_user = await clay.credits.user(ledger["member_id"], group_by=["integration"])
+        assert by_user.groupBy == ["integration"]
+        assert {r.integration for r in by_user.rows} <= set(INTEGRATIONS)
+        fields = await clay.credits.reporting(1, "field", tables=[leads["id"]])
+        assert {r.fieldName for r in fields.rows} == {"Domain", "Company"}
+        usage = await clay.credits.integration("use-ai")
+        report = await clay.credits.report("use-ai", start=str(BASE), end=str(BASE + DAY))
+        assert usage.filters["integrations"] == report.filters["integrations"] == ["use-ai"]
+        assert report.totals.runs == len(
+            [
+                e
+                for e in _expected(entries, start=BASE, end=BASE + DAY, integrations=["use-ai"])
+                if e.kind == "charge"
+            ]
+        )
+        assert (await clay.credits.reporting(1, users=[1])).filters["userIds"] == [1]
+
+
+def test_cli_credits_groups_on_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAYSTACK_CONFIG_DIR", str(tmp_path / "config"))
+    for name in ("CLAYSTACK_URL", "CLAYSTACK_TOKEN", "CLAYSTACK_SESSION"):
+        monkeypatch.delenv(name, raising=False)
+    runner = CliRunner()
+    with ClaystackServer(data_dir=tmp_path / "data") as server:
+
+        async def write() -> None:
+            db = Database(server.settings.resolved_database_url)
+            try:
+                await _write_ledger(db, 1, [1], [("t_a", "f_a"), ("t_b", "f_b")], count=30, seed=3)
+            finally:
+                await db.dispose()
+
+        asyncio.run(write())
+        args = ["login", "--url", server.base_url, "--email", DEMO_EMAIL]
+        result = runner.invoke(cli_app, [*args, "--password", DEMO_PASSWORD])
+        assert result.exit_code == 0, result.output
+        result = runner.invoke(cli_app, ["credits", "--by", "table", "--json"])
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["groupBy"] == ["table"]
+        assert {r["tableId"] for r in report["rows"]} == {"t_a", "t_b"}
+        assert sum(r["runs"] for r in report["rows"]) == 30
+        result = runner.invoke(
+            cli_app, ["credits", "--by", "date", "--start", "2026-10-01", "--end", "2026-10-02"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "2026-10-01" in result.stdout and "2026-10-03" not in result.stdout
+        result = runner.invoke(cli_app, ["credits", "--start", "soon"])
+        assert result.exit_code != 0 and "timeRange[startTime]" in result.output
+
+
+async def test_unencoded_plus_in_an_offset(
+    client: httpx.AsyncClient, ledger: dict[str, Any]
+) -> None:
+    raw = await client.get("/v3/workspaces/1/credits?startTime=2026-10-02T12:00:00+02:00")
+    encoded = await client.get(
+        "/v3/workspaces/1/credits", params={"startTime": "2026-10-02T12:00:00+02:00"}
+    )
+    assert raw.status_code == 200 and raw.json() == encoded.json()
+    assert raw.json()["timeRange"]["startTime"] == "2026-10-02T10:00:00.000Z"
