@@ -257,7 +257,8 @@ class _Runtime:
         runner = self.cache.get(text)
         if runner is not None:
             self.cache.move_to_end(text)
-            return runner
+            # a fresh error each time: raising one instance again would grow its traceback
+            return FormulaError("syntax", runner) if isinstance(runner, str) else runner
         expr = _REF.sub(lambda m: f'{_CELLS}["{m.group(1)}"]', text)
         if not expr.strip():
             return FormulaError("syntax", "SyntaxError: empty formula")
@@ -265,11 +266,10 @@ class _Runtime:
             compiled = self.compile(expr, _CELLS)
         except quickjs.JSException as exc:
             return self.failed(exc)
-        runner = FormulaError("syntax", compiled) if isinstance(compiled, str) else compiled
-        self.cache[text] = runner
+        self.cache[text] = compiled
         if len(self.cache) > _CACHE_SIZE:
             self.cache.popitem(last=False)
-        return runner
+        return FormulaError("syntax", compiled) if isinstance(compiled, str) else compiled
 
     def progress(self, runner: Any) -> list[Any]:
         try:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import itertools
 import socket
 import ssl
 import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import certifi
@@ -27,7 +29,10 @@ import httpx
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
+# httpcore's pool scans all its connections on every request event, so its cost grows with
+# the connection count: requests are spread round-robin over several small pools instead.
+SHARDS = 16
+LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=32, keepalive_expiry=30)
 
 
 class RefusedTarget(Exception):
@@ -42,19 +47,10 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:
-        allow = bool(getattr(settings, "http_allow_private", False))
         raw = getattr(settings, "http_allowed_hosts", "") or ""
-        items = raw.split(",") if isinstance(raw, str) else list(raw)
-        names: set[str] = set()
-        networks: list[IPNetwork] = []
-        for item in (i.strip().lower() for i in items):
-            if not item:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
-            except ValueError:
-                names.add(item.rstrip("."))
-        return cls(allow, frozenset(names), tuple(networks))
+        if not isinstance(raw, str):
+            raw = ",".join(raw)
+        return _policy(bool(getattr(settings, "http_allow_private", False)), raw)
 
     def refusal(self, host: str, ip: IPAddress) -> str | None:
         """Why connecting to ``ip`` (for ``host``) is refused, or None when it is allowed."""
@@ -63,6 +59,20 @@ class Policy:
         if any(ip in net for net in self.allowed_networks):
             return None
         return _kind_of_non_global(ip)
+
+
+@lru_cache(maxsize=64)
+def _policy(allow_private: bool, allowed_hosts: str) -> Policy:
+    names: set[str] = set()
+    networks: list[IPNetwork] = []
+    for item in (i.strip().lower() for i in allowed_hosts.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
+        except ValueError:
+            names.add(item.rstrip("."))
+    return Policy(allow_private, frozenset(names), tuple(networks))
 
 
 def _kind_of_non_global(ip: IPAddress) -> str | None:
@@ -155,25 +165,36 @@ def _new_client(policy: Policy | None) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False)
 
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Policy | None, Any]] = (
+class _Shards:
+    def __init__(self, policy: Policy | None) -> None:
+        self.clients = [_new_client(policy) for _ in range(SHARDS)]
+        self.turn = itertools.cycle(range(SHARDS))
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Policy | None, _Shards]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def client(policy: Policy | None) -> httpx.AsyncClient:
-    """The shared client of this event loop for ``policy`` (None: trusted, unguarded)."""
+    """A shared client of this event loop for ``policy`` (None: trusted, unguarded)."""
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    found: httpx.AsyncClient | None = per_loop.get(policy)
-    if found is None or found.is_closed:
-        found = per_loop[policy] = _new_client(policy)
+    shards = per_loop.get(policy)
+    if shards is None:
+        shards = per_loop[policy] = _Shards(policy)
+    index = next(shards.turn)
+    found = shards.clients[index]
+    if found.is_closed:
+        found = shards.clients[index] = _new_client(policy)
     return found
 
 
 async def aclose() -> None:
     """Closes this event loop's clients (call at shutdown)."""
     per_loop = _clients.pop(asyncio.get_running_loop(), {})
-    for found in per_loop.values():
-        await found.aclose()
+    for shards in per_loop.values():
+        for found in shards.clients:
+            await found.aclose()
 
 
 def retry_after(response: httpx.Response) -> float | None:
