@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import orjson
@@ -72,6 +73,8 @@ def _pairs(raw: Any, name: str) -> list[tuple[str, str]]:
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError:
+            if name == "queryString" and "=" in raw:
+                return parse_qsl(raw.lstrip("?"), keep_blank_values=True)
             raise ActionError(
                 f"{name} must be an object or a list of pairs", "ERROR_INVALID_INPUT"
             ) from None
@@ -228,7 +231,10 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
 
     paths = inputs.get("fieldPaths") or []
     if isinstance(paths, str):
-        paths = [paths]
+        try:
+            paths = orjson.loads(paths) if paths.lstrip().startswith("[") else [paths]
+        except orjson.JSONDecodeError:
+            paths = [paths]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise ActionError("fieldPaths must be a list of strings", "ERROR_INVALID_INPUT")
     paths = [p.strip() for p in paths if p.strip()]
@@ -294,5 +300,5 @@ integration = Integration(
             credits=0,
         ),
     ),
-    credentials_schema={"type": "object", "properties": {}},
+    credentials_schema={"type": "object", "properties": {}, "secret": []},
 )
