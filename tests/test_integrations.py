@@ -333,6 +333,10 @@ async def test_http_invalid_json(provider: str) -> None:
         "http://224.0.0.1/",
         "http://100.64.0.1/",
         "http://localhost/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://[64:ff9b::a00:1]/",
+        "http://[2002:a00:1::]/",
     ],
 )
 async def test_http_refuses_private_targets(url: str) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "evaluate_many",
     "is_blank",
     "references",
+    "render",
 ]
 
 TIME_LIMIT_SECONDS = 1.0  # CPU time per call into JavaScript (one row, or one batch of rows)
@@ -86,6 +87,23 @@ def is_blank(value: Any) -> bool:
 def blank_references(text: str, cells: Mapping[str, Any]) -> list[str]:
     """The referenced field ids whose values are blank (the cell gets ERROR_BLANK_TOKEN)."""
     return [ref for ref in references(text) if is_blank(cells.get(ref))]
+
+
+def render(text: str, cells: Mapping[str, Any]) -> str:
+    """Plain-text templating (no JavaScript): each ``{{f_…}}`` becomes its cell as text.
+
+    Strings go in as they are, blank cells as "", other values as JSON.
+    """
+
+    def text_of(match: re.Match[str]) -> str:
+        value = cells.get(match.group(1))
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        return orjson.dumps(value, default=str).decode()
+
+    return _REF.sub(text_of, text or "")
 
 
 def evaluate(text: str, cells: Mapping[str, Any], *, time_limit: float | None = None) -> Any:

@@ -75,9 +75,16 @@ def _policy(allow_private: bool, allowed_hosts: str) -> Policy:
     return Policy(allow_private, frozenset(names), tuple(networks))
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _kind_of_non_global(ip: IPAddress) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return _kind_of_non_global(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _kind_of_non_global(embedded)
     for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
