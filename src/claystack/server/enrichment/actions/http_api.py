@@ -254,6 +254,8 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     except httpx.TransportError as exc:
         detail = str(exc) or type(exc).__name__
         raise transient(f"Network error: {detail}") from None
+    except httpx.HTTPError as exc:  # e.g. a body that does not decode
+        raise ActionError(f"HTTP error: {exc}", "ERROR") from None
 
     code = response.status_code
     if code == 429 or code >= 500:
@@ -271,7 +273,10 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
             raise ActionError(
                 f"Response is not valid JSON: {_http.short_text(content, 120)}", "ERROR"
             ) from None
-        data = content.decode(response.encoding or "utf-8", errors="replace")
+        try:
+            data = content.decode(response.encoding or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset
+            data = content.decode("utf-8", errors="replace")
     if _bool(inputs, "removeNull", False):
         data = remove_null(data)
     value: Any
