@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +39,20 @@ class Settings(BaseSettings):
     enable_reset: bool = False
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
+
+    # Outbound HTTP of actions: loopback, private, link-local, multicast, reserved and other
+    # non-global targets are refused (server-side request forgery) unless allowed here.
+    http_allow_private: bool = False
+    # Comma-separated host names, IP addresses or CIDR networks allowed even when private.
+    http_allowed_hosts: str = ""
+
+    # The default OpenAI-compatible endpoint of `use-ai` (a connected account overrides it).
+    ai_base_url: str = ""
+    ai_api_key: SecretStr = SecretStr("")
+    ai_model: str = "gpt-4o-mini"
+    # Credits per successful `use-ai` execution by model, as JSON; merged over the built-in table.
+    ai_prices: dict[str, int] = Field(default_factory=dict)
+    ai_timeout_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("database_url")
     @classmethod
