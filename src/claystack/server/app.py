@@ -18,8 +18,9 @@ from . import lifecycle
 from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
 from .middleware import TransportMiddleware
-from .routes import RAW_BODY_MODELS, auth, emulator, records, tables, workspaces
+from .routes import RAW_BODY_MODELS, auth, emulator, records, sources, tables, workspaces
 from .security import AuthCache, LoginThrottle
+from .services.webhooks import WebhookIngest
 from .storage.engine import Database
 
 log = logging.getLogger("claystack")
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.webhooks.close()
             await app.state.db.dispose()
 
     app = FastAPI(
@@ -65,11 +67,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
+    app.state.webhooks = WebhookIngest(app.state.db, settings)
     app.state.login_throttle = LoginThrottle(
         settings.login_max_failures, settings.login_window_seconds
     )
 
-    for module in (auth, workspaces, tables, records, emulator):
+    for module in (auth, workspaces, tables, records, sources, emulator):
         app.include_router(module.api)
 
     @app.exception_handler(ClayError)

@@ -40,6 +40,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
 
+    # Webhook sources. 0 means "no limit". The hosted product's limits are 100 KB payloads,
+    # 50,000 submissions per source, 10 rows/s per workspace with bursts of 20 and 50,000
+    # rows per table; set these to match it.
+    webhook_max_payload_bytes: int = Field(default=100 * 1024, gt=0)
+    webhook_max_submissions_per_source: int = Field(default=0, ge=0)
+    webhook_rate_per_second: float = Field(default=0.0, ge=0)
+    webhook_rate_burst: int = Field(default=20, gt=0)
+    webhook_max_table_rows: int = Field(default=0, ge=0)
+    # How long a webhook URL → source lookup is trusted without a database read (deleting a
+    # source in this process takes effect at once; rows are re-checked at commit anyway).
+    webhook_cache_seconds: float = Field(default=2.0, ge=0)
+    # Group commit: at most this many webhook rows are written per transaction.
+    webhook_batch_size: int = Field(default=512, gt=0)
+
     @field_validator("database_url")
     @classmethod
     def _known_driver(cls, value: str) -> str:
