@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from . import lifecycle
 from .config import Settings
@@ -45,6 +46,13 @@ def _validation_message(errors: list[Any]) -> str:
     return f'Invalid request parameter(s): Field "{field}" - {msg}'
 
 
+class _App(FastAPI):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await sources.fast_ingest(self, scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -57,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.webhooks.close()
             await app.state.db.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="claystack",
         version=lifecycle.version(),
         summary="A self-hostable server speaking Clay's v3 HTTP API",

@@ -172,7 +172,7 @@ async def source_ref(
 SourceDep = Annotated[SourceRef, Depends(source_ref, scope="function")]
 
 
-def get_webhooks(request: Request) -> WebhookIngest:
+async def get_webhooks(request: Request) -> WebhookIngest:
     ingest: WebhookIngest = request.app.state.webhooks
     return ingest
 

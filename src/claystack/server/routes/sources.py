@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator, Mapping
+from typing import Annotated, Any
 
 import orjson
 from fastapi import Body, Path, Query, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, get_settings
-from ..errors import NotFound, PayloadTooLarge
+from ..errors import ClayError, NotFound, PayloadTooLarge
 from ..schemas import SourceDeleteIn, SourceOut, Success, WebhookAccepted
 from ..services import sources, tables
+from ..services.webhooks import WebhookIngest
 from . import JSONOut, ok, router
 
 api = router("sources")
@@ -17,6 +20,35 @@ api = router("sources")
 
 def _base_url(request: Request) -> str:
     return get_settings(request).base_url
+
+
+WEBHOOK_PREFIX = "/v3/sources/webhook/"
+_JSON_TYPES = ("application/json", "application/merge-patch+json", "")
+
+
+async def _ingest(
+    ingest: WebhookIngest, hook: str, headers: Mapping[str, str], chunks: AsyncIterator[bytes]
+) -> Response:
+    found = await ingest.hook(hook)
+    ingest.check_length(headers.get("content-length"))
+    limit = ingest.settings.webhook_max_payload_bytes
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
+        parts.append(chunk)
+    ingest.check_auth(found, headers.get("x-clay-webhook-auth"))
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    payload = ingest.parse(b"".join(parts), form=ctype not in _JSON_TYPES)
+    ingest.check_rate(found)
+    record_id, replayed = await ingest.submit(found, payload, headers.get("idempotency-key"))
+    return Response(
+        orjson.dumps({"success": True, "recordId": record_id}),
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
 
 
 @api.post(
@@ -29,33 +61,48 @@ def _base_url(request: Request) -> str:
         }
     },
 )
-async def ingest(
-    request: Request, ingest: Webhooks, hook: Annotated[str, Path(max_length=300)]
-) -> Response:
+async def ingest(request: Request, hook: Annotated[str, Path(max_length=300)]) -> Response:
     """Public ingestion URL (``{slug}-{uuid}``, no login): one JSON object becomes one row,
     kept whole in the source field (an array is kept as one row too). Send the source's token
     in ``x-clay-webhook-auth`` if it has one. An ``Idempotency-Key`` header makes a retry
-    answer the first row instead of adding another. Answers once the row is committed."""
-    headers = request.headers
-    found = await ingest.hook(hook)
-    ingest.check_length(headers.get("content-length"))
-    limit = ingest.settings.webhook_max_payload_bytes
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
-        chunks.append(chunk)
-    ingest.check_auth(found, headers.get("x-clay-webhook-auth"))
-    payload = ingest.parse(b"".join(chunks))
-    ingest.check_rate(found)
-    record_id, replayed = await ingest.submit(found, payload, headers.get("idempotency-key"))
-    return Response(
-        orjson.dumps({"success": True, "recordId": record_id}),
-        media_type="application/json",
-        headers={"Idempotent-Replayed": "true"} if replayed else None,
-    )
+    answer the first row instead of adding another. Answers once the row is committed.
+
+    Requests normally reach ``fast_ingest`` before FastAPI routing; this route documents
+    the URL and serves the same way."""
+    return await _ingest(request.app.state.webhooks, hook, request.headers, request.stream())
+
+
+async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Serves ``POST /v3/sources/webhook/{hook}`` straight from ASGI: the busiest public
+    URL skips routing, dependencies and middleware. False if ``scope`` is something else."""
+    path: str = scope["path"]
+    if scope["method"] != "POST" or not path.startswith(WEBHOOK_PREFIX):
+        return False
+    hook = path[len(WEBHOOK_PREFIX) :].rstrip("/")
+    if not hook or "/" in hook:
+        return False
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            yield message.get("body", b"")
+            if not message.get("more_body"):
+                return
+
+    try:
+        response = await _ingest(app.state.webhooks, hook, headers, chunks())
+    except ClayError as exc:
+        response = Response(
+            orjson.dumps(exc.body()),
+            status_code=exc.status_code,
+            headers=exc.headers,
+            media_type="application/json",
+        )
+    await response(scope, receive, send)
+    return True
 
 
 @api.get("/v3/tables/{tableId}/sources", responses=ok(list[SourceOut]))

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import BadRequest, NotFound
 from ..ids import new_id
-from ..storage.models import Field, Membership, Record, Source
+from ..storage.models import Field, Membership, Source
 from . import records as records_svc
 from . import tables as tables_svc
 from .common import Actor, Scope, iso, now_ms

@@ -34,7 +34,7 @@ from ..errors import (
     TooManyRequests,
     Unauthorized,
 )
-from ..ids import new_ids
+from ..middleware import legacy_body
 from ..storage.engine import Database
 from ..storage.models import Source, SourceDelivery, Table
 from . import records as records_svc
@@ -66,7 +66,6 @@ class _Pending:
     payload: Any
     key: str | None
     future: asyncio.Future[tuple[str, bool]]
-    record_id: str = ""
 
 
 @dataclass(slots=True)
@@ -176,7 +175,8 @@ class WebhookIngest:
                 raise Unauthorized("Invalid x-clay-webhook-auth token for this webhook")
             raise Unauthorized("This webhook requires the x-clay-webhook-auth header")
 
-    def parse(self, body: bytes) -> Any:
+    def parse(self, body: bytes, *, form: bool = False) -> Any:
+        """The payload; ``form`` allows the legacy form-encoded JSON body."""
         if len(body) > self.settings.webhook_max_payload_bytes:
             raise PayloadTooLarge(
                 f"Webhook payloads are limited to {self.settings.webhook_max_payload_bytes} bytes"
@@ -184,7 +184,7 @@ class WebhookIngest:
         if not body.strip():
             raise BadRequest("Empty body: send one JSON object per request")
         try:
-            payload = orjson.loads(body)
+            payload = orjson.loads(legacy_body(body) if form else body)
         except orjson.JSONDecodeError:
             raise BadRequest("Malformed JSON body") from None
         if not isinstance(payload, dict | list):
@@ -242,12 +242,17 @@ class WebhookIngest:
                 log.exception("webhook writer failed")
                 _fail(batch, ServiceUnavailable("Could not store the row; try again"))
 
-    async def _write(self, batch: list[_Pending]) -> None:
-        for item, rid in zip(batch, new_ids("r", len(batch)), strict=True):
-            item.record_id = rid
+    async def _write(self, batch: list[_Pending], attempt: int = 0) -> None:
         try:
             async with self.db.transaction(write=True) as conn:
                 results = await _apply(conn, batch, self.settings)
+        except _KeyRace:
+            # Another process stored one of these keys after our read; the retry sees it.
+            if attempt < 3:
+                await self._write(batch, attempt + 1)
+            else:
+                _fail(batch, ServiceUnavailable("Could not store the row; try again"))
+            return
         except Exception as exc:  # noqa: BLE001 - one bad row must not fail the others
             if len(batch) > 1:
                 for item in batch:
@@ -266,56 +271,64 @@ class WebhookIngest:
                 item.future.set_result(result)
 
 
+class _KeyRace(Exception):
+    pass
+
+
 def _fail(batch: list[_Pending], error: ClayError) -> None:
     for item in batch:
         if not item.future.done():
             item.future.set_exception(error)
 
 
+# Built once: these run for every batch.
+_SOURCES = (
+    select(
+        Source.id.label("source_id"),
+        Source.field_id.label("source_field_id"),
+        Source.owner_id.label("source_owner_id"),
+        Source.num_submissions.label("source_submissions"),
+        Table,
+    )
+    .join(Table, Table.id == Source.table_id)
+    .where(Source.id.in_(bindparam("ids", expanding=True)), Source.deleted_at.is_(None))
+)
+_COUNT = (
+    update(Source)
+    .where(Source.id == bindparam("b_id"))
+    .values(
+        num_records=Source.num_records + bindparam("b_n"),
+        num_submissions=Source.num_submissions + bindparam("b_n"),
+    )
+)
+
+
 async def _apply(
     conn: AsyncConnection, batch: list[_Pending], settings: Settings
 ) -> list[tuple[str, bool] | ClayError]:
     """Writes a batch inside one transaction; returns each request's answer in order."""
-    source_ids = list({item.hook.source_id for item in batch})
-    sources = {
-        r.id: r
-        for r in await conn.execute(
-            select(
-                Source.id,
-                Source.table_id,
-                Source.field_id,
-                Source.owner_id,
-                Source.num_submissions,
-            ).where(Source.id.in_(source_ids), Source.deleted_at.is_(None))
-        )
-    }
-    table_ids = list({s.table_id for s in sources.values()})
-    tables = (
-        {r.id: r for r in await conn.execute(select(Table).where(Table.id.in_(table_ids)))}
-        if table_ids
-        else {}
-    )
+    ids = list({item.hook.source_id for item in batch})
+    # One row per source: the source's columns plus its table's (``TableRef.row``).
+    sources = {r.source_id: r for r in await conn.execute(_SOURCES, {"ids": ids})}
 
     results: list[tuple[str, bool] | ClayError | None] = [None] * len(batch)
-    # Idempotency: keys already stored answer with the row they made; a key twice in
-    # this batch is made once.
-    keyed = [(i, item) for i, item in enumerate(batch) if item.key is not None]
+    # Idempotency: keys already stored answer with the row they made; a key repeated in
+    # this batch is written once and its later requests get the first one's row.
     stored: dict[tuple[str, str], str] = {}
+    keyed = list({(item.hook.source_id, item.key) for item in batch if item.key is not None})
     if keyed:
-        pairs = list({(item.hook.source_id, item.key) for _, item in keyed if item.key})
-        stored = await _stored_keys(conn, pairs)
+        stored = await _stored_keys(conn, keyed)
 
     submissions: dict[str, int] = defaultdict(int)
     rows_added: dict[str, int] = defaultdict(int)
-    accepted: list[int] = []
+    by_table: dict[str, list[int]] = defaultdict(list)
     claimed: dict[tuple[str, str], int] = {}
     sub_cap = settings.webhook_max_submissions_per_source
     row_cap = settings.webhook_max_table_rows
     for i, item in enumerate(batch):
         sid = item.hook.source_id
         src = sources.get(sid)
-        table = tables.get(src.table_id) if src is not None else None
-        if src is None or table is None:
+        if src is None:
             results[i] = NotFound("Webhook not found")
             continue
         if item.key is not None:
@@ -324,78 +337,56 @@ async def _apply(
                 results[i] = (stored[pair], True)
                 continue
             if pair in claimed:
-                continue  # answered after the first one with this key is settled
-        if sub_cap and src.num_submissions + submissions[sid] >= sub_cap:
+                continue
+        if sub_cap and src.source_submissions + submissions[sid] >= sub_cap:
             results[i] = TooManyRequests(
                 f"This webhook has received its limit of {sub_cap} submissions",
                 retry_after=_CAP_RETRY_AFTER,
             )
             continue
-        if row_cap and table.row_count + rows_added[table.id] >= row_cap:
+        if row_cap and src.row_count + rows_added[src.id] >= row_cap:
             results[i] = TooManyRequests(
                 f"The table has reached its limit of {row_cap} rows",
                 retry_after=_CAP_RETRY_AFTER,
             )
             continue
         submissions[sid] += 1
-        rows_added[table.id] += 1
-        accepted.append(i)
+        rows_added[src.id] += 1
+        by_table[src.id].append(i)
         if item.key is not None:
             claimed[(sid, item.key)] = i
 
-    if claimed:
-        won = await _claim_keys(conn, {pair: batch[i].record_id for pair, i in claimed.items()})
-        lost = [pair for pair in claimed if pair not in won]
-        if lost:
-            # Another process stored these keys after our read (PostgreSQL, several workers).
-            stored.update(await _stored_keys(conn, lost))
-            for pair in lost:
-                i = claimed.pop(pair)
-                accepted.remove(i)
-                results[i] = (stored[pair], True)
-                submissions[pair[0]] -= 1
-                rows_added[sources[pair[0]].table_id] -= 1
-
-    by_table: dict[str, list[int]] = defaultdict(list)
-    for i in accepted:
-        by_table[sources[batch[i].hook.source_id].table_id].append(i)
     for table_id, indexes in by_table.items():
-        first = sources[batch[indexes[0]].hook.source_id]
-        actor = Actor(first.owner_id or 0, "", "Webhook")
-        table = tables[table_id]
-        ref = TableRef(table_id, Scope(actor, table.workspace_id, "owner"), table)
-        await records_svc.add_records(
+        src = sources[batch[indexes[0]].hook.source_id]
+        actor = Actor(src.source_owner_id or 0, "", "Webhook")
+        ref = TableRef(table_id, Scope(actor, src.workspace_id, "owner"), src)
+        added = await records_svc.add_records(
             conn,
             ref,
             [
-                {
-                    "id": batch[i].record_id,
-                    "cells": {sources[batch[i].hook.source_id].field_id: batch[i].payload},
-                }
+                {"cells": {sources[batch[i].hook.source_id].source_field_id: batch[i].payload}}
                 for i in indexes
             ],
         )
-        for i in indexes:
-            results[i] = (batch[i].record_id, False)
-    counts = [{"b_id": sid, "b_n": n} for sid, n in submissions.items() if n]
+        for i, row in zip(indexes, added, strict=True):
+            results[i] = (row["id"], False)
+
+    if claimed:
+        record_of = {pair: results[i][0] for pair, i in claimed.items()}  # type: ignore[index]
+        if await _claim_keys(conn, record_of) != set(record_of):
+            raise _KeyRace()
+    counts = [{"b_id": sid, "b_n": n} for sid, n in submissions.items()]
     if counts:
-        await conn.execute(
-            update(Source)
-            .where(Source.id == bindparam("b_id"))
-            .values(
-                num_records=Source.num_records + bindparam("b_n"),
-                num_submissions=Source.num_submissions + bindparam("b_n"),
-            ),
-            counts,
-        )
-    # Later requests with a key first seen in this batch get the answer of the first one.
+        await conn.execute(_COUNT, counts)
+
     out: list[tuple[str, bool] | ClayError] = []
     for i, item in enumerate(batch):
         result = results[i]
         if result is None:
             assert item.key is not None
-            pair = (item.hook.source_id, item.key)
-            result = (stored[pair] if pair in stored else batch[claimed[pair]].record_id, True)
+            first = results[claimed[(item.hook.source_id, item.key)]]
+            assert isinstance(first, tuple)
+            result = (first[0], True)
         out.append(result)
     return out
 
