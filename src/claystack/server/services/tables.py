@@ -435,9 +435,13 @@ async def _touch(conn: AsyncConnection, table_id: str) -> None:
     await conn.execute(update(Table).where(Table.id == table_id).values(updated_at=now_ms()))
 
 
+# Built once: every write of rows validates against it.
+_FIELD_TYPES = select(Field.id, Field.type).where(Field.table_id == bindparam("table_id"))
+
+
 async def field_ids(conn: AsyncConnection, table_id: str) -> dict[str, str]:
     """Field id → type, for validating writes."""
-    rows = await conn.execute(select(Field.id, Field.type).where(Field.table_id == table_id))
+    rows = await conn.execute(_FIELD_TYPES, {"table_id": table_id})
     return {r.id: r.type for r in rows}
 
 
