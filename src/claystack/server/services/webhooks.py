@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, select, tuple_, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -391,18 +391,26 @@ async def _apply(
     return out
 
 
+_STORED_KEYS = select(SourceDelivery.idempotency_key, SourceDelivery.record_id).where(
+    SourceDelivery.source_id == bindparam("source_id"),
+    SourceDelivery.idempotency_key.in_(bindparam("keys", expanding=True)),
+)
+
+
 async def _stored_keys(
     conn: AsyncConnection, pairs: list[tuple[str, str]]
 ) -> dict[tuple[str, str], str]:
+    """The record ids stored for these (source, key) pairs, looked up one source at a
+    time so the primary key index serves it."""
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for sid, key in pairs:
+        by_source[sid].append(key)
     found: dict[tuple[str, str], str] = {}
-    for start in range(0, len(pairs), 400):
-        chunk = pairs[start : start + 400]
-        rows = await conn.execute(
-            select(
-                SourceDelivery.source_id, SourceDelivery.idempotency_key, SourceDelivery.record_id
-            ).where(tuple_(SourceDelivery.source_id, SourceDelivery.idempotency_key).in_(chunk))
-        )
-        found.update({(r.source_id, r.idempotency_key): r.record_id for r in rows})
+    for sid, keys in by_source.items():
+        for start in range(0, len(keys), 500):
+            params = {"source_id": sid, "keys": keys[start : start + 500]}
+            for r in await conn.execute(_STORED_KEYS, params):
+                found[(sid, r.idempotency_key)] = r.record_id
     return found
 
 
