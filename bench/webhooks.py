@@ -6,17 +6,17 @@
 
 The server is ``claystack serve`` in its own process (``bench/_server.py``) with default
 settings (webhook limits off). Clients are ``--procs`` processes of ``--clients/--procs``
-threads, each holding one keep-alive connection (``http.client``: the client side should
-cost as little CPU as possible, the machine is small).
+threads, each holding one keep-alive connection (a minimal HTTP/1.1 client: the client side
+should cost as little CPU as possible, the machine is small).
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import multiprocessing as mp
 import random
+import socket
 import sys
 import threading
 import time
@@ -29,21 +29,46 @@ from ._server import Profiler, Server, loadavg, machine_info, percentile
 WARMUP_S = 1.0
 
 
-def _connect(url: str) -> tuple[http.client.HTTPConnection, str]:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-    return conn, parts.path
+class RawConn:
+    """A keep-alive HTTP/1.1 connection that sends prebuilt requests and parses just the
+    status line and Content-Length: the client should cost far less CPU than the server."""
 
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.host, self.port, self.path = parts.hostname or "127.0.0.1", parts.port, parts.path
+        self.sock = socket.create_connection((self.host, self.port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
 
-def _post(
-    conn: http.client.HTTPConnection, path: str, body: bytes, key: str | None = None
-) -> tuple[int, bytes]:
-    headers = {"Content-Type": "application/json"}
-    if key is not None:
-        headers["Idempotency-Key"] = key
-    conn.request("POST", path, body, headers)
-    resp = conn.getresponse()
-    return resp.status, resp.read()
+    def post(self, body: bytes, key: str | None = None) -> tuple[int, bytes]:
+        extra = f"Idempotency-Key: {key}\r\n" if key is not None else ""
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+        )
+        self.sock.sendall(head.encode() + body)
+        while b"\r\n\r\n" not in self.buf:
+            self._recv()
+        header, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        status = int(header[9:12])
+        length = 0
+        for line in header.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        while len(self.buf) < length:
+            self._recv()
+        payload, self.buf = self.buf[:length], self.buf[length:]
+        return status, payload
+
+    def _recv(self) -> None:
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        self.buf += chunk
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 # -- throughput ----------------------------------------------------------------------------
@@ -54,7 +79,7 @@ def _throughput_proc(url: str, threads: int, start_at: float, stop_at: float, ou
     stats = {"ok": 0, "other": 0, "lat": []}
 
     def run(tid: int) -> None:
-        conn, path = _connect(url)
+        conn = RawConn(url)
         ok = other = 0
         lat: list[float] = []
         n = 0
@@ -65,7 +90,7 @@ def _throughput_proc(url: str, threads: int, start_at: float, stop_at: float, ou
             body = b'{"email":"user%d@example.com","company":"Acme","n":%d}' % (tid, n)
             n += 1
             t0 = time.perf_counter()
-            status, _ = _post(conn, path, body)
+            status, _ = conn.post(body)
             dt = time.perf_counter() - t0
             if now >= start_at:
                 if 200 <= status < 300:
@@ -134,14 +159,14 @@ def _cpu(pid: int) -> float:
 
 def _check_proc(url: str, numbers: list[int], idempotent: bool, retry_every: int, out: Any) -> None:
     """Sends each number as one payload; returns (n, status, recordId or None) per POST."""
-    conn, path = _connect(url)
+    conn = RawConn(url)
     rows: list[tuple[int, int, str | None]] = []
     for n in numbers:
         body = b'{"n":%d,"email":"u%d@example.com"}' % (n, n)
         key = f"k{n}" if idempotent else None
         sends = 2 if idempotent and retry_every and n % retry_every == 0 else 1
         for _ in range(sends):
-            status, raw = _post(conn, path, body, key)
+            status, raw = conn.post(body, key)
             rid = json.loads(raw).get("recordId") if 200 <= status < 300 else None
             rows.append((n, status, rid))
     conn.close()
