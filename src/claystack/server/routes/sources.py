@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Annotated, Any
 
@@ -16,6 +17,7 @@ from ..services.webhooks import WebhookIngest
 from . import JSONOut, ok, router
 
 api = router("sources")
+log = logging.getLogger("claystack")
 
 
 def _base_url(request: Request) -> str:
@@ -72,6 +74,10 @@ async def ingest(request: Request, hook: Annotated[str, Path(max_length=300)]) -
     return await _ingest(request.app.state.webhooks, hook, request.headers, request.stream())
 
 
+def _error(body: dict[str, Any], status: int, headers: dict[str, str] | None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
 async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> bool:
     """Serves ``POST /v3/sources/webhook/{hook}`` straight from ASGI: the busiest public
     URL skips routing, dependencies and middleware. False if ``scope`` is something else."""
@@ -95,12 +101,11 @@ async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> b
     try:
         response = await _ingest(app.state.webhooks, hook, headers, chunks())
     except ClayError as exc:
-        response = Response(
-            orjson.dumps(exc.body()),
-            status_code=exc.status_code,
-            headers=exc.headers,
-            media_type="application/json",
-        )
+        response = _error(exc.body(), exc.status_code, exc.headers)
+    except Exception:
+        log.exception("unhandled error in webhook ingestion")
+        body = {"type": "InternalServerError", "message": "Internal server error"}
+        response = _error(body, 500, None)
     await response(scope, receive, send)
     return True
 

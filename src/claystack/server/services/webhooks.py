@@ -120,7 +120,7 @@ class WebhookIngest:
             if settings.webhook_rate_per_second > 0
             else None
         )
-        self._queue: asyncio.Queue[_Pending] | None = None
+        self._queue: asyncio.Queue[_Pending | None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -219,28 +219,40 @@ class WebhookIngest:
         return await future
 
     async def close(self) -> None:
-        """Stops the writer after it has written what is queued."""
+        """Stops the writer once it has written everything queued before this call."""
         self._closed = True
-        if self._queue is not None and self._writer is not None:
-            while not self._queue.empty() and not self._writer.done():
-                await asyncio.sleep(0.01)
+        if self._queue is None or self._writer is None:
+            return
+        self._queue.put_nowait(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._writer), timeout=30)
+        except TimeoutError:
             self._writer.cancel()
-            try:
-                await self._writer
-            except asyncio.CancelledError:
-                pass
 
-    async def _run(self, queue: asyncio.Queue[_Pending]) -> None:
+    async def _run(self, queue: asyncio.Queue[_Pending | None]) -> None:
         limit = self.settings.webhook_batch_size
         while True:
-            batch = [await queue.get()]
+            first = await queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
             while len(batch) < limit and not queue.empty():
-                batch.append(queue.get_nowait())
+                item = queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
             try:
                 await self._write(batch)
+            except asyncio.CancelledError:
+                _fail(batch, ServiceUnavailable("The server is shutting down"))
+                raise
             except Exception:  # noqa: BLE001 - never let the writer die
                 log.exception("webhook writer failed")
                 _fail(batch, ServiceUnavailable("Could not store the row; try again"))
+            if stop:
+                return
 
     async def _write(self, batch: list[_Pending], attempt: int = 0) -> None:
         try:
