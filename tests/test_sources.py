@@ -100,7 +100,10 @@ def limited_app(settings: Settings) -> AppFactory:
 
     @asynccontextmanager
     async def make(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-        application = create_app(settings.model_copy(update=overrides))
+        base = settings.model_dump(
+            include={"database_url", "database_schema", "data_dir", "enable_reset", "port"}
+        )
+        application = create_app(Settings(**base, **overrides))
         async with application.router.lifespan_context(application):
             await lifecycle.reset(application)
             async with make_client(application) as c, make_client(application) as a:
@@ -396,6 +399,22 @@ async def test_rate_limit_is_429_with_retry_after_and_writes_nothing(
         # The bucket is per workspace: another source of the same workspace shares it.
         other = await add_source(c, table["id"], "Other")
         assert (await a.post(path_of(other), json={})).status_code == 429
+
+
+async def test_hosted_limits_profile(limited_app: AppFactory) -> None:
+    assert Settings().webhook_rate_per_second == 0
+    hosted = Settings(limits_profile="hosted", webhook_max_table_rows=7)
+    assert (hosted.webhook_rate_per_second, hosted.webhook_rate_burst) == (10, 20)
+    assert hosted.webhook_max_submissions_per_source == 50_000
+    assert hosted.webhook_max_payload_bytes == 100 * 1024
+    assert hosted.webhook_max_table_rows == 7  # what is set explicitly wins
+    async with limited_app(limits_profile="hosted") as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        answers = await asyncio.gather(*(a.post(path_of(source), json={}) for _ in range(40)))
+        codes = [r.status_code for r in answers]
+        assert codes.count(200) >= 20 and codes.count(429) >= 1 and set(codes) == {200, 429}
+        assert await count(c, table["id"]) == codes.count(200)
 
 
 async def test_submission_cap_per_source(limited_app: AppFactory) -> None:

@@ -1,9 +1,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The hosted product's webhook limits: 100 KB payloads, 50,000 submissions per source over
+# its life, 10 rows/s per workspace with bursts of 20, 50,000 rows per table.
+HOSTED_LIMITS: dict[str, Any] = {
+    "webhook_max_payload_bytes": 100 * 1024,
+    "webhook_max_submissions_per_source": 50_000,
+    "webhook_rate_per_second": 10.0,
+    "webhook_rate_burst": 20,
+    "webhook_max_table_rows": 50_000,
+}
 
 
 class Settings(BaseSettings):
@@ -40,9 +51,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
 
-    # Webhook sources. 0 means "no limit". The hosted product's limits are 100 KB payloads,
-    # 50,000 submissions per source, 10 rows/s per workspace with bursts of 20 and 50,000
-    # rows per table; set these to match it.
+    # Webhook sources. 0 means "no limit". ``limits_profile = "hosted"`` gives every limit
+    # not set explicitly the hosted product's value (see ``HOSTED_LIMITS``).
+    limits_profile: Literal["self-hosted", "hosted"] = "self-hosted"
     webhook_max_payload_bytes: int = Field(default=100 * 1024, gt=0)
     webhook_max_submissions_per_source: int = Field(default=0, ge=0)
     webhook_rate_per_second: float = Field(default=0.0, ge=0)
@@ -53,6 +64,14 @@ class Settings(BaseSettings):
     webhook_cache_seconds: float = Field(default=2.0, ge=0)
     # Group commit: at most this many webhook rows are written per transaction.
     webhook_batch_size: int = Field(default=512, gt=0)
+
+    @model_validator(mode="after")
+    def _hosted_limits(self) -> Settings:
+        if self.limits_profile == "hosted":
+            for name, value in HOSTED_LIMITS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
+        return self
 
     @field_validator("database_url")
     @classmethod
