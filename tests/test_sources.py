@@ -308,6 +308,20 @@ async def test_bad_bodies_are_400_and_write_nothing(
     assert await count(client, hook["tableId"]) == 0
 
 
+async def test_nul_characters(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any], app: FastAPI
+) -> None:
+    r = await anon.post(
+        path_of(hook), content=b'{"a": "x\\u0000y"}', headers={"content-type": "application/json"}
+    )
+    if app.state.db.is_sqlite:
+        assert r.status_code == 200
+        assert await count(client, hook["tableId"]) == 1
+    else:  # jsonb cannot store NUL: refused up front, not a 5xx
+        assert r.status_code == 400 and r.json()["type"] == "BadRequest"
+        assert await count(client, hook["tableId"]) == 0
+
+
 async def test_oversized_payload_is_413(
     client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
 ) -> None:

@@ -189,6 +189,9 @@ class WebhookIngest:
             raise BadRequest("Malformed JSON body") from None
         if not isinstance(payload, dict | list):
             raise BadRequest("The body must be a JSON object (or an array, kept as one row)")
+        if not self.db.is_sqlite and b"\\u0000" in body:
+            # PostgreSQL's jsonb cannot hold NUL characters; say so instead of failing later.
+            raise BadRequest("JSON text must not contain \\u0000 on this server")
         return payload
 
     def check_rate(self, hook: Hook) -> None:
