@@ -240,10 +240,8 @@ async def test_delete_records_removes_only_the_rows_the_source_made(
         (table["byName"]["Note"],),
     }
 
-    r = await client.request(
-        "DELETE",
-        f"/v3/tables/{table['id']}/sources/{other['id']}",
-        json={"deleteRecords": True},
+    r = await client.delete(
+        f"/v3/tables/{table['id']}/sources/{other['id']}", params={"deleteRecords": "true"}
     )
     assert r.status_code == 200 and await count(client, table["id"]) == 1
 

@@ -134,16 +134,24 @@ async def get_source(request: Request, source: SourceDep) -> JSONOut:
     return JSONOut(sources.source_out(source.row, _base_url(request)))
 
 
+DeleteRecordsQuery = Annotated[bool | None, Query(alias="deleteRecords")]
+
+
+def _wants_rows(body: SourceDeleteIn | None, query: bool | None) -> bool:
+    return bool(query) or bool(body and body.deleteRecords)
+
+
 @api.delete("/v3/sources/{sourceId}", responses=ok(Success))
 async def delete_source(
     conn: Conn,
     source: SourceDep,
     ingest: Webhooks,
     body: Annotated[SourceDeleteIn | None, Body()] = None,
+    delete_records: DeleteRecordsQuery = None,
 ) -> JSONOut:
-    """Deletes a source: its URL answers 404 from now on. ``deleteRecords: true`` also
-    deletes the rows it brought in."""
-    await sources.delete_source(conn, source, delete_records=bool(body and body.deleteRecords))
+    """Deletes a source: its URL answers 404 from now on. ``deleteRecords: true`` (in the
+    body or the query) also deletes the rows it brought in."""
+    await sources.delete_source(conn, source, delete_records=_wants_rows(body, delete_records))
     ingest.forget(source.row.hook_uuid)
     return JSONOut({"success": True})
 
@@ -155,11 +163,12 @@ async def delete_table_source(
     source: SourceDep,
     ingest: Webhooks,
     body: Annotated[SourceDeleteIn | None, Body()] = None,
+    delete_records: DeleteRecordsQuery = None,
 ) -> JSONOut:
     """Same as ``DELETE /v3/sources/{sourceId}``, for a source of this table."""
     if source.row.table_id != table.id:
         raise NotFound("Source not found")
-    await sources.delete_source(conn, source, delete_records=bool(body and body.deleteRecords))
+    await sources.delete_source(conn, source, delete_records=_wants_rows(body, delete_records))
     ingest.forget(source.row.hook_uuid)
     return JSONOut({"success": True})
 
