@@ -234,6 +234,34 @@ def test_fields_add(cli: Cli) -> None:
     assert _one_error_line(dup).startswith("error: FieldNameAlreadyExists:")
 
 
+def test_webhooks_add_list_send(cli: Cli, tmp_path: Path) -> None:
+    table = cli.json("tables", "create", "Inbound")
+    added = cli("webhooks", "add", table["id"], "--name", "Signups").stdout
+    source_id, url = added.split("added source ", 1)[1].split(": ", 1)
+    url = url.strip()
+    assert "/v3/sources/webhook/pull-in-data-from-a-webhook-" in url
+    listed = cli.json("webhooks", "list", table["id"])
+    assert [(s["id"], s["name"], s["url"]) for s in listed] == [(source_id, "Signups", url)]
+    assert "Signups" in cli("webhooks", "list", table["id"]).stdout
+
+    assert (
+        "sent 1 row" in cli("webhooks", "send", source_id, "--data", '{"email": "a@b.co"}').stdout
+    )
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"email": "c@d.co"}\n\n{"email": "e@f.co"}\n')
+    assert "sent 2 rows" in cli("webhooks", "send", url, "--file", str(rows)).stdout
+    assert cli("tables", "count", table["id"]).stdout.strip() == "3"
+    assert cli.json("webhooks", "list", table["id"])[0]["numSourceRecords"] == 3
+
+    locked = cli("webhooks", "add", table["id"], "--name", "Locked", "--auth-token").stdout
+    token = locked.split("x-clay-webhook-auth): ", 1)[1].split()[0]
+    locked_id = locked.split("added source ", 1)[1].split(":", 1)[0]
+    refused = cli("webhooks", "send", locked_id, "--data", "{}", ok=False)
+    assert _one_error_line(refused).startswith("error: Unauthorized:")
+    cli("webhooks", "send", locked_id, "--data", "{}", "--auth-token", token)
+    assert cli("tables", "count", table["id"]).stdout.strip() == "4"
+
+
 def test_help_lists_every_command() -> None:
     text = CliRunner().invoke(app, ["--help"]).stdout
     for command in (

@@ -428,10 +428,6 @@ def test_api_docs_are_current() -> None:
 PENDING_ROUTES = {
     "PATCH /v3/tables/{tableId}/run",
     "GET /v3/workspaces/{workspaceId}/tables/{tableId}/fields/runstatus",
-    "GET /v3/tables/{tableId}/sources",
-    "GET /v3/sources/{sourceId}",
-    "DELETE /v3/sources/{sourceId}",
-    "POST /v3/sources/webhook/{slug}-{uuid}",
 }
 
 

@@ -709,15 +709,23 @@ def webhooks_add(
     ctx: typer.Context,
     table_id: TableArg,
     name: Annotated[str, typer.Option(help="Source name")] = "Webhook",
+    auth_token: Annotated[
+        bool, typer.Option("--auth-token", help="Require a token (printed once) on the URL")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Add a webhook source to a table and print its URL."""
     with _client(ctx) as client:
-        source = client.sources.create(table_id, name)
+        source = client.sources.create(table_id, name, auth_token=auth_token)
     if json:
         _print_json(source)
-    else:
-        console.print(f"added source {source.id}: {source.url}", highlight=False)
+        return
+    console.print(f"added source {source.id}: {source.url}", highlight=False)
+    if source.authToken:
+        console.print(
+            f"auth token (shown once; send it as x-clay-webhook-auth): {source.authToken}",
+            highlight=False,
+        )
 
 
 @webhooks_app.command("list")

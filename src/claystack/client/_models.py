@@ -230,6 +230,9 @@ class Source(Model):
     typeSettings: dict[str, Any] = {}
     url: str | None = None
     hasAuthToken: bool | None = None
+    authToken: str | None = None
+    """Only on the answer that created the token."""
+    fieldId: str | None = None
     numSourceRecords: int | None = None
     createdAt: str | None = None
 

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from . import lifecycle
 from .config import Settings
@@ -25,10 +26,12 @@ from .routes import (
     emulator,
     integrations,
     records,
+    sources,
     tables,
     workspaces,
 )
 from .security import AuthCache, LoginThrottle
+from .services.webhooks import WebhookIngest
 from .storage.engine import Database
 
 log = logging.getLogger("claystack")
@@ -53,6 +56,13 @@ def _validation_message(errors: list[Any]) -> str:
     return f'Invalid request parameter(s): Field "{field}" - {msg}'
 
 
+class _App(FastAPI):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and await sources.fast_ingest(self, scope, receive, send):
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
 
@@ -62,9 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.webhooks.close()
             await app.state.db.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="claystack",
         version=lifecycle.version(),
         summary="A self-hostable server speaking Clay's v3 HTTP API",
@@ -74,12 +85,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
+    app.state.webhooks = WebhookIngest(app.state.db, settings)
     app.state.login_throttle = LoginThrottle(
         settings.login_max_failures, settings.login_window_seconds
     )
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.
-    for module in (records, tables, workspaces, auth, integrations, credits, emulator):
+    for module in (records, tables, sources, workspaces, auth, integrations, credits, emulator):
         app.include_router(module.api)
 
     @app.exception_handler(ClayError)

@@ -1,9 +1,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The hosted product's webhook limits: 100 KB payloads, 50,000 submissions per source over
+# its life, 10 rows/s per workspace with bursts of 20, 50,000 rows per table.
+HOSTED_LIMITS: dict[str, Any] = {
+    "webhook_max_payload_bytes": 100 * 1024,
+    "webhook_max_submissions_per_source": 50_000,
+    "webhook_rate_per_second": 10.0,
+    "webhook_rate_burst": 20,
+    "webhook_max_table_rows": 50_000,
+}
 
 
 class Settings(BaseSettings):
@@ -53,6 +64,27 @@ class Settings(BaseSettings):
     # Credits per successful `use-ai` execution by model, as JSON; merged over the built-in table.
     ai_prices: dict[str, int] = Field(default_factory=dict)
     ai_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Webhook sources. 0 means "no limit". ``limits_profile = "hosted"`` gives every limit
+    # not set explicitly the hosted product's value (see ``HOSTED_LIMITS``).
+    limits_profile: Literal["self-hosted", "hosted"] = "self-hosted"
+    webhook_max_payload_bytes: int = Field(default=100 * 1024, gt=0)
+    webhook_max_submissions_per_source: int = Field(default=0, ge=0)
+    webhook_rate_per_second: float = Field(default=0.0, ge=0)
+    webhook_rate_burst: int = Field(default=20, gt=0)
+    webhook_max_table_rows: int = Field(default=0, ge=0)
+    # How long a webhook URL → source lookup is trusted without a database read (deleting a
+    # source in this process takes effect at once; rows are re-checked at commit anyway).
+    webhook_cache_seconds: float = Field(default=2.0, ge=0)
+    # Group commit: at most this many webhook rows are written per transaction.
+    webhook_batch_size: int = Field(default=512, gt=0)
+
+    @model_validator(mode="after")
+    def _hosted_limits(self) -> Settings:
+        if self.limits_profile == "hosted":
+            for name, value in HOSTED_LIMITS.items():
+                if name not in self.model_fields_set:
+                    setattr(self, name, value)
+        return self
 
     @field_validator("database_url")
     @classmethod

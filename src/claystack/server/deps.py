@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .config import Settings
 from .errors import Forbidden, NotFound, Unauthorized
 from .security import AuthCache
-from .services import accounts, app_accounts, tables, workspaces
+from .services import accounts, app_accounts, sources, tables, workspaces
 from .services.common import Actor, Scope
+from .services.sources import SourceRef
 from .services.tables import TableRef
+from .services.webhooks import WebhookIngest
 from .storage.engine import Database
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -171,3 +173,25 @@ async def app_account_scope(
 
 
 AppAccountDep = Annotated[tuple[Scope, str], Depends(app_account_scope, scope="function")]
+
+
+async def source_ref(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    source_id: Annotated[str, Path(alias="sourceId")],
+) -> SourceRef:
+    ref = await sources.resolve_source(conn, actor, source_id)
+    _check_write(request, ref.scope)
+    return ref
+
+
+SourceDep = Annotated[SourceRef, Depends(source_ref, scope="function")]
+
+
+async def get_webhooks(request: Request) -> WebhookIngest:
+    ingest: WebhookIngest = request.app.state.webhooks
+    return ingest
+
+
+Webhooks = Annotated[WebhookIngest, Depends(get_webhooks)]

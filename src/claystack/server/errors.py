@@ -88,3 +88,11 @@ class TooManyRequests(ClayError):
 class UnsupportedMediaType(ClayError):
     status_code = 415
     type = "UnsupportedMediaType"
+
+
+class ServiceUnavailable(ClayError):
+    status_code = 503
+    type = "ServiceUnavailable"
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})

@@ -31,6 +31,7 @@ async def start(app: FastAPI) -> None:
     async with db.transaction(write=True) as conn:
         app.state.secret = await accounts.instance_secret(conn, settings)
         app_accounts.use_secret(app.state.secret)
+        app.state.webhooks.secret = app.state.secret
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)
     app.state.seeded = seeded
     if seeded:
@@ -65,6 +66,7 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
         settings.login_max_failures, settings.login_window_seconds
     )
     app.state.auth_cache.forget()
+    app.state.webhooks.reset()
     return seeded
 
 

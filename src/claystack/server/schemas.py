@@ -473,3 +473,40 @@ class CreditReportOut(Model):
     totals: CreditTotals
     rows: list[UsageRow]
     breakdowns: CreditBreakdowns
+
+
+# -- sources -------------------------------------------------------------------------------
+
+
+class SourceOut(Model):
+    id: str
+    tableId: str
+    workspaceId: int
+    name: str
+    type: Literal["webhook"]
+    typeSettings: dict[str, Any]
+    url: str
+    hasAuthToken: bool
+    fieldId: str
+    numSourceRecords: int
+    numSubmissions: int
+    sourceSubscriptions: list[dict[str, Any]]
+    createdAt: str | None
+    deletedAt: str | None
+    authToken: str | None = Field(
+        default=None, description="Only in the answer that created the token"
+    )
+
+
+class TableSourceEnvelope(Model):
+    table: TableOut
+    source: SourceOut | None = None
+
+
+class SourceDeleteIn(Model):
+    deleteRecords: bool = False
+
+
+class WebhookAccepted(Model):
+    success: bool = True
+    recordId: str

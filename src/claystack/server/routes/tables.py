@@ -2,10 +2,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Body, Path
+from fastapi import Body, Path, Request
 
-from ..deps import Conn, CurrentActor, TableDep
-from ..errors import BadRequest
+from ..deps import Conn, CurrentActor, Secret, TableDep, get_settings
 from ..schemas import (
     FieldEnvelope,
     FieldIn,
@@ -14,11 +13,12 @@ from ..schemas import (
     TableEnvelope,
     TableIn,
     TablePatch,
+    TableSourceEnvelope,
     ViewEnvelope,
     ViewIn,
     ViewPatch,
 )
-from ..services import tables, workspaces
+from ..services import sources, tables, workspaces
 from . import JSONOut, ok, router
 
 api = router("tables")
@@ -48,15 +48,25 @@ async def get_table(conn: Conn, table: TableDep) -> JSONOut:
     return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})
 
 
-@api.patch("/v3/tables/{tableId}", responses=ok(TableEnvelope))
+@api.patch("/v3/tables/{tableId}", responses=ok(TableSourceEnvelope))
 async def patch_table(
-    conn: Conn, table: TableDep, body: Annotated[TablePatch | None, Body()] = None
+    request: Request,
+    conn: Conn,
+    table: TableDep,
+    secret: Secret,
+    body: Annotated[TablePatch | None, Body()] = None,
 ) -> JSONOut:
     """Renames, describes, or merges ``tableSettings``/``fieldGroupMap``; empty objects
-    change nothing."""
+    change nothing. ``sourceSettings.addSource`` adds a webhook source (and its source
+    field); the answer then carries ``source`` with its ingestion ``url``, and with
+    ``authToken`` when ``typeSettings.generateAuthToken`` was true."""
     body = body or TablePatch()
-    if body.sourceSettings and body.sourceSettings.get("addSource"):
-        raise BadRequest("Webhook sources are not available on this server yet")
+    add = (body.sourceSettings or {}).get("addSource")
+    source = None
+    if add:
+        source = await sources.add_source(
+            conn, table, add, secret=secret, base_url=get_settings(request).base_url
+        )
     out = await tables.update_table(
         conn,
         table,
@@ -65,7 +75,7 @@ async def patch_table(
         table_settings=body.tableSettings,
         field_group_map=body.fieldGroupMap,
     )
-    return JSONOut({"table": out})
+    return JSONOut({"table": out, "source": source} if source else {"table": out})
 
 
 @api.delete("/v3/tables/{tableId}", responses=ok(Success))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import BadRequest, FieldNameAlreadyExists, NotFound
 from ..ids import new_id
-from ..storage.models import Field, Membership, Record, Table, View, Workbook
+from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
 from . import workspaces
 from .common import Actor, Scope, iso, now_ms
 
@@ -400,6 +400,13 @@ async def delete_field(conn: AsyncConnection, table: TableRef, field_id: str) ->
     ]
     if users:
         raise BadRequest(f'Field is used by "{users[0]}"; change or delete that field first')
+    source = await conn.scalar(
+        select(Source.name).where(
+            Source.table_id == table.id, Source.field_id == field_id, Source.deleted_at.is_(None)
+        )
+    )
+    if source is not None:
+        raise BadRequest(f'Field is fed by the source "{source}"; delete that source first')
     await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id == field_id))
     await _drop_cells(conn, table.id, field_id)
     await _sync_view_fields(conn, table.id)
@@ -429,9 +436,13 @@ async def _touch(conn: AsyncConnection, table_id: str) -> None:
     await conn.execute(update(Table).where(Table.id == table_id).values(updated_at=now_ms()))
 
 
+# Built once: every write of rows validates against it.
+_FIELD_TYPES = select(Field.id, Field.type).where(Field.table_id == bindparam("table_id"))
+
+
 async def field_ids(conn: AsyncConnection, table_id: str) -> dict[str, str]:
     """Field id → type, for validating writes."""
-    rows = await conn.execute(select(Field.id, Field.type).where(Field.table_id == table_id))
+    rows = await conn.execute(_FIELD_TYPES, {"table_id": table_id})
     return {r.id: r.type for r in rows}
 
 

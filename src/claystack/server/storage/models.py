@@ -232,9 +232,51 @@ class AppAccount(Base):
     deleted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+# -- webhook sources -------------------------------------------------------------------------
+
+
+class Source(Base):
+    """A webhook source feeding one table. ``hook_uuid`` and ``slug`` make up its public URL;
+    a deleted source keeps its row (``deleted_at``) so that URL answers 404 for good."""
+
+    __tablename__ = "sources"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"), index=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    field_id: Mapped[str] = mapped_column(String(60))
+    name: Mapped[str] = mapped_column(String(500))
+    type: Mapped[str] = mapped_column(String(40))
+    type_settings: Mapped[dict[str, Any]] = mapped_column(Json)
+    slug: Mapped[str] = mapped_column(String(200))
+    hook_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    auth_token_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    num_records: Mapped[int] = mapped_column(BigInteger, default=0)
+    num_submissions: Mapped[int] = mapped_column(BigInteger, default=0)
+    owner_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
 # Every report filters the ledger by workspace and time range.
 Index(
     "ix_credit_ledger_workspace_id_created_at",
     CreditEntry.workspace_id,
     CreditEntry.created_at,
 )
+
+
+class SourceDelivery(Base):
+    """A webhook POST that carried an ``Idempotency-Key``: a retry with the same key finds
+    the row made the first time. The primary key is what makes retries exact under
+    concurrency."""
+
+    __tablename__ = "source_deliveries"
+    source_id: Mapped[str] = mapped_column(
+        ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True
+    )
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    record_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Body, Path, Query, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, get_settings
+from ..errors import ClayError, NotFound, PayloadTooLarge
+from ..schemas import SourceDeleteIn, SourceOut, Success, WebhookAccepted
+from ..services import sources, tables
+from ..services.webhooks import WebhookIngest
+from . import JSONOut, ok, router
+
+api = router("sources")
+log = logging.getLogger("claystack")
+
+
+def _base_url(request: Request) -> str:
+    return get_settings(request).base_url
+
+
+WEBHOOK_PREFIX = "/v3/sources/webhook/"
+_JSON_TYPES = ("application/json", "application/merge-patch+json", "")
+
+
+async def _ingest(
+    ingest: WebhookIngest, hook: str, headers: Mapping[str, str], chunks: AsyncIterator[bytes]
+) -> Response:
+    found = await ingest.hook(hook)
+    ingest.check_length(headers.get("content-length"))
+    limit = ingest.settings.webhook_max_payload_bytes
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
+        parts.append(chunk)
+    ingest.check_auth(found, headers.get("x-clay-webhook-auth"))
+    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+    payload = ingest.parse(b"".join(parts), form=ctype not in _JSON_TYPES)
+    ingest.check_rate(found)
+    record_id, replayed = await ingest.submit(found, payload, headers.get("idempotency-key"))
+    return Response(
+        orjson.dumps({"success": True, "recordId": record_id}),
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if replayed else None,
+    )
+
+
+@api.post(
+    "/v3/sources/webhook/{hook}",
+    responses=ok(WebhookAccepted),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": ["object", "array"]}}},
+        }
+    },
+)
+async def ingest(request: Request, hook: Annotated[str, Path(max_length=300)]) -> Response:
+    """Public ingestion URL (``{slug}-{uuid}``, no login): one JSON object becomes one row,
+    kept whole in the source field (an array is kept as one row too). Send the source's token
+    in ``x-clay-webhook-auth`` if it has one. An ``Idempotency-Key`` header makes a retry
+    answer the first row instead of adding another. Answers once the row is committed.
+
+    Requests normally reach ``fast_ingest`` before FastAPI routing; this route documents
+    the URL and serves the same way."""
+    return await _ingest(request.app.state.webhooks, hook, request.headers, request.stream())
+
+
+def _error(body: dict[str, Any], status: int, headers: dict[str, str] | None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Serves ``POST /v3/sources/webhook/{hook}`` straight from ASGI: the busiest public
+    URL skips routing, dependencies and middleware. False if ``scope`` is something else."""
+    path: str = scope["path"]
+    if scope["method"] != "POST" or not path.startswith(WEBHOOK_PREFIX):
+        return False
+    hook = path[len(WEBHOOK_PREFIX) :].rstrip("/")
+    if not hook or "/" in hook:
+        return False
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return
+            yield message.get("body", b"")
+            if not message.get("more_body"):
+                return
+
+    try:
+        response = await _ingest(app.state.webhooks, hook, headers, chunks())
+    except ClayError as exc:
+        response = _error(exc.body(), exc.status_code, exc.headers)
+    except Exception:
+        log.exception("unhandled error in webhook ingestion")
+        body = {"type": "InternalServerError", "message": "Internal server error"}
+        response = _error(body, 500, None)
+    await response(scope, receive, send)
+    return True
+
+
+@api.get("/v3/tables/{tableId}/sources", responses=ok(list[SourceOut]))
+async def list_table_sources(request: Request, conn: Conn, table: TableDep) -> JSONOut:
+    """The table's sources, as a JSON array."""
+    return JSONOut(await sources.list_sources(conn, table.id, _base_url(request)))
+
+
+@api.get("/v3/sources", responses=ok(list[SourceOut]))
+async def list_sources(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    table_id: Annotated[str, Query(alias="tableId")],
+) -> JSONOut:
+    """The sources of the table ``tableId``, as a JSON array."""
+    table = await tables.resolve_table(conn, actor, table_id)
+    return JSONOut(await sources.list_sources(conn, table.id, _base_url(request)))
+
+
+@api.get("/v3/sources/{sourceId}", responses=ok(SourceOut))
+async def get_source(request: Request, source: SourceDep) -> JSONOut:
+    """One source, with its ingestion ``url``."""
+    return JSONOut(sources.source_out(source.row, _base_url(request)))
+
+
+DeleteRecordsQuery = Annotated[bool | None, Query(alias="deleteRecords")]
+
+
+def _wants_rows(body: SourceDeleteIn | None, query: bool | None) -> bool:
+    return bool(query) or bool(body and body.deleteRecords)
+
+
+@api.delete("/v3/sources/{sourceId}", responses=ok(Success))
+async def delete_source(
+    conn: Conn,
+    source: SourceDep,
+    ingest: Webhooks,
+    body: Annotated[SourceDeleteIn | None, Body()] = None,
+    delete_records: DeleteRecordsQuery = None,
+) -> JSONOut:
+    """Deletes a source: its URL answers 404 from now on. ``deleteRecords: true`` (in the
+    body or the query) also deletes the rows it brought in."""
+    await sources.delete_source(conn, source, delete_records=_wants_rows(body, delete_records))
+    ingest.forget(source.row.hook_uuid)
+    return JSONOut({"success": True})
+
+
+@api.delete("/v3/tables/{tableId}/sources/{sourceId}", responses=ok(Success))
+async def delete_table_source(
+    conn: Conn,
+    table: TableDep,
+    source: SourceDep,
+    ingest: Webhooks,
+    body: Annotated[SourceDeleteIn | None, Body()] = None,
+    delete_records: DeleteRecordsQuery = None,
+) -> JSONOut:
+    """Same as ``DELETE /v3/sources/{sourceId}``, for a source of this table."""
+    if source.row.table_id != table.id:
+        raise NotFound("Source not found")
+    await sources.delete_source(conn, source, delete_records=_wants_rows(body, delete_records))
+    ingest.forget(source.row.hook_uuid)
+    return JSONOut({"success": True})
+
+
+@api.post("/v3/sources/{sourceId}/auth-token", responses=ok(SourceOut))
+async def new_auth_token(
+    request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
+) -> JSONOut:
+    """Gives the source a new auth token, replacing any old one. The answer is the source
+    with ``authToken``: the only time the token is shown."""
+    out = await sources.set_auth_token(conn, source, secret=secret, base_url=_base_url(request))
+    ingest.forget(source.row.hook_uuid)
+    return JSONOut(out)
+
+
+@api.delete("/v3/sources/{sourceId}/auth-token", responses=ok(SourceOut))
+async def remove_auth_token(
+    request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
+) -> JSONOut:
+    """Removes the source's auth token: its URL then takes rows without one."""
+    out = await sources.set_auth_token(
+        conn, source, secret=secret, base_url=_base_url(request), remove=True
+    )
+    ingest.forget(source.row.hook_uuid)
+    return JSONOut(out)

@@ -1,0 +1,263 @@
+"""Webhook sources: creating, listing, deleting them and their auth tokens.
+
+Each source owns one ``type:"source"`` field of its table, named after the source; every
+payload it receives is kept whole in that field's cell, which is also how the rows a
+source created are found again (``deleteRecords``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..errors import BadRequest, NotFound
+from ..ids import new_id
+from ..storage.models import Field, Membership, Source
+from . import records as records_svc
+from . import tables as tables_svc
+from .common import Actor, Scope, iso, now_ms
+from .tables import TableRef
+
+SOURCE_TYPES = ("webhook",)
+DEFAULT_SLUG_TEXT = "Pull in data from a Webhook"
+WEBHOOK_PATH = "/v3/sources/webhook/"
+_NON_SLUG = re.compile(r"[^a-z0-9]+")
+_HOOK = re.compile(
+    r"^(?:(?P<slug>[a-z0-9-]*)-)?(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+# typeSettings keys that ask for something and are not stored.
+_REQUEST_FLAGS = ("generateAuthToken",)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRef:
+    """A source the caller may use, as resolved by the route dependency."""
+
+    id: str
+    scope: Scope
+    row: Any
+
+
+def slugify(text: str) -> str:
+    slug = _NON_SLUG.sub("-", text.lower()).strip("-")[:100].rstrip("-")
+    return slug or slugify(DEFAULT_SLUG_TEXT)
+
+
+def parse_hook(hook: str) -> tuple[str, str] | None:
+    """``(slug, uuid)`` of the last path segment of a webhook URL, if it has that form."""
+    m = _HOOK.match(hook)
+    if m is None:
+        return None
+    return m.group("slug") or "", m.group("uuid")
+
+
+def hash_token(secret: str, token: str) -> str:
+    return hmac.new(secret.encode(), f"webhook:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def token_matches(secret: str, stored_hash: str, given: str | None) -> bool:
+    """Constant-time check of an ``x-clay-webhook-auth`` value against the stored hash."""
+    return hmac.compare_digest(hash_token(secret, given or ""), stored_hash) and bool(given)
+
+
+def new_token() -> str:
+    return "whk_" + secrets.token_urlsafe(32)
+
+
+def source_url(base_url: str, row: Any) -> str:
+    return f"{base_url}{WEBHOOK_PATH}{row.slug}-{row.hook_uuid}"
+
+
+def source_out(row: Any, base_url: str) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "tableId": row.table_id,
+        "workspaceId": row.workspace_id,
+        "name": row.name,
+        "type": row.type,
+        "typeSettings": row.type_settings,
+        "url": source_url(base_url, row),
+        "hasAuthToken": row.auth_token_hash is not None,
+        "fieldId": row.field_id,
+        "numSourceRecords": row.num_records,
+        "numSubmissions": row.num_submissions,
+        "sourceSubscriptions": [{"tableId": row.table_id, "fieldId": row.field_id}],
+        "ownerId": row.owner_id,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "deletedAt": iso(row.deleted_at),
+    }
+
+
+# Built once: this runs on every source request.
+_RESOLVE_SOURCE = (
+    select(Source, Membership.role)
+    .join(
+        Membership,
+        (Membership.workspace_id == Source.workspace_id)
+        & (Membership.user_id == bindparam("user_id")),
+    )
+    .where(Source.id == bindparam("source_id"), Source.deleted_at.is_(None))
+)
+
+
+async def resolve_source(conn: AsyncConnection, actor: Actor, source_id: str) -> SourceRef:
+    """The source if the caller belongs to its workspace; 404 otherwise (never 403)."""
+    row = (
+        await conn.execute(_RESOLVE_SOURCE, {"user_id": actor.user_id, "source_id": source_id})
+    ).first()
+    if row is None:
+        raise NotFound("Source not found")
+    return SourceRef(row.id, Scope(actor, row.workspace_id, row.role), row)
+
+
+async def _reload(conn: AsyncConnection, source_id: str) -> Any:
+    return (await conn.execute(select(Source).where(Source.id == source_id))).one()
+
+
+async def _free_field_name(conn: AsyncConnection, table_id: str, name: str) -> str:
+    taken = set((await conn.scalars(select(Field.name).where(Field.table_id == table_id))).all())
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name} {n}"
+    return candidate
+
+
+def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], bool]:
+    """(name, typeSettings to store, whether to generate a token) from ``addSource``."""
+    if not isinstance(add, dict):
+        raise BadRequest(
+            'Invalid request parameter(s): Field "sourceSettings.addSource" - expected object'
+        )
+    spec = add.get("source") or {}
+    if not isinstance(spec, dict):
+        raise BadRequest('Invalid request parameter(s): Field "addSource.source" - expected object')
+    source_type = spec.get("type") or "webhook"
+    if source_type not in SOURCE_TYPES:
+        raise BadRequest(f'Source type "{source_type}" is not supported; use "webhook"')
+    ws = spec.get("workspaceId")
+    if ws is not None and str(ws) != str(workspace_id):
+        raise BadRequest("source.workspaceId must be the table's workspace")
+    name = spec.get("name") or add.get("name") or "Webhook"
+    if not isinstance(name, str) or not name.strip() or len(name) > 500:
+        raise BadRequest('Invalid request parameter(s): Field "name" - expected a non-empty string')
+    settings = spec.get("typeSettings") or {}
+    if not isinstance(settings, dict):
+        raise BadRequest(
+            'Invalid request parameter(s): Field "source.typeSettings" - expected object'
+        )
+    generate = bool(settings.get("generateAuthToken") or add.get("generateAuthToken"))
+    stored = {k: v for k, v in settings.items() if k not in _REQUEST_FLAGS}
+    slug_text = stored.setdefault("urlSlugText", DEFAULT_SLUG_TEXT)
+    if not isinstance(slug_text, str):
+        raise BadRequest(
+            'Invalid request parameter(s): Field "typeSettings.urlSlugText" - expected text'
+        )
+    return name.strip(), stored, generate
+
+
+async def add_source(
+    conn: AsyncConnection, table: TableRef, add: Any, *, secret: str, base_url: str
+) -> dict[str, Any]:
+    """Creates a webhook source and its source field. The answer carries ``authToken``
+    when one was asked for: the only time it is shown."""
+    name, type_settings, generate = _add_source_body(add, table.scope.workspace_id)
+    source_id = new_id("s")
+    field = await tables_svc.create_field(
+        conn,
+        table,
+        name=await _free_field_name(conn, table.id, name),
+        field_type="source",
+        type_settings={"sourceIds": [source_id], "canCreateRecords": True},
+    )
+    token = new_token() if generate else None
+    now = now_ms()
+    await conn.execute(
+        insert(Source).values(
+            id=source_id,
+            table_id=table.id,
+            workspace_id=table.scope.workspace_id,
+            field_id=field["id"],
+            name=name,
+            type="webhook",
+            type_settings=type_settings,
+            slug=slugify(type_settings["urlSlugText"]),
+            hook_uuid=str(uuid.uuid4()),
+            auth_token_hash=hash_token(secret, token) if token else None,
+            num_records=0,
+            num_submissions=0,
+            owner_id=table.scope.actor.user_id,
+            created_at=now,
+            updated_at=now,
+            deleted_at=None,
+        )
+    )
+    out = source_out(await _reload(conn, source_id), base_url)
+    if token:
+        out["authToken"] = token
+    return out
+
+
+async def list_sources(conn: AsyncConnection, table_id: str, base_url: str) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        select(Source)
+        .where(Source.table_id == table_id, Source.deleted_at.is_(None))
+        .order_by(Source.created_at, Source.id)
+    )
+    return [source_out(r, base_url) for r in rows]
+
+
+async def set_auth_token(
+    conn: AsyncConnection, source: SourceRef, *, secret: str, base_url: str, remove: bool = False
+) -> dict[str, Any]:
+    """Replaces the source's token with a new one (shown once), or removes it."""
+    token = None if remove else new_token()
+    await conn.execute(
+        update(Source)
+        .where(Source.id == source.id)
+        .values(auth_token_hash=hash_token(secret, token) if token else None, updated_at=now_ms())
+    )
+    out = source_out(await _reload(conn, source.id), base_url)
+    if token:
+        out["authToken"] = token
+    return out
+
+
+async def _rows_of(conn: AsyncConnection, table_id: str, field_id: str) -> list[str]:
+    """Ids of the rows whose cell of ``field_id`` is set: the rows a source created."""
+    if conn.dialect.name == "postgresql":
+        result = await conn.exec_driver_sql(
+            "SELECT id FROM records WHERE table_id = $1 AND cells ? $2::text",
+            (table_id, field_id),
+        )
+    else:
+        result = await conn.exec_driver_sql(
+            "SELECT id FROM records WHERE table_id = ? AND json_type(cells, ?) IS NOT NULL",
+            (table_id, f'$."{field_id}"'),
+        )
+    return [r[0] for r in result]
+
+
+async def delete_source(conn: AsyncConnection, source: SourceRef, *, delete_records: bool) -> int:
+    """Soft-deletes the source (its URL answers 404 from now on); with ``delete_records``
+    also deletes the rows it created. Returns how many rows went."""
+    now = now_ms()
+    deleted = 0
+    values: dict[str, Any] = {"deleted_at": now, "updated_at": now}
+    if delete_records:
+        table_id = source.row.table_id
+        table = TableRef(table_id, source.scope, await tables_svc.reload(conn, table_id))
+        ids = await _rows_of(conn, table_id, source.row.field_id)
+        deleted = await records_svc.delete_records(conn, table, record_ids=ids)
+        values["num_records"] = Source.num_records - deleted
+    await conn.execute(update(Source).where(Source.id == source.id).values(**values))
+    return deleted

@@ -1,0 +1,451 @@
+"""Webhook ingestion: one JSON payload per POST becomes one row.
+
+Requests are checked here (source, token, body, rate) and then handed to one writer task
+that commits the rows of all requests waiting at that moment in one transaction (group
+commit): on SQLite a transaction per POST would cap ingestion at the disk's commit rate.
+Each request is answered only after the transaction holding its row has committed, so a
+2xx always means the row is stored. Limits that depend on stored counts (submissions per
+source, rows per table, a source deleted meanwhile) are checked inside that transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..config import Settings
+from ..errors import (
+    BadRequest,
+    ClayError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    TooManyRequests,
+    Unauthorized,
+)
+from ..middleware import legacy_body
+from ..storage.engine import Database
+from ..storage.models import Source, SourceDelivery, Table
+from . import records as records_svc
+from .common import Actor, Scope, now_ms
+from .sources import parse_hook, token_matches
+from .tables import TableRef
+
+log = logging.getLogger("claystack")
+
+MAX_KEY_LENGTH = 200
+# A lifetime or table cap does not lift by waiting a second; tell clients to come back later.
+_CAP_RETRY_AFTER = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Hook:
+    """What a request needs to know about the source behind a webhook URL."""
+
+    source_id: str
+    workspace_id: int
+    table_id: str
+    slug: str
+    token_hash: str | None
+
+
+@dataclass(slots=True)
+class _Pending:
+    hook: Hook
+    payload: Any
+    key: str | None
+    future: asyncio.Future[tuple[str, bool]]
+
+
+@dataclass(slots=True)
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+@dataclass(slots=True)
+class TokenBuckets:
+    """Per-key token buckets (in memory, per process): ``rate`` per second, ``burst`` deep."""
+
+    rate: float
+    burst: int
+    buckets: dict[Any, _Bucket] = field(default_factory=dict)
+
+    def take(self, key: Any) -> float:
+        """0 if a token was taken, else the seconds until one will be there."""
+        now = time.monotonic()
+        b = self.buckets.get(key)
+        if b is None:
+            if len(self.buckets) > 100_000:
+                self.buckets.clear()
+            b = self.buckets[key] = _Bucket(float(self.burst), now)
+        b.tokens = min(float(self.burst), b.tokens + (now - b.stamp) * self.rate)
+        b.stamp = now
+        if b.tokens >= 1:
+            b.tokens -= 1
+            return 0.0
+        return (1 - b.tokens) / self.rate
+
+
+_LOOKUP = select(
+    Source.id,
+    Source.workspace_id,
+    Source.table_id,
+    Source.slug,
+    Source.auth_token_hash,
+).where(Source.hook_uuid == bindparam("uuid"), Source.deleted_at.is_(None))
+
+
+class WebhookIngest:
+    """The per-app ingestion machinery: URL cache, rate buckets and the group-commit writer."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.secret = ""
+        self._cache: dict[str, tuple[Hook, float]] = {}
+        self._buckets = (
+            TokenBuckets(settings.webhook_rate_per_second, settings.webhook_rate_burst)
+            if settings.webhook_rate_per_second > 0
+            else None
+        )
+        self._queue: asyncio.Queue[_Pending | None] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- checks before the write ---------------------------------------------------------
+
+    async def hook(self, path_segment: str) -> Hook:
+        """The live source behind ``{slug}-{uuid}``; 404 for anything else."""
+        parsed = parse_hook(path_segment)
+        if parsed is None:
+            raise NotFound("Webhook not found")
+        slug, hook_uuid = parsed
+        now = time.monotonic()
+        hit = self._cache.get(hook_uuid)
+        if hit is not None and hit[1] > now:
+            found: Hook | None = hit[0]
+        else:
+            async with self.db.transaction(write=False) as conn:
+                row = (await conn.execute(_LOOKUP, {"uuid": hook_uuid})).first()
+            found = None
+            if row is not None:
+                found = Hook(row.id, row.workspace_id, row.table_id, row.slug, row.auth_token_hash)
+                ttl = self.settings.webhook_cache_seconds
+                if ttl > 0:
+                    if len(self._cache) > 10_000:
+                        self._cache.clear()
+                    self._cache[hook_uuid] = (found, now + ttl)
+        if found is None or found.slug != slug:
+            raise NotFound("Webhook not found")
+        return found
+
+    def forget(self, hook_uuid: str | None = None) -> None:
+        """Drops cached URL lookups (one, or all) after a source changed."""
+        if hook_uuid is None:
+            self._cache.clear()
+        else:
+            self._cache.pop(hook_uuid, None)
+
+    def reset(self) -> None:
+        """Forgets cached lookups and rate-limit state (the emulator's reset)."""
+        self._cache.clear()
+        if self._buckets is not None:
+            self._buckets.buckets.clear()
+
+    def check_length(self, content_length: str | None) -> None:
+        limit = self.settings.webhook_max_payload_bytes
+        if content_length and content_length.isdigit() and int(content_length) > limit:
+            raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
+
+    def check_auth(self, hook: Hook, given: str | None) -> None:
+        if hook.token_hash is not None and not token_matches(self.secret, hook.token_hash, given):
+            if given:
+                raise Unauthorized("Invalid x-clay-webhook-auth token for this webhook")
+            raise Unauthorized("This webhook requires the x-clay-webhook-auth header")
+
+    def parse(self, body: bytes, *, form: bool = False) -> Any:
+        """The payload; ``form`` allows the legacy form-encoded JSON body."""
+        if len(body) > self.settings.webhook_max_payload_bytes:
+            raise PayloadTooLarge(
+                f"Webhook payloads are limited to {self.settings.webhook_max_payload_bytes} bytes"
+            )
+        if not body.strip():
+            raise BadRequest("Empty body: send one JSON object per request")
+        try:
+            payload = orjson.loads(legacy_body(body) if form else body)
+        except orjson.JSONDecodeError:
+            raise BadRequest("Malformed JSON body") from None
+        if not isinstance(payload, dict | list):
+            raise BadRequest("The body must be a JSON object (or an array, kept as one row)")
+        if not self.db.is_sqlite and b"\\u0000" in body:
+            # PostgreSQL's jsonb cannot hold NUL characters; say so instead of failing later.
+            raise BadRequest("JSON text must not contain \\u0000 on this server")
+        return payload
+
+    def check_rate(self, hook: Hook) -> None:
+        if self._buckets is None:
+            return
+        wait = self._buckets.take(hook.workspace_id)
+        if wait > 0:
+            rate = self.settings.webhook_rate_per_second
+            raise TooManyRequests(
+                f"Webhook rate limit of {rate:g} rows per second for this workspace exceeded",
+                retry_after=math.ceil(wait),
+            )
+
+    # -- the write -----------------------------------------------------------------------
+
+    async def submit(self, hook: Hook, payload: Any, key: str | None) -> tuple[str, bool]:
+        """Queues one row and waits until it is committed: ``(record id, replayed)``, where
+        ``replayed`` means an earlier POST with the same idempotency key made the row."""
+        if key is not None and (not key or len(key) > MAX_KEY_LENGTH):
+            raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
+        if self._closed:
+            raise ServiceUnavailable("The server is shutting down")
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._writer = asyncio.create_task(self._run(self._queue), name="webhook-writer")
+        future: asyncio.Future[tuple[str, bool]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Pending(hook, payload, key, future))
+        return await future
+
+    async def close(self) -> None:
+        """Stops the writer once it has written everything queued before this call."""
+        self._closed = True
+        if self._queue is None or self._writer is None:
+            return
+        self._queue.put_nowait(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._writer), timeout=30)
+        except TimeoutError:
+            self._writer.cancel()
+
+    async def _run(self, queue: asyncio.Queue[_Pending | None]) -> None:
+        limit = self.settings.webhook_batch_size
+        while True:
+            first = await queue.get()
+            if first is None:
+                return
+            batch = [first]
+            stop = False
+            while len(batch) < limit and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:
+                    stop = True
+                    break
+                batch.append(item)
+            try:
+                await self._write(batch)
+            except asyncio.CancelledError:
+                _fail(batch, ServiceUnavailable("The server is shutting down"))
+                raise
+            except Exception:  # noqa: BLE001 - never let the writer die
+                log.exception("webhook writer failed")
+                _fail(batch, ServiceUnavailable("Could not store the row; try again"))
+            if stop:
+                return
+
+    async def _write(self, batch: list[_Pending], attempt: int = 0) -> None:
+        try:
+            async with self.db.transaction(write=True) as conn:
+                results = await _apply(conn, batch, self.settings)
+        except _KeyRace:
+            # Another process stored one of these keys after our read; the retry sees it.
+            if attempt < 3:
+                await self._write(batch, attempt + 1)
+            else:
+                _fail(batch, ServiceUnavailable("Could not store the row; try again"))
+            return
+        except Exception as exc:  # noqa: BLE001 - one bad row must not fail the others
+            if len(batch) > 1:
+                for item in batch:
+                    await self._write([item])
+                return
+            if isinstance(exc, ClayError):
+                _fail(batch, exc)
+                return
+            raise
+        for item, result in zip(batch, results, strict=True):
+            if item.future.done():
+                continue
+            if isinstance(result, ClayError):
+                item.future.set_exception(result)
+            else:
+                item.future.set_result(result)
+
+
+class _KeyRace(Exception):
+    pass
+
+
+def _fail(batch: list[_Pending], error: ClayError) -> None:
+    for item in batch:
+        if not item.future.done():
+            item.future.set_exception(error)
+
+
+# Built once: these run for every batch.
+_SOURCES = (
+    select(
+        Source.id.label("source_id"),
+        Source.field_id.label("source_field_id"),
+        Source.owner_id.label("source_owner_id"),
+        Source.num_submissions.label("source_submissions"),
+        Table,
+    )
+    .join(Table, Table.id == Source.table_id)
+    .where(Source.id.in_(bindparam("ids", expanding=True)), Source.deleted_at.is_(None))
+)
+_COUNT = (
+    update(Source)
+    .where(Source.id == bindparam("b_id"))
+    .values(
+        num_records=Source.num_records + bindparam("b_n"),
+        num_submissions=Source.num_submissions + bindparam("b_n"),
+    )
+)
+
+
+async def _apply(
+    conn: AsyncConnection, batch: list[_Pending], settings: Settings
+) -> list[tuple[str, bool] | ClayError]:
+    """Writes a batch inside one transaction; returns each request's answer in order."""
+    ids = list({item.hook.source_id for item in batch})
+    # One row per source: the source's columns plus its table's (``TableRef.row``).
+    sources = {r.source_id: r for r in await conn.execute(_SOURCES, {"ids": ids})}
+
+    results: list[tuple[str, bool] | ClayError | None] = [None] * len(batch)
+    # Idempotency: keys already stored answer with the row they made; a key repeated in
+    # this batch is written once and its later requests get the first one's row.
+    stored: dict[tuple[str, str], str] = {}
+    keyed = list({(item.hook.source_id, item.key) for item in batch if item.key is not None})
+    if keyed:
+        stored = await _stored_keys(conn, keyed)
+
+    submissions: dict[str, int] = defaultdict(int)
+    rows_added: dict[str, int] = defaultdict(int)
+    by_table: dict[str, list[int]] = defaultdict(list)
+    claimed: dict[tuple[str, str], int] = {}
+    sub_cap = settings.webhook_max_submissions_per_source
+    row_cap = settings.webhook_max_table_rows
+    for i, item in enumerate(batch):
+        sid = item.hook.source_id
+        src = sources.get(sid)
+        if src is None:
+            results[i] = NotFound("Webhook not found")
+            continue
+        if item.key is not None:
+            pair = (sid, item.key)
+            if pair in stored:
+                results[i] = (stored[pair], True)
+                continue
+            if pair in claimed:
+                continue
+        if sub_cap and src.source_submissions + submissions[sid] >= sub_cap:
+            results[i] = TooManyRequests(
+                f"This webhook has received its limit of {sub_cap} submissions",
+                retry_after=_CAP_RETRY_AFTER,
+            )
+            continue
+        if row_cap and src.row_count + rows_added[src.id] >= row_cap:
+            results[i] = TooManyRequests(
+                f"The table has reached its limit of {row_cap} rows",
+                retry_after=_CAP_RETRY_AFTER,
+            )
+            continue
+        submissions[sid] += 1
+        rows_added[src.id] += 1
+        by_table[src.id].append(i)
+        if item.key is not None:
+            claimed[(sid, item.key)] = i
+
+    for table_id, indexes in by_table.items():
+        src = sources[batch[indexes[0]].hook.source_id]
+        actor = Actor(src.source_owner_id or 0, "", "Webhook")
+        ref = TableRef(table_id, Scope(actor, src.workspace_id, "owner"), src)
+        added = await records_svc.add_records(
+            conn,
+            ref,
+            [
+                {"cells": {sources[batch[i].hook.source_id].source_field_id: batch[i].payload}}
+                for i in indexes
+            ],
+        )
+        for i, row in zip(indexes, added, strict=True):
+            results[i] = (row["id"], False)
+
+    if claimed:
+        record_of = {pair: results[i][0] for pair, i in claimed.items()}  # type: ignore[index]
+        if await _claim_keys(conn, record_of) != set(record_of):
+            raise _KeyRace()
+    counts = [{"b_id": sid, "b_n": n} for sid, n in submissions.items()]
+    if counts:
+        await conn.execute(_COUNT, counts)
+
+    out: list[tuple[str, bool] | ClayError] = []
+    for i, item in enumerate(batch):
+        result = results[i]
+        if result is None:
+            assert item.key is not None
+            first = results[claimed[(item.hook.source_id, item.key)]]
+            assert isinstance(first, tuple)
+            result = (first[0], True)
+        out.append(result)
+    return out
+
+
+_STORED_KEYS = select(SourceDelivery.idempotency_key, SourceDelivery.record_id).where(
+    SourceDelivery.source_id == bindparam("source_id"),
+    SourceDelivery.idempotency_key.in_(bindparam("keys", expanding=True)),
+)
+
+
+async def _stored_keys(
+    conn: AsyncConnection, pairs: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The record ids stored for these (source, key) pairs, looked up one source at a
+    time so the primary key index serves it."""
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for sid, key in pairs:
+        by_source[sid].append(key)
+    found: dict[tuple[str, str], str] = {}
+    for sid, keys in by_source.items():
+        for start in range(0, len(keys), 500):
+            params = {"source_id": sid, "keys": keys[start : start + 500]}
+            for r in await conn.execute(_STORED_KEYS, params):
+                found[(sid, r.idempotency_key)] = r.record_id
+    return found
+
+
+async def _claim_keys(
+    conn: AsyncConnection, record_of: dict[tuple[str, str], str]
+) -> set[tuple[str, str]]:
+    """Stores the keys; returns those this transaction stored (the primary key decides)."""
+    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    now = now_ms()
+    rows = [
+        {"source_id": sid, "idempotency_key": key, "record_id": rid, "created_at": now}
+        for (sid, key), rid in record_of.items()
+    ]
+    won: set[tuple[str, str]] = set()
+    for start in range(0, len(rows), 400):
+        stmt = (
+            insert(SourceDelivery)
+            .values(rows[start : start + 400])
+            .on_conflict_do_nothing()
+            .returning(SourceDelivery.source_id, SourceDelivery.idempotency_key)
+        )
+        won.update((r.source_id, r.idempotency_key) for r in await conn.execute(stmt))
+    return won

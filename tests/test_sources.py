@@ -1,0 +1,661 @@
+"""Webhook sources: the management API, ingestion, its limits and its no-lost-rows promise."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from claystack import AsyncClient, NotFoundError, UnauthorizedError
+from claystack.server import lifecycle
+from claystack.server.app import create_app
+from claystack.server.config import Settings
+
+from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, login, make_client, new_table
+
+URL_RE = re.compile(
+    r"^http://127\.0\.0\.1:8080/v3/sources/webhook/pull-in-data-from-a-webhook-"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+)
+
+
+def add_source_body(
+    name: str = "Webhook", workspace: int = 1, **type_settings: Any
+) -> dict[str, Any]:
+    settings = {"urlSlugText": "Pull in data from a Webhook", **type_settings}
+    return {
+        "tableSettings": {},
+        "fieldGroupMap": {},
+        "sourceSettings": {
+            "addSource": {
+                "name": name,
+                "source": {
+                    "name": name,
+                    "workspaceId": workspace,
+                    "type": "webhook",
+                    "typeSettings": settings,
+                },
+            }
+        },
+    }
+
+
+async def add_source(
+    client: httpx.AsyncClient, table_id: str, name: str = "Webhook", **type_settings: Any
+) -> dict[str, Any]:
+    r = await client.patch(f"/v3/tables/{table_id}", json=add_source_body(name, **type_settings))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    source: dict[str, Any] = body["source"]
+    source["table"] = body["table"]
+    return source
+
+
+def path_of(source: dict[str, Any]) -> str:
+    return "/" + source["url"].split("/", 3)[3]
+
+
+async def count(client: httpx.AsyncClient, table_id: str) -> int:
+    r = await client.get(f"/v3/tables/{table_id}/count")
+    return int(r.json()["tableTotalRecordsCount"])
+
+
+async def rows(client: httpx.AsyncClient, table: dict[str, Any]) -> list[dict[str, Any]]:
+    r = await client.get(f"/v3/tables/{table['id']}/views/{table['firstViewId']}/records")
+    assert r.status_code == 200, r.text
+    return list(r.json()["results"])
+
+
+@pytest.fixture
+async def hook(client: httpx.AsyncClient) -> dict[str, Any]:
+    table = await new_table(client, "Inbound", ("Note",))
+    source = await add_source(client, table["id"])
+    source["tableObj"] = table
+    return source
+
+
+AppFactory = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, httpx.AsyncClient]]]
+
+
+@pytest.fixture
+def limited_app(settings: Settings) -> AppFactory:
+    """An app with other webhook settings: yields (logged-in client, anonymous client)."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+        base = settings.model_dump(
+            include={"database_url", "database_schema", "data_dir", "enable_reset", "port"}
+        )
+        application = create_app(Settings(**base, **overrides))
+        async with application.router.lifespan_context(application):
+            await lifecycle.reset(application)
+            async with make_client(application) as c, make_client(application) as a:
+                await login(c, DEMO_EMAIL, DEMO_PASSWORD)
+                yield c, a
+
+    return make
+
+
+# -- managing sources ----------------------------------------------------------------------
+
+
+async def test_add_source_creates_the_source_field_and_answers_the_url(
+    client: httpx.AsyncClient,
+) -> None:
+    table = await new_table(client)
+    source = await add_source(client, table["id"])
+    assert URL_RE.match(source["url"]), source["url"]
+    assert source["id"].startswith("s_0t") and source["tableId"] == table["id"]
+    assert source["workspaceId"] == 1 and source["type"] == "webhook"
+    assert source["hasAuthToken"] is False and "authToken" not in source
+    assert source["numSourceRecords"] == 0 and source["deletedAt"] is None
+    field = next(f for f in source["table"]["fields"] if f["id"] == source["fieldId"])
+    assert field["type"] == "source" and field["name"] == "Webhook"
+    assert field["typeSettings"]["sourceIds"] == [source["id"]]
+    assert source["sourceSubscriptions"] == [{"tableId": table["id"], "fieldId": field["id"]}]
+
+    second = await add_source(client, table["id"], urlSlugText="My CRM  Hook!")
+    assert "/v3/sources/webhook/my-crm-hook-" in second["url"]
+    names = [f["name"] for f in second["table"]["fields"] if f["type"] == "source"]
+    assert names == ["Webhook", "Webhook 2"]
+
+
+async def test_add_source_rejects_bad_bodies(client: httpx.AsyncClient) -> None:
+    table = await new_table(client)
+    body = add_source_body()
+    body["sourceSettings"]["addSource"]["source"]["type"] = "salesforce"
+    r = await client.patch(f"/v3/tables/{table['id']}", json=body)
+    assert r.status_code == 400 and r.json()["type"] == "BadRequest"
+    r = await client.patch(f"/v3/tables/{table['id']}", json=add_source_body(workspace=99))
+    assert r.status_code == 400
+    r = await client.patch(
+        f"/v3/tables/{table['id']}", json={"sourceSettings": {"addSource": "webhook"}}
+    )
+    assert r.status_code == 400
+    assert (await client.get(f"/v3/tables/{table['id']}/sources")).json() == []
+
+
+async def test_list_get_and_foreign_ids(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, other_user: UserFactory
+) -> None:
+    table = await new_table(client)
+    a = await add_source(client, table["id"], "A")
+    b = await add_source(client, table["id"], "B")
+    for path in (f"/v3/tables/{table['id']}/sources", f"/v3/sources?tableId={table['id']}"):
+        r = await client.get(path)
+        assert r.status_code == 200
+        assert [s["id"] for s in r.json()] == [a["id"], b["id"]]
+        assert all("authToken" not in s for s in r.json())
+    got = (await client.get(f"/v3/sources/{a['id']}")).json()
+    assert got["url"] == a["url"] and got["name"] == "A"
+
+    assert (await client.get("/v3/sources/s_nope")).json()["type"] == "NotFound"
+    assert (await client.get("/v3/sources")).status_code == 400
+    assert (await anon.get(f"/v3/sources/{a['id']}")).status_code == 401
+    other, _ = await other_user()
+    for method, path in (
+        ("GET", f"/v3/sources/{a['id']}"),
+        ("GET", f"/v3/sources?tableId={table['id']}"),
+        ("GET", f"/v3/tables/{table['id']}/sources"),
+        ("DELETE", f"/v3/sources/{a['id']}"),
+        ("POST", f"/v3/sources/{a['id']}/auth-token"),
+    ):
+        r = await other.request(method, path)
+        assert r.status_code == 404, (method, path, r.text)
+    assert (await client.get(f"/v3/sources/{a['id']}")).status_code == 200
+
+
+async def test_viewer_cannot_change_sources(
+    client: httpx.AsyncClient, hook: dict[str, Any], other_user: UserFactory
+) -> None:
+    viewer, _ = await other_user("viewer@example.com", role="viewer", workspace=1)
+    assert (await viewer.get(f"/v3/sources/{hook['id']}")).status_code == 200
+    assert (await viewer.delete(f"/v3/sources/{hook['id']}")).status_code == 403
+
+
+async def test_delete_at_both_paths(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    table_id = hook["tableId"]
+    assert (await anon.post(path_of(hook), json={"a": 1})).status_code == 200
+    other_table = await new_table(client, "Elsewhere")
+    r = await client.delete(f"/v3/tables/{other_table['id']}/sources/{hook['id']}")
+    assert r.status_code == 404
+    r = await client.delete(f"/v3/tables/{table_id}/sources/{hook['id']}")
+    assert r.status_code == 200 and r.json() == {"success": True}
+    assert (await client.get(f"/v3/sources/{hook['id']}")).status_code == 404
+    assert (await client.get(f"/v3/tables/{table_id}/sources")).json() == []
+    r = await anon.post(path_of(hook), json={"a": 2})
+    assert r.status_code == 404 and r.json()["type"] == "NotFound"
+    assert await count(client, table_id) == 1  # rows stay without deleteRecords
+    assert (await client.delete(f"/v3/sources/{hook['id']}")).status_code == 404
+
+    second = await add_source(client, table_id, "Second")
+    r = await client.request("DELETE", f"/v3/sources/{second['id']}", json={})
+    assert r.status_code == 200 and r.json() == {"success": True}
+    assert (await anon.post(path_of(second), json={"a": 3})).status_code == 404
+
+
+async def test_delete_records_removes_only_the_rows_the_source_made(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    table = hook["tableObj"]
+    other = await add_source(client, table["id"], "Other")
+    for i in range(3):
+        assert (await anon.post(path_of(hook), json={"i": i})).status_code == 200
+    assert (await anon.post(path_of(other), json={"o": 1})).status_code == 200
+    r = await client.post(
+        f"/v3/tables/{table['id']}/records",
+        json={"records": [{"cells": {table["byName"]["Note"]: "typed in"}}]},
+    )
+    assert r.status_code == 200
+    assert await count(client, table["id"]) == 5
+    source = (await client.get(f"/v3/sources/{hook['id']}")).json()
+    assert source["numSourceRecords"] == 3
+
+    r = await client.request("DELETE", f"/v3/sources/{hook['id']}", json={"deleteRecords": True})
+    assert r.status_code == 200 and r.json() == {"success": True}
+    assert await count(client, table["id"]) == 2
+    left = await rows(client, table)
+    assert len(left) == 2
+    assert {tuple(sorted(k for k in r["cells"] if k.startswith("f_0"))) for r in left} == {
+        (other["fieldId"],),
+        (table["byName"]["Note"],),
+    }
+
+    r = await client.delete(
+        f"/v3/tables/{table['id']}/sources/{other['id']}", params={"deleteRecords": "true"}
+    )
+    assert r.status_code == 200 and await count(client, table["id"]) == 1
+
+
+async def test_the_source_field_cannot_be_deleted_while_the_source_lives(
+    client: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    path = f"/v3/tables/{hook['tableId']}/fields/{hook['fieldId']}"
+    r = await client.delete(path)
+    assert r.status_code == 400 and "delete that source first" in r.json()["message"]
+    assert (await client.delete(f"/v3/sources/{hook['id']}")).status_code == 200
+    assert (await client.delete(path)).status_code == 200
+
+
+# -- ingestion -----------------------------------------------------------------------------
+
+
+async def test_one_object_is_one_row_kept_whole(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    payload = {"email": "ada@example.com", "company": {"name": "Acme", "size": 12}, "tags": [1]}
+    r = await anon.post(path_of(hook), json=payload)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["success"] is True and body["recordId"].startswith("r_0t")
+    rec = (await client.get(f"/v3/tables/{hook['tableId']}/records/{body['recordId']}")).json()
+    assert rec["cells"][hook["fieldId"]]["value"] == payload
+
+    r = await anon.post(path_of(hook), json=[{"a": 1}, {"a": 2}])
+    assert r.status_code == 200
+    rec = (await client.get(f"/v3/tables/{hook['tableId']}/records/{r.json()['recordId']}")).json()
+    assert rec["cells"][hook["fieldId"]]["value"] == [{"a": 1}, {"a": 2}]
+    assert await count(client, hook["tableId"]) == 2
+    source = (await client.get(f"/v3/sources/{hook['id']}")).json()
+    assert source["numSourceRecords"] == 2 and source["numSubmissions"] == 2
+
+    # A trailing slash, a text/plain body and the legacy form encoding are all accepted.
+    r = await anon.post(
+        path_of(hook) + "/", content=b'{"b": 1}', headers={"content-type": "text/plain"}
+    )
+    assert r.status_code == 200, r.text
+    r = await anon.post(
+        path_of(hook),
+        content=b"%7B%22c%22%3A1%7D=",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert r.status_code == 200, r.text
+    rec = (await client.get(f"/v3/tables/{hook['tableId']}/records/{r.json()['recordId']}")).json()
+    assert rec["cells"][hook["fieldId"]]["value"] == {"c": 1}
+
+
+async def test_bad_bodies_are_400_and_write_nothing(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    path = path_of(hook)
+    for content in (b"", b"   ", b"not json", b'{"a": ', b"42", b'"text"', b"null", b"true"):
+        r = await anon.post(path, content=content, headers={"content-type": "application/json"})
+        assert r.status_code == 400, (content, r.text)
+        assert r.json()["type"] == "BadRequest"
+    r = await anon.post(path, content=b"a=1&b=2", headers={"content-type": "text/plain"})
+    assert r.status_code == 400
+    assert await count(client, hook["tableId"]) == 0
+
+
+async def test_nul_characters(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any], app: FastAPI
+) -> None:
+    r = await anon.post(
+        path_of(hook), content=b'{"a": "x\\u0000y"}', headers={"content-type": "application/json"}
+    )
+    if app.state.db.is_sqlite:
+        assert r.status_code == 200
+        assert await count(client, hook["tableId"]) == 1
+    else:  # jsonb cannot store NUL: refused up front, not a 5xx
+        assert r.status_code == 400 and r.json()["type"] == "BadRequest"
+        assert await count(client, hook["tableId"]) == 0
+
+
+async def test_oversized_payload_is_413(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    big = {"blob": "x" * (100 * 1024)}
+    r = await anon.post(path_of(hook), json=big)
+    assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: counted while read
+        yield b'{"blob": "'
+        for _ in range(11):
+            yield b"y" * 10_000
+        yield b'"}'
+
+    r = await anon.post(path_of(hook), content=chunked())
+    assert r.status_code == 413
+    r = await anon.post(path_of(hook), json={"blob": "x" * (99 * 1024)})
+    assert r.status_code == 200
+    assert await count(client, hook["tableId"]) == 1
+
+
+async def test_unknown_webhook_urls_are_404(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    known = path_of(hook)
+    hook_part = known.rsplit("/", 1)[1]
+    uid = hook_part[-36:]
+    for path in (
+        f"/v3/sources/webhook/pull-in-data-from-a-webhook-{uuid.uuid4()}",
+        f"/v3/sources/webhook/some-other-slug-{uid}",
+        "/v3/sources/webhook/garbage",
+        f"/v3/sources/webhook/{uid}",
+    ):
+        r = await anon.post(path, json={"a": 1})
+        assert r.status_code == 404 and r.json()["type"] == "NotFound", path
+    r = await anon.post(known + "/extra", json={"a": 1})
+    assert r.status_code == 404
+    assert await count(client, hook["tableId"]) == 0
+
+
+async def test_auth_token(client: httpx.AsyncClient, anon: httpx.AsyncClient) -> None:
+    table = await new_table(client)
+    source = await add_source(client, table["id"], generateAuthToken=True)
+    token = source["authToken"]
+    assert token and source["hasAuthToken"] is True
+    assert "generateAuthToken" not in source["typeSettings"]
+    got = (await client.get(f"/v3/sources/{source['id']}")).json()
+    assert got["hasAuthToken"] is True and "authToken" not in got
+    path = path_of(source)
+
+    r = await anon.post(path, json={"a": 1})
+    assert r.status_code == 401 and r.json()["type"] == "Unauthorized"
+    r = await anon.post(path, json={"a": 1}, headers={"x-clay-webhook-auth": token + "x"})
+    assert r.status_code == 401
+    r = await anon.post(path, json={"a": 1}, headers={"x-clay-webhook-auth": ""})
+    assert r.status_code == 401
+    assert await count(client, table["id"]) == 0
+    r = await anon.post(path, json={"a": 1}, headers={"x-clay-webhook-auth": token})
+    assert r.status_code == 200
+
+    rotated = (await client.post(f"/v3/sources/{source['id']}/auth-token")).json()
+    new = rotated["authToken"]
+    assert new != token and rotated["hasAuthToken"] is True
+    assert (
+        await anon.post(path, json={}, headers={"x-clay-webhook-auth": token})
+    ).status_code == 401
+    assert (await anon.post(path, json={}, headers={"x-clay-webhook-auth": new})).status_code == 200
+
+    removed = (await client.delete(f"/v3/sources/{source['id']}/auth-token")).json()
+    assert removed["hasAuthToken"] is False and "authToken" not in removed
+    assert (await anon.post(path, json={"a": 3})).status_code == 200
+    assert await count(client, table["id"]) == 3
+
+
+# -- limits --------------------------------------------------------------------------------
+
+
+async def test_rate_limit_is_429_with_retry_after_and_writes_nothing(
+    limited_app: AppFactory,
+) -> None:
+    async with limited_app(webhook_rate_per_second=0.5, webhook_rate_burst=3) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        answers = [await a.post(path_of(source), json={"i": i}) for i in range(5)]
+        assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+        refused = answers[3]
+        assert refused.json()["type"] == "TooManyRequests"
+        assert 1 <= int(refused.headers["retry-after"]) <= 2
+        assert await count(c, table["id"]) == 3
+        # The bucket is per workspace: another source of the same workspace shares it.
+        other = await add_source(c, table["id"], "Other")
+        assert (await a.post(path_of(other), json={})).status_code == 429
+
+
+async def test_hosted_limits_profile(limited_app: AppFactory) -> None:
+    assert Settings().webhook_rate_per_second == 0
+    hosted = Settings(limits_profile="hosted", webhook_max_table_rows=7)
+    assert (hosted.webhook_rate_per_second, hosted.webhook_rate_burst) == (10, 20)
+    assert hosted.webhook_max_submissions_per_source == 50_000
+    assert hosted.webhook_max_payload_bytes == 100 * 1024
+    assert hosted.webhook_max_table_rows == 7  # what is set explicitly wins
+    async with limited_app(limits_profile="hosted") as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        answers = await asyncio.gather(*(a.post(path_of(source), json={}) for _ in range(40)))
+        codes = [r.status_code for r in answers]
+        assert codes.count(200) >= 20 and codes.count(429) >= 1 and set(codes) == {200, 429}
+        assert await count(c, table["id"]) == codes.count(200)
+
+
+async def test_submission_cap_per_source(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_submissions_per_source=3) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        codes = [(await a.post(path_of(source), json={"i": i})).status_code for i in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+        r = await a.post(path_of(source), json={})
+        assert r.json()["type"] == "TooManyRequests" and "retry-after" in r.headers
+        assert await count(c, table["id"]) == 3
+        # Deleting rows does not give submissions back: the cap is over the source's life.
+        await c.request("DELETE", f"/v3/tables/{table['id']}/records")
+        assert (await a.post(path_of(source), json={})).status_code == 429
+        fresh = await add_source(c, table["id"], "Fresh")
+        assert (await a.post(path_of(fresh), json={})).status_code == 200
+
+
+async def test_table_row_cap(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_table_rows=3) as (c, a):
+        table = await new_table(c, fields=("Name",))
+        r = await c.post(
+            f"/v3/tables/{table['id']}/records", json={"records": [{"cells": {}}, {"cells": {}}]}
+        )
+        assert r.status_code == 200
+        source = await add_source(c, table["id"])
+        codes = [(await a.post(path_of(source), json={"i": i})).status_code for i in range(3)]
+        assert codes == [200, 429, 429]
+        assert await count(c, table["id"]) == 3
+        await c.request("DELETE", f"/v3/tables/{table['id']}/records")
+        assert (await a.post(path_of(source), json={})).status_code == 200
+
+
+async def test_concurrent_posts_near_a_cap_never_overshoot(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_submissions_per_source=25) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        answers = await asyncio.gather(*(a.post(path_of(source), json={"i": i}) for i in range(60)))
+        codes = sorted(r.status_code for r in answers)
+        assert codes.count(200) == 25 and codes.count(429) == 35
+        assert await count(c, table["id"]) == 25
+
+
+# -- idempotency ---------------------------------------------------------------------------
+
+
+async def test_idempotency_key_sequential(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    path = path_of(hook)
+    first = await anon.post(path, json={"a": 1}, headers={"Idempotency-Key": "evt-1"})
+    again = await anon.post(path, json={"a": 1}, headers={"Idempotency-Key": "evt-1"})
+    assert first.status_code == again.status_code == 200
+    assert first.json()["recordId"] == again.json()["recordId"]
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    other = await anon.post(path, json={"a": 1}, headers={"Idempotency-Key": "evt-2"})
+    assert other.json()["recordId"] != first.json()["recordId"]
+    plain = await anon.post(path, json={"a": 1})
+    assert plain.status_code == 200
+    assert await count(client, hook["tableId"]) == 3
+    source = (await client.get(f"/v3/sources/{hook['id']}")).json()
+    assert source["numSubmissions"] == 3
+
+    r = await anon.post(path, json={"a": 1}, headers={"Idempotency-Key": "k" * 201})
+    assert r.status_code == 400
+    # Keys belong to one source: the same key on another source is a new row.
+    second = await add_source(client, hook["tableId"], "Second")
+    r = await anon.post(path_of(second), json={"a": 1}, headers={"Idempotency-Key": "evt-1"})
+    assert r.json()["recordId"] != first.json()["recordId"]
+    assert await count(client, hook["tableId"]) == 4
+
+
+async def test_idempotency_key_concurrent(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    path = path_of(hook)
+    same = await asyncio.gather(
+        *(anon.post(path, json={"n": 0}, headers={"Idempotency-Key": "dup"}) for _ in range(20))
+    )
+    assert {r.status_code for r in same} == {200}
+    assert len({r.json()["recordId"] for r in same}) == 1
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in same) == 19
+
+    sends = [(k, n) for n in range(3) for k in range(40)]
+    answers = await asyncio.gather(
+        *(anon.post(path, json={"k": k}, headers={"Idempotency-Key": f"key-{k}"}) for k, _ in sends)
+    )
+    by_key: dict[int, set[str]] = {}
+    for (k, _), r in zip(sends, answers, strict=True):
+        assert r.status_code == 200
+        by_key.setdefault(k, set()).add(r.json()["recordId"])
+    assert all(len(ids) == 1 for ids in by_key.values())
+    assert await count(client, hook["tableId"]) == 41
+
+
+# -- the SDK -------------------------------------------------------------------------------
+
+
+async def test_sdk_sources(app: FastAPI) -> None:
+    transport = httpx.ASGITransport(app=app)
+    async with AsyncClient(
+        "http://testserver/v3", email=DEMO_EMAIL, password=DEMO_PASSWORD, transport=transport
+    ) as clay:
+        table = await clay.tables.create(1, "Hooks")
+        source = await clay.sources.create(table.id, "Signups", auth_token=True)
+        assert source.url and "/v3/sources/webhook/pull-in-data-from-a-webhook-" in source.url
+        assert source.hasAuthToken and source.authToken
+        assert [s.id for s in await clay.webhooks.list(table.id)] == [source.id]
+        got = await clay.sources.get(source.id)
+        assert got.authToken is None and got.fieldId == source.fieldId
+        with pytest.raises(UnauthorizedError):
+            await clay.sources.send(source, {"email": "a@b.co"})
+        sent = await clay.sources.send(
+            source, {"email": "a@b.co"}, auth_token=source.authToken, idempotency_key="x"
+        )
+        again = await clay.sources.send(
+            source.id, {"email": "a@b.co"}, auth_token=source.authToken, idempotency_key="x"
+        )
+        assert sent["recordId"] == again["recordId"]
+        rotated = await clay.sources.new_auth_token(source.id)
+        assert rotated.authToken and rotated.authToken != source.authToken
+        await clay.sources.remove_auth_token(source.id)
+        await clay.sources.send(source.url or "", {"email": "c@d.co"})
+        assert await clay.tables.count(table.id) == 2
+        await clay.sources.delete(source.id, delete_records=True)
+        assert await clay.tables.count(table.id) == 0
+        with pytest.raises(NotFoundError):
+            await clay.sources.get(source.id)
+
+
+# -- over real HTTP, concurrently ----------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+SENDERS = 16
+PER_SENDER = 120
+
+
+def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> None:
+    """16 senders against ``claystack serve`` in its own process: every 2xx has its row,
+    no row lacks a 2xx, the count matches, and retried keys add nothing."""
+    url, schema = database
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAYSTACK_")}
+    env.update(
+        CLAYSTACK_DATA_DIR=str(tmp_path),
+        CLAYSTACK_DATABASE_URL=url,
+        CLAYSTACK_DATABASE_SCHEMA=schema,
+    )
+    cmd = [sys.executable, "-c", "from claystack.cli import main; main()", "serve"]
+    cmd += ["--port", str(port), "--log-level", "warning"]
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                httpx.get(base + "/_claystack/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=30) as c:
+            c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+            table = c.post("/v3/tables", json={"name": "Load", "workspaceId": 1}).json()["table"]
+            r = c.patch(f"/v3/tables/{table['id']}", json=add_source_body())
+            source = r.json()["source"]
+        path = path_of(source)
+        answers: list[tuple[int, int, str | None]] = []
+        lock = threading.Lock()
+
+        def post(conn: http.client.HTTPConnection, n: int, keyed: bool) -> None:
+            headers = {"Content-Type": "application/json"}
+            if keyed:
+                headers["Idempotency-Key"] = f"k{n}"
+            conn.request("POST", path, b'{"n": %d}' % n, headers)
+            resp = conn.getresponse()
+            answer = json.loads(resp.read())
+            with lock:
+                answers.append((n, resp.status, answer.get("recordId")))
+
+        def sender(s: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            for i in range(PER_SENDER):
+                n = s * PER_SENDER + i
+                # Every third payload carries a key; each keyed payload is also sent by
+                # the next sender, racing the first delivery.
+                post(conn, n, keyed=n % 3 == 0)
+                prev = ((s - 1) % SENDERS) * PER_SENDER + i
+                if prev % 3 == 0:
+                    post(conn, prev, keyed=True)
+            conn.close()
+
+        threads = [threading.Thread(target=sender, args=(s,)) for s in range(SENDERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+        with httpx.Client(base_url=base, timeout=60) as c:
+            c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+            got = c.get(
+                f"/v3/tables/{table['id']}/views/{table['firstViewId']}/records",
+                params={"limit": 10_000},
+            ).json()["results"]
+            total = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    stored = {r["id"]: r["cells"][source["fieldId"]]["value"]["n"] for r in got}
+    assert all(status == 200 for _, status, _ in answers)
+    ids_by_n: dict[int, set[str | None]] = {}
+    for n, _, rid in answers:
+        ids_by_n.setdefault(n, set()).add(rid)
+    assert all(len(ids) == 1 for ids in ids_by_n.values())
+    acked = {next(iter(ids)): n for n, ids in ids_by_n.items()}
+    assert acked == stored
+    assert total == len(stored) == SENDERS * PER_SENDER
