@@ -38,7 +38,10 @@ def _validation_message(errors: list[Any]) -> str:
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
         return "Malformed JSON body"
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    loc = [str(p) for p in first.get("loc", ())]
+    # Only the first element names where the value came from; a field may be called "query".
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
     field = ".".join(loc) or "body"
     msg = "Required" if first.get("type") == "missing" else first.get("msg", "Invalid value")
     return f'Invalid request parameter(s): Field "{field}" - {msg}'
