@@ -76,13 +76,13 @@ async def update_records(
     return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
 
 
-@api.get("/v3/tables/{tableId}/records/{recordId}", responses=ok(RecordOut))
+@api.get("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
 async def get_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
     """One row."""
     return JSONOut(await records.get_record(conn, table, record_id))
 
 
-@api.patch("/v3/tables/{tableId}/records/{recordId}", responses=ok(RecordOut))
+@api.patch("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
 async def patch_record(
     record_id: RecordId,
     conn: Conn,
@@ -95,7 +95,7 @@ async def patch_record(
     return JSONOut(updated[0])
 
 
-@api.delete("/v3/tables/{tableId}/records/{recordId}", responses=ok(Success))
+@api.delete("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Success))
 async def delete_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
     """Deletes one row."""
     await records.delete_record(conn, table, record_id)
