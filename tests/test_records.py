@@ -24,8 +24,12 @@ async def count(client: httpx.AsyncClient, t: str) -> int:
     return int(r.json()["tableTotalRecordsCount"])
 
 
-async def all_ids(client: httpx.AsyncClient, table: dict[str, Any], view: str | None = None) -> list[str]:
-    r = await client.get(f"/v3/tables/{table['id']}/views/{view or table['firstViewId']}/records/ids")
+async def all_ids(
+    client: httpx.AsyncClient, table: dict[str, Any], view: str | None = None
+) -> list[str]:
+    r = await client.get(
+        f"/v3/tables/{table['id']}/views/{view or table['firstViewId']}/records/ids"
+    )
     assert r.status_code == 200, r.text
     return list(r.json()["results"])
 
@@ -94,7 +98,12 @@ async def test_patch_records_bulk(client: httpx.AsyncClient) -> None:
             {"id": "b", "cells": {f["name"]: "B"}},
         ],
     )
-    body = {"records": [{"id": "a", "cells": {f["city"]: "Rome"}}, {"id": "b", "cells": {f["city"]: "Oslo"}}]}
+    body = {
+        "records": [
+            {"id": "a", "cells": {f["city"]: "Rome"}},
+            {"id": "b", "cells": {f["city"]: "Oslo"}},
+        ]
+    }
     r = await client.patch(f"/v3/tables/{t}/records", json=body)
     assert r.status_code == 200
     assert r.json()["extraData"] == {"message": "Record updates enqueued"}
@@ -173,9 +182,13 @@ async def test_delete_by_record_ids(client: httpx.AsyncClient) -> None:
 async def test_delete_all_form_encoded_with_view_and_omit(client: httpx.AsyncClient) -> None:
     table = await new_table(client, fields=("kind",))
     t, kind = table["id"], table["byName"]["kind"]
-    await add(client, t, [{"id": f"r{i}", "cells": {kind: "keep" if i < 3 else "drop"}} for i in range(8)])
+    await add(
+        client, t, [{"id": f"r{i}", "cells": {kind: "keep" if i < 3 else "drop"}} for i in range(8)]
+    )
     flt = {"items": [{"fieldId": kind, "operator": "equals", "value": "drop"}]}
-    view = (await client.post(f"/v3/tables/{t}/views", json={"name": "drops", "filter": flt})).json()["view"]
+    view = (
+        await client.post(f"/v3/tables/{t}/views", json={"name": "drops", "filter": flt})
+    ).json()["view"]
 
     body = {"deleteAll": True, "viewId": view["id"], "omitDeletingRecordIds": ["r7"]}
     r = await client.request("DELETE", f"/v3/tables/{t}/records", content=form(body), headers=FORM)
@@ -254,8 +267,15 @@ async def test_view_records_paging(client: httpx.AsyncClient) -> None:
 async def test_ids_follow_view_sort_and_filter(client: httpx.AsyncClient) -> None:
     table = await new_table(client, fields=("name", "tier"))
     t, f = table["id"], table["byName"]
-    rows = [("r1", "delta", "gold"), ("r2", "alpha", "silver"), ("r3", "charlie", "gold"), ("r4", "bravo", None)]
-    await add(client, t, [{"id": i, "cells": {f["name"]: nm, f["tier"]: tier}} for i, nm, tier in rows])
+    rows = [
+        ("r1", "delta", "gold"),
+        ("r2", "alpha", "silver"),
+        ("r3", "charlie", "gold"),
+        ("r4", "bravo", None),
+    ]
+    await add(
+        client, t, [{"id": i, "cells": {f["name"]: nm, f["tier"]: tier}} for i, nm, tier in rows]
+    )
 
     async def view_ids(**config: Any) -> list[str]:
         r = await client.post(f"/v3/tables/{t}/views", json={"name": "v", **config})
@@ -270,11 +290,18 @@ async def test_ids_follow_view_sort_and_filter(client: httpx.AsyncClient) -> Non
 
     gold = {"items": items(("tier", "equals", "GOLD"))}
     assert await view_ids(filter=gold, sort=asc) == ["r3", "r1"]
-    either = {"combinationMode": "OR", "items": items(("tier", "is_empty", None), ("name", "contains", "ph"))}
+    either = {
+        "combinationMode": "OR",
+        "items": items(("tier", "is_empty", None), ("name", "contains", "ph")),
+    }
     assert await view_ids(filter=either) == ["r2", "r4"]
     assert await view_ids(filter={"items": items(("tier", "not_equals", "gold"))}) == ["r2", "r4"]
     assert await view_ids(filter={"items": items(("name", "not_contains", "a"))}) == []
-    assert await view_ids(filter={"items": items(("tier", "is_not_empty", None))}) == ["r1", "r2", "r3"]
+    assert await view_ids(filter={"items": items(("tier", "is_not_empty", None))}) == [
+        "r1",
+        "r2",
+        "r3",
+    ]
     assert await view_ids(sort=[{"fieldId": "f_created_at", "direction": "DESC"}]) == [
         "r1",
         "r2",
@@ -308,8 +335,19 @@ async def test_record_write_validation_writes_nothing(client: httpx.AsyncClient)
         assert set(r.json()) <= {"type", "message", "details"}
         assert await count(client, t) == 1
     bad_patches: list[tuple[Any, int]] = [
-        ({"records": [{"id": "exists", "cells": {name: "new"}}, {"id": "missing", "cells": {}}]}, 404),
-        ({"records": [{"id": "exists", "cells": {name: "new"}}, {"id": "exists", "cells": {"f_x": 1}}]}, 400),
+        (
+            {"records": [{"id": "exists", "cells": {name: "new"}}, {"id": "missing", "cells": {}}]},
+            404,
+        ),
+        (
+            {
+                "records": [
+                    {"id": "exists", "cells": {name: "new"}},
+                    {"id": "exists", "cells": {"f_x": 1}},
+                ]
+            },
+            400,
+        ),
         ({"records": [{"id": "exists"}]}, 400),
         ({"records": [{"cells": {}}]}, 400),
         ({"records": "exists"}, 400),

@@ -44,7 +44,9 @@ async def test_create_without_workbook_makes_one(client: httpx.AsyncClient) -> N
     assert table["id"].startswith("t_") and table["type"] == "spreadsheet"
     assert made["id"].startswith("wb_") and made["name"] == "Leads"
     assert table["workbookId"] == made["id"] and table["workspaceId"] == 1
-    assert table["tableSettings"]["AUTO_RUN_ON"] is True and "AUTO_RUN_MODE" in table["tableSettings"]
+    assert (
+        table["tableSettings"]["AUTO_RUN_ON"] is True and "AUTO_RUN_MODE" in table["tableSettings"]
+    )
     assert [f["id"] for f in table["fields"]] == ["f_created_at", "f_updated_at"]
     [view] = table["views"]
     assert view["id"] == table["firstViewId"] and view["id"].startswith("gv_")
@@ -103,7 +105,12 @@ async def test_get_patch_and_merge(client: httpx.AsyncClient) -> None:
     assert r.json()["table"]["fieldGroupMap"] == {"g": ["f_created_at"]}
 
     current = await get_table(client, t)
-    for body in ({}, {"tableSettings": {}}, {"fieldGroupMap": {}}, {"tableSettings": {}, "fieldGroupMap": {}}):
+    for body in (
+        {},
+        {"tableSettings": {}},
+        {"fieldGroupMap": {}},
+        {"tableSettings": {}, "fieldGroupMap": {}},
+    ):
         r = await client.patch(f"/v3/tables/{t}", json=body)
         assert r.status_code == 200
         assert r.json()["table"] == current
@@ -124,7 +131,10 @@ async def test_delete_table(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200 and r.json() == {"success": True}
     for path in ("", "/count", f"/views/{table['firstViewId']}/records/ids"):
         r = await client.get(f"/v3/tables/{t}{path}")
-        assert r.status_code == 404 and r.json() == {"type": "NotFound", "message": "Table not found"}
+        assert r.status_code == 404 and r.json() == {
+            "type": "NotFound",
+            "message": "Table not found",
+        }
     assert (await client.delete(f"/v3/tables/{t}")).status_code == 404
     r = await client.get(f"/v3/workbooks/{table['workbookId']}/tables")
     assert r.json() == {"results": []}
@@ -171,7 +181,9 @@ async def test_fields_crud(client: httpx.AsyncClient) -> None:
 
     r = await client.delete(f"/v3/tables/{t}/fields/{f}")
     assert r.status_code == 400 and "Label" in r.json()["message"]
-    await client.post(f"/v3/tables/{t}/records", json={"records": [{"id": "r1", "cells": {f: "Acme"}}]})
+    await client.post(
+        f"/v3/tables/{t}/records", json={"records": [{"id": "r1", "cells": {f: "Acme"}}]}
+    )
     assert (await client.delete(f"/v3/tables/{t}/fields/{label}")).status_code == 200
     r = await client.delete(f"/v3/tables/{t}/fields/{f}")
     assert r.status_code == 200 and r.json() == {"success": True}
@@ -212,7 +224,9 @@ async def test_system_fields_are_fixed(client: httpx.AsyncClient) -> None:
     assert r.status_code == 400
     r = await client.patch(f"/v3/tables/{t}/fields/f_updated_at", json={"type": "text"})
     assert r.status_code == 400
-    r = await client.post(f"/v3/tables/{t}/records", json={"records": [{"cells": {"f_created_at": "x"}}]})
+    r = await client.post(
+        f"/v3/tables/{t}/records", json={"records": [{"cells": {"f_created_at": "x"}}]}
+    )
     assert r.status_code == 400
     assert (await client.get(f"/v3/tables/{t}/count")).json() == {"tableTotalRecordsCount": 0}
 
@@ -223,7 +237,10 @@ async def test_views_crud(client: httpx.AsyncClient) -> None:
     body = {
         "name": "Top",
         "limit": 2,
-        "filter": {"combinationMode": "AND", "items": [{"fieldId": name, "operator": "contains", "value": "a"}]},
+        "filter": {
+            "combinationMode": "AND",
+            "items": [{"fieldId": name, "operator": "contains", "value": "a"}],
+        },
         "sort": [{"fieldId": score, "direction": "desc"}],
     }
     r = await client.post(f"/v3/tables/{t}/views", json=body)
@@ -243,7 +260,9 @@ async def test_views_crud(client: httpx.AsyncClient) -> None:
     r = await client.patch(f"/v3/tables/{t}/views/{view['id']}", json=hide)
     assert r.json()["view"]["fields"][name] == {"isVisible": False, "width": 120}
     assert r.json()["view"]["fields"][score]["isVisible"] is True
-    r = await client.patch(f"/v3/tables/{t}/views/{view['id']}", json={"limit": None, "filter": None})
+    r = await client.patch(
+        f"/v3/tables/{t}/views/{view['id']}", json={"limit": None, "filter": None}
+    )
     assert r.json()["view"]["limit"] is None and r.json()["view"]["filter"] is None
 
     current = await get_table(client, t)

@@ -18,7 +18,9 @@ async def folder(client: httpx.AsyncClient, name: str, parent: str | None = None
     return str(r.json()["id"])
 
 
-async def workbook(client: httpx.AsyncClient, name: str, parent: str | None = None, **kw: Any) -> str:
+async def workbook(
+    client: httpx.AsyncClient, name: str, parent: str | None = None, **kw: Any
+) -> str:
     body = {"name": name, "workspaceId": 1, "parentFolderId": parent, **kw}
     r = await client.post("/v3/workbooks", json=body)
     assert r.status_code == 200, r.text
@@ -26,7 +28,9 @@ async def workbook(client: httpx.AsyncClient, name: str, parent: str | None = No
 
 
 async def table(client: httpx.AsyncClient, name: str, wb: str, **kw: Any) -> str:
-    r = await client.post("/v3/tables", json={"name": name, "workspaceId": 1, "workbookId": wb, **kw})
+    r = await client.post(
+        "/v3/tables", json={"name": name, "workspaceId": 1, "workbookId": wb, **kw}
+    )
     assert r.status_code == 200, r.text
     return str(r.json()["table"]["id"])
 

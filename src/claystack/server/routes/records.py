@@ -6,7 +6,7 @@ import orjson
 from fastapi import Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from ..deps import Conn, TableDep
+from ..deps import Conn, TableDep, TableReadDep
 from ..errors import BadRequest, PayloadTooLarge
 from ..schemas import (
     BulkFetchIn,
@@ -60,7 +60,7 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
     "/v3/tables/{tableId}/records", responses=ok(RecordsOut), openapi_extra=raw_body(RecordsIn)
 )
 async def add_records(
-    rows: Annotated[list[dict[str, Any]], Depends(_records_body)], conn: Conn, table: TableDep
+    table: TableDep, rows: Annotated[list[dict[str, Any]], Depends(_records_body)], conn: Conn
 ) -> JSONOut:
     """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted."""
     return JSONOut({"records": await records.add_records(conn, table, rows)})
@@ -124,7 +124,7 @@ async def delete_records(
 
 
 @api.post("/v3/tables/{tableId}/bulk-fetch-records", responses=ok(RecordList))
-async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableDep) -> JSONOut:
+async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableReadDep) -> JSONOut:
     """Rows by id, in the order asked; unknown ids are left out."""
     found = await records.bulk_fetch(conn, table, body.recordIds, body.fieldIds)
     return JSONOut({"results": found})
