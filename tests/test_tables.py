@@ -155,7 +155,7 @@ async def test_fields_crud(client: httpx.AsyncClient) -> None:
     r = await client.post(f"/v3/tables/{t}/fields", json=body)
     size = r.json()["field"]
     assert size["typeSettings"] == {"decimals": 0}
-    body = {"name": "Label", "type": "formula", "typeSettings": {"formulaText": "{{%s}}" % f}}
+    body = {"name": "Label", "type": "formula", "typeSettings": {"formulaText": "{{" + f + "}}"}}
     r = await client.post(f"/v3/tables/{t}/fields", json=body)
     assert r.status_code == 200 and r.json()["field"]["inputFieldIds"] == [f]
     label = r.json()["field"]["id"]
