@@ -47,9 +47,7 @@ async def test_reset_restores_the_seeded_state(
     seeded_me = (await client.get("/v3/me")).json()
     other, other_ws = await other_user()
     table = await new_table(client, fields=("name",))
-    await client.post(
-        f"/v3/tables/{table['id']}/records", json={"records": [{"cells": {}}] * 10}
-    )
+    await client.post(f"/v3/tables/{table['id']}/records", json={"records": [{"cells": {}}] * 10})
     await client.post("/v3/workspaces/1/folders", json={"name": "F"})
 
     r = await anon.post("/_claystack/reset")

@@ -48,7 +48,12 @@ def served_paths(routes: list[Any]) -> set[str]:
 
 async def test_every_route_is_documented(app: FastAPI, anon: httpx.AsyncClient) -> None:
     paths = (await doc(anon))["paths"]
-    served = served_paths(app.routes) - {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+    served = served_paths(app.routes) - {
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
     assert len(served) >= 30
     assert served == set(paths)
 
