@@ -549,3 +549,38 @@ async def test_oversized_bodies_are_413_and_write_nothing(small: httpx.AsyncClie
     assert (await small.get(f"/v3/tables/{t}/count")).json() == {"tableTotalRecordsCount": 0}
     r = await small.post(f"/v3/tables/{t}/records", json={"records": [{"cells": {}}] * 5})
     assert r.status_code == 200
+
+
+async def test_unstorable_values_are_400_and_write_nothing(client: httpx.AsyncClient) -> None:
+    """Integers beyond 64 bits are refused by both backends; PostgreSQL also refuses NUL
+    characters in text (SQLite stores them). Either way: a 400, and nothing written."""
+    table = await new_table(client, fields=("n",))
+    t, f, gv = table["id"], table["byName"]["n"], table["firstViewId"]
+    huge = 10**25
+    for method, url, body in (
+        ("GET", f"/v3/workspaces/{huge}", None),
+        ("GET", f"/v3/owners?workspaceId={huge}", None),
+        ("POST", "/v3/workbooks", {"name": "x", "workspaceId": huge}),
+        ("POST", f"/v3/users/{huge}/resources", None),
+        ("POST", "/v3/workspaces/1/resources_v2/", {"filters": {"ownerIds": [huge]}}),
+        ("GET", f"/v3/tables/{t}/views/{gv}/records?offset={huge}", None),
+    ):
+        r = await send(client, method, url, body)
+        assert r.status_code == 400 and r.json()["type"] == "BadRequest", (url, r.text)
+    rows = {"records": [{"cells": {f: "fine"}}, {"id": "nul\u0000", "cells": {f: "x\u0000y"}}]}
+    for method, url, body in (
+        ("GET", f"/v3/tables/{t}/records/a%00", None),
+        ("GET", "/v3/tables/t_%00", None),
+        ("POST", "/v3/workspaces/1/folders", {"name": "a\u0000b"}),
+        ("POST", f"/v3/tables/{t}/fields", {"name": "x\u0000", "type": "text"}),
+        ("POST", f"/v3/tables/{t}/records", rows),
+        ("POST", f"/v3/tables/{t}/records", {"records": [{"cells": {f: {"k\u0000": 1}}}]}),
+        ("POST", "/v3/workspaces/1/resources/search", {"query": "\u0000"}),
+    ):
+        count = (await client.get(f"/v3/tables/{t}/count")).json()["tableTotalRecordsCount"]
+        r = await send(client, method, url, body)
+        assert r.status_code in (200, 400, 404), (url, r.text)
+        if r.status_code == 400:
+            assert r.json()["type"] == "BadRequest"
+            after = (await client.get(f"/v3/tables/{t}/count")).json()["tableTotalRecordsCount"]
+            assert after == count

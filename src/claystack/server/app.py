@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
@@ -45,6 +45,9 @@ def _validation_message(errors: list[Any]) -> str:
     field = ".".join(loc) or "body"
     msg = "Required" if first.get("type") == "missing" else first.get("msg", "Invalid value")
     return f'Invalid request parameter(s): Field "{field}" - {msg}'
+
+
+_UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains a NUL character"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -97,6 +100,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def integrity_error(_: Request, exc: IntegrityError) -> Response:
         log.info("write conflict: %s", exc.orig)
         return _error(Conflict("The change conflicts with another write; nothing was saved"))
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        # SQLSTATE class 22: PostgreSQL refused a value (NUL character, number out of range).
+        if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
+            log.info("value refused by the database: %s", exc.orig)
+            return _error(BadRequest(_UNSTORABLE))
+        return await internal_error(request, exc)
+
+    @app.exception_handler(OverflowError)
+    async def overflow_error(_: Request, exc: OverflowError) -> Response:
+        # SQLite's binding of an integer beyond 64 bits.
+        return _error(BadRequest(_UNSTORABLE))
 
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> Response:
