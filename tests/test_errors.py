@@ -537,17 +537,33 @@ async def test_oversized_bodies_are_413_and_write_nothing(small: httpx.AsyncClie
     )
     assert r.status_code == 413
 
-    async def chunks() -> AsyncIterator[bytes]:
-        data = orjson.dumps(big)
-        for i in range(0, len(data), 1000):
-            yield data[i : i + 1000]
+    def chunked(body: Any) -> AsyncIterator[bytes]:
+        """The body with no Content-Length (Transfer-Encoding: chunked)."""
+
+        async def chunks() -> AsyncIterator[bytes]:
+            data = orjson.dumps(body)
+            for i in range(0, len(data), 1000):
+                yield data[i : i + 1000]
+
+        return chunks()
 
     for ctype in ("application/json", "application/x-www-form-urlencoded"):
-        r = await small.post(
-            f"/v3/tables/{t}/records", content=chunks(), headers={"Content-Type": ctype}
-        )
-        assert r.status_code == 413, (ctype, r.text)
-        assert r.json()["type"] == "PayloadTooLarge"
+        for method, url, body in (
+            ("POST", f"/v3/tables/{t}/records", big),
+            ("POST", "/v3/tables", {"name": "x" * 5000, "workspaceId": 1}),
+            ("PATCH", f"/v3/tables/{t}", {"description": "x" * 5000}),
+        ):
+            r = await small.request(
+                method, url, content=chunked(body), headers={"Content-Type": ctype}
+            )
+            assert r.status_code == 413, (ctype, url, r.text)
+            assert r.json()["type"] == "PayloadTooLarge"
+    r = await small.patch(
+        f"/v3/tables/{t}",
+        content=chunked({"description": "small"}),
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 200 and r.json()["table"]["description"] == "small"
     r = await small.patch(f"/v3/tables/{t}", json={"description": "x" * 5000})
     assert r.status_code == 413
     r = await small.post(f"/v3/tables/{t}/records", json={"records": [{"cells": {}}] * 6})
