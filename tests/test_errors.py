@@ -7,7 +7,7 @@ Several tests walk every route the app has, so routes added later are checked to
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -132,11 +132,17 @@ async def worlds(client: httpx.AsyncClient, other_user: UserFactory) -> Worlds:
     return Worlds(await build_world(client, 1), await build_world(other, ws), other)
 
 
-def api_routes(app: FastAPI) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(method, path, OpenAPI operation) of every route the app serves."""
-    for path, operations in app.openapi()["paths"].items():
-        for method, operation in operations.items():
-            yield method.upper(), path, operation
+_OPERATIONS: list[tuple[str, str, dict[str, Any]]] = []
+
+
+def api_routes(app: FastAPI) -> list[tuple[str, str, dict[str, Any]]]:
+    """(method, path, OpenAPI operation) of every route the app serves. Routes are the same
+    for every app of a run, and the document is slow to build: it is built once."""
+    if not _OPERATIONS:
+        for path, operations in app.openapi()["paths"].items():
+            for method, operation in operations.items():
+                _OPERATIONS.append((method.upper(), path, operation))
+    return _OPERATIONS
 
 
 def fill(path: str, values: dict[str, str]) -> str:

@@ -28,10 +28,16 @@ def json_schema(node: dict[str, Any]) -> Any:
     return node.get("content", {}).get("application/json", {}).get("schema")
 
 
+_DOC: dict[str, Any] = {}
+
+
 async def doc(anon: httpx.AsyncClient) -> dict[str, Any]:
-    r = await anon.get("/openapi.json")
-    assert r.status_code == 200
-    return dict(r.json())
+    """``/openapi.json`` as served (fetched once per run: it is slow to build)."""
+    if not _DOC:
+        r = await anon.get("/openapi.json")
+        assert r.status_code == 200
+        _DOC.update(r.json())
+    return _DOC
 
 
 def served_paths(routes: list[Any]) -> set[str]:
