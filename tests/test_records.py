@@ -358,3 +358,21 @@ async def test_record_write_validation_writes_nothing(client: httpx.AsyncClient)
     r = await client.get(f"/v3/tables/{t}/records/exists")
     assert r.json()["cells"][name] == {"value": "orig"}
     assert await all_ids(client, table) == ["exists"]
+
+
+async def test_sort_orders_numbers_as_numbers_and_blanks_last(client: httpx.AsyncClient) -> None:
+    table = await new_table(client, fields=("score",))
+    t, f = table["id"], table["byName"]["score"]
+    values = {"r9": 9, "r10": 10, "r100": 100, "r2.5": 2.5, "rneg": -1, "rblank": None}
+    await add(client, t, [{"id": rid, "cells": {f: v}} for rid, v in values.items()])
+    await add(client, t, [{"id": "rmissing", "cells": {}}])
+    for direction, expected in (
+        ("ASC", ["rneg", "r2.5", "r9", "r10", "r100"]),
+        ("DESC", ["r100", "r10", "r9", "r2.5", "rneg"]),
+    ):
+        body = {"name": direction, "sort": [{"fieldId": f, "direction": direction}]}
+        view = (await client.post(f"/v3/tables/{t}/views", json=body)).json()["view"]["id"]
+        found = await all_ids(client, table, view)
+        assert found[:5] == expected and set(found[5:]) == {"rblank", "rmissing"}, direction
+        r = await client.get(f"/v3/tables/{t}/views/{view}/records", params={"limit": 3})
+        assert [x["id"] for x in r.json()["results"]] == expected[:3]
