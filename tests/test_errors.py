@@ -281,8 +281,9 @@ async def test_viewer_can_read_but_every_write_is_403(
             continue
         r = await send(viewer, method, fill(path, values), world.body(method, path))
         if method == "GET" or (method == "POST" and path in READ_ONLY_POSTS):
-            assert r.status_code == 200, (method, path, r.text)
-            reads += 1
+            # Some reads need query parameters (a 400 here); none may refuse the viewer.
+            assert r.status_code in (200, 400), (method, path, r.text)
+            reads += r.status_code == 200
         else:
             assert r.status_code == 403, (method, path, r.text)
             assert r.json()["type"] == "Forbidden"
@@ -358,14 +359,18 @@ async def test_unknown_paths_and_wrong_methods(client: httpx.AsyncClient) -> Non
 async def test_trailing_slashes_on_every_read(app: FastAPI, client: httpx.AsyncClient) -> None:
     world = await build_world(client, 1)
     values = world.params()
+    checked = 0
     for method, path, _ in api_routes(app):
         if method != "GET" or not set(params_of(path)) <= values.keys():
             continue
         url = fill(path, values)
         plain, slashed = await client.get(url), await client.get(url + "/")
-        assert plain.status_code == slashed.status_code == 200, (url, plain.text)
+        assert plain.status_code == slashed.status_code, url
+        assert plain.status_code in (200, 400), (url, plain.text)  # 400: needs a query
         if "/_claystack/" not in url:
             assert plain.json() == slashed.json(), url
+        checked += plain.status_code == 200
+    assert checked >= 10
     r = await client.post("/v3/workspaces/1/folders/", json={"name": "slash"})
     assert r.status_code == 200
     r = await client.patch(f"/v3/tables/{world.table}/", json={"name": "slash"})
