@@ -63,6 +63,7 @@ async def add_records(
     table: TableDep, rows: Annotated[list[dict[str, Any]], Depends(_records_body)], conn: Conn
 ) -> JSONOut:
     """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted."""
+    # ``table`` comes first so a missing session or a foreign table answers before the body.
     return JSONOut({"records": await records.add_records(conn, table, rows)})
 
 
