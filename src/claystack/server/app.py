@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -50,7 +50,10 @@ def _validation_message(errors: list[Any]) -> str:
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
         return "Malformed JSON body"
-    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+    loc = [str(p) for p in first.get("loc", ())]
+    # Only the first element names where the value came from; a field may be called "query".
+    if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
+        loc = loc[1:]
     field = ".".join(loc) or "body"
     msg = "Required" if first.get("type") == "missing" else first.get("msg", "Invalid value")
     return f'Invalid request parameter(s): Field "{field}" - {msg}'
@@ -61,6 +64,9 @@ class _App(FastAPI):
         if scope["type"] == "http" and await sources.fast_ingest(self, scope, receive, send):
             return
         await super().__call__(scope, receive, send)
+
+
+_UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains a NUL character"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -116,6 +122,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def integrity_error(_: Request, exc: IntegrityError) -> Response:
         log.info("write conflict: %s", exc.orig)
         return _error(Conflict("The change conflicts with another write; nothing was saved"))
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        # SQLSTATE class 22: PostgreSQL refused a value (NUL character, number out of range).
+        if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
+            log.info("value refused by the database: %s", exc.orig)
+            return _error(BadRequest(_UNSTORABLE))
+        return await internal_error(request, exc)
+
+    @app.exception_handler(OverflowError)
+    async def overflow_error(_: Request, exc: OverflowError) -> Response:
+        # SQLite's binding of an integer beyond 64 bits.
+        return _error(BadRequest(_UNSTORABLE))
 
     @app.exception_handler(Exception)
     async def internal_error(_: Request, exc: Exception) -> Response:

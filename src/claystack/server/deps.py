@@ -85,38 +85,55 @@ def _check_write(request: Request, scope: Scope) -> Scope:
     return scope
 
 
-async def workspace_scope(
-    request: Request,
-    conn: Conn,
-    actor: CurrentActor,
-    workspace_id: Annotated[str, Path(alias="workspaceId")],
+# The ``…Read…`` variants skip the role check: they are for POSTs that only read
+# (searches, bulk fetches), which a viewer may call.
+
+
+async def workspace_read_scope(
+    conn: Conn, actor: CurrentActor, workspace_id: Annotated[str, Path(alias="workspaceId")]
 ) -> Scope:
-    return _check_write(request, await workspaces.resolve_workspace(conn, actor, workspace_id))
+    return await workspaces.resolve_workspace(conn, actor, workspace_id)
+
+
+WorkspaceReadScope = Annotated[Scope, Depends(workspace_read_scope, scope="function")]
+
+
+async def workspace_scope(request: Request, scope: WorkspaceReadScope) -> Scope:
+    return _check_write(request, scope)
 
 
 WorkspaceScope = Annotated[Scope, Depends(workspace_scope, scope="function")]
 
 
-async def default_scope(
-    request: Request,
+async def default_read_scope(
     conn: Conn,
     actor: CurrentActor,
     workspace_id: Annotated[str | None, Query(alias="workspaceId")] = None,
 ) -> Scope:
     """For seed paths that carry no workspace id in the path."""
-    return _check_write(request, await workspaces.default_workspace(conn, actor, workspace_id))
+    return await workspaces.default_workspace(conn, actor, workspace_id)
+
+
+DefaultReadScope = Annotated[Scope, Depends(default_read_scope, scope="function")]
+
+
+async def default_scope(request: Request, scope: DefaultReadScope) -> Scope:
+    return _check_write(request, scope)
 
 
 DefaultScope = Annotated[Scope, Depends(default_scope, scope="function")]
 
 
-async def table_ref(
-    request: Request,
-    conn: Conn,
-    actor: CurrentActor,
-    table_id: Annotated[str, Path(alias="tableId")],
+async def table_read_ref(
+    conn: Conn, actor: CurrentActor, table_id: Annotated[str, Path(alias="tableId")]
 ) -> TableRef:
-    ref = await tables.resolve_table(conn, actor, table_id)
+    return await tables.resolve_table(conn, actor, table_id)
+
+
+TableReadDep = Annotated[TableRef, Depends(table_read_ref, scope="function")]
+
+
+async def table_ref(request: Request, ref: TableReadDep) -> TableRef:
     _check_write(request, ref.scope)
     return ref
 

@@ -71,12 +71,15 @@ class TransportMiddleware:
             await _send_error(send, exc)
             return
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if scope["method"] in ("GET", "HEAD") or ctype in _JSON_TYPES:
+        is_json = ctype in _JSON_TYPES
+        if scope["method"] in ("GET", "HEAD") or (is_json and length is not None):
             await self.app(scope, self._limited(receive), send)
             return
+        # Bodies without a Content-Length are read here: a limit hit while FastAPI reads
+        # the body would become its generic 400 instead of a 413.
         try:
             raw = await self._read_all(receive)
-            body = legacy_body(raw) if raw.strip() else raw
+            body = legacy_body(raw) if raw.strip() and not is_json else raw
         except ClayError as exc:
             await _send_error(send, exc)
             return

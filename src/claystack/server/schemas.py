@@ -208,7 +208,7 @@ class TableList(Model):
 
 
 class TablePatch(Model):
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=500)
     description: str | None = None
     tableSettings: dict[str, Any] | None = None
     fieldGroupMap: dict[str, Any] | None = None

@@ -6,7 +6,7 @@ import orjson
 from fastapi import Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from ..deps import Conn, TableDep
+from ..deps import Conn, TableDep, TableReadDep
 from ..errors import BadRequest, PayloadTooLarge
 from ..schemas import (
     BulkFetchIn,
@@ -66,9 +66,10 @@ async def count(table: TableDep) -> JSONOut:
     "/v3/tables/{tableId}/records", responses=ok(RecordsOut), openapi_extra=raw_body(RecordsIn)
 )
 async def add_records(
-    rows: Annotated[list[dict[str, Any]], Depends(_records_body)], conn: Conn, table: TableDep
+    table: TableDep, rows: Annotated[list[dict[str, Any]], Depends(_records_body)], conn: Conn
 ) -> JSONOut:
     """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted."""
+    # ``table`` comes first so a missing session or a foreign table answers before the body.
     return JSONOut({"records": await records.add_records(conn, table, rows)})
 
 
@@ -82,13 +83,13 @@ async def update_records(
     return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
 
 
-@api.get("/v3/tables/{tableId}/records/{recordId}", responses=ok(RecordOut))
+@api.get("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
 async def get_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
     """One row."""
     return JSONOut(await records.get_record(conn, table, record_id))
 
 
-@api.patch("/v3/tables/{tableId}/records/{recordId}", responses=ok(RecordOut))
+@api.patch("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
 async def patch_record(
     record_id: RecordId,
     conn: Conn,
@@ -101,7 +102,7 @@ async def patch_record(
     return JSONOut(updated[0])
 
 
-@api.delete("/v3/tables/{tableId}/records/{recordId}", responses=ok(Success))
+@api.delete("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Success))
 async def delete_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
     """Deletes one row."""
     await records.delete_record(conn, table, record_id)
@@ -130,7 +131,7 @@ async def delete_records(
 
 
 @api.post("/v3/tables/{tableId}/bulk-fetch-records", responses=ok(RecordList))
-async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableDep) -> JSONOut:
+async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableReadDep) -> JSONOut:
     """Rows by id, in the order asked; unknown ids are left out."""
     found = await records.bulk_fetch(conn, table, body.recordIds, body.fieldIds)
     return JSONOut({"results": found})

@@ -4,7 +4,16 @@ from typing import Annotated
 
 from fastapi import Body
 
-from ..deps import Conn, CurrentActor, DefaultScope, FolderDep, WorkbookDep, WorkspaceScope
+from ..deps import (
+    Conn,
+    CurrentActor,
+    DefaultReadScope,
+    DefaultScope,
+    FolderDep,
+    WorkbookDep,
+    WorkspaceReadScope,
+    WorkspaceScope,
+)
 from ..schemas import (
     DeletedResources,
     DeleteResourcesIn,
@@ -103,7 +112,7 @@ async def _resources(conn: Conn, scope: Scope, body: ResourcesIn | None) -> JSON
 
 @api.post("/v3/workspaces/{workspaceId}/resources_v2", responses=ok(ResourceList))
 async def resources_v2(
-    conn: Conn, scope: WorkspaceScope, body: Annotated[ResourcesIn | None, Body()] = None
+    conn: Conn, scope: WorkspaceReadScope, body: Annotated[ResourcesIn | None, Body()] = None
 ) -> JSONOut:
     """Resources directly under ``parentResource`` (top level when absent), or at every
     level with ``isGlobalSearch``; filtered by type, owner and name."""
@@ -111,7 +120,9 @@ async def resources_v2(
 
 
 @api.post("/v3/workspaces/{workspaceId}/resources/search", responses=ok(ResourceList))
-async def search_resources(body: ResourceSearchIn, conn: Conn, scope: WorkspaceScope) -> JSONOut:
+async def search_resources(
+    body: ResourceSearchIn, conn: Conn, scope: WorkspaceReadScope
+) -> JSONOut:
     """Resources at every level whose name or description contains ``query``."""
     found = await workspaces.list_resources(
         conn,
@@ -179,7 +190,7 @@ async def permissions(conn: Conn, scope: WorkspaceScope) -> JSONOut:
 async def user_resources(
     userId: int,
     conn: Conn,
-    scope: DefaultScope,
+    scope: DefaultReadScope,
     body: Annotated[ResourcesIn | None, Body()] = None,
 ) -> JSONOut:
     """Resources created by a user, at every level (``?workspaceId=``, else the default)."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, func, literal, not_, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..errors import BadRequest
 from ..storage.models import Record
@@ -81,6 +84,33 @@ def _cell_text(field_id: str) -> ColumnElement[Any]:
     return Record.cells[field_id].as_string()
 
 
+class _CellValue(FunctionElement[Any]):
+    """A cell as the database's own JSON value, for sorting: numbers order as numbers on
+    both backends (and before text), where the text form would put "10" before "9"."""
+
+    inherit_cache = True
+    name = "cell_value"
+
+
+@compiles(_CellValue, "sqlite")
+def _cell_value_sqlite(element: _CellValue, compiler: SQLCompiler, **kw: Any) -> str:
+    cells, key = (compiler.process(c, **kw) for c in element.clauses)
+    return f"json_extract({cells}, '$.\"' || {key} || '\"')"
+
+
+@compiles(_CellValue, "postgresql")
+def _cell_value_postgresql(element: _CellValue, compiler: SQLCompiler, **kw: Any) -> str:
+    cells, key = (compiler.process(c, **kw) for c in element.clauses)
+    # A JSON null is a blank cell, like a missing key.
+    return f"NULLIF({cells} -> {key}, 'null'::jsonb)"
+
+
+def _sort_key(field_id: str) -> ColumnElement[Any]:
+    if field_id in _SYSTEM_COLUMNS:
+        return _SYSTEM_COLUMNS[field_id]
+    return _CellValue(Record.__table__.c.cells, literal(field_id, String))
+
+
 def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
     cell = _cell_text(item["fieldId"])
     op, value = item["operator"], item.get("value")
@@ -126,8 +156,11 @@ def apply_view(
             and_(*conds) if flt.get("combinationMode", "AND") == "AND" else or_(*conds)
         )
     for item in config.get("sort") or []:
-        col = _cell_text(item["fieldId"])
-        stmt = stmt.order_by(col.desc() if item["direction"] == "DESC" else col.asc())
+        col = _sort_key(item["fieldId"])
+        # Blank cells last in either direction, as spreadsheets do, on both backends.
+        stmt = stmt.order_by(
+            col.is_(None), col.desc() if item["direction"] == "DESC" else col.asc()
+        )
     stmt = stmt.order_by(Record.seq)
     if window:
         if config.get("limit") is not None:

@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Writes COVERAGE.md: every endpoint in the tables of section 5 of the spec
+(docs/spec/clay-v3.md), in both path families, marked implemented or missing by matching it
+against the routes the app serves; then the app's routes the spec does not list.
+
+Purely mechanical, so it stays right as routes are added: run it after changing routes.
+``{…}`` placeholders match any placeholder; trailing slashes and query strings are ignored.
+With --check, exits non-zero when COVERAGE.md is not current instead of writing it.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT / "docs" / "spec" / "clay-v3.md"
+TARGET = ROOT / "COVERAGE.md"
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_TOKEN = re.compile(r"`([^`]*)`|\[(seed|live|ours)[^\]]*\]")
+_OPTIONAL = re.compile(r"\[(/[^\]]*)\]")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    section: str
+    method: str
+    path: str  # as the spec writes it
+    family: str  # seed, live, ours, or "" when the spec gives no tag
+
+    def variants(self) -> list[str]:
+        """The concrete paths: ``/views[/{gv}]`` is both ``/views`` and ``/views/{gv}``."""
+        path = self.path.split("?", 1)[0]
+        match = _OPTIONAL.search(path)
+        if match is None:
+            return [path]
+        without = path[: match.start()] + path[match.end() :]
+        with_ = path[: match.start()] + match.group(1) + path[match.end() :]
+        return [without, with_]
+
+
+def shape(path: str) -> tuple[str, ...]:
+    """A path's segments with every placeholder segment as ``*``."""
+    return tuple("*" if "{" in seg else seg for seg in path.strip("/").split("/"))
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _paths(cell: str, default_family: str) -> list[tuple[str, str]]:
+    """The (path, family) pairs of a table cell; a tag applies to the paths before it."""
+    found: list[tuple[str, str]] = []
+    pending: list[str] = []
+    for m in _TOKEN.finditer(cell):
+        if m.group(1) is not None:
+            if m.group(1).startswith("/"):
+                pending.append(m.group(1))
+        else:
+            found += [(p, m.group(2)) for p in pending]
+            pending = []
+    return found + [(p, default_family) for p in pending]
+
+
+def parse_spec(text: str) -> list[Endpoint]:
+    """Endpoints of every table under ``## 5.``, in the spec's order."""
+    endpoints: list[Endpoint] = []
+    in_section5 = False
+    section = ""
+    header: list[str] = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            in_section5 = line.startswith("## 5.")
+            continue
+        if not in_section5:
+            continue
+        if line.startswith("### "):
+            section, header = line[4:].strip(), []
+            continue
+        if not line.startswith("|"):
+            header = []
+            continue
+        cells = _cells(line)
+        if not header:
+            header = [c.lower() for c in cells]
+            continue
+        if set("".join(cells)) <= set("-: "):
+            continue
+        row = dict(zip(header, cells, strict=False))
+        methods = [m for m in row.get("method", "").upper().split("/") if m in METHODS]
+        for column, cell in row.items():
+            if not column.startswith("path"):
+                continue
+            tag = re.search(r"\[(seed|live|ours)\]", column)
+            for path, family in _paths(cell, tag.group(1) if tag else ""):
+                endpoints += [Endpoint(section, m, path, family) for m in methods]
+    return endpoints
+
+
+def app_routes() -> set[tuple[str, str]]:
+    """(method, path) of every route in the app's OpenAPI document."""
+    import tempfile
+
+    from claystack.server.app import create_app
+    from claystack.server.config import Settings
+
+    with tempfile.TemporaryDirectory() as tmp:  # never connected to; routes only
+        app = create_app(Settings(data_dir=Path(tmp), database_url=""))
+        paths = app.openapi()["paths"]
+    return {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        for method in operations
+        if method.upper() in METHODS
+    }
+
+
+def render(spec_text: str, routes: Iterable[tuple[str, str]]) -> str:
+    routes = set(routes)
+    shapes = {(m, shape(p)) for m, p in routes}
+    endpoints = parse_spec(spec_text)
+    used: set[tuple[str, tuple[str, ...]]] = set()
+    lines: list[str] = []
+    done = {"seed": [0, 0], "live": [0, 0], "ours": [0, 0], "": [0, 0]}
+    section = None
+    for ep in endpoints:
+        keys = [(ep.method, shape(v)) for v in ep.variants()]
+        hit = any(k in shapes for k in keys)
+        used.update(k for k in keys if k in shapes)
+        done[ep.family][0] += hit
+        done[ep.family][1] += 1
+        if ep.section != section:
+            section = ep.section
+            lines += ["", f"## {section}", "", "| status | method | path | family |"]
+            lines.append("|---|---|---|---|")
+        status = "✅ implemented" if hit else "❌ missing"
+        lines.append(f"| {status} | {ep.method} | `{ep.path}` | {ep.family or '—'} |")
+    extra = sorted((p, m) for m, p in routes if (m, shape(p)) not in used)
+    lines += ["", "## Our own endpoints", ""]
+    lines += ["Routes the app serves that the spec's tables do not list.", ""]
+    lines += ["| method | path |", "|---|---|"]
+    lines += [f"| {m} | `{p}` |" for p, m in extra]
+    total = sum(v[0] for v in done.values()), sum(v[1] for v in done.values())
+    families = ", ".join(f"{f} {done[f][0]}/{done[f][1]}" for f in ("seed", "live", "ours"))
+    head = [
+        "# Coverage of the Clay v3 API",
+        "",
+        "Generated by `python scripts/coverage.py` from the endpoint tables of section 5 of",
+        "`docs/spec/clay-v3.md` and the routes of `create_app()`; do not edit by hand",
+        "(`tests/test_coverage.py` fails when this file is out of date).",
+        "",
+        f"**{total[0]} of {total[1]} spec endpoints implemented** ({families}).",
+    ]
+    return "\n".join(head + lines) + "\n"
+
+
+def main() -> int:
+    text = render(SPEC.read_text(encoding="utf-8"), app_routes())
+    if "--check" in sys.argv[1:]:
+        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
+        if current != text:
+            print(f"{TARGET} is out of date; run python scripts/coverage.py", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(text, encoding="utf-8")
+    print(f"wrote {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""``/openapi.json`` documents every route: its request body, its response, and Clay's
+error envelope for failures."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+# Writes that take no body at all.
+BODYLESS = {("POST", "/v3/auth/logout"), ("POST", "/_claystack/reset")}
+
+
+def refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        out = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        for value in node.values():
+            out += refs(value)
+        return out
+    if isinstance(node, list):
+        return [r for item in node for r in refs(item)]
+    return []
+
+
+def json_schema(node: dict[str, Any]) -> Any:
+    return node.get("content", {}).get("application/json", {}).get("schema")
+
+
+_DOC: dict[str, Any] = {}
+
+
+async def doc(anon: httpx.AsyncClient) -> dict[str, Any]:
+    """``/openapi.json`` as served (fetched once per run: it is slow to build)."""
+    if not _DOC:
+        r = await anon.get("/openapi.json")
+        assert r.status_code == 200
+        _DOC.update(r.json())
+    return _DOC
+
+
+def served_paths(routes: list[Any]) -> set[str]:
+    """Paths of every route, looking inside included routers (none of ours has a prefix)."""
+    out: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out |= served_paths(inner.routes)
+        elif getattr(route, "path_format", None):
+            out.add(route.path_format)
+    return out
+
+
+async def test_every_route_is_documented(app: FastAPI, anon: httpx.AsyncClient) -> None:
+    paths = (await doc(anon))["paths"]
+    served = served_paths(app.routes) - {
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+    }
+    assert len(served) >= 30
+    assert served == set(paths)
+
+
+async def test_request_and_response_schemas(anon: httpx.AsyncClient) -> None:
+    document = await doc(anon)
+    schemas = document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            where = f"{method.upper()} {path}"
+            assert op.get("summary") and op.get("description"), where
+            ok = op["responses"].get("200")
+            assert ok is not None, where
+            schema = json_schema(ok)
+            assert schema and (schema.get("$ref") or schema.get("type")), where
+            if method in ("post", "patch", "put") and (method.upper(), path) not in BODYLESS:
+                body = op.get("requestBody")
+                assert body is not None and json_schema(body), where
+            for name in re.findall(r"\{([^}]+)\}", path):
+                documented = {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
+                assert name in documented, (where, name)
+    for ref in refs(document):
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.rsplit("/", 1)[1] in schemas, ref
+
+
+async def test_bulk_delete_bodies_are_documented(anon: httpx.AsyncClient) -> None:
+    paths = (await doc(anon))["paths"]
+    for path in ("/v3/tables/{tableId}/records", "/v3/workspaces/{workspaceId}/resources"):
+        assert json_schema(paths[path]["delete"]["requestBody"]), path
+
+
+async def test_errors_are_the_clay_envelope(anon: httpx.AsyncClient) -> None:
+    document = await doc(anon)
+    envelope = document["components"]["schemas"]["ClayError"]
+    assert set(envelope["required"]) == {"type", "message"}
+    assert {"type", "message", "details"} <= set(envelope["properties"])
+    assert "HTTPValidationError" not in document["components"]["schemas"]
+    for path, operations in document["paths"].items():
+        for method, op in operations.items():
+            responses = op["responses"]
+            assert "422" not in responses, (method, path)
+            assert "400" in responses and "404" in responses, (method, path)
+            if not path.startswith(("/_claystack", "/v3/auth/log")):
+                assert "401" in responses, (method, path)
+            for status, response in responses.items():
+                if not status.startswith("2"):
+                    assert json_schema(response) == {"$ref": "#/components/schemas/ClayError"}, (
+                        method,
+                        path,
+                        status,
+                    )
