@@ -198,8 +198,8 @@ async def test_unknown_and_foreign_ids_are_the_same_404_on_every_route(
                 worlds.mine.body(method, path),
             )
             where = f"{method} {path} with a foreign {name}"
-            if name == "userId":
-                assert unknown.status_code == 200, where
+            if name == "userId":  # a user id is no workspace's secret: empty or 404, alike
+                assert unknown.status_code in (200, 404), where
                 foreign_body = foreign.text.replace(theirs[name], UNKNOWN[name])
                 assert foreign_body == unknown.text, where
                 continue

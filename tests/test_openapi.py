@@ -10,7 +10,11 @@ import httpx
 from fastapi import FastAPI
 
 # Writes that take no body at all.
-BODYLESS = {("POST", "/v3/auth/logout"), ("POST", "/_claystack/reset")}
+BODYLESS = {
+    ("POST", "/v3/auth/logout"),
+    ("POST", "/_claystack/reset"),
+    ("POST", "/v3/sources/{sourceId}/auth-token"),
+}
 
 
 def refs(node: Any) -> list[str]:
