@@ -18,7 +18,7 @@ from . import lifecycle
 from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
 from .middleware import TransportMiddleware
-from .routes import RAW_BODY_MODELS, auth, emulator, records, tables, workspaces
+from .routes import RAW_BODY_MODELS, auth, emulator, records, runs, tables, workspaces
 from .security import AuthCache, LoginThrottle
 from .storage.engine import Database
 
@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await lifecycle.stop(app)
             await app.state.db.dispose()
 
     app = FastAPI(
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.login_max_failures, settings.login_window_seconds
     )
 
-    for module in (auth, workspaces, tables, records, emulator):
+    for module in (auth, workspaces, tables, records, runs, emulator):
         app.include_router(module.api)
 
     @app.exception_handler(ClayError)

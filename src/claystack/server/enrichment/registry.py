@@ -31,3 +31,9 @@ def integrations() -> dict[str, Integration]:
 
 def get(key: str) -> Integration | None:
     return integrations().get(key)
+
+
+def register(integration: Integration) -> None:
+    """Adds (or replaces) an integration in this process, as an entry point would: for
+    applications embedding the server and for tests."""
+    integrations()[integration.key] = integration

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Body, Depends, Path, Query, Request
+from fastapi import BackgroundTasks, Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from ..deps import Conn, TableDep
@@ -24,6 +24,7 @@ from ..schemas import (
 )
 from ..services import records
 from . import JSONOut, ok, raw_body, router
+from .runs import wake_runner
 
 api = router("records")
 RecordId = Annotated[str, Path(alias="recordId")]
@@ -60,10 +61,17 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
     "/v3/tables/{tableId}/records", responses=ok(RecordsOut), openapi_extra=raw_body(RecordsIn)
 )
 async def add_records(
-    rows: Annotated[list[dict[str, Any]], Depends(_records_body)], conn: Conn, table: TableDep
+    rows: Annotated[list[dict[str, Any]], Depends(_records_body)],
+    conn: Conn,
+    table: TableDep,
+    request: Request,
+    background: BackgroundTasks,
 ) -> JSONOut:
-    """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted."""
-    return JSONOut({"records": await records.add_records(conn, table, rows)})
+    """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted. With the
+    table's ``AUTO_RUN_ON``, its enrichment columns are queued for the new rows."""
+    out = await records.add_records(conn, table, rows)
+    wake_runner(request, background)
+    return JSONOut({"records": out})
 
 
 @api.patch("/v3/tables/{tableId}/records", responses=ok(RecordsPatchOut))
