@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -57,6 +57,20 @@ class Settings(BaseSettings):
     # e.g. CLAYSTACK_INTEGRATION_CONCURRENCY='{"use-ai": 8}'.
     integration_concurrency: dict[str, int] = {}
     integration_rate_per_second: dict[str, float] = {}
+
+    # Outbound HTTP of actions: loopback, private, link-local, multicast, reserved and other
+    # non-global targets are refused (server-side request forgery) unless allowed here.
+    http_allow_private: bool = False
+    # Comma-separated host names, IP addresses or CIDR networks allowed even when private.
+    http_allowed_hosts: str = ""
+
+    # The default OpenAI-compatible endpoint of `use-ai` (a connected account overrides it).
+    ai_base_url: str = ""
+    ai_api_key: SecretStr = SecretStr("")
+    ai_model: str = "gpt-4o-mini"
+    # Credits per successful `use-ai` execution by model, as JSON; merged over the built-in table.
+    ai_prices: dict[str, int] = Field(default_factory=dict)
+    ai_timeout_seconds: float = Field(default=120.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

@@ -42,7 +42,13 @@ class ActionResult:
 
 
 class ActionError(Exception):
-    """A provider failure; ``status`` is the cell status to record (``ERROR`` by default)."""
+    """A provider failure; ``status`` is the cell status to record (``ERROR`` by default).
+
+    ``retryable`` marks a transient failure (429, 5xx, network, timeout) that the engine
+    may run again, after ``retry_after`` seconds when the provider said so, and at most
+    ``max_retries`` times when the action's inputs set a limit (None: the engine's own).
+    Once retries are spent, ``status`` and ``message`` are the cell's final error.
+    """
 
     def __init__(
         self,
@@ -50,12 +56,14 @@ class ActionError(Exception):
         status: str = "ERROR",
         retryable: bool = False,
         retry_after: float | None = None,
+        max_retries: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+        self.max_retries = max_retries
 
 
 class ActionFn(Protocol):

@@ -1,0 +1,231 @@
+"""``use-ai``: a chat completion against any OpenAI-compatible endpoint.
+
+The endpoint, key and model come from the field's connected account (credential keys
+``base_url``, ``api_key``, ``model``), else from the server settings (``CLAYSTACK_AI_*``).
+An endpoint from a connected account is a workspace user's choice, so it goes through the
+same request-forgery guard as ``http-api-v2``; the one in the settings is the operator's and
+is trusted (a model server on localhost is common). Like ``http-api-v2``, transient failures
+are retryable ``ActionError``s that the engine schedules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+import orjson
+
+from ..base import Action, ActionError, ActionResult, Integration, RunContext
+from . import _http
+
+# Credits per successful execution; a model matches its entry or the longest entry it starts
+# with (``gpt-4o-2024-08-06`` → ``gpt-4o``). CLAYSTACK_AI_PRICES merges over this table.
+PRICES: dict[str, int] = {
+    "default": 1,
+    "gpt-4o-mini": 1,
+    "gpt-4.1-nano": 1,
+    "gpt-4.1-mini": 1,
+    "gpt-5-nano": 1,
+    "gpt-5-mini": 2,
+    "gpt-4o": 3,
+    "gpt-4.1": 3,
+    "gpt-5": 4,
+    "o3-mini": 3,
+    "o4-mini": 3,
+    "o3": 8,
+    "claude-3-5-haiku": 1,
+    "claude-haiku-4-5": 2,
+    "claude-sonnet-4": 5,
+    "claude-opus-4": 20,
+    "gemini-2.0-flash": 1,
+    "gemini-2.5-flash": 1,
+    "gemini-2.5-pro": 4,
+}
+
+INPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["prompt"],
+    "properties": {
+        "prompt": {"type": "string", "description": "The user message (templated from cells)"},
+        "systemPrompt": {"type": "string"},
+        "model": {"type": "string", "description": "Overrides the account's or server's model"},
+        "answerSchema": {
+            "type": ["object", "string"],
+            "description": "A JSON Schema: the answer is requested and parsed as JSON",
+        },
+        "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+        "maxTokens": {"type": "integer", "minimum": 1},
+    },
+}
+
+OUTPUT_SCHEMA: dict[str, Any] = {
+    "description": "value: the answer (text, or JSON with answerSchema); fullValue: "
+    "{answer, model, usage, finishReason}",
+}
+
+CREDENTIALS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "base_url": {"type": "string", "format": "uri", "description": "e.g. https://api.x/v1"},
+        "api_key": {"type": "string", "writeOnly": True, "description": "Secret"},
+        "model": {"type": "string"},
+    },
+    "secret": ["api_key"],
+}
+
+
+def prices(settings: Any) -> dict[str, int]:
+    overrides = getattr(settings, "ai_prices", None) or {}
+    return {**PRICES, **{str(k): int(v) for k, v in dict(overrides).items()}}
+
+
+def price(model: str, settings: Any = None) -> int:
+    """Credits for one successful completion with ``model``."""
+    table = prices(settings)
+    if model in table:
+        return table[model]
+    matches = [name for name in table if name != "default" and model.startswith(name)]
+    return table[max(matches, key=len)] if matches else table["default"]
+
+
+def _secret(value: Any) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter() if getter else value or "")
+
+
+def _endpoint(ctx: RunContext) -> tuple[str, str, str, _http.Policy | None]:
+    creds: Mapping[str, Any] = ctx.credentials or {}
+    settings = ctx.settings
+    if creds.get("base_url"):
+        base, policy = str(creds["base_url"]), _http.Policy.from_settings(settings)
+    else:
+        base, policy = str(getattr(settings, "ai_base_url", "") or ""), None
+    if not base:
+        raise ActionError(
+            "No AI endpoint: connect an account with a base_url or set CLAYSTACK_AI_BASE_URL"
+        )
+    key = _secret(creds.get("api_key")) or _secret(getattr(settings, "ai_api_key", ""))
+    model = str(creds.get("model") or getattr(settings, "ai_model", "") or "")
+    return base.rstrip("/"), key, model, policy
+
+
+def _schema(raw: Any) -> dict[str, Any] | None:
+    if raw is None or raw == "" or raw == {}:
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ActionError("answerSchema is not valid JSON", "ERROR_INVALID_INPUT") from None
+    if not isinstance(raw, dict):
+        raise ActionError("answerSchema must be a JSON Schema object", "ERROR_INVALID_INPUT")
+    return raw
+
+
+async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    prompt = inputs.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ActionError("prompt is required", "ERROR_INVALID_INPUT")
+    base, key, model, policy = _endpoint(ctx)
+    model = str(inputs.get("model") or model)
+    if not model:
+        raise ActionError("No model: set it in the inputs, the account or CLAYSTACK_AI_MODEL")
+    schema = _schema(inputs.get("answerSchema"))
+
+    messages = []
+    if inputs.get("systemPrompt"):
+        messages.append({"role": "system", "content": str(inputs["systemPrompt"])})
+    messages.append({"role": "user", "content": prompt})
+    body: dict[str, Any] = {"model": model, "messages": messages}
+    if schema is not None:
+        body["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "schema": schema},
+        }
+    if inputs.get("temperature") is not None:
+        body["temperature"] = float(inputs["temperature"])
+    if inputs.get("maxTokens") is not None:
+        body["max_tokens"] = int(inputs["maxTokens"])
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    def scrub(text: str) -> str:
+        return text.replace(key, "***") if key else text
+
+    seconds = float(getattr(ctx.settings, "ai_timeout_seconds", 120.0) or 120.0)
+    client = _http.client(policy)
+    try:
+        async with asyncio.timeout(seconds):
+            response = await client.post(
+                f"{base}/chat/completions",
+                content=orjson.dumps(body),
+                headers={**headers, "Content-Type": "application/json"},
+                timeout=seconds,
+            )
+    except (TimeoutError, httpx.TimeoutException):
+        raise ActionError(
+            f"No answer within {seconds:g}s", "ERROR_TIMEOUT", retryable=True
+        ) from None
+    except _http.RefusedTarget as exc:
+        raise ActionError(str(exc), "ERROR_INVALID_INPUT") from None
+    except httpx.UnsupportedProtocol:
+        raise ActionError("The AI base URL must be http or https", "ERROR_INVALID_INPUT") from None
+    except httpx.TransportError as exc:
+        raise ActionError(
+            scrub(f"Network error: {exc or type(exc).__name__}"), retryable=True
+        ) from None
+
+    code = response.status_code
+    excerpt = scrub(_http.short_text(response.content))
+    if code == 429 or code >= 500:
+        raise ActionError(
+            f"HTTP {code}: {excerpt}", retryable=True, retry_after=_http.retry_after(response)
+        )
+    if code in (401, 403):
+        raise ActionError(f"HTTP {code}: the AI endpoint refused the API key")
+    if not 200 <= code < 300:
+        raise ActionError(f"HTTP {code}: {excerpt}")
+    try:
+        reply = orjson.loads(response.content)
+        choice = reply["choices"][0]
+        content = choice["message"].get("content")
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, AttributeError):
+        raise ActionError(f"Not a chat completion: {excerpt}") from None
+
+    answer: Any = content
+    if schema is not None and content is not None:
+        try:
+            answer = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            raise ActionError(
+                f"The answer is not valid JSON: {_http.short_text(content, 120)}"
+            ) from None
+    used_model = str(reply.get("model") or model)
+    full = {
+        "answer": answer,
+        "model": used_model,
+        "usage": reply.get("usage"),
+        "finishReason": choice.get("finish_reason"),
+    }
+    has_data = answer is not None and not (isinstance(answer, str) and not answer.strip())
+    return ActionResult(
+        value=answer, full_value=full, has_data=has_data, credits=price(model, ctx.settings)
+    )
+
+
+integration = Integration(
+    key="use-ai",
+    display_name="Use AI",
+    actions=(
+        Action(
+            key="use-ai",
+            display_name="Use AI",
+            run=run,
+            input_schema=INPUT_SCHEMA,
+            output_schema=OUTPUT_SCHEMA,
+            credits=PRICES["default"],
+        ),
+    ),
+    credentials_schema=CREDENTIALS_SCHEMA,
+)
