@@ -135,6 +135,7 @@ def settings(settings: Settings) -> Settings:
             "run_retry_base_seconds": 0.05,
             "run_max_attempts": 3,
             "run_action_timeout_seconds": 1.0,
+            "http_allow_private": True,
         }
     )
 
@@ -509,3 +510,50 @@ async def test_run_records_variants_and_bad_requests(
     assert r.status_code == 404
     r = await other.get(f"/v3/workspaces/1/tables/{tid}/fields/runstatus")
     assert r.status_code == 404
+
+
+async def test_http_api_column_and_javascript_formulas(
+    client: httpx.AsyncClient, provider: Provider
+) -> None:
+    t = await new_table(client, name="HTTP", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    ref = "{{" + name + "}}"
+    http = await add_field(
+        client,
+        tid,
+        "Lookup",
+        {
+            "type": "action",
+            "typeSettings": {
+                "actionPackageId": "http-api-v2",
+                "actionKey": "http-api-v2",
+                "inputsBinding": [
+                    {"name": "url", "formulaText": f'"{provider.url}/person?q=" + {ref}'},
+                    {"name": "fieldPaths", "formulaText": '["name"]'},
+                ],
+            },
+        },
+    )
+    upper = await add_field(
+        client,
+        tid,
+        "Upper",
+        {"type": "formula", "typeSettings": {"formulaText": ref + '.toUpperCase() + "!"'}},
+    )
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}, {"cells": {name: "grace"}}])
+    assert await wait_done(client, tid) == {http: {"SUCCESS": 2}, upper: {"SUCCESS": 2}}
+    assert [c["value"] for c in await cells(client, tid, ids, http)] == ["Ada", "Grace"]
+    assert [c["value"] for c in await cells(client, tid, ids, upper)] == ["ADA!", "GRACE!"]
+    (first, _) = await cells(client, tid, ids, http)
+    assert first["externalContent"]["fullValue"] == {"name": "Ada"}
+    # A formula over an action column sees its whole result.
+    chained = await add_field(
+        client,
+        tid,
+        "Greeting",
+        {"type": "formula", "typeSettings": {"formulaText": '"Hi " + {{' + http + "}}.name"}},
+    )
+    r = await run(client, tid, {"fieldIds": [chained], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200
+    await wait_done(client, tid)
+    assert [c["value"] for c in await cells(client, tid, ids, chained)] == ["Hi Ada", "Hi Grace"]

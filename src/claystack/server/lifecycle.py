@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 
+from .enrichment.actions import _http as http_clients
 from .enrichment.engine import Runner
 from .security import LoginThrottle
 from .services import accounts
@@ -54,6 +55,7 @@ async def stop(app: FastAPI) -> None:
     runner: Runner | None = getattr(app.state, "runner", None)
     if runner is not None:
         await runner.stop()
+    await http_clients.aclose()
 
 
 async def ping(app: FastAPI) -> None:

@@ -646,7 +646,10 @@ class Runner:
         return Outcome(job, status, value=result.value, full_value=full, charges=charges)
 
     def _failed(self, job: Job, exc: ActionError) -> Outcome:
-        if exc.retryable and job.attempts < self.settings.run_max_attempts:
+        retries = self.settings.run_max_attempts - 1
+        if exc.max_retries is not None:
+            retries = min(retries, exc.max_retries)
+        if exc.retryable and job.attempts <= retries:
             if exc.retry_after is not None:
                 delay = max(0.0, float(exc.retry_after))
             else:

@@ -63,7 +63,7 @@ def _status(field_id: str) -> ColumnElement[Any]:
 def set_meta_expr(conn: AsyncConnection, field_id: str, cell_json: str) -> ColumnElement[Any]:
     """SQL for ``meta`` with ``meta[field_id]`` replaced by the JSON text ``cell_json``."""
     if conn.dialect.name == "postgresql":
-        base = literal_column(META_OBJECT["postgresql"])
+        base: ColumnElement[Any] = literal_column(META_OBJECT["postgresql"])
         return base.op("||")(
             func.jsonb_build_object(literal(field_id, String), cast(literal(cell_json), JSONB))
         )
