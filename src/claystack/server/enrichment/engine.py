@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Settings
@@ -192,7 +192,8 @@ class Runner:
         self._exec: asyncio.Queue[Task] = asyncio.Queue()
         self._results: asyncio.Queue[Outcome] = asyncio.Queue()
         self._inflight = 0  # action jobs claimed and not yet written
-        self._backlog = 0  # outcomes not yet written
+        self._formula_pending = 0  # formula outcomes not yet written
+        self._formula_cursor: tuple[int, int] = (0, 0)
         self._reserved: dict[int, int] = {}  # workspace → credits held by running actions
         self._semaphores: dict[str, asyncio.Semaphore | None] = {}
         self._buckets: dict[str, TokenBucket | None] = {}
@@ -214,7 +215,8 @@ class Runner:
             return
         self._exec = asyncio.Queue()
         self._results = asyncio.Queue()
-        self._inflight = self._backlog = 0
+        self._inflight = self._formula_pending = 0
+        self._formula_cursor = (0, 0)
         self._reserved = {}
         self._tasks = [asyncio.create_task(self._claimer(), name="claystack-claimer")]
         self._tasks.append(asyncio.create_task(self._writer(), name="claystack-writer"))
@@ -241,8 +243,8 @@ class Runner:
                 room = 2 * self.concurrency - self._inflight
                 if room > 0:
                     busy |= await self._claim("action", min(room, batch))
-                if self._backlog < 2 * batch:
-                    busy |= await self._claim("formula", batch)
+                if self._formula_pending < 2 * batch:
+                    busy |= await self._claim_formulas(batch)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the engine must outlive any one bad batch
@@ -254,6 +256,48 @@ class Runner:
                     await asyncio.wait_for(self._wake.wait(), poll)
                 except TimeoutError:
                     pass
+
+    async def _claim_formulas(self, limit: int) -> bool:
+        """Formula jobs are read, not leased: evaluating one twice (after a crash, or by two
+        servers) costs nothing and writes the same cell, so the claim takes no write lock.
+        A cursor keeps this process from reading a job again while its result is pending."""
+        async with self.db.transaction(write=False) as conn:
+            rows = list(
+                await conn.execute(
+                    select(RunJob)
+                    .where(
+                        RunJob.kind == "formula",
+                        tuple_(RunJob.not_before, RunJob.id) > tuple_(*self._formula_cursor),
+                    )
+                    .order_by(RunJob.not_before, RunJob.id)
+                    .limit(limit)
+                )
+            )
+            if not rows:
+                if self._formula_pending == 0:
+                    self._formula_cursor = (0, 0)
+                return False
+            self._formula_cursor = (rows[-1].not_before, rows[-1].id)
+            jobs = [self._job(r) for r in rows]
+            fields, records = await self._load(conn, jobs)
+        self._formula_pending += len(jobs)
+        for o in await asyncio.to_thread(self._formulas, jobs, fields, records):
+            self._put(o)
+        return True
+
+    @staticmethod
+    def _job(r: Any, claimed: bool = False) -> Job:
+        return Job(
+            r.id,
+            r.key,
+            r.kind,
+            r.workspace_id,
+            r.table_id,
+            r.field_id,
+            r.record_id,
+            r.user_id,
+            r.attempts + claimed,
+        )
 
     async def _claim(self, kind: str, limit: int) -> bool:
         now = now_ms()
@@ -288,20 +332,7 @@ class Runner:
                         attempts=RunJob.attempts + 1,
                     )
                 )
-            jobs = [
-                Job(
-                    r.id,
-                    r.key,
-                    r.kind,
-                    r.workspace_id,
-                    r.table_id,
-                    r.field_id,
-                    r.record_id,
-                    r.user_id,
-                    r.attempts + 1,
-                )
-                for r in rows
-            ]
+            jobs = [self._job(r, claimed=True) for r in rows]
             fields, records = await self._load(conn, jobs)
             balances: dict[int, int] = {}
             creds: dict[tuple[int, str, str], Mapping[str, Any]] = {}
@@ -320,11 +351,6 @@ class Runner:
                                 conn, j.workspace_id, aa, pkg
                             )
                 await self._mark_running(conn, jobs, records)
-        if kind == "formula":
-            outcomes = await asyncio.to_thread(self._formulas, jobs, fields, records)
-            for o in outcomes:
-                self._put(o)
-            return True
         self._inflight += len(jobs)
         prepared = await asyncio.to_thread(self._prepare, jobs, fields, records, creds)
         for item in prepared:
@@ -661,7 +687,6 @@ class Runner:
     # -- writing -----------------------------------------------------------------------------
 
     def _put(self, outcome: Outcome) -> None:
-        self._backlog += 1
         self._results.put_nowait(outcome)
 
     async def _writer(self) -> None:
@@ -699,10 +724,11 @@ class Runner:
                 self._settle(batch)
 
     def _settle(self, batch: Sequence[Outcome]) -> None:
-        self._backlog -= len(batch)
         for o in batch:
             if o.is_action:
                 self._inflight -= 1
+            else:
+                self._formula_pending -= 1
             if o.reserved:
                 ws = o.job.workspace_id
                 self._reserved[ws] = self._reserved.get(ws, 0) - o.reserved
@@ -762,5 +788,4 @@ class Runner:
                 )
             for start in range(0, len(done), 1000):
                 await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
-        if any(o.status == "RETRY" for o in batch):
-            self.wake()
+        self.wake()  # room for more claims, and retries may be due
