@@ -126,12 +126,15 @@ def run_and_wait(
     body = {"fieldIds": [fid], "runRecords": {"viewIdTopRecords": {"viewId": view}}}
     started = check(c.patch(f"/v3/tables/{tid}/run", json=body)).json()
     queued_s = time.perf_counter() - t0
+    polls: list[float] = []
     while True:
+        p0 = time.perf_counter()
         data = check(c.get(f"/v3/workspaces/{WORKSPACE}/tables/{tid}/fields/runstatus")).json()
+        polls.append(time.perf_counter() - p0)
         counts = {r["status"]: r["count"] for r in data["statusCountsByField"].get(fid, [])}
         if not PENDING & counts.keys():
             break
-        time.sleep(0.2)
+        time.sleep(0.5)  # the SDK's runs.wait default
     seconds = time.perf_counter() - t0
     return {
         "rows": rows,
@@ -141,6 +144,8 @@ def run_and_wait(
         "seconds": round(seconds, 3),
         "cells_per_s": round(rows / seconds, 1),
         "server_cpu_s": round(proc_cpu_seconds(server.pid) - cpu0, 2),
+        "runstatus_polls": len(polls),
+        "runstatus_median_ms": round(sorted(polls)[len(polls) // 2] * 1000, 1),
     }
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, text, tuple_, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Settings
@@ -193,7 +193,7 @@ class Runner:
         self._results: asyncio.Queue[Outcome] = asyncio.Queue()
         self._inflight = 0  # action jobs claimed and not yet written
         self._formula_pending = 0  # formula outcomes not yet written
-        self._formula_cursor: tuple[int, int] = (0, 0)
+        self._formula_cursor = 0
         self._reserved: dict[int, int] = {}  # workspace → credits held by running actions
         self._semaphores: dict[str, asyncio.Semaphore | None] = {}
         self._buckets: dict[str, TokenBucket | None] = {}
@@ -216,7 +216,7 @@ class Runner:
         self._exec = asyncio.Queue()
         self._results = asyncio.Queue()
         self._inflight = self._formula_pending = 0
-        self._formula_cursor = (0, 0)
+        self._formula_cursor = 0
         self._reserved = {}
         self._tasks = [asyncio.create_task(self._claimer(), name="claystack-claimer")]
         self._tasks.append(asyncio.create_task(self._writer(), name="claystack-writer"))
@@ -265,19 +265,16 @@ class Runner:
             rows = list(
                 await conn.execute(
                     select(RunJob)
-                    .where(
-                        RunJob.kind == "formula",
-                        tuple_(RunJob.not_before, RunJob.id) > tuple_(*self._formula_cursor),
-                    )
-                    .order_by(RunJob.not_before, RunJob.id)
+                    .where(RunJob.kind == "formula", RunJob.id > self._formula_cursor)
+                    .order_by(RunJob.id)
                     .limit(limit)
                 )
             )
             if not rows:
                 if self._formula_pending == 0:
-                    self._formula_cursor = (0, 0)
+                    self._formula_cursor = 0
                 return False
-            self._formula_cursor = (rows[-1].not_before, rows[-1].id)
+            self._formula_cursor = rows[-1].id
             jobs = [self._job(r) for r in rows]
             fields, records = await self._load(conn, jobs)
         self._formula_pending += len(jobs)

@@ -22,7 +22,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -263,27 +262,34 @@ async def auto_run(conn: AsyncConnection, table: TableRef, rows: Iterable[dict[s
 # -- progress ------------------------------------------------------------------------------
 
 
-_STATUS_SQL = {
-    "sqlite": (
-        "SELECT j.key AS field_id, json_extract(j.value, '$.status') AS status, "
-        "count(*) AS n FROM records, json_each(records.meta) AS j "
-        "WHERE records.table_id = :t AND json_type(records.meta) = 'object' GROUP BY 1, 2"
-    ),
-    "postgresql": (
-        "SELECT j.key AS field_id, j.value ->> 'status' AS status, count(*) AS n "
-        "FROM records, jsonb_each(records.meta) AS j "
-        "WHERE records.table_id = :t AND jsonb_typeof(records.meta) = 'object' GROUP BY 1, 2"
-    ),
-}
-
-
 async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
-    """Cell status counts per field, counted by the database."""
-    rows = await conn.execute(text(_STATUS_SQL[conn.dialect.name]), {"t": table.id})
-    out: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r.status is not None:
-            out.setdefault(r.field_id, []).append({"status": r.status, "count": int(r.n)})
-    for counts in out.values():
-        counts.sort(key=lambda c: str(c["status"]))
-    return {"statusCountsByField": out}
+    """Cell status counts per action and formula field, counted by the database in one
+    pass over the table's rows (one path lookup per field, then Python sums the groups)."""
+    fields = list(
+        await conn.scalars(
+            select(Field.id)
+            .where(Field.table_id == table.id, Field.type.in_(RUNNABLE_TYPES))
+            .order_by(Field.position, Field.id)
+        )
+    )
+    if not fields:
+        return {"statusCountsByField": {}}
+    columns = [_status(fid).label(f"s{i}") for i, fid in enumerate(fields)]
+    rows = await conn.execute(
+        select(*columns, func.count().label("n"))
+        .where(Record.table_id == table.id)
+        .group_by(*columns)
+    )
+    totals: dict[str, dict[str, int]] = {fid: {} for fid in fields}
+    for row in rows:
+        for i, fid in enumerate(fields):
+            status = row[i]
+            if status is not None:
+                totals[fid][status] = totals[fid].get(status, 0) + int(row.n)
+    return {
+        "statusCountsByField": {
+            fid: [{"status": s, "count": n} for s, n in sorted(counts.items())]
+            for fid, counts in totals.items()
+            if counts
+        }
+    }

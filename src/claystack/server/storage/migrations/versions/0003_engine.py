@@ -52,9 +52,11 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("run_jobs", schema=None) as batch_op:
         batch_op.create_index("ix_run_jobs_kind_not_before", ["kind", "not_before"], unique=False)
+        batch_op.create_index("ix_run_jobs_kind_id", ["kind", "id"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("run_jobs", schema=None) as batch_op:
+        batch_op.drop_index("ix_run_jobs_kind_id")
         batch_op.drop_index("ix_run_jobs_kind_not_before")
     op.drop_table("run_jobs")
