@@ -37,7 +37,7 @@ PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
 class Provider(ThreadingHTTPServer):
     """A local enrichment API. ``/person?q=`` answers ``{"name": Q}`` (``{}`` for "nodata");
     ``/flaky?q=`` answers 429 (Retry-After: 1) the first time per q; ``/down`` answers
-    500; ``/slow`` takes 3 s. ``hits`` counts requests per path and q."""
+    500; ``/slow`` takes 4 s. ``hits`` counts requests per path and q."""
 
     daemon_threads = True
 
@@ -71,7 +71,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif parsed.path == "/down":
             status, body = 500, {"error": "boom"}
         elif parsed.path == "/slow":
-            time.sleep(3)
+            time.sleep(4)
         data = orjson.dumps(body)
         self.send_response(status)
         for k, v in {"Content-Type": "application/json", **headers}.items():
@@ -134,7 +134,7 @@ def settings(settings: Settings) -> Settings:
             "run_poll_seconds": 0.05,
             "run_retry_base_seconds": 0.05,
             "run_max_attempts": 3,
-            "run_action_timeout_seconds": 1.0,
+            "run_action_timeout_seconds": 2.0,
             "http_allow_private": True,
         }
     )
@@ -540,20 +540,21 @@ async def test_http_api_column_and_javascript_formulas(
         "Upper",
         {"type": "formula", "typeSettings": {"formulaText": ref + '.toUpperCase() + "!"'}},
     )
-    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}, {"cells": {name: "grace"}}])
-    assert await wait_done(client, tid) == {http: {"SUCCESS": 2}, upper: {"SUCCESS": 2}}
-    assert [c["value"] for c in await cells(client, tid, ids, http)] == ["Ada", "Grace"]
-    assert [c["value"] for c in await cells(client, tid, ids, upper)] == ["ADA!", "GRACE!"]
-    (first, _) = await cells(client, tid, ids, http)
-    assert first["externalContent"]["fullValue"] == {"name": "Ada"}
-    # A formula over an action column sees its whole result.
+    # Reads the action column's whole result; auto-run queues it once that result is in.
     chained = await add_field(
         client,
         tid,
         "Greeting",
         {"type": "formula", "typeSettings": {"formulaText": '"Hi " + {{' + http + "}}.name"}},
     )
-    r = await run(client, tid, {"fieldIds": [chained], "runRecords": {"recordIds": ids}})
-    assert r.status_code == 200
-    await wait_done(client, tid)
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}, {"cells": {name: "grace"}}])
+    assert await wait_done(client, tid) == {
+        http: {"SUCCESS": 2},
+        upper: {"SUCCESS": 2},
+        chained: {"SUCCESS": 2},
+    }
+    assert [c["value"] for c in await cells(client, tid, ids, http)] == ["Ada", "Grace"]
+    assert [c["value"] for c in await cells(client, tid, ids, upper)] == ["ADA!", "GRACE!"]
+    (first, _) = await cells(client, tid, ids, http)
+    assert first["externalContent"]["fullValue"] == {"name": "Ada"}
     assert [c["value"] for c in await cells(client, tid, ids, chained)] == ["Hi Ada", "Hi Grace"]

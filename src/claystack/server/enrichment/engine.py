@@ -24,7 +24,7 @@ from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Settings
-from ..services import credits
+from ..services import credits, runs
 from ..services.common import now_ms
 from ..services.fields import WATERFALL
 from ..services.runs import META_OBJECT, set_meta_expr
@@ -551,6 +551,7 @@ class Runner:
             task = await self._exec.get()
             try:
                 outcome = await self._execute(task)
+                _json([outcome.value, outcome.full_value])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never lose a worker to one cell
@@ -681,6 +682,17 @@ class Runner:
             return Outcome(job, "RETRY", error=exc.message, retry_at=now_ms() + int(delay * 1000))
         return Outcome(job, exc.status or "ERROR", error=exc.message)
 
+    async def _cascade(self, conn: AsyncConnection, batch: Sequence[Outcome]) -> None:
+        groups: dict[tuple[int, int | None, str], list[tuple[str, str]]] = {}
+        for o in batch:
+            if o.status in FINAL_OK:
+                j = o.job
+                groups.setdefault((j.workspace_id, j.user_id, j.table_id), []).append(
+                    (j.field_id, j.record_id)
+                )
+        for (ws, user, table_id), done in groups.items():
+            await runs.cascade(conn, ws, user, table_id, done)
+
     # -- writing -----------------------------------------------------------------------------
 
     def _put(self, outcome: Outcome) -> None:
@@ -783,6 +795,7 @@ class Runner:
                     .values(lease_until=None, not_before=bindparam("b_at")),
                     [{"b_id": o.job.id, "b_at": o.retry_at} for o in batch if o.status == "RETRY"],
                 )
+            await self._cascade(conn, batch)
             for start in range(0, len(done), 1000):
                 await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
         self.wake()  # room for more claims, and retries may be due

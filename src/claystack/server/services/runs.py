@@ -31,10 +31,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..enrichment import evaluation
 from ..errors import BadRequest, NotFound
 from ..ids import new_id, new_ids
-from ..storage.models import Field, Record, RunJob
+from ..storage.models import Field, Record, RunJob, Table
 from . import tables as tables_svc
 from . import views as views_svc
-from .common import Scope, now_ms
+from .common import now_ms
 from .fields import RUNNABLE_TYPES
 from .tables import TableRef
 
@@ -193,7 +193,8 @@ async def start_run(
 
 async def enqueue_rows(
     conn: AsyncConnection,
-    scope: Scope,
+    workspace_id: int,
+    user_id: int | None,
     table_id: str,
     field_kind: dict[str, str],
     pairs: Sequence[tuple[str, str]],
@@ -209,11 +210,11 @@ async def enqueue_rows(
             {
                 "key": keys[i],
                 "kind": field_kind[fid],
-                "workspace_id": scope.workspace_id,
+                "workspace_id": workspace_id,
                 "table_id": table_id,
                 "field_id": fid,
                 "record_id": rid,
-                "user_id": scope.actor.user_id,
+                "user_id": user_id,
                 "attempts": 0,
                 "not_before": now,
                 "lease_until": None,
@@ -256,7 +257,65 @@ async def auto_run(conn: AsyncConnection, table: TableRef, rows: Iterable[dict[s
         for f in fields:
             if all(not evaluation.is_blank(cells.get(r)) for r in refs[f.id]):
                 pairs.append((f.id, row["id"]))
-    await enqueue_rows(conn, table.scope, table.id, kinds, pairs)
+    scope = table.scope
+    await enqueue_rows(conn, scope.workspace_id, scope.actor.user_id, table.id, kinds, pairs)
+
+
+async def cascade(
+    conn: AsyncConnection,
+    workspace_id: int,
+    user_id: int | None,
+    table_id: str,
+    done: Sequence[tuple[str, str]],
+) -> None:
+    """Auto-run downstream: once (field, record) cells get a value, queues the table's
+    action and formula fields that read them and have never run on that row, when all
+    their inputs are now present. "Never run" keeps a cycle of fields from looping."""
+    settings = await conn.scalar(select(Table.settings).where(Table.id == table_id))
+    if not (settings or {}).get("AUTO_RUN_ON", True):
+        return
+    fields = list(
+        await conn.execute(
+            select(Field.id, Field.type, Field.type_settings).where(
+                Field.table_id == table_id, Field.type.in_(RUNNABLE_TYPES)
+            )
+        )
+    )
+    refs = {f.id: tables_svc.input_field_ids(f.type_settings) for f in fields}
+    readers: dict[str, list[str]] = {}
+    for f in fields:
+        for r in refs[f.id]:
+            readers.setdefault(r, []).append(f.id)
+    wanted = [(fid, rid) for fid, rid in done if fid in readers]
+    if not wanted:
+        return
+    kinds = {f.id: ("formula" if f.type == "formula" else "action") for f in fields}
+    types = {f.id: f.type for f in fields}
+    rids = list(dict.fromkeys(rid for _, rid in wanted))
+    rows: dict[str, Any] = {}
+    for start in range(0, len(rids), 1000):
+        for found in await conn.execute(
+            select(Record.id, Record.cells, Record.meta).where(
+                Record.table_id == table_id, Record.id.in_(rids[start : start + 1000])
+            )
+        ):
+            rows[found.id] = found
+    pairs: set[tuple[str, str]] = set()
+    for fid, rid in wanted:
+        row = rows.get(rid)
+        if row is None:
+            continue
+        meta = row.meta if isinstance(row.meta, dict) else {}
+        values = dict(row.cells)
+        for ref, cell in meta.items():
+            if types.get(ref) == "action" and isinstance(cell, dict) and "fullValue" in cell:
+                values[ref] = cell["fullValue"]
+        for reader in readers[fid]:
+            if reader not in meta and all(
+                not evaluation.is_blank(values.get(r)) for r in refs[reader]
+            ):
+                pairs.add((reader, rid))
+    await enqueue_rows(conn, workspace_id, user_id, table_id, kinds, sorted(pairs))
 
 
 # -- progress ------------------------------------------------------------------------------
