@@ -74,6 +74,9 @@ class Provider(ThreadingHTTPServer):
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (the engine's timeout) is expected here
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: Provider

@@ -46,6 +46,9 @@ class Provider(ThreadingHTTPServer):
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (the engine's timeout) is expected here
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
