@@ -34,6 +34,12 @@ def test_evaluate(text: str, cells: dict[str, Any], expected: Any) -> None:
     assert evaluate(text, cells) == expected
 
 
+def test_render_plain_template() -> None:
+    cells = {"f_a": "Acme", "f_n": 3, "f_o": {"x": True}, "f_b": None}
+    text = "About {{f_a}} ({{ f_n }}): {{f_o}} {{f_b}}{{f_missing}}."
+    assert formulas.render(text, cells) == 'About Acme (3): {"x":true} .'
+
+
 def test_references_and_blanks() -> None:
     text = "{{f_a}} + {{ f_b }} + {{f_a}} + {{f_c}}"
     assert formulas.references(text) == ["f_a", "f_b", "f_c"]

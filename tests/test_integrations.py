@@ -198,7 +198,8 @@ def test_registry_lists_every_builtin() -> None:
         for action in integration.actions:
             assert action.display_name and action.input_schema and action.output_schema
     assert found["http-api-v2"].actions[0].credits == 0
-    assert "api_key" in found["use-ai"].credentials_schema["secret"]
+    assert found["use-ai"].credentials_schema["secret"] == ["api_key"]
+    assert all(i.credentials_schema["secret"] == [] for k, i in found.items() if k != "use-ai")
 
 
 # -- http-api-v2 ---------------------------------------------------------------------------
@@ -268,6 +269,13 @@ async def test_http_request_is_built_from_templated_inputs(provider: str) -> Non
     assert result.value["body"] == "plain text"
     assert result.value["headers"]["content-type"] == "text/plain"
 
+    result = await run(
+        "http-api-v2",
+        {"url": f"{provider}/echo", "queryString": "a=1&b=x%20y", "fieldPaths": '["query"]'},
+        ctx(),
+    )
+    assert result.value == [["a", "1"], ["b", "x y"]]
+
 
 async def test_http_429_is_retryable_with_retry_after(provider: str) -> None:
     error = await fails("http-api-v2", {"url": f"{provider}/status/429?after=7"}, ctx())
@@ -325,6 +333,10 @@ async def test_http_invalid_json(provider: str) -> None:
         "http://224.0.0.1/",
         "http://100.64.0.1/",
         "http://localhost/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://[64:ff9b::a00:1]/",
+        "http://[2002:a00:1::]/",
     ],
 )
 async def test_http_refuses_private_targets(url: str) -> None:

@@ -37,6 +37,7 @@ __all__ = [
     "evaluate_many",
     "is_blank",
     "references",
+    "render",
 ]
 
 TIME_LIMIT_SECONDS = 1.0  # CPU time per call into JavaScript (one row, or one batch of rows)
@@ -86,6 +87,23 @@ def is_blank(value: Any) -> bool:
 def blank_references(text: str, cells: Mapping[str, Any]) -> list[str]:
     """The referenced field ids whose values are blank (the cell gets ERROR_BLANK_TOKEN)."""
     return [ref for ref in references(text) if is_blank(cells.get(ref))]
+
+
+def render(text: str, cells: Mapping[str, Any]) -> str:
+    """Plain-text templating (no JavaScript): each ``{{f_…}}`` becomes its cell as text.
+
+    Strings go in as they are, blank cells as "", other values as JSON.
+    """
+
+    def text_of(match: re.Match[str]) -> str:
+        value = cells.get(match.group(1))
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        return orjson.dumps(value, default=str).decode()
+
+    return _REF.sub(text_of, text or "")
 
 
 def evaluate(text: str, cells: Mapping[str, Any], *, time_limit: float | None = None) -> Any:
@@ -257,7 +275,8 @@ class _Runtime:
         runner = self.cache.get(text)
         if runner is not None:
             self.cache.move_to_end(text)
-            return runner
+            # a fresh error each time: raising one instance again would grow its traceback
+            return FormulaError("syntax", runner) if isinstance(runner, str) else runner
         expr = _REF.sub(lambda m: f'{_CELLS}["{m.group(1)}"]', text)
         if not expr.strip():
             return FormulaError("syntax", "SyntaxError: empty formula")
@@ -265,11 +284,10 @@ class _Runtime:
             compiled = self.compile(expr, _CELLS)
         except quickjs.JSException as exc:
             return self.failed(exc)
-        runner = FormulaError("syntax", compiled) if isinstance(compiled, str) else compiled
-        self.cache[text] = runner
+        self.cache[text] = compiled
         if len(self.cache) > _CACHE_SIZE:
             self.cache.popitem(last=False)
-        return runner
+        return FormulaError("syntax", compiled) if isinstance(compiled, str) else compiled
 
     def progress(self, runner: Any) -> list[Any]:
         try:

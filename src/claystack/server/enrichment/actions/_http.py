@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import itertools
 import socket
 import ssl
 import time
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import certifi
@@ -27,7 +29,10 @@ import httpx
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-LIMITS = httpx.Limits(max_connections=512, max_keepalive_connections=128, keepalive_expiry=30)
+# httpcore's pool scans all its connections on every request event, so its cost grows with
+# the connection count: requests are spread round-robin over several small pools instead.
+SHARDS = 16
+LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=32, keepalive_expiry=30)
 
 
 class RefusedTarget(Exception):
@@ -42,19 +47,10 @@ class Policy:
 
     @classmethod
     def from_settings(cls, settings: Any) -> Policy:
-        allow = bool(getattr(settings, "http_allow_private", False))
         raw = getattr(settings, "http_allowed_hosts", "") or ""
-        items = raw.split(",") if isinstance(raw, str) else list(raw)
-        names: set[str] = set()
-        networks: list[IPNetwork] = []
-        for item in (i.strip().lower() for i in items):
-            if not item:
-                continue
-            try:
-                networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
-            except ValueError:
-                names.add(item.rstrip("."))
-        return cls(allow, frozenset(names), tuple(networks))
+        if not isinstance(raw, str):
+            raw = ",".join(raw)
+        return _policy(bool(getattr(settings, "http_allow_private", False)), raw)
 
     def refusal(self, host: str, ip: IPAddress) -> str | None:
         """Why connecting to ``ip`` (for ``host``) is refused, or None when it is allowed."""
@@ -65,9 +61,30 @@ class Policy:
         return _kind_of_non_global(ip)
 
 
+@lru_cache(maxsize=64)
+def _policy(allow_private: bool, allowed_hosts: str) -> Policy:
+    names: set[str] = set()
+    networks: list[IPNetwork] = []
+    for item in (i.strip().lower() for i in allowed_hosts.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
+        except ValueError:
+            names.add(item.rstrip("."))
+    return Policy(allow_private, frozenset(names), tuple(networks))
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def _kind_of_non_global(ip: IPAddress) -> str | None:
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return _kind_of_non_global(ip.ipv4_mapped)
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            return _kind_of_non_global(embedded)
     for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
         if getattr(ip, f"is_{kind}"):
             return kind.replace("_", "-")
@@ -155,25 +172,36 @@ def _new_client(policy: Policy | None) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False)
 
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Policy | None, Any]] = (
+class _Shards:
+    def __init__(self, policy: Policy | None) -> None:
+        self.clients = [_new_client(policy) for _ in range(SHARDS)]
+        self.turn = itertools.cycle(range(SHARDS))
+
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Policy | None, _Shards]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def client(policy: Policy | None) -> httpx.AsyncClient:
-    """The shared client of this event loop for ``policy`` (None: trusted, unguarded)."""
+    """A shared client of this event loop for ``policy`` (None: trusted, unguarded)."""
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    found: httpx.AsyncClient | None = per_loop.get(policy)
-    if found is None or found.is_closed:
-        found = per_loop[policy] = _new_client(policy)
+    shards = per_loop.get(policy)
+    if shards is None:
+        shards = per_loop[policy] = _Shards(policy)
+    index = next(shards.turn)
+    found = shards.clients[index]
+    if found.is_closed:
+        found = shards.clients[index] = _new_client(policy)
     return found
 
 
 async def aclose() -> None:
     """Closes this event loop's clients (call at shutdown)."""
     per_loop = _clients.pop(asyncio.get_running_loop(), {})
-    for found in per_loop.values():
-        await found.aclose()
+    for shards in per_loop.values():
+        for found in shards.clients:
+            await found.aclose()
 
 
 def retry_after(response: httpx.Response) -> float | None:

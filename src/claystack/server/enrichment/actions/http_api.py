@@ -11,6 +11,7 @@ import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import orjson
@@ -72,6 +73,8 @@ def _pairs(raw: Any, name: str) -> list[tuple[str, str]]:
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError:
+            if name == "queryString" and "=" in raw:
+                return parse_qsl(raw.lstrip("?"), keep_blank_values=True)
             raise ActionError(
                 f"{name} must be an object or a list of pairs", "ERROR_INVALID_INPUT"
             ) from None
@@ -228,7 +231,10 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
 
     paths = inputs.get("fieldPaths") or []
     if isinstance(paths, str):
-        paths = [paths]
+        try:
+            paths = orjson.loads(paths) if paths.lstrip().startswith("[") else [paths]
+        except orjson.JSONDecodeError:
+            paths = [paths]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise ActionError("fieldPaths must be a list of strings", "ERROR_INVALID_INPUT")
     paths = [p.strip() for p in paths if p.strip()]
@@ -248,6 +254,8 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     except httpx.TransportError as exc:
         detail = str(exc) or type(exc).__name__
         raise transient(f"Network error: {detail}") from None
+    except httpx.HTTPError as exc:  # e.g. a body that does not decode
+        raise ActionError(f"HTTP error: {exc}", "ERROR") from None
 
     code = response.status_code
     if code == 429 or code >= 500:
@@ -265,7 +273,10 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
             raise ActionError(
                 f"Response is not valid JSON: {_http.short_text(content, 120)}", "ERROR"
             ) from None
-        data = content.decode(response.encoding or "utf-8", errors="replace")
+        try:
+            data = content.decode(response.encoding or "utf-8", errors="replace")
+        except LookupError:  # an unknown charset
+            data = content.decode("utf-8", errors="replace")
     if _bool(inputs, "removeNull", False):
         data = remove_null(data)
     value: Any
@@ -294,5 +305,5 @@ integration = Integration(
             credits=0,
         ),
     ),
-    credentials_schema={"type": "object", "properties": {}},
+    credentials_schema={"type": "object", "properties": {}, "secret": []},
 )

@@ -221,12 +221,12 @@ integration = Integration(
     key="normalize",
     display_name="Normalize (offline)",
     actions=ACTIONS,
-    credentials_schema={"type": "object", "properties": {}},
+    credentials_schema={"type": "object", "properties": {}, "secret": []},
 )
 
 domain_integration = Integration(
     key="normalize-domain",
     display_name="Normalize domain",
     actions=(NORMALIZE_DOMAIN,),
-    credentials_schema={"type": "object", "properties": {}},
+    credentials_schema={"type": "object", "properties": {}, "secret": []},
 )
