@@ -543,6 +543,22 @@ async def test_http_api_column_and_javascript_formulas(
         "Upper",
         {"type": "formula", "typeSettings": {"formulaText": ref + '.toUpperCase() + "!"'}},
     )
+    # An input that is not JavaScript is a plain-text template.
+    plain = await add_field(
+        client,
+        tid,
+        "Plain",
+        {
+            "type": "action",
+            "typeSettings": {
+                "actionPackageId": "http-api-v2",
+                "actionKey": "http-api-v2",
+                "inputsBinding": [
+                    {"name": "url", "formulaText": provider.url + "/person?q=" + ref}
+                ],
+            },
+        },
+    )
     # Reads the action column's whole result; auto-run queues it once that result is in.
     chained = await add_field(
         client,
@@ -553,9 +569,14 @@ async def test_http_api_column_and_javascript_formulas(
     ids = await add_rows(client, tid, [{"cells": {name: "ada"}}, {"cells": {name: "grace"}}])
     assert await wait_done(client, tid) == {
         http: {"SUCCESS": 2},
+        plain: {"SUCCESS": 2},
         upper: {"SUCCESS": 2},
         chained: {"SUCCESS": 2},
     }
+    assert [c["value"] for c in await cells(client, tid, ids, plain)] == [
+        {"name": "Ada"},
+        {"name": "Grace"},
+    ]
     assert [c["value"] for c in await cells(client, tid, ids, http)] == ["Ada", "Grace"]
     assert [c["value"] for c in await cells(client, tid, ids, upper)] == ["ADA!", "GRACE!"]
     (first, _) = await cells(client, tid, ids, http)

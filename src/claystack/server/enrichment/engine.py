@@ -504,7 +504,7 @@ class Runner:
                     inputs = None
                     break
                 try:
-                    inputs[binding["name"]] = evaluation.evaluate(formula, values)  # type: ignore[index]
+                    inputs[binding["name"]] = evaluation.evaluate_input(formula, values)  # type: ignore[index]
                 except evaluation.FormulaError as exc:
                     msg = f'Input "{binding.get("name")}": {evaluation.error_message(exc)}'
                     if waterfall:

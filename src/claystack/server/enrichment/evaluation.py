@@ -38,3 +38,14 @@ def evaluate_many(text: str, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
         ref = single[1]
         return [row.get(ref) for row in rows]
     return list(formulas.evaluate_many(text, rows))
+
+
+def evaluate_input(text: str, cells: Mapping[str, Any]) -> Any:
+    """An input binding: a formula, or, when the text is not JavaScript at all (a URL such
+    as ``https://x.dev/{{f_a}}``), plain-text templating."""
+    try:
+        return evaluate(text, cells)
+    except formulas.FormulaError as exc:
+        if exc.kind != "syntax":
+            raise
+        return formulas.render(text, cells)
