@@ -6,6 +6,7 @@ same transaction; the engine's workers (``enrichment/engine.py``) do the rest.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    case,
     cast,
     func,
     literal,
@@ -321,10 +323,51 @@ async def cascade(
 # -- progress ------------------------------------------------------------------------------
 
 
+# Final-status counts scan every row of a table; while cells are pending, a poll reuses a
+# scan this recent (per process) and only the pending counts, read from run_jobs, are fresh.
+FINALS_TTL_SECONDS = 2.0
+_finals_cache: dict[str, tuple[float, tuple[str, ...], dict[str, dict[str, int]]]] = {}
+
+
+async def _final_counts(
+    conn: AsyncConnection, table_id: str, fields: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    columns = [_status(fid).label(f"s{i}") for i, fid in enumerate(fields)]
+    rows = await conn.execute(
+        select(*columns, func.count().label("n"))
+        .where(Record.table_id == table_id)
+        .group_by(*columns)
+    )
+    totals: dict[str, dict[str, int]] = {fid: {} for fid in fields}
+    for row in rows:
+        for i, fid in enumerate(fields):
+            status = row[i]
+            if status is not None and status not in PENDING_STATUSES:
+                totals[fid][status] = totals[fid].get(status, 0) + int(row.n)
+    return totals
+
+
+async def _pending_counts(conn: AsyncConnection, table_id: str) -> dict[str, dict[str, int]]:
+    status = case(
+        (RunJob.lease_until.is_not(None), "RUNNING"),
+        (RunJob.attempts > 0, "RETRY"),
+        else_="QUEUED",
+    )
+    rows = await conn.execute(
+        select(RunJob.field_id, status.label("status"), func.count().label("n"))
+        .where(RunJob.table_id == table_id)
+        .group_by(RunJob.field_id, status)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        out.setdefault(r.field_id, {})[r.status] = int(r.n)
+    return out
+
+
 async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
-    """Cell status counts per action and formula field, counted by the database in one
-    pass over the table's rows (one path lookup per field, then Python sums the groups)."""
-    fields = list(
+    """Cell status counts per action and formula field: pending ones from the job queue,
+    final ones from one pass over the table's rows (a path lookup per field)."""
+    fields = tuple(
         await conn.scalars(
             select(Field.id)
             .where(Field.table_id == table.id, Field.type.in_(RUNNABLE_TYPES))
@@ -333,22 +376,21 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
     )
     if not fields:
         return {"statusCountsByField": {}}
-    columns = [_status(fid).label(f"s{i}") for i, fid in enumerate(fields)]
-    rows = await conn.execute(
-        select(*columns, func.count().label("n"))
-        .where(Record.table_id == table.id)
-        .group_by(*columns)
-    )
-    totals: dict[str, dict[str, int]] = {fid: {} for fid in fields}
-    for row in rows:
-        for i, fid in enumerate(fields):
-            status = row[i]
-            if status is not None:
-                totals[fid][status] = totals[fid].get(status, 0) + int(row.n)
-    return {
-        "statusCountsByField": {
-            fid: [{"status": s, "count": n} for s, n in sorted(counts.items())]
-            for fid, counts in totals.items()
-            if counts
-        }
-    }
+    pending = await _pending_counts(conn, table.id)
+    now = time.monotonic()
+    cached = _finals_cache.get(table.id)
+    if pending and cached and cached[1] == fields and now - cached[0] < FINALS_TTL_SECONDS:
+        finals = cached[2]
+    else:
+        finals = await _final_counts(conn, table.id, fields)
+        _finals_cache.pop(table.id, None)
+        if pending:
+            if len(_finals_cache) >= 1000:
+                _finals_cache.pop(next(iter(_finals_cache)))
+            _finals_cache[table.id] = (now, fields, finals)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for fid in fields:
+        counts = {**finals.get(fid, {}), **pending.get(fid, {})}
+        if counts:
+            out[fid] = [{"status": st, "count": n} for st, n in sorted(counts.items())]
+    return {"statusCountsByField": out}
