@@ -45,6 +45,7 @@ class Provider(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.hits: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.active = self.most_active = 0
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that gave up (the engine's timeout) is expected here
@@ -75,6 +76,13 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 500, {"error": "boom"}
         elif parsed.path == "/slow":
             time.sleep(4)
+        elif parsed.path == "/serial":
+            with self.server.lock:
+                self.server.active += 1
+                self.server.most_active = max(self.server.most_active, self.server.active)
+            time.sleep(0.1)
+            with self.server.lock:
+                self.server.active -= 1
         data = orjson.dumps(body)
         self.send_response(status)
         for k, v in {"Content-Type": "application/json", **headers}.items():
@@ -126,8 +134,17 @@ def integrations(provider: Provider) -> Iterator[None]:
             ),
         )
     )
+    registry.register(
+        Integration(
+            key="test-serial",
+            display_name="One at a time",
+            actions=(Action("find", "Find", _fetch(base, "/serial")),),
+            max_concurrency=1,
+        )
+    )
     yield
     registry.integrations().pop("test-people", None)
+    registry.integrations().pop("test-serial", None)
 
 
 @pytest.fixture
@@ -582,3 +599,16 @@ async def test_http_api_column_and_javascript_formulas(
     (first, _) = await cells(client, tid, ids, http)
     assert first["externalContent"]["fullValue"] == {"name": "Ada"}
     assert [c["value"] for c in await cells(client, tid, ids, chained)] == ["Hi Ada", "Hi Grace"]
+
+
+async def test_integration_concurrency_limit(
+    client: httpx.AsyncClient, integrations: None, provider: Provider
+) -> None:
+    t = await new_table(client, name="Serial", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    body = action("find", {"q": "{{" + name + "}}"})
+    body["typeSettings"]["actionPackageId"] = "test-serial"
+    fid = await add_field(client, tid, "Serial", body)
+    await add_rows(client, tid, [{"cells": {name: f"s{i}"}} for i in range(5)])
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 5}}
+    assert provider.most_active == 1
