@@ -350,7 +350,7 @@ async def _final_counts(
 async def _pending_counts(conn: AsyncConnection, table_id: str) -> dict[str, dict[str, int]]:
     status = case(
         (RunJob.lease_until.is_not(None), "RUNNING"),
-        (RunJob.attempts > 0, "RETRY"),
+        (RunJob.not_before > now_ms(), "RETRY"),
         else_="QUEUED",
     )
     rows = await conn.execute(
