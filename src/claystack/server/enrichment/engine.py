@@ -242,7 +242,7 @@ class Runner:
             try:
                 room = 2 * self.concurrency - self._inflight
                 if room > 0:
-                    busy |= await self._claim("action", min(room, batch))
+                    busy |= await self._claim_actions(min(room, batch))
                 if self._formula_pending < 2 * batch:
                     busy |= await self._claim_formulas(batch)
             except asyncio.CancelledError:
@@ -296,7 +296,10 @@ class Runner:
             r.attempts + claimed,
         )
 
-    async def _claim(self, kind: str, limit: int) -> bool:
+    async def _claim_actions(self, limit: int) -> bool:
+        """Leases action jobs, marks their cells RUNNING, and hands them to the executors
+        (or straight to the writer when a check fails before any call)."""
+        kind = "action"
         now = now_ms()
         lease = int(self.settings.run_lease_seconds * 1000)
         async with self.db.transaction(write=False) as conn:
@@ -333,21 +336,20 @@ class Runner:
             fields, records = await self._load(conn, jobs)
             balances: dict[int, int] = {}
             creds: dict[tuple[int, str, str], Mapping[str, Any]] = {}
-            if kind == "action":
-                for ws in {j.workspace_id for j in jobs}:
-                    balances[ws] = await credits.balance(conn, ws)
-                for j in jobs:
-                    f = fields.get((j.table_id, j.field_id))
-                    if f is None:
-                        continue
-                    ts = f.type_settings
-                    for step in ts.get("steps") or [ts]:
-                        aa, pkg = step.get("authAccountId"), step.get("actionPackageId", "")
-                        if aa and (j.workspace_id, aa, pkg) not in creds:
-                            creds[(j.workspace_id, aa, pkg)] = await resolve_credentials(
-                                conn, j.workspace_id, aa, pkg
-                            )
-                await self._mark_running(conn, jobs, records)
+            for ws in {j.workspace_id for j in jobs}:
+                balances[ws] = await credits.balance(conn, ws)
+            for j in jobs:
+                f = fields.get((j.table_id, j.field_id))
+                if f is None:
+                    continue
+                ts = f.type_settings
+                for step in ts.get("steps") or [ts]:
+                    aa, pkg = step.get("authAccountId"), step.get("actionPackageId", "")
+                    if aa and (j.workspace_id, aa, pkg) not in creds:
+                        creds[(j.workspace_id, aa, pkg)] = await resolve_credentials(
+                            conn, j.workspace_id, aa, pkg
+                        )
+            await self._mark_running(conn, jobs, records)
         self._inflight += len(jobs)
         prepared = await asyncio.to_thread(self._prepare, jobs, fields, records, creds)
         for item in prepared:
