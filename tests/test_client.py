@@ -425,10 +425,7 @@ def test_api_docs_are_current() -> None:
 
 # Routes being added to the server alongside the SDK (runs, sources, credits, integrations);
 # the SDK is written from the spec for them. Entries may be removed as the routes land.
-PENDING_ROUTES = {
-    "PATCH /v3/tables/{tableId}/run",
-    "GET /v3/workspaces/{workspaceId}/tables/{tableId}/fields/runstatus",
-}
+PENDING_ROUTES = {}
 
 
 def test_every_sdk_route_exists_on_the_server(app: FastAPI) -> None:
@@ -457,3 +454,19 @@ def test_run_status_counts_and_done() -> None:
     assert status.counts() == {"SUCCESS": 4, "QUEUED": 2, "ERROR": 1}
     assert status.counts("f_b") == {"SUCCESS": 1, "ERROR": 1}
     assert status.pending == 2 and not status.done
+
+
+async def test_runs_start_and_wait(clay: AsyncClient) -> None:
+    table, ids = await _table(clay, "Name")
+    await clay.tables.update(table.id, table_settings={"AUTO_RUN_ON": False})
+    formula = await clay.fields.create_formula(table.id, "Shout", "{{" + ids["Name"] + "}} + '!'")
+    rows = await clay.records.add(table.id, [{ids["Name"]: "ada"}, {ids["Name"]: "bob"}])
+    started = await clay.runs.start(table.id, [formula.id])
+    assert started.recordCount == 2 and started.runMode == "INDIVIDUAL"
+    status = await clay.runs.wait(table.id, [formula.id], poll_interval=0.05, timeout=30)
+    assert status.done and status.counts(formula.id) == {"SUCCESS": 2}
+    again = await clay.runs.start(table.id, [formula.id], record_ids=[rows[0].id], force=True)
+    assert again.recordCount == 1
+    await clay.runs.wait(table.id, poll_interval=0.05, timeout=30)
+    with pytest.raises(BadRequestError):
+        await clay.runs.start(table.id, [ids["Name"]])

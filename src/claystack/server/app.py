@@ -26,6 +26,7 @@ from .routes import (
     emulator,
     integrations,
     records,
+    runs,
     sources,
     tables,
     workspaces,
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await app.state.webhooks.close()
+            await lifecycle.stop(app)
             await app.state.db.dispose()
 
     app = _App(
@@ -97,7 +99,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.
-    for module in (records, tables, sources, workspaces, auth, integrations, credits, emulator):
+    for module in (
+        records,
+        tables,
+        runs,
+        sources,
+        workspaces,
+        auth,
+        integrations,
+        credits,
+        emulator,
+    ):
         app.include_router(module.api)
 
     @app.exception_handler(ClayError)

@@ -51,6 +51,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
 
+    # Enrichment runs: background workers inside the server.
+    run_workers: bool = True
+    run_concurrency: int = Field(default=64, gt=0)
+    run_claim_batch: int = Field(default=1_000, gt=0)
+    run_max_attempts: int = Field(default=4, gt=0)
+    run_retry_base_seconds: float = Field(default=1.0, ge=0)
+    run_retry_max_seconds: float = Field(default=300.0, ge=0)
+    run_action_timeout_seconds: float = Field(default=120.0, gt=0)
+    run_lease_seconds: float = Field(default=600.0, gt=0)
+    run_poll_seconds: float = Field(default=0.2, gt=0)
+    # On start, take back every job a previous process held. Right for one server per
+    # database; turn off when several servers share one (expired leases still come back).
+    run_recover_on_start: bool = True
+    # Per-integration overrides of ``Integration.max_concurrency`` / ``rate_per_second``,
+    # e.g. CLAYSTACK_INTEGRATION_CONCURRENCY='{"use-ai": 8}'.
+    integration_concurrency: dict[str, int] = {}
+    integration_rate_per_second: dict[str, float] = {}
+
     # Outbound HTTP of actions: loopback, private, link-local, multicast, reserved and other
     # non-global targets are refused (server-side request forgery) unless allowed here.
     http_allow_private: bool = False

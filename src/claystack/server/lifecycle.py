@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 
+from .enrichment.actions import _http as http_clients
+from .enrichment.engine import Runner
 from .security import LoginThrottle
 from .services import accounts, app_accounts
 from .storage import migrate
@@ -41,6 +43,21 @@ async def start(app: FastAPI) -> None:
             settings.demo_password,
             seeded["workspaceId"],
         )
+    if settings.run_workers:
+        runner = Runner(db, settings)
+        if settings.run_recover_on_start:
+            recovered = await runner.recover()
+            if recovered:
+                log.warning("claystack: re-queued %d run jobs of a previous process", recovered)
+        runner.start()
+        app.state.runner = runner
+
+
+async def stop(app: FastAPI) -> None:
+    runner: Runner | None = getattr(app.state, "runner", None)
+    if runner is not None:
+        await runner.stop()
+    await http_clients.aclose()
 
 
 async def ping(app: FastAPI) -> None:
@@ -51,6 +68,9 @@ async def ping(app: FastAPI) -> None:
 async def reset(app: FastAPI) -> dict[str, Any] | None:
     """Empties every table but ``instance`` and seeds again, in one transaction."""
     db, settings = app.state.db, app.state.settings
+    runner: Runner | None = getattr(app.state, "runner", None)
+    if runner is not None:
+        await runner.stop()
     async with db.transaction(write=True) as conn:
         names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
         if db.is_sqlite:
@@ -67,6 +87,8 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     )
     app.state.auth_cache.forget()
     app.state.webhooks.reset()
+    if runner is not None:
+        runner.start()
     return seeded
 
 

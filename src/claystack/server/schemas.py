@@ -510,3 +510,31 @@ class SourceDeleteIn(Model):
 class WebhookAccepted(Model):
     success: bool = True
     recordId: str
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+class RunIn(Model):
+    fieldIds: list[str] | None = None
+    runRecords: dict[str, Any] | None = Field(
+        default=None,
+        description="One of {viewIdTopRecords:{viewId, numRecords?}}, {recordIds:[…]}, "
+        "{viewId}, {recordIds, tableId}",
+    )
+    callerName: str | None = None
+    forceRun: bool = False
+
+
+class RunStarted(Model):
+    recordCount: int
+    runMode: str
+
+
+class StatusCount(Model):
+    status: str
+    count: int
+
+
+class RunStatusOut(Model):
+    statusCountsByField: dict[str, list[StatusCount]]

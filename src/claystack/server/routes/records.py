@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Body, Depends, Path, Query, Request
+from fastapi import BackgroundTasks, Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from ..deps import Conn, TableDep, TableReadDep
@@ -24,6 +24,7 @@ from ..schemas import (
 )
 from ..services import records
 from . import JSONOut, ok, raw_body, router
+from .runs import wake_runner
 
 api = router("records")
 RecordId = Annotated[str, Path(alias="recordId")]
@@ -66,11 +67,18 @@ async def count(table: TableDep) -> JSONOut:
     "/v3/tables/{tableId}/records", responses=ok(RecordsOut), openapi_extra=raw_body(RecordsIn)
 )
 async def add_records(
-    table: TableDep, rows: Annotated[list[dict[str, Any]], Depends(_records_body)], conn: Conn
+    table: TableDep,
+    rows: Annotated[list[dict[str, Any]], Depends(_records_body)],
+    conn: Conn,
+    request: Request,
+    background: BackgroundTasks,
 ) -> JSONOut:
-    """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted."""
+    """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted. With the
+    table's ``AUTO_RUN_ON``, its enrichment columns are queued for the new rows."""
     # ``table`` comes first so a missing session or a foreign table answers before the body.
-    return JSONOut({"records": await records.add_records(conn, table, rows)})
+    out = await records.add_records(conn, table, rows)
+    wake_runner(request, background)
+    return JSONOut({"records": out})
 
 
 @api.patch("/v3/tables/{tableId}/records", responses=ok(RecordsPatchOut))

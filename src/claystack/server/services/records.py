@@ -16,6 +16,7 @@ from ..errors import BadRequest, Conflict, NotFound
 from ..ids import new_ids
 from ..storage import bulk
 from ..storage.models import Record, Table
+from . import runs as runs_svc
 from . import tables as tables_svc
 from . import views as views_svc
 from .common import iso, now_ms
@@ -144,6 +145,7 @@ async def add_records(
         .where(Table.id == table.id)
         .values(row_count=Table.row_count + len(rows), updated_at=now)
     )
+    await runs_svc.auto_run(conn, table, rows)
     stamp = iso(now)
     stamp_cell = {"value": stamp}
     table_id = table.id

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..errors import BadRequest, FieldNameAlreadyExists, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
+from . import fields as fields_svc
 from . import workspaces
 from .common import Actor, Scope, iso, now_ms
 
@@ -334,7 +335,7 @@ async def create_field(
         "table_id": table.id,
         "name": name,
         "type": field_type,
-        "type_settings": type_settings or {},
+        "type_settings": fields_svc.check_type_settings(field_type, type_settings or {}),
         "position": position,
         "created_at": now,
         "updated_at": now,
@@ -346,10 +347,14 @@ async def create_field(
     return field_out(await _field(conn, table.id, field_id))
 
 
-async def _check_inputs(conn: AsyncConnection, table_id: str, type_settings: Any) -> None:
+async def _check_inputs(
+    conn: AsyncConnection, table_id: str, type_settings: Any, field_id: str | None = None
+) -> None:
     refs = input_field_ids(type_settings)
     if not refs:
         return
+    if field_id in refs:
+        raise BadRequest("typeSettings refers to the field itself")
     known = set((await conn.scalars(select(Field.id).where(Field.table_id == table_id))).all())
     missing = [r for r in refs if r not in known]
     if missing:
@@ -376,9 +381,10 @@ async def update_field(
         values["name"] = name
     if field_type is not None:
         values["type"] = _check_type(field_type)
-    if type_settings is not None:
-        merged = {**row.type_settings, **type_settings}
-        await _check_inputs(conn, table.id, merged)
+    if type_settings is not None or field_type is not None:
+        merged = {**row.type_settings, **(type_settings or {})}
+        merged = fields_svc.check_type_settings(field_type or row.type, merged)
+        await _check_inputs(conn, table.id, merged, field_id)
         values["type_settings"] = merged
     if values:
         values["updated_at"] = now_ms()

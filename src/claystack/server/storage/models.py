@@ -280,3 +280,35 @@ class SourceDelivery(Base):
     idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     record_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- enrichment run engine -----------------------------------------------------------------
+
+
+class RunJob(Base):
+    """One queued execution of one cell (field × record). Deleted in the transaction that
+    writes the cell's final result, so a row here is work still to do.
+
+    ``key`` is fresh for every enqueue and is the credit ledger's idempotency key, so a job
+    re-run after a crash can never be charged twice. ``lease_until`` is set while a worker
+    holds the job; an expired lease makes it claimable again.
+    """
+
+    __tablename__ = "run_jobs"
+    __table_args__ = (
+        UniqueConstraint("table_id", "field_id", "record_id"),
+        Index("ix_run_jobs_kind_not_before", "kind", "not_before"),
+        Index("ix_run_jobs_kind_id", "kind", "id"),
+    )
+    id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "action" or "formula"
+    workspace_id: Mapped[int] = mapped_column(BigInteger)
+    table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"))
+    field_id: Mapped[str] = mapped_column(String(60))
+    record_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[int] = mapped_column(BigInteger)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)

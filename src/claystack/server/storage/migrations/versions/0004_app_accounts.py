@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0004_app_accounts"
-down_revision = "0002_sources"
+down_revision = "0003_engine"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,51 @@
+"""Formula evaluation for the engine: input bindings, run conditions and formula columns.
+
+Delegates to ``formulas`` (sandboxed JavaScript); a formula that is exactly one reference
+(``{{f_x}}``, the common case) is read straight from the row without entering JavaScript.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import formulas
+
+FormulaError = formulas.FormulaError
+is_blank = formulas.is_blank
+references = formulas.references
+
+_SINGLE = re.compile(r"^\s*\{\{\s*([A-Za-z0-9_]+)\s*\}\}\s*$")
+
+
+def error_message(exc: BaseException) -> str:
+    return str(getattr(exc, "message", None) or exc)
+
+
+def evaluate(text: str, cells: Mapping[str, Any]) -> Any:
+    """One formula over one row; raises ``FormulaError``."""
+    single = _SINGLE.match(text or "")
+    if single:
+        return cells.get(single[1])
+    return formulas.evaluate(text, cells)
+
+
+def evaluate_many(text: str, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """One formula over many rows; each item is a value or a ``FormulaError``."""
+    single = _SINGLE.match(text or "")
+    if single:
+        ref = single[1]
+        return [row.get(ref) for row in rows]
+    return list(formulas.evaluate_many(text, rows))
+
+
+def evaluate_input(text: str, cells: Mapping[str, Any]) -> Any:
+    """An input binding: a formula, or, when the text is not JavaScript at all (a URL such
+    as ``https://x.dev/{{f_a}}``), plain-text templating."""
+    try:
+        return evaluate(text, cells)
+    except formulas.FormulaError as exc:
+        if exc.kind != "syntax":
+            raise
+        return formulas.render(text, cells)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import BackgroundTasks, Body, Request
+
+from ..deps import Conn, TableDep, WorkspaceScope
+from ..errors import NotFound
+from ..schemas import RunIn, RunStarted, RunStatusOut
+from ..services import runs
+from . import JSONOut, ok, router
+
+api = router("runs")
+
+
+def wake_runner(request: Request, background: BackgroundTasks) -> None:
+    """Nudges the engine once the request's transaction has committed."""
+    runner = getattr(request.app.state, "runner", None)
+    if runner is not None:
+        background.add_task(runner.wake)
+
+
+@api.patch("/v3/tables/{tableId}/run", responses=ok(RunStarted))
+async def start_run(
+    request: Request,
+    background: BackgroundTasks,
+    conn: Conn,
+    table: TableDep,
+    body: Annotated[RunIn | None, Body()] = None,
+) -> JSONOut:
+    """Queues enrichment columns for some rows; runs are asynchronous (watch ``runstatus``)."""
+    body = body or RunIn()
+    out = await runs.start_run(
+        conn, table, field_ids=body.fieldIds, run_records=body.runRecords, force=body.forceRun
+    )
+    wake_runner(request, background)
+    return JSONOut(out)
+
+
+@api.get(
+    "/v3/workspaces/{workspaceId}/tables/{tableId}/fields/runstatus",
+    responses=ok(RunStatusOut),
+)
+async def run_status(conn: Conn, scope: WorkspaceScope, table: TableDep) -> JSONOut:
+    """How many cells of each column are in each status."""
+    if table.scope.workspace_id != scope.workspace_id:
+        raise NotFound("Table not found")
+    return JSONOut(await runs.run_status(conn, table))

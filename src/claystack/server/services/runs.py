@@ -1,0 +1,396 @@
+"""Starting enrichment runs and reading their progress.
+
+A run turns (field, record) pairs into ``run_jobs`` rows and marks the cells QUEUED in the
+same transaction; the engine's workers (``enrichment/engine.py``) do the rest.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..enrichment import evaluation
+from ..errors import BadRequest, NotFound
+from ..ids import new_id, new_ids
+from ..storage.models import Field, Record, RunJob, Table
+from . import tables as tables_svc
+from . import views as views_svc
+from .common import now_ms
+from .fields import RUNNABLE_TYPES
+from .tables import TableRef
+
+QUEUED_CELL = orjson.dumps({"status": "QUEUED"}).decode()
+PENDING_STATUSES = ("QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK")
+
+
+# Plain rows may hold SQL NULL or JSON null in ``meta``; both read as an empty object.
+META_OBJECT = {
+    "sqlite": "(CASE WHEN json_type(records.meta) = 'object' THEN records.meta ELSE '{}' END)",
+    "postgresql": (
+        "(CASE WHEN jsonb_typeof(records.meta) = 'object' THEN records.meta ELSE '{}'::jsonb END)"
+    ),
+}
+
+
+def _bad(message: str) -> BadRequest:
+    return BadRequest(f"Invalid request parameter(s): {message}")
+
+
+def _status(field_id: str) -> ColumnElement[Any]:
+    return Record.meta[(field_id, "status")].as_string()
+
+
+def set_meta_expr(conn: AsyncConnection, field_id: str, cell_json: str) -> ColumnElement[Any]:
+    """SQL for ``meta`` with ``meta[field_id]`` replaced by the JSON text ``cell_json``."""
+    if conn.dialect.name == "postgresql":
+        base: ColumnElement[Any] = literal_column(META_OBJECT["postgresql"])
+        return base.op("||")(
+            func.jsonb_build_object(literal(field_id, String), cast(literal(cell_json), JSONB))
+        )
+    return func.json_set(
+        literal_column(META_OBJECT["sqlite"]),
+        literal(f'$."{field_id}"', String),
+        func.json(literal(cell_json, String)),
+    )
+
+
+def _insert(conn: AsyncConnection) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(RunJob)
+
+
+# -- what to run ---------------------------------------------------------------------------
+
+
+async def _runnable_fields(conn: AsyncConnection, table_id: str, field_ids: Any) -> dict[str, str]:
+    if field_ids is None:
+        raise _bad('Field "fieldIds" - Required')
+    if not isinstance(field_ids, list) or not all(isinstance(f, str) for f in field_ids):
+        raise _bad('Field "fieldIds" - expected a list of field ids')
+    if not field_ids:
+        raise _bad('Field "fieldIds" - must not be empty')
+    types = await tables_svc.field_ids(conn, table_id)
+    out: dict[str, str] = {}
+    for fid in dict.fromkeys(field_ids):
+        if fid not in types:
+            raise NotFound(f"Field not found: {fid}")
+        if types[fid] not in RUNNABLE_TYPES:
+            raise _bad(f'Field "fieldIds" - {fid} is not an action or formula column')
+        out[fid] = types[fid]
+    return out
+
+
+def _count(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _bad(f'Field "{name}" - expected a non-negative integer')
+    return value
+
+
+async def _selection(conn: AsyncConnection, table: TableRef, run_records: Any) -> Select[Any]:
+    """``select(Record.seq)`` of the rows a ``runRecords`` body names."""
+    if run_records is None:
+        raise _bad('Field "runRecords" - Required')
+    if not isinstance(run_records, dict):
+        raise _bad('Field "runRecords" - expected an object')
+    if "viewIdTopRecords" in run_records:
+        top = run_records["viewIdTopRecords"]
+        if not isinstance(top, dict) or not isinstance(top.get("viewId"), str):
+            raise _bad('Field "runRecords.viewIdTopRecords.viewId" - Required')
+        view = await tables_svc.get_view(conn, table.id, top["viewId"])
+        stmt = views_svc.apply_view(select(Record.seq), table.id, view.config)
+        n = _count(top.get("numRecords"), "runRecords.viewIdTopRecords.numRecords")
+        if n is not None:
+            limit = view.config.get("limit")
+            stmt = stmt.limit(n if limit is None else min(n, limit))
+        return stmt
+    if "recordIds" in run_records:
+        ids = run_records["recordIds"]
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise _bad('Field "runRecords.recordIds" - expected a list of record ids')
+        other = run_records.get("tableId")
+        if other is not None and other != table.id:
+            raise _bad('Field "runRecords.tableId" - does not match the table in the URL')
+        return select(Record.seq).where(Record.table_id == table.id, Record.id.in_(ids))
+    if "viewId" in run_records:
+        if not isinstance(run_records["viewId"], str):
+            raise _bad('Field "runRecords.viewId" - expected a view id')
+        view = await tables_svc.get_view(conn, table.id, run_records["viewId"])
+        return views_svc.apply_view(select(Record.seq), table.id, view.config)
+    raise _bad('Field "runRecords" - expected viewIdTopRecords, viewId or recordIds')
+
+
+async def start_run(
+    conn: AsyncConnection,
+    table: TableRef,
+    *,
+    field_ids: Any,
+    run_records: Any,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Queues ``field_ids`` for the rows ``run_records`` names. Cells already SUCCESS are
+    kept unless ``force``; a cell that is already queued or running keeps its job."""
+    selection = await _selection(conn, table, run_records)
+    fields = await _runnable_fields(conn, table.id, field_ids)
+    seqs = selection.scalar_subquery()
+    count = await conn.scalar(select(func.count()).select_from(Record).where(Record.seq.in_(seqs)))
+    now = now_ms()
+    for fid, ftype in fields.items():
+        conds: list[ColumnElement[bool]] = [Record.table_id == table.id, Record.seq.in_(seqs)]
+        if not force:
+            status = _status(fid)
+            conds.append(or_(status.is_(None), status != "SUCCESS"))
+        token = new_id("rj") + ":"
+        src = select(
+            (literal(token, String) + Record.id).label("key"),
+            literal("formula" if ftype == "formula" else "action", String),
+            literal(table.scope.workspace_id, BigInteger),
+            literal(table.id, String),
+            literal(fid, String),
+            Record.id,
+            literal(table.scope.actor.user_id, BigInteger),
+            literal(0, Integer),
+            literal(now, BigInteger),
+            literal(now, BigInteger),
+        ).where(*conds)
+        cols = [
+            "key",
+            "kind",
+            "workspace_id",
+            "table_id",
+            "field_id",
+            "record_id",
+            "user_id",
+            "attempts",
+            "not_before",
+            "created_at",
+        ]
+        await conn.execute(_insert(conn).from_select(cols, src).on_conflict_do_nothing())
+        await conn.execute(
+            update(Record).where(*conds).values(meta=set_meta_expr(conn, fid, QUEUED_CELL))
+        )
+    return {"recordCount": int(count or 0), "runMode": "INDIVIDUAL"}
+
+
+async def enqueue_rows(
+    conn: AsyncConnection,
+    workspace_id: int,
+    user_id: int | None,
+    table_id: str,
+    field_kind: dict[str, str],
+    pairs: Sequence[tuple[str, str]],
+) -> None:
+    """Queues explicit (field id, record id) pairs, e.g. for rows just added."""
+    if not pairs:
+        return
+    now = now_ms()
+    keys = new_ids("rj", len(pairs))
+    await conn.execute(
+        _insert(conn).on_conflict_do_nothing(),
+        [
+            {
+                "key": keys[i],
+                "kind": field_kind[fid],
+                "workspace_id": workspace_id,
+                "table_id": table_id,
+                "field_id": fid,
+                "record_id": rid,
+                "user_id": user_id,
+                "attempts": 0,
+                "not_before": now,
+                "lease_until": None,
+                "created_at": now,
+            }
+            for i, (fid, rid) in enumerate(pairs)
+        ],
+    )
+    by_field: dict[str, list[str]] = {}
+    for fid, rid in pairs:
+        by_field.setdefault(fid, []).append(rid)
+    for fid, rids in by_field.items():
+        for start in range(0, len(rids), 1000):
+            await conn.execute(
+                update(Record)
+                .where(Record.table_id == table_id, Record.id.in_(rids[start : start + 1000]))
+                .values(meta=set_meta_expr(conn, fid, QUEUED_CELL))
+            )
+
+
+async def auto_run(conn: AsyncConnection, table: TableRef, rows: Iterable[dict[str, Any]]) -> None:
+    """Queues the table's action and formula fields for new rows whose referenced inputs
+    are all present, when the table's ``AUTO_RUN_ON`` is on."""
+    if not (table.row.settings or {}).get("AUTO_RUN_ON", True):
+        return
+    fields = list(
+        await conn.execute(
+            select(Field.id, Field.type, Field.type_settings).where(
+                Field.table_id == table.id, Field.type.in_(RUNNABLE_TYPES)
+            )
+        )
+    )
+    if not fields:
+        return
+    kinds = {f.id: ("formula" if f.type == "formula" else "action") for f in fields}
+    refs = {f.id: tables_svc.input_field_ids(f.type_settings) for f in fields}
+    pairs: list[tuple[str, str]] = []
+    for row in rows:
+        cells = row["cells"]
+        for f in fields:
+            if all(not evaluation.is_blank(cells.get(r)) for r in refs[f.id]):
+                pairs.append((f.id, row["id"]))
+    scope = table.scope
+    await enqueue_rows(conn, scope.workspace_id, scope.actor.user_id, table.id, kinds, pairs)
+
+
+async def cascade(
+    conn: AsyncConnection,
+    workspace_id: int,
+    user_id: int | None,
+    table_id: str,
+    done: Sequence[tuple[str, str]],
+) -> None:
+    """Auto-run downstream: once (field, record) cells get a value, queues the table's
+    action and formula fields that read them and have never run on that row, when all
+    their inputs are now present. "Never run" keeps a cycle of fields from looping."""
+    settings = await conn.scalar(select(Table.settings).where(Table.id == table_id))
+    if not (settings or {}).get("AUTO_RUN_ON", True):
+        return
+    fields = list(
+        await conn.execute(
+            select(Field.id, Field.type, Field.type_settings).where(
+                Field.table_id == table_id, Field.type.in_(RUNNABLE_TYPES)
+            )
+        )
+    )
+    refs = {f.id: tables_svc.input_field_ids(f.type_settings) for f in fields}
+    readers: dict[str, list[str]] = {}
+    for f in fields:
+        for r in refs[f.id]:
+            readers.setdefault(r, []).append(f.id)
+    wanted = [(fid, rid) for fid, rid in done if fid in readers]
+    if not wanted:
+        return
+    kinds = {f.id: ("formula" if f.type == "formula" else "action") for f in fields}
+    types = {f.id: f.type for f in fields}
+    rids = list(dict.fromkeys(rid for _, rid in wanted))
+    rows: dict[str, Any] = {}
+    for start in range(0, len(rids), 1000):
+        for found in await conn.execute(
+            select(Record.id, Record.cells, Record.meta).where(
+                Record.table_id == table_id, Record.id.in_(rids[start : start + 1000])
+            )
+        ):
+            rows[found.id] = found
+    pairs: set[tuple[str, str]] = set()
+    for fid, rid in wanted:
+        row = rows.get(rid)
+        if row is None:
+            continue
+        meta = row.meta if isinstance(row.meta, dict) else {}
+        values = dict(row.cells)
+        for ref, cell in meta.items():
+            if types.get(ref) == "action" and isinstance(cell, dict) and "fullValue" in cell:
+                values[ref] = cell["fullValue"]
+        for reader in readers[fid]:
+            if reader not in meta and all(
+                not evaluation.is_blank(values.get(r)) for r in refs[reader]
+            ):
+                pairs.add((reader, rid))
+    await enqueue_rows(conn, workspace_id, user_id, table_id, kinds, sorted(pairs))
+
+
+# -- progress ------------------------------------------------------------------------------
+
+
+# Final-status counts scan every row of a table; while cells are pending, a poll reuses a
+# scan this recent (per process) and only the pending counts, read from run_jobs, are fresh.
+FINALS_TTL_SECONDS = 2.0
+_finals_cache: dict[str, tuple[float, tuple[str, ...], dict[str, dict[str, int]]]] = {}
+
+
+async def _final_counts(
+    conn: AsyncConnection, table_id: str, fields: Sequence[str]
+) -> dict[str, dict[str, int]]:
+    columns = [_status(fid).label(f"s{i}") for i, fid in enumerate(fields)]
+    rows = await conn.execute(
+        select(*columns, func.count().label("n"))
+        .where(Record.table_id == table_id)
+        .group_by(*columns)
+    )
+    totals: dict[str, dict[str, int]] = {fid: {} for fid in fields}
+    for row in rows:
+        for i, fid in enumerate(fields):
+            status = row[i]
+            if status is not None and status not in PENDING_STATUSES:
+                totals[fid][status] = totals[fid].get(status, 0) + int(row.n)
+    return totals
+
+
+async def _pending_counts(conn: AsyncConnection, table_id: str) -> dict[str, dict[str, int]]:
+    status = case(
+        (RunJob.lease_until.is_not(None), "RUNNING"),
+        (RunJob.not_before > now_ms(), "RETRY"),
+        else_="QUEUED",
+    )
+    rows = await conn.execute(
+        select(RunJob.field_id, status.label("status"), func.count().label("n"))
+        .where(RunJob.table_id == table_id)
+        .group_by(RunJob.field_id, status)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        out.setdefault(r.field_id, {})[r.status] = int(r.n)
+    return out
+
+
+async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
+    """Cell status counts per action and formula field: pending ones from the job queue,
+    final ones from one pass over the table's rows (a path lookup per field)."""
+    fields = tuple(
+        await conn.scalars(
+            select(Field.id)
+            .where(Field.table_id == table.id, Field.type.in_(RUNNABLE_TYPES))
+            .order_by(Field.position, Field.id)
+        )
+    )
+    if not fields:
+        return {"statusCountsByField": {}}
+    pending = await _pending_counts(conn, table.id)
+    now = time.monotonic()
+    cached = _finals_cache.get(table.id)
+    if pending and cached and cached[1] == fields and now - cached[0] < FINALS_TTL_SECONDS:
+        finals = cached[2]
+    else:
+        finals = await _final_counts(conn, table.id, fields)
+        _finals_cache.pop(table.id, None)
+        if pending:
+            if len(_finals_cache) >= 1000:
+                _finals_cache.pop(next(iter(_finals_cache)))
+            _finals_cache[table.id] = (now, fields, finals)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for fid in fields:
+        counts = {**finals.get(fid, {}), **pending.get(fid, {})}
+        if counts:
+            out[fid] = [{"status": st, "count": n} for st, n in sorted(counts.items())]
+    return {"statusCountsByField": out}

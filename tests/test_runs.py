@@ -1,0 +1,614 @@
+"""Enrichment runs end to end: action and formula columns, runs, statuses, retries, credits,
+auto-run and waterfalls, against a real local HTTP provider."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from claystack.server.config import Settings
+from claystack.server.enrichment import registry
+from claystack.server.enrichment.base import (
+    Action,
+    ActionError,
+    ActionResult,
+    Integration,
+    RunContext,
+)
+from claystack.server.storage.models import CreditEntry
+
+from .conftest import UserFactory, new_table
+
+PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
+
+
+class Provider(ThreadingHTTPServer):
+    """A local enrichment API. ``/person?q=`` answers ``{"name": Q}`` (``{}`` for "nodata");
+    ``/flaky?q=`` answers 429 (Retry-After: 1) the first time per q; ``/down`` answers
+    500; ``/slow`` takes 4 s. ``hits`` counts requests per path and q."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.hits: Counter[str] = Counter()
+        self.lock = threading.Lock()
+        self.active = self.most_active = 0
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (the engine's timeout) is expected here
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Provider
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        parsed = urlparse(self.path)
+        q = parse_qs(parsed.query).get("q", [""])[0]
+        with self.server.lock:
+            self.server.hits[f"{parsed.path}:{q}"] += 1
+            n = self.server.hits[f"{parsed.path}:{q}"]
+        status, body, headers = 200, {"name": q.title()}, {}
+        if parsed.path == "/person" and q == "nodata":
+            body = {}
+        elif parsed.path == "/flaky" and n == 1:
+            status, body, headers = 429, {"error": "slow down"}, {"Retry-After": "1"}
+        elif parsed.path == "/down":
+            status, body = 500, {"error": "boom"}
+        elif parsed.path == "/slow":
+            time.sleep(4)
+        elif parsed.path == "/serial":
+            with self.server.lock:
+                self.server.active += 1
+                self.server.most_active = max(self.server.most_active, self.server.active)
+            time.sleep(0.1)
+            with self.server.lock:
+                self.server.active -= 1
+        data = orjson.dumps(body)
+        self.send_response(status)
+        for k, v in {"Content-Type": "application/json", **headers}.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+@pytest.fixture(scope="module")
+def provider() -> Iterator[Provider]:
+    server = Provider()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _fetch(base: str, path: str) -> Any:
+    async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+        async with httpx.AsyncClient(timeout=10) as http:
+            r = await http.get(f"{base}{path}", params={"q": str(inputs.get("q", ""))})
+        if r.status_code == 429:
+            after = float(r.headers.get("retry-after", "1"))
+            raise ActionError("rate limited", retryable=True, retry_after=after)
+        if r.status_code >= 500:
+            raise ActionError(f"provider answered {r.status_code}", retryable=True)
+        data = r.json()
+        return ActionResult(value=data.get("name"), full_value=data, has_data=bool(data))
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def integrations(provider: Provider) -> Iterator[None]:
+    base = provider.url
+    registry.register(
+        Integration(
+            key="test-people",
+            display_name="Test people API",
+            actions=(
+                Action("find", "Find person", _fetch(base, "/person"), credits=1),
+                Action("find-premium", "Find person (premium)", _fetch(base, "/person"), credits=3),
+                Action("flaky", "Flaky", _fetch(base, "/flaky")),
+                Action("down", "Down", _fetch(base, "/down"), credits=1),
+                Action("slow", "Slow", _fetch(base, "/slow")),
+                Action("costly", "Costly", _fetch(base, "/person"), credits=10**9),
+            ),
+        )
+    )
+    registry.register(
+        Integration(
+            key="test-serial",
+            display_name="One at a time",
+            actions=(Action("find", "Find", _fetch(base, "/serial")),),
+            max_concurrency=1,
+        )
+    )
+    yield
+    registry.integrations().pop("test-people", None)
+    registry.integrations().pop("test-serial", None)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "run_poll_seconds": 0.05,
+            "run_retry_base_seconds": 0.05,
+            "run_max_attempts": 3,
+            "run_action_timeout_seconds": 2.0,
+            "http_allow_private": True,
+        }
+    )
+
+
+def action(key: str, inputs: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "action",
+        "typeSettings": {
+            "actionPackageId": "test-people",
+            "actionKey": key,
+            "inputsBinding": [{"name": k, "formulaText": v} for k, v in inputs.items()],
+            "dataTypeSettings": {"type": "json"},
+            **extra,
+        },
+    }
+
+
+async def add_field(
+    client: httpx.AsyncClient, table_id: str, name: str, body: dict[str, Any]
+) -> str:
+    r = await client.post(f"/v3/tables/{table_id}/fields", json={"name": name, **body})
+    assert r.status_code == 200, r.text
+    return str(r.json()["field"]["id"])
+
+
+async def add_rows(
+    client: httpx.AsyncClient, table_id: str, rows: list[dict[str, Any]]
+) -> list[str]:
+    r = await client.post(f"/v3/tables/{table_id}/records", json={"records": rows})
+    assert r.status_code == 200, r.text
+    return [rec["id"] for rec in r.json()["records"]]
+
+
+async def run(client: httpx.AsyncClient, table_id: str, body: dict[str, Any]) -> httpx.Response:
+    return await client.patch(f"/v3/tables/{table_id}/run", json=body)
+
+
+async def wait_done(
+    client: httpx.AsyncClient, table_id: str, workspace: int = 1, timeout: float = 30
+) -> dict[str, dict[str, int]]:
+    """Polls runstatus until no cell is pending; returns field → status → count."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = await client.get(f"/v3/workspaces/{workspace}/tables/{table_id}/fields/runstatus")
+        assert r.status_code == 200, r.text
+        counts = {
+            fid: {c["status"]: c["count"] for c in rows}
+            for fid, rows in r.json()["statusCountsByField"].items()
+        }
+        if not any(s in PENDING for c in counts.values() for s in c):
+            return counts
+        assert time.monotonic() < deadline, f"run still going: {counts}"
+        await asyncio.sleep(0.05)
+
+
+async def cells(client: httpx.AsyncClient, table_id: str, ids: list[str], fid: str) -> list[Any]:
+    r = await client.post(f"/v3/tables/{table_id}/bulk-fetch-records", json={"recordIds": ids})
+    assert r.status_code == 200, r.text
+    return [rec["cells"].get(fid) for rec in r.json()["results"]]
+
+
+async def ledger(app: FastAPI, table_id: str) -> list[Any]:
+    async with app.state.db.transaction(write=False) as conn:
+        return list(
+            await conn.execute(
+                select(CreditEntry).where(CreditEntry.table_id == table_id).order_by(CreditEntry.id)
+            )
+        )
+
+
+async def balance(client: httpx.AsyncClient, workspace: int = 1) -> int:
+    r = await client.get(f"/v3/workspaces/{workspace}")
+    return int(r.json()["workspace"]["credits"])
+
+
+# -- fields --------------------------------------------------------------------------------
+
+
+async def test_action_and_formula_field_settings_are_validated(
+    client: httpx.AsyncClient, integrations: None
+) -> None:
+    t = await new_table(client, fields=("name",))
+    name = t["byName"]["name"]
+    url = f"/v3/tables/{t['id']}/fields"
+    bad = [
+        action("find", {"q": "x"}) | {"typeSettings": {"actionKey": "find"}},
+        {"type": "action", "typeSettings": {"actionPackageId": "nope", "actionKey": "find"}},
+        action("missing", {"q": "x"}),
+        {
+            "type": "action",
+            "typeSettings": {**action("find", {})["typeSettings"], "inputsBinding": "x"},
+        },
+        {
+            "type": "action",
+            "typeSettings": {**action("find", {})["typeSettings"], "inputsBinding": [{"name": 1}]},
+        },
+        {"type": "formula", "typeSettings": {}},
+        {
+            "type": "action",
+            "typeSettings": {"actionPackageId": "waterfall", "actionKey": "waterfall", "steps": []},
+        },
+        action("find", {"q": "{{f_unknown}}"}),
+    ]
+    for i, body in enumerate(bad):
+        r = await client.post(url, json={"name": f"bad{i}", **body})
+        assert r.status_code == 400, (i, r.text)
+        assert r.json()["type"] == "BadRequest"
+        assert r.json()["message"]
+    cond = "{{" + name + "}}"
+    r = await client.post(
+        url,
+        json={
+            "name": "Person",
+            **action("find", {"q": "{{" + name + "}}"}, conditionalRunFormulaText=cond),
+        },
+    )
+    assert r.status_code == 200, r.text
+    field = r.json()["field"]
+    assert field["type"] == "action" and field["inputFieldIds"] == [name]
+    r = await client.patch(f"{url}/{field['id']}", json={"typeSettings": {"actionKey": "nope"}})
+    assert r.status_code == 400
+    r = await client.patch(
+        f"{url}/{field['id']}", json={"typeSettings": {"actionKey": "find-premium"}}
+    )
+    assert r.status_code == 200 and r.json()["field"]["typeSettings"]["actionKey"] == "find-premium"
+    r = await client.post(
+        url, json={"name": "F", "type": "formula", "typeSettings": {"formulaText": cond}}
+    )
+    assert r.status_code == 200 and r.json()["field"]["inputFieldIds"] == [name]
+
+
+# -- runs ----------------------------------------------------------------------------------
+
+
+async def test_run_statuses_values_credits_and_force(
+    app: FastAPI, client: httpx.AsyncClient, integrations: None, provider: Provider
+) -> None:
+    t = await new_table(client, name="People", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    fid = await add_field(client, tid, "Person", action("find", {"q": "{{" + name + "}}"}))
+    ids = await add_rows(client, tid, [{"cells": {name: v}} for v in ("ada", "bob", "", "nodata")])
+    before = await balance(client)
+    r = await run(
+        client,
+        tid,
+        {"fieldIds": [fid], "runRecords": {"viewIdTopRecords": {"viewId": t["firstViewId"]}}},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"recordCount": 4, "runMode": "INDIVIDUAL"}
+    counts = await wait_done(client, tid)
+    assert counts[fid] == {"SUCCESS": 2, "ERROR_BLANK_TOKEN": 1, "SUCCESS_NO_DATA": 1}
+    ada, bob, blank, nodata = await cells(client, tid, ids, fid)
+    assert ada["value"] == "Ada" and ada["metadata"]["status"] == "SUCCESS"
+    assert ada["externalContent"]["fullValue"] == {"name": "Ada"}
+    assert bob["value"] == "Bob"
+    assert blank["metadata"]["status"] == "ERROR_BLANK_TOKEN" and blank["value"] is None
+    assert name in blank["externalContent"]["error"]
+    assert nodata["metadata"]["status"] == "SUCCESS_NO_DATA"
+    charges = await ledger(app, tid)
+    assert sorted(c.record_id for c in charges) == sorted([ids[0], ids[1], ids[3]])
+    assert all(
+        c.amount == -1
+        and c.integration == "test-people"
+        and c.action_key == "find"
+        and c.field_id == fid
+        and c.user_id == 1
+        for c in charges
+    )
+    assert await balance(client) == before - 3
+
+    # Without forceRun, SUCCESS cells are kept; the others run again.
+    hits = provider.hits["/person:ada"]
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.json()["recordCount"] == 4
+    await wait_done(client, tid)
+    assert provider.hits["/person:ada"] == hits
+    assert len(await ledger(app, tid)) == 4  # nodata ran and was charged again
+    r = await run(
+        client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[:1]}, "forceRun": True}
+    )
+    await wait_done(client, tid)
+    assert provider.hits["/person:ada"] == hits + 1
+    assert len(await ledger(app, tid)) == 5
+    assert await balance(client) == before - 5
+
+
+async def test_run_condition_formula_column_and_out_of_credits(
+    app: FastAPI, client: httpx.AsyncClient, integrations: None
+) -> None:
+    t = await new_table(client, name="Cond", fields=("name", "go"))
+    tid, name, go = t["id"], t["byName"]["name"], t["byName"]["go"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    ref = "{{" + name + "}}"
+    cond = await add_field(
+        client, tid, "Cond", action("find", {"q": ref}, conditionalRunFormulaText="{{" + go + "}}")
+    )
+    costly = await add_field(client, tid, "Costly", action("costly", {"q": ref}))
+    formula = await add_field(
+        client, tid, "Copy", {"type": "formula", "typeSettings": {"formulaText": ref}}
+    )
+    ids = await add_rows(
+        client, tid, [{"cells": {name: "ada", go: True}}, {"cells": {name: "bob", go: False}}]
+    )
+    before = await balance(client)
+    r = await run(
+        client,
+        tid,
+        {"fieldIds": [cond, costly, formula], "runRecords": {"viewId": t["firstViewId"]}},
+    )
+    assert r.status_code == 200 and r.json()["recordCount"] == 2
+    counts = await wait_done(client, tid)
+    assert counts[cond] == {"SUCCESS": 1, "ERROR_RUN_CONDITION_NOT_MET": 1}
+    assert counts[costly] == {"ERROR_OUT_OF_CREDITS": 2}
+    assert counts[formula] == {"SUCCESS": 2}
+    assert [c["value"] for c in await cells(client, tid, ids, formula)] == ["ada", "bob"]
+    assert [c["metadata"]["status"] for c in await cells(client, tid, ids, cond)] == [
+        "SUCCESS",
+        "ERROR_RUN_CONDITION_NOT_MET",
+    ]
+    assert [c.action_key for c in await ledger(app, tid)] == ["find"]
+    assert await balance(client) == before - 1
+
+
+async def test_retries_errors_and_timeouts(
+    client: httpx.AsyncClient, integrations: None, provider: Provider
+) -> None:
+    t = await new_table(client, name="Flaky", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    ref = "{{" + name + "}}"
+    flaky = await add_field(client, tid, "Flaky", action("flaky", {"q": ref}))
+    down = await add_field(client, tid, "Down", action("down", {"q": ref}))
+    slow = await add_field(client, tid, "Slow", action("slow", {"q": ref}))
+    ids = await add_rows(client, tid, [{"cells": {name: "retry-me"}}])
+    r = await run(client, tid, {"fieldIds": [flaky, down, slow], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200
+    counts = await wait_done(client, tid, timeout=60)
+    assert counts == {flaky: {"SUCCESS": 1}, down: {"ERROR": 1}, slow: {"ERROR_TIMEOUT": 1}}
+    assert provider.hits["/flaky:retry-me"] == 2
+    assert provider.hits["/down:retry-me"] == 3  # run_max_attempts
+    (f,) = await cells(client, tid, ids, flaky)
+    assert f["value"] == "Retry-Me"
+    (d,) = await cells(client, tid, ids, down)
+    assert d["externalContent"]["error"] == "provider answered 500"
+    (s,) = await cells(client, tid, ids, slow)
+    assert "longer than" in s["externalContent"]["error"]
+
+
+async def test_auto_run_on_and_off(client: httpx.AsyncClient, integrations: None) -> None:
+    t = await new_table(client, name="Auto", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    assert t["tableSettings"]["AUTO_RUN_ON"] is True
+    fid = await add_field(client, tid, "Person", action("find", {"q": "{{" + name + "}}"}))
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}, {"cells": {}}])
+    counts = await wait_done(client, tid)
+    assert counts == {fid: {"SUCCESS": 1}}
+    first, blank = await cells(client, tid, ids, fid)
+    assert first["value"] == "Ada" and blank is None
+    r = await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    assert r.json()["table"]["tableSettings"]["AUTO_RUN_ON"] is False
+    more = await add_rows(client, tid, [{"cells": {name: "bob"}}])
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 1}}
+    assert await cells(client, tid, more, fid) == [None]
+
+
+async def test_waterfall_stops_at_first_data_and_charges_steps_that_ran(
+    app: FastAPI, client: httpx.AsyncClient, integrations: None
+) -> None:
+    t = await new_table(client, name="Waterfall", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    ref = "{{" + name + "}}"
+
+    def step(key: str, q: str = ref) -> dict[str, Any]:
+        return {
+            "actionPackageId": "test-people",
+            "actionKey": key,
+            "inputsBinding": [{"name": "q", "formulaText": q}],
+        }
+
+    body = {
+        "type": "action",
+        "typeSettings": {
+            "actionPackageId": "waterfall",
+            "actionKey": "waterfall",
+            "steps": [step("find", '"nodata"'), step("down"), step("find-premium"), step("find")],
+        },
+    }
+    fid = await add_field(client, tid, "Best", body)
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}])
+    await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 1}}
+    (cell,) = await cells(client, tid, ids, fid)
+    assert cell["value"] == "Ada"
+    full = cell["externalContent"]["fullValue"]
+    assert full["step"] == {
+        "index": 2,
+        "actionPackageId": "test-people",
+        "actionKey": "find-premium",
+    }
+    assert full["result"] == {"name": "Ada"}
+    assert [s["status"] for s in full["steps"]] == ["SUCCESS_NO_DATA", "ERROR", "SUCCESS"]
+    charges = await ledger(app, tid)
+    assert [(c.action_key, c.amount) for c in charges] == [("find", -1), ("find-premium", -3)]
+    assert len({c.idempotency_key for c in charges}) == 2
+
+
+# -- run requests --------------------------------------------------------------------------
+
+
+async def test_run_records_variants_and_bad_requests(
+    client: httpx.AsyncClient, integrations: None, other_user: UserFactory
+) -> None:
+    t = await new_table(client, name="Variants", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    fid = await add_field(
+        client,
+        tid,
+        "Copy",
+        {"type": "formula", "typeSettings": {"formulaText": "{{" + name + "}}"}},
+    )
+    ids = await add_rows(client, tid, [{"cells": {name: f"n{i}"}} for i in range(6)])
+    view = t["firstViewId"]
+
+    async def ran(run_records: dict[str, Any]) -> tuple[int, set[str]]:
+        r = await run(client, tid, {"fieldIds": [fid], "runRecords": run_records, "forceRun": True})
+        assert r.status_code == 200, r.text
+        await wait_done(client, tid)
+        got = await cells(client, tid, ids, fid)
+        return r.json()["recordCount"], {i for i, c in zip(ids, got, strict=True) if c}
+
+    assert await ran({"viewIdTopRecords": {"viewId": view, "numRecords": 2}}) == (2, set(ids[:2]))
+    assert await ran({"recordIds": [ids[2], "r_missing"]}) == (1, set(ids[:3]))
+    assert await ran({"recordIds": [ids[3]], "tableId": tid}) == (1, set(ids[:4]))
+    r = await client.post(
+        f"/v3/tables/{tid}/views",
+        json={"name": "Top", "limit": 1, "sort": [{"fieldId": name, "direction": "DESC"}]},
+    )
+    top = r.json()["view"]["id"]
+    assert await ran({"viewId": top}) == (1, set(ids[:4]) | {ids[5]})
+    assert await ran({"viewIdTopRecords": {"viewId": view}}) == (6, set(ids))
+
+    r = await run(client, tid, {"fieldIds": [fid]})
+    assert r.status_code == 400
+    assert r.json() == {
+        "type": "BadRequest",
+        "message": 'Invalid request parameter(s): Field "runRecords" - Required',
+    }
+    for body, status in [
+        ({"runRecords": {"recordIds": ids}}, 400),
+        ({"fieldIds": [name], "runRecords": {"recordIds": ids}}, 400),
+        ({"fieldIds": ["f_nope"], "runRecords": {"recordIds": ids}}, 404),
+        ({"fieldIds": [fid], "runRecords": {"recordIds": ids, "tableId": "t_other"}}, 400),
+        ({"fieldIds": [fid], "runRecords": {"viewId": "gv_nope"}}, 404),
+        (
+            {
+                "fieldIds": [fid],
+                "runRecords": {"viewIdTopRecords": {"viewId": view, "numRecords": -1}},
+            },
+            400,
+        ),
+        ({"fieldIds": [fid], "runRecords": {"something": 1}}, 400),
+    ]:
+        r = await run(client, tid, body)
+        assert r.status_code == status, (body, r.text)
+    other, ws = await other_user()
+    r = await run(other, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 404 and r.json()["type"] == "NotFound"
+    r = await other.get(f"/v3/workspaces/{ws}/tables/{tid}/fields/runstatus")
+    assert r.status_code == 404
+    r = await other.get(f"/v3/workspaces/1/tables/{tid}/fields/runstatus")
+    assert r.status_code == 404
+
+
+async def test_http_api_column_and_javascript_formulas(
+    client: httpx.AsyncClient, provider: Provider
+) -> None:
+    t = await new_table(client, name="HTTP", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    ref = "{{" + name + "}}"
+    http = await add_field(
+        client,
+        tid,
+        "Lookup",
+        {
+            "type": "action",
+            "typeSettings": {
+                "actionPackageId": "http-api-v2",
+                "actionKey": "http-api-v2",
+                "inputsBinding": [
+                    {"name": "url", "formulaText": f'"{provider.url}/person?q=" + {ref}'},
+                    {"name": "fieldPaths", "formulaText": '["name"]'},
+                ],
+            },
+        },
+    )
+    upper = await add_field(
+        client,
+        tid,
+        "Upper",
+        {"type": "formula", "typeSettings": {"formulaText": ref + '.toUpperCase() + "!"'}},
+    )
+    # An input that is not JavaScript is a plain-text template.
+    plain = await add_field(
+        client,
+        tid,
+        "Plain",
+        {
+            "type": "action",
+            "typeSettings": {
+                "actionPackageId": "http-api-v2",
+                "actionKey": "http-api-v2",
+                "inputsBinding": [
+                    {"name": "url", "formulaText": provider.url + "/person?q=" + ref}
+                ],
+            },
+        },
+    )
+    # Reads the action column's whole result; auto-run queues it once that result is in.
+    chained = await add_field(
+        client,
+        tid,
+        "Greeting",
+        {"type": "formula", "typeSettings": {"formulaText": '"Hi " + {{' + http + "}}.name"}},
+    )
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}, {"cells": {name: "grace"}}])
+    assert await wait_done(client, tid) == {
+        http: {"SUCCESS": 2},
+        plain: {"SUCCESS": 2},
+        upper: {"SUCCESS": 2},
+        chained: {"SUCCESS": 2},
+    }
+    assert [c["value"] for c in await cells(client, tid, ids, plain)] == [
+        {"name": "Ada"},
+        {"name": "Grace"},
+    ]
+    assert [c["value"] for c in await cells(client, tid, ids, http)] == ["Ada", "Grace"]
+    assert [c["value"] for c in await cells(client, tid, ids, upper)] == ["ADA!", "GRACE!"]
+    (first, _) = await cells(client, tid, ids, http)
+    assert first["externalContent"]["fullValue"] == {"name": "Ada"}
+    assert [c["value"] for c in await cells(client, tid, ids, chained)] == ["Hi Ada", "Hi Grace"]
+
+
+async def test_integration_concurrency_limit(
+    client: httpx.AsyncClient, integrations: None, provider: Provider
+) -> None:
+    t = await new_table(client, name="Serial", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    body = action("find", {"q": "{{" + name + "}}"})
+    body["typeSettings"]["actionPackageId"] = "test-serial"
+    fid = await add_field(client, tid, "Serial", body)
+    await add_rows(client, tid, [{"cells": {name: f"s{i}"}} for i in range(5)])
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 5}}
+    assert provider.most_active == 1
