@@ -47,6 +47,17 @@ def shape(path: str) -> tuple[str, ...]:
     return tuple("*" if "{" in seg else seg for seg in path.strip("/").split("/"))
 
 
+def _serves(route: tuple[str, tuple[str, ...]], spec: tuple[str, tuple[str, ...]]) -> bool:
+    """A route serves a spec path when the segments agree; a placeholder segment of the route
+    also serves a literal one of the spec (``{type}`` serves ``.../workspace``)."""
+    (method, segs), (spec_method, spec_segs) = route, spec
+    return (
+        method == spec_method
+        and len(segs) == len(spec_segs)
+        and all(a == b or a == "*" for a, b in zip(segs, spec_segs, strict=True))
+    )
+
+
 def _cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
 
@@ -127,9 +138,9 @@ def render(spec_text: str, routes: Iterable[tuple[str, str]]) -> str:
     done = {"seed": [0, 0], "live": [0, 0], "ours": [0, 0], "": [0, 0]}
     section = None
     for ep in endpoints:
-        keys = [(ep.method, shape(v)) for v in ep.variants()]
-        hit = any(k in shapes for k in keys)
-        used.update(k for k in keys if k in shapes)
+        keys = [k for v in ep.variants() for k in shapes if _serves(k, (ep.method, shape(v)))]
+        hit = bool(keys)
+        used.update(keys)
         done[ep.family][0] += hit
         done[ep.family][1] += 1
         if ep.section != section:
