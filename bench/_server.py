@@ -110,8 +110,15 @@ class RssSampler(threading.Thread):
 class Server:
     """``claystack serve`` in a subprocess with a fresh database; use as a context manager."""
 
-    def __init__(self, database: str | None = None, *, log_level: str = "warning") -> None:
+    def __init__(
+        self,
+        database: str | None = None,
+        *,
+        log_level: str = "warning",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.database = database
+        self.extra_env = env or {}
         self.log_level = log_level
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -133,6 +140,7 @@ class Server:
     def __enter__(self) -> Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CLAYSTACK_")}
         env["CLAYSTACK_DATA_DIR"] = str(self.tmp)
+        env.update(self.extra_env)
         if self.database:
             self.schema = "bench_" + uuid.uuid4().hex[:12]
             _pg(self.database, f'CREATE SCHEMA "{self.schema}"')

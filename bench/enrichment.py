@@ -18,11 +18,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +30,9 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import (  # noqa: E402 - the sibling module, importable when run as a script
-    VENV_BIN,
     WORKSPACE,
     Profiler,
-    RssSampler,
     Server,
-    _pg,
     free_port,
     loadavg,
     machine_info,
@@ -46,40 +41,6 @@ from _server import (  # noqa: E402 - the sibling module, importable when run as
 
 PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
 BATCH = 1_000
-
-
-class EnrichmentServer(Server):
-    """``Server`` with extra ``CLAYSTACK_*`` settings in the environment of the child."""
-
-    def __init__(self, database: str | None, env: dict[str, str]) -> None:
-        super().__init__(database)
-        self.extra_env = env
-
-    def __enter__(self) -> EnrichmentServer:
-        # Server.__enter__ keeps no CLAYSTACK_* variable of ours; start the child the same
-        # way with the extra settings added.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CLAYSTACK_")}
-        env["CLAYSTACK_DATA_DIR"] = str(self.tmp)
-        env.update(self.extra_env)
-        if self.database:
-            self.schema = "bench_" + uuid.uuid4().hex[:12]
-            _pg(self.database, f'CREATE SCHEMA "{self.schema}"')
-            env["CLAYSTACK_DATABASE_URL"] = self.database
-            env["CLAYSTACK_DATABASE_SCHEMA"] = self.schema
-        cmd = [str(VENV_BIN / "claystack"), "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.port), "--log-level", self.log_level]
-        self.log_path = self.tmp / "server.log"
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            self._wait_ready()
-            self.sampler = RssSampler(self.pid)
-            self.sampler.start()
-            self.token = self._login()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
 
 
 def provider_main(port: int) -> None:
@@ -221,7 +182,7 @@ def main() -> None:
             "CLAYSTACK_HTTP_ALLOW_PRIVATE": "true",
             "CLAYSTACK_RUN_CONCURRENCY": str(args.concurrency),
         }
-        with EnrichmentServer(args.database, env) as server:
+        with Server(args.database, env=env) as server:
             results["backend"] = server.backend
             results["concurrency"] = args.concurrency
             profiler = Profiler(server.pid, args.profile)
