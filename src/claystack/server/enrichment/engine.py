@@ -257,7 +257,10 @@ class Runner:
             if not busy:
                 self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._wake.wait(), poll)
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
+                    # cancellation that stop() sends when the event is set at that moment.
+                    async with asyncio.timeout(poll):
+                        await self._wake.wait()
                 except TimeoutError:
                     pass
 
@@ -586,9 +589,8 @@ class Runner:
                 await bucket.take()
             timeout = self.settings.run_action_timeout_seconds
             try:
-                result = await asyncio.wait_for(
-                    step.action.run(dict(step.inputs or {}), ctx), timeout
-                )
+                async with asyncio.timeout(timeout):
+                    result = await step.action.run(dict(step.inputs or {}), ctx)
             except TimeoutError:
                 raise ActionError(
                     f"The action took longer than {timeout:g}s", "ERROR_TIMEOUT", retryable=True
@@ -721,9 +723,11 @@ class Runner:
                 if remaining <= 0:
                     break
                 try:
-                    batch.append(await asyncio.wait_for(self._results.get(), remaining))
+                    async with asyncio.timeout(remaining):
+                        item = await self._results.get()
                 except TimeoutError:
                     break
+                batch.append(item)
             try:
                 await self._write(batch)
             except asyncio.CancelledError:
