@@ -140,6 +140,7 @@ def _refuse(policy: Policy, host: str, ip: IPAddress) -> None:
         )
 
 
+@lru_cache(maxsize=4096)  # parsing costs more than the rest of the check
 def _literal(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
