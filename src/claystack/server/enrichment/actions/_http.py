@@ -1,10 +1,11 @@
-"""Outbound HTTP shared by the actions: pooled clients and the server-side request forgery guard.
+"""Outbound HTTP shared by the actions: pooled aiohttp sessions and the request forgery guard.
 
 The guard sits in the connection layer: every TCP connection, including those made for
-redirects, resolves the host itself, checks every address and connects to a checked one, so
-DNS rebinding between a check and the connection is not possible. Clients are kept per event
-loop and per policy, so a connection opened under a permissive policy is never reused
-under a strict one.
+redirects, is opened to addresses our resolver returned after checking every one of them, so
+DNS rebinding between a check and the connection is not possible. aiohttp skips the resolver
+for IP literals, so those are checked before each hop (a literal cannot be rebound). Sessions
+are kept per event loop and per policy, so a connection opened under a permissive policy is
+never reused under a strict one.
 """
 
 from __future__ import annotations
@@ -12,31 +13,40 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
-import itertools
 import socket
 import ssl
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlencode
 
+import aiohttp
 import certifi
-import httpcore
-import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# httpcore's pool scans all its connections on every request event, so its cost grows with
-# the connection count: requests are spread round-robin over several small pools instead.
-SHARDS = 16
-LIMITS = httpx.Limits(max_connections=128, max_keepalive_connections=32, keepalive_expiry=30)
+MAX_CONNECTIONS = 128
+KEEPALIVE_SECONDS = 30
+MAX_HEADER_BYTES = 32 * 1024
+REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
 class RefusedTarget(Exception):
     """A URL or address the policy does not allow."""
+
+
+class TooManyRedirects(Exception):
+    """More redirects than the caller allows."""
+
+
+class ResponseTooLarge(Exception):
+    """A response body over the caller's limit."""
 
 
 @dataclass(frozen=True)
@@ -93,119 +103,258 @@ def _kind_of_non_global(ip: IPAddress) -> str | None:
     return None
 
 
-def check_url(url: httpx.URL) -> None:
+def check_url(url: URL) -> None:
     """Refuses what the connection guard cannot see: schemes other than http(s), no host."""
     if url.scheme not in ("http", "https"):
         raise RefusedTarget(f"Only http and https URLs are allowed, not {url.scheme or 'none'}:")
-    if not url.host:
+    if not url.raw_host:
         raise RefusedTarget("The URL has no host")
 
 
-async def _resolve(host: str, port: int) -> list[IPAddress]:
+def with_params(url: URL, params: list[tuple[str, str]]) -> URL:
+    """``url`` with ``params`` merged into its query (a name given replaces that name's values),
+    encoded as httpx's ``copy_merge_params`` did, so providers see the same query as before."""
+    given: dict[str, list[str]] = {}
+    for name, value in params:
+        given.setdefault(name, []).append(value)
+    pairs: list[tuple[str, str]] = []
+    placed: set[str] = set()
+    for name, value in url.query.items():
+        if name not in given:
+            pairs.append((name, value))
+        elif name not in placed:
+            pairs.extend((name, v) for v in given[name])
+            placed.add(name)
+    pairs.extend((name, v) for name, values in given.items() if name not in placed for v in values)
+    base = str(url.with_query(None).with_fragment(None))
+    return URL(f"{base}?{urlencode(pairs)}", encoded=True)
+
+
+def _refuse(policy: Policy, host: str, ip: IPAddress) -> None:
+    reason = policy.refusal(host, ip)
+    if reason is not None:
+        shown = host if host == str(ip) else f"{host} ({ip})"
+        raise RefusedTarget(
+            f"Refused to connect to {shown}: {reason} addresses are not allowed "
+            "(see CLAYSTACK_HTTP_ALLOW_PRIVATE and CLAYSTACK_HTTP_ALLOWED_HOSTS)"
+        )
+
+
+@lru_cache(maxsize=4096)  # parsing costs more than the rest of the check
+def _literal(host: str) -> IPAddress | None:
     try:
-        return [ipaddress.ip_address(host.strip("[]").split("%", 1)[0])]
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
     except ValueError:
+        return None
+
+
+def _check_literal(url: URL, policy: Policy) -> None:
+    host = url.raw_host or ""
+    # aiohttp connects to what looks like an IP (its own test) without asking the resolver;
+    # older versions pass legacy forms such as 2130706433 or 127.1 to the OS as they are.
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return
+    ip = _literal(host)
+    if ip is None:
+        raise RefusedTarget(f"Refused to connect to {host}: not a canonical IP address")
+    _refuse(policy, host, ip)
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves with the event loop and refuses a host if any of its addresses is refused."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        ip = _literal(host)
+        if ip is not None:
+            addresses = [ip]
+        else:
+            # a socket.gaierror (an OSError) becomes aiohttp's ClientConnectorDNSError
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                host, port, type=socket.SOCK_STREAM
+            )
+            addresses = list(
+                dict.fromkeys(
+                    ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos
+                )
+            )
+        for ip in addresses:
+            _refuse(self.policy, host, ip)
+        return [
+            {
+                "hostname": host,
+                "host": str(ip),
+                "port": port,
+                "family": socket.AF_INET6 if ip.version == 6 else socket.AF_INET,
+                "proto": 0,
+                "flags": socket.AI_NUMERICHOST,
+            }
+            for ip in addresses
+        ]
+
+    async def close(self) -> None:
         pass
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise httpcore.ConnectError(f"Could not resolve {host}: {exc.strerror}") from exc
-    return list(
-        dict.fromkeys(ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos)
+
+
+@lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def _new_session(policy: Policy | None) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(
+        limit=MAX_CONNECTIONS,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+        ssl=_ssl_context(),
+        resolver=GuardedResolver(policy) if policy is not None else None,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        # the callers bound the whole exchange with asyncio.timeout
+        timeout=aiohttp.ClientTimeout(total=None),
+        # one session serves every workspace: no cookie may pass from one to another
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        max_line_size=MAX_HEADER_BYTES,
+        max_field_size=MAX_HEADER_BYTES,
     )
 
 
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    def __init__(self, policy: Policy) -> None:
-        self.policy = policy
-        self.inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await _resolve(host, port)
-        for ip in addresses:
-            reason = self.policy.refusal(host, ip)
-            if reason is not None:
-                shown = host if host == str(ip) else f"{host} ({ip})"
-                raise RefusedTarget(
-                    f"Refused to connect to {shown}: {reason} addresses are not allowed "
-                    "(see CLAYSTACK_HTTP_ALLOW_PRIVATE and CLAYSTACK_HTTP_ALLOWED_HOSTS)"
-                )
-        error: Exception | None = None
-        for ip in addresses:
-            try:
-                return await self.inner.connect_tcp(
-                    str(ip), port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                error = exc
-        assert error is not None
-        raise error
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise RefusedTarget("Unix sockets are not allowed")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
+_sessions: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[Policy | None, aiohttp.ClientSession]
+] = weakref.WeakKeyDictionary()
 
 
-def _new_client(policy: Policy | None) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(limits=LIMITS, trust_env=False)
-    if policy is not None:
-        # httpx takes no network backend, so its pool is rebuilt around the guarded one.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=ssl.create_default_context(cafile=certifi.where()),
-            max_connections=LIMITS.max_connections,
-            max_keepalive_connections=LIMITS.max_keepalive_connections,
-            keepalive_expiry=LIMITS.keepalive_expiry,
-            network_backend=_GuardedBackend(policy),
-        )
-    return httpx.AsyncClient(transport=transport, trust_env=False, follow_redirects=False)
-
-
-class _Shards:
-    def __init__(self, policy: Policy | None) -> None:
-        self.clients = [_new_client(policy) for _ in range(SHARDS)]
-        self.turn = itertools.cycle(range(SHARDS))
-
-
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[Policy | None, _Shards]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def client(policy: Policy | None) -> httpx.AsyncClient:
-    """A shared client of this event loop for ``policy`` (None: trusted, unguarded)."""
-    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    shards = per_loop.get(policy)
-    if shards is None:
-        shards = per_loop[policy] = _Shards(policy)
-    index = next(shards.turn)
-    found = shards.clients[index]
-    if found.is_closed:
-        found = shards.clients[index] = _new_client(policy)
+def session(policy: Policy | None) -> aiohttp.ClientSession:
+    """The shared session of this event loop for ``policy`` (None: trusted, unguarded)."""
+    per_loop = _sessions.setdefault(asyncio.get_running_loop(), {})
+    found = per_loop.get(policy)
+    if found is None or found.closed:
+        found = per_loop[policy] = _new_session(policy)
     return found
 
 
 async def aclose() -> None:
-    """Closes this event loop's clients (call at shutdown)."""
-    per_loop = _clients.pop(asyncio.get_running_loop(), {})
-    for shards in per_loop.values():
-        for found in shards.clients:
-            await found.aclose()
+    """Closes this event loop's sessions (call at shutdown)."""
+    per_loop = _sessions.pop(asyncio.get_running_loop(), {})
+    for found in per_loop.values():
+        await found.close()
 
 
-def retry_after(response: httpx.Response) -> float | None:
-    """``Retry-After`` in seconds (delta or HTTP date), or None."""
+@dataclass(slots=True)
+class Reply:
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes
+    url: URL
+
+    @property
+    def encoding(self) -> str | None:
+        """The charset of the Content-Type header, if any."""
+        _, _, params = self.headers.get("content-type", "").partition(";")
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.lower() == "charset" and value.strip('" '):
+                return value.strip('" ')
+        return None
+
+
+async def request(
+    method: str,
+    url: URL,
+    policy: Policy | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+    content: bytes | None = None,
+    max_redirects: int = 0,
+    max_bytes: int | None = None,
+) -> Reply:
+    """One exchange, following up to ``max_redirects`` redirects, each hop checked again.
+
+    Raises RefusedTarget, TooManyRedirects, ResponseTooLarge, aiohttp.ClientError (network,
+    protocol, invalid URL) and lets the caller's timeout cancel it.
+    """
+    sender = session(policy)
+    headers = dict(headers or {})
+    for hop in range(max_redirects + 1):
+        check_url(url)
+        if policy is not None:
+            _check_literal(url, policy)
+        has_type = any(k.lower() == "content-type" for k in headers)
+        try:
+            async with sender.request(
+                method,
+                url,
+                headers=headers,
+                data=content,
+                allow_redirects=False,
+                # httpx sent no Content-Type the caller did not set; aiohttp would guess one
+                skip_auto_headers=() if has_type else ("Content-Type",),
+            ) as response:
+                location = response.headers.get("location")
+                if response.status in REDIRECTS and location and hop < max_redirects:
+                    try:
+                        following = url.join(URL(location))
+                    except ValueError:
+                        raise aiohttp.InvalidURL(location) from None
+                    check_url(following)
+                    method, content, headers = _redirected(
+                        response.status, method, content, headers, url, following
+                    )
+                    url = following
+                    continue
+                if response.status in REDIRECTS and location and max_redirects:
+                    raise TooManyRedirects(f"More than {max_redirects} redirects")
+                body = await _read(response, max_bytes)
+                return Reply(response.status, response.headers, body, url)
+        except aiohttp.ClientError as exc:
+            # the resolver's refusal must reach the caller as such, whatever wraps it
+            cause = exc.__cause__
+            if isinstance(cause, RefusedTarget):
+                raise cause from None
+            raise
+    raise AssertionError("unreachable")
+
+
+def _redirected(
+    status: int,
+    method: str,
+    content: bytes | None,
+    headers: dict[str, str],
+    current: URL,
+    following: URL,
+) -> tuple[str, bytes | None, dict[str, str]]:
+    """The next request of a redirect, as httpx built it."""
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method, content = "GET", None
+        headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
+    if current.origin() != following.origin():
+        headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+    return method, content, headers
+
+
+async def _read(response: aiohttp.ClientResponse, max_bytes: int | None) -> bytes:
+    if max_bytes is None:
+        return await response.read()
+    length = response.content_length
+    if length is not None and length > max_bytes:
+        raise ResponseTooLarge(f"Response larger than {max_bytes // 1048576} MiB")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_any():
+        size += len(chunk)
+        if size > max_bytes:
+            raise ResponseTooLarge(f"Response larger than {max_bytes // 1048576} MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def retry_after(response: Any) -> float | None:
+    """``Retry-After`` of a response (anything with ``headers``) in seconds, or None."""
     raw = response.headers.get("retry-after", "").strip()
     if not raw:
         return None

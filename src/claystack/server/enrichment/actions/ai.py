@@ -14,8 +14,9 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
+from yarl import URL
 
 from ..base import Action, ActionError, ActionResult, Integration, RunContext
 from . import _http
@@ -154,24 +155,29 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         return text.replace(key, "***") if key else text
 
     seconds = float(getattr(ctx.settings, "ai_timeout_seconds", 120.0) or 120.0)
-    client = _http.client(policy)
+    try:
+        url = URL(f"{base}/chat/completions")
+        _http.check_url(url)
+    except (ValueError, _http.RefusedTarget):
+        raise ActionError("The AI base URL must be http or https", "ERROR_INVALID_INPUT") from None
     try:
         async with asyncio.timeout(seconds):
-            response = await client.post(
-                f"{base}/chat/completions",
+            response = await _http.request(
+                "POST",
+                url,
+                policy,
                 content=orjson.dumps(body),
                 headers={**headers, "Content-Type": "application/json"},
-                timeout=seconds,
             )
-    except (TimeoutError, httpx.TimeoutException):
+    except TimeoutError:
         raise ActionError(
             f"No answer within {seconds:g}s", "ERROR_TIMEOUT", retryable=True
         ) from None
     except _http.RefusedTarget as exc:
         raise ActionError(str(exc), "ERROR_INVALID_INPUT") from None
-    except httpx.UnsupportedProtocol:
+    except aiohttp.InvalidURL:
         raise ActionError("The AI base URL must be http or https", "ERROR_INVALID_INPUT") from None
-    except httpx.TransportError as exc:
+    except aiohttp.ClientError as exc:
         raise ActionError(
             scrub(f"Network error: {exc or type(exc).__name__}"), retryable=True
         ) from None

@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
+import aiohttp
 import orjson
+from yarl import URL
 
 from ..base import Action, ActionError, ActionResult, Integration, RunContext
 from ..formulas import is_blank
@@ -151,7 +152,7 @@ def _bool(inputs: Mapping[str, Any], name: str, default: bool) -> bool:
     return bool(raw)
 
 
-def _request(inputs: Mapping[str, Any]) -> tuple[str, httpx.URL, dict[str, Any]]:
+def _request(inputs: Mapping[str, Any]) -> tuple[str, URL, dict[str, str], bytes | None]:
     method = str(inputs.get("method") or "GET").upper()
     if method not in METHODS:
         raise ActionError(f"Unsupported method {method}", "ERROR_INVALID_INPUT")
@@ -159,30 +160,30 @@ def _request(inputs: Mapping[str, Any]) -> tuple[str, httpx.URL, dict[str, Any]]
     if not raw_url:
         raise ActionError("url is required", "ERROR_INVALID_INPUT")
     try:
-        url = httpx.URL(raw_url)
+        url = URL(raw_url)
         _http.check_url(url)
         params = _pairs(inputs.get("queryString"), "queryString")
         if params:
-            url = url.copy_merge_params(tuple(params))
-    except httpx.InvalidURL as exc:
-        raise ActionError(f"Invalid url: {exc}", "ERROR_INVALID_INPUT") from None
+            url = _http.with_params(url, params)
     except _http.RefusedTarget as exc:
         raise ActionError(str(exc), "ERROR_INVALID_INPUT") from None
+    except (ValueError, TypeError) as exc:
+        raise ActionError(f"Invalid url: {exc}", "ERROR_INVALID_INPUT") from None
     headers = dict(_pairs(inputs.get("headers"), "headers"))
     has_type = any(k.lower() == "content-type" for k in headers)
     body = inputs.get("body")
-    extra: dict[str, Any] = {"headers": headers}
+    content: bytes | None = None
     if body is None or body == "" or method in ("GET", "HEAD"):
         pass
     elif isinstance(body, str | bytes):
-        extra["content"] = body
+        content = body.encode() if isinstance(body, str) else body
         if not has_type and _looks_like_json(body):
             headers["Content-Type"] = "application/json"
     else:
-        extra["content"] = orjson.dumps(body)
+        content = orjson.dumps(body)
         if not has_type:
             headers["Content-Type"] = "application/json"
-    return method, url, extra
+    return method, url, headers, content
 
 
 def _looks_like_json(body: str | bytes) -> bool:
@@ -196,31 +197,8 @@ def _looks_like_json(body: str | bytes) -> bool:
     return True
 
 
-async def _send(client: httpx.AsyncClient, request: httpx.Request) -> tuple[httpx.Response, bytes]:
-    for _ in range(MAX_REDIRECTS + 1):
-        response = await client.send(request, stream=True)
-        try:
-            if response.is_redirect and response.next_request is not None:
-                request = response.next_request
-                _http.check_url(request.url)
-                continue
-            chunks: list[bytes] = []
-            size = 0
-            async for chunk in response.aiter_bytes():
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise ActionError(
-                        f"Response larger than {MAX_RESPONSE_BYTES // 1048576} MiB", "ERROR"
-                    )
-                chunks.append(chunk)
-            return response, b"".join(chunks)
-        finally:
-            await response.aclose()
-    raise ActionError(f"More than {MAX_REDIRECTS} redirects", "ERROR")
-
-
 async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
-    method, url, extra = _request(inputs)
+    method, url, headers, payload = _request(inputs)
     timeout_ms = min(max(_int(inputs, "responseTimeout", DEFAULT_TIMEOUT_MS), 1), MAX_TIMEOUT_MS)
     should_retry = _bool(inputs, "shouldRetry", True)
     max_retries = max(_int(inputs, "maxRetries", DEFAULT_MAX_RETRIES), 0)
@@ -240,24 +218,34 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     paths = [p.strip() for p in paths if p.strip()]
 
     seconds = timeout_ms / 1000
-    client = _http.client(_http.Policy.from_settings(ctx.settings))
-    request = client.build_request(method, url, timeout=seconds, **extra)
     try:
         async with asyncio.timeout(seconds):
-            response, content = await _send(client, request)
-    except (TimeoutError, httpx.TimeoutException):
+            response = await _http.request(
+                method,
+                url,
+                _http.Policy.from_settings(ctx.settings),
+                headers=headers,
+                content=payload,
+                max_redirects=MAX_REDIRECTS,
+                max_bytes=MAX_RESPONSE_BYTES,
+            )
+    except TimeoutError:
         raise transient(f"No response within {seconds:g}s", "ERROR_TIMEOUT") from None
     except _http.RefusedTarget as exc:
         raise ActionError(str(exc), "ERROR_INVALID_INPUT") from None
-    except httpx.UnsupportedProtocol as exc:
-        raise ActionError(f"Refused: {exc}", "ERROR_INVALID_INPUT") from None
-    except httpx.TransportError as exc:
+    except (_http.TooManyRedirects, _http.ResponseTooLarge) as exc:
+        raise ActionError(str(exc), "ERROR") from None
+    except aiohttp.InvalidURL as exc:
+        raise ActionError(f"Invalid url: {exc}", "ERROR_INVALID_INPUT") from None
+    except aiohttp.ClientPayloadError as exc:
+        if "encoding" in str(exc).lower():  # a body that does not decode: retrying won't help
+            raise ActionError(f"HTTP error: {exc}", "ERROR") from None
+        raise transient(f"Network error: {exc}") from None
+    except aiohttp.ClientError as exc:
         detail = str(exc) or type(exc).__name__
         raise transient(f"Network error: {detail}") from None
-    except httpx.HTTPError as exc:  # e.g. a body that does not decode
-        raise ActionError(f"HTTP error: {exc}", "ERROR") from None
 
-    code = response.status_code
+    code, content = response.status_code, response.content
     if code == 429 or code >= 500:
         raise transient(
             f"HTTP {code}: {_http.short_text(content)}", after=_http.retry_after(response)
