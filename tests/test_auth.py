@@ -45,6 +45,9 @@ async def test_missing_and_forged_sessions_are_401(anon: httpx.AsyncClient) -> N
     assert r.json() == {"type": "Unauthorized", "message": "You must be logged in"}
     r = await anon.get("/v3/me", headers={"Cookie": "claysession=s%3Aabc.def"})
     assert r.status_code == 401
+    # A signature that percent-decodes to non-ASCII (a cut-off "%2F" once made this a 500).
+    r = await anon.get("/v3/me", headers={"Cookie": "claysession=s%3Aabc.de%AAA"})
+    assert r.status_code == 401
     r = await anon.get("/v3/me", headers={"Authorization": "Bearer cs_wrong"})
     assert r.status_code == 401
 

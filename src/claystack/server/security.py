@@ -57,7 +57,8 @@ def session_token_from_cookie(secret: str, cookie: str) -> str | None:
     if not raw.startswith("s:") or "." not in raw:
         return None
     token, _, sig = raw[2:].rpartition(".")
-    if not token or not hmac.compare_digest(sig, _sign(secret, token)):
+    # bytes: compare_digest refuses str with non-ASCII characters (a forged cookie may have them)
+    if not token or not hmac.compare_digest(sig.encode(), _sign(secret, token).encode()):
         return None
     return token
 
