@@ -279,3 +279,17 @@ def test_help_lists_every_command() -> None:
         "webhooks",
     ):
         assert command in text
+
+
+def test_run_wait_shows_progress_and_ends_with_the_counts(cli: Cli, tmp_path: Path) -> None:
+    table = cli.json("tables", "create", "Runs", "--field", "Name")
+    name = table["fields"][-1]["id"]
+    cli.json("fields", "add", table["id"], "Upper", "--formula", "{{" + name + "}}.toUpperCase()")
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"Name": "ada"}\n{"Name": "bo"}\n{"Name": ""}\n')
+    cli("import", str(rows), "--table", table["id"])
+    result = cli.process("run", table["id"], "--field", "Upper", "--wait", "--timeout", "60")
+    assert result.stdout.strip() == "done: 2 SUCCESS, 1 SUCCESS_NO_DATA"  # a blank input
+    assert "SUCCESS" in result.stderr  # the live status table
+    exported = cli("tables", "export", table["id"], "--format", "jsonl").stdout.splitlines()
+    assert [json.loads(line).get("Upper") for line in exported][:2] == ["ADA", "BO"]
