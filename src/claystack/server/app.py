@@ -79,7 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            await app.state.webhooks.close()
             await lifecycle.stop(app)
             await app.state.db.dispose()
 

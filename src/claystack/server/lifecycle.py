@@ -54,6 +54,8 @@ async def start(app: FastAPI) -> None:
 
 
 async def stop(app: FastAPI) -> None:
+    """Drains the webhook writer, stops the run workers, closes outbound HTTP sessions."""
+    await app.state.webhooks.close()
     runner: Runner | None = getattr(app.state, "runner", None)
     if runner is not None:
         await runner.stop()
