@@ -141,6 +141,18 @@ async def table_ref(request: Request, ref: TableReadDep) -> TableRef:
 TableDep = Annotated[TableRef, Depends(table_ref, scope="function")]
 
 
+async def _owner_scope(
+    request: Request, conn: AsyncConnection, actor: Actor, workspace_id: object, what: str
+) -> Scope:
+    """The caller's scope in the workspace that owns an object; a 404 naming the object when
+    the caller is not a member, so a foreign id reads like an unknown one."""
+    try:
+        scope = await workspaces.resolve_workspace(conn, actor, workspace_id)
+    except NotFound:
+        raise NotFound(f"{what} not found") from None
+    return _check_write(request, scope)
+
+
 async def folder_scope(
     request: Request,
     conn: Conn,
@@ -148,11 +160,7 @@ async def folder_scope(
     folder_id: Annotated[str, Path(alias="folderId")],
 ) -> tuple[Scope, str]:
     ws = await workspaces.folder_workspace(conn, folder_id)
-    try:
-        scope = await workspaces.resolve_workspace(conn, actor, ws)
-    except NotFound:
-        raise NotFound("Folder not found") from None
-    return _check_write(request, scope), folder_id
+    return await _owner_scope(request, conn, actor, ws, "Folder"), folder_id
 
 
 FolderDep = Annotated[tuple[Scope, str], Depends(folder_scope, scope="function")]
@@ -165,11 +173,7 @@ async def workbook_scope(
     workbook_id: Annotated[str, Path(alias="workbookId")],
 ) -> tuple[Scope, str]:
     ws = await workspaces.workbook_workspace(conn, workbook_id)
-    try:
-        scope = await workspaces.resolve_workspace(conn, actor, ws)
-    except NotFound:
-        raise NotFound("Workbook not found") from None
-    return _check_write(request, scope), workbook_id
+    return await _owner_scope(request, conn, actor, ws, "Workbook"), workbook_id
 
 
 WorkbookDep = Annotated[tuple[Scope, str], Depends(workbook_scope, scope="function")]
@@ -182,11 +186,7 @@ async def app_account_scope(
     account_id: Annotated[str, Path(alias="accountId")],
 ) -> tuple[Scope, str]:
     ws = await app_accounts.account_workspace(conn, account_id)
-    try:
-        scope = await workspaces.resolve_workspace(conn, actor, ws)
-    except NotFound:
-        raise NotFound("Connected account not found") from None
-    return _check_write(request, scope), account_id
+    return await _owner_scope(request, conn, actor, ws, "Connected account"), account_id
 
 
 AppAccountDep = Annotated[tuple[Scope, str], Depends(app_account_scope, scope="function")]
