@@ -1,9 +1,11 @@
 """The run engine: background workers that execute queued cells.
 
-One claimer task takes jobs from ``run_jobs`` in batches under a lease (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL; the process's write lock on SQLite), evaluates inputs and run
-conditions, and hands executions to ``run_concurrency`` executor tasks. Formula cells are
-evaluated in the claimer, a batch per column. One writer task stores outcomes in batches:
+One claimer task takes action jobs from ``run_jobs`` in batches under a lease (``FOR UPDATE
+SKIP LOCKED`` on PostgreSQL; the process's write lock on SQLite), evaluates inputs and run
+conditions, and hands executions to ``run_concurrency`` executor tasks. Formula columns have
+no job per cell: one sweeper task walks each column's QUEUED cells in row order
+(``formula_runs``), evaluates a batch in one call into JavaScript and writes it with one
+statement. One writer task stores action outcomes in batches:
 the cell, the credit charges and the job's deletion commit together, and every charge
 carries the job's key as its idempotency key, so a job re-run after a crash is never
 charged twice. Run state lives only in the database; a restart picks up where it stopped.
@@ -20,7 +22,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, select, text, update
+from sqlalchemy import bindparam, case, delete, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Settings
@@ -30,13 +33,14 @@ from ..services.common import now_ms
 from ..services.fields import WATERFALL
 from ..services.runs import META_OBJECT, set_meta_expr
 from ..storage.engine import Database
-from ..storage.models import Field, Record, RunJob
+from ..storage.models import Field, FormulaRun, Record, RunJob
 from . import evaluation, registry
 from .base import Action, ActionError, ActionResult, Integration, RunContext
 
 log = logging.getLogger("claystack.engine")
 
 FINAL_OK = ("SUCCESS", "SUCCESS_NO_DATA")
+_UNSTORABLE = "The formula's value could not be stored"
 _RUNNING_CELL = orjson.dumps({"status": "RUNNING"}).decode()
 
 
@@ -104,7 +108,6 @@ class Outcome:
     charges: list[Charge] = field(default_factory=list)
     retry_at: int = 0
     reserved: int = 0
-    is_action: bool = True
 
     def cell_meta(self) -> dict[str, Any]:
         meta: dict[str, Any] = {"status": self.status}
@@ -113,6 +116,15 @@ class Outcome:
         if self.error is not None:
             meta["error"] = self.error
         return meta
+
+
+@dataclass(slots=True)
+class FormulaCell:
+    seq: int
+    record_id: str
+    status: str
+    value: Any
+    error: str | None = None
 
 
 class TokenBucket:
@@ -184,6 +196,38 @@ _META_SQL = {
 }
 
 
+async def _idle(event: asyncio.Event, seconds: float) -> None:
+    """Waits for ``event`` (then clears it) or ``seconds``, whichever comes first."""
+    event.clear()
+    try:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation that
+        # stop() sends when the event is set at that moment.
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        pass
+
+
+# One statement stores a batch of formula cells, matched by ``seq`` and only while QUEUED.
+_FORMULA_SQL = {
+    "sqlite": (
+        "UPDATE records SET cells = json_set(cells, :path, json(json_extract(v.value, '$.v'))), "
+        f"meta = json_set({META_OBJECT['sqlite']}, :path, json(json_extract(v.value, '$.m'))), "
+        "updated_at = :now FROM json_each(:rows) AS v "
+        "WHERE records.seq = json_extract(v.value, '$.s') "
+        "AND json_extract(records.meta, :status) = 'QUEUED'"
+    ),
+    "postgresql": (
+        "UPDATE records SET "
+        "cells = records.cells || jsonb_build_object(CAST(:f AS text), v.v), "
+        f"meta = {META_OBJECT['postgresql']} || jsonb_build_object(CAST(:f AS text), v.m), "
+        "updated_at = :now "
+        "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(s bigint, v jsonb, m jsonb) "
+        "WHERE records.seq = v.s AND records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED'"
+    ),
+}
+
+
 class Runner:
     """The workers of one server process; ``start`` in the app's lifespan, ``stop`` at exit."""
 
@@ -196,8 +240,7 @@ class Runner:
         self._exec: asyncio.Queue[Task] = asyncio.Queue()
         self._results: asyncio.Queue[Outcome] = asyncio.Queue()
         self._inflight = 0  # action jobs claimed and not yet written
-        self._formula_pending = 0  # formula outcomes not yet written
-        self._formula_cursor = 0
+        self._formula_wake = asyncio.Event()
         self._reserved: dict[int, int] = {}  # workspace → credits held by running actions
         self._semaphores: dict[str, asyncio.Semaphore | None] = {}
         self._buckets: dict[str, TokenBucket | None] = {}
@@ -219,11 +262,11 @@ class Runner:
             return
         self._exec = asyncio.Queue()
         self._results = asyncio.Queue()
-        self._inflight = self._formula_pending = 0
-        self._formula_cursor = 0
+        self._inflight = 0
         self._reserved = {}
         self._tasks = [asyncio.create_task(self._claimer(), name="claystack-claimer")]
         self._tasks.append(asyncio.create_task(self._writer(), name="claystack-writer"))
+        self._tasks.append(asyncio.create_task(self._sweeper(), name="claystack-formulas"))
         for i in range(self.concurrency):
             self._tasks.append(asyncio.create_task(self._executor(), name=f"claystack-exec-{i}"))
 
@@ -235,6 +278,7 @@ class Runner:
 
     def wake(self) -> None:
         self._wake.set()
+        self._formula_wake.set()
 
     # -- claiming ----------------------------------------------------------------------------
 
@@ -246,48 +290,14 @@ class Runner:
             try:
                 room = 2 * self.concurrency - self._inflight
                 if room > 0:
-                    busy |= await self._claim_actions(min(room, batch))
-                if self._formula_pending < 2 * batch:
-                    busy |= await self._claim_formulas(batch)
+                    busy = await self._claim_actions(min(room, batch))
             except asyncio.CancelledError:
                 raise
             except Exception:  # the engine must outlive any one bad batch
                 log.exception("claiming run jobs failed")
                 await asyncio.sleep(poll)
             if not busy:
-                self._wake.clear()
-                try:
-                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the
-                    # cancellation that stop() sends when the event is set at that moment.
-                    async with asyncio.timeout(poll):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
-
-    async def _claim_formulas(self, limit: int) -> bool:
-        """Formula jobs are read, not leased: evaluating one twice (after a crash, or by two
-        servers) costs nothing and writes the same cell, so the claim takes no write lock.
-        A cursor keeps this process from reading a job again while its result is pending."""
-        async with self.db.transaction(write=False) as conn:
-            rows = list(
-                await conn.execute(
-                    select(RunJob)
-                    .where(RunJob.kind == "formula", RunJob.id > self._formula_cursor)
-                    .order_by(RunJob.id)
-                    .limit(limit)
-                )
-            )
-            if not rows:
-                if self._formula_pending == 0:
-                    self._formula_cursor = 0
-                return False
-            self._formula_cursor = rows[-1].id
-            jobs = [self._job(r) for r in rows]
-            fields, records = await self._load(conn, jobs)
-        self._formula_pending += len(jobs)
-        for o in await asyncio.to_thread(self._formulas, jobs, fields, records):
-            self._put(o)
-        return True
+                await _idle(self._wake, poll)
 
     @staticmethod
     def _job(r: Any, claimed: bool = False) -> Job:
@@ -408,38 +418,125 @@ class Runner:
 
     # -- formulas ----------------------------------------------------------------------------
 
-    def _formulas(
-        self,
-        jobs: Sequence[Job],
-        fields: Mapping[tuple[str, str], Any],
-        records: Mapping[tuple[str, str], Any],
-    ) -> list[Outcome]:
-        out: list[Outcome] = []
-        groups: dict[tuple[str, str], list[Job]] = {}
-        for j in jobs:
-            f = fields.get((j.table_id, j.field_id))
-            if f is None or f.type != "formula" or (j.table_id, j.record_id) not in records:
-                out.append(Outcome(j, None, is_action=False))
-            else:
-                groups.setdefault((j.table_id, j.field_id), []).append(j)
-        per_table: dict[str, dict[str, Any]] = {}
-        for (table_id, field_id), group in groups.items():
-            tf = per_table.get(table_id)
-            if tf is None:
-                tf = per_table[table_id] = self._table_fields(fields, table_id)
-            formula = str(fields[(table_id, field_id)].type_settings.get("formulaText") or "")
+    async def _sweeper(self) -> None:
+        poll = self.settings.run_poll_seconds
+        while True:
+            busy = False
+            try:
+                async with self.db.transaction(write=False) as conn:
+                    sweeps = list(await conn.execute(select(FormulaRun)))
+                for sweep in sweeps:
+                    busy |= await self._sweep(sweep)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the engine must outlive any one bad batch
+                log.exception("evaluating formula columns failed")
+                await asyncio.sleep(poll)
+            if not busy:
+                await _idle(self._formula_wake, poll)
+
+    async def _sweep(self, sweep: Any) -> bool:
+        """One batch of a formula column: the next QUEUED cells after ``after_seq``,
+        evaluated together and written in one transaction with the sweep's new position.
+        Evaluating a cell twice (after a crash, or by two servers) writes the same value, so
+        nothing is leased; a cell is written only while it is still QUEUED."""
+        table_id, field_id = sweep.table_id, sweep.field_id
+        limit = self.settings.run_formula_batch
+        async with self.db.transaction(write=False) as conn:
+            fields = {
+                f.id: f for f in await conn.execute(select(Field).where(Field.table_id == table_id))
+            }
+            target = fields.get(field_id)
             rows = []
-            for j in group:
-                rec = records[(table_id, j.record_id)]
-                rows.append(_cell_values(tf, rec.cells, rec.meta))
-            for j, value in zip(group, evaluation.evaluate_many(formula, rows), strict=True):
-                if isinstance(value, evaluation.FormulaError):
-                    msg = evaluation.error_message(value)
-                    out.append(Outcome(j, "ERROR", error=msg, is_action=False))
-                else:
-                    status = "SUCCESS_NO_DATA" if evaluation.is_blank(value) else "SUCCESS"
-                    out.append(Outcome(j, status, value=value, is_action=False))
+            if target is not None and target.type == "formula":
+                rows = list(
+                    await conn.execute(
+                        select(Record.seq, Record.id, Record.cells, Record.meta)
+                        .where(
+                            Record.table_id == table_id,
+                            Record.seq > sweep.after_seq,
+                            runs.cell_status(field_id) == "QUEUED",
+                        )
+                        .order_by(Record.seq)
+                        .limit(limit)
+                    )
+                )
+        cells = await asyncio.to_thread(self._evaluate, target, fields, rows) if rows else []
+        async with self.db.transaction(write=True) as conn:
+            written = await self._write_formulas(conn, field_id, cells)
+            this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
+            same = FormulaRun.generation == sweep.generation
+            if len(rows) < limit:  # the sweep has seen every cell queued when it read
+                gone = await conn.execute(delete(FormulaRun).where(this, same))
+                if gone.rowcount:
+                    written = 0
+            if written or rows:
+                # A newer generation may have queued cells behind this position: keep it.
+                last = rows[-1].seq if rows else sweep.after_seq
+                await conn.execute(
+                    update(FormulaRun)
+                    .where(this)
+                    .values(
+                        pending=case(
+                            (FormulaRun.pending > written, FormulaRun.pending - written), else_=0
+                        ),
+                        after_seq=case((same, last), else_=FormulaRun.after_seq),
+                    )
+                )
+            done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
+            if done:
+                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done)
+        if done:
+            self.wake()
+        return bool(rows)
+
+    @staticmethod
+    def _evaluate(field: Any, fields: Mapping[str, Any], rows: Sequence[Any]) -> list[FormulaCell]:
+        formula = str(field.type_settings.get("formulaText") or "")
+        values = [_cell_values(fields, r.cells, r.meta) for r in rows]
+        out: list[FormulaCell] = []
+        for r, value in zip(rows, evaluation.evaluate_many(formula, values), strict=True):
+            if isinstance(value, evaluation.FormulaError):
+                out.append(FormulaCell(r.seq, r.id, "ERROR", None, evaluation.error_message(value)))
+            else:
+                status = "SUCCESS_NO_DATA" if evaluation.is_blank(value) else "SUCCESS"
+                out.append(FormulaCell(r.seq, r.id, status, value))
         return out
+
+    async def _write_formulas(
+        self, conn: AsyncConnection, field_id: str, cells: Sequence[FormulaCell]
+    ) -> int:
+        """Stores the formula cells that are still QUEUED; how many were."""
+        if not cells:
+            return 0
+        dialect = conn.dialect.name
+        items = []
+        for c in cells:
+            meta = (
+                {"status": c.status} if c.error is None else {"status": c.status, "error": c.error}
+            )
+            if dialect == "postgresql":
+                items.append({"s": c.seq, "v": c.value, "m": meta})
+            else:  # JSON text inside JSON: json_extract gives it back as text for json()
+                items.append({"s": c.seq, "v": _json(c.value), "m": _json(meta)})
+        params = {"f": field_id, "now": now_ms(), "rows": _json(items)}
+        if dialect != "postgresql":
+            params["path"] = f'$."{field_id}"'
+            params["status"] = f'$."{field_id}".status'
+        try:
+            async with conn.begin_nested():
+                result = await conn.execute(text(_FORMULA_SQL[dialect]), params)
+            return result.rowcount or 0
+        except DBAPIError:
+            if len(cells) == 1:  # a value the database refuses (NUL on PostgreSQL, say)
+                c = cells[0]
+                if c.error == _UNSTORABLE:
+                    raise
+                failed = FormulaCell(c.seq, c.record_id, "ERROR", None, _UNSTORABLE)
+                return await self._write_formulas(conn, field_id, [failed])
+            half = len(cells) // 2
+            first = await self._write_formulas(conn, field_id, cells[:half])
+            return first + await self._write_formulas(conn, field_id, cells[half:])
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -746,10 +843,7 @@ class Runner:
 
     def _settle(self, batch: Sequence[Outcome]) -> None:
         for o in batch:
-            if o.is_action:
-                self._inflight -= 1
-            else:
-                self._formula_pending -= 1
+            self._inflight -= 1
             if o.reserved:
                 ws = o.job.workspace_id
                 self._reserved[ws] = self._reserved.get(ws, 0) - o.reserved

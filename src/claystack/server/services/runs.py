@@ -1,7 +1,8 @@
 """Starting enrichment runs and reading their progress.
 
-A run turns (field, record) pairs into ``run_jobs`` rows and marks the cells QUEUED in the
-same transaction; the engine's workers (``enrichment/engine.py``) do the rest.
+A run marks its cells QUEUED and, in the same transaction, records the work: a ``run_jobs``
+row per action cell, and for a formula column one ``formula_runs`` row that the engine's
+sweep walks in row order. The engine's workers (``enrichment/engine.py``) do the rest.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..enrichment import evaluation
 from ..errors import BadRequest, NotFound
 from ..ids import new_id, new_ids
-from ..storage.models import Field, Record, RunJob, Table
+from ..storage.models import Field, FormulaRun, Record, RunJob, Table
 from . import tables as tables_svc
 from . import views as views_svc
 from .common import now_ms
@@ -57,7 +58,8 @@ def _bad(message: str) -> BadRequest:
     return BadRequest(f"Invalid request parameter(s): {message}")
 
 
-def _status(field_id: str) -> ColumnElement[Any]:
+def cell_status(field_id: str) -> ColumnElement[Any]:
+    """SQL for the status of a row's ``field_id`` cell (NULL when it never ran)."""
     return Record.meta[(field_id, "status")].as_string()
 
 
@@ -75,8 +77,57 @@ def set_meta_expr(conn: AsyncConnection, field_id: str, cell_json: str) -> Colum
     )
 
 
-def _insert(conn: AsyncConnection) -> Any:
-    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(RunJob)
+def _insert(conn: AsyncConnection, model: Any = RunJob) -> Any:
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(model)
+
+
+async def _queue_formula(
+    conn: AsyncConnection,
+    workspace_id: int,
+    user_id: int | None,
+    table_id: str,
+    field_id: str,
+    where: Sequence[Sequence[ColumnElement[bool]]],
+) -> None:
+    """Marks the formula cells that each ``where`` selects QUEUED (those not queued yet)
+    and starts or widens the column's sweep so that it reaches them."""
+    status = cell_status(field_id)
+    seqs: list[int] = []
+    for conds in where:
+        marked = await conn.scalars(
+            update(Record)
+            .where(*conds, or_(status.is_(None), status != "QUEUED"))
+            .values(meta=set_meta_expr(conn, field_id, QUEUED_CELL))
+            .returning(Record.seq)
+        )
+        seqs += marked
+    if not seqs:
+        return
+    ins = _insert(conn, FormulaRun).values(
+        table_id=table_id,
+        field_id=field_id,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        after_seq=min(seqs) - 1,
+        generation=1,
+        pending=len(seqs),
+        updated_at=now_ms(),
+    )
+    start = ins.excluded.after_seq
+    await conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=[FormulaRun.table_id, FormulaRun.field_id],
+            set_={
+                "after_seq": case(
+                    (start < FormulaRun.after_seq, start), else_=FormulaRun.after_seq
+                ),
+                "generation": FormulaRun.generation + 1,
+                "pending": FormulaRun.pending + ins.excluded.pending,
+                "user_id": ins.excluded.user_id,
+                "updated_at": ins.excluded.updated_at,
+            },
+        )
+    )
 
 
 # -- what to run ---------------------------------------------------------------------------
@@ -156,20 +207,26 @@ async def start_run(
     seqs = selection.scalar_subquery()
     count = await conn.scalar(select(func.count()).select_from(Record).where(Record.seq.in_(seqs)))
     now = now_ms()
+    scope = table.scope
     for fid, ftype in fields.items():
         conds: list[ColumnElement[bool]] = [Record.table_id == table.id, Record.seq.in_(seqs)]
         if not force:
-            status = _status(fid)
+            status = cell_status(fid)
             conds.append(or_(status.is_(None), status != "SUCCESS"))
+        if ftype == "formula":
+            await _queue_formula(
+                conn, scope.workspace_id, scope.actor.user_id, table.id, fid, [conds]
+            )
+            continue
         token = new_id("rj") + ":"
         src = select(
             (literal(token, String) + Record.id).label("key"),
-            literal("formula" if ftype == "formula" else "action", String),
-            literal(table.scope.workspace_id, BigInteger),
+            literal("action", String),
+            literal(scope.workspace_id, BigInteger),
             literal(table.id, String),
             literal(fid, String),
             Record.id,
-            literal(table.scope.actor.user_id, BigInteger),
+            literal(scope.actor.user_id, BigInteger),
             literal(0, Integer),
             literal(now, BigInteger),
             literal(now, BigInteger),
@@ -202,16 +259,32 @@ async def enqueue_rows(
     pairs: Sequence[tuple[str, str]],
 ) -> None:
     """Queues explicit (field id, record id) pairs, e.g. for rows just added."""
-    if not pairs:
+    by_field: dict[str, list[str]] = {}
+    for fid, rid in pairs:
+        by_field.setdefault(fid, []).append(rid)
+    actions = [(fid, rid) for fid, rid in pairs if field_kind[fid] == "action"]
+    for fid, rids in by_field.items():
+        chunks = [
+            [Record.table_id == table_id, Record.id.in_(rids[start : start + 1000])]
+            for start in range(0, len(rids), 1000)
+        ]
+        if field_kind[fid] == "formula":
+            await _queue_formula(conn, workspace_id, user_id, table_id, fid, chunks)
+            continue
+        for conds in chunks:
+            await conn.execute(
+                update(Record).where(*conds).values(meta=set_meta_expr(conn, fid, QUEUED_CELL))
+            )
+    if not actions:
         return
     now = now_ms()
-    keys = new_ids("rj", len(pairs))
+    keys = new_ids("rj", len(actions))
     await conn.execute(
         _insert(conn).on_conflict_do_nothing(),
         [
             {
                 "key": keys[i],
-                "kind": field_kind[fid],
+                "kind": "action",
                 "workspace_id": workspace_id,
                 "table_id": table_id,
                 "field_id": fid,
@@ -222,19 +295,9 @@ async def enqueue_rows(
                 "lease_until": None,
                 "created_at": now,
             }
-            for i, (fid, rid) in enumerate(pairs)
+            for i, (fid, rid) in enumerate(actions)
         ],
     )
-    by_field: dict[str, list[str]] = {}
-    for fid, rid in pairs:
-        by_field.setdefault(fid, []).append(rid)
-    for fid, rids in by_field.items():
-        for start in range(0, len(rids), 1000):
-            await conn.execute(
-                update(Record)
-                .where(Record.table_id == table_id, Record.id.in_(rids[start : start + 1000]))
-                .values(meta=set_meta_expr(conn, fid, QUEUED_CELL))
-            )
 
 
 async def auto_run(conn: AsyncConnection, table: TableRef, rows: Iterable[dict[str, Any]]) -> None:
@@ -332,7 +395,7 @@ _finals_cache: dict[str, tuple[float, tuple[str, ...], dict[str, dict[str, int]]
 async def _final_counts(
     conn: AsyncConnection, table_id: str, fields: Sequence[str]
 ) -> dict[str, dict[str, int]]:
-    columns = [_status(fid).label(f"s{i}") for i, fid in enumerate(fields)]
+    columns = [cell_status(fid).label(f"s{i}") for i, fid in enumerate(fields)]
     rows = await conn.execute(
         select(*columns, func.count().label("n"))
         .where(Record.table_id == table_id)
@@ -361,12 +424,19 @@ async def _pending_counts(conn: AsyncConnection, table_id: str) -> dict[str, dic
     out: dict[str, dict[str, int]] = {}
     for r in rows:
         out.setdefault(r.field_id, {})[r.status] = int(r.n)
+    sweeps = await conn.execute(
+        select(FormulaRun.field_id, FormulaRun.pending).where(
+            FormulaRun.table_id == table_id, FormulaRun.pending > 0
+        )
+    )
+    for r in sweeps:
+        out.setdefault(r.field_id, {})["QUEUED"] = int(r.pending)
     return out
 
 
 async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
-    """Cell status counts per action and formula field: pending ones from the job queue,
-    final ones from one pass over the table's rows (a path lookup per field)."""
+    """Cell status counts per action and formula field: pending ones from the job queue and
+    the formula sweeps, final ones from one pass over the table's rows (a path lookup per field)."""
     fields = tuple(
         await conn.scalars(
             select(Field.id)

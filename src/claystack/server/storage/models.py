@@ -312,3 +312,24 @@ class RunJob(Base):
     not_before: Mapped[int] = mapped_column(BigInteger)
     lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class FormulaRun(Base):
+    """A formula column's pending work. Its cells marked QUEUED are the work itself; this row
+    says where in the table (by ``seq``) they may start, so a sweep walks them in row order
+    without a job per cell. ``generation`` grows with every enqueue, so a sweep that read an
+    older one neither skips nor forgets cells queued meanwhile. ``pending`` counts cells
+    queued and not yet written, for run status; the row goes when the sweep finds no more.
+    """
+
+    __tablename__ = "formula_runs"
+    table_id: Mapped[str] = mapped_column(
+        ForeignKey("tables.id", ondelete="CASCADE"), primary_key=True
+    )
+    field_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    after_seq: Mapped[int] = mapped_column(BigInteger)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    pending: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
