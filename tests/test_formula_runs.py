@@ -1,0 +1,223 @@
+"""Formula columns run as sweeps (``formula_runs``): queueing, run status while queued,
+batches in row order, runs that overlap a sweep, deleted fields, downstream auto-run, and
+values the database refuses. The engine is started by hand so the queue can be seen first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+
+from claystack.server.config import Settings
+from claystack.server.enrichment.engine import Runner
+from claystack.server.storage.models import FormulaRun, RunJob
+
+from .conftest import PG_URL, new_table
+from .test_runs import add_field, add_rows, cells, run, wait_done
+
+BATCH = 3
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"run_workers": False, "run_poll_seconds": 0.05, "run_formula_batch": BATCH}
+    )
+
+
+@pytest.fixture
+async def engine(app: FastAPI) -> AsyncIterator[Runner]:
+    """The app's workers, not started until a test calls ``start()``."""
+    runner = Runner(app.state.db, app.state.settings)
+    yield runner
+    await runner.stop()
+
+
+async def sweeps(app: FastAPI) -> list[Any]:
+    async with app.state.db.transaction(write=False) as conn:
+        return list(await conn.execute(select(FormulaRun)))
+
+
+async def status_counts(client: httpx.AsyncClient, table_id: str) -> dict[str, dict[str, int]]:
+    r = await client.get(f"/v3/workspaces/1/tables/{table_id}/fields/runstatus")
+    assert r.status_code == 200, r.text
+    return {
+        fid: {c["status"]: c["count"] for c in rows}
+        for fid, rows in r.json()["statusCountsByField"].items()
+    }
+
+
+def formula(text: str) -> dict[str, Any]:
+    return {"type": "formula", "typeSettings": {"formulaText": text}}
+
+
+async def manual_table(client: httpx.AsyncClient, rows: int) -> tuple[str, str, str, list[str]]:
+    """A table with auto-run off, ``rows`` rows of ``n``, and an untouched formula column."""
+    t = await new_table(client, name="Sweep", fields=("n",))
+    tid, n = t["id"], t["byName"]["n"]
+    r = await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    assert r.status_code == 200, r.text
+    ids = await add_rows(client, tid, [{"cells": {n: f"v{i}"}} for i in range(rows)])
+    fid = await add_field(client, tid, "Upper", formula("{{" + n + "}}.toUpperCase()"))
+    return tid, n, fid, ids
+
+
+async def test_a_formula_run_is_one_sweep_with_queued_cells(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    tid, n, fid, ids = await manual_table(client, 10)
+    every = {"fieldIds": [fid], "runRecords": {"viewId": (await first_view(client, tid))}}
+    r = await run(client, tid, every)
+    assert r.status_code == 200, r.text
+    assert r.json()["recordCount"] == 10
+    (sweep,) = await sweeps(app)
+    assert (sweep.field_id, sweep.pending, sweep.generation) == (fid, 10, 1)
+    async with app.state.db.transaction(write=False) as conn:
+        assert list(await conn.execute(select(RunJob))) == []  # no job per cell
+    assert await status_counts(client, tid) == {fid: {"QUEUED": 10}}
+    assert {c["metadata"]["status"] for c in await cells(client, tid, ids, fid)} == {"QUEUED"}
+
+    # Running cells that are still queued again neither counts them twice nor moves the sweep.
+    r = await run(client, tid, {**every, "forceRun": True})
+    assert r.status_code == 200, r.text
+    assert [(s.pending, s.generation, s.after_seq) for s in await sweeps(app)] == [
+        (10, 1, sweep.after_seq)
+    ]
+
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 10}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == [f"V{i}" for i in range(10)]
+    assert await sweeps(app) == []
+
+    # Done cells are kept unless forced.
+    r = await run(client, tid, every)
+    assert r.status_code == 200, r.text
+    assert await sweeps(app) == []
+    r = await run(client, tid, {**every, "forceRun": True})
+    assert [(s.pending, s.generation) for s in await sweeps(app)] == [(10, 1)]
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 10}}
+
+
+async def first_view(client: httpx.AsyncClient, table_id: str) -> str:
+    r = await client.get(f"/v3/tables/{table_id}")
+    assert r.status_code == 200, r.text
+    return str(r.json()["table"]["firstViewId"])
+
+
+async def test_statuses_of_a_sweep_over_several_batches(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    t = await new_table(client, name="Mixed", fields=("n",))
+    tid, n = t["id"], t["byName"]["n"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    values: list[Any] = ["a", "", "boom", "b", None, "c", "d", "e"]
+    ids = await add_rows(client, tid, [{"cells": {n: v}} for v in values])
+    ref = "{{" + n + "}}"
+    fid = await add_field(
+        client,
+        tid,
+        "F",
+        formula(f'{ref} === "boom" ? (() => {{ throw new Error("no " + {ref}) }})() : {ref}'),
+    )
+    # Every row but the last: the last must stay as it was.
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[:-1]}})
+    assert r.status_code == 200, r.text
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 4, "SUCCESS_NO_DATA": 2, "ERROR": 1}}
+    got = await cells(client, tid, ids, fid)
+    assert [c and c["value"] for c in got] == ["a", "", None, "b", None, "c", "d", None]
+    assert got[2]["metadata"]["status"] == "ERROR"
+    assert got[2]["externalContent"]["error"] == "Error: no boom"
+    assert got[-1] is None
+    assert await sweeps(app) == []
+
+
+async def test_cells_queued_behind_a_running_sweep_are_not_lost(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    tid, n, fid, ids = await manual_table(client, 8)
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[3:]}})
+    assert r.status_code == 200, r.text
+    (read,) = await sweeps(app)  # what a sweep read before the run below committed
+    assert await engine._sweep(read)  # the first batch: rows 3, 4 and 5
+    (after,) = await sweeps(app)
+    assert after.pending == 2 and after.after_seq > read.after_seq
+
+    # A run of earlier rows commits while that sweep (holding the old generation) works.
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[:3]}})
+    assert r.status_code == 200, r.text
+    await engine._sweep(read)  # rows 6 and 7: the end, but of an older generation
+    (kept,) = await sweeps(app)
+    assert kept.generation == 2 and kept.pending == 3
+    assert kept.after_seq < after.after_seq  # moved back to reach rows 0-2, and kept there
+
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 8}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == [f"V{i}" for i in range(8)]
+    assert await sweeps(app) == []
+
+
+async def test_a_deleted_formula_field_ends_its_sweep(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    tid, n, fid, ids = await manual_table(client, 5)
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    r = await client.delete(f"/v3/tables/{tid}/fields/{fid}")
+    assert r.status_code == 200, r.text
+    assert await status_counts(client, tid) == {}
+    engine.start()
+    for _ in range(200):
+        if not await sweeps(app):
+            break
+        await asyncio.sleep(0.02)
+    assert await sweeps(app) == []
+
+
+async def test_auto_run_feeds_a_formula_into_downstream_formulas(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    t = await new_table(client, name="Chain", fields=("first", "last"))
+    tid, first, last = t["id"], t["byName"]["first"], t["byName"]["last"]
+    full = await add_field(
+        client, tid, "Full", formula("{{" + first + '}} + " " + {{' + last + "}}")
+    )
+    shout = await add_field(client, tid, "Shout", formula("{{" + full + "}}.toUpperCase()"))
+    rows = [{"cells": {first: f"Ada{i}", last: "Lovelace"}} for i in range(7)]
+    rows.append({"cells": {first: "Grace"}})  # an input is blank: nothing queued
+    ids = await add_rows(client, tid, rows)
+    counts = await status_counts(client, tid)
+    assert counts == {full: {"QUEUED": 7}}
+    engine.start()
+    assert await wait_done(client, tid) == {full: {"SUCCESS": 7}, shout: {"SUCCESS": 7}}
+    assert [c and c["value"] for c in await cells(client, tid, ids, shout)] == [
+        f"ADA{i} LOVELACE" for i in range(7)
+    ] + [None]
+
+
+async def test_a_value_the_database_refuses_fails_only_its_cell(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    tid, n, _, ids = await manual_table(client, 7)
+    ref = "{{" + n + "}}"
+    fid = await add_field(
+        client, tid, "Nul", formula(f'{ref} === "v4" ? "a" + String.fromCharCode(0) : {ref}')
+    )
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    engine.start()
+    done = await wait_done(client, tid)
+    got = await cells(client, tid, ids, fid)
+    others = [c["value"] for i, c in enumerate(got) if i != 4]
+    assert others == ["v0", "v1", "v2", "v3", "v5", "v6"]
+    if PG_URL:  # PostgreSQL cannot store NUL in JSON text
+        assert done == {fid: {"SUCCESS": 6, "ERROR": 1}}
+        assert got[4]["externalContent"]["error"] == "The formula's value could not be stored"
+    else:
+        assert done == {fid: {"SUCCESS": 7}}
+        assert got[4]["value"] == "a\x00"
