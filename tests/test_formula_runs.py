@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,6 +16,8 @@ from sqlalchemy import select
 
 from claystack.server.config import Settings
 from claystack.server.enrichment.engine import Runner
+from claystack.server.storage import migrate
+from claystack.server.storage.engine import Database
 from claystack.server.storage.models import FormulaRun, RunJob
 
 from .conftest import PG_URL, new_table
@@ -221,3 +224,38 @@ async def test_a_value_the_database_refuses_fails_only_its_cell(
     else:
         assert done == {fid: {"SUCCESS": 7}}
         assert got[4]["value"] == "a\x00"
+
+
+async def test_upgrading_turns_queued_formula_jobs_into_sweeps(tmp_path: Path) -> None:
+    """A database left by the version that queued a run_jobs row per formula cell."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        await migrate.upgrade(db, "0004_app_accounts")
+        async with db.transaction(write=True) as conn:
+            await conn.exec_driver_sql(
+                "INSERT INTO workspaces (id, name, created_at, updated_at) VALUES (7, 'Old', 0, 0)"
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO tables (id, workspace_id, name, type, settings, field_group_map, "
+                "row_count, created_at, updated_at) "
+                "VALUES ('t_old', 7, 'Old', 'spreadsheet', '{}', '{}', 0, 0, 0)"
+            )
+            for i, (kind, fid) in enumerate(
+                [("formula", "f_a"), ("formula", "f_a"), ("formula", "f_b"), ("action", "f_c")]
+            ):
+                await conn.exec_driver_sql(
+                    "INSERT INTO run_jobs (key, kind, workspace_id, table_id, field_id, "
+                    "record_id, user_id, attempts, not_before, created_at) "
+                    f"VALUES ('k{i}', '{kind}', 7, 't_old', '{fid}', 'r_{i}', 3, 0, 0, {i})"
+                )
+        await migrate.upgrade(db)
+        async with db.transaction(write=False) as conn:
+            runs = [
+                (r.field_id, r.workspace_id, r.user_id, r.after_seq, r.pending)
+                for r in await conn.execute(select(FormulaRun).order_by(FormulaRun.field_id))
+            ]
+            kinds = list(await conn.scalars(select(RunJob.kind)))
+        assert runs == [("f_a", 7, 3, 0, 2), ("f_b", 7, 3, 0, 1)]
+        assert kinds == ["action"]
+    finally:
+        await db.engine.dispose()
