@@ -147,14 +147,14 @@ async def test_cells_queued_behind_a_running_sweep_are_not_lost(
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[3:]}})
     assert r.status_code == 200, r.text
     (read,) = await sweeps(app)  # what a sweep read before the run below committed
-    assert await engine._sweep(read)  # the first batch: rows 3, 4 and 5
+    assert await engine._sweep(read, batches=1)  # the first batch: rows 3, 4 and 5
     (after,) = await sweeps(app)
     assert after.pending == 2 and after.after_seq > read.after_seq
 
     # A run of earlier rows commits while that sweep (holding the old generation) works.
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[:3]}})
     assert r.status_code == 200, r.text
-    await engine._sweep(read)  # rows 6 and 7: the end, but of an older generation
+    await engine._sweep(read, batches=1)  # rows 6 and 7: the end, but of an older generation
     (kept,) = await sweeps(app)
     assert kept.generation == 2 and kept.pending == 3
     assert kept.after_seq < after.after_seq  # moved back to reach rows 0-2, and kept there

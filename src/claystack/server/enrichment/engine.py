@@ -40,6 +40,7 @@ from .base import Action, ActionError, ActionResult, Integration, RunContext
 log = logging.getLogger("claystack.engine")
 
 FINAL_OK = ("SUCCESS", "SUCCESS_NO_DATA")
+_SWEEP_BATCHES = 16  # batches of one formula column before the sweeper turns to the next
 _UNSTORABLE = "The formula's value could not be stored"
 _RUNNING_CELL = orjson.dumps({"status": "RUNNING"}).decode()
 
@@ -435,60 +436,94 @@ class Runner:
             if not busy:
                 await _idle(self._formula_wake, poll)
 
-    async def _sweep(self, sweep: Any) -> bool:
-        """One batch of a formula column: the next QUEUED cells after ``after_seq``,
-        evaluated together and written in one transaction with the sweep's new position.
+    async def _sweep(self, sweep: Any, batches: int = _SWEEP_BATCHES) -> bool:
+        """Up to ``batches`` batches of a formula column, in row order after
+        ``after_seq``; each batch is read and evaluated while the one before it is written.
         Evaluating a cell twice (after a crash, or by two servers) writes the same value, so
-        nothing is leased; a cell is written only while it is still QUEUED."""
-        table_id, field_id = sweep.table_id, sweep.field_id
+        nothing is leased; a cell is written only while it is still QUEUED. Whether it
+        found any cell to evaluate."""
         limit = self.settings.run_formula_batch
+        position, found, current = sweep.after_seq, False, True
+        writing: asyncio.Task[bool] | None = None
+        try:
+            for _ in range(batches):
+                fields, rows = await self._sweep_rows(sweep, position, limit)
+                cells = []
+                if rows:
+                    target = fields[sweep.field_id]
+                    cells = await asyncio.to_thread(self._evaluate, target, fields, rows)
+                if writing is not None:
+                    current = await writing
+                found |= bool(rows)
+                end = len(rows) < limit or not current
+                writing = asyncio.create_task(self._store_sweep(sweep, rows, cells, end))
+                if end:
+                    break
+                position = rows[-1].seq
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
+        return found
+
+    async def _sweep_rows(
+        self, sweep: Any, position: int, limit: int
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """The table's fields, and the next QUEUED cells of the sweep's column after
+        ``position`` (none when the column is gone or no longer a formula)."""
+        table_id, field_id = sweep.table_id, sweep.field_id
         async with self.db.transaction(write=False) as conn:
             fields = {
                 f.id: f for f in await conn.execute(select(Field).where(Field.table_id == table_id))
             }
             target = fields.get(field_id)
-            rows = []
-            if target is not None and target.type == "formula":
-                rows = list(
-                    await conn.execute(
-                        select(Record.seq, Record.id, Record.cells, Record.meta)
-                        .where(
-                            Record.table_id == table_id,
-                            Record.seq > sweep.after_seq,
-                            runs.cell_status(field_id) == "QUEUED",
-                        )
-                        .order_by(Record.seq)
-                        .limit(limit)
-                    )
+            if target is None or target.type != "formula":
+                return fields, []
+            rows = await conn.execute(
+                select(Record.seq, Record.id, Record.cells, Record.meta)
+                .where(
+                    Record.table_id == table_id,
+                    Record.seq > position,
+                    runs.cell_status(field_id) == "QUEUED",
                 )
-        cells = await asyncio.to_thread(self._evaluate, target, fields, rows) if rows else []
+                .order_by(Record.seq)
+                .limit(limit)
+            )
+            return fields, list(rows)
+
+    async def _store_sweep(
+        self, sweep: Any, rows: Sequence[Any], cells: Sequence[FormulaCell], end: bool
+    ) -> bool:
+        """Writes a batch with the sweep's new position, or ends the sweep when ``end``;
+        whether the sweep is still the generation it was read as (when not, a run has
+        queued cells it may not have seen: it keeps its position, and no row ends it)."""
+        table_id, field_id = sweep.table_id, sweep.field_id
+        this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
+        same = FormulaRun.generation == sweep.generation
         async with self.db.transaction(write=True) as conn:
             written = await self._write_formulas(conn, field_id, cells)
-            this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
-            same = FormulaRun.generation == sweep.generation
-            if len(rows) < limit:  # the sweep has seen every cell queued when it read
+            current = False
+            if end:
                 gone = await conn.execute(delete(FormulaRun).where(this, same))
-                if gone.rowcount:
-                    written = 0
-            if written or rows:
-                # A newer generation may have queued cells behind this position: keep it.
-                last = rows[-1].seq if rows else sweep.after_seq
-                await conn.execute(
+                current = bool(gone.rowcount)
+            if rows and not current:
+                left = case((FormulaRun.pending > written, FormulaRun.pending - written), else_=0)
+                moved = await conn.execute(
                     update(FormulaRun)
-                    .where(this)
-                    .values(
-                        pending=case(
-                            (FormulaRun.pending > written, FormulaRun.pending - written), else_=0
-                        ),
-                        after_seq=case((same, last), else_=FormulaRun.after_seq),
-                    )
+                    .where(this, same)
+                    .values(pending=left, after_seq=rows[-1].seq)
                 )
+                current = bool(moved.rowcount)
+                if not current:
+                    await conn.execute(update(FormulaRun).where(this).values(pending=left))
             done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
             if done:
                 await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done)
         if done:
             self.wake()
-        return bool(rows)
+        return current
 
     @staticmethod
     def _evaluate(field: Any, fields: Mapping[str, Any], rows: Sequence[Any]) -> list[FormulaCell]:
