@@ -79,7 +79,7 @@ async def test_a_formula_run_is_one_sweep_with_queued_cells(
     assert r.status_code == 200, r.text
     assert r.json()["recordCount"] == 10
     (sweep,) = await sweeps(app)
-    assert (sweep.field_id, sweep.pending, sweep.generation) == (fid, 10, 1)
+    assert (sweep.field_id, sweep.pending) == (fid, 10)
     async with app.state.db.transaction(write=False) as conn:
         assert list(await conn.execute(select(RunJob))) == []  # no job per cell
     assert await status_counts(client, tid) == {fid: {"QUEUED": 10}}
@@ -88,9 +88,7 @@ async def test_a_formula_run_is_one_sweep_with_queued_cells(
     # Running cells that are still queued again neither counts them twice nor moves the sweep.
     r = await run(client, tid, {**every, "forceRun": True})
     assert r.status_code == 200, r.text
-    assert [(s.pending, s.generation, s.after_seq) for s in await sweeps(app)] == [
-        (10, 1, sweep.after_seq)
-    ]
+    assert [(s.pending, s.after_seq) for s in await sweeps(app)] == [(10, sweep.after_seq)]
 
     engine.start()
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 10}}
@@ -102,7 +100,7 @@ async def test_a_formula_run_is_one_sweep_with_queued_cells(
     assert r.status_code == 200, r.text
     assert await sweeps(app) == []
     r = await run(client, tid, {**every, "forceRun": True})
-    assert [(s.pending, s.generation) for s in await sweeps(app)] == [(10, 1)]
+    assert [s.pending for s in await sweeps(app)] == [10]
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 10}}
 
 
@@ -140,24 +138,22 @@ async def test_statuses_of_a_sweep_over_several_batches(
     assert await sweeps(app) == []
 
 
-async def test_cells_queued_behind_a_running_sweep_are_not_lost(
+async def test_cells_queued_behind_a_sweep_move_it_back(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
     tid, n, fid, ids = await manual_table(client, 8)
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[3:]}})
     assert r.status_code == 200, r.text
-    (read,) = await sweeps(app)  # what a sweep read before the run below committed
-    assert await engine._sweep(read, batches=1)  # the first batch: rows 3, 4 and 5
+    (before,) = await sweeps(app)
+    assert await engine._sweep(tid, fid, batches=1)  # rows 3, 4 and 5
     (after,) = await sweeps(app)
-    assert after.pending == 2 and after.after_seq > read.after_seq
+    assert after.pending == 2 and after.after_seq > before.after_seq
 
-    # A run of earlier rows commits while that sweep (holding the old generation) works.
+    # A run of rows the sweep has passed moves it back to them.
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[:3]}})
     assert r.status_code == 200, r.text
-    await engine._sweep(read, batches=1)  # rows 6 and 7: the end, but of an older generation
-    (kept,) = await sweeps(app)
-    assert kept.generation == 2 and kept.pending == 3
-    assert kept.after_seq < after.after_seq  # moved back to reach rows 0-2, and kept there
+    (back,) = await sweeps(app)
+    assert back.pending == 5 and back.after_seq < before.after_seq
 
     engine.start()
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 8}}

@@ -2,13 +2,15 @@
 
 One claimer task takes action jobs from ``run_jobs`` in batches under a lease (``FOR UPDATE
 SKIP LOCKED`` on PostgreSQL; the process's write lock on SQLite), evaluates inputs and run
-conditions, and hands executions to ``run_concurrency`` executor tasks. Formula columns have
-no job per cell: one sweeper task walks each column's QUEUED cells in row order
-(``formula_runs``), evaluates a batch in one call into JavaScript and writes it with one
-statement. One writer task stores action outcomes in batches:
-the cell, the credit charges and the job's deletion commit together, and every charge
-carries the job's key as its idempotency key, so a job re-run after a crash is never
-charged twice. Run state lives only in the database; a restart picks up where it stopped.
+conditions, and hands executions to ``run_concurrency`` executor tasks. One writer task
+stores action outcomes in batches: the cell, the credit charges and the job's deletion
+commit together, and every charge carries the job's key as its idempotency key, so a job
+re-run after a crash is never charged twice.
+
+Formula columns have no job per cell: one sweeper task walks each column's QUEUED cells in
+row order (``formula_runs``), a batch evaluated in one call into JavaScript and stored with
+one statement in the transaction that moves the sweep on. Run state lives only in the
+database; a restart picks up where it stopped.
 """
 
 from __future__ import annotations
@@ -209,14 +211,13 @@ async def _idle(event: asyncio.Event, seconds: float) -> None:
         pass
 
 
-# One statement stores a batch of formula cells, matched by ``seq`` and only while QUEUED.
+# One statement stores a batch of formula cells, matched by ``seq``.
 _FORMULA_SQL = {
     "sqlite": (
         "UPDATE records SET cells = json_set(cells, :path, json(json_extract(v.value, '$.v'))), "
         f"meta = json_set({META_OBJECT['sqlite']}, :path, json(json_extract(v.value, '$.m'))), "
         "updated_at = :now FROM json_each(:rows) AS v "
-        "WHERE records.seq = json_extract(v.value, '$.s') "
-        "AND json_extract(records.meta, :status) = 'QUEUED'"
+        "WHERE records.seq = json_extract(v.value, '$.s')"
     ),
     "postgresql": (
         "UPDATE records SET "
@@ -224,7 +225,7 @@ _FORMULA_SQL = {
         f"meta = {META_OBJECT['postgresql']} || jsonb_build_object(CAST(:f AS text), v.m), "
         "updated_at = :now "
         "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(s bigint, v jsonb, m jsonb) "
-        "WHERE records.seq = v.s AND records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED'"
+        "WHERE records.seq = v.s"
     ),
 }
 
@@ -425,9 +426,11 @@ class Runner:
             busy = False
             try:
                 async with self.db.transaction(write=False) as conn:
-                    sweeps = list(await conn.execute(select(FormulaRun)))
-                for sweep in sweeps:
-                    busy |= await self._sweep(sweep)
+                    sweeps = list(
+                        await conn.execute(select(FormulaRun.table_id, FormulaRun.field_id))
+                    )
+                for table_id, field_id in sweeps:
+                    busy |= await self._sweep(table_id, field_id)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the engine must outlive any one bad batch
@@ -436,94 +439,66 @@ class Runner:
             if not busy:
                 await _idle(self._formula_wake, poll)
 
-    async def _sweep(self, sweep: Any, batches: int = _SWEEP_BATCHES) -> bool:
-        """Up to ``batches`` batches of a formula column, in row order after
-        ``after_seq``; each batch is read and evaluated while the one before it is written.
-        Evaluating a cell twice (after a crash, or by two servers) writes the same value, so
-        nothing is leased; a cell is written only while it is still QUEUED. Whether it
-        found any cell to evaluate."""
-        limit = self.settings.run_formula_batch
-        position, found, current = sweep.after_seq, False, True
-        writing: asyncio.Task[bool] | None = None
-        try:
-            for _ in range(batches):
-                fields, rows = await self._sweep_rows(sweep, position, limit)
-                cells = []
-                if rows:
-                    target = fields[sweep.field_id]
-                    cells = await asyncio.to_thread(self._evaluate, target, fields, rows)
-                if writing is not None:
-                    current = await writing
-                found |= bool(rows)
-                end = len(rows) < limit or not current
-                writing = asyncio.create_task(self._store_sweep(sweep, rows, cells, end))
-                if end:
-                    break
-                position = rows[-1].seq
-            if writing is not None:
-                await writing
-        finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
-                await asyncio.gather(writing, return_exceptions=True)
+    async def _sweep(self, table_id: str, field_id: str, batches: int = _SWEEP_BATCHES) -> bool:
+        """Up to ``batches`` batches of one formula column; whether it found cells to do."""
+        found = False
+        for _ in range(batches):
+            count, more = await self._sweep_batch(table_id, field_id)
+            found |= count > 0
+            if not more:
+                break
         return found
 
-    async def _sweep_rows(
-        self, sweep: Any, position: int, limit: int
-    ) -> tuple[dict[str, Any], list[Any]]:
-        """The table's fields, and the next QUEUED cells of the sweep's column after
-        ``position`` (none when the column is gone or no longer a formula)."""
-        table_id, field_id = sweep.table_id, sweep.field_id
-        async with self.db.transaction(write=False) as conn:
+    async def _sweep_batch(self, table_id: str, field_id: str) -> tuple[int, bool]:
+        """The next ``run_formula_batch`` QUEUED cells of a formula column after the sweep's
+        position, evaluated and stored in the transaction that moves the position on (or
+        ends the sweep), so no cell is skipped or done twice. The sweep's row is held
+        meanwhile: a run queueing cells of this column waits for it (``runs._queue_formula``
+        takes that row first), and another server skips the column. How many cells it
+        evaluated, and whether more may follow."""
+        limit = self.settings.run_formula_batch
+        this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
+        async with self.db.transaction(write=True) as conn:
+            sweep = (
+                await conn.execute(select(FormulaRun).where(this).with_for_update(skip_locked=True))
+            ).first()
+            if sweep is None:
+                return 0, False
             fields = {
                 f.id: f for f in await conn.execute(select(Field).where(Field.table_id == table_id))
             }
             target = fields.get(field_id)
-            if target is None or target.type != "formula":
-                return fields, []
-            rows = await conn.execute(
-                select(Record.seq, Record.id, Record.cells, Record.meta)
-                .where(
-                    Record.table_id == table_id,
-                    Record.seq > position,
-                    runs.cell_status(field_id) == "QUEUED",
+            rows: list[Any] = []
+            if target is not None and target.type == "formula":
+                rows = list(
+                    await conn.execute(
+                        select(Record.seq, Record.id, Record.cells, Record.meta)
+                        .where(
+                            Record.table_id == table_id,
+                            Record.seq > sweep.after_seq,
+                            runs.cell_status(field_id) == "QUEUED",
+                        )
+                        .order_by(Record.seq)
+                        .limit(limit)
+                    )
                 )
-                .order_by(Record.seq)
-                .limit(limit)
-            )
-            return fields, list(rows)
-
-    async def _store_sweep(
-        self, sweep: Any, rows: Sequence[Any], cells: Sequence[FormulaCell], end: bool
-    ) -> bool:
-        """Writes a batch with the sweep's new position, or ends the sweep when ``end``;
-        whether the sweep is still the generation it was read as (when not, a run has
-        queued cells it may not have seen: it keeps its position, and no row ends it)."""
-        table_id, field_id = sweep.table_id, sweep.field_id
-        this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
-        same = FormulaRun.generation == sweep.generation
-        async with self.db.transaction(write=True) as conn:
-            written = await self._write_formulas(conn, field_id, cells)
-            current = False
-            if end:
-                gone = await conn.execute(delete(FormulaRun).where(this, same))
-                current = bool(gone.rowcount)
-            if rows and not current:
-                left = case((FormulaRun.pending > written, FormulaRun.pending - written), else_=0)
-                moved = await conn.execute(
-                    update(FormulaRun)
-                    .where(this, same)
-                    .values(pending=left, after_seq=rows[-1].seq)
+            cells = await asyncio.to_thread(self._evaluate, target, fields, rows) if rows else []
+            await self._write_formulas(conn, field_id, cells)
+            more = len(rows) == limit
+            if more:
+                n = len(rows)
+                left = case((FormulaRun.pending > n, FormulaRun.pending - n), else_=0)
+                await conn.execute(
+                    update(FormulaRun).where(this).values(after_seq=rows[-1].seq, pending=left)
                 )
-                current = bool(moved.rowcount)
-                if not current:
-                    await conn.execute(update(FormulaRun).where(this).values(pending=left))
+            else:
+                await conn.execute(delete(FormulaRun).where(this))
             done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
             if done:
                 await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done)
         if done:
             self.wake()
-        return current
+        return len(rows), more
 
     @staticmethod
     def _evaluate(field: Any, fields: Mapping[str, Any], rows: Sequence[Any]) -> list[FormulaCell]:
@@ -540,10 +515,9 @@ class Runner:
 
     async def _write_formulas(
         self, conn: AsyncConnection, field_id: str, cells: Sequence[FormulaCell]
-    ) -> int:
-        """Stores the formula cells that are still QUEUED; how many were."""
+    ) -> None:
         if not cells:
-            return 0
+            return
         dialect = conn.dialect.name
         items = []
         for c in cells:
@@ -557,21 +531,20 @@ class Runner:
         params = {"f": field_id, "now": now_ms(), "rows": _json(items)}
         if dialect != "postgresql":
             params["path"] = f'$."{field_id}"'
-            params["status"] = f'$."{field_id}".status'
         try:
             async with conn.begin_nested():
-                result = await conn.execute(text(_FORMULA_SQL[dialect]), params)
-            return result.rowcount or 0
+                await conn.execute(text(_FORMULA_SQL[dialect]), params)
         except DBAPIError:
-            if len(cells) == 1:  # a value the database refuses (NUL on PostgreSQL, say)
-                c = cells[0]
-                if c.error == _UNSTORABLE:
-                    raise
-                failed = FormulaCell(c.seq, c.record_id, "ERROR", None, _UNSTORABLE)
-                return await self._write_formulas(conn, field_id, [failed])
-            half = len(cells) // 2
-            first = await self._write_formulas(conn, field_id, cells[:half])
-            return first + await self._write_formulas(conn, field_id, cells[half:])
+            if len(cells) > 1:  # find the values the database refuses (NUL on PostgreSQL)
+                half = len(cells) // 2
+                await self._write_formulas(conn, field_id, cells[:half])
+                await self._write_formulas(conn, field_id, cells[half:])
+                return
+            c = cells[0]
+            if c.error == _UNSTORABLE:
+                raise
+            failed = FormulaCell(c.seq, c.record_id, "ERROR", None, _UNSTORABLE)
+            await self._write_formulas(conn, field_id, [failed])
 
     # -- actions -----------------------------------------------------------------------------
 

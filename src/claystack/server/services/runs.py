@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     case,
     cast,
+    delete,
     func,
     literal,
     literal_column,
@@ -42,6 +43,7 @@ from .fields import RUNNABLE_TYPES
 from .tables import TableRef
 
 QUEUED_CELL = orjson.dumps({"status": "QUEUED"}).decode()
+_NOWHERE = 2**62  # the position of a sweep that has nothing queued yet
 PENDING_STATUSES = ("QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK")
 
 
@@ -91,6 +93,24 @@ async def _queue_formula(
 ) -> None:
     """Marks the formula cells that each ``where`` selects QUEUED (those not queued yet)
     and starts or widens the column's sweep so that it reaches them."""
+    # The sweep's row first: a sweep holds it while it writes cells of this column, so the
+    # two wait for each other in that order (on PostgreSQL) instead of deadlocking.
+    this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
+    ins = _insert(conn, FormulaRun).values(
+        table_id=table_id,
+        field_id=field_id,
+        workspace_id=workspace_id,
+        user_id=user_id,
+        after_seq=_NOWHERE,
+        pending=0,
+        updated_at=now_ms(),
+    )
+    await conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=[FormulaRun.table_id, FormulaRun.field_id],
+            set_={"user_id": ins.excluded.user_id, "updated_at": ins.excluded.updated_at},
+        )
+    )
     status = cell_status(field_id)
     seqs: list[int] = []
     for conds in where:
@@ -102,30 +122,15 @@ async def _queue_formula(
         )
         seqs += marked
     if not seqs:
+        await conn.execute(delete(FormulaRun).where(this, FormulaRun.after_seq == _NOWHERE))
         return
-    ins = _insert(conn, FormulaRun).values(
-        table_id=table_id,
-        field_id=field_id,
-        workspace_id=workspace_id,
-        user_id=user_id,
-        after_seq=min(seqs) - 1,
-        generation=1,
-        pending=len(seqs),
-        updated_at=now_ms(),
-    )
-    start = ins.excluded.after_seq
+    start = min(seqs) - 1
     await conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=[FormulaRun.table_id, FormulaRun.field_id],
-            set_={
-                "after_seq": case(
-                    (start < FormulaRun.after_seq, start), else_=FormulaRun.after_seq
-                ),
-                "generation": FormulaRun.generation + 1,
-                "pending": FormulaRun.pending + ins.excluded.pending,
-                "user_id": ins.excluded.user_id,
-                "updated_at": ins.excluded.updated_at,
-            },
+        update(FormulaRun)
+        .where(this)
+        .values(
+            after_seq=case((FormulaRun.after_seq > start, start), else_=FormulaRun.after_seq),
+            pending=FormulaRun.pending + len(seqs),
         )
     )
 

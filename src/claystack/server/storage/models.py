@@ -315,11 +315,11 @@ class RunJob(Base):
 
 
 class FormulaRun(Base):
-    """A formula column's pending work. Its cells marked QUEUED are the work itself; this row
-    says where in the table (by ``seq``) they may start, so a sweep walks them in row order
-    without a job per cell. ``generation`` grows with every enqueue, so a sweep that read an
-    older one neither skips nor forgets cells queued meanwhile. ``pending`` counts cells
-    queued and not yet written, for run status; the row goes when the sweep finds no more.
+    """A formula column's pending work. Its cells marked QUEUED are the work itself; every
+    one lies after ``after_seq`` (rows in ``seq`` order), so a sweep walks them in row order
+    without a job per cell, moving ``after_seq`` on in the transaction that writes them.
+    ``pending`` counts cells queued and not yet written, for run status; the row goes when
+    the sweep finds no more.
     """
 
     __tablename__ = "formula_runs"
@@ -330,6 +330,5 @@ class FormulaRun(Base):
     workspace_id: Mapped[int] = mapped_column(BigInteger)
     user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     after_seq: Mapped[int] = mapped_column(BigInteger)
-    generation: Mapped[int] = mapped_column(BigInteger)
     pending: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)

@@ -23,7 +23,6 @@ def upgrade() -> None:
         sa.Column("workspace_id", sa.BigInteger(), nullable=False),
         sa.Column("user_id", sa.BigInteger(), nullable=True),
         sa.Column("after_seq", sa.BigInteger(), nullable=False),
-        sa.Column("generation", sa.BigInteger(), nullable=False),
         sa.Column("pending", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -38,8 +37,8 @@ def upgrade() -> None:
     # sweep per column from the table's start picks them up.
     op.execute(
         "INSERT INTO formula_runs "
-        "(table_id, field_id, workspace_id, user_id, after_seq, generation, pending, updated_at) "
-        "SELECT table_id, field_id, MIN(workspace_id), MAX(user_id), 0, 1, COUNT(*), "
+        "(table_id, field_id, workspace_id, user_id, after_seq, pending, updated_at) "
+        "SELECT table_id, field_id, MIN(workspace_id), MAX(user_id), 0, COUNT(*), "
         "MAX(created_at) FROM run_jobs WHERE kind = 'formula' GROUP BY table_id, field_id"
     )
     op.execute("DELETE FROM run_jobs WHERE kind = 'formula'")
