@@ -255,3 +255,76 @@ async def test_upgrading_turns_queued_formula_jobs_into_sweeps(tmp_path: Path) -
         assert kinds == ["action"]
     finally:
         await db.engine.dispose()
+
+
+async def edit(client: httpx.AsyncClient, table_id: str, rid: str, cells: dict[str, Any]) -> None:
+    r = await client.patch(
+        f"/v3/tables/{table_id}/records", json={"records": [{"id": rid, "cells": cells}]}
+    )
+    assert r.status_code == 200, r.text
+
+
+async def test_editing_an_input_recomputes_the_formulas_that_follow_it(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    t = await new_table(client, name="Edits", fields=("first", "last"))
+    tid, first, last = t["id"], t["byName"]["first"], t["byName"]["last"]
+    full = await add_field(
+        client, tid, "Full", formula("{{" + first + '}} + " " + {{' + last + "}}")
+    )
+    shout = await add_field(client, tid, "Shout", formula("{{" + full + "}}.toUpperCase()"))
+    ids = await add_rows(
+        client,
+        tid,
+        [{"cells": {first: "Ada", last: "Lovelace"}}, {"cells": {first: "Grace", last: "Hopper"}}],
+    )
+    late = (await add_rows(client, tid, [{"cells": {first: "Alan"}}]))[0]
+    engine.start()
+    assert await wait_done(client, tid) == {full: {"SUCCESS": 2}, shout: {"SUCCESS": 2}}
+    untouched = (await client.get(f"/v3/tables/{tid}/records/{ids[1]}")).json()["cells"]
+
+    await edit(client, tid, ids[0], {last: "Byron"})
+    await edit(client, tid, late, {last: "Turing"})  # its inputs are all there now
+    await edit(client, tid, ids[1], {first: "Grace"})  # the same value: nothing to do
+    assert await wait_done(client, tid) == {full: {"SUCCESS": 3}, shout: {"SUCCESS": 3}}
+    assert [c["value"] for c in await cells(client, tid, [*ids, late], shout)] == [
+        "ADA BYRON",
+        "GRACE HOPPER",
+        "ALAN TURING",
+    ]
+    now = (await client.get(f"/v3/tables/{tid}/records/{ids[1]}")).json()["cells"]
+    assert [now[full], now[shout]] == [untouched[full], untouched[shout]]
+
+    # With auto-run off an edit changes the cell only.
+    r = await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    assert r.status_code == 200, r.text
+    await edit(client, tid, ids[0], {last: "King"})
+    assert await status_counts(client, tid) == {full: {"SUCCESS": 3}, shout: {"SUCCESS": 3}}
+    assert await sweeps(app) == []
+
+
+async def test_formulas_that_read_each_other_stop(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    t = await new_table(client, name="Cycle", fields=("n",))
+    tid, n = t["id"], t["byName"]["n"]
+    one = await add_field(client, tid, "One", formula("{{" + n + "}} * 10"))
+    two = await add_field(client, tid, "Two", formula("{{" + one + "}} + 1"))
+    # One now reads Two as well: a cycle One → Two → One.
+    r = await client.patch(
+        f"/v3/tables/{tid}/fields/{one}",
+        json={"typeSettings": {"formulaText": "{{" + n + "}} * 10 + ({{" + two + "}} ?? 0)"}},
+    )
+    assert r.status_code == 200, r.text
+    (rid,) = await add_rows(client, tid, [{"cells": {n: 1}}])
+    r = await run(client, tid, {"fieldIds": [one], "runRecords": {"recordIds": [rid]}})
+    assert r.status_code == 200, r.text
+    engine.start()
+    assert await wait_done(client, tid) == {one: {"SUCCESS": 1}, two: {"SUCCESS": 1}}
+    await edit(client, tid, rid, {n: 2})
+    assert await wait_done(client, tid) == {one: {"SUCCESS": 1}, two: {"SUCCESS": 1}}
+    await asyncio.sleep(0.3)  # nothing keeps going round
+    assert await sweeps(app) == []
+    (a,) = await cells(client, tid, [rid], one)
+    (b,) = await cells(client, tid, [rid], two)
+    assert (a["value"], b["value"]) == (31, 11)

@@ -495,7 +495,13 @@ class Runner:
                 await conn.execute(delete(FormulaRun).where(this))
             done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
             if done:
-                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done)
+                before = {r.id: r.cells.get(field_id) for r in rows}
+                changed = [
+                    (field_id, c.record_id)
+                    for c in cells
+                    if c.status in FINAL_OK and before[c.record_id] != c.value
+                ]
+                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done, changed)
         if done:
             self.wake()
         return len(rows), more
@@ -806,7 +812,8 @@ class Runner:
                     (j.field_id, j.record_id)
                 )
         for (ws, user, table_id), done in groups.items():
-            await runs.cascade(conn, ws, user, table_id, done)
+            # A new result, even an equal one, is news to the formulas that read it.
+            await runs.cascade(conn, ws, user, table_id, done, changed=done)
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -83,11 +83,17 @@ async def add_records(
 
 @api.patch("/v3/tables/{tableId}/records", responses=ok(RecordsPatchOut))
 async def update_records(
-    body: RecordsPatch, request: Request, conn: Conn, table: TableDep
+    body: RecordsPatch,
+    request: Request,
+    conn: Conn,
+    table: TableDep,
+    background: BackgroundTasks,
 ) -> JSONOut:
-    """Merges cell values into existing rows."""
+    """Merges cell values into existing rows. With the table's ``AUTO_RUN_ON``, formula
+    columns reading the changed cells are queued again."""
     _check_batch(request, len(body.records))
     updated = await records.update_records(conn, table, [(r.id, r.cells) for r in body.records])
+    wake_runner(request, background)
     return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
 
 
@@ -103,10 +109,13 @@ async def patch_record(
     conn: Conn,
     table: TableDep,
     body: Annotated[dict[str, Any], Body()],
+    request: Request,
+    background: BackgroundTasks,
 ) -> JSONOut:
     """Updates one row from ``{cells:{…}}`` or the flat ``{f_…: value}``."""
     cells = body["cells"] if isinstance(body.get("cells"), dict) else body
     updated = await records.update_records(conn, table, [(record_id, cells)])
+    wake_runner(request, background)
     return JSONOut(updated[0])
 
 

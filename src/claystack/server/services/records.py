@@ -202,10 +202,15 @@ async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> 
     return _rows_out(table.id, [row])[0]
 
 
+_MISSING = object()
+
+
 async def update_records(
     conn: AsyncConnection, table: TableRef, updates: Sequence[tuple[str, dict[str, Any]]]
 ) -> list[dict[str, Any]]:
-    """Merges new cell values into existing rows; any unknown id fails the whole request."""
+    """Merges new cell values into existing rows; any unknown id fails the whole request.
+    With auto-run on, the changes queue the formula columns that read them, and the columns
+    that never ran on those rows whose inputs are now all present."""
     if not updates:
         return []
     writable = await _writable_fields(conn, table.id)
@@ -226,6 +231,17 @@ async def update_records(
         .values(cells=bindparam("b_cells"), updated_at=now),
         [{"b_seq": existing[rid].seq, "b_cells": cells} for rid, cells in merged.items()],
     )
+    changed = [
+        (fid, rid)
+        for rid, cells in merged.items()
+        for fid, value in cells.items()
+        if existing[rid].cells.get(fid, _MISSING) != value
+    ]
+    if changed:
+        scope = table.scope
+        await runs_svc.cascade(
+            conn, scope.workspace_id, scope.actor.user_id, table.id, changed, changed
+        )
     stamp = iso(now)
     return [
         record_out(table.id, rid, cells, existing[rid].meta, iso(existing[rid].created_at), stamp)

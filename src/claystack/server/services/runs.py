@@ -8,7 +8,7 @@ sweep walks in row order. The engine's workers (``enrichment/engine.py``) do the
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -337,10 +337,14 @@ async def cascade(
     user_id: int | None,
     table_id: str,
     done: Sequence[tuple[str, str]],
+    changed: Collection[tuple[str, str]] = (),
 ) -> None:
     """Auto-run downstream: once (field, record) cells get a value, queues the table's
     action and formula fields that read them and have never run on that row, when all
-    their inputs are now present. "Never run" keeps a cycle of fields from looping."""
+    their inputs are now present. Formula fields that have run are queued again for the
+    ``changed`` cells (a formula follows its inputs), unless the changed field itself reads
+    that formula through other formulas: "never run" and that check keep a cycle of fields
+    from looping."""
     settings = await conn.scalar(select(Table.settings).where(Table.id == table_id))
     if not (settings or {}).get("AUTO_RUN_ON", True):
         return
@@ -361,6 +365,7 @@ async def cascade(
         return
     kinds = {f.id: ("formula" if f.type == "formula" else "action") for f in fields}
     types = {f.id: f.type for f in fields}
+    upstream = _formula_upstream(types, refs)
     rids = list(dict.fromkeys(rid for _, rid in wanted))
     rows: dict[str, Any] = {}
     for start in range(0, len(rids), 1000):
@@ -370,6 +375,7 @@ async def cascade(
             )
         ):
             rows[found.id] = found
+    changed = set(changed)
     pairs: set[tuple[str, str]] = set()
     for fid, rid in wanted:
         row = rows.get(rid)
@@ -381,11 +387,33 @@ async def cascade(
             if types.get(ref) == "action" and isinstance(cell, dict) and "fullValue" in cell:
                 values[ref] = cell["fullValue"]
         for reader in readers[fid]:
-            if reader not in meta and all(
-                not evaluation.is_blank(values.get(r)) for r in refs[reader]
+            if reader not in meta:
+                if all(not evaluation.is_blank(values.get(r)) for r in refs[reader]):
+                    pairs.add((reader, rid))
+            elif (
+                types[reader] == "formula"
+                and (fid, rid) in changed
+                and reader not in upstream.get(fid, ())
             ):
                 pairs.add((reader, rid))
     await enqueue_rows(conn, workspace_id, user_id, table_id, kinds, sorted(pairs))
+
+
+def _formula_upstream(types: dict[str, str], refs: dict[str, list[str]]) -> dict[str, set[str]]:
+    """For each formula field, the formula fields it reads directly or through others."""
+    out: dict[str, set[str]] = {}
+    for fid, kind in types.items():
+        if kind != "formula":
+            continue
+        seen: set[str] = set()
+        todo = [fid]
+        while todo:
+            for r in refs.get(todo.pop(), ()):
+                if types.get(r) == "formula" and r not in seen:
+                    seen.add(r)
+                    todo.append(r)
+        out[fid] = seen
+    return out
 
 
 # -- progress ------------------------------------------------------------------------------
