@@ -59,14 +59,18 @@ def formula(text: str) -> dict[str, Any]:
     return {"type": "formula", "typeSettings": {"formulaText": text}}
 
 
-async def manual_table(client: httpx.AsyncClient, rows: int) -> tuple[str, str, str, list[str]]:
-    """A table with auto-run off, ``rows`` rows of ``n``, and an untouched formula column."""
+async def manual_table(
+    client: httpx.AsyncClient, rows: int | list[Any], text: str = "{{n}}.toUpperCase()"
+) -> tuple[str, str, str, list[str]]:
+    """A table with auto-run off, rows of ``n`` (``v0``, ``v1``… or the values given), and a
+    formula column that has not run (``{{n}}`` in ``text`` stands for that field)."""
     t = await new_table(client, name="Sweep", fields=("n",))
     tid, n = t["id"], t["byName"]["n"]
     r = await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
     assert r.status_code == 200, r.text
-    ids = await add_rows(client, tid, [{"cells": {n: f"v{i}"}} for i in range(rows)])
-    fid = await add_field(client, tid, "Upper", formula("{{" + n + "}}.toUpperCase()"))
+    values = [f"v{i}" for i in range(rows)] if isinstance(rows, int) else rows
+    ids = await add_rows(client, tid, [{"cells": {n: v}} for v in values])
+    fid = await add_field(client, tid, "F", formula(text.replace("{{n}}", "{{" + n + "}}")))
     return tid, n, fid, ids
 
 
@@ -113,18 +117,9 @@ async def first_view(client: httpx.AsyncClient, table_id: str) -> str:
 async def test_statuses_of_a_sweep_over_several_batches(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
-    t = await new_table(client, name="Mixed", fields=("n",))
-    tid, n = t["id"], t["byName"]["n"]
-    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
     values: list[Any] = ["a", "", "boom", "b", None, "c", "d", "e"]
-    ids = await add_rows(client, tid, [{"cells": {n: v}} for v in values])
-    ref = "{{" + n + "}}"
-    fid = await add_field(
-        client,
-        tid,
-        "F",
-        formula(f'{ref} === "boom" ? (() => {{ throw new Error("no " + {ref}) }})() : {ref}'),
-    )
+    throws = '{{n}} === "boom" ? (() => { throw new Error("no " + {{n}}) })() : {{n}}'
+    tid, n, fid, ids = await manual_table(client, values, throws)
     # Every row but the last: the last must stay as it was.
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[:-1]}})
     assert r.status_code == 200, r.text
@@ -178,15 +173,21 @@ async def test_a_deleted_formula_field_ends_its_sweep(
     assert await sweeps(app) == []
 
 
-async def test_auto_run_feeds_a_formula_into_downstream_formulas(
-    client: httpx.AsyncClient, app: FastAPI, engine: Runner
-) -> None:
-    t = await new_table(client, name="Chain", fields=("first", "last"))
+async def names_table(client: httpx.AsyncClient) -> tuple[str, str, str, str, str]:
+    """Fields first and last; formula Full joins them and formula Shout reads Full."""
+    t = await new_table(client, name="Names", fields=("first", "last"))
     tid, first, last = t["id"], t["byName"]["first"], t["byName"]["last"]
     full = await add_field(
         client, tid, "Full", formula("{{" + first + '}} + " " + {{' + last + "}}")
     )
     shout = await add_field(client, tid, "Shout", formula("{{" + full + "}}.toUpperCase()"))
+    return tid, first, last, full, shout
+
+
+async def test_auto_run_feeds_a_formula_into_downstream_formulas(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    tid, first, last, full, shout = await names_table(client)
     rows = [{"cells": {first: f"Ada{i}", last: "Lovelace"}} for i in range(7)]
     rows.append({"cells": {first: "Grace"}})  # an input is blank: nothing queued
     ids = await add_rows(client, tid, rows)
@@ -202,11 +203,8 @@ async def test_auto_run_feeds_a_formula_into_downstream_formulas(
 async def test_a_value_the_database_refuses_fails_only_its_cell(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
-    tid, n, _, ids = await manual_table(client, 7)
-    ref = "{{" + n + "}}"
-    fid = await add_field(
-        client, tid, "Nul", formula(f'{ref} === "v4" ? "a" + String.fromCharCode(0) : {ref}')
-    )
+    nul = '{{n}} === "v4" ? "a" + String.fromCharCode(0) : {{n}}'
+    tid, n, fid, ids = await manual_table(client, 7, nul)
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
     assert r.status_code == 200, r.text
     engine.start()
@@ -267,12 +265,7 @@ async def edit(client: httpx.AsyncClient, table_id: str, rid: str, cells: dict[s
 async def test_editing_an_input_recomputes_the_formulas_that_follow_it(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
-    t = await new_table(client, name="Edits", fields=("first", "last"))
-    tid, first, last = t["id"], t["byName"]["first"], t["byName"]["last"]
-    full = await add_field(
-        client, tid, "Full", formula("{{" + first + '}} + " " + {{' + last + "}}")
-    )
-    shout = await add_field(client, tid, "Shout", formula("{{" + full + "}}.toUpperCase()"))
+    tid, first, last, full, shout = await names_table(client)
     ids = await add_rows(
         client,
         tid,

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,9 +266,11 @@ class Runner:
         self._results = asyncio.Queue()
         self._inflight = 0
         self._reserved = {}
-        self._tasks = [asyncio.create_task(self._claimer(), name="claystack-claimer")]
+        claimer = self._forever(self._claim_round, self._wake, "claiming run jobs")
+        sweeper = self._forever(self._sweep_round, self._formula_wake, "evaluating formulas")
+        self._tasks = [asyncio.create_task(claimer, name="claystack-claimer")]
         self._tasks.append(asyncio.create_task(self._writer(), name="claystack-writer"))
-        self._tasks.append(asyncio.create_task(self._sweeper(), name="claystack-formulas"))
+        self._tasks.append(asyncio.create_task(sweeper, name="claystack-formulas"))
         for i in range(self.concurrency):
             self._tasks.append(asyncio.create_task(self._executor(), name=f"claystack-exec-{i}"))
 
@@ -284,22 +286,29 @@ class Runner:
 
     # -- claiming ----------------------------------------------------------------------------
 
-    async def _claimer(self) -> None:
+    async def _forever(
+        self, step: Callable[[], Awaitable[bool]], wake: asyncio.Event, what: str
+    ) -> None:
+        """Runs ``step`` again and again, waiting for ``wake`` (or the poll interval)
+        whenever it found nothing to do."""
         poll = self.settings.run_poll_seconds
-        batch = self.settings.run_claim_batch
         while True:
             busy = False
             try:
-                room = 2 * self.concurrency - self._inflight
-                if room > 0:
-                    busy = await self._claim_actions(min(room, batch))
+                busy = await step()
             except asyncio.CancelledError:
                 raise
             except Exception:  # the engine must outlive any one bad batch
-                log.exception("claiming run jobs failed")
+                log.exception("%s failed", what)
                 await asyncio.sleep(poll)
             if not busy:
-                await _idle(self._wake, poll)
+                await _idle(wake, poll)
+
+    async def _claim_round(self) -> bool:
+        room = 2 * self.concurrency - self._inflight
+        if room <= 0:
+            return False
+        return await self._claim_actions(min(room, self.settings.run_claim_batch))
 
     @staticmethod
     def _job(r: Any, claimed: bool = False) -> Job:
@@ -420,24 +429,13 @@ class Runner:
 
     # -- formulas ----------------------------------------------------------------------------
 
-    async def _sweeper(self) -> None:
-        poll = self.settings.run_poll_seconds
-        while True:
-            busy = False
-            try:
-                async with self.db.transaction(write=False) as conn:
-                    sweeps = list(
-                        await conn.execute(select(FormulaRun.table_id, FormulaRun.field_id))
-                    )
-                for table_id, field_id in sweeps:
-                    busy |= await self._sweep(table_id, field_id)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the engine must outlive any one bad batch
-                log.exception("evaluating formula columns failed")
-                await asyncio.sleep(poll)
-            if not busy:
-                await _idle(self._formula_wake, poll)
+    async def _sweep_round(self) -> bool:
+        async with self.db.transaction(write=False) as conn:
+            sweeps = list(await conn.execute(select(FormulaRun.table_id, FormulaRun.field_id)))
+        busy = False
+        for table_id, field_id in sweeps:
+            busy |= await self._sweep(table_id, field_id)
+        return busy
 
     async def _sweep(self, table_id: str, field_id: str, batches: int = _SWEEP_BATCHES) -> bool:
         """Up to ``batches`` batches of one formula column; whether it found cells to do."""
