@@ -789,6 +789,62 @@ async def test_run_records_variants_and_bad_requests(
     assert r.status_code == 404
 
 
+async def test_action_runs_by_top_n_record_ids_view_and_all_rows(
+    app: FastAPI, client: httpx.AsyncClient, integrations: None, provider: Provider
+) -> None:
+    t = await new_table(client, name="Selections", fields=("name",))
+    tid, name, view = t["id"], t["byName"]["name"], t["firstViewId"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    fid = await add_field(client, tid, "Person", action("find", {"q": "{{" + name + "}}"}))
+    names = [f"sel{i}" for i in range(8)]
+    ids = await add_rows(client, tid, [{"cells": {name: n}} for n in names])
+    r = await client.post(
+        f"/v3/tables/{tid}/views",
+        json={"name": "Last two", "limit": 2, "sort": [{"fieldId": name, "direction": "DESC"}]},
+    )
+    last_two = r.json()["view"]["id"]
+    before = await balance(client)
+    ran: set[int] = set()
+
+    async def step(run_records: dict[str, Any], count: int, new: set[int], **extra: Any) -> None:
+        r = await run(client, tid, {"fieldIds": [fid], "runRecords": run_records, **extra})
+        assert r.status_code == 200, r.text
+        assert r.json()["recordCount"] == count
+        ran.update(new)
+        assert await wait_done(client, tid) == {fid: {"SUCCESS": len(ran)}}
+        runs = 2 if extra.get("forceRun") else 1
+        # Each row called the provider once per run that executed it, no other row did.
+        calls = {i: provider.hits[f"/person:{n}"] for i, n in enumerate(names)}
+        assert calls == {i: runs if i in ran else 0 for i in range(8)}, run_records
+        got = await cells(client, tid, ids, fid)
+        for i, cell in enumerate(got):
+            if i not in ran:
+                assert cell is None, (i, cell)
+                continue
+            answer = {"name": names[i].title()}
+            assert cell == {
+                "value": answer["name"],
+                "metadata": {"status": "SUCCESS"},
+                "externalContent": {"fullValue": answer},
+            }, (i, cell)
+        charges = await ledger(app, tid)
+        assert sorted(c.record_id for c in charges) == sorted(
+            ids[i] for i in ran for _ in range(runs)
+        )
+        assert await balance(client) == before - len(charges)
+
+    await step({"viewIdTopRecords": {"viewId": view, "numRecords": 3}}, 3, {0, 1, 2})
+    await step({"recordIds": [ids[5], ids[6]]}, 2, {5, 6})
+    await step({"viewId": last_two}, 2, {7})  # sel7 and sel6; sel6 is kept
+    await step({"viewIdTopRecords": {"viewId": view}}, 8, {3, 4})
+    await step({"viewIdTopRecords": {"viewId": view}}, 8, set(), forceRun=True)
+    # A single record read and a view page show the same cells.
+    r = await client.get(f"/v3/tables/{tid}/records/{ids[4]}")
+    assert r.json()["cells"][fid]["externalContent"]["fullValue"] == {"name": "Sel4"}
+    r = await client.get(f"/v3/tables/{tid}/views/{last_two}/records")
+    assert [rec["cells"][fid]["value"] for rec in r.json()["results"]] == ["Sel7", "Sel6"]
+
+
 async def test_http_api_column_and_javascript_formulas(
     client: httpx.AsyncClient, provider: Provider
 ) -> None:
