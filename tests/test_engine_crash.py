@@ -1,109 +1,163 @@
-"""kill -9 of a real server in the middle of a run, then a restart on the same database:
-every cell ends final, each exactly once in the credit ledger."""
+"""kill -9 of a real server in the middle of a 5,000-row run, then a restart on the same
+database (SQLite, or PostgreSQL with ``CLAYSTACK_TEST_DATABASE_URL``): every cell ends final
+with the provider's answer, no cell that was final at the kill is called again, only the
+calls in flight at the kill are repeated, and each priced cell is in the ledger once.
+
+Two columns run over the rows: the built-in ``http-api-v2`` (free) and a priced plugin
+integration; both call a local provider that logs every request it gets.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs
 
 import httpx
 import orjson
 import pytest
+import uvicorn
+from sqlalchemy import func, select
+
+from claystack.server.config import Settings
+from claystack.server.storage.engine import Database
+from claystack.server.storage.models import CreditEntry, Record, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL
 
-ROWS = 500
+ROWS = 5_000
+CONCURRENCY = 32
+PRICE = 3
+FINAL = {"SUCCESS", "SUCCESS_NO_DATA", "ERROR"}
 
+# The server: claystack's own app, plus a priced integration registered as a plugin would be.
 SERVER = textwrap.dedent(
     """
-    import sys
+    import os
 
-    import httpx
+    import orjson
     import uvicorn
+    from yarl import URL
 
     from claystack.server.app import create_app
     from claystack.server.config import Settings
     from claystack.server.enrichment import registry
-    from claystack.server.enrichment.base import Action, ActionResult, Integration
+    from claystack.server.enrichment.actions import _http
+    from claystack.server.enrichment.base import Action, ActionError, ActionResult, Integration
 
-    port, data_dir, provider = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-
-
-    clients = []
+    provider = os.environ["CRASH_PROVIDER"]
 
 
-    async def lookup(inputs, ctx):
-        if not clients:
-            clients.append(httpx.AsyncClient(timeout=30))
-        r = await clients[0].get(provider, params={"q": inputs["q"]})
-        r.raise_for_status()
-        return ActionResult(value=r.json()["name"], full_value=r.json())
+    async def find(inputs, ctx):
+        url = URL(provider + "/priced").with_query(q=inputs["q"])
+        reply = await _http.request("GET", url, None)
+        if reply.status_code != 200:
+            raise ActionError(f"HTTP {reply.status_code}", retryable=True)
+        data = orjson.loads(reply.content)
+        return ActionResult(value=data["name"], full_value=data)
 
 
     registry.register(
         Integration(
-            key="slow-people",
-            display_name="Slow people",
-            actions=(Action("find", "Find", lookup, credits=1),),
+            key="crash-people",
+            display_name="Priced people",
+            actions=(Action("find", "Find", find, credits=int(os.environ["CRASH_PRICE"])),),
         )
     )
-    settings = Settings(data_dir=data_dir, port=port, run_concurrency=8, run_poll_seconds=0.05)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    settings = Settings()
+    uvicorn.run(create_app(settings), host="127.0.0.1", port=settings.port, log_level="warning")
     """
 )
 
 
-class Provider(ThreadingHTTPServer):
-    daemon_threads = True
+@dataclass
+class Provider:
+    """Answers ``/free?q=`` and ``/priced?q=`` with ``{"name": Q}`` after a few ms and logs
+    each request as (path, q, generation); the test bumps ``generation`` at the kill."""
 
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.hits: Counter[str] = Counter()
-        self.lock = threading.Lock()
+    url: str = ""
+    generation: int = 1
+    log: list[tuple[str, str, int]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    kill_at: int = 0
+    victim: subprocess.Popen[bytes] | None = None
 
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # a client that gave up (the engine's timeout) is expected here
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        q = parse_qs(scope["query_string"].decode()).get("q", [""])[0]
+        with self.lock:
+            self.log.append((scope["path"], q, self.generation))
+            if self.victim is not None and len(self.log) == self.kill_at:
+                self.victim.kill()  # SIGKILL while this call (and others) are in flight
+        await asyncio.sleep(0.003)
+        body = orjson.dumps({"name": q.upper(), "q": q})
+        headers = [(b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
-
-class _Handler(BaseHTTPRequestHandler):
-    server: Provider
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        q = parse_qs(urlparse(self.path).query).get("q", [""])[0]
-        time.sleep(0.03)
-        with self.server.lock:
-            self.server.hits[q] += 1
-        body = orjson.dumps({"name": q.upper()})
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    def calls(self, path: str, generation: int | None = None) -> Counter[str]:
+        with self.lock:
+            return Counter(q for p, q, g in self.log if p == path and generation in (None, g))
 
 
 @pytest.fixture
 def provider() -> Iterator[Provider]:
-    server = Provider()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    app = Provider()
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    app.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    config = uvicorn.Config(
+        app, log_level="critical", access_log=False, lifespan="off", ws="none", backlog=1024
+    )
+    config.timeout_graceful_shutdown = 1
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    yield app
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Iterator[Settings]:
+    """The crash server's database: a SQLite file here, or a fresh PostgreSQL schema."""
+    if not PG_URL:
+        yield Settings(data_dir=tmp_path)
+        return
+    import asyncpg
+
+    schema = "crash_" + uuid.uuid4().hex[:12]
+    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
+    yield Settings(data_dir=tmp_path, database_url=PG_URL, database_schema=schema)
+    asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def _free_port() -> int:
@@ -112,21 +166,30 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(script: Path, data_dir: Path, provider: Provider) -> tuple[subprocess.Popen[bytes], str]:
+def _start(script: Path, db: Settings, provider: Provider) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAYSTACK_")}
-    url = f"http://127.0.0.1:{provider.server_address[1]}/person"
-    with open(data_dir / "server.log", "ab") as log:
+    env |= {
+        "CLAYSTACK_PORT": str(port),
+        "CLAYSTACK_DATA_DIR": str(db.data_dir),
+        "CLAYSTACK_DATABASE_URL": db.database_url,
+        "CLAYSTACK_DATABASE_SCHEMA": db.database_schema,
+        "CLAYSTACK_RUN_CONCURRENCY": str(CONCURRENCY),
+        "CLAYSTACK_RUN_POLL_SECONDS": "0.05",
+        "CLAYSTACK_INITIAL_CREDITS": str(10 * PRICE * ROWS),
+        "CLAYSTACK_HTTP_ALLOWED_HOSTS": "127.0.0.1",
+        "CRASH_PROVIDER": provider.url,
+        "CRASH_PRICE": str(PRICE),
+    }
+    log_path = db.data_dir / "server.log"
+    with open(log_path, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, str(script), str(port), str(data_dir), url],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
+            [sys.executable, str(script)], env=env, stdout=subprocess.DEVNULL, stderr=log
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert proc.poll() is None, (data_dir / "server.log").read_text()
+        assert proc.poll() is None, log_path.read_text()
         try:
             httpx.get(f"{base}/v3/me", timeout=1)
             return proc, base
@@ -138,26 +201,65 @@ def _start(script: Path, data_dir: Path, provider: Provider) -> tuple[subprocess
 
 @contextmanager
 def _client(base: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base, timeout=30) as c:
+    with httpx.Client(base_url=base, timeout=60) as c:
         r = c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
         assert r.status_code == 200, r.text
         yield c
 
 
-def _counts(c: httpx.Client, table_id: str) -> dict[str, int]:
+def _counts(c: httpx.Client, table_id: str) -> dict[str, dict[str, int]]:
     r = c.get(f"/v3/workspaces/1/tables/{table_id}/fields/runstatus")
     assert r.status_code == 200, r.text
-    rows = next(iter(r.json()["statusCountsByField"].values()), [])
-    return {row["status"]: row["count"] for row in rows}
+    return {
+        fid: {row["status"]: row["count"] for row in rows}
+        for fid, rows in r.json()["statusCountsByField"].items()
+    }
 
 
-@pytest.mark.skipif(bool(PG_URL), reason="runs its own SQLite server")
+def _db_state(db: Settings, table_id: str) -> dict[str, Any]:
+    """Read straight from the database: each record's cell statuses (record id → field id →
+    status), the table's ledger charges and the jobs left."""
+
+    async def read() -> dict[str, Any]:
+        database = Database(db.resolved_database_url, schema=db.database_schema)
+        try:
+            async with database.transaction(write=False) as conn:
+                records = list(
+                    await conn.execute(
+                        select(Record.id, Record.cells, Record.meta).where(
+                            Record.table_id == table_id
+                        )
+                    )
+                )
+                charges = list(
+                    await conn.execute(
+                        select(CreditEntry).where(
+                            CreditEntry.table_id == table_id, CreditEntry.kind == "charge"
+                        )
+                    )
+                )
+                jobs = await conn.scalar(select(func.count()).select_from(RunJob))
+        finally:
+            await database.dispose()
+        return {
+            "status": {
+                r.id: {f: (m or {}).get("status") for f, m in (r.meta or {}).items()}
+                for r in records
+            },
+            "name": {r.id: next(iter(r.cells.values())) for r in records},
+            "charges": charges,
+            "jobs": jobs,
+        }
+
+    return asyncio.run(read())
+
+
 def test_kill_9_mid_run_then_restart_finishes_every_cell_once(
-    tmp_path: Path, provider: Provider
+    tmp_path: Path, database: Settings, provider: Provider
 ) -> None:
     script = tmp_path / "server.py"
     script.write_text(SERVER)
-    proc, base = _start(script, tmp_path, provider)
+    proc, base = _start(script, database, provider)
     try:
         with _client(base) as c:
             t = c.post("/v3/tables", json={"name": "Crash", "workspaceId": 1}).json()["table"]
@@ -165,71 +267,129 @@ def test_kill_9_mid_run_then_restart_finishes_every_cell_once(
             c.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
             name = c.post(f"/v3/tables/{tid}/fields", json={"name": "name", "type": "text"})
             name_id = name.json()["field"]["id"]
-            settings = {
-                "actionPackageId": "slow-people",
+            ref = "{{" + name_id + "}}"
+            free_settings = {
+                "actionPackageId": "http-api-v2",
+                "actionKey": "http-api-v2",
+                "inputsBinding": [
+                    {"name": "url", "formulaText": f'"{provider.url}/free?q=" + {ref}'},
+                    {"name": "fieldPaths", "formulaText": '["name"]'},
+                ],
+            }
+            priced_settings = {
+                "actionPackageId": "crash-people",
                 "actionKey": "find",
-                "inputsBinding": [{"name": "q", "formulaText": "{{" + name_id + "}}"}],
+                "inputsBinding": [{"name": "q", "formulaText": ref}],
             }
-            r = c.post(
-                f"/v3/tables/{tid}/fields",
-                json={"name": "Person", "type": "action", "typeSettings": settings},
+            free, priced = (
+                c.post(
+                    f"/v3/tables/{tid}/fields",
+                    json={"name": label, "type": "action", "typeSettings": ts},
+                ).json()["field"]["id"]
+                for label, ts in (("Free", free_settings), ("Priced", priced_settings))
             )
-            fid = r.json()["field"]["id"]
-            rows = [{"cells": {name_id: f"p{i}"}} for i in range(ROWS)]
-            assert c.post(f"/v3/tables/{tid}/records", json={"records": rows}).status_code == 200
+            record_ids: list[str] = []
+            for start in range(0, ROWS, 1000):
+                rows = [{"cells": {name_id: f"p{i}"}} for i in range(start, start + 1000)]
+                r = c.post(f"/v3/tables/{tid}/records", content=orjson.dumps({"records": rows}))
+                assert r.status_code == 200, r.text
+                record_ids += [rec["id"] for rec in r.json()["records"]]
             before = c.get("/v3/workspaces/1").json()["workspace"]["credits"]
-            body = {
-                "fieldIds": [fid],
-                "runRecords": {"viewIdTopRecords": {"viewId": t["firstViewId"]}},
+            # Queued in slices, so the two columns' jobs interleave and both are mid-way at
+            # the kill (one run queues a column's jobs before the next column's).
+            for start in range(0, ROWS, 250):
+                body = {
+                    "fieldIds": [free, priced],
+                    "runRecords": {"recordIds": record_ids[start : start + 250]},
+                }
+                assert c.patch(f"/v3/tables/{tid}/run", json=body).json()["recordCount"] == 250
+            with provider.lock:  # kill -9 at a call some way into what is left
+                provider.victim, provider.kill_at = proc, len(provider.log) + ROWS // 2
+            assert provider.kill_at < 2 * ROWS - ROWS // 2, "the run went too fast to stop"
+            assert proc.wait(timeout=60) == -9
+        time.sleep(0.3)  # calls the dead server had sent still reach the provider
+        with provider.lock:
+            provider.generation = 2
+        mid = _db_state(database, tid)
+        done_at_kill, running_at_kill = (
+            {
+                f: {r for r, cells in mid["status"].items() if cells.get(f) in wanted}
+                for f in (free, priced)
             }
-            assert c.patch(f"/v3/tables/{tid}/run", json=body).json()["recordCount"] == ROWS
-            deadline = time.monotonic() + 60
-            while _counts(c, tid).get("SUCCESS", 0) < ROWS // 5:
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
-        proc.kill()  # SIGKILL: no shutdown code runs
-        proc.wait()
-        mid = _counts_from_db(tmp_path, tid, fid)
-        assert 0 < mid.get("SUCCESS", 0) < ROWS, mid
+            for wanted in (FINAL, {"RUNNING"})
+        )
+        for f in (free, priced):
+            assert 0 < len(done_at_kill[f]) < ROWS, (f, len(done_at_kill[f]))
+        assert len(mid["charges"]) == len(done_at_kill[priced])
+        # At most two claim batches of jobs are held (marked RUNNING) at once.
+        assert sum(len(r) for r in running_at_kill.values()) <= 2 * CONCURRENCY
 
-        proc, base = _start(script, tmp_path, provider)
+        proc, base = _start(script, database, provider)
         with _client(base) as c:
             deadline = time.monotonic() + 90
-            while (counts := _counts(c, tid)).get("SUCCESS", 0) < ROWS:
-                assert set(counts) <= {"SUCCESS", "QUEUED", "RUNNING"}, counts
+            while True:
+                counts = _counts(c, tid)
+                if counts == {free: {"SUCCESS": ROWS}, priced: {"SUCCESS": ROWS}}:
+                    break
+                for n in counts.values():
+                    assert set(n) <= {"SUCCESS", "QUEUED", "RUNNING"}, counts
                 assert time.monotonic() < deadline, counts
                 time.sleep(0.05)
-            assert counts == {"SUCCESS": ROWS}
             after = c.get("/v3/workspaces/1").json()["workspace"]["credits"]
-            assert before - after == ROWS
+            assert before - after == PRICE * ROWS
+            report = c.get(
+                "/v3/credit-reporting/1/creditReportType/table", params={"tableIds[0]": tid}
+            ).json()
+            assert report["totals"]["used"] == PRICE * ROWS
+            assert report["totals"]["runs"] == ROWS
+            assert [(r["tableId"], r["credits"], r["runs"]) for r in report["rows"]] == [
+                (tid, PRICE * ROWS, ROWS)
+            ]
+            ids = c.get(f"/v3/tables/{tid}/views/{t['firstViewId']}/records/ids").json()
+            assert len(ids["results"]) == ROWS
+            got: dict[str, dict[str, Any]] = {}
+            for start in range(0, ROWS, 1000):
+                r = c.post(
+                    f"/v3/tables/{tid}/bulk-fetch-records",
+                    json={"recordIds": ids["results"][start : start + 1000]},
+                )
+                got |= {rec["id"]: rec["cells"] for rec in r.json()["results"]}
     finally:
         proc.kill()
         proc.wait()
 
-    db = sqlite3.connect(tmp_path / "claystack.db")
-    try:
-        charges = db.execute(
-            "SELECT count(*), count(DISTINCT record_id), count(DISTINCT idempotency_key), "
-            "sum(amount) FROM credit_ledger WHERE table_id = ?",
-            (tid,),
-        ).fetchone()
-        jobs = db.execute("SELECT count(*) FROM run_jobs").fetchone()[0]
-    finally:
-        db.close()
-    assert charges == (ROWS, ROWS, ROWS, -ROWS)
-    assert jobs == 0
-    # Every cell was served; only executions in flight at the kill were sent twice.
-    assert set(provider.hits) == {f"p{i}" for i in range(ROWS)}
-    assert sum(provider.hits.values()) - ROWS <= 2 * 8
-
-
-def _counts_from_db(data_dir: Path, table_id: str, field_id: str) -> dict[str, int]:
-    db = sqlite3.connect(data_dir / "claystack.db")
-    try:
-        rows = db.execute(
-            "SELECT json_extract(meta, ?), count(*) FROM records WHERE table_id = ? GROUP BY 1",
-            (f'$."{field_id}".status', table_id),
-        ).fetchall()
-    finally:
-        db.close()
-    return {str(s): n for s, n in rows}
+    end = _db_state(database, tid)
+    assert end["jobs"] == 0
+    # Every cell holds the provider's answer for its own row.
+    for rid, cells in got.items():
+        q = end["name"][rid]
+        assert cells[free]["value"] == q.upper(), (rid, cells[free])
+        assert cells[free]["externalContent"]["fullValue"] == {"name": q.upper(), "q": q}
+        assert cells[priced]["value"] == q.upper(), (rid, cells[priced])
+        assert cells[priced]["metadata"]["status"] == "SUCCESS"
+    # Each priced cell is charged exactly once, by the user who ran it.
+    charges = end["charges"]
+    assert len(charges) == ROWS
+    assert sorted(e.record_id for e in charges) == sorted(end["name"])
+    assert len({e.idempotency_key for e in charges}) == ROWS
+    assert {(e.amount, e.field_id, e.integration, e.user_id) for e in charges} == {
+        (-PRICE, priced, "crash-people", 1)
+    }
+    # The provider saw every row. A cell final at the kill was never called again; only
+    # calls of cells RUNNING at the kill (in flight, or answered but not yet written) were
+    # sent twice, and no QUEUED cell had been called.
+    names = set(end["name"].values())
+    by_record = {v: k for k, v in end["name"].items()}
+    repeated = 0
+    for f, path in ((free, "/free"), (priced, "/priced")):
+        calls = provider.calls(path)
+        assert set(calls) == names, path
+        assert max(calls.values()) <= 2, calls.most_common(3)
+        first = {by_record[q] for q in provider.calls(path, 1)}
+        assert first - done_at_kill[f] <= running_at_kill[f], path
+        again = {by_record[q] for q in provider.calls(path, 2)}
+        assert not again & done_at_kill[f], path
+        twice = {by_record[q] for q, n in calls.items() if n == 2}
+        assert twice <= running_at_kill[f], path
+        repeated += len(twice)
+    assert repeated > 0  # the call that set off the kill, at least, was in flight

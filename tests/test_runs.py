@@ -16,10 +16,12 @@ import httpx
 import orjson
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from claystack.server.config import Settings
 from claystack.server.enrichment import registry
+from claystack.server.enrichment.actions import ai
 from claystack.server.enrichment.base import (
     Action,
     ActionError,
@@ -36,16 +38,26 @@ PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
 
 class Provider(ThreadingHTTPServer):
     """A local enrichment API. ``/person?q=`` answers ``{"name": Q}`` (``{}`` for "nodata");
-    ``/flaky?q=`` answers 429 (Retry-After: 1) the first time per q; ``/down`` answers
-    500; ``/slow`` takes 4 s. ``hits`` counts requests per path and q."""
+    ``/flaky?q=`` answers 429 (Retry-After: 1) the first time per q, ``/limited?q=`` the
+    first two times; ``/down`` answers 500; ``/slow`` takes 4 s; ``/badjson`` answers 200
+    with a body that is not JSON. ``POST /v1/chat/completions`` is an OpenAI-compatible
+    model server (see ``_chat``). ``hits`` counts requests per path and q (per model and
+    prompt for the chat), ``times`` holds when each arrived."""
 
     daemon_threads = True
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.hits: Counter[str] = Counter()
+        self.times: dict[str, list[float]] = {}
         self.lock = threading.Lock()
         self.active = self.most_active = 0
+
+    def hit(self, key: str) -> int:
+        with self.lock:
+            self.hits[key] += 1
+            self.times.setdefault(key, []).append(time.monotonic())
+            return self.hits[key]
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client that gave up (the engine's timeout) is expected here
@@ -64,14 +76,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         parsed = urlparse(self.path)
         q = parse_qs(parsed.query).get("q", [""])[0]
-        with self.server.lock:
-            self.server.hits[f"{parsed.path}:{q}"] += 1
-            n = self.server.hits[f"{parsed.path}:{q}"]
+        n = self.server.hit(f"{parsed.path}:{q}")
         status, body, headers = 200, {"name": q.title()}, {}
         if parsed.path == "/person" and q == "nodata":
             body = {}
-        elif parsed.path == "/flaky" and n == 1:
+        elif parsed.path == "/flaky" and n == 1 or parsed.path == "/limited" and n <= 2:
             status, body, headers = 429, {"error": "slow down"}, {"Retry-After": "1"}
+        elif parsed.path == "/badjson":
+            self._send(200, b'{"name": "unterminated', {})
+            return
         elif parsed.path == "/down":
             status, body = 500, {"error": "boom"}
         elif parsed.path == "/slow":
@@ -83,13 +96,55 @@ class _Handler(BaseHTTPRequestHandler):
             time.sleep(0.1)
             with self.server.lock:
                 self.server.active -= 1
-        data = orjson.dumps(body)
+        self._send(status, orjson.dumps(body), headers)
+
+    def do_POST(self) -> None:
+        request = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        model = request["model"]
+        n = self.server.hit(f"/ai:{model}:{request['messages'][-1]['content']}")
+        if self.headers.get("Authorization") != f"Bearer {AI_KEY}":
+            self._send(401, b'{"error": "bad key"}', {})
+        elif model == "busy" and n == 1:
+            self._send(429, b'{"error": "rate limited"}', {"Retry-After": "1"})
+        elif model == "broken":
+            self._send(500, b'{"error": "model crashed"}', {})
+        else:
+            self._send(200, orjson.dumps(_chat(request)), {})
+
+    def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
         self.send_response(status)
         for k, v in {"Content-Type": "application/json", **headers}.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+
+AI_KEY = "sk-local-test"
+
+
+def _chat(request: dict[str, Any]) -> dict[str, Any]:
+    """A chat completion: the prompt echoed back, or with a ``response_format`` JSON
+    Schema, an object of that schema (``company`` from the prompt's last word)."""
+    prompt = request["messages"][-1]["content"]
+    content = f"About {prompt}"
+    if "response_format" in request:
+        schema = request["response_format"]["json_schema"]["schema"]
+        assert set(schema["properties"]) == {"company", "size"}
+        content = orjson.dumps({"company": prompt.split()[-1].title(), "size": 12}).decode()
+    return {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": request["model"],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": len(prompt), "completion_tokens": 3, "total_tokens": 9},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +186,9 @@ def integrations(provider: Provider) -> Iterator[None]:
                 Action("down", "Down", _fetch(base, "/down"), credits=1),
                 Action("slow", "Slow", _fetch(base, "/slow")),
                 Action("costly", "Costly", _fetch(base, "/person"), credits=10**9),
+                Action("limited", "Limited", _fetch(base, "/limited"), credits=2),
+                Action("badjson", "Bad JSON", _fetch(base, "/badjson"), credits=2),
+                Action("slow-priced", "Slow (priced)", _fetch(base, "/slow"), credits=2),
             ),
         )
     )
@@ -148,7 +206,7 @@ def integrations(provider: Provider) -> Iterator[None]:
 
 
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
+def settings(settings: Settings, provider: Provider) -> Settings:
     return settings.model_copy(
         update={
             "run_poll_seconds": 0.05,
@@ -156,6 +214,9 @@ def settings(settings: Settings) -> Settings:
             "run_max_attempts": 3,
             "run_action_timeout_seconds": 2.0,
             "http_allow_private": True,
+            "ai_base_url": f"{provider.url}/v1",
+            "ai_api_key": SecretStr(AI_KEY),
+            "ai_prices": {"house-model": 7},
         }
     )
 
@@ -380,29 +441,225 @@ async def test_run_condition_formula_column_and_out_of_credits(
     assert await balance(client) == before - 1
 
 
+def gaps(provider: Provider, key: str) -> list[float]:
+    """Seconds between the provider's consecutive requests for ``key``."""
+    times = provider.times[key]
+    return [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+
+
 async def test_retries_errors_and_timeouts(
-    client: httpx.AsyncClient, integrations: None, provider: Provider
+    app: FastAPI, client: httpx.AsyncClient, integrations: None, provider: Provider
 ) -> None:
     t = await new_table(client, name="Flaky", fields=("name",))
     tid, name = t["id"], t["byName"]["name"]
     await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
     ref = "{{" + name + "}}"
     flaky = await add_field(client, tid, "Flaky", action("flaky", {"q": ref}))
+    limited = await add_field(client, tid, "Limited", action("limited", {"q": ref}))
     down = await add_field(client, tid, "Down", action("down", {"q": ref}))
-    slow = await add_field(client, tid, "Slow", action("slow", {"q": ref}))
+    slow = await add_field(client, tid, "Slow", action("slow-priced", {"q": ref}))
+    bad = await add_field(client, tid, "Bad JSON", action("badjson", {"q": ref}))
     ids = await add_rows(client, tid, [{"cells": {name: "retry-me"}}])
-    r = await run(client, tid, {"fieldIds": [flaky, down, slow], "runRecords": {"recordIds": ids}})
+    before = await balance(client)
+    fids = [flaky, limited, down, slow, bad]
+    r = await run(client, tid, {"fieldIds": fids, "runRecords": {"recordIds": ids}})
     assert r.status_code == 200
     counts = await wait_done(client, tid, timeout=60)
-    assert counts == {flaky: {"SUCCESS": 1}, down: {"ERROR": 1}, slow: {"ERROR_TIMEOUT": 1}}
+    assert counts == {
+        flaky: {"SUCCESS": 1},
+        limited: {"SUCCESS": 1},
+        down: {"ERROR": 1},
+        slow: {"ERROR_TIMEOUT": 1},
+        bad: {"ERROR": 1},
+    }
     assert provider.hits["/flaky:retry-me"] == 2
+    assert provider.hits["/limited:retry-me"] == 3  # two 429s, then the answer
     assert provider.hits["/down:retry-me"] == 3  # run_max_attempts
+    assert provider.hits["/slow:retry-me"] == 3
+    assert provider.hits["/badjson:retry-me"] == 1  # not retryable
+    # Retry-After: 1 is waited out (the engine's own backoff here is 0.05 s, then 0.1 s).
+    assert all(g >= 0.95 for g in gaps(provider, "/flaky:retry-me")), provider.times
+    assert all(g >= 0.95 for g in gaps(provider, "/limited:retry-me")), provider.times
     (f,) = await cells(client, tid, ids, flaky)
     assert f["value"] == "Retry-Me"
+    (lim,) = await cells(client, tid, ids, limited)
+    assert lim["value"] == "Retry-Me" and lim["externalContent"] == {
+        "fullValue": {"name": "Retry-Me"}
+    }
     (d,) = await cells(client, tid, ids, down)
-    assert d["externalContent"]["error"] == "provider answered 500"
-    (s,) = await cells(client, tid, ids, slow)
-    assert "longer than" in s["externalContent"]["error"]
+    assert d["externalContent"]["error"] == "provider answered 500" and d["value"] is None
+    (sl,) = await cells(client, tid, ids, slow)
+    assert "longer than" in sl["externalContent"]["error"]
+    (b,) = await cells(client, tid, ids, bad)
+    assert b["metadata"]["status"] == "ERROR" and "JSONDecodeError" in b["externalContent"]["error"]
+    # Only the success is charged, once, however many attempts it took; failures cost nothing.
+    charges = await ledger(app, tid)
+    assert [(c.field_id, c.amount) for c in charges] == [(limited, -2)]
+    assert await balance(client) == before - 2
+
+
+async def test_http_api_provider_failures_retry_as_configured(
+    app: FastAPI, client: httpx.AsyncClient, provider: Provider
+) -> None:
+    t = await new_table(client, name="HTTP failures", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    ref = "{{" + name + "}}"
+
+    async def column(label: str, path: str, **inputs: str) -> str:
+        bindings = [
+            {"name": "url", "formulaText": f'"{provider.url}{path}?q={label}-" + {ref}'},
+            {"name": "fieldPaths", "formulaText": '["name"]'},
+        ] + [{"name": k, "formulaText": v} for k, v in inputs.items()]
+        ts = {"actionPackageId": "http-api-v2", "actionKey": "http-api-v2"}
+        return await add_field(
+            client,
+            tid,
+            label,
+            {"type": "action", "typeSettings": {**ts, "inputsBinding": bindings}},
+        )
+
+    limited = await column("limited", "/limited")
+    down = await column("down", "/down")
+    once = await column("once", "/down", maxRetries="1")
+    never = await column("never", "/down", shouldRetry="false")
+    bad = await column("bad", "/badjson")
+    slow = await column("slow", "/slow", responseTimeout="300")
+    ids = await add_rows(client, tid, [{"cells": {name: "hx"}}])
+    before = await balance(client)
+    fids = [limited, down, once, never, bad, slow]
+    r = await run(client, tid, {"fieldIds": fids, "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200
+    assert await wait_done(client, tid, timeout=60) == {
+        limited: {"SUCCESS": 1},
+        down: {"ERROR": 1},
+        once: {"ERROR": 1},
+        never: {"ERROR": 1},
+        bad: {"ERROR": 1},
+        slow: {"ERROR_TIMEOUT": 1},
+    }
+    assert {k: provider.hits[k] for k in provider.hits if k.endswith("-hx")} == {
+        "/limited:limited-hx": 3,
+        "/down:down-hx": 3,  # run_max_attempts (3) is below the default maxRetries + 1
+        "/down:once-hx": 2,  # maxRetries: 1
+        "/down:never-hx": 1,  # shouldRetry: false
+        "/badjson:bad-hx": 1,
+        "/slow:slow-hx": 3,
+    }
+    assert all(g >= 0.95 for g in gaps(provider, "/limited:limited-hx")), provider.times
+    got = dict(zip(fids, [c for f in fids for c in await cells(client, tid, ids, f)], strict=True))
+    assert got[limited]["value"] == "Limited-Hx"
+    assert got[limited]["externalContent"]["fullValue"] == {"name": "Limited-Hx"}
+    for fid in (down, once, never):
+        assert got[fid]["value"] is None and got[fid]["metadata"]["status"] == "ERROR"
+        assert got[fid]["externalContent"]["error"] == 'HTTP 500: {"error":"boom"}'
+    assert got[bad]["externalContent"]["error"] == (
+        'Response is not valid JSON: {"name": "unterminated'
+    )
+    assert got[slow]["externalContent"]["error"] == "No response within 0.3s"
+    assert await ledger(app, tid) == [] and await balance(client) == before
+
+
+def ai_column(prompt: str, **inputs: str) -> dict[str, Any]:
+    bindings = [{"name": "prompt", "formulaText": prompt}]
+    bindings += [{"name": k, "formulaText": v} for k, v in inputs.items()]
+    return {
+        "type": "action",
+        "typeSettings": {
+            "actionPackageId": "use-ai",
+            "actionKey": "use-ai",
+            "inputsBinding": bindings,
+        },
+    }
+
+
+async def test_ai_column_values_and_credits_follow_the_price_table(
+    app: FastAPI, client: httpx.AsyncClient, provider: Provider
+) -> None:
+    t = await new_table(client, name="AI", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    ask = '"Who is " + {{' + name + "}}"
+    schema = '({type: "object", properties: {company: {type: "string"}, size: {type: "integer"}}})'
+    columns = {
+        "plain": ("gpt-4o-mini", ai_column(ask)),  # the server's default model
+        "dated": ("gpt-4o-2024-08-06", ai_column(ask, model='"gpt-4o-2024-08-06"')),
+        "house": ("house-model", ai_column(ask, model='"house-model"')),
+        "schema": (
+            "gpt-4o-mini",
+            ai_column('"Company of " + {{' + name + "}}", answerSchema=schema),
+        ),
+        "busy": ("busy", ai_column(ask, model='"busy"')),
+        "broken": ("broken", ai_column(ask, model='"broken"')),
+    }
+    fids = {
+        label: await add_field(client, tid, label, body) for label, (_, body) in columns.items()
+    }
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}, {"cells": {name: "globex"}}])
+    before = await balance(client)
+    r = await run(client, tid, {"fieldIds": list(fids.values()), "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200
+    counts = await wait_done(client, tid, timeout=60)
+    assert counts == {
+        fid: {"ERROR": 2} if label == "broken" else {"SUCCESS": 2} for label, fid in fids.items()
+    }
+    # The model server's answers, whole, in each cell.
+    for label, fid in fids.items():
+        model = columns[label][0]
+        for rid, who, cell in zip(
+            ids, ("ada", "globex"), await cells(client, tid, ids, fid), strict=True
+        ):
+            if label == "broken":
+                assert cell["value"] is None
+                assert cell["externalContent"]["error"] == 'HTTP 500: {"error": "model crashed"}'
+                continue
+            prompt = f"Company of {who}" if label == "schema" else f"Who is {who}"
+            answer: Any = f"About {prompt}"
+            if label == "schema":
+                answer = {"company": who.title(), "size": 12}
+            assert cell["value"] == answer, (label, cell)
+            assert cell["externalContent"]["fullValue"] == {
+                "answer": answer,
+                "model": model,
+                "usage": {"prompt_tokens": len(prompt), "completion_tokens": 3, "total_tokens": 9},
+                "finishReason": "stop",
+            }, (label, rid)
+    # 429 (Retry-After: 1) once, then answered after a wait; 500 every time, so
+    # run_max_attempts calls per row.
+    for who in ("ada", "globex"):
+        assert provider.hits[f"/ai:busy:Who is {who}"] == 2
+        assert gaps(provider, f"/ai:busy:Who is {who}")[0] >= 0.95, provider.times
+        assert provider.hits[f"/ai:broken:Who is {who}"] == 3
+    # Credits: the price of the model that answered, from the table (CLAYSTACK_AI_PRICES
+    # merged over it), charged once per successful cell; failures charge nothing.
+    price = {
+        "plain": ai.PRICES["gpt-4o-mini"],
+        "dated": ai.PRICES["gpt-4o"],
+        "house": 7,
+        "schema": ai.PRICES["gpt-4o-mini"],
+        "busy": ai.PRICES["default"],
+    }
+    assert price["dated"] == 3 and price["plain"] == 1
+    charges = await ledger(app, tid)
+    label_of = {fid: label for label, fid in fids.items()}
+    assert sorted((label_of[c.field_id], c.record_id, -c.amount) for c in charges) == sorted(
+        (label, rid, p) for label, p in price.items() for rid in ids
+    )
+    assert {(c.integration, c.action_key, c.user_id) for c in charges} == {("use-ai", "use-ai", 1)}
+    used = 2 * sum(price.values())
+    assert await balance(client) == before - used
+    # The integration's report (both path families) shows the same charges per field.
+    report = (await client.get("/v3/integrations/use-ai/credits/report")).json()
+    live = await client.get(
+        "/v3/credit-reporting/1/creditReportType/integration", params={"integrations[0]": "use-ai"}
+    )
+    assert live.json() == report
+    mine = {
+        r["fieldId"]: (r["credits"], r["runs"])
+        for r in report["breakdowns"]["field"]
+        if r["tableId"] == tid
+    }
+    assert mine == {fids[label]: (2 * p, 2) for label, p in price.items()}
 
 
 async def test_auto_run_on_and_off(client: httpx.AsyncClient, integrations: None) -> None:
@@ -530,6 +787,62 @@ async def test_run_records_variants_and_bad_requests(
     assert r.status_code == 404
     r = await other.get(f"/v3/workspaces/1/tables/{tid}/fields/runstatus")
     assert r.status_code == 404
+
+
+async def test_action_runs_by_top_n_record_ids_view_and_all_rows(
+    app: FastAPI, client: httpx.AsyncClient, integrations: None, provider: Provider
+) -> None:
+    t = await new_table(client, name="Selections", fields=("name",))
+    tid, name, view = t["id"], t["byName"]["name"], t["firstViewId"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    fid = await add_field(client, tid, "Person", action("find", {"q": "{{" + name + "}}"}))
+    names = [f"sel{i}" for i in range(8)]
+    ids = await add_rows(client, tid, [{"cells": {name: n}} for n in names])
+    r = await client.post(
+        f"/v3/tables/{tid}/views",
+        json={"name": "Last two", "limit": 2, "sort": [{"fieldId": name, "direction": "DESC"}]},
+    )
+    last_two = r.json()["view"]["id"]
+    before = await balance(client)
+    ran: set[int] = set()
+
+    async def step(run_records: dict[str, Any], count: int, new: set[int], **extra: Any) -> None:
+        r = await run(client, tid, {"fieldIds": [fid], "runRecords": run_records, **extra})
+        assert r.status_code == 200, r.text
+        assert r.json()["recordCount"] == count
+        ran.update(new)
+        assert await wait_done(client, tid) == {fid: {"SUCCESS": len(ran)}}
+        runs = 2 if extra.get("forceRun") else 1
+        # Each row called the provider once per run that executed it, no other row did.
+        calls = {i: provider.hits[f"/person:{n}"] for i, n in enumerate(names)}
+        assert calls == {i: runs if i in ran else 0 for i in range(8)}, run_records
+        got = await cells(client, tid, ids, fid)
+        for i, cell in enumerate(got):
+            if i not in ran:
+                assert cell is None, (i, cell)
+                continue
+            answer = {"name": names[i].title()}
+            assert cell == {
+                "value": answer["name"],
+                "metadata": {"status": "SUCCESS"},
+                "externalContent": {"fullValue": answer},
+            }, (i, cell)
+        charges = await ledger(app, tid)
+        assert sorted(c.record_id for c in charges) == sorted(
+            ids[i] for i in ran for _ in range(runs)
+        )
+        assert await balance(client) == before - len(charges)
+
+    await step({"viewIdTopRecords": {"viewId": view, "numRecords": 3}}, 3, {0, 1, 2})
+    await step({"recordIds": [ids[5], ids[6]]}, 2, {5, 6})
+    await step({"viewId": last_two}, 2, {7})  # sel7 and sel6; sel6 is kept
+    await step({"viewIdTopRecords": {"viewId": view}}, 8, {3, 4})
+    await step({"viewIdTopRecords": {"viewId": view}}, 8, set(), forceRun=True)
+    # A single record read and a view page show the same cells.
+    r = await client.get(f"/v3/tables/{tid}/records/{ids[4]}")
+    assert r.json()["cells"][fid]["externalContent"]["fullValue"] == {"name": "Sel4"}
+    r = await client.get(f"/v3/tables/{tid}/views/{last_two}/records")
+    assert [rec["cells"][fid]["value"] for rec in r.json()["results"]] == ["Sel7", "Sel6"]
 
 
 async def test_http_api_column_and_javascript_formulas(
