@@ -216,7 +216,7 @@ def settings(settings: Settings, provider: Provider) -> Settings:
             "http_allow_private": True,
             "ai_base_url": f"{provider.url}/v1",
             "ai_api_key": SecretStr(AI_KEY),
-            "ai_prices": {"house-model": 7},
+            "ai_prices": {"house-model": 7, "gold-model": 10**9},
         }
     )
 
@@ -660,6 +660,26 @@ async def test_ai_column_values_and_credits_follow_the_price_table(
         if r["tableId"] == tid
     }
     assert mine == {fids[label]: (2 * p, 2) for label, p in price.items()}
+
+
+async def test_an_ai_model_dearer_than_the_balance_is_not_run(
+    app: FastAPI, client: httpx.AsyncClient, provider: Provider
+) -> None:
+    """The engine holds a model's own price before the call, not the action's default."""
+    t = await new_table(client, name="Dear AI", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    fid = await add_field(
+        client, tid, "Gold", ai_column('"Who is " + {{' + name + "}}", model='"gold-model"')
+    )
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}])
+    before = await balance(client)
+    assert 0 < before < 10**9
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    assert await wait_done(client, tid) == {fid: {"ERROR_OUT_OF_CREDITS": 1}}
+    assert provider.hits["/ai:gold-model:Who is ada"] == 0
+    assert await ledger(app, tid) == [] and await balance(client) == before
 
 
 async def test_auto_run_on_and_off(client: httpx.AsyncClient, integrations: None) -> None:

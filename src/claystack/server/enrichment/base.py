@@ -70,14 +70,38 @@ class ActionFn(Protocol):
     async def __call__(self, inputs: dict[str, Any], ctx: RunContext) -> ActionResult: ...
 
 
+class QuoteFn(Protocol):
+    def __call__(
+        self, inputs: Mapping[str, Any], credentials: Mapping[str, Any], settings: Any
+    ) -> int: ...
+
+
 @dataclass(frozen=True)
 class Action:
+    """One thing an integration does for a cell.
+
+    ``credits`` is the integer price of a successful execution. An action whose price
+    depends on its inputs (an AI model, say) also gives ``quote``: the price of one
+    execution with these inputs, known before it runs, so that the engine holds enough of
+    the workspace's balance for it; what the result says (``ActionResult.credits``) is what
+    is charged.
+    """
+
     key: str
     display_name: str
     run: ActionFn
     input_schema: dict[str, Any] = field(default_factory=dict)
     output_schema: dict[str, Any] = field(default_factory=dict)
-    credits: int = 0  # integer credits per successful execution
+    credits: int = 0
+    quote: QuoteFn | None = None
+
+    def price(
+        self, inputs: Mapping[str, Any], credentials: Mapping[str, Any], settings: Any
+    ) -> int:
+        """What one execution with ``inputs`` is expected to cost."""
+        if self.quote is None:
+            return self.credits
+        return int(self.quote(inputs, credentials, settings))
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,7 @@ class Step:
     inputs: dict[str, Any] | None  # None: an input was blank (waterfall steps are skipped)
     credentials: Mapping[str, Any]
     blank: str | None = None
+    price: int = 0  # what the action quotes for these inputs
 
 
 @dataclass(slots=True)
@@ -635,7 +636,8 @@ class Runner:
             cred = creds.get((job.workspace_id, aa, pkg), {}) if aa else {}
             if isinstance(cred, ClayError):
                 return Outcome(job, "ERROR_INVALID_INPUT", error=f"{aa}: {cred.message}")
-            steps.append(Step(integration, action, inputs, cred, blank))
+            price = action.price(inputs, cred, self.settings) if inputs is not None else 0
+            steps.append(Step(integration, action, inputs, cred, blank, price))
         if not any(s.inputs is not None for s in steps):
             message = next((s.blank for s in steps if s.blank), "No step of the waterfall can run")
             return Outcome(job, "ERROR_BLANK_TOKEN", error=message)
@@ -643,7 +645,7 @@ class Runner:
 
     def _reserve(self, task: Task, balances: dict[int, int]) -> None:
         ws = task.job.workspace_id
-        prices = [s.action.credits for s in task.steps if s.inputs is not None]
+        prices = [s.price for s in task.steps if s.inputs is not None]
         need = sum(prices)
         if need > 0:
             available = balances.get(ws, 0) - self._reserved.get(ws, 0)
@@ -743,7 +745,7 @@ class Runner:
             if step.inputs is None:
                 trail.append({**info, "status": "ERROR_BLANK_TOKEN", "error": step.blank})
                 continue
-            if step.action.credits > budget:
+            if step.price > budget:
                 trail.append({**info, "status": "ERROR_OUT_OF_CREDITS"})
                 continue
             try:

@@ -125,6 +125,12 @@ def _schema(raw: Any) -> dict[str, Any] | None:
     return raw
 
 
+def quote(inputs: Mapping[str, Any], credentials: Mapping[str, Any], settings: Any) -> int:
+    """The price of one completion before it runs: the model the run would use."""
+    model = inputs.get("model") or credentials.get("model") or getattr(settings, "ai_model", "")
+    return price(str(model), settings) if model else PRICES["default"]
+
+
 async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     prompt = inputs.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
@@ -231,6 +237,7 @@ integration = Integration(
             input_schema=INPUT_SCHEMA,
             output_schema=OUTPUT_SCHEMA,
             credits=PRICES["default"],
+            quote=quote,
         ),
     ),
     credentials_schema=CREDENTIALS_SCHEMA,
