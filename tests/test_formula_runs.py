@@ -321,3 +321,25 @@ async def test_formulas_that_read_each_other_stop(
     (a,) = await cells(client, tid, [rid], one)
     (b,) = await cells(client, tid, [rid], two)
     assert (a["value"], b["value"]) == (31, 11)
+
+
+async def test_a_run_of_several_action_columns_is_queued_row_by_row(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """The engine takes jobs in id order, so a run's columns fill each row in turn."""
+    tid, n, _, ids = await manual_table(client, 4)
+    domain = {
+        "type": "action",
+        "typeSettings": {
+            "actionPackageId": "normalize-domain",
+            "actionKey": "normalize-domain",
+            "inputsBinding": [{"name": "url", "formulaText": "{{" + n + "}}"}],
+        },
+    }
+    a = await add_field(client, tid, "A", domain)
+    b = await add_field(client, tid, "B", domain)
+    r = await run(client, tid, {"fieldIds": [b, a], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    async with app.state.db.transaction(write=False) as conn:
+        jobs = list(await conn.execute(select(RunJob).order_by(RunJob.id)))
+    assert [(j.record_id, j.field_id) for j in jobs] == [(rid, f) for rid in ids for f in (b, a)]

@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -197,6 +198,20 @@ async def _selection(conn: AsyncConnection, table: TableRef, run_records: Any) -
     raise _bad('Field "runRecords" - expected viewIdTopRecords, viewId or recordIds')
 
 
+_JOB_COLUMNS = [
+    "key",
+    "kind",
+    "workspace_id",
+    "table_id",
+    "field_id",
+    "record_id",
+    "user_id",
+    "attempts",
+    "not_before",
+    "created_at",
+]
+
+
 async def start_run(
     conn: AsyncConnection,
     table: TableRef,
@@ -213,6 +228,7 @@ async def start_run(
     count = await conn.scalar(select(func.count()).select_from(Record).where(Record.seq.in_(seqs)))
     now = now_ms()
     scope = table.scope
+    jobs: list[Any] = []  # one SELECT of job rows per action column
     for fid, ftype in fields.items():
         conds: list[ColumnElement[bool]] = [Record.table_id == table.id, Record.seq.in_(seqs)]
         if not force:
@@ -224,33 +240,32 @@ async def start_run(
             )
             continue
         token = new_id("rj") + ":"
-        src = select(
-            (literal(token, String) + Record.id).label("key"),
-            literal("action", String),
-            literal(scope.workspace_id, BigInteger),
-            literal(table.id, String),
-            literal(fid, String),
-            Record.id,
-            literal(scope.actor.user_id, BigInteger),
-            literal(0, Integer),
-            literal(now, BigInteger),
-            literal(now, BigInteger),
-        ).where(*conds)
-        cols = [
-            "key",
-            "kind",
-            "workspace_id",
-            "table_id",
-            "field_id",
-            "record_id",
-            "user_id",
-            "attempts",
-            "not_before",
-            "created_at",
-        ]
-        await conn.execute(_insert(conn).from_select(cols, src).on_conflict_do_nothing())
+        jobs.append(
+            select(
+                (literal(token, String) + Record.id).label("key"),
+                literal("action", String).label("kind"),
+                literal(scope.workspace_id, BigInteger).label("workspace_id"),
+                literal(table.id, String).label("table_id"),
+                literal(fid, String).label("field_id"),
+                Record.id.label("record_id"),
+                literal(scope.actor.user_id, BigInteger).label("user_id"),
+                literal(0, Integer).label("attempts"),
+                literal(now, BigInteger).label("not_before"),
+                literal(now, BigInteger).label("created_at"),
+                Record.seq.label("seq"),
+                literal(len(jobs), Integer).label("pos"),
+            ).where(*conds)
+        )
         await conn.execute(
             update(Record).where(*conds).values(meta=set_meta_expr(conn, fid, QUEUED_CELL))
+        )
+    if jobs:
+        # Row by row, each row's columns in the request's order: the engine claims jobs in
+        # id order, so a run of several columns fills rows one after another.
+        every: Any = union_all(*jobs).subquery() if len(jobs) > 1 else jobs[0].subquery()
+        ordered = select(*[every.c[c] for c in _JOB_COLUMNS]).order_by(every.c.seq, every.c.pos)
+        await conn.execute(
+            _insert(conn).from_select(_JOB_COLUMNS, ordered).on_conflict_do_nothing()
         )
     return {"recordCount": int(count or 0), "runMode": "INDIVIDUAL"}
 
