@@ -295,14 +295,9 @@ def test_kill_9_mid_run_then_restart_finishes_every_cell_once(
                 assert r.status_code == 200, r.text
                 record_ids += [rec["id"] for rec in r.json()["records"]]
             before = c.get("/v3/workspaces/1").json()["workspace"]["credits"]
-            # Queued in slices, so the two columns' jobs interleave and both are mid-way at
-            # the kill (one run queues a column's jobs before the next column's).
-            for start in range(0, ROWS, 250):
-                body = {
-                    "fieldIds": [free, priced],
-                    "runRecords": {"recordIds": record_ids[start : start + 250]},
-                }
-                assert c.patch(f"/v3/tables/{tid}/run", json=body).json()["recordCount"] == 250
+            # One run: its jobs are queued row by row, so both columns are mid-way at the kill.
+            body = {"fieldIds": [free, priced], "runRecords": {"recordIds": record_ids}}
+            assert c.patch(f"/v3/tables/{tid}/run", json=body).json()["recordCount"] == ROWS
             with provider.lock:  # kill -9 at a call some way into what is left
                 provider.victim, provider.kill_at = proc, len(provider.log) + ROWS // 2
             assert provider.kill_at < 2 * ROWS - ROWS // 2, "the run went too fast to stop"
