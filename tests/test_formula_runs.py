@@ -343,3 +343,40 @@ async def test_a_run_of_several_action_columns_is_queued_row_by_row(
     async with app.state.db.transaction(write=False) as conn:
         jobs = list(await conn.execute(select(RunJob).order_by(RunJob.id)))
     assert [(j.record_id, j.field_id) for j in jobs] == [(rid, f) for rid in ids for f in (b, a)]
+
+
+async def test_a_row_changed_while_its_batch_was_evaluated_is_evaluated_again(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    tid, n, fid, ids = await manual_table(client, 3)
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    (sweep,) = await sweeps(app)
+    fields, rows = await engine._sweep_rows(tid, fid, sweep.after_seq, BATCH)
+    assert [r.id for r in rows] == ids
+    results = engine._evaluate(fields[fid], fields, rows)
+    await edit(client, tid, ids[1], {n: "edited"})  # lands between the read and the write
+    await engine._store_sweep(sweep, sweep.after_seq, rows, results, True)
+    got = await cells(client, tid, ids, fid)
+    assert [c["metadata"]["status"] for c in got] == ["SUCCESS", "QUEUED", "SUCCESS"]
+    (moved,) = await sweeps(app)
+    assert moved.pending == 1 and moved.after_seq == rows[1].seq - 1
+
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 3}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == ["V0", "EDITED", "V2"]
+
+
+async def test_writes_do_not_wait_for_a_slow_formula(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    slow = "(() => { const t = Date.now(); while (Date.now() - t < 250) {} return {{n}} })()"
+    tid, n, fid, ids = await manual_table(client, 3, slow)
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    engine.start()
+    await asyncio.sleep(0.15)  # the batch of 3 rows takes 0.75 s to evaluate
+    await add_rows(client, tid, [{"cells": {n: "new"}}])
+    (first,) = await cells(client, tid, ids[:1], fid)
+    assert first["metadata"]["status"] == "QUEUED"  # the write did not wait for the batch
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 3}}

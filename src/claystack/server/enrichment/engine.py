@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, case, delete, select, text, update
+from sqlalchemy import bindparam, case, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -212,21 +212,25 @@ async def _idle(event: asyncio.Event, seconds: float) -> None:
         pass
 
 
-# One statement stores a batch of formula cells, matched by ``seq``.
+# One statement stores a batch of formula cells: rows matched by ``seq``, unchanged since
+# they were read (``updated_at``) and still QUEUED.
 _FORMULA_SQL = {
     "sqlite": (
         "UPDATE records SET cells = json_set(cells, :path, json(json_extract(v.value, '$.v'))), "
         f"meta = json_set({META_OBJECT['sqlite']}, :path, json(json_extract(v.value, '$.m'))), "
         "updated_at = :now FROM json_each(:rows) AS v "
-        "WHERE records.seq = json_extract(v.value, '$.s')"
+        "WHERE records.seq = json_extract(v.value, '$.s') "
+        "AND records.updated_at = json_extract(v.value, '$.u') "
+        "AND json_extract(records.meta, :status) = 'QUEUED'"
     ),
     "postgresql": (
         "UPDATE records SET "
         "cells = records.cells || jsonb_build_object(CAST(:f AS text), v.v), "
         f"meta = {META_OBJECT['postgresql']} || jsonb_build_object(CAST(:f AS text), v.m), "
         "updated_at = :now "
-        "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(s bigint, v jsonb, m jsonb) "
-        "WHERE records.seq = v.s"
+        "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(s bigint, u bigint, v jsonb, m jsonb) "
+        "WHERE records.seq = v.s AND records.updated_at = v.u "
+        "AND records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED'"
     ),
 }
 
@@ -439,59 +443,108 @@ class Runner:
         return busy
 
     async def _sweep(self, table_id: str, field_id: str, batches: int = _SWEEP_BATCHES) -> bool:
-        """Up to ``batches`` batches of one formula column; whether it found cells to do."""
-        found = False
-        for _ in range(batches):
-            count, more = await self._sweep_batch(table_id, field_id)
-            found |= count > 0
-            if not more:
-                break
+        """Up to ``batches`` batches of one formula column in row order, each read and
+        evaluated while the one before it is written; whether it found cells to do.
+        Evaluation holds no lock: a slow formula keeps no other writer waiting."""
+        limit = self.settings.run_formula_batch
+        async with self.db.transaction(write=False) as conn:
+            sweep = (
+                await conn.execute(
+                    select(FormulaRun).where(
+                        FormulaRun.table_id == table_id, FormulaRun.field_id == field_id
+                    )
+                )
+            ).first()
+        if sweep is None:
+            return False
+        position, found = sweep.after_seq, False
+        writing: asyncio.Task[None] | None = None
+        try:
+            for _ in range(batches):
+                fields, rows = await self._sweep_rows(table_id, field_id, position, limit)
+                target = fields.get(field_id)
+                runnable = target is not None and target.type == "formula"
+                cells = (
+                    await asyncio.to_thread(self._evaluate, target, fields, rows) if rows else []
+                )
+                if writing is not None:
+                    await writing
+                found |= bool(rows)
+                store = self._store_sweep(sweep, position, rows, cells, runnable)
+                writing = asyncio.create_task(store)
+                if len(rows) < limit:
+                    break
+                position = rows[-1].seq
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
         return found
 
-    async def _sweep_batch(self, table_id: str, field_id: str) -> tuple[int, bool]:
-        """The next ``run_formula_batch`` QUEUED cells of a formula column after the sweep's
-        position, evaluated and stored in the transaction that moves the position on (or
-        ends the sweep), so no cell is skipped or done twice. The sweep's row is held
-        meanwhile: a run queueing cells of this column waits for it (``runs._queue_formula``
-        takes that row first), and another server skips the column. How many cells it
-        evaluated, and whether more may follow."""
-        limit = self.settings.run_formula_batch
-        this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
-        async with self.db.transaction(write=True) as conn:
-            sweep = (
-                await conn.execute(select(FormulaRun).where(this).with_for_update(skip_locked=True))
-            ).first()
-            if sweep is None:
-                return 0, False
+    async def _sweep_rows(
+        self, table_id: str, field_id: str, position: int, limit: int
+    ) -> tuple[dict[str, Any], list[Any]]:
+        """The table's fields, and the column's next QUEUED cells after ``position`` (none
+        when the column is gone or no longer a formula)."""
+        async with self.db.transaction(write=False) as conn:
             fields = {
                 f.id: f for f in await conn.execute(select(Field).where(Field.table_id == table_id))
             }
             target = fields.get(field_id)
-            rows: list[Any] = []
-            if target is not None and target.type == "formula":
-                rows = list(
-                    await conn.execute(
-                        select(Record.seq, Record.id, Record.cells, Record.meta)
-                        .where(
+            if target is None or target.type != "formula":
+                return fields, []
+            rows = await conn.execute(
+                select(Record.seq, Record.id, Record.cells, Record.meta, Record.updated_at)
+                .where(
+                    Record.table_id == table_id,
+                    Record.seq > position,
+                    runs.cell_status(field_id) == "QUEUED",
+                )
+                .order_by(Record.seq)
+                .limit(limit)
+            )
+            return fields, list(rows)
+
+    async def _store_sweep(
+        self,
+        sweep: Any,
+        start: int,
+        rows: Sequence[Any],
+        cells: Sequence[FormulaCell],
+        runnable: bool,
+    ) -> None:
+        """Stores a batch read after ``start`` and moves the sweep to just before the first
+        cell still QUEUED after ``start``, or ends it. A cell is stored only if its row is
+        unchanged since it was read; a changed one (a new input, a run queueing it again)
+        stays QUEUED and so is read again. The sweep's row is locked first, as runs that
+        queue cells of the column lock it (``runs._queue_formula``), so none slips by."""
+        table_id, field_id = sweep.table_id, sweep.field_id
+        this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
+        async with self.db.transaction(write=True) as conn:
+            current = await conn.scalar(select(FormulaRun.after_seq).where(this).with_for_update())
+            stamps = {r.seq: r.updated_at for r in rows}
+            written = await self._write_formulas(conn, field_id, cells, stamps)
+            if current is not None and (current >= start or not runnable):
+                # Not moved back by a run meanwhile (then it is already where it must be).
+                nxt = None
+                if runnable:
+                    nxt = await conn.scalar(
+                        select(func.min(Record.seq)).where(
                             Record.table_id == table_id,
-                            Record.seq > sweep.after_seq,
+                            Record.seq > start,
                             runs.cell_status(field_id) == "QUEUED",
                         )
-                        .order_by(Record.seq)
-                        .limit(limit)
                     )
-                )
-            cells = await asyncio.to_thread(self._evaluate, target, fields, rows) if rows else []
-            await self._write_formulas(conn, field_id, cells)
-            more = len(rows) == limit
-            if more:
-                n = len(rows)
-                left = case((FormulaRun.pending > n, FormulaRun.pending - n), else_=0)
-                await conn.execute(
-                    update(FormulaRun).where(this).values(after_seq=rows[-1].seq, pending=left)
-                )
-            else:
-                await conn.execute(delete(FormulaRun).where(this))
+                if nxt is None:
+                    await conn.execute(delete(FormulaRun).where(this))
+                    current = None
+                else:
+                    await conn.execute(update(FormulaRun).where(this).values(after_seq=nxt - 1))
+            if current is not None and written:
+                left = case((FormulaRun.pending > written, FormulaRun.pending - written), else_=0)
+                await conn.execute(update(FormulaRun).where(this).values(pending=left))
             done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
             if done:
                 before = {r.id: r.cells.get(field_id) for r in rows}
@@ -503,7 +556,6 @@ class Runner:
                 await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done, changed)
         if done:
             self.wake()
-        return len(rows), more
 
     @staticmethod
     def _evaluate(field: Any, fields: Mapping[str, Any], rows: Sequence[Any]) -> list[FormulaCell]:
@@ -519,10 +571,16 @@ class Runner:
         return out
 
     async def _write_formulas(
-        self, conn: AsyncConnection, field_id: str, cells: Sequence[FormulaCell]
-    ) -> None:
+        self,
+        conn: AsyncConnection,
+        field_id: str,
+        cells: Sequence[FormulaCell],
+        stamps: Mapping[int, int],
+    ) -> int:
+        """Stores the cells whose rows still have the ``updated_at`` they were read with
+        and are still QUEUED; how many it stored."""
         if not cells:
-            return
+            return 0
         dialect = conn.dialect.name
         items = []
         for c in cells:
@@ -530,26 +588,29 @@ class Runner:
                 {"status": c.status} if c.error is None else {"status": c.status, "error": c.error}
             )
             if dialect == "postgresql":
-                items.append({"s": c.seq, "v": c.value, "m": meta})
+                items.append({"s": c.seq, "u": stamps[c.seq], "v": c.value, "m": meta})
             else:  # JSON text inside JSON: json_extract gives it back as text for json()
-                items.append({"s": c.seq, "v": _json(c.value), "m": _json(meta)})
+                items.append(
+                    {"s": c.seq, "u": stamps[c.seq], "v": _json(c.value), "m": _json(meta)}
+                )
         params = {"f": field_id, "now": now_ms(), "rows": _json(items)}
         if dialect != "postgresql":
             params["path"] = f'$."{field_id}"'
+            params["status"] = f'$."{field_id}".status'
         try:
             async with conn.begin_nested():
-                await conn.execute(text(_FORMULA_SQL[dialect]), params)
+                result = await conn.execute(text(_FORMULA_SQL[dialect]), params)
+            return result.rowcount or 0
         except DBAPIError:
             if len(cells) > 1:  # find the values the database refuses (NUL on PostgreSQL)
                 half = len(cells) // 2
-                await self._write_formulas(conn, field_id, cells[:half])
-                await self._write_formulas(conn, field_id, cells[half:])
-                return
+                first = await self._write_formulas(conn, field_id, cells[:half], stamps)
+                return first + await self._write_formulas(conn, field_id, cells[half:], stamps)
             c = cells[0]
             if c.error == _UNSTORABLE:
                 raise
             failed = FormulaCell(c.seq, c.record_id, "ERROR", None, _UNSTORABLE)
-            await self._write_formulas(conn, field_id, [failed])
+            return await self._write_formulas(conn, field_id, [failed], stamps)
 
     # -- actions -----------------------------------------------------------------------------
 
