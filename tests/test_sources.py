@@ -659,3 +659,34 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
     acked = {next(iter(ids)): n for n, ids in ids_by_n.items()}
     assert acked == stored
     assert total == len(stored) == SENDERS * PER_SENDER
+
+
+# -- audit: issue 4 ------------------------------------------------------------------------
+
+
+async def test_token_change_in_another_process_applies_at_once(limited_app: AppFactory) -> None:
+    """Two servers on one database: a token rotated or added on one is enforced by the
+    other at once, although the other has the webhook URL cached."""
+    async with (
+        limited_app(webhook_cache_seconds=60) as (c, _),
+        limited_app(webhook_cache_seconds=60) as (_, other),
+    ):
+        await login(c, DEMO_EMAIL, DEMO_PASSWORD)  # the second start reset the database
+        table = await new_table(c)
+        source = await add_source(c, table["id"], generateAuthToken=True)
+        path, old = path_of(source), source["authToken"]
+        auth = {"x-clay-webhook-auth": old}
+        assert (await other.post(path, json={"n": 1}, headers=auth)).status_code == 200
+        new = (await c.post(f"/v3/sources/{source['id']}/auth-token")).json()["authToken"]
+        r = await other.post(path, json={"n": 2}, headers=auth)
+        assert r.status_code == 401 and r.json()["type"] == "Unauthorized"
+        r = await other.post(path, json={"n": 3}, headers={"x-clay-webhook-auth": new})
+        assert r.status_code == 200
+
+        plain = await add_source(c, table["id"], "Plain")
+        assert (await other.post(path_of(plain), json={"n": 4})).status_code == 200
+        await c.post(f"/v3/sources/{plain['id']}/auth-token")
+        r = await other.post(path_of(plain), json={"n": 5})
+        assert r.status_code == 401
+        assert await count(c, table["id"]) == 3
+

@@ -41,7 +41,7 @@ async def _ingest(
         if size > limit:
             raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
         parts.append(chunk)
-    ingest.check_auth(found, headers.get("x-clay-webhook-auth"))
+    found = await ingest.authorize(found, hook, headers.get("x-clay-webhook-auth"))
     ctype = headers.get("content-type", "").split(";")[0].strip().lower()
     payload = ingest.parse(b"".join(parts), form=ctype not in _JSON_TYPES)
     ingest.check_rate(found)

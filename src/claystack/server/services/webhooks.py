@@ -126,14 +126,15 @@ class WebhookIngest:
 
     # -- checks before the write ---------------------------------------------------------
 
-    async def hook(self, path_segment: str) -> Hook:
-        """The live source behind ``{slug}-{uuid}``; 404 for anything else."""
+    async def hook(self, path_segment: str, *, fresh: bool = False) -> Hook:
+        """The live source behind ``{slug}-{uuid}``; 404 for anything else. ``fresh``
+        skips the cache."""
         parsed = parse_hook(path_segment)
         if parsed is None:
             raise NotFound("Webhook not found")
         slug, hook_uuid = parsed
         now = time.monotonic()
-        hit = self._cache.get(hook_uuid)
+        hit = None if fresh else self._cache.get(hook_uuid)
         if hit is not None and hit[1] > now:
             found: Hook | None = hit[0]
         else:
@@ -169,11 +170,20 @@ class WebhookIngest:
         if content_length and content_length.isdigit() and int(content_length) > limit:
             raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
 
-    def check_auth(self, hook: Hook, given: str | None) -> None:
-        if hook.token_hash is not None and not token_matches(self.secret, hook.token_hash, given):
-            if given:
-                raise Unauthorized("Invalid x-clay-webhook-auth token for this webhook")
-            raise Unauthorized("This webhook requires the x-clay-webhook-auth header")
+    async def authorize(self, hook: Hook, path_segment: str, given: str | None) -> Hook:
+        """Checks ``x-clay-webhook-auth``; a token that fails against a cached lookup is
+        checked again against the database, where another process may have rotated it."""
+        if self._token_ok(hook, given):
+            return hook
+        hook = await self.hook(path_segment, fresh=True)
+        if self._token_ok(hook, given):
+            return hook
+        if given:
+            raise Unauthorized("Invalid x-clay-webhook-auth token for this webhook")
+        raise Unauthorized("This webhook requires the x-clay-webhook-auth header")
+
+    def _token_ok(self, hook: Hook, given: str | None) -> bool:
+        return hook.token_hash is None or token_matches(self.secret, hook.token_hash, given)
 
     def parse(self, body: bytes, *, form: bool = False) -> Any:
         """The payload; ``form`` allows the legacy form-encoded JSON body."""
@@ -303,6 +313,7 @@ _SOURCES = (
         Source.field_id.label("source_field_id"),
         Source.owner_id.label("source_owner_id"),
         Source.num_submissions.label("source_submissions"),
+        Source.auth_token_hash.label("source_token_hash"),
         Table,
     )
     .join(Table, Table.id == Source.table_id)
@@ -345,6 +356,12 @@ async def _apply(
         src = sources.get(sid)
         if src is None:
             results[i] = NotFound("Webhook not found")
+            continue
+        token_hash = src.source_token_hash
+        if token_hash is not None and token_hash != item.hook.token_hash:
+            # The token was set or rotated after this request was checked (maybe by
+            # another process): the token it carried is no longer the source's.
+            results[i] = Unauthorized("Invalid x-clay-webhook-auth token for this webhook")
             continue
         if item.key is not None:
             pair = (sid, item.key)
