@@ -690,3 +690,32 @@ async def test_token_change_in_another_process_applies_at_once(limited_app: AppF
         assert r.status_code == 401
         assert await count(c, table["id"]) == 3
 
+
+@pytest.mark.parametrize("delete_records", [False, True])
+async def test_source_deleted_while_posts_are_in_flight(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any], delete_records: bool
+) -> None:
+    """Each POST racing the delete either lands before it (2xx, and its row is there unless
+    deleteRecords took it) or after it (404, nothing written)."""
+    path = path_of(hook)
+
+    async def send(n: int) -> httpx.Response:
+        await asyncio.sleep(n * 0.001)
+        return await anon.post(path, json={"n": n})
+
+    async def delete() -> httpx.Response:
+        await asyncio.sleep(0.03)
+        body = {"deleteRecords": delete_records}
+        return await client.request("DELETE", f"/v3/sources/{hook['id']}", json=body)
+
+    before = [await anon.post(path, json={"before": n}) for n in range(5)]
+    *answers, deleted = await asyncio.gather(*(send(n) for n in range(150)), delete())
+    answers += before
+    assert deleted.status_code == 200
+    assert {r.status_code for r in answers} <= {200, 404}
+    assert all(r.json()["type"] == "NotFound" for r in answers if r.status_code == 404)
+    acked = {r.json()["recordId"] for r in answers if r.status_code == 200}
+    stored = {r["id"] for r in await rows(client, hook["tableObj"])}
+    assert stored == (set() if delete_records else acked)
+    assert (await anon.post(path, json={"late": 1})).status_code == 404
+    assert await count(client, hook["tableId"]) == len(stored)

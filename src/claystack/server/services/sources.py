@@ -250,6 +250,15 @@ async def _rows_of(conn: AsyncConnection, table_id: str, field_id: str) -> list[
 async def delete_source(conn: AsyncConnection, source: SourceRef, *, delete_records: bool) -> int:
     """Soft-deletes the source (its URL answers 404 from now on); with ``delete_records``
     also deletes the rows it created. Returns how many rows went."""
+    # Taken first so webhook rows being written now are committed before the rows of the
+    # source are looked up, and rows written later see the source deleted (PostgreSQL).
+    live = await conn.scalar(
+        select(Source.id)
+        .where(Source.id == source.id, Source.deleted_at.is_(None))
+        .with_for_update()
+    )
+    if live is None:
+        raise NotFound("Source not found")
     now = now_ms()
     deleted = 0
     values: dict[str, Any] = {"deleted_at": now, "updated_at": now}

@@ -318,6 +318,10 @@ _SOURCES = (
     )
     .join(Table, Table.id == Source.table_id)
     .where(Source.id.in_(bindparam("ids", expanding=True)), Source.deleted_at.is_(None))
+    .order_by(Source.id)
+    # PostgreSQL: a source being deleted (deleteRecords included) or written by another
+    # process waits for this batch, or this batch for it; the caps are read under the lock.
+    .with_for_update(of=[Source, Table])
 )
 _COUNT = (
     update(Source)
