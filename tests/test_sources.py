@@ -719,3 +719,34 @@ async def test_source_deleted_while_posts_are_in_flight(
     assert stored == (set() if delete_records else acked)
     assert (await anon.post(path, json={"late": 1})).status_code == 404
     assert await count(client, hook["tableId"]) == len(stored)
+
+
+async def test_a_chosen_auth_token_is_stored_hashed_and_enforced(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    table = await new_table(client)
+    chosen = "my-own-secret-0123456789"
+    r = await client.patch(f"/v3/tables/{table['id']}", json=add_source_body(authToken=chosen))
+    assert r.status_code == 200, r.text
+    source = r.json()["source"]
+    assert source["hasAuthToken"] is True and source["authToken"] == chosen
+    assert chosen not in json.dumps(r.json()["table"])
+    assert "authToken" not in source["typeSettings"]
+    for got in (
+        (await client.get(f"/v3/sources/{source['id']}")).json(),
+        *(await client.get(f"/v3/tables/{table['id']}/sources")).json(),
+        (await client.get(f"/v3/tables/{table['id']}")).json(),
+    ):
+        assert chosen not in json.dumps(got)
+    path = path_of(source)
+    assert (await anon.post(path, json={"a": 1})).status_code == 401
+    r = await anon.post(path, json={"a": 1}, headers={"x-clay-webhook-auth": chosen})
+    assert r.status_code == 200
+
+    for bad in ("", " padded ", "x" * 501, "tab\tin", 42, "new\n"):
+        r = await client.patch(f"/v3/tables/{table['id']}", json=add_source_body(authToken=bad))
+        assert r.status_code == 400 and r.json()["type"] == "BadRequest", bad
+    both = add_source_body(authToken="abc", generateAuthToken=True)
+    assert (await client.patch(f"/v3/tables/{table['id']}", json=both)).status_code == 400
+    assert len((await client.get(f"/v3/tables/{table['id']}/sources")).json()) == 1
+
