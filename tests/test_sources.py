@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import logging
 import os
 import re
 import signal
@@ -750,3 +751,189 @@ async def test_a_chosen_auth_token_is_stored_hashed_and_enforced(
     assert (await client.patch(f"/v3/tables/{table['id']}", json=both)).status_code == 400
     assert len((await client.get(f"/v3/tables/{table['id']}/sources")).json()) == 1
 
+
+async def test_tokens_are_never_logged(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    table = await new_table(client)
+    source = await add_source(client, table["id"], generateAuthToken=True)
+    token = source["authToken"]
+    path = path_of(source)
+    for value in (token, token[:-1], token + "x"):
+        await anon.post(path, json={"a": 1}, headers={"x-clay-webhook-auth": value})
+    await anon.post(path, content=b"{", headers={"x-clay-webhook-auth": token})
+    rotated = (await client.post(f"/v3/sources/{source['id']}/auth-token")).json()["authToken"]
+    assert caplog.records  # something was captured, and none of it holds a token
+    assert token[4:] not in caplog.text and rotated[4:] not in caplog.text
+
+
+async def test_viewer_cannot_add_sources_or_touch_tokens(
+    client: httpx.AsyncClient, hook: dict[str, Any], other_user: UserFactory
+) -> None:
+    viewer, _ = await other_user("viewer@example.com", role="viewer", workspace=1)
+    table_id = hook["tableId"]
+    for method, path, body in (
+        ("PATCH", f"/v3/tables/{table_id}", add_source_body()),
+        ("POST", f"/v3/sources/{hook['id']}/auth-token", None),
+        ("DELETE", f"/v3/sources/{hook['id']}/auth-token", None),
+        ("DELETE", f"/v3/tables/{table_id}/sources/{hook['id']}", None),
+        ("DELETE", f"/v3/sources/{hook['id']}", {"deleteRecords": True}),
+    ):
+        r = await viewer.request(method, path, json=body)
+        assert r.status_code == 403 and r.json()["type"] == "Forbidden", (method, path)
+    listed = (await viewer.get(f"/v3/sources?tableId={table_id}")).json()
+    assert [s["id"] for s in listed] == [hook["id"]] and listed[0]["hasAuthToken"] is False
+
+
+async def test_payload_limit_boundary(limited_app: AppFactory) -> None:
+    limit = 1000
+    async with limited_app(webhook_max_payload_bytes=limit) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        path = path_of(source)
+
+        def body(size: int) -> bytes:
+            return b'{"x": "' + b"y" * (size - 9) + b'"}'
+
+        async def chunked(data: bytes) -> AsyncIterator[bytes]:  # no Content-Length
+            for start in range(0, len(data), 100):
+                yield data[start : start + 100]
+
+        assert len(body(limit)) == limit
+        assert (await a.post(path, content=body(limit))).status_code == 200
+        r = await a.post(path, content=body(limit + 1))
+        assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+        assert str(limit) in r.json()["message"]
+        assert (await a.post(path, content=chunked(body(limit)))).status_code == 200
+        r = await a.post(path, content=chunked(body(limit + 1)))
+        assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+        # A Content-Length that understates the body does not get past the limit either.
+        r = await a.post(path, content=chunked(body(5 * limit)), headers={"content-length": "10"})
+        assert r.status_code in (400, 413)
+        assert await count(c, table["id"]) == 2
+
+
+async def test_content_types(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    """JSON is read whatever the Content-Type; form fields become an object of strings;
+    a body that is neither is a 400 (JSON or text types) or a 415 (other types)."""
+    path = path_of(hook)
+
+    async def value(r: httpx.Response) -> Any:
+        assert r.status_code == 200, r.text
+        rid = r.json()["recordId"]
+        got = (await client.get(f"/v3/tables/{hook['tableId']}/records/{rid}")).json()
+        return got["cells"][hook["fieldId"]]["value"]
+
+    for ctype in (
+        None,
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/cloudevents+json",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "application/octet-stream",
+    ):
+        headers = {"content-type": ctype} if ctype else {}
+        r = await anon.post(path, content='{"é": 1}'.encode(), headers=headers)
+        assert await value(r) == {"é": 1}, ctype
+    r = await anon.post(path, content=b'\xef\xbb\xbf{"bom": 1}')
+    assert await value(r) == {"bom": 1}
+
+    form = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+    r = await anon.post(
+        path, content=b"name=Ada+L&email=ada%40x.io&tag=a&tag=b&empty=", headers=form
+    )
+    assert await value(r) == {"name": "Ada L", "email": "ada@x.io", "tag": ["a", "b"], "empty": ""}
+    r = await anon.post(path, content=b"%7B%22legacy%22%3A1%7D=", headers=form)
+    assert await value(r) == {"legacy": 1}
+    assert await count(client, hook["tableId"]) == 10
+
+    for content, ctype, status in (
+        (b"a=1&b=2", "text/plain", 400),
+        (b"not json", "application/json", 400),
+        (b"not json", None, 400),
+        (b"not json", "application/problem+json", 400),
+        (b"just text", "application/x-www-form-urlencoded", 400),
+        (b"<a>1</a>", "application/xml", 415),
+        (b"--x\r\n\r\n--x--", "multipart/form-data; boundary=x", 415),
+    ):
+        headers = {"content-type": ctype} if ctype else {}
+        r = await anon.post(path, content=content, headers=headers)
+        assert r.status_code == status, (content, ctype, r.text)
+        assert set(r.json()) == {"type", "message"}
+    assert await count(client, hook["tableId"]) == 10
+
+
+async def test_nul_in_form_bodies(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any], app: FastAPI
+) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for content in (b"a=x%00y", b"%7B%22a%22%3A%22%5Cu0000%22%7D="):
+        r = await anon.post(path_of(hook), content=content, headers=form)
+        assert r.status_code == (200 if app.state.db.is_sqlite else 400), r.text
+    assert await count(client, hook["tableId"]) == (2 if app.state.db.is_sqlite else 0)
+
+
+async def test_retry_after_is_a_whole_number_of_seconds(limited_app: AppFactory) -> None:
+    async with limited_app(
+        webhook_rate_per_second=1000, webhook_rate_burst=1, webhook_max_submissions_per_source=3
+    ) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        refused = []
+        for _ in range(40):
+            r = await a.post(path_of(source), json={})
+            if r.status_code == 429:
+                refused.append(r)
+        assert refused
+        for r in refused:
+            assert re.fullmatch(r"[1-9][0-9]*", r.headers["retry-after"]), r.headers
+            assert r.json()["type"] == "TooManyRequests"
+        assert await count(c, table["id"]) == 3
+
+
+async def test_concurrent_posts_near_the_row_cap_never_overshoot(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_table_rows=10) as (c, a):
+        table = await new_table(c)
+        one = await add_source(c, table["id"], "One")
+        two = await add_source(c, table["id"], "Two")
+        answers = await asyncio.gather(
+            *(a.post(path_of(one if i % 2 else two), json={"i": i}) for i in range(40))
+        )
+        codes = [r.status_code for r in answers]
+        assert codes.count(200) == 10 and codes.count(429) == 30
+        assert await count(c, table["id"]) == 10
+
+
+async def test_idempotency_keys_across_sources_and_limits(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_submissions_per_source=2) as (c, a):
+        table = await new_table(c)
+        one = await add_source(c, table["id"], "One")
+        two = await add_source(c, table["id"], "Two")
+        key = {"Idempotency-Key": "evt-42"}
+        # The same key in flight on two sources at once: one row on each.
+        answers = await asyncio.gather(
+            *(
+                a.post(path_of(src), json={"n": n}, headers=key)
+                for n in range(6)
+                for src in (one, two)
+            )
+        )
+        assert {r.status_code for r in answers} == {200}
+        ids = {r.json()["recordId"] for r in answers}
+        assert len(ids) == 2 and await count(c, table["id"]) == 2
+        # At the submission cap a retry still answers its row; a new delivery is refused.
+        assert (await a.post(path_of(one), json={})).status_code == 200
+        assert (await a.post(path_of(one), json={})).status_code == 429
+        again = await a.post(path_of(one), json={"n": 0}, headers=key)
+        assert again.status_code == 200 and again.json()["recordId"] in ids
+        assert again.headers["idempotent-replayed"] == "true"
+        # A refused or malformed request does not use up its key.
+        r = await a.post(path_of(two), content=b"{", headers={"Idempotency-Key": "evt-43"})
+        assert r.status_code == 400
+        r = await a.post(path_of(two), json={"ok": 1}, headers={"Idempotency-Key": "evt-43"})
+        assert r.status_code == 200 and "idempotent-replayed" not in r.headers
+        assert await count(c, table["id"]) == 4

@@ -25,7 +25,6 @@ def _base_url(request: Request) -> str:
 
 
 WEBHOOK_PREFIX = "/v3/sources/webhook/"
-_JSON_TYPES = ("application/json", "application/merge-patch+json", "")
 
 
 async def _ingest(
@@ -42,8 +41,7 @@ async def _ingest(
             raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
         parts.append(chunk)
     found = await ingest.authorize(found, hook, headers.get("x-clay-webhook-auth"))
-    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-    payload = ingest.parse(b"".join(parts), form=ctype not in _JSON_TYPES)
+    payload = ingest.parse(b"".join(parts), headers.get("content-type"))
     ingest.check_rate(found)
     record_id, replayed = await ingest.submit(found, payload, headers.get("idempotency-key"))
     return Response(

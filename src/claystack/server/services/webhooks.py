@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy import bindparam, select, update
@@ -33,6 +34,7 @@ from ..errors import (
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
+    UnsupportedMediaType,
 )
 from ..middleware import legacy_body
 from ..storage.engine import Database
@@ -185,21 +187,26 @@ class WebhookIngest:
     def _token_ok(self, hook: Hook, given: str | None) -> bool:
         return hook.token_hash is None or token_matches(self.secret, hook.token_hash, given)
 
-    def parse(self, body: bytes, *, form: bool = False) -> Any:
-        """The payload; ``form`` allows the legacy form-encoded JSON body."""
-        if len(body) > self.settings.webhook_max_payload_bytes:
-            raise PayloadTooLarge(
-                f"Webhook payloads are limited to {self.settings.webhook_max_payload_bytes} bytes"
-            )
+    def parse(self, body: bytes, content_type: str | None = None) -> Any:
+        """The payload. JSON is read whatever the Content-Type says; a body that is not
+        JSON is read by its type: form fields (``application/x-www-form-urlencoded``)
+        become an object of strings, or the legacy form-encoded JSON; ``text/*`` may hold
+        the legacy form; any other type is a 415."""
+        limit = self.settings.webhook_max_payload_bytes
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
+        body = body.removeprefix(b"\xef\xbb\xbf")
         if not body.strip():
             raise BadRequest("Empty body: send one JSON object per request")
+        text = body
         try:
-            payload = orjson.loads(legacy_body(body) if form else body)
+            payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise BadRequest("Malformed JSON body") from None
+            payload = _not_json(body, (content_type or "").split(";")[0].strip().lower())
+            text = orjson.dumps(payload)
         if not isinstance(payload, dict | list):
             raise BadRequest("The body must be a JSON object (or an array, kept as one row)")
-        if not self.db.is_sqlite and b"\\u0000" in body:
+        if not self.db.is_sqlite and b"\\u0000" in text:
             # PostgreSQL's jsonb cannot hold NUL characters; say so instead of failing later.
             raise BadRequest("JSON text must not contain \\u0000 on this server")
         return payload
@@ -294,6 +301,40 @@ class WebhookIngest:
                 item.future.set_exception(result)
             else:
                 item.future.set_result(result)
+
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _not_json(body: bytes, ctype: str) -> Any:
+    """The payload of a body that is not JSON, by its media type."""
+    if ctype == _FORM:
+        try:
+            return orjson.loads(legacy_body(body))
+        except BadRequest:
+            return _form_fields(body)
+    if ctype.startswith("text/") and ctype != "text/json":
+        return orjson.loads(legacy_body(body))
+    if ctype in ("", "application/json", "text/json") or ctype.endswith("+json"):
+        raise BadRequest("Malformed JSON body")
+    raise UnsupportedMediaType(f"Webhook bodies must be JSON (or form fields), not {ctype}")
+
+
+def _form_fields(body: bytes) -> dict[str, Any]:
+    """``a=1&b=2&b=3`` as ``{"a": "1", "b": ["2", "3"]}``."""
+    try:
+        pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("Malformed form body: expected key=value pairs") from None
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], list):
+            out[key].append(value)
+        else:
+            out[key] = [out[key], value]
+    return out
 
 
 class _KeyRace(Exception):
