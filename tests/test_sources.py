@@ -572,6 +572,49 @@ SENDERS = 16
 PER_SENDER = 120
 
 
+def _edge_cases_over_http(port: int, path: str) -> list[int]:
+    """Statuses, each checked to carry ``{type, message}``, of: a chunked body over the
+    100 KB limit, a Content-Length over it, a body exactly at it, an unknown URL, a
+    non-JSON body, and a bad slug. Only the body at the limit may write a row."""
+    limit = 100 * 1024
+    at_limit = b'{"n": -1, "x": "' + b"y" * (limit - 18) + b'"}'
+    assert len(at_limit) == limit
+    statuses = []
+
+    def answer(conn: http.client.HTTPConnection) -> int:
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        assert resp.status == 200 or set(body) == {"type", "message"}, body
+        return resp.status
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.putrequest("POST", path)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.putheader("Content-Type", "application/json")
+    conn.endheaders()
+    try:
+        for _ in range(11):
+            chunk = b"y" * 10_000
+            conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        conn.send(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server may answer and close before the whole body is sent
+    statuses.append(answer(conn))
+    conn.close()
+    for target, body in (
+        (path, at_limit + b" "),
+        (path, at_limit),
+        (path[:-12] + "000000000000", b"{}"),
+        (path, b"{nope"),
+        ("/v3/sources/webhook/garbage", b"{}"),
+    ):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", target, body, {"Content-Type": "application/json"})
+        statuses.append(answer(conn))
+        conn.close()
+    return statuses
+
+
 def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> None:
     """16 senders against ``claystack serve`` in its own process: every 2xx has its row,
     no row lacks a 2xx, the count matches, and retried keys add nothing."""
@@ -643,6 +686,8 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
                 params={"limit": 10_000},
             ).json()["results"]
             total = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
+            edge_answers = _edge_cases_over_http(port, path)
+            after = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -650,6 +695,9 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    assert edge_answers == [413, 413, 200, 404, 400, 404]
+    assert after == total + 1
 
     stored = {r["id"]: r["cells"][source["fieldId"]]["value"]["n"] for r in got}
     assert all(status == 200 for _, status, _ in answers)
@@ -937,3 +985,55 @@ async def test_idempotency_keys_across_sources_and_limits(limited_app: AppFactor
         r = await a.post(path_of(two), json={"ok": 1}, headers={"Idempotency-Key": "evt-43"})
         assert r.status_code == 200 and "idempotent-replayed" not in r.headers
         assert await count(c, table["id"]) == 4
+
+
+async def _settled(client: httpx.AsyncClient, table_id: str) -> dict[str, dict[str, int]]:
+    """Run-status counts (field → status → count) once no cell is pending."""
+    deadline = time.monotonic() + 30
+    while True:
+        r = await client.get(f"/v3/workspaces/1/tables/{table_id}/fields/runstatus")
+        counts = {
+            fid: {c["status"]: c["count"] for c in rows}
+            for fid, rows in r.json()["statusCountsByField"].items()
+        }
+        pending = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
+        if not any(s in pending for c in counts.values() for s in c):
+            return counts
+        assert time.monotonic() < deadline, counts
+        await asyncio.sleep(0.05)
+
+
+async def test_webhook_rows_auto_run_only_when_auto_run_is_on(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    table_id, source_field = hook["tableId"], hook["fieldId"]
+    r = await client.post(
+        f"/v3/tables/{table_id}/fields",
+        json={
+            "name": "Email",
+            "type": "formula",
+            "typeSettings": {"formulaText": "{{" + source_field + "}}?.email"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    email = r.json()["field"]["id"]
+
+    async def cell(record_id: str) -> Any:
+        got = (await client.get(f"/v3/tables/{table_id}/records/{record_id}")).json()
+        return got["cells"].get(email, {}).get("value")
+
+    on = (await anon.post(path_of(hook), json={"email": "ada@example.com"})).json()["recordId"]
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
+    assert await cell(on) == "ada@example.com"
+
+    r = await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    assert r.status_code == 200
+    off = (await anon.post(path_of(hook), json={"email": "bob@example.com"})).json()["recordId"]
+    await asyncio.sleep(0.3)
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
+    assert await cell(off) is None
+
+    await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": True}})
+    again = (await anon.post(path_of(hook), json={"email": "cy@example.com"})).json()["recordId"]
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 2}}
+    assert await cell(again) == "cy@example.com" and await cell(off) is None
