@@ -1037,3 +1037,29 @@ async def test_webhook_rows_auto_run_only_when_auto_run_is_on(
     again = (await anon.post(path_of(hook), json={"email": "cy@example.com"})).json()["recordId"]
     assert await _settled(client, table_id) == {email: {"SUCCESS": 2}}
     assert await cell(again) == "cy@example.com" and await cell(off) is None
+
+
+async def test_two_processes_share_keys_and_caps(limited_app: AppFactory) -> None:
+    """Two servers on one database: a key in flight on both makes one row, and the
+    submission cap holds for their sum."""
+    async with (
+        limited_app(webhook_max_submissions_per_source=5) as (c, anon),
+        limited_app(webhook_max_submissions_per_source=5) as (_, other),
+    ):
+        await login(c, DEMO_EMAIL, DEMO_PASSWORD)  # the second start reset the database
+        table = await new_table(c)
+        keyed = await add_source(c, table["id"], "Keyed")
+        key = {"Idempotency-Key": "same"}
+        answers = await asyncio.gather(
+            *(sender.post(path_of(keyed), json={}, headers=key) for sender in [anon, other] * 8)
+        )
+        assert {r.status_code for r in answers} == {200}
+        assert len({r.json()["recordId"] for r in answers}) == 1
+
+        capped = await add_source(c, table["id"], "Capped")
+        answers = await asyncio.gather(
+            *(sender.post(path_of(capped), json={}) for sender in [anon, other] * 10)
+        )
+        codes = [r.status_code for r in answers]
+        assert codes.count(200) == 5 and codes.count(429) == 15
+        assert await count(c, table["id"]) == 6
