@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import logging
 import os
 import re
 import signal
@@ -571,6 +572,49 @@ SENDERS = 16
 PER_SENDER = 120
 
 
+def _edge_cases_over_http(port: int, path: str) -> list[int]:
+    """Statuses, each checked to carry ``{type, message}``, of: a chunked body over the
+    100 KB limit, a Content-Length over it, a body exactly at it, an unknown URL, a
+    non-JSON body, and a bad slug. Only the body at the limit may write a row."""
+    limit = 100 * 1024
+    at_limit = b'{"n": -1, "x": "' + b"y" * (limit - 18) + b'"}'
+    assert len(at_limit) == limit
+    statuses = []
+
+    def answer(conn: http.client.HTTPConnection) -> int:
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        assert resp.status == 200 or set(body) == {"type", "message"}, body
+        return resp.status
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.putrequest("POST", path)
+    conn.putheader("Transfer-Encoding", "chunked")
+    conn.putheader("Content-Type", "application/json")
+    conn.endheaders()
+    try:
+        for _ in range(11):
+            chunk = b"y" * 10_000
+            conn.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        conn.send(b"0\r\n\r\n")
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server may answer and close before the whole body is sent
+    statuses.append(answer(conn))
+    conn.close()
+    for target, body in (
+        (path, at_limit + b" "),
+        (path, at_limit),
+        (path[:-12] + "000000000000", b"{}"),
+        (path, b"{nope"),
+        ("/v3/sources/webhook/garbage", b"{}"),
+    ):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("POST", target, body, {"Content-Type": "application/json"})
+        statuses.append(answer(conn))
+        conn.close()
+    return statuses
+
+
 def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> None:
     """16 senders against ``claystack serve`` in its own process: every 2xx has its row,
     no row lacks a 2xx, the count matches, and retried keys add nothing."""
@@ -642,6 +686,8 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
                 params={"limit": 10_000},
             ).json()["results"]
             total = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
+            edge_answers = _edge_cases_over_http(port, path)
+            after = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -649,6 +695,9 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    assert edge_answers == [413, 413, 200, 404, 400, 404]
+    assert after == total + 1
 
     stored = {r["id"]: r["cells"][source["fieldId"]]["value"]["n"] for r in got}
     assert all(status == 200 for _, status, _ in answers)
@@ -659,3 +708,358 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
     acked = {next(iter(ids)): n for n, ids in ids_by_n.items()}
     assert acked == stored
     assert total == len(stored) == SENDERS * PER_SENDER
+
+
+# -- audit: issue 4 ------------------------------------------------------------------------
+
+
+async def test_token_change_in_another_process_applies_at_once(limited_app: AppFactory) -> None:
+    """Two servers on one database: a token rotated or added on one is enforced by the
+    other at once, although the other has the webhook URL cached."""
+    async with (
+        limited_app(webhook_cache_seconds=60) as (c, _),
+        limited_app(webhook_cache_seconds=60) as (_, other),
+    ):
+        await login(c, DEMO_EMAIL, DEMO_PASSWORD)  # the second start reset the database
+        table = await new_table(c)
+        source = await add_source(c, table["id"], generateAuthToken=True)
+        path, old = path_of(source), source["authToken"]
+        auth = {"x-clay-webhook-auth": old}
+        assert (await other.post(path, json={"n": 1}, headers=auth)).status_code == 200
+        new = (await c.post(f"/v3/sources/{source['id']}/auth-token")).json()["authToken"]
+        r = await other.post(path, json={"n": 2}, headers=auth)
+        assert r.status_code == 401 and r.json()["type"] == "Unauthorized"
+        r = await other.post(path, json={"n": 3}, headers={"x-clay-webhook-auth": new})
+        assert r.status_code == 200
+
+        plain = await add_source(c, table["id"], "Plain")
+        assert (await other.post(path_of(plain), json={"n": 4})).status_code == 200
+        await c.post(f"/v3/sources/{plain['id']}/auth-token")
+        r = await other.post(path_of(plain), json={"n": 5})
+        assert r.status_code == 401
+        assert await count(c, table["id"]) == 3
+
+
+@pytest.mark.parametrize("delete_records", [False, True])
+async def test_source_deleted_while_posts_are_in_flight(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any], delete_records: bool
+) -> None:
+    """Each POST racing the delete either lands before it (2xx, and its row is there unless
+    deleteRecords took it) or after it (404, nothing written)."""
+    path = path_of(hook)
+
+    async def send(n: int) -> httpx.Response:
+        await asyncio.sleep(n * 0.001)
+        return await anon.post(path, json={"n": n})
+
+    async def delete() -> httpx.Response:
+        await asyncio.sleep(0.03)
+        body = {"deleteRecords": delete_records}
+        return await client.request("DELETE", f"/v3/sources/{hook['id']}", json=body)
+
+    before = [await anon.post(path, json={"before": n}) for n in range(5)]
+    *answers, deleted = await asyncio.gather(*(send(n) for n in range(150)), delete())
+    answers += before
+    assert deleted.status_code == 200
+    assert {r.status_code for r in answers} <= {200, 404}
+    assert all(r.json()["type"] == "NotFound" for r in answers if r.status_code == 404)
+    acked = {r.json()["recordId"] for r in answers if r.status_code == 200}
+    stored = {r["id"] for r in await rows(client, hook["tableObj"])}
+    assert stored == (set() if delete_records else acked)
+    assert (await anon.post(path, json={"late": 1})).status_code == 404
+    assert await count(client, hook["tableId"]) == len(stored)
+
+
+async def test_a_chosen_auth_token_is_stored_hashed_and_enforced(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    table = await new_table(client)
+    chosen = "my-own-secret-0123456789"
+    r = await client.patch(f"/v3/tables/{table['id']}", json=add_source_body(authToken=chosen))
+    assert r.status_code == 200, r.text
+    source = r.json()["source"]
+    assert source["hasAuthToken"] is True and source["authToken"] == chosen
+    assert chosen not in json.dumps(r.json()["table"])
+    assert "authToken" not in source["typeSettings"]
+    for got in (
+        (await client.get(f"/v3/sources/{source['id']}")).json(),
+        *(await client.get(f"/v3/tables/{table['id']}/sources")).json(),
+        (await client.get(f"/v3/tables/{table['id']}")).json(),
+    ):
+        assert chosen not in json.dumps(got)
+    path = path_of(source)
+    assert (await anon.post(path, json={"a": 1})).status_code == 401
+    r = await anon.post(path, json={"a": 1}, headers={"x-clay-webhook-auth": chosen})
+    assert r.status_code == 200
+
+    for bad in ("", " padded ", "x" * 501, "tab\tin", 42, "new\n"):
+        r = await client.patch(f"/v3/tables/{table['id']}", json=add_source_body(authToken=bad))
+        assert r.status_code == 400 and r.json()["type"] == "BadRequest", bad
+    both = add_source_body(authToken="abc", generateAuthToken=True)
+    assert (await client.patch(f"/v3/tables/{table['id']}", json=both)).status_code == 400
+    assert len((await client.get(f"/v3/tables/{table['id']}/sources")).json()) == 1
+
+
+async def test_tokens_are_never_logged(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    table = await new_table(client)
+    source = await add_source(client, table["id"], generateAuthToken=True)
+    token = source["authToken"]
+    path = path_of(source)
+    for value in (token, token[:-1], token + "x"):
+        await anon.post(path, json={"a": 1}, headers={"x-clay-webhook-auth": value})
+    await anon.post(path, content=b"{", headers={"x-clay-webhook-auth": token})
+    rotated = (await client.post(f"/v3/sources/{source['id']}/auth-token")).json()["authToken"]
+    assert caplog.records  # something was captured, and none of it holds a token
+    assert token[4:] not in caplog.text and rotated[4:] not in caplog.text
+
+
+async def test_viewer_cannot_add_sources_or_touch_tokens(
+    client: httpx.AsyncClient, hook: dict[str, Any], other_user: UserFactory
+) -> None:
+    viewer, _ = await other_user("viewer@example.com", role="viewer", workspace=1)
+    table_id = hook["tableId"]
+    for method, path, body in (
+        ("PATCH", f"/v3/tables/{table_id}", add_source_body()),
+        ("POST", f"/v3/sources/{hook['id']}/auth-token", None),
+        ("DELETE", f"/v3/sources/{hook['id']}/auth-token", None),
+        ("DELETE", f"/v3/tables/{table_id}/sources/{hook['id']}", None),
+        ("DELETE", f"/v3/sources/{hook['id']}", {"deleteRecords": True}),
+    ):
+        r = await viewer.request(method, path, json=body)
+        assert r.status_code == 403 and r.json()["type"] == "Forbidden", (method, path)
+    listed = (await viewer.get(f"/v3/sources?tableId={table_id}")).json()
+    assert [s["id"] for s in listed] == [hook["id"]] and listed[0]["hasAuthToken"] is False
+
+
+async def test_payload_limit_boundary(limited_app: AppFactory) -> None:
+    limit = 1000
+    async with limited_app(webhook_max_payload_bytes=limit) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        path = path_of(source)
+
+        def body(size: int) -> bytes:
+            return b'{"x": "' + b"y" * (size - 9) + b'"}'
+
+        async def chunked(data: bytes) -> AsyncIterator[bytes]:  # no Content-Length
+            for start in range(0, len(data), 100):
+                yield data[start : start + 100]
+
+        assert len(body(limit)) == limit
+        assert (await a.post(path, content=body(limit))).status_code == 200
+        r = await a.post(path, content=body(limit + 1))
+        assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+        assert str(limit) in r.json()["message"]
+        assert (await a.post(path, content=chunked(body(limit)))).status_code == 200
+        r = await a.post(path, content=chunked(body(limit + 1)))
+        assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+        # A Content-Length that understates the body does not get past the limit either.
+        r = await a.post(path, content=chunked(body(5 * limit)), headers={"content-length": "10"})
+        assert r.status_code in (400, 413)
+        assert await count(c, table["id"]) == 2
+
+
+async def test_content_types(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    """JSON is read whatever the Content-Type; form fields become an object of strings;
+    a body that is neither is a 400 (JSON or text types) or a 415 (other types)."""
+    path = path_of(hook)
+
+    async def value(r: httpx.Response) -> Any:
+        assert r.status_code == 200, r.text
+        rid = r.json()["recordId"]
+        got = (await client.get(f"/v3/tables/{hook['tableId']}/records/{rid}")).json()
+        return got["cells"][hook["fieldId"]]["value"]
+
+    for ctype in (
+        None,
+        "application/json; charset=utf-8",
+        "APPLICATION/JSON",
+        "application/cloudevents+json",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "application/octet-stream",
+    ):
+        headers = {"content-type": ctype} if ctype else {}
+        r = await anon.post(path, content='{"é": 1}'.encode(), headers=headers)
+        assert await value(r) == {"é": 1}, ctype
+    r = await anon.post(path, content=b'\xef\xbb\xbf{"bom": 1}')
+    assert await value(r) == {"bom": 1}
+
+    form = {"content-type": "application/x-www-form-urlencoded; charset=utf-8"}
+    r = await anon.post(
+        path, content=b"name=Ada+L&email=ada%40x.io&tag=a&tag=b&empty=", headers=form
+    )
+    assert await value(r) == {"name": "Ada L", "email": "ada@x.io", "tag": ["a", "b"], "empty": ""}
+    r = await anon.post(path, content=b"%7B%22legacy%22%3A1%7D=", headers=form)
+    assert await value(r) == {"legacy": 1}
+    assert await count(client, hook["tableId"]) == 10
+
+    for content, ctype, status in (
+        (b"a=1&b=2", "text/plain", 400),
+        (b"not json", "application/json", 400),
+        (b"not json", None, 400),
+        (b"not json", "application/problem+json", 400),
+        (b"just text", "application/x-www-form-urlencoded", 400),
+        (b"<a>1</a>", "application/xml", 415),
+        (b"--x\r\n\r\n--x--", "multipart/form-data; boundary=x", 415),
+    ):
+        headers = {"content-type": ctype} if ctype else {}
+        r = await anon.post(path, content=content, headers=headers)
+        assert r.status_code == status, (content, ctype, r.text)
+        assert set(r.json()) == {"type", "message"}
+    assert await count(client, hook["tableId"]) == 10
+
+
+async def test_nul_in_form_bodies(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any], app: FastAPI
+) -> None:
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for content in (b"a=x%00y", b"%7B%22a%22%3A%22%5Cu0000%22%7D="):
+        r = await anon.post(path_of(hook), content=content, headers=form)
+        assert r.status_code == (200 if app.state.db.is_sqlite else 400), r.text
+    assert await count(client, hook["tableId"]) == (2 if app.state.db.is_sqlite else 0)
+
+
+async def test_retry_after_is_a_whole_number_of_seconds(limited_app: AppFactory) -> None:
+    async with limited_app(
+        webhook_rate_per_second=1000, webhook_rate_burst=1, webhook_max_submissions_per_source=3
+    ) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        refused = []
+        for _ in range(40):
+            r = await a.post(path_of(source), json={})
+            if r.status_code == 429:
+                refused.append(r)
+        assert refused
+        for r in refused:
+            assert re.fullmatch(r"[1-9][0-9]*", r.headers["retry-after"]), r.headers
+            assert r.json()["type"] == "TooManyRequests"
+        assert await count(c, table["id"]) == 3
+
+
+async def test_concurrent_posts_near_the_row_cap_never_overshoot(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_table_rows=10) as (c, a):
+        table = await new_table(c)
+        one = await add_source(c, table["id"], "One")
+        two = await add_source(c, table["id"], "Two")
+        answers = await asyncio.gather(
+            *(a.post(path_of(one if i % 2 else two), json={"i": i}) for i in range(40))
+        )
+        codes = [r.status_code for r in answers]
+        assert codes.count(200) == 10 and codes.count(429) == 30
+        assert await count(c, table["id"]) == 10
+
+
+async def test_idempotency_keys_across_sources_and_limits(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_submissions_per_source=2) as (c, a):
+        table = await new_table(c)
+        one = await add_source(c, table["id"], "One")
+        two = await add_source(c, table["id"], "Two")
+        key = {"Idempotency-Key": "evt-42"}
+        # The same key in flight on two sources at once: one row on each.
+        answers = await asyncio.gather(
+            *(
+                a.post(path_of(src), json={"n": n}, headers=key)
+                for n in range(6)
+                for src in (one, two)
+            )
+        )
+        assert {r.status_code for r in answers} == {200}
+        ids = {r.json()["recordId"] for r in answers}
+        assert len(ids) == 2 and await count(c, table["id"]) == 2
+        # At the submission cap a retry still answers its row; a new delivery is refused.
+        assert (await a.post(path_of(one), json={})).status_code == 200
+        assert (await a.post(path_of(one), json={})).status_code == 429
+        again = await a.post(path_of(one), json={"n": 0}, headers=key)
+        assert again.status_code == 200 and again.json()["recordId"] in ids
+        assert again.headers["idempotent-replayed"] == "true"
+        # A refused or malformed request does not use up its key.
+        r = await a.post(path_of(two), content=b"{", headers={"Idempotency-Key": "evt-43"})
+        assert r.status_code == 400
+        r = await a.post(path_of(two), json={"ok": 1}, headers={"Idempotency-Key": "evt-43"})
+        assert r.status_code == 200 and "idempotent-replayed" not in r.headers
+        assert await count(c, table["id"]) == 4
+
+
+async def _settled(client: httpx.AsyncClient, table_id: str) -> dict[str, dict[str, int]]:
+    """Run-status counts (field → status → count) once no cell is pending."""
+    deadline = time.monotonic() + 30
+    while True:
+        r = await client.get(f"/v3/workspaces/1/tables/{table_id}/fields/runstatus")
+        counts = {
+            fid: {c["status"]: c["count"] for c in rows}
+            for fid, rows in r.json()["statusCountsByField"].items()
+        }
+        pending = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
+        if not any(s in pending for c in counts.values() for s in c):
+            return counts
+        assert time.monotonic() < deadline, counts
+        await asyncio.sleep(0.05)
+
+
+async def test_webhook_rows_auto_run_only_when_auto_run_is_on(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    table_id, source_field = hook["tableId"], hook["fieldId"]
+    r = await client.post(
+        f"/v3/tables/{table_id}/fields",
+        json={
+            "name": "Email",
+            "type": "formula",
+            "typeSettings": {"formulaText": "{{" + source_field + "}}?.email"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    email = r.json()["field"]["id"]
+
+    async def cell(record_id: str) -> Any:
+        got = (await client.get(f"/v3/tables/{table_id}/records/{record_id}")).json()
+        return got["cells"].get(email, {}).get("value")
+
+    on = (await anon.post(path_of(hook), json={"email": "ada@example.com"})).json()["recordId"]
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
+    assert await cell(on) == "ada@example.com"
+
+    r = await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    assert r.status_code == 200
+    off = (await anon.post(path_of(hook), json={"email": "bob@example.com"})).json()["recordId"]
+    await asyncio.sleep(0.3)
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
+    assert await cell(off) is None
+
+    await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": True}})
+    again = (await anon.post(path_of(hook), json={"email": "cy@example.com"})).json()["recordId"]
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 2}}
+    assert await cell(again) == "cy@example.com" and await cell(off) is None
+
+
+async def test_two_processes_share_keys_and_caps(limited_app: AppFactory) -> None:
+    """Two servers on one database: a key in flight on both makes one row, and the
+    submission cap holds for their sum."""
+    async with (
+        limited_app(webhook_max_submissions_per_source=5) as (c, anon),
+        limited_app(webhook_max_submissions_per_source=5) as (_, other),
+    ):
+        await login(c, DEMO_EMAIL, DEMO_PASSWORD)  # the second start reset the database
+        table = await new_table(c)
+        keyed = await add_source(c, table["id"], "Keyed")
+        key = {"Idempotency-Key": "same"}
+        answers = await asyncio.gather(
+            *(sender.post(path_of(keyed), json={}, headers=key) for sender in [anon, other] * 8)
+        )
+        assert {r.status_code for r in answers} == {200}
+        assert len({r.json()["recordId"] for r in answers}) == 1
+
+        capped = await add_source(c, table["id"], "Capped")
+        answers = await asyncio.gather(
+            *(sender.post(path_of(capped), json={}) for sender in [anon, other] * 10)
+        )
+        codes = [r.status_code for r in answers]
+        assert codes.count(200) == 5 and codes.count(429) == 15
+        assert await count(c, table["id"]) == 6

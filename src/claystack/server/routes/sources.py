@@ -25,7 +25,6 @@ def _base_url(request: Request) -> str:
 
 
 WEBHOOK_PREFIX = "/v3/sources/webhook/"
-_JSON_TYPES = ("application/json", "application/merge-patch+json", "")
 
 
 async def _ingest(
@@ -41,9 +40,8 @@ async def _ingest(
         if size > limit:
             raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
         parts.append(chunk)
-    ingest.check_auth(found, headers.get("x-clay-webhook-auth"))
-    ctype = headers.get("content-type", "").split(";")[0].strip().lower()
-    payload = ingest.parse(b"".join(parts), form=ctype not in _JSON_TYPES)
+    found = await ingest.authorize(found, hook, headers.get("x-clay-webhook-auth"))
+    payload = ingest.parse(b"".join(parts), headers.get("content-type"))
     ingest.check_rate(found)
     record_id, replayed = await ingest.submit(found, payload, headers.get("idempotency-key"))
     return Response(

@@ -34,7 +34,8 @@ _HOOK = re.compile(
     r"^(?:(?P<slug>[a-z0-9-]*)-)?(?P<uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
 )
 # typeSettings keys that ask for something and are not stored.
-_REQUEST_FLAGS = ("generateAuthToken",)
+_REQUEST_FLAGS = ("generateAuthToken", "authToken")
+_TOKEN = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,498}[\x21-\x7e])?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +133,8 @@ async def _free_field_name(conn: AsyncConnection, table_id: str, name: str) -> s
     return candidate
 
 
-def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], bool]:
-    """(name, typeSettings to store, whether to generate a token) from ``addSource``."""
+def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], str | None]:
+    """(name, typeSettings to store, the source's token if any) from ``addSource``."""
     if not isinstance(add, dict):
         raise BadRequest(
             'Invalid request parameter(s): Field "sourceSettings.addSource" - expected object'
@@ -156,21 +157,30 @@ def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], 
             'Invalid request parameter(s): Field "source.typeSettings" - expected object'
         )
     generate = bool(settings.get("generateAuthToken") or add.get("generateAuthToken"))
+    chosen = settings.get("authToken")
+    if chosen is not None and (not isinstance(chosen, str) or not _TOKEN.fullmatch(chosen)):
+        # A token kept in typeSettings would be shown in plain text and protect nothing.
+        raise BadRequest(
+            'Invalid request parameter(s): Field "typeSettings.authToken" - expected 1 to 500 '
+            "printable ASCII characters, without leading or trailing spaces"
+        )
+    if chosen is not None and generate:
+        raise BadRequest("Give typeSettings.authToken or generateAuthToken, not both")
     stored = {k: v for k, v in settings.items() if k not in _REQUEST_FLAGS}
     slug_text = stored.setdefault("urlSlugText", DEFAULT_SLUG_TEXT)
     if not isinstance(slug_text, str):
         raise BadRequest(
             'Invalid request parameter(s): Field "typeSettings.urlSlugText" - expected text'
         )
-    return name.strip(), stored, generate
+    return name.strip(), stored, chosen or (new_token() if generate else None)
 
 
 async def add_source(
     conn: AsyncConnection, table: TableRef, add: Any, *, secret: str, base_url: str
 ) -> dict[str, Any]:
     """Creates a webhook source and its source field. The answer carries ``authToken``
-    when one was asked for: the only time it is shown."""
-    name, type_settings, generate = _add_source_body(add, table.scope.workspace_id)
+    when one was asked for or given: the only time it is shown."""
+    name, type_settings, token = _add_source_body(add, table.scope.workspace_id)
     source_id = new_id("s")
     field = await tables_svc.create_field(
         conn,
@@ -179,7 +189,6 @@ async def add_source(
         field_type="source",
         type_settings={"sourceIds": [source_id], "canCreateRecords": True},
     )
-    token = new_token() if generate else None
     now = now_ms()
     await conn.execute(
         insert(Source).values(
@@ -250,6 +259,15 @@ async def _rows_of(conn: AsyncConnection, table_id: str, field_id: str) -> list[
 async def delete_source(conn: AsyncConnection, source: SourceRef, *, delete_records: bool) -> int:
     """Soft-deletes the source (its URL answers 404 from now on); with ``delete_records``
     also deletes the rows it created. Returns how many rows went."""
+    # Taken first so webhook rows being written now are committed before the rows of the
+    # source are looked up, and rows written later see the source deleted (PostgreSQL).
+    live = await conn.scalar(
+        select(Source.id)
+        .where(Source.id == source.id, Source.deleted_at.is_(None))
+        .with_for_update()
+    )
+    if live is None:
+        raise NotFound("Source not found")
     now = now_ms()
     deleted = 0
     values: dict[str, Any] = {"deleted_at": now, "updated_at": now}

@@ -17,6 +17,7 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy import bindparam, select, update
@@ -33,6 +34,7 @@ from ..errors import (
     ServiceUnavailable,
     TooManyRequests,
     Unauthorized,
+    UnsupportedMediaType,
 )
 from ..middleware import legacy_body
 from ..storage.engine import Database
@@ -126,14 +128,15 @@ class WebhookIngest:
 
     # -- checks before the write ---------------------------------------------------------
 
-    async def hook(self, path_segment: str) -> Hook:
-        """The live source behind ``{slug}-{uuid}``; 404 for anything else."""
+    async def hook(self, path_segment: str, *, fresh: bool = False) -> Hook:
+        """The live source behind ``{slug}-{uuid}``; 404 for anything else. ``fresh``
+        skips the cache."""
         parsed = parse_hook(path_segment)
         if parsed is None:
             raise NotFound("Webhook not found")
         slug, hook_uuid = parsed
         now = time.monotonic()
-        hit = self._cache.get(hook_uuid)
+        hit = None if fresh else self._cache.get(hook_uuid)
         if hit is not None and hit[1] > now:
             found: Hook | None = hit[0]
         else:
@@ -169,27 +172,41 @@ class WebhookIngest:
         if content_length and content_length.isdigit() and int(content_length) > limit:
             raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
 
-    def check_auth(self, hook: Hook, given: str | None) -> None:
-        if hook.token_hash is not None and not token_matches(self.secret, hook.token_hash, given):
-            if given:
-                raise Unauthorized("Invalid x-clay-webhook-auth token for this webhook")
-            raise Unauthorized("This webhook requires the x-clay-webhook-auth header")
+    async def authorize(self, hook: Hook, path_segment: str, given: str | None) -> Hook:
+        """Checks ``x-clay-webhook-auth``; a token that fails against a cached lookup is
+        checked again against the database, where another process may have rotated it."""
+        if self._token_ok(hook, given):
+            return hook
+        hook = await self.hook(path_segment, fresh=True)
+        if self._token_ok(hook, given):
+            return hook
+        if given:
+            raise Unauthorized("Invalid x-clay-webhook-auth token for this webhook")
+        raise Unauthorized("This webhook requires the x-clay-webhook-auth header")
 
-    def parse(self, body: bytes, *, form: bool = False) -> Any:
-        """The payload; ``form`` allows the legacy form-encoded JSON body."""
-        if len(body) > self.settings.webhook_max_payload_bytes:
-            raise PayloadTooLarge(
-                f"Webhook payloads are limited to {self.settings.webhook_max_payload_bytes} bytes"
-            )
+    def _token_ok(self, hook: Hook, given: str | None) -> bool:
+        return hook.token_hash is None or token_matches(self.secret, hook.token_hash, given)
+
+    def parse(self, body: bytes, content_type: str | None = None) -> Any:
+        """The payload. JSON is read whatever the Content-Type says; a body that is not
+        JSON is read by its type: form fields (``application/x-www-form-urlencoded``)
+        become an object of strings, or the legacy form-encoded JSON; ``text/*`` may hold
+        the legacy form; any other type is a 415."""
+        limit = self.settings.webhook_max_payload_bytes
+        if len(body) > limit:
+            raise PayloadTooLarge(f"Webhook payloads are limited to {limit} bytes")
+        body = body.removeprefix(b"\xef\xbb\xbf")
         if not body.strip():
             raise BadRequest("Empty body: send one JSON object per request")
+        text = body
         try:
-            payload = orjson.loads(legacy_body(body) if form else body)
+            payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            raise BadRequest("Malformed JSON body") from None
+            payload = _not_json(body, (content_type or "").split(";")[0].strip().lower())
+            text = orjson.dumps(payload)
         if not isinstance(payload, dict | list):
             raise BadRequest("The body must be a JSON object (or an array, kept as one row)")
-        if not self.db.is_sqlite and b"\\u0000" in body:
+        if not self.db.is_sqlite and b"\\u0000" in text:
             # PostgreSQL's jsonb cannot hold NUL characters; say so instead of failing later.
             raise BadRequest("JSON text must not contain \\u0000 on this server")
         return payload
@@ -286,6 +303,40 @@ class WebhookIngest:
                 item.future.set_result(result)
 
 
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _not_json(body: bytes, ctype: str) -> Any:
+    """The payload of a body that is not JSON, by its media type."""
+    if ctype == _FORM:
+        try:
+            return orjson.loads(legacy_body(body))
+        except BadRequest:
+            return _form_fields(body)
+    if ctype.startswith("text/") and ctype != "text/json":
+        return orjson.loads(legacy_body(body))
+    if ctype in ("", "application/json", "text/json") or ctype.endswith("+json"):
+        raise BadRequest("Malformed JSON body")
+    raise UnsupportedMediaType(f"Webhook bodies must be JSON (or form fields), not {ctype}")
+
+
+def _form_fields(body: bytes) -> dict[str, Any]:
+    """``a=1&b=2&b=3`` as ``{"a": "1", "b": ["2", "3"]}``."""
+    try:
+        pairs = parse_qsl(body.decode(), keep_blank_values=True, strict_parsing=True)
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest("Malformed form body: expected key=value pairs") from None
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key not in out:
+            out[key] = value
+        elif isinstance(out[key], list):
+            out[key].append(value)
+        else:
+            out[key] = [out[key], value]
+    return out
+
+
 class _KeyRace(Exception):
     pass
 
@@ -303,10 +354,15 @@ _SOURCES = (
         Source.field_id.label("source_field_id"),
         Source.owner_id.label("source_owner_id"),
         Source.num_submissions.label("source_submissions"),
+        Source.auth_token_hash.label("source_token_hash"),
         Table,
     )
     .join(Table, Table.id == Source.table_id)
     .where(Source.id.in_(bindparam("ids", expanding=True)), Source.deleted_at.is_(None))
+    .order_by(Source.id)
+    # PostgreSQL: a source being deleted (deleteRecords included) or written by another
+    # process waits for this batch, or this batch for it; the caps are read under the lock.
+    .with_for_update(of=[Source, Table])
 )
 _COUNT = (
     update(Source)
@@ -345,6 +401,12 @@ async def _apply(
         src = sources.get(sid)
         if src is None:
             results[i] = NotFound("Webhook not found")
+            continue
+        token_hash = src.source_token_hash
+        if token_hash is not None and token_hash != item.hook.token_hash:
+            # The token was set or rotated after this request was checked (maybe by
+            # another process): the token it carried is no longer the source's.
+            results[i] = Unauthorized("Invalid x-clay-webhook-auth token for this webhook")
             continue
         if item.key is not None:
             pair = (sid, item.key)
