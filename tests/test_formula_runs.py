@@ -352,9 +352,9 @@ async def test_a_row_changed_while_its_batch_was_evaluated_is_evaluated_again(
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
     assert r.status_code == 200, r.text
     (sweep,) = await sweeps(app)
-    fields, rows = await engine._sweep_rows(tid, fid, sweep.after_seq, BATCH)
+    fields, rows, raw = await engine._sweep_rows(tid, fid, sweep.after_seq, BATCH)
     assert [r.id for r in rows] == ids
-    results = engine._evaluate(fields[fid], fields, rows)
+    results = engine._evaluate(fields[fid], fields, rows, raw)
     await edit(client, tid, ids[1], {n: "edited"})  # lands between the read and the write
     await engine._store_sweep(sweep, sweep.after_seq, rows, results, True)
     got = await cells(client, tid, ids, fid)

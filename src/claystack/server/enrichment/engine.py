@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, case, delete, func, select, text, update
+from sqlalchemy import Text, bindparam, case, cast, delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -461,12 +461,12 @@ class Runner:
         writing: asyncio.Task[None] | None = None
         try:
             for _ in range(batches):
-                fields, rows = await self._sweep_rows(table_id, field_id, position, limit)
+                fields, rows, raw = await self._sweep_rows(table_id, field_id, position, limit)
                 target = fields.get(field_id)
                 runnable = target is not None and target.type == "formula"
-                cells = (
-                    await asyncio.to_thread(self._evaluate, target, fields, rows) if rows else []
-                )
+                cells = []
+                if rows:
+                    cells = await asyncio.to_thread(self._evaluate, target, fields, rows, raw)
                 if writing is not None:
                     await writing
                 found |= bool(rows)
@@ -485,18 +485,25 @@ class Runner:
 
     async def _sweep_rows(
         self, table_id: str, field_id: str, position: int, limit: int
-    ) -> tuple[dict[str, Any], list[Any]]:
-        """The table's fields, and the column's next QUEUED cells after ``position`` (none
-        when the column is gone or no longer a formula)."""
+    ) -> tuple[dict[str, Any], list[Any], bool]:
+        """The table's fields, the column's next QUEUED cells after ``position`` (none when
+        the column is gone or no longer a formula), and whether their ``cells`` are the JSON
+        text the database holds: so for a formula that reads no action column, as it needs
+        no ``meta``."""
         async with self.db.transaction(write=False) as conn:
             fields = {
                 f.id: f for f in await conn.execute(select(Field).where(Field.table_id == table_id))
             }
             target = fields.get(field_id)
             if target is None or target.type != "formula":
-                return fields, []
+                return fields, [], False
+            refs = evaluation.references(str(target.type_settings.get("formulaText") or ""))
+            raw = all(getattr(fields.get(r), "type", None) != "action" for r in refs)
+            values = (
+                [cast(Record.cells, Text).label("cells")] if raw else [Record.cells, Record.meta]
+            )
             rows = await conn.execute(
-                select(Record.seq, Record.id, Record.cells, Record.meta, Record.updated_at)
+                select(Record.seq, Record.id, Record.updated_at, *values)
                 .where(
                     Record.table_id == table_id,
                     Record.seq > position,
@@ -505,7 +512,7 @@ class Runner:
                 .order_by(Record.seq)
                 .limit(limit)
             )
-            return fields, list(rows)
+            return fields, list(rows), raw
 
     async def _store_sweep(
         self,
@@ -547,22 +554,23 @@ class Runner:
                 await conn.execute(update(FormulaRun).where(this).values(pending=left))
             done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
             if done:
-                before = {r.id: r.cells.get(field_id) for r in rows}
-                changed = [
-                    (field_id, c.record_id)
-                    for c in cells
-                    if c.status in FINAL_OK and before[c.record_id] != c.value
-                ]
-                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done, changed)
+                # A new result, even an equal one, is news to the formulas that read it.
+                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done, done)
         if done:
             self.wake()
 
     @staticmethod
-    def _evaluate(field: Any, fields: Mapping[str, Any], rows: Sequence[Any]) -> list[FormulaCell]:
+    def _evaluate(
+        field: Any, fields: Mapping[str, Any], rows: Sequence[Any], raw: bool
+    ) -> list[FormulaCell]:
         formula = str(field.type_settings.get("formulaText") or "")
-        values = [_cell_values(fields, r.cells, r.meta) for r in rows]
+        if raw:
+            results = evaluation.evaluate_many_json(formula, [r.cells for r in rows])
+        else:
+            values = [_cell_values(fields, r.cells, r.meta) for r in rows]
+            results = evaluation.evaluate_many(formula, values)
         out: list[FormulaCell] = []
-        for r, value in zip(rows, evaluation.evaluate_many(formula, values), strict=True):
+        for r, value in zip(rows, results, strict=True):
             if isinstance(value, evaluation.FormulaError):
                 out.append(FormulaCell(r.seq, r.id, "ERROR", None, evaluation.error_message(value)))
             else:

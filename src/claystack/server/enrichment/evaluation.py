@@ -40,6 +40,9 @@ def evaluate_many(text: str, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
     return list(formulas.evaluate_many(text, rows))
 
 
+evaluate_many_json = formulas.evaluate_many_json
+
+
 def evaluate_input(text: str, cells: Mapping[str, Any]) -> Any:
     """An input binding: a formula, or, when the text is not JavaScript at all (a URL such
     as ``https://x.dev/{{f_a}}``), plain-text templating."""

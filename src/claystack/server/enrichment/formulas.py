@@ -35,6 +35,7 @@ __all__ = [
     "blank_references",
     "evaluate",
     "evaluate_many",
+    "evaluate_many_json",
     "is_blank",
     "references",
     "render",
@@ -134,13 +135,20 @@ def evaluate_many(
     ``MAX_TIMEOUTS`` rows timed out, the remaining rows get a timeout error without running.
     """
     refs = references(text)
-    payloads = [_row_json(refs, row) for row in rows]
+    return evaluate_many_json(text, [_row_json(refs, row) for row in rows], time_limit=time_limit)
+
+
+def evaluate_many_json(
+    text: str, payloads: Sequence[str], *, time_limit: float | None = None
+) -> list[Any | FormulaError]:
+    """``evaluate_many`` over rows given as JSON object texts (a row's cells as the database
+    stores them, say), which go into JavaScript without being decoded in Python."""
     results: list[Any | FormulaError] = []
     timeouts = 0
     rt = _runtime(time_limit)
     runner = rt.runner(text)
     if isinstance(runner, FormulaError):
-        return [runner] * len(rows)
+        return [runner] * len(payloads)
     start = 0
     while start < len(payloads):
         if timeouts >= MAX_TIMEOUTS:
@@ -172,7 +180,7 @@ def evaluate_many(
     return results
 
 
-def _take_batch(payloads: list[str], start: int) -> Iterator[str]:
+def _take_batch(payloads: Sequence[str], start: int) -> Iterator[str]:
     size = 0
     for index in range(start, min(len(payloads), start + _BATCH_ROWS)):
         size += len(payloads[index])
