@@ -380,3 +380,38 @@ async def test_writes_do_not_wait_for_a_slow_formula(
     (first,) = await cells(client, tid, ids[:1], fid)
     assert first["metadata"]["status"] == "QUEUED"  # the write did not wait for the batch
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 3}}
+
+
+async def test_run_status_follows_every_change_to_the_rows(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    """Run status reuses its scan of the rows until the table's data changes: each kind of
+    change must show at once, with nothing pending."""
+    throws = '{{n}} === "boom" ? (() => { throw new Error("boom") })() : {{n}}'
+    tid, n, fid, ids = await manual_table(client, 6, throws)
+    r = await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": True}})
+    assert r.status_code == 200, r.text
+    await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 6}}
+    assert await status_counts(client, tid) == {fid: {"SUCCESS": 6}}  # from the kept scan
+
+    r = await client.delete(f"/v3/tables/{tid}/records/{ids[0]}")
+    assert r.status_code == 200, r.text
+    assert await status_counts(client, tid) == {fid: {"SUCCESS": 5}}
+    r = await client.request("DELETE", f"/v3/tables/{tid}/records", json={"recordIds": ids[1:2]})
+    assert r.status_code == 200, r.text
+    assert await status_counts(client, tid) == {fid: {"SUCCESS": 4}}
+    await edit(client, tid, ids[2], {n: "boom"})
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 3, "ERROR": 1}}
+    await add_rows(client, tid, [{"cells": {n: "more"}}])
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 4, "ERROR": 1}}
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[3:4]}})
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 4, "ERROR": 1}}
+    other = await add_field(client, tid, "Other", formula("{{" + n + "}} + 1"))
+    assert await status_counts(client, tid) == {fid: {"SUCCESS": 4, "ERROR": 1}}
+    r = await client.delete(f"/v3/tables/{tid}/fields/{fid}")
+    assert r.status_code == 200, r.text
+    assert await status_counts(client, tid) == {}
+    await run(client, tid, {"fieldIds": [other], "runRecords": {"recordIds": ids[2:]}})
+    assert await wait_done(client, tid) == {other: {"SUCCESS": 4}}

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Settings
 from ..errors import ClayError
-from ..services import app_accounts, credits, runs
+from ..services import app_accounts, credits, runs, tables
 from ..services.common import now_ms
 from ..services.fields import WATERFALL
 from ..services.runs import META_OBJECT, set_meta_expr
@@ -395,9 +395,9 @@ class Runner:
     async def _load(
         self, conn: AsyncConnection, jobs: Sequence[Job]
     ) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], Any]]:
-        tables = {j.table_id for j in jobs}
+        table_ids = {j.table_id for j in jobs}
         fields: dict[tuple[str, str], Any] = {}
-        for f in await conn.execute(select(Field).where(Field.table_id.in_(tables))):
+        for f in await conn.execute(select(Field).where(Field.table_id.in_(table_ids))):
             fields[(f.table_id, f.id)] = f
         records: dict[tuple[str, str], Any] = {}
         by_table: dict[str, list[str]] = {}
@@ -533,6 +533,8 @@ class Runner:
             current = await conn.scalar(select(FormulaRun.after_seq).where(this).with_for_update())
             stamps = {r.seq: r.updated_at for r in rows}
             written = await self._write_formulas(conn, field_id, cells, stamps)
+            if written:
+                await tables.data_changed(conn, [table_id])
             if current is not None and (current >= start or not runnable):
                 # Not moved back by a run meanwhile (then it is already where it must be).
                 nxt = None
@@ -985,6 +987,7 @@ class Runner:
                     .values(lease_until=None, not_before=bindparam("b_at")),
                     [{"b_id": o.job.id, "b_at": o.retry_at} for o in batch if o.status == "RETRY"],
                 )
+            await tables.data_changed(conn, {o.job.table_id for o in batch if o.status})
             await self._cascade(conn, batch)
             for start in range(0, len(done), 1000):
                 await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))

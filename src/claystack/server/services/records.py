@@ -143,7 +143,11 @@ async def add_records(
     await conn.execute(
         update(Table)
         .where(Table.id == table.id)
-        .values(row_count=Table.row_count + len(rows), updated_at=now)
+        .values(
+            row_count=Table.row_count + len(rows),
+            data_version=Table.data_version + 1,
+            updated_at=now,
+        )
     )
     await runs_svc.auto_run(conn, table, rows)
     stamp = iso(now)
@@ -190,7 +194,11 @@ _DELETE_ONE = (
 _COUNT_DOWN = (
     update(Table)
     .where(Table.id == bindparam("t"))
-    .values(row_count=Table.row_count - bindparam("n"), updated_at=bindparam("now"))
+    .values(
+        row_count=Table.row_count - bindparam("n"),
+        data_version=Table.data_version + 1,
+        updated_at=bindparam("now"),
+    )
     .execution_options(sqlite_inline=True)
 )
 
@@ -231,6 +239,7 @@ async def update_records(
         .values(cells=bindparam("b_cells"), updated_at=now),
         [{"b_seq": existing[rid].seq, "b_cells": cells} for rid, cells in merged.items()],
     )
+    await tables_svc.data_changed(conn, [table.id])
     changed = [
         (fid, rid)
         for rid, cells in merged.items()

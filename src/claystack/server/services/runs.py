@@ -259,6 +259,7 @@ async def start_run(
         await conn.execute(
             update(Record).where(*conds).values(meta=set_meta_expr(conn, fid, QUEUED_CELL))
         )
+    await tables_svc.data_changed(conn, [table.id])
     if jobs:
         # Row by row, each row's columns in the request's order: the engine claims jobs in
         # id order, so a run of several columns fills rows one after another.
@@ -283,6 +284,8 @@ async def enqueue_rows(
     for fid, rid in pairs:
         by_field.setdefault(fid, []).append(rid)
     actions = [(fid, rid) for fid, rid in pairs if field_kind[fid] == "action"]
+    if pairs:
+        await tables_svc.data_changed(conn, [table_id])
     for fid, rids in by_field.items():
         chunks = [
             [Record.table_id == table_id, Record.id.in_(rids[start : start + 1000])]
@@ -434,10 +437,11 @@ def _formula_upstream(types: dict[str, str], refs: dict[str, list[str]]) -> dict
 # -- progress ------------------------------------------------------------------------------
 
 
-# Final-status counts scan every row of a table; while cells are pending, a poll reuses a
-# scan this recent (per process) and only the pending counts, read from run_jobs, are fresh.
+# Final-status counts scan every row of a table. A scan is reused (per process) while the
+# table's ``data_version`` is the one it was made at, and, while cells are pending, for this
+# long whatever changed: only the pending counts, read from the queue, are fresh then.
 FINALS_TTL_SECONDS = 2.0
-_finals_cache: dict[str, tuple[float, tuple[str, ...], dict[str, dict[str, int]]]] = {}
+_finals_cache: dict[str, tuple[float, int, tuple[str, ...], dict[str, dict[str, int]]]] = {}
 
 
 async def _final_counts(
@@ -495,17 +499,20 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
     if not fields:
         return {"statusCountsByField": {}}
     pending = await _pending_counts(conn, table.id)
-    now = time.monotonic()
+    now, version = time.monotonic(), int(table.row.data_version)
     cached = _finals_cache.get(table.id)
-    if pending and cached and cached[1] == fields and now - cached[0] < FINALS_TTL_SECONDS:
-        finals = cached[2]
+    if (
+        cached
+        and cached[2] == fields
+        and (cached[1] == version or (pending and now - cached[0] < FINALS_TTL_SECONDS))
+    ):
+        finals = cached[3]
     else:
         finals = await _final_counts(conn, table.id, fields)
         _finals_cache.pop(table.id, None)
-        if pending:
-            if len(_finals_cache) >= 1000:
-                _finals_cache.pop(next(iter(_finals_cache)))
-            _finals_cache[table.id] = (now, fields, finals)
+        if len(_finals_cache) >= 1000:
+            _finals_cache.pop(next(iter(_finals_cache)))
+        _finals_cache[table.id] = (now, version, fields, finals)
     out: dict[str, list[dict[str, Any]]] = {}
     for fid in fields:
         counts = {**finals.get(fid, {}), **pending.get(fid, {})}

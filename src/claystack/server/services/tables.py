@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -439,7 +440,21 @@ async def _drop_cells(conn: AsyncConnection, table_id: str, field_id: str) -> No
 
 
 async def _touch(conn: AsyncConnection, table_id: str) -> None:
-    await conn.execute(update(Table).where(Table.id == table_id).values(updated_at=now_ms()))
+    await conn.execute(
+        update(Table)
+        .where(Table.id == table_id)
+        .values(updated_at=now_ms(), data_version=Table.data_version + 1)
+    )
+
+
+async def data_changed(conn: AsyncConnection, table_ids: Iterable[str]) -> None:
+    """Records that rows of these tables, or their cells' run statuses, changed in this
+    transaction (``Table.data_version``)."""
+    ids = sorted(set(table_ids))
+    if ids:
+        await conn.execute(
+            update(Table).where(Table.id.in_(ids)).values(data_version=Table.data_version + 1)
+        )
 
 
 # Built once: every write of rows validates against it.

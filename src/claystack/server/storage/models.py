@@ -139,6 +139,9 @@ class Table(Base):
     # Kept in step with ``records`` inside every transaction that adds or removes rows,
     # so that counting a million-row table is one primary-key read.
     row_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Grows with every change to the rows or to their cells' run statuses, in the same
+    # transaction, so that run status reuses its scan of the rows while nothing changed.
+    data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
