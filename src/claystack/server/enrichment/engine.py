@@ -530,11 +530,10 @@ class Runner:
         table_id, field_id = sweep.table_id, sweep.field_id
         this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
         async with self.db.transaction(write=True) as conn:
+            await tables.data_changed(conn, [table_id])  # table, then sweep, then records
             current = await conn.scalar(select(FormulaRun.after_seq).where(this).with_for_update())
             stamps = {r.seq: r.updated_at for r in rows}
             written = await self._write_formulas(conn, field_id, cells, stamps)
-            if written:
-                await tables.data_changed(conn, [table_id])
             if current is not None and (current >= start or not runnable):
                 # Not moved back by a run meanwhile (then it is already where it must be).
                 nxt = None
@@ -937,6 +936,8 @@ class Runner:
     async def _write(self, batch: Sequence[Outcome]) -> None:
         now = now_ms()
         async with self.db.transaction(write=True) as conn:
+            # The tables' rows before their records' (see tables.data_changed).
+            await tables.data_changed(conn, {o.job.table_id for o in batch if o.status})
             dialect = conn.dialect.name
             finals: list[dict[str, Any]] = []
             retries: list[dict[str, Any]] = []
@@ -987,7 +988,6 @@ class Runner:
                     .values(lease_until=None, not_before=bindparam("b_at")),
                     [{"b_id": o.job.id, "b_at": o.retry_at} for o in batch if o.status == "RETRY"],
                 )
-            await tables.data_changed(conn, {o.job.table_id for o in batch if o.status})
             await self._cascade(conn, batch)
             for start in range(0, len(done), 1000):
                 await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))

@@ -233,13 +233,13 @@ async def update_records(
         base = merged.get(rid, existing[rid].cells)
         merged[rid] = {**base, **cells}
     now = now_ms()
+    await tables_svc.data_changed(conn, [table.id])  # the table's row before the records'
     await conn.execute(
         update(Record)
         .where(Record.seq == bindparam("b_seq"))
         .values(cells=bindparam("b_cells"), updated_at=now),
         [{"b_seq": existing[rid].seq, "b_cells": cells} for rid, cells in merged.items()],
     )
-    await tables_svc.data_changed(conn, [table.id])
     changed = [
         (fid, rid)
         for rid, cells in merged.items()
@@ -259,9 +259,11 @@ async def update_records(
 
 
 async def delete_record(conn: AsyncConnection, table: TableRef, record_id: str) -> None:
+    # The table's row first, then the record: every writer takes them in that order, so
+    # PostgreSQL never finds two of them waiting for each other. A miss rolls it back.
+    await conn.execute(_COUNT_DOWN, {"t": table.id, "n": 1, "now": now_ms()})
     if not (await conn.execute(_DELETE_ONE, {"t": table.id, "r": record_id})).rowcount:
         raise NotFound("Record not found")
-    await conn.execute(_COUNT_DOWN, {"t": table.id, "n": 1, "now": now_ms()})
 
 
 async def delete_records(
@@ -274,6 +276,7 @@ async def delete_records(
 ) -> int:
     """Deletes the given rows, or (no ids) every row the view shows bar ``omit_ids``, or
     every row of the table. Returns how many went."""
+    await tables_svc.data_changed(conn, [table.id])  # the table's row before the records'
     stmt = delete(Record).where(Record.table_id == table.id)
     if record_ids is not None:
         if not record_ids:

@@ -226,6 +226,7 @@ async def start_run(
     fields = await _runnable_fields(conn, table.id, field_ids)
     seqs = selection.scalar_subquery()
     count = await conn.scalar(select(func.count()).select_from(Record).where(Record.seq.in_(seqs)))
+    await tables_svc.data_changed(conn, [table.id])  # the table's row before the records'
     now = now_ms()
     scope = table.scope
     jobs: list[Any] = []  # one SELECT of job rows per action column
@@ -259,7 +260,6 @@ async def start_run(
         await conn.execute(
             update(Record).where(*conds).values(meta=set_meta_expr(conn, fid, QUEUED_CELL))
         )
-    await tables_svc.data_changed(conn, [table.id])
     if jobs:
         # Row by row, each row's columns in the request's order: the engine claims jobs in
         # id order, so a run of several columns fills rows one after another.

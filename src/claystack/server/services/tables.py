@@ -415,9 +415,9 @@ async def delete_field(conn: AsyncConnection, table: TableRef, field_id: str) ->
     if source is not None:
         raise BadRequest(f'Field is fed by the source "{source}"; delete that source first')
     await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id == field_id))
+    await _touch(conn, table.id)  # the table's row before the records'
     await _drop_cells(conn, table.id, field_id)
     await _sync_view_fields(conn, table.id)
-    await _touch(conn, table.id)
 
 
 async def _drop_cells(conn: AsyncConnection, table_id: str, field_id: str) -> None:
@@ -448,8 +448,10 @@ async def _touch(conn: AsyncConnection, table_id: str) -> None:
 
 
 async def data_changed(conn: AsyncConnection, table_ids: Iterable[str]) -> None:
-    """Records that rows of these tables, or their cells' run statuses, changed in this
-    transaction (``Table.data_version``)."""
+    """Records that rows of these tables, or their cells' run statuses, change in this
+    transaction (``Table.data_version``). Call it before touching their records: a write
+    takes a table's row before its records' rows (in id order), so on PostgreSQL two
+    writers never wait for each other."""
     ids = sorted(set(table_ids))
     if ids:
         await conn.execute(
