@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, bindparam, case, cast, delete, func, select, text, update
+from sqlalchemy import Text, bindparam, cast, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -470,9 +470,10 @@ class Runner:
                 if writing is not None:
                     await writing
                 found |= bool(rows)
-                store = self._store_sweep(sweep, position, rows, cells, runnable)
+                end = len(rows) < limit
+                store = self._store_sweep(sweep, position, rows, cells, runnable, end)
                 writing = asyncio.create_task(store)
-                if len(rows) < limit:
+                if end:
                     break
                 position = rows[-1].seq
             if writing is not None:
@@ -521,38 +522,51 @@ class Runner:
         rows: Sequence[Any],
         cells: Sequence[FormulaCell],
         runnable: bool,
+        end: bool,
     ) -> None:
         """Stores a batch read after ``start`` and moves the sweep to just before the first
-        cell still QUEUED after ``start``, or ends it. A cell is stored only if its row is
-        unchanged since it was read; a changed one (a new input, a run queueing it again)
-        stays QUEUED and so is read again. The sweep's row is locked first, as runs that
-        queue cells of the column lock it (``runs._queue_formula``), so none slips by."""
+        cell still QUEUED after ``start``, or ends it (``end``: the read reached the table's
+        last queued cell). A cell is stored only if its row is unchanged since it was read;
+        a changed one (a new input, a run queueing it again) stays QUEUED and so is read
+        again. The sweep's row is locked first, as runs that queue cells of the column lock
+        it (``runs._queue_formula``), so none slips by; its ``pending`` count says whether
+        any cell can remain without scanning for one."""
         table_id, field_id = sweep.table_id, sweep.field_id
         this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
         async with self.db.transaction(write=True) as conn:
             await tables.data_changed(conn, [table_id])  # table, then sweep, then records
-            current = await conn.scalar(select(FormulaRun.after_seq).where(this).with_for_update())
+            current = (
+                await conn.execute(
+                    select(FormulaRun.after_seq, FormulaRun.pending).where(this).with_for_update()
+                )
+            ).first()
             stamps = {r.seq: r.updated_at for r in rows}
             written = await self._write_formulas(conn, field_id, cells, stamps)
-            if current is not None and (current >= start or not runnable):
-                # Not moved back by a run meanwhile (then it is already where it must be).
-                nxt = None
-                if runnable:
+            if current is not None:
+                left = max(int(current.pending) - written, 0)
+                moved: dict[str, Any] = {"pending": left}
+                if not runnable or (end and left == 0):
+                    finished = True
+                elif current.after_seq < start:
+                    finished = False  # a run moved the sweep back meanwhile: it stays there
+                else:
                     nxt = await conn.scalar(
-                        select(func.min(Record.seq)).where(
+                        select(Record.seq)
+                        .where(
                             Record.table_id == table_id,
                             Record.seq > start,
                             runs.cell_status(field_id) == "QUEUED",
                         )
+                        .order_by(Record.seq)
+                        .limit(1)
                     )
-                if nxt is None:
+                    finished = nxt is None
+                    if nxt is not None:
+                        moved["after_seq"] = nxt - 1
+                if finished:
                     await conn.execute(delete(FormulaRun).where(this))
-                    current = None
                 else:
-                    await conn.execute(update(FormulaRun).where(this).values(after_seq=nxt - 1))
-            if current is not None and written:
-                left = case((FormulaRun.pending > written, FormulaRun.pending - written), else_=0)
-                await conn.execute(update(FormulaRun).where(this).values(pending=left))
+                    await conn.execute(update(FormulaRun).where(this).values(**moved))
             done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
             if done:
                 # A new result, even an equal one, is news to the formulas that read it.

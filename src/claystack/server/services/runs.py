@@ -94,8 +94,9 @@ async def _queue_formula(
 ) -> None:
     """Marks the formula cells that each ``where`` selects QUEUED (those not queued yet)
     and starts or widens the column's sweep so that it reaches them."""
-    # The sweep's row first: a sweep holds it while it writes cells of this column, so the
-    # two wait for each other in that order (on PostgreSQL) instead of deadlocking.
+    # The sweep's row before the records' (and after the table's, which the caller holds):
+    # a sweep storing cells of this column takes them in that order too, so on PostgreSQL
+    # the two wait for each other instead of deadlocking.
     this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
     ins = _insert(conn, FormulaRun).values(
         table_id=table_id,
