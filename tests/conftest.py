@@ -33,21 +33,24 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Any:
     if not PG_URL:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}", ""
         return
+    schema = "t_" + uuid.uuid4().hex[:12]
+    pg_execute(f'CREATE SCHEMA "{schema}"')
+    yield PG_URL, schema
+    pg_execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def pg_execute(sql: str) -> None:
+    """Runs one statement on the test PostgreSQL (``CLAYSTACK_TEST_DATABASE_URL``)."""
     import asyncpg
 
-    schema = "t_" + uuid.uuid4().hex[:12]
-    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(dsn)
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg://", "postgresql://"))
         try:
             await conn.execute(sql)
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
-    yield PG_URL, schema
-    asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
+    asyncio.run(run())
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ from claystack.server.config import Settings
 from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry, Record, RunJob
 
-from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL
+from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute
 
 ROWS = 5_000
 CONCURRENCY = 32
@@ -143,21 +143,10 @@ def database(tmp_path: Path) -> Iterator[Settings]:
     if not PG_URL:
         yield Settings(data_dir=tmp_path)
         return
-    import asyncpg
-
     schema = "crash_" + uuid.uuid4().hex[:12]
-    dsn = PG_URL.replace("postgresql+asyncpg://", "postgresql://")
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(dsn)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE SCHEMA "{schema}"'))
+    pg_execute(f'CREATE SCHEMA "{schema}"')
     yield Settings(data_dir=tmp_path, database_url=PG_URL, database_schema=schema)
-    asyncio.run(run(f'DROP SCHEMA "{schema}" CASCADE'))
+    pg_execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 def _free_port() -> int:

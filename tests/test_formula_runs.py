@@ -74,6 +74,16 @@ async def manual_table(
     return tid, n, fid, ids
 
 
+async def queued_table(
+    client: httpx.AsyncClient, rows: int | list[Any], text: str = "{{n}}.toUpperCase()"
+) -> tuple[str, str, str, list[str]]:
+    """``manual_table`` with its formula column queued for every row."""
+    tid, n, fid, ids = await manual_table(client, rows, text)
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    return tid, n, fid, ids
+
+
 async def test_a_formula_run_is_one_sweep_with_queued_cells(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
@@ -159,9 +169,7 @@ async def test_cells_queued_behind_a_sweep_move_it_back(
 async def test_a_deleted_formula_field_ends_its_sweep(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
-    tid, n, fid, ids = await manual_table(client, 5)
-    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
-    assert r.status_code == 200, r.text
+    tid, n, fid, ids = await queued_table(client, 5)
     r = await client.delete(f"/v3/tables/{tid}/fields/{fid}")
     assert r.status_code == 200, r.text
     assert await status_counts(client, tid) == {}
@@ -204,9 +212,7 @@ async def test_a_value_the_database_refuses_fails_only_its_cell(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
     nul = '{{n}} === "v4" ? "a" + String.fromCharCode(0) : {{n}}'
-    tid, n, fid, ids = await manual_table(client, 7, nul)
-    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
-    assert r.status_code == 200, r.text
+    tid, n, fid, ids = await queued_table(client, 7, nul)
     engine.start()
     done = await wait_done(client, tid)
     got = await cells(client, tid, ids, fid)
@@ -348,9 +354,7 @@ async def test_a_run_of_several_action_columns_is_queued_row_by_row(
 async def test_a_row_changed_while_its_batch_was_evaluated_is_evaluated_again(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
-    tid, n, fid, ids = await manual_table(client, 3)
-    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
-    assert r.status_code == 200, r.text
+    tid, n, fid, ids = await queued_table(client, 3)
     (sweep,) = await sweeps(app)
     fields, rows, raw = await engine._sweep_rows(tid, fid, sweep.after_seq, BATCH)
     assert [r.id for r in rows] == ids
@@ -371,9 +375,7 @@ async def test_writes_do_not_wait_for_a_slow_formula(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner
 ) -> None:
     slow = "(() => { const t = Date.now(); while (Date.now() - t < 250) {} return {{n}} })()"
-    tid, n, fid, ids = await manual_table(client, 3, slow)
-    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
-    assert r.status_code == 200, r.text
+    tid, n, fid, ids = await queued_table(client, 3, slow)
     engine.start()
     await asyncio.sleep(0.15)  # the batch of 3 rows takes 0.75 s to evaluate
     await add_rows(client, tid, [{"cells": {n: "new"}}])

@@ -500,7 +500,11 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
     if not fields:
         return {"statusCountsByField": {}}
     pending = await _pending_counts(conn, table.id)
-    now, version = time.monotonic(), int(table.row.data_version)
+    # Read after the pending counts, not from the resolved table: on PostgreSQL each
+    # statement sees the latest commit, and a run that ended between the two reads must
+    # not leave an older scan looking current.
+    version = int(await conn.scalar(select(Table.data_version).where(Table.id == table.id)) or 0)
+    now = time.monotonic()
     cached = _finals_cache.get(table.id)
     if (
         cached
