@@ -945,3 +945,32 @@ async def test_integration_concurrency_limit(
     await add_rows(client, tid, [{"cells": {name: f"s{i}"}} for i in range(5)])
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 5}}
     assert provider.most_active == 1
+
+
+async def test_integration_rate_limit(
+    client: httpx.AsyncClient, integrations: None, provider: Provider
+) -> None:
+    """At 5 calls/s (a burst of 5, then one each 0.2 s) the 12th call cannot start before
+    1.4 s have passed; without the limit the 12 run at once."""
+    registry.register(
+        Integration(
+            key="test-rated",
+            display_name="Five a second",
+            actions=(Action("find", "Find", _fetch(provider.url, "/person")),),
+            rate_per_second=5,
+        )
+    )
+    try:
+        t = await new_table(client, name="Rated", fields=("name",))
+        tid, name = t["id"], t["byName"]["name"]
+        body = action("find", {"q": "{{" + name + "}}"})
+        body["typeSettings"]["actionPackageId"] = "test-rated"
+        fid = await add_field(client, tid, "Rated", body)
+        started = time.monotonic()
+        await add_rows(client, tid, [{"cells": {name: f"rated{i}"}} for i in range(12)])
+        assert await wait_done(client, tid) == {fid: {"SUCCESS": 12}}
+    finally:
+        registry.integrations().pop("test-rated", None)
+    arrivals = sorted(t for key, ts in provider.times.items() if "rated" in key for t in ts)
+    assert len(arrivals) == 12
+    assert arrivals[-1] - started >= 1.4 - 0.02, [round(t - started, 3) for t in arrivals]
