@@ -570,7 +570,7 @@ class Runner:
             done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
             if done:
                 # A new result, even an equal one, is news to the formulas that read it.
-                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done, done)
+                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done)
         if done:
             self.wake()
 
@@ -897,7 +897,7 @@ class Runner:
                 )
         for (ws, user, table_id), done in groups.items():
             # A new result, even an equal one, is news to the formulas that read it.
-            await runs.cascade(conn, ws, user, table_id, done, changed=done)
+            await runs.cascade(conn, ws, user, table_id, done)
 
     # -- writing -----------------------------------------------------------------------------
 

@@ -248,9 +248,7 @@ async def update_records(
     ]
     if changed:
         scope = table.scope
-        await runs_svc.cascade(
-            conn, scope.workspace_id, scope.actor.user_id, table.id, changed, changed
-        )
+        await runs_svc.cascade(conn, scope.workspace_id, scope.actor.user_id, table.id, changed)
     stamp = iso(now)
     return [
         record_out(table.id, rid, cells, existing[rid].meta, iso(existing[rid].created_at), stamp)

@@ -8,7 +8,7 @@ sweep walks in row order. The engine's workers (``enrichment/engine.py``) do the
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -356,14 +356,12 @@ async def cascade(
     user_id: int | None,
     table_id: str,
     done: Sequence[tuple[str, str]],
-    changed: Collection[tuple[str, str]] = (),
 ) -> None:
-    """Auto-run downstream: once (field, record) cells get a value, queues the table's
+    """Auto-run downstream: once (field, record) cells get a new value, queues the table's
     action and formula fields that read them and have never run on that row, when all
-    their inputs are now present. Formula fields that have run are queued again for the
-    ``changed`` cells (a formula follows its inputs), unless the changed field itself reads
-    that formula through other formulas: "never run" and that check keep a cycle of fields
-    from looping."""
+    their inputs are now present, and queues again the formula fields that have run (a
+    formula follows its inputs) unless the changed field itself reads that formula through
+    other formulas: "never run" and that check keep a cycle of fields from looping."""
     settings = await conn.scalar(select(Table.settings).where(Table.id == table_id))
     if not (settings or {}).get("AUTO_RUN_ON", True):
         return
@@ -394,7 +392,6 @@ async def cascade(
             )
         ):
             rows[found.id] = found
-    changed = set(changed)
     pairs: set[tuple[str, str]] = set()
     for fid, rid in wanted:
         row = rows.get(rid)
@@ -409,11 +406,7 @@ async def cascade(
             if reader not in meta:
                 if all(not evaluation.is_blank(values.get(r)) for r in refs[reader]):
                     pairs.add((reader, rid))
-            elif (
-                types[reader] == "formula"
-                and (fid, rid) in changed
-                and reader not in upstream.get(fid, ())
-            ):
+            elif types[reader] == "formula" and reader not in upstream.get(fid, ()):
                 pairs.add((reader, rid))
     await enqueue_rows(conn, workspace_id, user_id, table_id, kinds, sorted(pairs))
 
