@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
+import threading
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -156,3 +160,27 @@ async def new_table(
         by_name[fname] = r.json()["field"]["id"]
     table["byName"] = by_name
     return table
+
+
+@contextmanager
+def serve_in_thread(app: Any, **config: Any) -> Iterator[str]:
+    """A real uvicorn serving ``app`` on 127.0.0.1 in a thread; yields its base URL."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    settings = {"log_level": "warning", "access_log": False, "lifespan": "off", "ws": "none"}
+    server = uvicorn.Server(uvicorn.Config(app, **{**settings, **config}))
+    server.config.timeout_graceful_shutdown = 1
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -29,14 +29,13 @@ from urllib.parse import parse_qs
 import httpx
 import orjson
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from claystack.server.config import Settings
 from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry, Record, RunJob
 
-from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute
+from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
 
 ROWS = 5_000
 CONCURRENCY = 32
@@ -117,24 +116,8 @@ class Provider:
 @pytest.fixture
 def provider() -> Iterator[Provider]:
     app = Provider()
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    app.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        app, log_level="critical", access_log=False, lifespan="off", ws="none", backlog=1024
-    )
-    config.timeout_graceful_shutdown = 1
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield app
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_in_thread(app, log_level="critical", backlog=1024) as app.url:
+        yield app
 
 
 @pytest.fixture

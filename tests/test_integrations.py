@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
@@ -21,6 +18,8 @@ from claystack.server.config import Settings
 from claystack.server.enrichment import formulas, registry
 from claystack.server.enrichment.actions import _http
 from claystack.server.enrichment.base import ActionError, ActionResult, RunContext
+
+from .conftest import serve_in_thread
 
 # -- a provider on 127.0.0.1 ------------------------------------------------------------
 
@@ -113,24 +112,8 @@ provider_app = Starlette(
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        provider_app, log_level="warning", access_log=False, lifespan="off", ws="none"
-    )
-    config.timeout_graceful_shutdown = 1
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
+    with serve_in_thread(provider_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="module", autouse=True)
