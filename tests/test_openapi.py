@@ -51,7 +51,8 @@ def served_paths(routes: list[Any]) -> set[str]:
         inner = getattr(route, "original_router", None)
         if inner is not None:
             out |= served_paths(inner.routes)
-        elif getattr(route, "path_format", None):
+        elif getattr(route, "include_in_schema", False):
+            # The web app's pages and its mounted assets are HTML and files, not API.
             out.add(route.path_format)
     return out
 
