@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from typing import Any
@@ -82,27 +83,45 @@ def test_create_rename_search_and_delete(page: Any) -> None:
     page.get_by_text("Nothing matches").wait_for()
 
 
+def shown_at(page: Any, text: str) -> float:
+    """``performance.now()`` of the first animation frame showing a cell reading ``text``."""
+    return float(
+        page.wait_for_function(
+            """(text) => [...document.querySelectorAll("[role=gridcell]")]
+                .some((c) => c.textContent === text) && performance.now()""",
+            arg=text,
+            polling="raf",
+        ).json_value()
+    )
+
+
+def budget(ms: float) -> float:
+    """``ms`` on a machine with a core to spare; scaled by the load per CPU beyond 1, since
+    the browser, the server and the test share the machine (CI boxes run other jobs)."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return ms * max(1.0, load)
+
+
 def test_big_table_is_virtualised_and_fast(page: Any, big_table: Any) -> None:
-    page.goto("/")  # the app's scripts are cached; now time the table itself
+    page.goto("/")  # scripts in the cache, as for anyone who opened the app before
     page.get_by_role("button", name="Log out").wait_for()
-    started = time.monotonic()
-    page.goto(f"/tables/{big_table.id}")
-    page.get_by_role("gridcell", name="lead 0", exact=True).wait_for()
-    first_rows = time.monotonic() - started
-    assert first_rows <= 1.0, f"first rows after {first_rows:.3f} s"
+    page.goto(f"/tables/{big_table.id}", wait_until="commit")
+    first_rows = shown_at(page, "lead 0")  # since this page's navigation started
+    assert first_rows <= budget(1000), f"first rows after {first_rows:.0f} ms"
     page.get_by_text(f"{BIG_ROWS:,} rows").wait_for()
-    in_dom = page.locator(".ag-center-cols-container [role=row]").count()
+    in_dom = page.locator("[data-testid=grid] .ag-row").count()
     assert 0 < in_dom <= 500, in_dom
 
-    started = time.monotonic()
-    page.get_by_role("button", name="Last row").click()
-    page.get_by_role("gridcell", name=f"lead {BIG_ROWS - 1}", exact=True).wait_for()
-    jump = time.monotonic() - started
-    assert jump <= 0.3, f"last row after {jump:.3f} s"
-    assert page.locator(".ag-center-cols-container [role=row]").count() <= 500
+    clicked = page.evaluate(
+        """() => { document.querySelector("[aria-label='Last row']").click();
+                   return performance.now(); }"""
+    )
+    jump = shown_at(page, f"lead {BIG_ROWS - 1}") - clicked
+    assert jump <= budget(300), f"last row after {jump:.0f} ms"
+    assert page.locator("[data-testid=grid] .ag-row").count() <= 500
     print(
-        f"\nfirst rows {first_rows * 1000:.0f} ms, jump to last {jump * 1000:.0f} ms, "
-        f"{in_dom} rows in the DOM"
+        f"\nfirst rows {first_rows:.0f} ms, last row {jump:.0f} ms, {in_dom} rows in the DOM"
+        f" (load per CPU {os.getloadavg()[0] / (os.cpu_count() or 1):.1f})"
     )
 
 
@@ -112,11 +131,12 @@ def test_formula_column_fills_the_table(page: Any, clay: Client) -> None:
     page.goto(f"/tables/{table.id}")
     page.get_by_role("gridcell", name="name 0", exact=True).wait_for()
     page.get_by_role("button", name="+ Column").click()
-    page.get_by_label("Name", exact=True).fill("Shout")
-    page.get_by_label("Kind").select_option("formula")
-    page.get_by_label("Formula").fill(f"{{{{{name_id}}}}}.toUpperCase()")
-    page.get_by_role("table", name="Formula preview").get_by_text("NAME 0").wait_for()
-    page.get_by_role("button", name="Add column").click()
+    dialog = page.get_by_role("dialog", name="Add a column")
+    dialog.get_by_label("Column name").fill("Shout")
+    dialog.get_by_label("Kind").select_option("formula")
+    dialog.get_by_label("Formula", exact=True).fill(f"{{{{{name_id}}}}}.toUpperCase()")
+    dialog.get_by_role("table", name="Formula preview").get_by_text("NAME 0").wait_for()
+    dialog.get_by_role("button", name="Add column").click()
     page.get_by_role("gridcell", name="NAME 0", exact=True).wait_for()
     deadline = time.monotonic() + 20
     shout = clay.tables.get(table.id).field("Shout").id

@@ -117,13 +117,41 @@ export const PENDING = new Set([
   "RATE_LIMITED",
 ]);
 
-export async function getTable(tableId: string): Promise<Table> {
-  const data = await get<{ table: Table }>(`/v3/tables/${tableId}`);
-  return data.table;
+// Requests started at page load, before the app knows who is logged in: opening a table's
+// URL fetches the table and its first rows at once instead of one after another.
+const early = new Map<string, Promise<any>>();
+
+function once<T>(key: string, load: () => Promise<T>): Promise<T> {
+  const started = early.get(key);
+  early.delete(key);
+  return started ?? load();
 }
 
+export function getTable(tableId: string): Promise<Table> {
+  return once(`table:${tableId}`, async () => {
+    const data = await get<{ table: Table }>(`/v3/tables/${tableId}`);
+    return data.table;
+  });
+}
+
+export type RowsWindow = { total: number; offset: number; results: RecordRow[] };
+
 export function rowsWindow(tableId: string, viewId: string, offset: number, limit: number) {
-  return get<{ total: number; offset: number; results: RecordRow[] }>(
-    `/_claystack/ui/tables/${tableId}/views/${viewId}/rows?offset=${offset}&limit=${limit}`,
+  const path = `/_claystack/ui/tables/${tableId}/views/${viewId}/rows?offset=${offset}&limit=${limit}`;
+  return once(path, () => get<RowsWindow>(path));
+}
+
+export function prefetchTable(tableId: string, viewId: string | null, rows: number) {
+  const table = getTable(tableId);
+  early.set(`table:${tableId}`, table);
+  table.then(
+    (t) => {
+      const view = viewId ?? t.firstViewId;
+      const path = `/_claystack/ui/tables/${tableId}/views/${view}/rows?offset=0&limit=${rows}`;
+      const first = get<RowsWindow>(path);
+      first.catch(() => {});
+      early.set(path, first);
+    },
+    () => {},
   );
 }

@@ -8,14 +8,44 @@ import {
   type ColDef,
   type GridApi,
   type ICellRendererParams,
-  AllCommunityModule,
+  CellStyleModule,
+  CheckboxEditorModule,
+  ColumnApiModule,
+  DateEditorModule,
+  EventApiModule,
+  InfiniteRowModelModule,
   ModuleRegistry,
+  NumberEditorModule,
+  RenderApiModule,
+  RowApiModule,
+  RowSelectionModule,
+  ScrollApiModule,
+  TextEditorModule,
+  TooltipModule,
   createGrid,
-  themeQuartz,
 } from "ag-grid-community";
+// The stylesheet theme: plain CSS in the bundle, no styles generated at run time.
+import "ag-grid-community/styles/ag-grid.min.css";
+import "ag-grid-community/styles/ag-theme-quartz.min.css";
 import { type Field, type RecordRow, type View, PENDING, rowsWindow } from "./api";
 
-ModuleRegistry.registerModules([AllCommunityModule]);
+ModuleRegistry.registerModules([
+  InfiniteRowModelModule,
+  RowSelectionModule,
+  TextEditorModule,
+  NumberEditorModule,
+  CheckboxEditorModule,
+  DateEditorModule,
+  CellStyleModule,
+  ColumnApiModule,
+  RowApiModule,
+  ScrollApiModule,
+  RenderApiModule,
+  EventApiModule,
+  TooltipModule,
+]);
+
+export const BLOCK_SIZE = 100;
 
 export const TYPE_ICON: Record<string, string> = {
   text: "T",
@@ -166,15 +196,17 @@ export class DataGrid {
     private handlers: GridHandlers,
   ) {
     this.fields = fields;
+    element.classList.add("ag-theme-quartz");
     this.api = createGrid<RecordRow>(element, {
-      theme: themeQuartz.withParams({ rowHeight: 34, headerHeight: 38 }),
+      theme: "legacy",
+      rowHeight: 34,
+      headerHeight: 38,
       rowModelType: "infinite",
-      cacheBlockSize: 100,
+      cacheBlockSize: BLOCK_SIZE,
       maxBlocksInCache: 10,
       maxConcurrentDatasourceRequests: 2,
-      blockLoadDebounceMillis: 30,
       infiniteInitialRowCount: 1,
-      rowBuffer: 10,
+      rowBuffer: 5,
       getRowId: (p) => p.data.id,
       columnDefs: columnDefs(fields, view),
       defaultColDef: { resizable: true, suppressHeaderMenuButton: true },

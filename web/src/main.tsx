@@ -1,9 +1,9 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { errorText, get, post, setUnauthorizedHandler } from "./api";
+import { errorText, get, post, prefetchTable, setUnauthorizedHandler } from "./api";
 import { Sidebar } from "./sidebar";
+import { BLOCK_SIZE } from "./grid";
 import { TablePage } from "./table";
-import { UsagePage } from "./usage";
 import "./style.css";
 
 export interface Me {
@@ -109,6 +109,18 @@ function Home() {
   );
 }
 
+function Usage({ workspaceId }: { workspaceId: number }) {
+  // Loaded on demand: the chart library is not needed to open a table.
+  const [page, setPage] = useState<any>(null);
+  const [error, setError] = useState("");
+  useEffect(() => {
+    import("./usage").then((m) => setPage(() => m.UsagePage), (e) => setError(errorText(e)));
+  }, []);
+  if (error) return <p role="alert" class="error">{error}</p>;
+  const Page = page;
+  return Page ? <Page workspaceId={workspaceId} /> : <p class="loading">Loading…</p>;
+}
+
 function App() {
   const path = usePath();
   const [me, setMe] = useState<Me | null | undefined>(undefined);
@@ -173,7 +185,7 @@ function App() {
       />
     );
   else if (path === "/usage" && workspaceId !== null)
-    page = <UsagePage workspaceId={workspaceId} />;
+    page = <Usage workspaceId={workspaceId} />;
   else page = <Home />;
 
   return (
@@ -227,5 +239,8 @@ window.addEventListener("click", (event) => {
     navigate(a.getAttribute("href") ?? "/");
   }
 });
+
+const opening = location.pathname.match(/^\/tables\/([^/]+)(?:\/views\/([^/]+))?/);
+if (opening) prefetchTable(decodeURIComponent(opening[1]), opening[2] ? decodeURIComponent(opening[2]) : null, BLOCK_SIZE);
 
 render(<App />, document.getElementById("app")!);

@@ -239,11 +239,11 @@ export function AddColumnDialog(props: {
       <form onSubmit={submit}>
         <label>
           Name
-          <input required value={name} onInput={(e) => setName(e.currentTarget.value)} />
+          <input required aria-label="Column name" value={name} onInput={(e) => setName(e.currentTarget.value)} />
         </label>
         <label>
           Kind
-          <select value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
+          <select aria-label="Kind" value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
             {TYPES.map((t) => (
               <option value={t}>
                 {TYPE_ICON[t]} {t}
@@ -258,6 +258,7 @@ export function AddColumnDialog(props: {
             <label>
               Formula (JavaScript; refer to columns as {"{{f_…}}"})
               <textarea
+                aria-label="Formula"
                 rows={3}
                 value={formula}
                 onInput={(e) => setFormula(e.currentTarget.value)}
@@ -288,7 +289,7 @@ export function AddColumnDialog(props: {
           <>
             <label>
               Action
-              <select value={actionIndex} onChange={(e) => (setActionIndex(Number(e.currentTarget.value)), setBindings({}))}>
+              <select aria-label="Action" value={actionIndex} onChange={(e) => (setActionIndex(Number(e.currentTarget.value)), setBindings({}))}>
                 <option value={-1}>Choose an action…</option>
                 {catalog.map((a, i) => (
                   <option value={i}>

@@ -108,7 +108,7 @@ export function Sidebar(props: { workspaceId: number; version: number; currentPa
       );
     }, 200);
     return () => clearTimeout(timer);
-  }, [query, ws]);
+  }, [query, ws, version]);
 
   async function newTable(workbookId: string | null, name: string) {
     const body: any = { name, workspaceId: ws };
@@ -202,17 +202,15 @@ export function Sidebar(props: { workspaceId: number; version: number; currentPa
         <ul class="tree" aria-label="Search results">
           {found.length === 0 && <li class="muted empty">Nothing matches</li>}
           {found.map((r) => (
-            <li key={r.id}>
-              {r.resourceType === "TABLE" ? (
-                <a href={`/tables/${r.id}`} data-route="1">
-                  {ICON.TABLE} {r.name}
-                </a>
-              ) : (
-                <span>
-                  {ICON[r.resourceType]} {r.name}
-                </span>
-              )}
-            </li>
+            <Node
+              key={r.id}
+              ws={ws}
+              node={r}
+              depth={0}
+              version={version + props.version}
+              currentPath={props.currentPath}
+              act={act}
+            />
           ))}
         </ul>
       ) : (

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
 from starlette.responses import FileResponse, Response
@@ -42,9 +42,16 @@ def _page(name: str) -> Response:
     return FileResponse(path, media_type="text/html", headers=_PAGE_HEADERS)
 
 
+class _Assets(StaticFiles):
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
 def assets() -> StaticFiles:
-    """The built scripts, styles and the API docs' files (names carry a content hash)."""
-    return StaticFiles(directory=WEB_DIR / "assets", check_dir=False)
+    """The built scripts and styles; their names carry a content hash, so they never change."""
+    return _Assets(directory=WEB_DIR / "assets", check_dir=False)
 
 
 @pages.get("/", include_in_schema=False)
