@@ -35,7 +35,7 @@ export function Modal(props: {
       >
         <header>
           <h2 id={id}>{props.title}</h2>
-          <button type="button" class="close" aria-label="Close" onClick={props.onClose}>
+          <button type="button" class="close" aria-label="Close dialog" onClick={props.onClose}>
             ×
           </button>
         </header>
