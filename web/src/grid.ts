@@ -67,6 +67,9 @@ export const TYPE_ICON: Record<string, string> = {
 };
 
 export const COMPUTED = new Set(["formula", "action", "source", "lookup"]);
+export const SYSTEM = new Set(["f_created_at", "f_updated_at"]);
+
+export const writable = (f: Field) => !COMPUTED.has(f.type) && !SYSTEM.has(f.id);
 
 export function display(value: any): string {
   if (value === null || value === undefined) return "";
@@ -157,7 +160,7 @@ function columnDefs(fields: Field[], view: View | undefined): ColDef<RecordRow>[
       pinned: s.isPinned ? "left" : null,
       sortable: true,
       sort: sortItem ? (sortItem.direction === "DESC" ? "desc" : "asc") : null,
-      editable: !COMPUTED.has(f.type),
+      editable: writable(f),
       cellEditor: EDITOR[f.type] ?? "agTextCellEditor",
       valueGetter: (p) => p.data?.cells?.[f.id]?.value,
       valueSetter: (p) => {

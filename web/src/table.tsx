@@ -15,7 +15,7 @@ import {
   post,
   rowsWindow,
 } from "./api";
-import { DataGrid } from "./grid";
+import { DataGrid, writable } from "./grid";
 import { navigate } from "./main";
 import { AddColumnDialog, CellPanel, ColumnsMenu, FilterDialog, RunDialog } from "./panels";
 import { ExportButton, ImportDialog, WebhookDialog } from "./sources";
@@ -139,14 +139,12 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
       const block = parseTsv(text);
       const columns = g.api.getAllDisplayedColumns().map((c) => c.getColId());
       const startCol = Math.max(1, columns.indexOf(focused.column.getColId()));
-      const writable = new Set(
-        table.fields.filter((f) => !["formula", "action", "source"].includes(f.type)).map((f) => f.id),
-      );
+      const canWrite = new Set(table.fields.filter(writable).map((f) => f.id));
       const cellsOf = (values: string[]) => {
         const cells: Record<string, string> = {};
         values.forEach((v, i) => {
           const fid = columns[startCol + i];
-          if (fid && writable.has(fid)) cells[fid] = v;
+          if (fid && canWrite.has(fid)) cells[fid] = v;
         });
         return cells;
       };
