@@ -2,9 +2,10 @@
 uvicorn serving claystack on SQLite (or ``CLAYSTACK_TEST_DATABASE_URL``'s PostgreSQL).
 
 Run them alone with ``pytest tests/browser`` (or ``-m browser``). One browser and one server
-per session; big tables are seeded through the bulk API, never through the UI. No browser
-is ever downloaded: without ``/usr/bin/chromium`` (``apt-get install -y chromium``) they skip,
-unless ``CI`` is set, where they fail.
+for the package (Playwright's sync API holds the main thread's event loop while it runs, so it
+must be gone before the suite's async tests); big tables are seeded through the bulk API,
+never through the UI. No browser is ever downloaded: without ``/usr/bin/chromium``
+(``apt-get install -y chromium``) they skip, unless ``CI`` is set, where they fail.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real claystack (workers on, demo user seeded) on 127.0.0.1; its base URL."""
     data = tmp_path_factory.mktemp("web")
@@ -66,14 +67,14 @@ def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pg_execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def clay(web_url: str) -> Iterator[Client]:
     """The SDK, logged in as the demo user, for seeding through the API."""
     with Client(web_url + "/v3", email=DEMO_EMAIL, password=DEMO_PASSWORD) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not shutil.which(CHROMIUM):
         if os.environ.get("CI"):
@@ -87,7 +88,7 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def logged_in_state(browser: Any, web_url: str) -> Any:
     """Cookies of a browser that logged in once through the login form."""
     context = browser.new_context()

@@ -17,7 +17,7 @@ from ..conftest import DEMO_EMAIL, DEMO_PASSWORD
 BIG_ROWS = 100_000
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def big_table(clay: Client) -> Any:
     table = clay.tables.create(1, "Big table")
     name = clay.fields.create(table.id, "Name")
@@ -170,7 +170,8 @@ def test_action_column_run_and_cell_json(page: Any, clay: Client) -> None:
     panel = page.get_by_role("complementary", name="Cell details")
     assert panel.get_by_test_id("cell-status").inner_text() == "SUCCESS"
     assert "site0.com" in panel.get_by_test_id("cell-json").inner_text()
-    assert panel.get_by_test_id("cell-credits").inner_text() != "unknown"
+    # normalize-domain is free: a success shows its price, 0.
+    panel.get_by_test_id("cell-credits").filter(has_text=re.compile(r"^0 \(")).wait_for()
 
 
 def test_webhook_url_copied_and_rows_arrive(page: Any, clay: Client, web_url: str) -> None:
@@ -241,5 +242,5 @@ def test_docs_render_offline(page: Any, web_url: str) -> None:
     page.route("**/*", only_local)
     response = page.goto("/docs")
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    page.get_by_text("/v3/tables/{tableId}/records").first.wait_for()
+    page.get_by_text("Add Records").first.wait_for(timeout=60_000)  # /openapi.json is slow
     assert not outside, outside

@@ -71,7 +71,7 @@ export function loadCatalog(workspaceId: number): Promise<CatalogAction[]> {
 export function CellPanel(props: { table: Table; row: RecordRow; field: Field; onClose: () => void }) {
   const { field, row } = props;
   const [current, setCurrent] = useState(row);
-  const [price, setPrice] = useState<number | null>(null);
+  const [price, setPrice] = useState<number | null | undefined>(undefined);
   useEffect(() => {
     setCurrent(row);
     get<RecordRow>(`/v3/tables/${props.table.id}/records/${encodeURIComponent(row.id)}`).then(
@@ -120,7 +120,7 @@ export function CellPanel(props: { table: Table; row: RecordRow; field: Field; o
           <>
             <dt>Credits</dt>
             <dd data-testid="cell-credits">
-              {price === null ? "unknown" : charged ? `${price} (the action's price, charged once)` : "0 (not charged)"}
+              {price === undefined ? "…" : price === null ? "unknown" : charged ? `${price} (the action's price, charged once)` : "0 (not charged)"}
             </dd>
           </>
         )}

@@ -4,7 +4,7 @@ import { type Resource, del, errorText, patch, post } from "./api";
 import { navigate } from "./main";
 import { NamePrompt } from "./ui";
 
-const ICON: Record<string, string> = { FOLDER: "📁", WORKBOOK: "📒", TABLE: "▦" };
+const ICON: Record<string, string> = { FOLDER: "◫", WORKBOOK: "▤", TABLE: "▦" };
 
 interface Prompt {
   title: string;
@@ -69,7 +69,7 @@ function Node(props: {
           </button>
           <button type="button" aria-label={`Delete ${node.name}`} title="Delete"
             onClick={() => props.act("delete", node)}>
-            🗑
+            ✕
           </button>
         </span>
       </div>
