@@ -4,7 +4,18 @@ from typing import Annotated
 
 import typer
 
-from . import auth, credits, fields, importing, runs, serve, tables, webhooks, workspaces
+from . import (
+    auth,
+    credits,
+    fields,
+    importing,
+    processes,
+    runs,
+    serve,
+    tables,
+    webhooks,
+    workspaces,
+)
 from ._console import console, err, fail
 from ._errors import ErrorHandlingGroup
 from .admin import users_app, workspaces_app
@@ -36,6 +47,8 @@ def _root(
 
 
 app.command()(serve.serve)
+app.command()(processes.worker)
+app.command()(processes.migrate)
 app.add_typer(users_app, name="users")
 app.add_typer(workspaces_app, name="workspace")
 for command in (

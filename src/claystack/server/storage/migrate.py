@@ -37,6 +37,13 @@ async def upgrade(db: Database, revision: str = "heads") -> None:
         await conn.commit()
 
 
+async def lock_for_startup(conn: Any, db: Database) -> None:
+    """Inside a write transaction: makes processes starting together take turns (SQLite's
+    write transaction already does)."""
+    if not db.is_sqlite:
+        await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+
+
 def head_revisions() -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config()).get_heads())
 
