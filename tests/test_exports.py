@@ -208,3 +208,97 @@ async def test_export_of_thousands_of_rows_in_batches(
     rows = _rows((await anon.get(_path(done["downloadUrl"]))).text)
     assert len(rows) == 4_501
     assert rows[1][-1] == "999" and rows[-1][-1] == sorted(map(str, range(5_000)))[-4_500]
+
+
+async def test_sdk_exports_and_downloads(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Any
+) -> None:
+    from claystack import AsyncClient, ClayError
+
+    table = await _leads(client)
+    transport = httpx.ASGITransport(app=app)
+    async with AsyncClient(
+        "http://testserver/v3",
+        email="demo@claystack.dev",
+        password="claystack",
+        transport=transport,
+    ) as clay:
+        job = await clay.exports.create(table["id"])
+        assert job.id.startswith("ej_") and not job.done
+        target = tmp_path / "out.csv"
+        size = await clay.exports.download(job, target)
+        assert size == target.stat().st_size > 0
+        assert len(_rows(target.read_text())) == 5
+        vid = table["firstViewId"]
+        done = await clay.exports.wait((await clay.exports.create(table["id"], vid)).id)
+        assert done.status == "FINISHED" and done.recordsExportedCount == 4
+        assert (await clay.exports.get(done.id)).downloadUrl
+        try:
+            await clay.exports.get("ej_0tNope")
+        except ClayError as exc:
+            assert exc.status_code == 404
+        else:  # pragma: no cover
+            raise AssertionError("expected a 404")
+
+
+# -- over real HTTP --------------------------------------------------------------------------
+
+SCENARIO_ROWS = 100_000
+
+
+def test_scenario_export_a_100k_row_view_over_http(
+    database: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """A real server: 100,000 rows, a filtered view with a hidden column, exported by the
+    CLI (``tables export --wait``) and downloaded with a plain httpx client (no cookie)."""
+    from typer.testing import CliRunner
+
+    from claystack.cli import app as cli_app
+    from claystack.testing import ClaystackServer
+
+    url, schema = database
+    with ClaystackServer(database_url=url, database_schema=schema) as server:
+        server.reset()
+        with server.client() as clay:
+            table = clay.tables.create(1, "Big")
+            n = clay.fields.create(table.id, "N", "text")
+            parity = clay.fields.create(table.id, "Parity", "text")
+            note = clay.fields.create(table.id, "Note", "text")
+            rows = (
+                {n.id: str(i), parity.id: "even" if i % 2 == 0 else "odd", note.id: f"n{i}"}
+                for i in range(SCENARIO_ROWS)
+            )
+            clay.records.add(table.id, rows, batch_size=10_000, return_records=False)
+            view = clay.views.create(
+                table.id,
+                "Even",
+                filter={"items": [{"fieldId": parity.id, "operator": "equals", "value": "even"}]},
+            )
+            hidden = {"f_created_at": {"isVisible": False}, "f_updated_at": {"isVisible": False}}
+            token = clay.auth.me().apiToken
+            r = httpx.patch(
+                f"{server.base_url}/tables/{table.id}/views/{view.id}",
+                json={"fields": {**hidden, note.id: {"isVisible": False}}},
+                headers={"authorization": f"Bearer {token}"},
+            )
+            assert r.status_code == 200, r.text
+            job = clay.exports.create(table.id, view.id)
+            assert job.totalRecordsInViewCount == SCENARIO_ROWS // 2
+            done = clay.exports.wait(job.id, timeout=300)
+        assert done.downloadUrl and done.downloadUrl.startswith(server.url + "/v3/exports/")
+        with httpx.Client() as plain, plain.stream("GET", done.downloadUrl) as r:
+            assert r.status_code == 200
+            lines = list(csv.reader(r.iter_lines()))
+        assert lines[0] == ["N", "Parity"]
+        assert len(lines) == SCENARIO_ROWS // 2 + 1
+        assert lines[1] == ["0", "even"] and lines[-1] == [str(SCENARIO_ROWS - 2), "even"]
+        # The CLI runs the same job and writes the file.
+        monkeypatch.setenv("CLAYSTACK_CONFIG_DIR", str(tmp_path / "config"))
+        runner = CliRunner()
+        login = ["login", "--url", server.base_url, "--email", server.email]
+        assert runner.invoke(cli_app, [*login, "--password", server.password]).exit_code == 0
+        out = tmp_path / "even.csv"
+        args = ["tables", "export", table.id, "--view", view.id, "--wait", "-o", str(out)]
+        result = runner.invoke(cli_app, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert out.read_text().count("\n") == SCENARIO_ROWS // 2 + 1

@@ -222,3 +222,29 @@ async def test_auto_run_unless_import_without_run(
         await asyncio.sleep(0.05)
     assert clean not in rows[0]["cells"]
     assert rows[1]["cells"][clean]["value"] == "example.com"
+
+
+async def test_sdk_upload_and_import(
+    app: FastAPI, client: httpx.AsyncClient, tmp_path: Any
+) -> None:
+    from claystack import AsyncClient
+
+    table = await new_table(client, fields=("Name",))
+    path = tmp_path / "names.csv"
+    path.write_bytes("Name,Other\nÉmile,1\nZoë,2\n".encode("cp1252"))
+    async with AsyncClient(
+        "http://testserver/v3",
+        email="demo@claystack.dev",
+        password="claystack",
+        transport=httpx.ASGITransport(app=app),
+    ) as clay:
+        key = await clay.imports.upload(path)
+        assert key.startswith("imports/1/") and key.endswith("names.csv")
+        job = await clay.imports.create(table["id"], key, {table["byName"]["Name"]: "{{Name}}"})
+        done = await clay.imports.wait(job.id)
+        assert done.status == "FINISHED" and done.rows == 2
+        assert (await clay.imports.get(job.id)).rows == 2
+        key2 = await clay.imports.upload(b"Name\nA\n", filename="b.csv")
+        assert key2.endswith("b.csv")
+    names = [r[table["byName"]["Name"]] for r in await rows_of(client, table)]
+    assert names == ["Émile", "Zoë"]

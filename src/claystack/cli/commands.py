@@ -28,6 +28,7 @@ from rich.tree import Tree
 from ..client import Client, RunStatus, Table
 from . import _config
 from ._console import console, err, fail
+from .jobs import export_with_job, imports_app
 
 DEFAULT_URL = "http://127.0.0.1:8080/v3"
 SYSTEM_FIELDS = frozenset({"f_created_at", "f_updated_at"})
@@ -54,6 +55,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tables_app, name="tables")
     app.add_typer(fields_app, name="fields")
     app.add_typer(webhooks_app, name="webhooks")
+    app.add_typer(imports_app, name="imports")
 
 
 def _root(
@@ -306,10 +308,24 @@ def tables_export(
     ] = None,
     view: Annotated[str | None, typer.Option(help="View id (default: the default view)")] = None,
     page_size: Annotated[int, typer.Option(help="Rows per request")] = 1000,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Export on the server as a job (the view's visible columns, as displayed), "
+            "wait for it and download its CSV",
+        ),
+    ] = False,
 ) -> None:
     """Stream a table's rows as CSV or JSON lines (columns by field name, plus id)."""
     if format not in ("csv", "jsonl"):
         fail(f"unknown format {format!r}; use csv or jsonl")
+    if wait:
+        if format != "csv":
+            fail("--wait exports CSV only")
+        with _client(ctx) as client:
+            export_with_job(client, table_id, view, output)
+        return
     with _client(ctx) as client:
         table = client.tables.get(table_id)
         fields = [f for f in table.fields if f.id not in SYSTEM_FIELDS]

@@ -36,7 +36,7 @@ from .common import Actor, Scope, iso, now_ms
 log = logging.getLogger("claystack.exports")
 
 ACTIVE, FINISHED, FAILED = "ACTIVE", "FINISHED", "FAILED"
-_BATCH = 2_000
+_BATCH = 5_000
 _PROGRESS_EVERY_SECONDS = 0.5
 _UNSAFE_NAME = re.compile(r'[\x00-\x1f/\\:*?"<>|]+')
 
@@ -224,47 +224,57 @@ async def _ordered_seqs(conn: AsyncConnection, table_id: str, config: dict[str, 
     return array("q", orjson.loads(text or "[]"))
 
 
-async def _seq_batches(
+_COLUMNS = (
+    Record.seq,
+    Record.cells.cast(Text).label("cells"),  # decoded in the writer's thread, not the loop
+    Record.created_at,
+    Record.updated_at,
+)
+
+
+async def _row_batches(
     db: Database, table_id: str, config: dict[str, Any], filtered: bool
-) -> AsyncIterator[list[int]]:
+) -> AsyncIterator[list[Any]]:
+    """The rows to export in order, a batch at a time, each read in its own short
+    transaction. Every row in insertion order is a walk along ``seq``; a view with a
+    filter, sort or window reads its ordered ``seq``s once, then the rows by ``seq``."""
     if not filtered or views_svc.is_plain(config):
         last = 0
         while True:
             async with db.transaction(write=False) as conn:
-                seqs = list(
-                    await conn.scalars(
-                        select(Record.seq)
+                rows = list(
+                    await conn.execute(
+                        select(*_COLUMNS)
                         .where(Record.table_id == table_id, Record.seq > last)
                         .order_by(Record.seq)
                         .limit(_BATCH)
                     )
                 )
-            if not seqs:
+            if not rows:
                 return
-            yield seqs
-            last = seqs[-1]
+            yield rows
+            last = rows[-1].seq
     async with db.transaction(write=False) as conn:
         ordered = await _ordered_seqs(conn, table_id, config)
     for start in range(0, len(ordered), _BATCH):
-        yield ordered[start : start + _BATCH].tolist()
+        seqs = ordered[start : start + _BATCH].tolist()
+        async with db.transaction(write=False) as conn:
+            found = {
+                r.seq: r
+                for r in await conn.execute(
+                    select(*_COLUMNS).where(Record.table_id == table_id, Record.seq.in_(seqs))
+                )
+            }
+        # A row deleted since the order was read is left out.
+        yield [found[s] for s in seqs if s in found]
 
 
-async def _cells(db: Database, table_id: str, seqs: list[int]) -> list[tuple[Any, Any]]:
-    async with db.transaction(write=False) as conn:
-        rows = await conn.execute(
-            select(Record.seq, Record.cells, Record.created_at, Record.updated_at).where(
-                Record.table_id == table_id, Record.seq.in_(seqs)
-            )
-        )
-        found = {r.seq: r for r in rows}
-    # A row deleted since the order was read is left out.
-    return [(found[s].cells, found[s]) for s in seqs if s in found]
-
-
-def _write_rows(writer: Any, columns: list[str], rows: list[tuple[Any, Any]]) -> None:
+def _write_rows(writer: Any, columns: list[str], rows: list[Any]) -> None:
     stamps = {"f_created_at": "created_at", "f_updated_at": "updated_at"}
+    loads = orjson.loads
     out = []
-    for cells, row in rows:
+    for row in rows:
+        cells = loads(row.cells) if row.cells else {}
         line = []
         for fid in columns:
             if fid in stamps:
@@ -315,8 +325,7 @@ async def run_export(db: Database, settings: Settings, export_id: str) -> None:
     with open(part, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow([name for _, name in columns])
-        async for seqs in _seq_batches(db, job.table_id, view.config, job.filtered):
-            rows = await _cells(db, job.table_id, seqs)
+        async for rows in _row_batches(db, job.table_id, view.config, job.filtered):
             await anyio.to_thread.run_sync(_write_rows, writer, ids, rows)
             done += len(rows)
             if time.monotonic() - last_report >= _PROGRESS_EVERY_SECONDS:
