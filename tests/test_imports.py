@@ -248,3 +248,62 @@ async def test_sdk_upload_and_import(
         assert key2.endswith("b.csv")
     names = [r[table["byName"]["Name"]] for r in await rows_of(client, table)]
     assert names == ["Émile", "Zoë"]
+
+
+# -- over real HTTP --------------------------------------------------------------------------
+
+
+def test_scenario_latin1_import_over_http(database: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    """A real server: a Latin-1, semicolon CSV uploaded with plain httpx through the signed
+    form (no cookie) and imported by the job; then the same through ``claystack imports``."""
+    from typer.testing import CliRunner
+
+    from claystack.cli import app as cli_app
+    from claystack.testing import ClaystackServer
+
+    url, schema = database
+    rows = [f"Zoë {i};Müller-Lüdenscheidt {i}" for i in range(3_000)]
+    data = ("Name;Company\n" + "\n".join(rows) + "\n").encode("latin-1")
+    with ClaystackServer(database_url=url, database_schema=schema) as server:
+        server.reset()
+        with server.client() as clay:
+            table = clay.tables.create(1, "People")
+            name = clay.fields.create(table.id, "Name", "text")
+            company = clay.fields.create(table.id, "Company", "text")
+            token = clay.auth.me().apiToken
+        auth = {"authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.base_url) as http:
+            form = http.post(
+                "/imports/signed-s3-post-url",
+                json={"filename": "people.csv", "uploadMode": "import"},
+                headers=auth,
+            ).json()
+            with httpx.Client() as plain:
+                up = plain.post(
+                    form["url"], data=form["fields"], files={"file": ("people.csv", data)}
+                )
+            assert up.status_code == 204, up.text
+            body = config(form["fields"]["key"], table.id, {name.id: "{{Name}}"})
+            body["config"]["map"][company.id] = "{{Company}}"
+            r = http.post("/imports", json=body, headers=auth)
+            assert r.status_code == 200, r.text
+        with server.client() as clay:
+            job = clay.imports.wait(r.json()["id"], timeout=120)  # polls every 0.25 s
+            assert job.status == "FINISHED" and job.state["numRowsSoFar"] == 3_000
+            got = list(clay.records.iter(table.id))
+            assert got[0].cells[name.id].value == "Zoë 0"
+            assert got[-1].cells[company.id].value == "Müller-Lüdenscheidt 2999"
+            # The CLI: columns named like fields are mapped by default.
+            monkeypatch.setenv("CLAYSTACK_CONFIG_DIR", str(tmp_path / "config"))
+            runner = CliRunner()
+            login = ["login", "--url", server.base_url, "--email", server.email]
+            assert runner.invoke(cli_app, [*login, "--password", server.password]).exit_code == 0
+            path = tmp_path / "people.csv"
+            path.write_bytes(("Name;Company\nJosé;Café\nbad;row;extra\n").encode("latin-1"))
+            result = runner.invoke(
+                cli_app, ["imports", "run", str(path), "-t", table.id], catch_exceptions=False
+            )
+            assert result.exit_code == 0, result.output
+            assert "FINISHED: 1 rows imported" in result.stdout
+            assert "line 3" in result.stderr
+            assert clay.tables.count(table.id) == 3_001

@@ -23,11 +23,11 @@ imports_app = typer.Typer(
 )
 
 
-def _progress() -> Progress:
+def _progress(counts: str = "{task.completed:,.0f}/{task.total:,.0f} rows") -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:,.0f}/{task.total:,.0f} rows"),
+        TextColumn(counts),
         TimeElapsedColumn(),
         console=err,
         transient=True,
@@ -139,7 +139,7 @@ def imports_run(
         if not wait:
             console.print(job.id, highlight=False)
             return
-        with _progress() as progress:
+        with _progress("{task.completed:,.0f} rows") as progress:
             task = progress.add_task(f"importing {file.name}", total=None)
 
             def show(update: ImportJob) -> None:
