@@ -9,6 +9,7 @@ from . import (
     credits,
     fields,
     importing,
+    jobs,
     processes,
     runs,
     serve,
@@ -65,6 +66,7 @@ for command in (
 app.add_typer(tables.tables_app, name="tables")
 app.add_typer(fields.fields_app, name="fields")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(jobs.imports_app, name="imports")
 
 
 def main() -> None:

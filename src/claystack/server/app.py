@@ -25,6 +25,7 @@ from .routes import (
     credits,
     emulator,
     integrations,
+    jobs,
     records,
     runs,
     sources,
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth,
         integrations,
         credits,
+        jobs,
         emulator,
     ):
         app.include_router(module.api)
@@ -154,7 +156,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"type": "InternalServerError", "message": "Internal server error"}
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
-    app.add_middleware(TransportMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        TransportMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.import_max_file_bytes,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -151,3 +151,15 @@ class AuthCache:
             self._entries.clear()
         else:
             self._entries.pop(credential, None)
+
+
+def url_signature(secret: str, purpose: str, text: str) -> str:
+    """An HMAC for a signed link (downloads, uploads); ``purpose`` keeps one kind of link
+    from being replayed as another."""
+    mac = hmac.new(secret.encode(), f"{purpose}:{text}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def signature_ok(secret: str, purpose: str, text: str, signature: str) -> bool:
+    expected = url_signature(secret, purpose, text).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))

@@ -324,15 +324,23 @@ async def enqueue_rows(
     )
 
 
-async def auto_run(conn: AsyncConnection, table: TableRef, rows: Iterable[dict[str, Any]]) -> None:
-    """Queues the table's action and formula fields for new rows whose referenced inputs
-    are all present, when the table's ``AUTO_RUN_ON`` is on."""
+async def auto_run(
+    conn: AsyncConnection,
+    table: TableRef,
+    rows: Iterable[dict[str, Any]],
+    *,
+    actions: bool = True,
+) -> None:
+    """Queues the table's action and formula fields (formula fields only, without
+    ``actions``) for new rows whose referenced inputs are all present, when the table's
+    ``AUTO_RUN_ON`` is on."""
     if not (table.row.settings or {}).get("AUTO_RUN_ON", True):
         return
+    types = RUNNABLE_TYPES if actions else ("formula",)
     fields = list(
         await conn.execute(
             select(Field.id, Field.type, Field.type_settings).where(
-                Field.table_id == table.id, Field.type.in_(RUNNABLE_TYPES)
+                Field.table_id == table.id, Field.type.in_(types)
             )
         )
     )
