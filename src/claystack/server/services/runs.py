@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -517,3 +518,45 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
         if counts:
             out[fid] = [{"status": st, "count": n} for st, n in sorted(counts.items())]
     return {"statusCountsByField": out}
+
+
+# -- a new or changed formula column -------------------------------------------------------
+
+STALE = {"isStale": True, "staleReason": "TABLE_AUTO_RUN_OFF"}
+_STALE_SQL = {
+    "sqlite": (
+        f"UPDATE records SET meta = json_set({META_OBJECT['sqlite']}, :path, "
+        "json_patch(COALESCE(json_extract(records.meta, :path), '{}'), :stale)) "
+        "WHERE table_id = :t"
+    ),
+    "postgresql": (
+        f"UPDATE records SET meta = {META_OBJECT['postgresql']} || jsonb_build_object("
+        "CAST(:f AS text), COALESCE(records.meta -> CAST(:f AS text), '{}'::jsonb) "
+        "|| CAST(:stale AS jsonb)) WHERE table_id = :t"
+    ),
+}
+
+
+async def fill_column(conn: AsyncConnection, table: TableRef, field_id: str) -> None:
+    """Computes a formula column on every row without a run call, through the formula
+    sweep, while the table's auto-run is on; with it off, marks the cells stale (§4.2)."""
+    await tables_svc.data_changed(conn, [table.id])
+    settings = await conn.scalar(select(Table.settings).where(Table.id == table.id))
+    scope = table.scope
+    if (settings or {}).get("AUTO_RUN_ON", True):
+        await _queue_formula(
+            conn,
+            scope.workspace_id,
+            scope.actor.user_id,
+            table.id,
+            field_id,
+            [[Record.table_id == table.id]],
+        )
+        return
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {"t": table.id, "stale": orjson.dumps(STALE).decode()}
+    if dialect == "postgresql":
+        params["f"] = field_id
+    else:
+        params["path"] = f'$."{field_id}"'
+    await conn.execute(text(_STALE_SQL[dialect]), params)
