@@ -304,7 +304,7 @@ async def test_action_and_formula_field_settings_are_validated(
     # Spec part 2 §4.3: resolved by actionKey whatever the package; unknown actions are kept.
     kept = [
         (action("find", {"q": "x"}) | {"typeSettings": {"actionKey": "find"}}, None),
-        (action("find", {"q": "x"}) | {"typeSettings": {"actionPackageId": "nope"}}, None),
+        ({"type": "action", "typeSettings": {"actionPackageId": "no", "actionKey": "find"}}, None),
         (action("missing", {"q": "x"}), "UNKNOWN_ACTION"),
         ({"type": "formula", "typeSettings": {}}, None),
     ]

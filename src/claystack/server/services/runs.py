@@ -153,9 +153,8 @@ async def _runnable_fields(conn: AsyncConnection, table_id: str, field_ids: Any)
     for fid in dict.fromkeys(field_ids):
         if fid not in types:
             raise NotFound(f"Field not found: {fid}")
-        if types[fid] not in RUNNABLE_TYPES:
-            raise _bad(f'Field "fieldIds" - {fid} is not an action or formula column')
-        out[fid] = types[fid]
+        if types[fid] in RUNNABLE_TYPES:  # others (source, text…) are a no-op (§4.4)
+            out[fid] = types[fid]
     return out
 
 
