@@ -193,3 +193,72 @@ async def test_write_to_table_adds_one_row_per_cell(client: httpx.AsyncClient) -
     cells = r.json()["cells"]
     assert cells[log["byName"]["Who"]]["value"] == "lin"
     assert cells[log["byName"]["What"]]["value"] == "signed up"
+
+
+async def test_execute_subroutine_runs_a_function_tables_columns(
+    client: httpx.AsyncClient,
+) -> None:
+    settings = {
+        "BLOCK_TYPE": "SUBROUTINE",
+        "SUBROUTINE_INPUTS": [{"inputName": "domain"}, {"inputName": "suffix", "optional": True}],
+    }
+    r = await client.post(
+        "/v3/tables", json={"name": "Clean", "workspaceId": 1, "tableSettings": settings}
+    )
+    assert r.status_code == 200, r.text
+    fn = r.json()["table"]["id"]
+    for name in ("domain", "suffix"):
+        await add_field(client, fn, name, {"type": "text"})
+    clean = '{{domain}}.trim().toLowerCase() + ({{suffix}} ?? "")'
+    await add_field(
+        client, fn, "Clean", {"type": "formula", "typeSettings": {"formulaText": clean}}
+    )
+    normalized = {
+        "type": "action",
+        "typeSettings": {
+            "actionKey": "normalize-domain",
+            "actionPackageId": "normalize",
+            "inputsBinding": [{"name": "url", "formulaText": "{{Clean}}"}],
+        },
+    }
+    await add_field(client, fn, "Domain", normalized)
+    plain = (await new_table(client, name="Plain"))["id"]
+
+    t = await new_table(client, name="Leads", fields=("Website",))
+    tid = t["id"]
+    ids = await add_rows(client, tid, [{"cells": {t["byName"]["Website"]: "  WWW.Acme.com "}}])
+
+    def call(table_id: str, inputs: dict[str, str]) -> Any:
+        return {
+            "type": "action",
+            "typeSettings": {
+                "actionKey": "execute-subroutine",
+                "actionPackageId": CLAY_SUBROUTINES,
+                "inputsBinding": [
+                    {"name": "subroutineId", "formulaText": f'"{table_id}"'},
+                    {"name": "inputs", "formulaMap": inputs},
+                ],
+            },
+        }
+
+    ok = await add_field(client, tid, "Call", call(fn, {"domain": "{{Website}}"}))
+    missing = await add_field(client, tid, "Missing", call(fn, {"suffix": '"x"'}))
+    not_fn = await add_field(client, tid, "NotFn", call(plain, {"domain": "{{Website}}"}))
+    fids = [ok, missing, not_fn]
+    r = await run(client, tid, {"fieldIds": fids, "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    done = await wait_done(client, tid)
+    assert done == {
+        ok: {"SUCCESS": 1},
+        missing: {"ERROR_INVALID_INPUT": 1},
+        not_fn: {"ERROR_INVALID_INPUT": 1},
+    }
+    (cell,) = await values(client, tid, ids, ok)
+    assert cell["value"]["Clean"] == "www.acme.com"
+    assert cell["value"]["Domain"]
+    (cell,) = await values(client, tid, ids, missing)
+    assert cell["externalContent"]["error"] == 'Input "domain" is required'
+    (cell,) = await values(client, tid, ids, not_fn)
+    assert cell["externalContent"]["error"] == f"Table {plain} is not a subroutine"
+    r = await client.get(f"/v3/tables/{fn}/count")
+    assert r.json()["tableTotalRecordsCount"] == 0  # no row written to the function table

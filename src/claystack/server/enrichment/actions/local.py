@@ -22,6 +22,7 @@ from sqlalchemy import select
 from .. import bindings
 from ..base import Action, ActionError, ActionResult, Integration, RunContext
 from ..formulas import is_blank
+from . import subroutine
 
 KEY = "claystack-tables"
 OPERATORS = ("equal", "not_equal", "contains", "not_contains", "empty", "not_empty")
@@ -330,6 +331,13 @@ integration = Integration(
             run=write_row,
             input_schema=WRITE_INPUTS,
             output_schema={"properties": {"recordId": {"type": "string"}}},
+        ),
+        Action(
+            key=subroutine.KEY,
+            display_name="Execute subroutine",
+            run=subroutine.run,
+            input_schema=subroutine.INPUTS,
+            output_schema={"properties": {"outputs": {"type": "object"}}},
         ),
     ),
     credentials_schema={"type": "object", "properties": {}, "secret": []},
