@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -103,8 +102,6 @@ class _Index:
 
 
 _indexes: OrderedDict[tuple[int, str], _Index] = OrderedDict()
-_targets: dict[tuple[int, str], tuple[float, Any]] = {}
-TARGET_TTL_SECONDS = 0.5
 _locks: dict[tuple[int, str], asyncio.Lock] = {}
 
 
@@ -120,30 +117,12 @@ def _text(inputs: Mapping[str, Any], *names: str, required: bool = True) -> str:
     return ""
 
 
-async def _target(ctx: RunContext, table_id: str, fresh: bool = True) -> Any:
-    """The target table's row if it is in the cell's workspace; unless ``fresh``, as read
-    at most ``TARGET_TTL_SECONDS`` ago (a column of lookups then reads nothing per cell)."""
+async def _target(ctx: RunContext, table_id: str) -> Any:
+    """The target table's row if it is in the cell's workspace."""
+    from ...storage.models import Table
 
     if ctx.db is None:
         raise ActionError("Local actions need the server's database")
-    key = (id(ctx.db), table_id)
-    now = time.monotonic()
-    seen = _targets.get(key)
-    if not fresh and seen is not None and now - seen[0] < TARGET_TTL_SECONDS:
-        row = seen[1]
-    else:
-        row = await _read_target(ctx, table_id)
-        _targets[key] = (now, row)
-        if len(_targets) > 1000:
-            _targets.pop(next(iter(_targets)))
-    if row is None or row.workspace_id != ctx.workspace_id:
-        raise ActionError(f"Table not found: {table_id}", "ERROR_INVALID_INPUT")
-    return row
-
-
-async def _read_target(ctx: RunContext, table_id: str) -> Any:
-    from ...storage.models import Table
-
     async with ctx.db.transaction(write=False) as conn:
         row = (
             await conn.execute(
@@ -152,13 +131,15 @@ async def _read_target(ctx: RunContext, table_id: str) -> Any:
                 )
             )
         ).first()
+    if row is None or row.workspace_id != ctx.workspace_id:
+        raise ActionError(f"Table not found: {table_id}", "ERROR_INVALID_INPUT")
     return row
 
 
 async def _index(ctx: RunContext, table_id: str) -> _Index:
     from ...storage.models import Field, Record
 
-    target = await _target(ctx, table_id, fresh=False)
+    target = await _target(ctx, table_id)
     key = (id(ctx.db), table_id)
     cached = _indexes.get(key)
     if cached is not None and cached.version == target.data_version:
