@@ -152,6 +152,23 @@ async def test_auto_run_off_marks_the_cells_stale_until_a_run(client: httpx.Asyn
     assert await wait_done(client, tid) == {field["id"]: {"SUCCESS": 3}}
     cells = await values(client, tid, ids, field["id"])
     assert [c["metadata"] for c in cells] == [{"status": "SUCCESS"}] * 3
+    # An edit of a referenced cell marks that row's formula cell stale, nothing else.
+    r = await client.patch(
+        f"/v3/tables/{tid}/records", json={"records": [{"id": ids[1], "cells": {name: "x"}}]}
+    )
+    assert r.status_code == 200, r.text
+    cells = await values(client, tid, ids, field["id"])
+    assert [c["metadata"].get("isStale", False) for c in cells] == [False, True, False]
+    assert cells[1]["value"] == "grace" and cells[1]["metadata"]["status"] == "SUCCESS"
+    r = await client.post(
+        f"/v3/tables/{tid}/fields",
+        json={"name": "Empty", "type": "formula", "typeSettings": {}},
+    )
+    assert r.status_code == 200, r.text
+    r = await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": True}})
+    await add_rows(client, tid, [{"cells": {name: "new"}}])
+    done = await wait_done(client, tid)
+    assert done == {field["id"]: {"SUCCESS": 4}}  # the empty formula queued nothing
 
 
 async def test_bad_formulas_are_a_400_naming_the_problem(client: httpx.AsyncClient) -> None:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    bindparam,
     case,
     cast,
     delete,
@@ -329,13 +330,15 @@ async def auto_run(conn: AsyncConnection, table: TableRef, rows: Iterable[dict[s
     are all present, when the table's ``AUTO_RUN_ON`` is on."""
     if not (table.row.settings or {}).get("AUTO_RUN_ON", True):
         return
-    fields = list(
-        await conn.execute(
+    fields = [
+        f
+        for f in await conn.execute(
             select(Field.id, Field.type, Field.type_settings).where(
                 Field.table_id == table.id, Field.type.in_(RUNNABLE_TYPES)
             )
         )
-    )
+        if f.type != "formula" or f.type_settings.get("formulaText")  # empty: nothing to do
+    ]
     if not fields:
         return
     kinds = {f.id: ("formula" if f.type == "formula" else "action") for f in fields}
@@ -364,6 +367,7 @@ async def cascade(
     other formulas: "never run" and that check keep a cycle of fields from looping."""
     settings = await conn.scalar(select(Table.settings).where(Table.id == table_id))
     if not (settings or {}).get("AUTO_RUN_ON", True):
+        await _mark_stale_readers(conn, table_id, done)
         return
     fields = list(
         await conn.execute(
@@ -536,6 +540,47 @@ _STALE_SQL = {
 }
 
 
+async def _mark_stale_readers(
+    conn: AsyncConnection, table_id: str, done: Sequence[tuple[str, str]]
+) -> None:
+    """With auto-run off, the formula cells that read changed cells are marked stale."""
+    formulas = list(
+        await conn.execute(
+            select(Field.id, Field.type_settings).where(
+                Field.table_id == table_id, Field.type == "formula"
+            )
+        )
+    )
+    if not formulas or not done:
+        return
+    changed: dict[str, set[str]] = {}
+    for fid, rid in done:
+        changed.setdefault(fid, set()).add(rid)
+    for f in formulas:
+        rids = sorted(
+            {r for ref in tables_svc.input_field_ids(f.type_settings) for r in changed.get(ref, ())}
+        )
+        for start in range(0, len(rids), 1000):
+            await _stale(conn, table_id, f.id, rids[start : start + 1000])
+
+
+async def _stale(
+    conn: AsyncConnection, table_id: str, field_id: str, record_ids: Sequence[str] | None
+) -> None:
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {"t": table_id, "stale": orjson.dumps(STALE).decode()}
+    if dialect == "postgresql":
+        params["f"] = field_id
+    else:
+        params["path"] = f'$."{field_id}"'
+    sql = _STALE_SQL[dialect]
+    stmt = text(sql)
+    if record_ids is not None:
+        stmt = text(sql + " AND records.id IN :ids").bindparams(bindparam("ids", expanding=True))
+        params["ids"] = list(record_ids)
+    await conn.execute(stmt, params)
+
+
 async def fill_column(conn: AsyncConnection, table: TableRef, field_id: str) -> None:
     """Computes a formula column on every row without a run call, through the formula
     sweep, while the table's auto-run is on; with it off, marks the cells stale (§4.2)."""
@@ -552,10 +597,4 @@ async def fill_column(conn: AsyncConnection, table: TableRef, field_id: str) -> 
             [[Record.table_id == table.id]],
         )
         return
-    dialect = conn.dialect.name
-    params: dict[str, Any] = {"t": table.id, "stale": orjson.dumps(STALE).decode()}
-    if dialect == "postgresql":
-        params["f"] = field_id
-    else:
-        params["path"] = f'$."{field_id}"'
-    await conn.execute(text(_STALE_SQL[dialect]), params)
+    await _stale(conn, table.id, field_id, None)
