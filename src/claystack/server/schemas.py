@@ -167,6 +167,12 @@ class FieldOut(Model):
     type: str
     typeSettings: dict[str, Any]
     inputFieldIds: list[str]
+    settingsError: str | None = Field(
+        default=None, description="UNKNOWN_ACTION or MISSING_AUTH: the column cannot run"
+    )
+    actionDefinition: dict[str, Any] | None = Field(
+        default=None, description="Action fields: the catalog entry of their action"
+    )
 
 
 class ViewOut(Model):
