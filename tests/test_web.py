@@ -13,7 +13,7 @@ import pytest
 
 from claystack.server.routes.ui import WEB_DIR
 
-from .conftest import UserFactory, new_table
+from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, new_table
 
 ROOT = Path(__file__).resolve().parents[1]
 # Must list what web/scripts/source-hash.mjs lists.
@@ -234,3 +234,21 @@ async def test_token_requests_and_webhooks_are_not_checked(
     # A page elsewhere may post to a webhook, even from a browser holding a session.
     r = await client.post(path, json={"a": 1}, headers={"Origin": "https://forms.example"})
     assert r.status_code == 200, r.text
+
+
+async def test_sdk_window_and_formula_preview(app: Any) -> None:
+    from claystack import AsyncClient
+
+    transport = httpx.ASGITransport(app=app)
+    async with AsyncClient(
+        "http://testserver/v3", email=DEMO_EMAIL, password=DEMO_PASSWORD, transport=transport
+    ) as clay:
+        table = await clay.tables.create(1, "SDK window")
+        name = await clay.fields.create(table.id, "Name")
+        await clay.records.add(table.id, [{name.id: f"n{i}"} for i in range(30)])
+        total, rows = await clay.records.window(table.id, offset=25, limit=10)
+        assert total == 30 and [r.cells[name.id].value for r in rows] == [
+            f"n{i}" for i in range(25, 30)
+        ]
+        preview = await clay.records.preview_formula(table.id, f"{{{{{name.id}}}}} + '!'", limit=2)
+        assert [p["value"] for p in preview] == ["n0!", "n1!"]

@@ -608,6 +608,39 @@ class Records(Resource[M]):
         data = yield req("GET", f"/tables/{_q(t)}/views/{_q(view)}/records/ids")
         return [str(i) for i in data["results"]]
 
+    @api("GET /_claystack/ui/tables/{tableId}/views/{viewId}/rows")
+    def window(
+        self, table_id: str, view_id: str | None = None, *, offset: int = 0, limit: int = 100
+    ) -> Op[tuple[int, builtins.list[Record]]]:
+        """``(total, rows)``: up to ``limit`` (1–1000) rows a view shows from ``offset``, and
+        how many it shows in all (what the web app's grid reads as you scroll)."""
+        t = _id(table_id)
+        view = yield from _view_of(t, view_id)
+        data = yield req(
+            "GET",
+            f"/_claystack/ui/tables/{_q(t)}/views/{_q(view)}/rows",
+            params={"offset": offset, "limit": limit},
+            root=True,
+        )
+        return int(data["total"]), [Record.model_validate(r) for r in data["results"]]
+
+    @api("POST /_claystack/ui/tables/{tableId}/views/{viewId}/formula-preview")
+    def preview_formula(
+        self, table_id: str, formula: str, view_id: str | None = None, *, limit: int = 10
+    ) -> Op[builtins.list[dict[str, Any]]]:
+        """A formula's value over the first ``limit`` rows of a view, computed and not saved:
+        ``[{"recordId", "value", "error"}]`` (``error`` is the message when it fails)."""
+        t = _id(table_id)
+        view = yield from _view_of(t, view_id)
+        body = {"formulaText": formula, "limit": limit}
+        data = yield req(
+            "POST",
+            f"/_claystack/ui/tables/{_q(t)}/views/{_q(view)}/formula-preview",
+            body,
+            root=True,
+        )
+        return [dict(item) for item in data["results"]]
+
 
 class Runs(Resource[M]):
     """Running enrichment columns and watching them finish."""
