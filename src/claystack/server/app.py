@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,14 +9,22 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from . import lifecycle
 from .config import Settings
-from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
+from .errors import (
+    BadRequest,
+    ClayError,
+    InvalidParameter,
+    MethodNotAllowed,
+    NoMatchingURL,
+    as_clay_error,
+)
 from .middleware import TransportMiddleware
 from .routes import (
     RAW_BODY_MODELS,
@@ -35,29 +42,36 @@ from .security import AuthCache, LoginThrottle
 from .services.webhooks import WebhookIngest
 from .storage.engine import Database
 
-log = logging.getLogger("claystack")
 
-
-def _error(exc: ClayError) -> Response:
-    return Response(
-        orjson.dumps(exc.body()),
-        status_code=exc.status_code,
-        headers=exc.headers,
-        media_type="application/json",
-    )
-
-
-def _validation_message(errors: list[Any]) -> str:
+def _validation_error(errors: list[Any]) -> ClayError:
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
-        return "Malformed JSON body"
+        return BadRequest("Malformed JSON body")
     loc = [str(p) for p in first.get("loc", ())]
     # Only the first element names where the value came from; a field may be called "query".
     if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
         loc = loc[1:]
     field = ".".join(loc) or "body"
     msg = "Required" if first.get("type") == "missing" else first.get("msg", "Invalid value")
-    return f'Invalid request parameter(s): Field "{field}" - {msg}'
+    return InvalidParameter(field, msg)
+
+
+def _http_error(app: FastAPI, scope: Scope, exc: HTTPException) -> ClayError:
+    if exc.status_code == 404:
+        return NoMatchingURL()
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route matching the path.
+        allowed: set[str] = set()
+        for route in app.router.routes:
+            if isinstance(route, BaseRoute) and route.matches(scope)[0] != Match.NONE:
+                allowed |= getattr(route, "methods", None) or set()
+        refused = MethodNotAllowed("Method not allowed on this URL")
+        refused.headers = {"Allow": ", ".join(sorted(allowed))}
+        return refused
+    err = ClayError(str(exc.detail))
+    err.status_code = exc.status_code
+    err.headers = dict(exc.headers or {}) or None
+    return err
 
 
 class _App(FastAPI):
@@ -65,9 +79,6 @@ class _App(FastAPI):
         if scope["type"] == "http" and await sources.fast_ingest(self, scope, receive, send):
             return
         await super().__call__(scope, receive, send)
-
-
-_UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains a NUL character"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -111,49 +122,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.api)
 
-    @app.exception_handler(ClayError)
-    async def clay_error(_: Request, exc: ClayError) -> Response:
-        return _error(exc)
-
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
-        return _error(BadRequest(_validation_message(list(exc.errors()))))
+        return _validation_error(list(exc.errors())).to_response()
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> Response:
-        if exc.status_code == 404:
-            return _error(NoMatchingURL())
-        if exc.status_code == 405:
-            return _error(MethodNotAllowed("Method not allowed on this URL"))
-        err = ClayError(str(exc.detail))
-        err.status_code = exc.status_code
-        return _error(err)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _http_error(app, request.scope, exc).to_response()
 
-    @app.exception_handler(IntegrityError)
-    async def integrity_error(_: Request, exc: IntegrityError) -> Response:
-        log.info("write conflict: %s", exc.orig)
-        return _error(Conflict("The change conflicts with another write; nothing was saved"))
+    async def domain_error(_: Request, exc: Exception) -> Response:
+        return as_clay_error(exc).to_response()
 
-    @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, exc: DBAPIError) -> Response:
-        # SQLSTATE class 22: PostgreSQL refused a value (NUL character, number out of range).
-        if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
-            log.info("value refused by the database: %s", exc.orig)
-            return _error(BadRequest(_UNSTORABLE))
-        return await internal_error(request, exc)
+    # Exception itself is the catch-all (Starlette runs it outermost, then re-raises the
+    # error for the server's log); the others are answered without that.
+    for kind in (ClayError, DBAPIError, OverflowError, orjson.JSONEncodeError, Exception):
+        app.add_exception_handler(kind, domain_error)
 
-    @app.exception_handler(OverflowError)
-    async def overflow_error(_: Request, exc: OverflowError) -> Response:
-        # SQLite's binding of an integer beyond 64 bits.
-        return _error(BadRequest(_UNSTORABLE))
-
-    @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> Response:
-        log.exception("unhandled error")
-        body = {"type": "InternalServerError", "message": "Internal server error"}
-        return Response(orjson.dumps(body), status_code=500, media_type="application/json")
-
-    app.add_middleware(TransportMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        TransportMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

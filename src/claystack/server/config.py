@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     enable_reset: bool = False
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
+    # How deep JSON in a request body may nest (objects and arrays); deeper bodies get 400.
+    max_json_depth: int = Field(default=64, gt=0, le=250)
+    # The largest cell value a write may store, as JSON bytes; larger ones get 413.
+    max_cell_bytes: int = Field(default=1024 * 1024, gt=0)
 
     # Enrichment runs: background workers inside the server.
     run_workers: bool = True
