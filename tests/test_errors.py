@@ -6,6 +6,7 @@ Several tests walk every route the app has, so routes added later are checked to
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -621,3 +622,17 @@ async def test_unstorable_values_are_400_and_write_nothing(client: httpx.AsyncCl
             assert r.json()["type"] == "BadRequest"
             after = (await client.get(f"/v3/tables/{t}/count")).json()["tableTotalRecordsCount"]
             assert after == count
+
+
+async def test_read_only_posts_never_wait_for_writers(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """Searches and bulk fetches are POSTs that only read: they run in a read transaction,
+    so they answer while a writer holds SQLite's write lock (a write would queue behind it)."""
+    world = await build_world(client, 1)
+    values = {**world.params(), "userId": str(world.user)}
+    posts = [(p, world.body("POST", p)) for p in READ_ONLY_POSTS]
+    async with app.state.db.write_lock:
+        for path, body in posts:
+            r = await asyncio.wait_for(send(client, "POST", fill(path, values), body), 30)
+            assert r.status_code == 200, (path, r.text)

@@ -7,8 +7,8 @@ check that the caller belongs to the workspace that owns it.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,9 +36,26 @@ def get_database(request: Request) -> Database:
     return db
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def read_only(endpoint: _F) -> _F:
+    """Marks a POST route that only reads (a search, a bulk fetch): it runs in a read
+    transaction, so it never queues behind writers, and a viewer may call it."""
+    endpoint.claystack_read_only = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def is_write(request: Request) -> bool:
+    if request.method in _SAFE:
+        return False
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return not getattr(endpoint, "claystack_read_only", False)
+
+
 async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
     db = get_database(request)
-    async with db.transaction(write=request.method not in _SAFE) as conn:
+    async with db.transaction(write=is_write(request)) as conn:
         yield conn
 
 
@@ -80,7 +97,7 @@ CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
 
 
 def _check_write(request: Request, scope: Scope) -> Scope:
-    if request.method not in _SAFE and not scope.can_write:
+    if is_write(request) and not scope.can_write:
         raise Forbidden("Your role in this workspace is read-only")
     return scope
 

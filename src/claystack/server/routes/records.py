@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from fastapi import BackgroundTasks, Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from ..deps import Conn, TableDep, TableReadDep
+from ..deps import Conn, TableDep, TableReadDep, read_only
 from ..errors import BadRequest, PayloadTooLarge
 from ..schemas import (
     BulkFetchIn,
@@ -153,6 +153,7 @@ async def delete_records(
 
 
 @api.post("/v3/tables/{tableId}/bulk-fetch-records", responses=ok(RecordList))
+@read_only
 async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableReadDep) -> JSONOut:
     """Rows by id, in the order asked; unknown ids are left out."""
     found = await records.bulk_fetch(conn, table, body.recordIds, body.fieldIds)
