@@ -67,6 +67,8 @@ def serve(
         port=settings.port,
         log_level=log_level,
         access_log=False,
+        # The app reads X-Forwarded-For itself, from CLAYSTACK_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

@@ -38,7 +38,7 @@ from .routes import (
     tables,
     workspaces,
 )
-from .security import AuthCache, LoginThrottle
+from .security import AuthCache, parse_networks
 from .services.webhooks import WebhookIngest
 from .storage.engine import Database
 
@@ -104,9 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
     app.state.webhooks = WebhookIngest(app.state.db, settings)
-    app.state.login_throttle = LoginThrottle(
-        settings.login_max_failures, settings.login_window_seconds
-    )
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.
     for module in (

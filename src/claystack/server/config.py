@@ -37,8 +37,13 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     secret_key: str = ""
 
+    # Failed logins allowed per account, and per client address, within the window.
     login_max_failures: int = Field(default=10, gt=0)
+    login_max_failures_per_address: int = Field(default=100, gt=0)
     login_window_seconds: int = Field(default=300, gt=0)
+    # Comma-separated IPs or CIDR networks of reverse proxies whose X-Forwarded-For is
+    # believed; from anyone else the header is ignored.
+    trusted_proxies: str = ""
 
     demo_email: str = "demo@claystack.dev"
     demo_password: str = "claystack"
@@ -108,6 +113,14 @@ class Settings(BaseSettings):
                 if name not in self.model_fields_set:
                     setattr(self, name, value)
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from .security import parse_networks
+
+        parse_networks(value)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -77,20 +77,26 @@ async def current_actor(request: Request, conn: Conn, secret: Secret) -> Actor:
     cache: AuthCache = request.app.state.auth_cache
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        token = auth[7:].strip()
-        actor = cache.get(token)
-        if actor is None:
-            actor = await accounts.actor_from_api_token(conn, token)
-            cache.put(token, actor)
-        return actor
-    cookie = request.cookies.get("claysession")
-    if not cookie:
-        raise Unauthorized()
-    actor = cache.get(cookie)
-    if actor is None:
-        actor, expires_ms = await accounts.actor_from_cookie(conn, secret, cookie)
-        cache.put(cookie, actor, valid_for=expires_ms / 1000 - time.time())
-    return actor
+        credential = auth[7:].strip()
+        cookie = None
+    else:
+        cookie = credential = request.cookies.get("claysession") or ""
+        if not cookie:
+            raise Unauthorized()
+    hit: accounts.Credential | None = cache.get(credential)
+    # A cached credential still holds if no revocation (in any process) happened since.
+    if hit is not None:
+        if await accounts.auth_version(conn, hit.actor.user_id) == hit.auth_version:
+            return hit.actor
+        cache.forget(credential)
+    if cookie is None:
+        checked = await accounts.actor_from_api_token(conn, credential)
+        cache.put(credential, checked)
+    else:
+        checked = await accounts.actor_from_cookie(conn, secret, cookie)
+        assert checked.expires_ms is not None
+        cache.put(credential, checked, valid_for=checked.expires_ms / 1000 - time.time())
+    return checked.actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
