@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
@@ -62,9 +63,9 @@ def _http_error(app: FastAPI, scope: Scope, exc: HTTPException) -> ClayError:
     if exc.status_code == 405:
         # Starlette names only the methods of the first route matching the path.
         allowed: set[str] = set()
-        for route in app.router.routes:
-            if isinstance(route, BaseRoute) and route.matches(scope)[0] != Match.NONE:
-                allowed |= getattr(route, "methods", None) or set()
+        for route in _api_routes(app.router.routes):
+            if route.matches(scope)[0] != Match.NONE:
+                allowed |= route.methods or set()
         refused = MethodNotAllowed("Method not allowed on this URL")
         refused.headers = {"Allow": ", ".join(sorted(allowed))}
         return refused
@@ -155,11 +156,47 @@ _ERROR_SCHEMA = {
     },
 }
 _ERRORS = {
-    "400": "Invalid request (BadRequest)",
+    "400": "Invalid request, or a number out of range (BadRequest)",
     "401": "Not logged in (Unauthorized)",
+    "403": "Your role in the workspace is read-only (Forbidden)",
     "404": "Unknown or foreign id (NotFound)",
+    "409": "A name or record id already taken, or a concurrent write (Conflict)",
+    "413": "Body, batch or cell over its limit (PayloadTooLarge)",
+    "415": "Body of an unsupported media type (UnsupportedMediaType)",
     "429": "Rate limited (TooManyRequests, with Retry-After)",
+    "503": "Shutting down or busy; retry (ServiceUnavailable, with Retry-After)",
 }
+_PUBLIC = ("/_claystack", "/v3/auth/logout")
+_WEBHOOK = "/v3/sources/webhook/"
+
+
+def _statuses(path: str, method: str, operation: dict[str, Any], read_only: bool) -> list[str]:
+    """The error statuses an operation can answer."""
+    out = ["400", "404", "429"]
+    if not path.startswith(_PUBLIC):
+        out.append("401")
+    writes = method != "get" and not read_only
+    if writes and not path.startswith((*_PUBLIC, "/v3/auth/", "/v3/me", _WEBHOOK)):
+        out.append("403")
+    if writes and not path.startswith(_PUBLIC):
+        out.append("409")
+    if "requestBody" in operation or method in ("post", "patch", "put", "delete"):
+        out.append("413")
+    if path.startswith(_WEBHOOK):
+        out += ["415", "503"]
+    return out
+
+
+def _api_routes(routes: list[BaseRoute]) -> list[APIRoute]:
+    """Every APIRoute, looking inside included routers."""
+    out: list[APIRoute] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out += _api_routes(inner.routes)
+        elif isinstance(route, APIRoute):
+            out.append(route)
+    return out
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -178,13 +215,17 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClayError"}}}}
+    read_only = {
+        (route.path, method.lower())
+        for route in _api_routes(app.routes)
+        if getattr(route.endpoint, "claystack_read_only", False)
+        for method in route.methods or ()
+    }
     for path, operations in doc.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
-            for status, text in _ERRORS.items():
-                if status == "401" and path.startswith(("/_claystack", "/v3/auth/login")):
-                    continue
-                responses.setdefault(status, {"description": text, **ref})
+            for status in _statuses(path, method, operation, (path, method) in read_only):
+                responses.setdefault(status, {"description": _ERRORS[status], **ref})
     app.openapi_schema = doc
     return doc

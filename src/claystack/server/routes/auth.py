@@ -15,10 +15,7 @@ from . import JSONOut, ok, router
 api = router("auth")
 
 
-@api.post(
-    "/v3/auth/login",
-    responses={**ok(LoginOut), 401: {"description": "Invalid email or password"}},
-)
+@api.post("/v3/auth/login", responses=ok(LoginOut))
 async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> Response:
     """Logs in; sets the ``claysession`` cookie (HttpOnly, 24 h by default). Failures are
     throttled per account and per client address (429 with ``Retry-After``)."""
