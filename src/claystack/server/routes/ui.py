@@ -10,7 +10,7 @@ from fastapi import Path, Query
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from ..deps import Conn, TableReadDep
+from ..deps import Conn, TableReadDep, read_only
 from ..errors import NotFound
 from ..schemas import FormulaPreviewIn, FormulaPreviewOut, RowsWindow
 from ..services import ui
@@ -90,6 +90,7 @@ async def rows(
     "/_claystack/ui/tables/{tableId}/views/{viewId}/formula-preview",
     responses=ok(FormulaPreviewOut),
 )
+@read_only
 async def formula_preview(
     body: FormulaPreviewIn,
     view_id: ViewId,
