@@ -230,6 +230,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         (route.path, method.lower())
         for route in _api_routes(app.routes)
         if getattr(route.endpoint, "claystack_read_only", False)
+        or getattr(route.endpoint, "claystack_viewer_ok", False)
         for method in route.methods or ()
     }
     for path, operations in doc.get("paths", {}).items():

@@ -46,6 +46,13 @@ def read_only(endpoint: _F) -> _F:
     return endpoint
 
 
+def viewer_may_call(endpoint: _F) -> _F:
+    """Marks a POST route that writes only bookkeeping a viewer may create (starting an
+    export of what they can read): a write transaction, but no 403 for viewers."""
+    endpoint.claystack_viewer_ok = True  # type: ignore[attr-defined]
+    return endpoint
+
+
 def is_write(request: Request) -> bool:
     if request.method in _SAFE:
         return False
