@@ -358,7 +358,7 @@ async def test_a_row_changed_while_its_batch_was_evaluated_is_evaluated_again(
     (sweep,) = await sweeps(app)
     fields, rows, raw = await engine._sweep_rows(tid, fid, sweep.after_seq, BATCH)
     assert [r.id for r in rows] == ids
-    results = engine._evaluate(fields[fid], fields, rows, raw)
+    results = await engine._evaluate(fields[fid], fields, rows, raw)
     await edit(client, tid, ids[1], {n: "edited"})  # lands between the read and the write
     await engine._store_sweep(sweep, sweep.after_seq, rows, results, True, True)
     got = await cells(client, tid, ids, fid)

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     run_action_timeout_seconds: float = Field(default=120.0, gt=0)
     run_lease_seconds: float = Field(default=600.0, gt=0)
     run_poll_seconds: float = Field(default=0.2, gt=0)
+    # Formulas (columns, run conditions, action inputs) run in worker processes; one that
+    # takes longer than this per cell is killed and its cell ends ERROR.
+    formula_time_limit_seconds: float = Field(default=2.0, gt=0)
+    formula_workers: int = Field(default=4, gt=0)
     # On start, take back every job a previous process held. Right for one server per
     # database; turn off when several servers share one (expired leases still come back).
     run_recover_on_start: bool = True

@@ -16,6 +16,7 @@ database; a restart picks up where it stopped.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import math
 import time
@@ -36,8 +37,9 @@ from ..services.fields import WATERFALL
 from ..services.runs import META_OBJECT, set_meta_expr
 from ..storage.engine import Database
 from ..storage.models import Field, FormulaRun, Record, RunJob
-from . import evaluation, registry
+from . import evaluation, formulas, registry
 from .base import Action, ActionError, ActionResult, Integration, RunContext
+from .pool import FormulaPool
 
 log = logging.getLogger("claystack.engine")
 
@@ -251,6 +253,10 @@ class Runner:
         self._reserved: dict[int, int] = {}  # workspace → credits held by running actions
         self._semaphores: dict[str, asyncio.Semaphore | None] = {}
         self._buckets: dict[str, TokenBucket | None] = {}
+        self.pool = FormulaPool(settings.formula_workers, settings.formula_time_limit_seconds)
+        self._sweeping: dict[int, asyncio.Task[None]] = {}  # workspace → its running sweep
+        self._swept: dict[int, tuple[int, str, str]] = {}  # workspace → its last sweep started
+        self._sweep_turn = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -281,9 +287,12 @@ class Runner:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
+        tasks += self._sweeping.values()
+        self._sweeping = {}
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self.pool.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -384,7 +393,14 @@ class Runner:
                         )
             await self._mark_running(conn, jobs, records)
         self._inflight += len(jobs)
-        prepared = await asyncio.to_thread(self._prepare, jobs, fields, records, creds)
+        try:
+            evaluated = await self._evaluate_inputs(jobs, fields, records)
+        except Exception as exc:  # put the jobs back rather than lose them
+            log.exception("evaluating the inputs of %d run jobs failed", len(jobs))
+            for j in jobs:
+                self._put(Outcome(j, "RETRY", error=f"{exc}", retry_at=now_ms() + 1000))
+            return True
+        prepared = await asyncio.to_thread(self._prepare, jobs, fields, records, creds, evaluated)
         for item in prepared:
             if isinstance(item, Outcome):
                 self._put(item)
@@ -435,12 +451,51 @@ class Runner:
     # -- formulas ----------------------------------------------------------------------------
 
     async def _sweep_round(self) -> bool:
+        """Starts the next sweep of every workspace that has none running, taking the
+        workspaces in turn and each one's columns in turn, so that one workspace's backlog
+        (or a formula that hits its time limit) delays no other's."""
         async with self.db.transaction(write=False) as conn:
-            sweeps = list(await conn.execute(select(FormulaRun.table_id, FormulaRun.field_id)))
-        busy = False
-        for table_id, field_id in sweeps:
-            busy |= await self._sweep(table_id, field_id)
-        return busy
+            sweeps = list(
+                await conn.execute(
+                    select(FormulaRun.workspace_id, FormulaRun.table_id, FormulaRun.field_id)
+                )
+            )
+        by_ws: dict[int, list[tuple[int, str, str]]] = {}
+        for ws, table_id, field_id in sorted(sweeps):
+            by_ws.setdefault(ws, []).append((ws, table_id, field_id))
+        order = sorted(by_ws)
+        if order:  # whose turn it is to start first, when there are more than workers
+            turn = self._sweep_turn % len(order)
+            order = order[turn:] + order[:turn]
+            self._sweep_turn += 1
+        started = False
+        for ws in order:
+            if ws in self._sweeping:
+                continue
+            if len(self._sweeping) >= self.pool.size:
+                break
+            columns = by_ws[ws]
+            last = self._swept.get(ws)
+            nxt = next((c for c in columns if last is None or c > last), columns[0])
+            self._swept[ws] = nxt
+            task = asyncio.create_task(self._sweep_task(nxt[1], nxt[2]), name="claystack-sweep")
+            self._sweeping[ws] = task
+            task.add_done_callback(functools.partial(self._sweep_done, ws))
+            started = True
+        return started
+
+    def _sweep_done(self, workspace_id: int, _: object = None) -> None:
+        self._sweeping.pop(workspace_id, None)
+        self._formula_wake.set()
+
+    async def _sweep_task(self, table_id: str, field_id: str) -> None:
+        try:
+            await self._sweep(table_id, field_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the engine must outlive any one bad batch
+            log.exception("evaluating formula column %s/%s failed", table_id, field_id)
+            await asyncio.sleep(self.settings.run_poll_seconds)
 
     async def _sweep(self, table_id: str, field_id: str, batches: int = _SWEEP_BATCHES) -> bool:
         """Up to ``batches`` batches of one formula column in row order, each read and
@@ -466,7 +521,7 @@ class Runner:
                 runnable = target is not None and target.type == "formula"
                 cells = []
                 if rows:
-                    cells = await asyncio.to_thread(self._evaluate, target, fields, rows, raw)
+                    cells = await self._evaluate(target, fields, rows, raw)
                 if writing is not None:
                     await writing
                 found |= bool(rows)
@@ -574,16 +629,23 @@ class Runner:
         if done:
             self.wake()
 
-    @staticmethod
-    def _evaluate(
-        field: Any, fields: Mapping[str, Any], rows: Sequence[Any], raw: bool
+    async def _evaluate(
+        self, field: Any, fields: Mapping[str, Any], rows: Sequence[Any], raw: bool
     ) -> list[FormulaCell]:
+        """The cells of a batch, evaluated in the formula worker processes."""
         formula = str(field.type_settings.get("formulaText") or "")
+        results: list[Any]
         if raw:
-            results = evaluation.evaluate_many_json(formula, [r.cells for r in rows])
+            results = await self.pool.evaluate_many_json(formula, [r.cells for r in rows])
         else:
             values = [_cell_values(fields, r.cells, r.meta) for r in rows]
-            results = evaluation.evaluate_many(formula, values)
+            single = evaluation.single_reference(formula)
+            if single is not None:
+                results = [v.get(single) for v in values]
+            else:
+                refs = evaluation.references(formula)
+                payloads = [formulas.row_json(refs, v) for v in values]
+                results = await self.pool.evaluate_many_json(formula, payloads)
         out: list[FormulaCell] = []
         for r, value in zip(rows, results, strict=True):
             if isinstance(value, evaluation.FormulaError):
@@ -637,12 +699,53 @@ class Runner:
 
     # -- actions -----------------------------------------------------------------------------
 
+    async def _evaluate_inputs(
+        self,
+        jobs: Sequence[Job],
+        fields: Mapping[tuple[str, str], Any],
+        records: Mapping[tuple[str, str], Any],
+    ) -> dict[tuple[int, str], Any]:
+        """The run conditions and input bindings of the jobs, evaluated in the formula
+        worker processes: ``(job id, formula) → value or FormulaError``."""
+        wanted: dict[str, list[tuple[int, str]]] = {}
+        per_table: dict[str, dict[str, Any]] = {}
+        for j in jobs:
+            f = fields.get((j.table_id, j.field_id))
+            rec = records.get((j.table_id, j.record_id))
+            if f is None or f.type != "action" or rec is None:
+                continue
+            ts = f.type_settings
+            texts = [ts.get("conditionalRunFormulaText")]
+            steps = ts.get("steps") or [] if ts.get("actionPackageId") == WATERFALL else [ts]
+            for spec in steps:
+                texts += [b.get("formulaText") for b in spec.get("inputsBinding") or []]
+            values: dict[str, Any] | None = None
+            for formula in texts:
+                if not isinstance(formula, str) or not formula.strip():
+                    continue
+                if evaluation.single_reference(formula) is not None:
+                    continue
+                if values is None:
+                    tf = per_table.get(j.table_id)
+                    if tf is None:
+                        tf = per_table[j.table_id] = self._table_fields(fields, j.table_id)
+                    values = _cell_values(tf, rec.cells, rec.meta)
+                payload = formulas.row_json(evaluation.references(formula), values)
+                wanted.setdefault(formula, []).append((j.id, payload))
+        out: dict[tuple[int, str], Any] = {}
+        for formula, items in wanted.items():
+            results = await self.pool.evaluate_many_json(formula, [p for _, p in items])
+            for (job_id, _), value in zip(items, results, strict=True):
+                out[(job_id, formula)] = value
+        return out
+
     def _prepare(
         self,
         jobs: Sequence[Job],
         fields: Mapping[tuple[str, str], Any],
         records: Mapping[tuple[str, str], Any],
         creds: Mapping[tuple[int, str, str], Mapping[str, Any] | ClayError],
+        evaluated: Mapping[tuple[int, str], Any],
     ) -> list[Task | Outcome]:
         out: list[Task | Outcome] = []
         per_table: dict[str, dict[str, Any]] = {}
@@ -656,11 +759,8 @@ class Runner:
             if tf is None:
                 tf = per_table[j.table_id] = self._table_fields(fields, j.table_id)
             try:
-                out.append(
-                    self._prepare_one(
-                        j, f.type_settings, _cell_values(tf, rec.cells, rec.meta), creds
-                    )
-                )
+                values = _cell_values(tf, rec.cells, rec.meta)
+                out.append(self._prepare_one(j, f.type_settings, values, creds, evaluated))
             except Exception as exc:  # a bad formula or setting fails the cell, not the batch
                 log.exception("preparing %s/%s failed", j.field_id, j.record_id)
                 out.append(Outcome(j, "ERROR", error=f"Could not prepare the run: {exc}"))
@@ -672,11 +772,23 @@ class Runner:
         settings: Mapping[str, Any],
         values: Mapping[str, Any],
         creds: Mapping[tuple[int, str, str], Mapping[str, Any] | ClayError],
+        evaluated: Mapping[tuple[int, str], Any],
     ) -> Task | Outcome:
+        def value_of(text: str) -> Any:
+            single = evaluation.single_reference(text)
+            if single is not None:
+                return values.get(single)
+            if (job.id, text) not in evaluated:
+                raise evaluation.FormulaError("syntax", "SyntaxError: empty formula")
+            value = evaluated[(job.id, text)]
+            if isinstance(value, evaluation.FormulaError):
+                raise evaluation.FormulaError(value.kind, value.message)
+            return value
+
         condition = settings.get("conditionalRunFormulaText")
         if isinstance(condition, str) and condition.strip():
             try:
-                ok = evaluation.evaluate(condition, values)
+                ok = value_of(condition)
             except evaluation.FormulaError as exc:
                 return Outcome(
                     job,
@@ -707,7 +819,8 @@ class Runner:
                     inputs = None
                     break
                 try:
-                    inputs[binding["name"]] = evaluation.evaluate_input(formula, values)  # type: ignore[index]
+                    value = evaluation.evaluate_input(formula, values, value_of)
+                    inputs[binding["name"]] = value  # type: ignore[index]
                 except evaluation.FormulaError as exc:
                     msg = f'Input "{binding.get("name")}": {evaluation.error_message(exc)}'
                     if waterfall:

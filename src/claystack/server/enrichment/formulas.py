@@ -39,6 +39,7 @@ __all__ = [
     "is_blank",
     "references",
     "render",
+    "row_json",
 ]
 
 TIME_LIMIT_SECONDS = 1.0  # CPU time per call into JavaScript (one row, or one batch of rows)
@@ -110,7 +111,7 @@ def render(text: str, cells: Mapping[str, Any]) -> str:
 def evaluate(text: str, cells: Mapping[str, Any], *, time_limit: float | None = None) -> Any:
     """The value of one formula over one row's cells; raises ``FormulaError``."""
     refs = references(text)
-    payload = _row_json(refs, cells)
+    payload = row_json(refs, cells)
     rt = _runtime(time_limit)
     runner = rt.runner(text)
     if isinstance(runner, FormulaError):
@@ -135,11 +136,15 @@ def evaluate_many(
     ``MAX_TIMEOUTS`` rows timed out, the remaining rows get a timeout error without running.
     """
     refs = references(text)
-    return evaluate_many_json(text, [_row_json(refs, row) for row in rows], time_limit=time_limit)
+    return evaluate_many_json(text, [row_json(refs, row) for row in rows], time_limit=time_limit)
 
 
 def evaluate_many_json(
-    text: str, payloads: Sequence[str], *, time_limit: float | None = None
+    text: str,
+    payloads: Sequence[str],
+    *,
+    time_limit: float | None = None,
+    max_timeouts: int = MAX_TIMEOUTS,
 ) -> list[Any | FormulaError]:
     """``evaluate_many`` over rows given as JSON object texts (a row's cells as the database
     stores them, say), which go into JavaScript without being decoded in Python."""
@@ -151,7 +156,7 @@ def evaluate_many_json(
         return [runner] * len(payloads)
     start = 0
     while start < len(payloads):
-        if timeouts >= MAX_TIMEOUTS:
+        if timeouts >= max_timeouts:
             given_up = FormulaError(
                 "timeout", f"Formula skipped: it hit the time limit on {timeouts} rows"
             )
@@ -189,7 +194,8 @@ def _take_batch(payloads: Sequence[str], start: int) -> Iterator[str]:
         yield payloads[index]
 
 
-def _row_json(refs: list[str], cells: Mapping[str, Any]) -> str:
+def row_json(refs: Sequence[str], cells: Mapping[str, Any]) -> str:
+    """The JSON object text of the cells ``refs`` name (what a formula gets)."""
     row = {ref: cells[ref] for ref in refs if ref in cells}
     return orjson.dumps(row, default=str).decode()
 
@@ -309,7 +315,7 @@ class _Runtime:
         """An error JavaScript could not catch: the time or memory limit."""
         first = (str(exc).strip().splitlines() or ["null"])[0]
         if "interrupted" in first:
-            return FormulaError("timeout", f"Formula exceeded the time limit ({self.time_limit}s)")
+            return FormulaError("timeout", f"Formula timed out after {self.time_limit:g} s")
         self.broken = True  # after running out of memory the runtime is not trusted again
         if "out of memory" in first or first == "null":
             return FormulaError("memory", _MEMORY_MESSAGE)

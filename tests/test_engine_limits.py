@@ -1,0 +1,116 @@
+"""What one workspace's formulas and actions can do to the engine: a formula that never
+returns (a backtracking regular expression, which QuickJS's own time limit cannot stop) ends
+its cells in ERROR while another workspace's run goes on."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from claystack.server.config import Settings
+from claystack.server.enrichment import registry
+from claystack.server.enrichment.base import Action, ActionResult, Integration, RunContext
+
+from .conftest import UserFactory, new_table
+from .test_runs import add_field, add_rows, cells, wait_done
+
+LIMIT = 0.5
+HOSTILE = "/^(a+)+$/.test({{n}} || '')"
+EVIL = "a" * 40 + "!"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={"run_poll_seconds": 0.05, "formula_time_limit_seconds": LIMIT}
+    )
+
+
+async def _echo(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    return ActionResult(value=inputs.get("q"), full_value=inputs)
+
+
+@pytest.fixture
+def echo() -> Iterator[None]:
+    registry.register(
+        Integration(key="test-echo", display_name="Echo", actions=(Action("echo", "Echo", _echo),))
+    )
+    yield
+    registry.integrations().pop("test-echo", None)
+
+
+def formula(text: str) -> dict[str, Any]:
+    return {"type": "formula", "typeSettings": {"formulaText": text}}
+
+
+def echo_action(q: str) -> dict[str, Any]:
+    return {
+        "type": "action",
+        "typeSettings": {
+            "actionPackageId": "test-echo",
+            "actionKey": "echo",
+            "inputsBinding": [{"name": "q", "formulaText": q}],
+        },
+    }
+
+
+async def table_with(
+    client: httpx.AsyncClient, values: list[str], column: str, workspace: int = 1
+) -> tuple[str, str, str, list[str]]:
+    """A table of rows ``n`` = ``values`` and a column (``{{n}}`` in ``column`` stands for
+    that field) that runs as the rows arrive: the ids of table, ``n``, column and rows."""
+    t = await new_table(client, name="T", fields=("n",), workspace=workspace)
+    tid, n = t["id"], t["byName"]["n"]
+    body = orjson.loads(orjson.dumps(column).replace(b"{{n}}", ("{{" + n + "}}").encode()))
+    fid = await add_field(client, tid, "F", body)
+    ids = await add_rows(client, tid, [{"cells": {n: v}} for v in values])
+    return tid, n, fid, ids
+
+
+async def small_run_elsewhere(other_user: UserFactory) -> float:
+    """Seconds until a 5-row formula column of another workspace is done."""
+    other, ws = await other_user()
+    started = time.monotonic()
+    values = [f"b{i}" for i in range(5)]
+    tid, n, fid, ids = await table_with(other, values, formula("{{n}}.toUpperCase()"), ws)
+    assert await wait_done(other, tid, workspace=ws, timeout=30) == {fid: {"SUCCESS": 5}}
+    elapsed = time.monotonic() - started
+    assert [c["value"] for c in await cells(other, tid, ids, fid)] == [f"B{i}" for i in range(5)]
+    return elapsed
+
+
+async def test_a_formula_that_never_returns_ends_in_error_and_blocks_no_one(
+    client: httpx.AsyncClient, other_user: UserFactory
+) -> None:
+    tid, n, fid, ids = await table_with(client, ["aaa", EVIL, "aa", EVIL], formula(HOSTILE))
+    assert await small_run_elsewhere(other_user) < 5
+    assert await wait_done(client, tid, timeout=60) == {fid: {"SUCCESS": 2, "ERROR": 2}}
+    got = await cells(client, tid, ids, fid)
+    assert [c["value"] for c in got] == [True, None, True, None]
+    for c in (got[1], got[3]):
+        assert c["metadata"]["status"] == "ERROR"
+        assert c["externalContent"]["error"].startswith(f"Formula timed out after {LIMIT:g} s")
+
+    # The workers were replaced: formulas still run.
+    await add_rows(client, tid, [{"cells": {n: "aaaa"}}])
+    assert await wait_done(client, tid, timeout=30) == {fid: {"SUCCESS": 3, "ERROR": 2}}
+
+
+async def test_an_input_binding_that_never_returns_ends_in_error_and_blocks_no_one(
+    client: httpx.AsyncClient, other_user: UserFactory, echo: None
+) -> None:
+    hostile = echo_action(HOSTILE + " ? 'yes' : 'no'")
+    tid, n, fid, ids = await table_with(client, [EVIL, "aa", EVIL], hostile)
+    assert await small_run_elsewhere(other_user) < 5
+    counts = await wait_done(client, tid, timeout=60)
+    assert counts == {fid: {"SUCCESS": 1, "ERROR_INVALID_INPUT": 2}}
+    got = await cells(client, tid, ids, fid)
+    assert got[1]["value"] == "yes"
+    for c in (got[0], got[2]):
+        error = c["externalContent"]["error"]
+        assert error.startswith(f'Input "q": Formula timed out after {LIMIT:g} s')
