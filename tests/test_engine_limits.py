@@ -4,6 +4,7 @@ its cells in ERROR while another workspace's run goes on."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -114,3 +115,70 @@ async def test_an_input_binding_that_never_returns_ends_in_error_and_blocks_no_o
     for c in (got[0], got[2]):
         error = c["externalContent"]["error"]
         assert error.startswith(f'Input "q": Formula timed out after {LIMIT:g} s')
+
+
+SLOW = "(() => { let x = 0; for (let i = 0; i < 3e4; i++) x += i; return {{n}} + x })()"
+
+
+@pytest.fixture
+def gate() -> Iterator[asyncio.Event]:
+    """An action (``test-gate``/``wait``) that does not return until the event is set."""
+    opened = asyncio.Event()
+
+    async def wait(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+        await opened.wait()
+        return ActionResult(value="done")
+
+    registry.register(
+        Integration(key="test-gate", display_name="Gate", actions=(Action("wait", "Wait", wait),))
+    )
+    yield opened
+    opened.set()
+    registry.integrations().pop("test-gate", None)
+
+
+async def test_a_backlog_in_one_workspace_does_not_hold_up_another(
+    client: httpx.AsyncClient, other_user: UserFactory, echo: None, gate: asyncio.Event
+) -> None:
+    """Workspace 1 has many slow formula columns and more action cells than the engine
+    runs at once, all hanging; workspace 2's small runs of both kinds still finish."""
+    t = await new_table(client, name="Backlog", fields=("n",))
+    tid, n = t["id"], t["byName"]["n"]
+    slow_formula = formula(SLOW.replace("{{n}}", "{{" + n + "}}"))
+    slow = [await add_field(client, tid, f"S{i}", slow_formula) for i in range(6)]
+    hanging = echo_action("{{n}}")
+    hanging["typeSettings"].update(actionPackageId="test-gate", actionKey="wait")
+    hang = await add_field(
+        client,
+        tid,
+        "Hang",
+        orjson.loads(orjson.dumps(hanging).replace(b"{{n}}", ("{{" + n + "}}").encode())),
+    )
+    await add_rows(client, tid, [{"cells": {n: f"a{i}"}} for i in range(200)])
+
+    other, ws = await other_user()
+    started = time.monotonic()
+    b_tid, _, up, ids = await table_with(
+        other, [f"b{i}" for i in range(5)], formula("{{n}}.toUpperCase()"), ws
+    )
+    e_tid, _, echoed, e_ids = await table_with(
+        other, [f"e{i}" for i in range(5)], echo_action("{{n}}"), ws
+    )
+    assert await wait_done(other, b_tid, workspace=ws, timeout=30) == {up: {"SUCCESS": 5}}
+    assert await wait_done(other, e_tid, workspace=ws, timeout=30) == {echoed: {"SUCCESS": 5}}
+    elapsed = time.monotonic() - started
+    assert elapsed < 5, elapsed
+    assert [c["value"] for c in await cells(other, e_tid, e_ids, echoed)] == [
+        f"e{i}" for i in range(5)
+    ]
+
+    # Workspace 1's backlog was there all along, and then finishes.
+    r = await client.get(f"/v3/workspaces/1/tables/{tid}/fields/runstatus")
+    pending = {
+        fid: {c["status"]: c["count"] for c in rows}
+        for fid, rows in r.json()["statusCountsByField"].items()
+    }
+    assert "SUCCESS" not in pending[hang], pending[hang]
+    gate.set()
+    done = await wait_done(client, tid, timeout=120)
+    assert done == {hang: {"SUCCESS": 200}, **{f: {"SUCCESS": 200} for f in slow}}

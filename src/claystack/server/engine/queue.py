@@ -3,7 +3,7 @@ LOCKED`` on PostgreSQL; the process's write lock on SQLite), and taken back afte
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,16 @@ class Claim:
     creds: dict[tuple[int, str, str], Credentials]
     balances: dict[int, int]
 
+    def by_workspace(self) -> list[Claim]:
+        """One claim per workspace (sharing the lookups)."""
+        groups: dict[int, list[Job]] = {}
+        for j in self.jobs:
+            groups.setdefault(j.workspace_id, []).append(j)
+        return [
+            Claim(jobs, self.fields, self.records, self.creds, self.balances)
+            for jobs in groups.values()
+        ]
+
 
 class ActionQueue:
     def __init__(self, db: Database, settings: Settings) -> None:
@@ -66,28 +76,32 @@ class ActionQueue:
             )
         return result.rowcount or 0
 
-    async def claim(self, limit: int) -> Claim | None:
+    async def claim(self, limit: int, room: Callable[[int], int]) -> Claim | None:
         """Leases up to ``limit`` ready action jobs and marks their cells RUNNING; with
-        what planning them needs. None when no job is ready."""
+        what planning them needs. None when no job is ready. The workspaces with ready
+        jobs share ``limit`` evenly, each taking no more than ``room(workspace)``, so one
+        workspace's backlog never fills a claim that another's jobs are waiting for."""
         kind = "action"
         now = now_ms()
         lease = int(self.settings.run_lease_seconds * 1000)
+        ready = (RunJob.kind == kind) & (RunJob.not_before <= now)
         async with self.db.transaction(write=False) as conn:
-            ready = await conn.scalar(
-                select(RunJob.id).where(RunJob.kind == kind, RunJob.not_before <= now).limit(1)
-            )
-        if ready is None:
+            waiting = list(await conn.scalars(select(RunJob.workspace_id).where(ready).distinct()))
+        wants = {ws: room(ws) for ws in sorted(waiting)}
+        wants = {ws: n for ws, n in wants.items() if n > 0}
+        if not wants:
             return None
+        share = max(1, limit // len(wants))
         async with self.db.transaction(write=True) as conn:
-            rows = list(
-                await conn.execute(
+            rows: list[Any] = []
+            for ws, n in wants.items():
+                rows += await conn.execute(
                     select(RunJob)
-                    .where(RunJob.kind == kind, RunJob.not_before <= now)
+                    .where(ready, RunJob.workspace_id == ws)
                     .order_by(RunJob.not_before, RunJob.id)
-                    .limit(limit)
+                    .limit(min(n, share))
                     .with_for_update(skip_locked=True)
                 )
-            )
             if not rows:
                 return None
             ids = [r.id for r in rows]

@@ -1,9 +1,10 @@
 """The ``Runner``: the engine's workers in one server process, wired together.
 
-One claimer task takes action jobs from the queue, the planner makes tasks of them, and
-``run_concurrency`` executor tasks run those; one writer task stores the outcomes. The
-sweeper evaluates formula columns. Run state lives only in the database; a restart picks up
-where it stopped.
+One claimer task takes action jobs from the queue, the planner makes tasks of them (one
+planning task per workspace at a time), and ``run_concurrency`` executor tasks run those,
+taking the workspaces in turn; one writer task stores the outcomes. The sweeper evaluates
+formula columns. No workspace can hold all the claims, planners, executors or sweeps.
+Run state lives only in the database; a restart picks up where it stopped.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from ..enrichment.pool import FormulaPool
 from ..services.common import now_ms
 from ..storage.engine import Database
 from .executor import Executor
+from .fair import FairQueue, workspace_cap
 from .planner import Planner
-from .queue import ActionQueue
+from .queue import ActionQueue, Claim
 from .sweeper import Sweeper
 from .work import Outcome, Task
 from .writer import Writer
@@ -57,8 +59,10 @@ class Runner:
         self.sweeper = Sweeper(db, settings, self.pool, self.wake)
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
-        self._exec: asyncio.Queue[Task] = asyncio.Queue()
-        self._inflight = 0  # action jobs claimed and not yet written
+        self._exec = FairQueue(workspace_cap(self.concurrency))
+        self._inflight: dict[int, int] = {}  # workspace → action jobs claimed, not yet written
+        self._planning: dict[int, asyncio.Task[None]] = {}  # workspace → its planning task
+        self._plans: dict[int, list[Claim]] = {}  # workspace → claims waiting for it
 
     async def recover(self) -> int:
         """Makes every job a previous process held claimable at once."""
@@ -67,9 +71,10 @@ class Runner:
     def start(self) -> None:
         if self._tasks:
             return
-        self._exec = asyncio.Queue()
+        self._exec = FairQueue(workspace_cap(self.concurrency))
         self.writer.results = asyncio.Queue()
-        self._inflight = 0
+        self._inflight = {}
+        self._plans = {}
         self.planner.reserved = {}
         claimer = self._forever(self._claim_round, self._wake, "claiming run jobs")
         sweeper = self._forever(self.sweeper.round, self.sweeper.wake_event, "evaluating formulas")
@@ -81,6 +86,8 @@ class Runner:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
+        tasks += self._planning.values()
+        self._planning = {}
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -109,37 +116,61 @@ class Runner:
             if not busy:
                 await _idle(wake, poll)
 
+    def _room(self, workspace_id: int) -> int:
+        return 2 * self.concurrency - self._inflight.get(workspace_id, 0)
+
     async def _claim_round(self) -> bool:
-        room = 2 * self.concurrency - self._inflight
-        if room <= 0:
-            return False
-        claim = await self.queue.claim(min(room, self.settings.run_claim_batch))
+        claim = await self.queue.claim(self.settings.run_claim_batch, self._room)
         if claim is None:
             return False
-        self._inflight += len(claim.jobs)
-        try:
-            planned = await self.planner.plan(claim)
-        except Exception as exc:  # put the jobs back rather than lose them
-            log.exception("planning %d run jobs failed", len(claim.jobs))
-            retry_at = now_ms() + 1000
-            planned = [Outcome(j, "RETRY", error=f"{exc}", retry_at=retry_at) for j in claim.jobs]
-        for item in planned:
-            if isinstance(item, Task):
-                refused = self.planner.reserve(item, claim.balances)
-                if refused is None:
-                    self._exec.put_nowait(item)
-                    continue
-                item = refused
-            self.writer.put(item)
+        for part in claim.by_workspace():
+            ws = part.jobs[0].workspace_id
+            self._inflight[ws] = self._inflight.get(ws, 0) + len(part.jobs)
+            self._plans.setdefault(ws, []).append(part)
+            if ws not in self._planning:
+                task = asyncio.create_task(self._plan(ws), name="claystack-planner")
+                self._planning[ws] = task
         return True
+
+    async def _plan(self, workspace_id: int) -> None:
+        """Plans a workspace's claims one after another (a slow input formula of one
+        workspace delays only its own)."""
+        try:
+            while self._plans.get(workspace_id):
+                claim = self._plans[workspace_id].pop(0)
+                try:
+                    planned = await self.planner.plan(claim)
+                except Exception as exc:  # put the jobs back rather than lose them
+                    log.exception("planning %d run jobs failed", len(claim.jobs))
+                    at = now_ms() + 1000
+                    planned = [Outcome(j, "RETRY", error=f"{exc}", retry_at=at) for j in claim.jobs]
+                for item in planned:
+                    if isinstance(item, Task):
+                        refused = self.planner.reserve(item, claim.balances)
+                        if refused is None:
+                            self._exec.put(item)
+                            continue
+                        item = refused
+                    self.writer.put(item)
+        finally:
+            self._planning.pop(workspace_id, None)
+            self._plans.pop(workspace_id, None)
 
     async def _execute(self) -> None:
         while True:
             task = await self._exec.get()
-            self.writer.put(await self.executor.run(task))
+            try:
+                self.writer.put(await self.executor.run(task))
+            finally:
+                self._exec.done(task)
 
     def _written(self, batch: Sequence[Outcome]) -> None:
         for outcome in batch:
-            self._inflight -= 1
+            ws = outcome.job.workspace_id
+            left = self._inflight.get(ws, 0) - 1
+            if left > 0:
+                self._inflight[ws] = left
+            else:
+                self._inflight.pop(ws, None)
             self.planner.release(outcome)
         self.wake()  # room for more claims, and retries may be due
