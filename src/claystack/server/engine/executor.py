@@ -12,6 +12,7 @@ from typing import Any
 from ..config import Settings
 from ..enrichment.base import ActionError, ActionResult, Integration, RunContext
 from ..services.common import now_ms
+from ..storage.engine import Database
 from .work import Charge, Job, Outcome, Step, Task, dumps
 
 log = logging.getLogger("claystack.engine")
@@ -38,7 +39,8 @@ class TokenBucket:
 
 
 class Executor:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
         self.settings = settings
         self._semaphores: dict[str, asyncio.Semaphore | None] = {}
         self._buckets: dict[str, TokenBucket | None] = {}
@@ -76,6 +78,7 @@ class Executor:
             record_id=job.record_id,
             credentials=step.credentials,
             settings=self.settings,
+            db=self.db,
         )
         sem, bucket = self._limits(step.integration)
         if sem is not None:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..config import Settings
-from ..enrichment import evaluation, formulas, registry
+from ..enrichment import bindings, evaluation, formulas, registry
 from ..enrichment.pool import FormulaPool
 from ..errors import ClayError
 from ..services.fields import WATERFALL
@@ -63,7 +63,8 @@ class Planner:
             texts = [ts.get("conditionalRunFormulaText")]
             steps = ts.get("steps") or [] if ts.get("actionPackageId") == WATERFALL else [ts]
             for spec in steps:
-                texts += [b.get("formulaText") for b in spec.get("inputsBinding") or []]
+                runnable = bindings.runnable(spec.get("inputsBinding"))
+                texts += [b.get("formulaText") for b in runnable]
             values: dict[str, Any] | None = None
             for formula in texts:
                 if not isinstance(formula, str) or not formula.strip():
@@ -154,7 +155,7 @@ class Planner:
                 return Outcome(job, "ERROR", error=f"Action {pkg}/{key} is not installed")
             inputs: dict[str, Any] | None = {}
             blank: str | None = None
-            for binding in spec.get("inputsBinding") or []:
+            for binding in bindings.runnable(spec.get("inputsBinding")):
                 formula = binding.get("formulaText") or ""
                 empty = [
                     r for r in evaluation.references(formula) if evaluation.is_blank(values.get(r))

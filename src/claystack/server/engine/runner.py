@@ -54,7 +54,7 @@ class Runner:
         self.pool = FormulaPool(settings.formula_workers, settings.formula_time_limit_seconds)
         self.queue = ActionQueue(db, settings)
         self.planner = Planner(settings, self.pool)
-        self.executor = Executor(settings)
+        self.executor = Executor(db, settings)
         self.writer = Writer(db, self._written)
         self.sweeper = Sweeper(db, settings, self.pool, self.wake)
         self._tasks: list[asyncio.Task[None]] = []

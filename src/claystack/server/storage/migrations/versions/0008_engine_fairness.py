@@ -1,7 +1,7 @@
 """run_jobs index by workspace: claims take each workspace's ready jobs in turn
 
 Revision ID: 0008_engine_fairness
-Revises: 0006_table_data_version
+Revises: 0010_exports_imports
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008_engine_fairness"
-down_revision = "0006_table_data_version"
+down_revision = "0010_exports_imports"
 branch_labels = None
 depends_on = None
 
