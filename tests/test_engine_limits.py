@@ -21,6 +21,7 @@ from .conftest import UserFactory, new_table
 from .test_runs import add_field, add_rows, cells, wait_done
 
 LIMIT = 0.5
+CELL = 10_000
 HOSTILE = "/^(a+)+$/.test({{n}} || '')"
 EVIL = "a" * 40 + "!"
 
@@ -28,7 +29,11 @@ EVIL = "a" * 40 + "!"
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(
-        update={"run_poll_seconds": 0.05, "formula_time_limit_seconds": LIMIT}
+        update={
+            "run_poll_seconds": 0.05,
+            "formula_time_limit_seconds": LIMIT,
+            "max_cell_bytes": CELL,
+        }
     )
 
 
@@ -36,10 +41,18 @@ async def _echo(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     return ActionResult(value=inputs.get("q"), full_value=inputs)
 
 
+async def _grow(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    return ActionResult(value="y" * int(inputs["q"]))
+
+
 @pytest.fixture
 def echo() -> Iterator[None]:
     registry.register(
-        Integration(key="test-echo", display_name="Echo", actions=(Action("echo", "Echo", _echo),))
+        Integration(
+            key="test-echo",
+            display_name="Echo",
+            actions=(Action("echo", "Echo", _echo), Action("grow", "Grow", _grow)),
+        )
     )
     yield
     registry.integrations().pop("test-echo", None)
@@ -182,3 +195,33 @@ async def test_a_backlog_in_one_workspace_does_not_hold_up_another(
     gate.set()
     done = await wait_done(client, tid, timeout=120)
     assert done == {hang: {"SUCCESS": 200}, **{f: {"SUCCESS": 200} for f in slow}}
+
+
+async def test_a_result_larger_than_a_cell_ends_in_error_on_every_row(
+    client: httpx.AsyncClient, echo: None
+) -> None:
+    """Whatever the batch: 9 MiB results (too big for JavaScript to batch), and results that
+    only their UTF-8 encoding makes too big."""
+    text = (
+        "{{n}} === 'big' ? 'x'.repeat(9 * 1048576) : {{n}} === 'wide' ? 'é'.repeat(60000) : {{n}}"
+    )
+    values = ["big"] * 5 + ["wide", "ok", "big", "wide"]
+    tid, n, fid, ids = await table_with(client, values, formula(text))
+    counts = await wait_done(client, tid, timeout=60)
+    assert counts == {fid: {"ERROR": 8, "SUCCESS": 1}}, await cells(client, tid, ids, fid)
+    got = await cells(client, tid, ids, fid)
+    too_big = f"Formula result is larger than the cell limit of {CELL} bytes"
+    for v, c in zip(values, got, strict=True):
+        if v == "ok":
+            assert c["value"] == "ok"
+        else:
+            assert c["externalContent"]["error"] == too_big, c
+
+    grow = echo_action("{{n}}")
+    grow["typeSettings"]["actionKey"] = "grow"
+    tid, n, fid, ids = await table_with(client, ["10", str(CELL + 1), "20"], grow)
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 2, "ERROR": 1}}
+    got = await cells(client, tid, ids, fid)
+    assert [got[0]["value"], got[2]["value"]] == ["y" * 10, "y" * 20]
+    error = got[1]["externalContent"]["error"]
+    assert error == f"Action result is larger than the cell limit of {CELL} bytes"

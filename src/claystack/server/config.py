@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     enable_reset: bool = False
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
+    # A cell's value (with an action's full result) may be at most this many bytes of JSON:
+    # a larger formula or action result ends its cell ERROR.
+    max_cell_bytes: int = Field(default=1024 * 1024, gt=0)
 
     # Enrichment runs: background workers inside the server.
     run_workers: bool = True

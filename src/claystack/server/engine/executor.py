@@ -49,7 +49,11 @@ class Executor:
         """What running ``task`` came to; never raises (but for cancellation)."""
         try:
             outcome = await self._execute(task)
-            dumps([outcome.value, outcome.full_value])
+            size = len(dumps([outcome.value, outcome.full_value])) - 3
+            limit = self.settings.max_cell_bytes
+            if size > limit:
+                error = f"Action result is larger than the cell limit of {limit} bytes"
+                outcome = Outcome(task.job, "ERROR", error=error, charges=outcome.charges)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never lose a worker to one cell

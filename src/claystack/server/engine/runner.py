@@ -51,7 +51,11 @@ class Runner:
         self.db = db
         self.settings = settings
         self.concurrency = settings.run_concurrency
-        self.pool = FormulaPool(settings.formula_workers, settings.formula_time_limit_seconds)
+        self.pool = FormulaPool(
+            settings.formula_workers,
+            settings.formula_time_limit_seconds,
+            settings.max_cell_bytes,
+        )
         self.queue = ActionQueue(db, settings)
         self.planner = Planner(settings, self.pool)
         self.executor = Executor(db, settings)

@@ -53,6 +53,14 @@ _FORMULA_SQL = {
 }
 
 
+def _too_big(value: Any, limit: int) -> bool:
+    """Whether the value's JSON is longer than ``limit`` bytes (without encoding the short
+    strings, which are most values)."""
+    if isinstance(value, str) and len(value) * 6 + 2 <= limit:
+        return False
+    return len(dumps(value)) > limit
+
+
 class Sweeper:
     """``round`` starts sweeps; ``on_news`` is called when stored cells may have queued
     other work (the formulas and actions that read them)."""
@@ -273,7 +281,10 @@ class Sweeper:
                 payloads = [formulas.row_json(refs, v) for v in values]
                 results = await self.pool.evaluate_many_json(formula, payloads)
         out: list[FormulaCell] = []
+        limit = self.settings.max_cell_bytes
         for r, value in zip(rows, results, strict=True):
+            if not isinstance(value, evaluation.FormulaError) and _too_big(value, limit):
+                value = formulas.result_too_big(limit)
             if isinstance(value, evaluation.FormulaError):
                 out.append(FormulaCell(r.seq, r.id, "ERROR", None, evaluation.error_message(value)))
             else:

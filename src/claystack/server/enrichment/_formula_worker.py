@@ -1,9 +1,10 @@
 """A formula worker process (see ``pool``): run as a script, so that it imports nothing but
 ``formulas`` and starts in a fraction of a second.
 
-It evaluates ``(text, payloads, time_limit)`` requests from its socket and sends the results
-back in chunks of ``CHUNK_ROWS``, each ``(results, last)``; an error is a ``(kind, message)``
-tuple, which no JSON value is. A chunk ends early at the first row that hit the time limit.
+It evaluates ``(text, payloads, time_limit, max_result_bytes)`` requests from its socket and
+sends the results back in chunks of ``CHUNK_ROWS``, each ``(results, last)``; an error is a
+``(kind, message)`` tuple, which no JSON value is. A chunk ends early at the first row that
+hit the time limit.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def serve(conn: Connection) -> None:
     conn.send("ready")
     while True:
         try:
-            text, payloads, limit = conn.recv()
+            text, payloads, limit, max_bytes = conn.recv()
         except (EOFError, OSError):
             return
         if not payloads:
@@ -32,7 +33,11 @@ def serve(conn: Connection) -> None:
             continue
         for start in range(0, len(payloads), CHUNK_ROWS):
             part = formulas.evaluate_many_json(
-                text, payloads[start : start + CHUNK_ROWS], time_limit=limit, max_timeouts=1
+                text,
+                payloads[start : start + CHUNK_ROWS],
+                time_limit=limit,
+                max_timeouts=1,
+                max_result_bytes=max_bytes,
             )
             out: list[Any] = []
             stop = False

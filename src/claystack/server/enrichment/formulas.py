@@ -40,6 +40,7 @@ __all__ = [
     "is_blank",
     "references",
     "render",
+    "result_too_big",
     "row_json",
 ]
 
@@ -51,6 +52,7 @@ _BATCH_BYTES = 4 * 1024 * 1024
 _CACHE_SIZE = 256
 
 _MEMORY_MESSAGE = f"Formula exceeded the memory limit ({MEMORY_LIMIT_BYTES // 1048576} MiB)"
+_TOO_BIG = "Formula result is larger than the cell limit of "
 _REF = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _CELLS = "__cells"
 
@@ -146,9 +148,12 @@ def evaluate_many_json(
     *,
     time_limit: float | None = None,
     max_timeouts: int = MAX_TIMEOUTS,
+    max_result_bytes: int = 0,
 ) -> list[Any | FormulaError]:
     """``evaluate_many`` over rows given as JSON object texts (a row's cells as the database
-    stores them, say), which go into JavaScript without being decoded in Python."""
+    stores them, say), which go into JavaScript without being decoded in Python. A result
+    whose JSON is surely longer than ``max_result_bytes`` (when set) is a ``"size"`` error
+    (see ``result_too_big``), so that large results do not pile up in the batch."""
     results: list[Any | FormulaError] = []
     timeouts = 0
     rt = _runtime(time_limit)
@@ -165,7 +170,7 @@ def evaluate_many_json(
             break
         batch = list(_take_batch(payloads, start))
         try:
-            out = runner(1, "[" + ",".join(batch) + "]")
+            out = runner(1, "[" + ",".join(batch) + "]", max_result_bytes)
         except quickjs.JSException as exc:
             error = rt.failed(exc)
             done = rt.progress(runner)
@@ -184,6 +189,11 @@ def evaluate_many_json(
         results.extend(_decode_one(item, raising=False) for item in orjson.loads(out))
         start += len(batch)
     return results
+
+
+def result_too_big(limit: int) -> FormulaError:
+    """The error of a result larger than ``limit`` bytes of JSON."""
+    return FormulaError("size", f"{_TOO_BIG}{limit} bytes")
 
 
 def _take_batch(payloads: Sequence[str], start: int) -> Iterator[str]:
@@ -216,7 +226,7 @@ def _decode_one(item: list[Any], raising: bool = True) -> Any:
 _local = threading.local()
 
 _PRELUDE = r"""
-(function (MEMORY) {
+(function (MEMORY, TOO_BIG) {
   "use strict";
   const parse = JSON.parse, stringify = JSON.stringify, MakeFunction = Function;
   const seen = new Set();
@@ -242,10 +252,15 @@ _PRELUDE = r"""
       return ["runtime", "Uncaught exception"];
     }
   };
-  const encode = (f, row) => {
+  const encode = (f, row, limit) => {
     try {
       const v = stringify([0, f(row)]);
-      return v === undefined ? "[0,null]" : v;
+      if (v === undefined) return "[0,null]";
+      // a UTF-16 length: never more than the UTF-8 bytes, so never a false alarm
+      if (limit > 0 && v.length - 4 > limit) {
+        return stringify([1, TOO_BIG + limit + " bytes", "size"]);
+      }
+      return v;
     } catch (e) {
       const [kind, message] = describe(e);
       return stringify([1, message, kind]);
@@ -259,12 +274,12 @@ _PRELUDE = r"""
       try { f = MakeFunction(cells, expr); } catch (_) { return describe(first)[1]; }
     }
     let done = [];
-    return (op, arg) => {
-      if (op === 0) return encode(f, parse(arg));
+    return (op, arg, limit) => {
+      if (op === 0) return encode(f, parse(arg), limit);
       if (op === 2) return "[" + done.join(",") + "]";
       done = [];
       const rows = parse(arg);
-      for (let i = 0; i < rows.length; i++) done.push(encode(f, rows[i]));
+      for (let i = 0; i < rows.length; i++) done.push(encode(f, rows[i], limit));
       const out = "[" + done.join(",") + "]";
       done = [];
       return out;
@@ -282,7 +297,7 @@ class _Runtime:
         self.ctx.set_memory_limit(MEMORY_LIMIT_BYTES)
         self.ctx.set_time_limit(TIME_LIMIT_SECONDS)
         self.time_limit = TIME_LIMIT_SECONDS
-        self.compile = self.ctx.eval(_PRELUDE)(_MEMORY_MESSAGE)
+        self.compile = self.ctx.eval(_PRELUDE)(_MEMORY_MESSAGE, _TOO_BIG)
         self.cache: OrderedDict[str, Any] = OrderedDict()
         self.broken = False
 

@@ -54,8 +54,9 @@ class _Missed(Exception):
 class _Slot:
     """One worker process, used by one thread at a time."""
 
-    def __init__(self, time_limit: float) -> None:
+    def __init__(self, time_limit: float, max_result_bytes: int) -> None:
         self.time_limit = time_limit
+        self.max_result_bytes = max_result_bytes
         self.process: subprocess.Popen[bytes] | None = None
         self.conn: Connection | None = None
 
@@ -103,7 +104,7 @@ class _Slot:
         limit = self.time_limit
         results: list[_Result] = []
         try:
-            conn.send((text, list(payloads), limit))
+            conn.send((text, list(payloads), limit, self.max_result_bytes))
         except OSError:
             self.kill()
             return results, True
@@ -154,11 +155,13 @@ class _Slot:
 
 
 class FormulaPool:
-    """Up to ``size`` worker processes, started when first needed."""
+    """Up to ``size`` worker processes, started when first needed. A result whose JSON is
+    longer than ``max_result_bytes`` (when set) comes back as a ``"size"`` error."""
 
-    def __init__(self, size: int, time_limit: float) -> None:
+    def __init__(self, size: int, time_limit: float, max_result_bytes: int = 0) -> None:
         self.size = size
         self.time_limit = time_limit
+        self.max_result_bytes = max_result_bytes
         self._idle: list[_Slot] = []
         self._slots: list[_Slot] = []
         self._lock = threading.Lock()
@@ -174,7 +177,7 @@ class FormulaPool:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-            slot = _Slot(self.time_limit)
+            slot = _Slot(self.time_limit, self.max_result_bytes)
             self._slots.append(slot)
             return slot
 
