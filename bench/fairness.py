@@ -82,7 +82,7 @@ def counts(c: httpx.Client, workspace: int, tid: str) -> dict[str, int]:
     return total
 
 
-def bench(server: Server, hostile: int, rows: int) -> dict[str, Any]:
+def bench(server: Server, hostile: int, rows: int, timeout: float) -> dict[str, Any]:
     other = second_workspace(server)
     with server.client() as c:
         a, n = table(c, WORKSPACE, "Hostile")
@@ -96,7 +96,7 @@ def bench(server: Server, hostile: int, rows: int) -> dict[str, Any]:
         check(c.post(f"/v3/tables/{b}/records", json={"records": values}))
         while True:
             done = counts(c, other, b)
-            if not PENDING & done.keys():
+            if not PENDING & done.keys() or time.perf_counter() - started > timeout:
                 break
             time.sleep(0.05)
         seconds = time.perf_counter() - started
@@ -116,11 +116,12 @@ def main() -> None:
     parser.add_argument("--database", help="postgresql://… (default: a fresh SQLite file)")
     parser.add_argument("--hostile", type=int, default=19, help="hostile formula columns")
     parser.add_argument("--rows", type=int, default=20, help="rows of the hostile table")
+    parser.add_argument("--timeout", type=float, default=120, help="give up on B after this")
     args = parser.parse_args()
     results: dict[str, Any] = {"machine": machine_info(), "loadavg_start": loadavg()}
     with Server(args.database) as server:
         results["backend"] = server.backend
-        results["fairness"] = bench(server, args.hostile, args.rows)
+        results["fairness"] = bench(server, args.hostile, args.rows, args.timeout)
     results["loadavg_end"] = loadavg()
     print(json.dumps(results, indent=2))
 

@@ -97,9 +97,11 @@ class Auth(Resource[M]):
         return User.model_validate(response.json()["user"])
 
     @api("POST /auth/logout")
-    def logout(self) -> Op[None]:
-        """Revokes the current session on the server and forgets it here."""
-        yield req("POST", "/auth/logout", {})
+    def logout(self, *, everywhere: bool = False) -> Op[None]:
+        """Revokes the current session on the server and forgets it here; with
+        ``everywhere=True``, every session of your user (other browsers and clients too)."""
+        params = {"all": "true"} if everywhere else None
+        yield req("POST", "/auth/logout", {}, params=params)
         self._core.auth.session = None
         self._core.auth.email = self._core.auth.password = None
 
@@ -107,6 +109,21 @@ class Auth(Resource[M]):
     def me(self) -> Op[Me]:
         """The logged-in user, including ``apiToken`` (usable as ``token=``)."""
         return Me.model_validate((yield req("GET", "/me")))
+
+    @api("POST /me/api-token")
+    def rotate_api_token(self) -> Op[str]:
+        """A new API token for your user; the old one stops working at once. A client
+        authenticated by the old token switches to the new one."""
+        data = yield req("POST", "/me/api-token", {})
+        token: str = data["apiToken"]
+        if self._core.auth.token:
+            self._core.auth.token = token
+        return token
+
+    @api("DELETE /me/api-token")
+    def revoke_api_token(self) -> Op[None]:
+        """Revokes your API token (``rotate_api_token`` makes a new one). Sessions stay."""
+        yield req("DELETE", "/me/api-token")
 
 
 class Workspaces(Resource[M]):
@@ -607,6 +624,39 @@ class Records(Resource[M]):
         view = yield from _view_of(t, view_id)
         data = yield req("GET", f"/tables/{_q(t)}/views/{_q(view)}/records/ids")
         return [str(i) for i in data["results"]]
+
+    @api("GET /_claystack/ui/tables/{tableId}/views/{viewId}/rows")
+    def window(
+        self, table_id: str, view_id: str | None = None, *, offset: int = 0, limit: int = 100
+    ) -> Op[tuple[int, builtins.list[Record]]]:
+        """``(total, rows)``: up to ``limit`` (1–1000) rows a view shows from ``offset``, and
+        how many it shows in all (what the web app's grid reads as you scroll)."""
+        t = _id(table_id)
+        view = yield from _view_of(t, view_id)
+        data = yield req(
+            "GET",
+            f"/_claystack/ui/tables/{_q(t)}/views/{_q(view)}/rows",
+            params={"offset": offset, "limit": limit},
+            root=True,
+        )
+        return int(data["total"]), [Record.model_validate(r) for r in data["results"]]
+
+    @api("POST /_claystack/ui/tables/{tableId}/views/{viewId}/formula-preview")
+    def preview_formula(
+        self, table_id: str, formula: str, view_id: str | None = None, *, limit: int = 10
+    ) -> Op[builtins.list[dict[str, Any]]]:
+        """A formula's value over the first ``limit`` rows of a view, computed and not saved:
+        ``[{"recordId", "value", "error"}]`` (``error`` is the message when it fails)."""
+        t = _id(table_id)
+        view = yield from _view_of(t, view_id)
+        body = {"formulaText": formula, "limit": limit}
+        data = yield req(
+            "POST",
+            f"/_claystack/ui/tables/{_q(t)}/views/{_q(view)}/formula-preview",
+            body,
+            root=True,
+        )
+        return [dict(item) for item in data["results"]]
 
 
 class Runs(Resource[M]):
