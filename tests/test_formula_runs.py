@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from claystack.server.config import Settings
-from claystack.server.enrichment.engine import Runner
+from claystack.server.engine import Runner
 from claystack.server.storage import migrate
 from claystack.server.storage.engine import Database
 from claystack.server.storage.models import FormulaRun, RunJob
@@ -152,7 +152,7 @@ async def test_cells_queued_behind_a_sweep_move_it_back(
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[3:]}})
     assert r.status_code == 200, r.text
     (before,) = await sweeps(app)
-    assert await engine._sweep(tid, fid, batches=1)  # rows 3, 4 and 5
+    assert await engine.sweeper.sweep(tid, fid, batches=1)  # rows 3, 4 and 5
     (after,) = await sweeps(app)
     assert after.pending == 2 and after.after_seq > before.after_seq
 
@@ -358,11 +358,11 @@ async def test_a_row_changed_while_its_batch_was_evaluated_is_evaluated_again(
 ) -> None:
     tid, n, fid, ids = await queued_table(client, 3)
     (sweep,) = await sweeps(app)
-    fields, rows, raw = await engine._sweep_rows(tid, fid, sweep.after_seq, BATCH)
+    fields, rows, raw = await engine.sweeper.read(tid, fid, sweep.after_seq, BATCH)
     assert [r.id for r in rows] == ids
-    results = engine._evaluate(fields[fid], fields, rows, raw)
+    results = await engine.sweeper.evaluate(fields[fid], fields, rows, raw)
     await edit(client, tid, ids[1], {n: "edited"})  # lands between the read and the write
-    await engine._store_sweep(sweep, sweep.after_seq, rows, results, True, True)
+    await engine.sweeper.store(sweep, sweep.after_seq, rows, results, True, True)
     got = await cells(client, tid, ids, fid)
     assert [c["metadata"]["status"] for c in got] == ["SUCCESS", "QUEUED", "SUCCESS"]
     (moved,) = await sweeps(app)

@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     max_records_per_request: int = Field(default=10_000, gt=0)
     # How deep JSON in a request body may nest (objects and arrays); deeper bodies get 400.
     max_json_depth: int = Field(default=64, gt=0, le=250)
-    # The largest cell value a write may store, as JSON bytes; larger ones get 413.
+    # The largest cell value a write may store, as JSON bytes; larger ones get 413. A larger
+    # formula or action result (value and full result) ends its cell ERROR.
     max_cell_bytes: int = Field(default=1024 * 1024, gt=0)
 
     # Enrichment runs: background workers inside the server.
@@ -73,6 +74,10 @@ class Settings(BaseSettings):
     run_action_timeout_seconds: float = Field(default=120.0, gt=0)
     run_lease_seconds: float = Field(default=600.0, gt=0)
     run_poll_seconds: float = Field(default=0.2, gt=0)
+    # Formulas (columns, run conditions, action inputs) run in worker processes; one that
+    # takes longer than this per cell is killed and its cell ends ERROR.
+    formula_time_limit_seconds: float = Field(default=2.0, gt=0)
+    formula_workers: int = Field(default=4, gt=0)
     # On start, take back every job a previous process held. Right for one server per
     # database; turn off when several servers share one (expired leases still come back).
     run_recover_on_start: bool = True

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 
+from .engine import Runner
 from .enrichment.actions import _http as http_clients
-from .enrichment.engine import Runner
 from .jobs import JobRunner
 from .services import accounts, app_accounts
 from .storage import migrate

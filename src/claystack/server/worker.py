@@ -11,8 +11,8 @@ import logging
 import signal
 
 from .config import Settings
+from .engine import Runner
 from .enrichment.actions import _http as http_clients
-from .enrichment.engine import Runner
 from .services import accounts, app_accounts
 from .storage import migrate
 from .storage.engine import Database

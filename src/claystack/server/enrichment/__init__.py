@@ -1,1 +1,2 @@
-"""The enrichment engine: integrations (plugins), the run queue and its workers."""
+"""The enrichment plugins (integrations and their actions) and the formula sandbox; the
+workers that run them are in ``claystack.server.engine``."""

@@ -7,7 +7,7 @@ Delegates to ``formulas`` (sandboxed JavaScript); a formula that is exactly one 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import formulas
@@ -21,6 +21,12 @@ _SINGLE = re.compile(r"^\s*\{\{\s*([A-Za-z0-9_]+)\s*\}\}\s*$")
 
 def error_message(exc: BaseException) -> str:
     return str(getattr(exc, "message", None) or exc)
+
+
+def single_reference(text: str) -> str | None:
+    """The field id when the formula is exactly one reference (no JavaScript needed)."""
+    single = _SINGLE.match(text or "")
+    return single[1] if single else None
 
 
 def evaluate(text: str, cells: Mapping[str, Any]) -> Any:
@@ -43,11 +49,14 @@ def evaluate_many(text: str, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
 evaluate_many_json = formulas.evaluate_many_json
 
 
-def evaluate_input(text: str, cells: Mapping[str, Any]) -> Any:
+def evaluate_input(
+    text: str, cells: Mapping[str, Any], value_of: Callable[[str], Any] | None = None
+) -> Any:
     """An input binding: a formula, or, when the text is not JavaScript at all (a URL such
-    as ``https://x.dev/{{f_a}}``), plain-text templating."""
+    as ``https://x.dev/{{f_a}}``), plain-text templating. ``value_of`` gives the formula's
+    value (evaluated elsewhere) instead of evaluating it here."""
     try:
-        return evaluate(text, cells)
+        return value_of(text) if value_of is not None else evaluate(text, cells)
     except formulas.FormulaError as exc:
         if exc.kind != "syntax":
             raise

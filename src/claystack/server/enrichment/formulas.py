@@ -40,6 +40,8 @@ __all__ = [
     "is_blank",
     "references",
     "render",
+    "result_too_big",
+    "row_json",
 ]
 
 TIME_LIMIT_SECONDS = 1.0  # CPU time per call into JavaScript (one row, or one batch of rows)
@@ -50,6 +52,7 @@ _BATCH_BYTES = 4 * 1024 * 1024
 _CACHE_SIZE = 256
 
 _MEMORY_MESSAGE = f"Formula exceeded the memory limit ({MEMORY_LIMIT_BYTES // 1048576} MiB)"
+_TOO_BIG = "Formula result is larger than the cell limit of "
 _REF = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 _CELLS = "__cells"
 
@@ -111,7 +114,7 @@ def render(text: str, cells: Mapping[str, Any]) -> str:
 def evaluate(text: str, cells: Mapping[str, Any], *, time_limit: float | None = None) -> Any:
     """The value of one formula over one row's cells; raises ``FormulaError``."""
     refs = references(text)
-    payload = _row_json(refs, cells)
+    payload = row_json(refs, cells)
     rt = _runtime(time_limit)
     runner = rt.runner(text)
     if isinstance(runner, FormulaError):
@@ -136,14 +139,21 @@ def evaluate_many(
     ``MAX_TIMEOUTS`` rows timed out, the remaining rows get a timeout error without running.
     """
     refs = references(text)
-    return evaluate_many_json(text, [_row_json(refs, row) for row in rows], time_limit=time_limit)
+    return evaluate_many_json(text, [row_json(refs, row) for row in rows], time_limit=time_limit)
 
 
 def evaluate_many_json(
-    text: str, payloads: Sequence[str], *, time_limit: float | None = None
+    text: str,
+    payloads: Sequence[str],
+    *,
+    time_limit: float | None = None,
+    max_timeouts: int = MAX_TIMEOUTS,
+    max_result_bytes: int = 0,
 ) -> list[Any | FormulaError]:
     """``evaluate_many`` over rows given as JSON object texts (a row's cells as the database
-    stores them, say), which go into JavaScript without being decoded in Python."""
+    stores them, say), which go into JavaScript without being decoded in Python. A result
+    whose JSON is surely longer than ``max_result_bytes`` (when set) is a ``"size"`` error
+    (see ``result_too_big``), so that large results do not pile up in the batch."""
     results: list[Any | FormulaError] = []
     timeouts = 0
     rt = _runtime(time_limit)
@@ -152,7 +162,7 @@ def evaluate_many_json(
         return [runner] * len(payloads)
     start = 0
     while start < len(payloads):
-        if timeouts >= MAX_TIMEOUTS:
+        if timeouts >= max_timeouts:
             given_up = FormulaError(
                 "timeout", f"Formula skipped: it hit the time limit on {timeouts} rows"
             )
@@ -160,7 +170,7 @@ def evaluate_many_json(
             break
         batch = list(_take_batch(payloads, start))
         try:
-            out = runner(1, "[" + ",".join(batch) + "]")
+            out = runner(1, "[" + ",".join(batch) + "]", max_result_bytes)
         except quickjs.JSException as exc:
             error = rt.failed(exc)
             done = rt.progress(runner)
@@ -181,6 +191,11 @@ def evaluate_many_json(
     return results
 
 
+def result_too_big(limit: int) -> FormulaError:
+    """The error of a result larger than ``limit`` bytes of JSON."""
+    return FormulaError("size", f"{_TOO_BIG}{limit} bytes")
+
+
 def _take_batch(payloads: Sequence[str], start: int) -> Iterator[str]:
     size = 0
     for index in range(start, min(len(payloads), start + _BATCH_ROWS)):
@@ -190,7 +205,8 @@ def _take_batch(payloads: Sequence[str], start: int) -> Iterator[str]:
         yield payloads[index]
 
 
-def _row_json(refs: list[str], cells: Mapping[str, Any]) -> str:
+def row_json(refs: Sequence[str], cells: Mapping[str, Any]) -> str:
+    """The JSON object text of the cells ``refs`` name (what a formula gets)."""
     row = {ref: cells[ref] for ref in refs if ref in cells}
     return orjson.dumps(row, default=str).decode()
 
@@ -210,7 +226,7 @@ def _decode_one(item: list[Any], raising: bool = True) -> Any:
 _local = threading.local()
 
 _PRELUDE = r"""
-(function (MEMORY) {
+(function (MEMORY, TOO_BIG) {
   "use strict";
   const parse = JSON.parse, stringify = JSON.stringify, MakeFunction = Function;
   const seen = new Set();
@@ -236,10 +252,15 @@ _PRELUDE = r"""
       return ["runtime", "Uncaught exception"];
     }
   };
-  const encode = (f, row) => {
+  const encode = (f, row, limit) => {
     try {
       const v = stringify([0, f(row)]);
-      return v === undefined ? "[0,null]" : v;
+      if (v === undefined) return "[0,null]";
+      // a UTF-16 length: never more than the UTF-8 bytes, so never a false alarm
+      if (limit > 0 && v.length - 4 > limit) {
+        return stringify([1, TOO_BIG + limit + " bytes", "size"]);
+      }
+      return v;
     } catch (e) {
       const [kind, message] = describe(e);
       return stringify([1, message, kind]);
@@ -253,12 +274,12 @@ _PRELUDE = r"""
       try { f = MakeFunction(cells, expr); } catch (_) { return describe(first)[1]; }
     }
     let done = [];
-    return (op, arg) => {
-      if (op === 0) return encode(f, parse(arg));
+    return (op, arg, limit) => {
+      if (op === 0) return encode(f, parse(arg), limit);
       if (op === 2) return "[" + done.join(",") + "]";
       done = [];
       const rows = parse(arg);
-      for (let i = 0; i < rows.length; i++) done.push(encode(f, rows[i]));
+      for (let i = 0; i < rows.length; i++) done.push(encode(f, rows[i], limit));
       const out = "[" + done.join(",") + "]";
       done = [];
       return out;
@@ -276,7 +297,7 @@ class _Runtime:
         self.ctx.set_memory_limit(MEMORY_LIMIT_BYTES)
         self.ctx.set_time_limit(TIME_LIMIT_SECONDS)
         self.time_limit = TIME_LIMIT_SECONDS
-        self.compile = self.ctx.eval(_PRELUDE)(_MEMORY_MESSAGE)
+        self.compile = self.ctx.eval(_PRELUDE)(_MEMORY_MESSAGE, _TOO_BIG)
         self.cache: OrderedDict[str, Any] = OrderedDict()
         self.broken = False
 
@@ -310,7 +331,7 @@ class _Runtime:
         """An error JavaScript could not catch: the time or memory limit."""
         first = (str(exc).strip().splitlines() or ["null"])[0]
         if "interrupted" in first:
-            return FormulaError("timeout", f"Formula exceeded the time limit ({self.time_limit}s)")
+            return FormulaError("timeout", f"Formula timed out after {self.time_limit:g} s")
         self.broken = True  # after running out of memory the runtime is not trusted again
         if "out of memory" in first or first == "null":
             return FormulaError("memory", _MEMORY_MESSAGE)

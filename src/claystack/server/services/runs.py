@@ -2,7 +2,7 @@
 
 A run marks its cells QUEUED and, in the same transaction, records the work: a ``run_jobs``
 row per action cell, and for a formula column one ``formula_runs`` row that the engine's
-sweep walks in row order. The engine's workers (``enrichment/engine.py``) do the rest.
+sweep walks in row order. The engine's workers (``server/engine/``) do the rest.
 """
 
 from __future__ import annotations

@@ -319,6 +319,7 @@ class RunJob(Base):
         UniqueConstraint("table_id", "field_id", "record_id"),
         Index("ix_run_jobs_kind_not_before", "kind", "not_before"),
         Index("ix_run_jobs_kind_id", "kind", "id"),
+        Index("ix_run_jobs_kind_workspace_id_not_before", "kind", "workspace_id", "not_before"),
     )
     id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)

@@ -1,0 +1,196 @@
+"""The executor: runs a planned task's action (or waterfall steps) under the integration's
+concurrency and rate limits and the run timeout, and turns what happened into an
+``Outcome``: a result and its charges, a retry at a backoff, or an error."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from ..config import Settings
+from ..enrichment.base import ActionError, ActionResult, Integration, RunContext
+from ..services.common import now_ms
+from ..storage.engine import Database
+from .work import Charge, Job, Outcome, Step, Task, dumps
+
+log = logging.getLogger("claystack.engine")
+
+
+class TokenBucket:
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self.tokens = self.capacity
+        self.stamp = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def take(self) -> None:
+        async with self.lock:
+            while True:
+                now = time.monotonic()
+                self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+                self.stamp = now
+                if self.tokens >= 1:
+                    self.tokens -= 1
+                    return
+                await asyncio.sleep((1 - self.tokens) / self.rate)
+
+
+class Executor:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._semaphores: dict[str, asyncio.Semaphore | None] = {}
+        self._buckets: dict[str, TokenBucket | None] = {}
+
+    async def run(self, task: Task) -> Outcome:
+        """What running ``task`` came to; never raises (but for cancellation)."""
+        try:
+            outcome = await self._execute(task)
+            size = len(dumps([outcome.value, outcome.full_value])) - 3
+            limit = self.settings.max_cell_bytes
+            if size > limit:
+                error = f"Action result is larger than the cell limit of {limit} bytes"
+                outcome = Outcome(task.job, "ERROR", error=error, charges=outcome.charges)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # never lose a worker to one cell
+            log.exception("executing %s failed", task.job.key)
+            outcome = Outcome(task.job, "ERROR", error=f"Internal error: {exc}")
+        outcome.reserved = task.reserved
+        return outcome
+
+    def _limits(
+        self, integration: Integration
+    ) -> tuple[asyncio.Semaphore | None, TokenBucket | None]:
+        key = integration.key
+        if key not in self._semaphores:
+            n = self.settings.integration_concurrency.get(key) or integration.max_concurrency
+            self._semaphores[key] = asyncio.Semaphore(n) if n else None
+            rate = self.settings.integration_rate_per_second.get(key) or integration.rate_per_second
+            self._buckets[key] = TokenBucket(rate) if rate else None
+        return self._semaphores[key], self._buckets[key]
+
+    async def _call(self, task: Task, step: Step) -> ActionResult:
+        job = task.job
+        ctx = RunContext(
+            workspace_id=job.workspace_id,
+            table_id=job.table_id,
+            field_id=job.field_id,
+            record_id=job.record_id,
+            credentials=step.credentials,
+            settings=self.settings,
+            db=self.db,
+        )
+        sem, bucket = self._limits(step.integration)
+        if sem is not None:
+            await sem.acquire()
+        try:
+            if bucket is not None:
+                await bucket.take()
+            timeout = self.settings.run_action_timeout_seconds
+            try:
+                async with asyncio.timeout(timeout):
+                    result = await step.action.run(dict(step.inputs or {}), ctx)
+            except TimeoutError:
+                raise ActionError(
+                    f"The action took longer than {timeout:g}s", "ERROR_TIMEOUT", retryable=True
+                ) from None
+        finally:
+            if sem is not None:
+                sem.release()
+        if not isinstance(result, ActionResult):
+            raise ActionError(f"The action returned {type(result).__name__}, not ActionResult")
+        return result
+
+    def _charge(
+        self, task: Task, step: Step, result: ActionResult, index: int | None
+    ) -> list[Charge]:
+        price = result.credits if result.credits is not None else step.action.credits
+        if price <= 0:
+            return []
+        key = f"run:{task.job.key}" if index is None else f"run:{task.job.key}:{index}"
+        return [Charge(key, step.integration.key, step.action.key, int(price))]
+
+    async def _execute(self, task: Task) -> Outcome:
+        job = task.job
+        if not task.waterfall:
+            step = task.steps[0]
+            try:
+                result = await self._call(task, step)
+            except ActionError as exc:
+                return self._failed(job, exc)
+            except Exception as exc:
+                return Outcome(job, "ERROR", error=f"{type(exc).__name__}: {exc}")
+            return self._succeeded(job, result, self._charge(task, step, result, None))
+        charges: list[Charge] = []
+        trail: list[dict[str, Any]] = []
+        budget = task.reserved
+        for i, step in enumerate(task.steps):
+            info: dict[str, Any] = {
+                "index": i,
+                "actionPackageId": step.integration.key,
+                "actionKey": step.action.key,
+            }
+            if step.inputs is None:
+                trail.append({**info, "status": "ERROR_BLANK_TOKEN", "error": step.blank})
+                continue
+            if step.price > budget:
+                trail.append({**info, "status": "ERROR_OUT_OF_CREDITS"})
+                continue
+            try:
+                result = await self._call(task, step)
+            except Exception as exc:
+                status = exc.status if isinstance(exc, ActionError) else "ERROR"
+                message = exc.message if isinstance(exc, ActionError) else f"{exc}"
+                trail.append({**info, "status": status, "error": message})
+                continue
+            step_charges = self._charge(task, step, result, i)
+            budget -= sum(c.amount for c in step_charges)
+            charges += step_charges
+            status = "SUCCESS" if result.has_data else "SUCCESS_NO_DATA"
+            trail.append({**info, "status": status})
+            if result.has_data:
+                full = result.full_value if result.full_value is not None else result.value
+                wrapped = {"value": result.value, "result": full, "step": info, "steps": trail}
+                return Outcome(
+                    job, "SUCCESS", value=result.value, full_value=wrapped, charges=charges
+                )
+        if any(t["status"] == "SUCCESS_NO_DATA" for t in trail):
+            return Outcome(job, "SUCCESS_NO_DATA", full_value={"steps": trail}, charges=charges)
+        if all(
+            t["status"] == "ERROR_OUT_OF_CREDITS"
+            for t in trail
+            if t["status"] != "ERROR_BLANK_TOKEN"
+        ):
+            return Outcome(
+                job, "ERROR_OUT_OF_CREDITS", error="Out of credits", full_value={"steps": trail}
+            )
+        last = next(t for t in reversed(trail) if "error" in t)
+        return Outcome(
+            job,
+            "ERROR",
+            error=f"No step returned data; last error: {last.get('error')}",
+            full_value={"steps": trail},
+            charges=charges,
+        )
+
+    def _succeeded(self, job: Job, result: ActionResult, charges: list[Charge]) -> Outcome:
+        full = result.full_value if result.full_value is not None else result.value
+        status = "SUCCESS" if result.has_data else "SUCCESS_NO_DATA"
+        return Outcome(job, status, value=result.value, full_value=full, charges=charges)
+
+    def _failed(self, job: Job, exc: ActionError) -> Outcome:
+        retries = self.settings.run_max_attempts - 1
+        if exc.max_retries is not None:
+            retries = min(retries, exc.max_retries)
+        if exc.retryable and job.attempts <= retries:
+            if exc.retry_after is not None:
+                delay = max(0.0, float(exc.retry_after))
+            else:
+                delay = self.settings.run_retry_base_seconds * 2 ** (job.attempts - 1)
+            delay = min(delay, self.settings.run_retry_max_seconds)
+            return Outcome(job, "RETRY", error=exc.message, retry_at=now_ms() + int(delay * 1000))
+        return Outcome(job, exc.status or "ERROR", error=exc.message)

@@ -1,0 +1,208 @@
+"""The planner: what a claimed job will do. It evaluates run conditions and input bindings
+(in the formula worker processes), picks the action (or the waterfall's steps), asks each
+its price and holds the credits a task may spend while it runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..config import Settings
+from ..enrichment import bindings, evaluation, formulas, registry
+from ..enrichment.pool import FormulaPool
+from ..errors import ClayError
+from ..services.fields import WATERFALL
+from .queue import Claim, Credentials
+from .work import Job, Outcome, Step, Task, cell_values
+
+log = logging.getLogger("claystack.engine")
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, float) and math.isnan(value):
+        return False
+    return value not in (None, False, 0, "")
+
+
+def table_fields(fields: Mapping[tuple[str, str], Any], table_id: str) -> dict[str, Any]:
+    return {fid: f for (tid, fid), f in fields.items() if tid == table_id}
+
+
+class Planner:
+    def __init__(self, settings: Settings, pool: FormulaPool) -> None:
+        self.settings = settings
+        self.pool = pool
+        self.reserved: dict[int, int] = {}  # workspace → credits held by running actions
+
+    async def plan(self, claim: Claim) -> list[Task | Outcome]:
+        """A task for each claimed job, or the outcome when a check fails before any call."""
+        evaluated = await self.evaluate_inputs(claim.jobs, claim.fields, claim.records)
+        return await asyncio.to_thread(
+            self._prepare, claim.jobs, claim.fields, claim.records, claim.creds, evaluated
+        )
+
+    async def evaluate_inputs(
+        self,
+        jobs: Sequence[Job],
+        fields: Mapping[tuple[str, str], Any],
+        records: Mapping[tuple[str, str], Any],
+    ) -> dict[tuple[int, str], Any]:
+        """The run conditions and input bindings of the jobs, evaluated in the formula
+        worker processes: ``(job id, formula) → value or FormulaError``."""
+        wanted: dict[str, list[tuple[int, str]]] = {}
+        per_table: dict[str, dict[str, Any]] = {}
+        for j in jobs:
+            f = fields.get((j.table_id, j.field_id))
+            rec = records.get((j.table_id, j.record_id))
+            if f is None or f.type != "action" or rec is None:
+                continue
+            ts = f.type_settings
+            texts = [ts.get("conditionalRunFormulaText")]
+            steps = ts.get("steps") or [] if ts.get("actionPackageId") == WATERFALL else [ts]
+            for spec in steps:
+                runnable = bindings.runnable(spec.get("inputsBinding"))
+                texts += [b.get("formulaText") for b in runnable]
+            values: dict[str, Any] | None = None
+            for formula in texts:
+                if not isinstance(formula, str) or not formula.strip():
+                    continue
+                if evaluation.single_reference(formula) is not None:
+                    continue
+                if values is None:
+                    tf = per_table.get(j.table_id)
+                    if tf is None:
+                        tf = per_table[j.table_id] = table_fields(fields, j.table_id)
+                    values = cell_values(tf, rec.cells, rec.meta)
+                payload = formulas.row_json(evaluation.references(formula), values)
+                wanted.setdefault(formula, []).append((j.id, payload))
+        out: dict[tuple[int, str], Any] = {}
+        for formula, items in wanted.items():
+            results = await self.pool.evaluate_many_json(formula, [p for _, p in items])
+            for (job_id, _), value in zip(items, results, strict=True):
+                out[(job_id, formula)] = value
+        return out
+
+    def _prepare(
+        self,
+        jobs: Sequence[Job],
+        fields: Mapping[tuple[str, str], Any],
+        records: Mapping[tuple[str, str], Any],
+        creds: Mapping[tuple[int, str, str], Credentials],
+        evaluated: Mapping[tuple[int, str], Any],
+    ) -> list[Task | Outcome]:
+        out: list[Task | Outcome] = []
+        per_table: dict[str, dict[str, Any]] = {}
+        for j in jobs:
+            f = fields.get((j.table_id, j.field_id))
+            rec = records.get((j.table_id, j.record_id))
+            if f is None or f.type != "action" or rec is None:
+                out.append(Outcome(j, None))
+                continue
+            tf = per_table.get(j.table_id)
+            if tf is None:
+                tf = per_table[j.table_id] = table_fields(fields, j.table_id)
+            try:
+                values = cell_values(tf, rec.cells, rec.meta)
+                out.append(self._prepare_one(j, f.type_settings, values, creds, evaluated))
+            except Exception as exc:  # a bad formula or setting fails the cell, not the batch
+                log.exception("preparing %s/%s failed", j.field_id, j.record_id)
+                out.append(Outcome(j, "ERROR", error=f"Could not prepare the run: {exc}"))
+        return out
+
+    def _prepare_one(
+        self,
+        job: Job,
+        settings: Mapping[str, Any],
+        values: Mapping[str, Any],
+        creds: Mapping[tuple[int, str, str], Credentials],
+        evaluated: Mapping[tuple[int, str], Any],
+    ) -> Task | Outcome:
+        def value_of(text: str) -> Any:
+            single = evaluation.single_reference(text)
+            if single is not None:
+                return values.get(single)
+            if (job.id, text) not in evaluated:
+                raise evaluation.FormulaError("syntax", "SyntaxError: empty formula")
+            value = evaluated[(job.id, text)]
+            if isinstance(value, evaluation.FormulaError):
+                raise evaluation.FormulaError(value.kind, value.message)
+            return value
+
+        condition = settings.get("conditionalRunFormulaText")
+        if isinstance(condition, str) and condition.strip():
+            try:
+                ok = value_of(condition)
+            except evaluation.FormulaError as exc:
+                return Outcome(
+                    job,
+                    "ERROR_INVALID_INPUT",
+                    error=f"Run condition failed: {evaluation.error_message(exc)}",
+                )
+            if not _truthy(ok):
+                return Outcome(job, "ERROR_RUN_CONDITION_NOT_MET", error="Run condition not met")
+        waterfall = settings.get("actionPackageId") == WATERFALL
+        steps: list[Step] = []
+        for spec in settings.get("steps") or [] if waterfall else [settings]:
+            pkg, key = spec.get("actionPackageId", ""), spec.get("actionKey", "")
+            integration = registry.get(pkg)
+            action = integration.action(key) if integration else None
+            if integration is None or action is None:
+                if waterfall:
+                    continue
+                return Outcome(job, "ERROR", error=f"Action {pkg}/{key} is not installed")
+            inputs: dict[str, Any] | None = {}
+            blank: str | None = None
+            for binding in bindings.runnable(spec.get("inputsBinding")):
+                formula = binding.get("formulaText") or ""
+                empty = [
+                    r for r in evaluation.references(formula) if evaluation.is_blank(values.get(r))
+                ]
+                if empty:
+                    blank = f'Input "{binding.get("name")}" refers to blank field {empty[0]}'
+                    inputs = None
+                    break
+                try:
+                    value = evaluation.evaluate_input(formula, values, value_of)
+                    inputs[binding["name"]] = value  # type: ignore[index]
+                except evaluation.FormulaError as exc:
+                    msg = f'Input "{binding.get("name")}": {evaluation.error_message(exc)}'
+                    if waterfall:
+                        blank, inputs = msg, None
+                        break
+                    return Outcome(job, "ERROR_INVALID_INPUT", error=msg)
+            if inputs is None and not waterfall:
+                return Outcome(job, "ERROR_BLANK_TOKEN", error=blank)
+            aa = spec.get("authAccountId")
+            cred = creds.get((job.workspace_id, aa, pkg), {}) if aa else {}
+            if isinstance(cred, ClayError):
+                return Outcome(job, "ERROR_INVALID_INPUT", error=f"{aa}: {cred.message}")
+            price = action.price(inputs, cred, self.settings) if inputs is not None else 0
+            steps.append(Step(integration, action, inputs, cred, blank, price))
+        if not any(s.inputs is not None for s in steps):
+            message = next((s.blank for s in steps if s.blank), "No step of the waterfall can run")
+            return Outcome(job, "ERROR_BLANK_TOKEN", error=message)
+        return Task(job, steps, waterfall)
+
+    def reserve(self, task: Task, balances: Mapping[int, int]) -> Outcome | None:
+        """Holds the credits ``task`` may spend; the outcome instead when its workspace
+        cannot pay for it."""
+        ws = task.job.workspace_id
+        prices = [s.price for s in task.steps if s.inputs is not None]
+        need = sum(prices)
+        if need > 0:
+            available = balances.get(ws, 0) - self.reserved.get(ws, 0)
+            floor = min(p for p in prices if p > 0) if task.waterfall else need
+            if available < floor:
+                return Outcome(task.job, "ERROR_OUT_OF_CREDITS", error="Out of credits")
+            task.reserved = min(need, available)
+            self.reserved[ws] = self.reserved.get(ws, 0) + task.reserved
+        return None
+
+    def release(self, outcome: Outcome) -> None:
+        """Gives back what ``reserve`` held, once the outcome is stored."""
+        if outcome.reserved:
+            ws = outcome.job.workspace_id
+            self.reserved[ws] = self.reserved.get(ws, 0) - outcome.reserved

@@ -1,0 +1,174 @@
+"""The action queue: ``run_jobs`` rows claimed in batches under a lease (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; the process's write lock on SQLite), and taken back after a crash."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..config import Settings
+from ..errors import ClayError
+from ..services import app_accounts, credits
+from ..services.common import now_ms
+from ..services.runs import set_meta_expr
+from ..storage.engine import Database
+from ..storage.models import Field, Record, RunJob
+from .work import Job, job_from_row
+
+_RUNNING_CELL = orjson.dumps({"status": "RUNNING"}).decode()
+
+Credentials = Mapping[str, Any] | ClayError
+
+
+async def resolve_credentials(
+    conn: AsyncConnection, workspace_id: int, auth_account_id: str, integration: str
+) -> Mapping[str, Any] | ClayError:
+    """The credentials an action runs with, from the field's ``authAccountId``; the error
+    (account deleted, of another workspace or integration) when it cannot be used, which
+    ends the cell instead of the batch."""
+    try:
+        return await app_accounts.resolve_credentials(
+            conn, workspace_id, auth_account_id, integration
+        )
+    except ClayError as exc:
+        return exc
+
+
+@dataclass(slots=True)
+class Claim:
+    """Claimed jobs, with their tables' fields and rows (by ``(table id, id)``), the
+    credentials their actions use and their workspaces' balances at the claim."""
+
+    jobs: list[Job]
+    fields: dict[tuple[str, str], Any]
+    records: dict[tuple[str, str], Any]
+    creds: dict[tuple[int, str, str], Credentials]
+    balances: dict[int, int]
+
+    def by_workspace(self) -> list[Claim]:
+        """One claim per workspace (sharing the lookups)."""
+        groups: dict[int, list[Job]] = {}
+        for j in self.jobs:
+            groups.setdefault(j.workspace_id, []).append(j)
+        return [
+            Claim(jobs, self.fields, self.records, self.creds, self.balances)
+            for jobs in groups.values()
+        ]
+
+
+class ActionQueue:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    async def recover(self) -> int:
+        """Makes every job a previous process held claimable at once."""
+        async with self.db.transaction(write=True) as conn:
+            result = await conn.execute(
+                update(RunJob)
+                .where(RunJob.lease_until.is_not(None))
+                .values(lease_until=None, not_before=now_ms())
+            )
+        return result.rowcount or 0
+
+    async def claim(self, limit: int, room: Callable[[int], int]) -> Claim | None:
+        """Leases up to ``limit`` ready action jobs and marks their cells RUNNING; with
+        what planning them needs. None when no job is ready. The workspaces with ready
+        jobs share ``limit`` evenly, each taking no more than ``room(workspace)``, so one
+        workspace's backlog never fills a claim that another's jobs are waiting for."""
+        kind = "action"
+        now = now_ms()
+        lease = int(self.settings.run_lease_seconds * 1000)
+        ready = (RunJob.kind == kind) & (RunJob.not_before <= now)
+        async with self.db.transaction(write=False) as conn:
+            waiting = list(await conn.scalars(select(RunJob.workspace_id).where(ready).distinct()))
+        wants = {ws: room(ws) for ws in sorted(waiting)}
+        wants = {ws: n for ws, n in wants.items() if n > 0}
+        if not wants:
+            return None
+        share = max(1, limit // len(wants))
+        async with self.db.transaction(write=True) as conn:
+            rows: list[Any] = []
+            for ws, n in wants.items():
+                rows += await conn.execute(
+                    select(RunJob)
+                    .where(ready, RunJob.workspace_id == ws)
+                    .order_by(RunJob.not_before, RunJob.id)
+                    .limit(min(n, share))
+                    .with_for_update(skip_locked=True)
+                )
+            if not rows:
+                return None
+            ids = [r.id for r in rows]
+            # A claimed job is invisible to other claims until its lease runs out.
+            for start in range(0, len(ids), 1000):
+                await conn.execute(
+                    update(RunJob)
+                    .where(RunJob.id.in_(ids[start : start + 1000]))
+                    .values(
+                        lease_until=now + lease,
+                        not_before=now + lease,
+                        attempts=RunJob.attempts + 1,
+                    )
+                )
+            jobs = [job_from_row(r, claimed=True) for r in rows]
+            fields, records = await self.load(conn, jobs)
+            balances: dict[int, int] = {}
+            creds: dict[tuple[int, str, str], Credentials] = {}
+            for ws in {j.workspace_id for j in jobs}:
+                balances[ws] = await credits.balance(conn, ws)
+            for j in jobs:
+                f = fields.get((j.table_id, j.field_id))
+                if f is None:
+                    continue
+                ts = f.type_settings
+                for step in ts.get("steps") or [ts]:
+                    aa, pkg = step.get("authAccountId"), step.get("actionPackageId", "")
+                    if aa and (j.workspace_id, aa, pkg) not in creds:
+                        creds[(j.workspace_id, aa, pkg)] = await resolve_credentials(
+                            conn, j.workspace_id, aa, pkg
+                        )
+            await self._mark_running(conn, jobs, records)
+        return Claim(jobs, fields, records, creds, balances)
+
+    async def load(
+        self, conn: AsyncConnection, jobs: Sequence[Job]
+    ) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], Any]]:
+        table_ids = {j.table_id for j in jobs}
+        fields: dict[tuple[str, str], Any] = {}
+        for f in await conn.execute(select(Field).where(Field.table_id.in_(table_ids))):
+            fields[(f.table_id, f.id)] = f
+        records: dict[tuple[str, str], Any] = {}
+        by_table: dict[str, list[str]] = {}
+        for j in jobs:
+            by_table.setdefault(j.table_id, []).append(j.record_id)
+        for table_id, rids in by_table.items():
+            unique = list(dict.fromkeys(rids))
+            for start in range(0, len(unique), 1000):
+                rows = await conn.execute(
+                    select(Record.id, Record.cells, Record.meta).where(
+                        Record.table_id == table_id, Record.id.in_(unique[start : start + 1000])
+                    )
+                )
+                for r in rows:
+                    records[(table_id, r.id)] = r
+        return fields, records
+
+    async def _mark_running(
+        self, conn: AsyncConnection, jobs: Sequence[Job], records: Mapping[Any, Any]
+    ) -> None:
+        groups: dict[tuple[str, str], list[str]] = {}
+        for j in jobs:
+            if (j.table_id, j.record_id) in records:
+                groups.setdefault((j.table_id, j.field_id), []).append(j.record_id)
+        for (table_id, field_id), rids in groups.items():
+            await conn.execute(
+                update(Record)
+                .where(Record.table_id == table_id, Record.id.in_(rids))
+                .values(meta=set_meta_expr(conn, field_id, _RUNNING_CELL))
+            )

@@ -1,0 +1,180 @@
+"""The ``Runner``: the engine's workers in one server process, wired together.
+
+One claimer task takes action jobs from the queue, the planner makes tasks of them (one
+planning task per workspace at a time), and ``run_concurrency`` executor tasks run those,
+taking the workspaces in turn; one writer task stores the outcomes. The sweeper evaluates
+formula columns. No workspace can hold all the claims, planners, executors or sweeps.
+Run state lives only in the database; a restart picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from ..config import Settings
+from ..enrichment.pool import FormulaPool
+from ..services.common import now_ms
+from ..storage.engine import Database
+from .executor import Executor
+from .fair import FairQueue, workspace_cap
+from .planner import Planner
+from .queue import ActionQueue, Claim
+from .sweeper import Sweeper
+from .work import Outcome, Task
+from .writer import Writer
+
+log = logging.getLogger("claystack.engine")
+
+
+async def _idle(event: asyncio.Event, seconds: float) -> None:
+    """Waits for ``event`` (then clears it) or ``seconds``, whichever comes first."""
+    event.clear()
+    try:
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancellation that
+        # stop() sends when the event is set at that moment.
+        async with asyncio.timeout(seconds):
+            await event.wait()
+    except TimeoutError:
+        pass
+
+
+class Runner:
+    """The workers of one server process; ``start`` in the app's lifespan, ``stop`` at exit.
+
+    Its parts: ``queue`` (claim, lease, recover), ``planner`` (inputs, run conditions,
+    price), ``executor`` (limits, timeouts, retries), ``writer`` (store, charge, cascade) and
+    ``sweeper`` (formula columns); formulas run in ``pool``'s worker processes."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.concurrency = settings.run_concurrency
+        self.pool = FormulaPool(
+            settings.formula_workers,
+            settings.formula_time_limit_seconds,
+            settings.max_cell_bytes,
+        )
+        self.queue = ActionQueue(db, settings)
+        self.planner = Planner(settings, self.pool)
+        self.executor = Executor(db, settings)
+        self.writer = Writer(db, self._written)
+        self.sweeper = Sweeper(db, settings, self.pool, self.wake)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._wake = asyncio.Event()
+        self._exec = FairQueue(workspace_cap(self.concurrency))
+        self._inflight: dict[int, int] = {}  # workspace → action jobs claimed, not yet written
+        self._planning: dict[int, asyncio.Task[None]] = {}  # workspace → its planning task
+        self._plans: dict[int, list[Claim]] = {}  # workspace → claims waiting for it
+
+    async def recover(self) -> int:
+        """Makes every job a previous process held claimable at once."""
+        return await self.queue.recover()
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._exec = FairQueue(workspace_cap(self.concurrency))
+        self.writer.results = asyncio.Queue()
+        self._inflight = {}
+        self._plans = {}
+        self.planner.reserved = {}
+        claimer = self._forever(self._claim_round, self._wake, "claiming run jobs")
+        sweeper = self._forever(self.sweeper.round, self.sweeper.wake_event, "evaluating formulas")
+        self._tasks = [asyncio.create_task(claimer, name="claystack-claimer")]
+        self._tasks.append(asyncio.create_task(self.writer.run(), name="claystack-writer"))
+        self._tasks.append(asyncio.create_task(sweeper, name="claystack-formulas"))
+        for i in range(self.concurrency):
+            self._tasks.append(asyncio.create_task(self._execute(), name=f"claystack-exec-{i}"))
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        tasks += self._planning.values()
+        self._planning = {}
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.sweeper.stop()
+        self.pool.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+        self.sweeper.wake_event.set()
+
+    async def _forever(
+        self, step: Callable[[], Awaitable[bool]], wake: asyncio.Event, what: str
+    ) -> None:
+        """Runs ``step`` again and again, waiting for ``wake`` (or the poll interval)
+        whenever it found nothing to do."""
+        poll = self.settings.run_poll_seconds
+        while True:
+            busy = False
+            try:
+                busy = await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the engine must outlive any one bad batch
+                log.exception("%s failed", what)
+                await asyncio.sleep(poll)
+            if not busy:
+                await _idle(wake, poll)
+
+    def _room(self, workspace_id: int) -> int:
+        return 2 * self.concurrency - self._inflight.get(workspace_id, 0)
+
+    async def _claim_round(self) -> bool:
+        claim = await self.queue.claim(self.settings.run_claim_batch, self._room)
+        if claim is None:
+            return False
+        for part in claim.by_workspace():
+            ws = part.jobs[0].workspace_id
+            self._inflight[ws] = self._inflight.get(ws, 0) + len(part.jobs)
+            self._plans.setdefault(ws, []).append(part)
+            if ws not in self._planning:
+                task = asyncio.create_task(self._plan(ws), name="claystack-planner")
+                self._planning[ws] = task
+        return True
+
+    async def _plan(self, workspace_id: int) -> None:
+        """Plans a workspace's claims one after another (a slow input formula of one
+        workspace delays only its own)."""
+        try:
+            while self._plans.get(workspace_id):
+                claim = self._plans[workspace_id].pop(0)
+                try:
+                    planned = await self.planner.plan(claim)
+                except Exception as exc:  # put the jobs back rather than lose them
+                    log.exception("planning %d run jobs failed", len(claim.jobs))
+                    at = now_ms() + 1000
+                    planned = [Outcome(j, "RETRY", error=f"{exc}", retry_at=at) for j in claim.jobs]
+                for item in planned:
+                    if isinstance(item, Task):
+                        refused = self.planner.reserve(item, claim.balances)
+                        if refused is None:
+                            self._exec.put(item)
+                            continue
+                        item = refused
+                    self.writer.put(item)
+        finally:
+            self._planning.pop(workspace_id, None)
+            self._plans.pop(workspace_id, None)
+
+    async def _execute(self) -> None:
+        while True:
+            task = await self._exec.get()
+            try:
+                self.writer.put(await self.executor.run(task))
+            finally:
+                self._exec.done(task)
+
+    def _written(self, batch: Sequence[Outcome]) -> None:
+        for outcome in batch:
+            ws = outcome.job.workspace_id
+            left = self._inflight.get(ws, 0) - 1
+            if left > 0:
+                self._inflight[ws] = left
+            else:
+                self._inflight.pop(ws, None)
+            self.planner.release(outcome)
+        self.wake()  # room for more claims, and retries may be due

@@ -1,0 +1,335 @@
+"""The sweeper: formula columns have no job per cell; a column's sweep (``formula_runs``)
+walks its QUEUED cells in row order, each batch evaluated in the formula worker processes
+and stored with one statement in the transaction that moves the sweep on. Each workspace
+has at most one sweep running, and the workspaces take turns."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Text, cast, delete, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..config import Settings
+from ..enrichment import evaluation, formulas
+from ..enrichment.pool import FormulaPool
+from ..services import runs, tables
+from ..services.common import now_ms
+from ..services.runs import META_OBJECT
+from ..storage.engine import Database
+from ..storage.models import Field, FormulaRun, Record
+from .work import FINAL_OK, FormulaCell, cell_values, dumps
+
+log = logging.getLogger("claystack.engine")
+
+SWEEP_BATCHES = 16  # batches of one formula column before its workspace's next turn
+_UNSTORABLE = "The formula's value could not be stored"
+
+# One statement stores a batch of formula cells: rows matched by ``seq``, unchanged since
+# they were read (``updated_at``) and still QUEUED.
+_FORMULA_SQL = {
+    "sqlite": (
+        "UPDATE records SET cells = json_set(cells, :path, json(json_extract(v.value, '$.v'))), "
+        f"meta = json_set({META_OBJECT['sqlite']}, :path, json(json_extract(v.value, '$.m'))), "
+        "updated_at = :now FROM json_each(:rows) AS v "
+        "WHERE records.seq = json_extract(v.value, '$.s') "
+        "AND records.updated_at = json_extract(v.value, '$.u') "
+        "AND json_extract(records.meta, :status) = 'QUEUED'"
+    ),
+    "postgresql": (
+        "UPDATE records SET "
+        "cells = records.cells || jsonb_build_object(CAST(:f AS text), v.v), "
+        f"meta = {META_OBJECT['postgresql']} || jsonb_build_object(CAST(:f AS text), v.m), "
+        "updated_at = :now "
+        "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(s bigint, u bigint, v jsonb, m jsonb) "
+        "WHERE records.seq = v.s AND records.updated_at = v.u "
+        "AND records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED'"
+    ),
+}
+
+
+def _too_big(value: Any, limit: int) -> bool:
+    """Whether the value's JSON is longer than ``limit`` bytes (without encoding the short
+    strings, which are most values)."""
+    if isinstance(value, str) and len(value) * 6 + 2 <= limit:
+        return False
+    return len(dumps(value)) > limit
+
+
+class Sweeper:
+    """``round`` starts sweeps; ``on_news`` is called when stored cells may have queued
+    other work (the formulas and actions that read them)."""
+
+    def __init__(
+        self, db: Database, settings: Settings, pool: FormulaPool, on_news: Callable[[], None]
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.pool = pool
+        self.on_news = on_news
+        self.wake_event = asyncio.Event()
+        self._sweeping: dict[int, asyncio.Task[None]] = {}  # workspace → its running sweep
+        self._swept: dict[int, tuple[int, str, str]] = {}  # workspace → its last sweep started
+        self._turn = 0
+
+    async def stop(self) -> None:
+        tasks = list(self._sweeping.values())
+        self._sweeping = {}
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def round(self) -> bool:
+        """Starts the next sweep of every workspace that has none running, taking the
+        workspaces in turn and each one's columns in turn, so that one workspace's backlog
+        (or a formula that hits its time limit) delays no other's."""
+        async with self.db.transaction(write=False) as conn:
+            sweeps = list(
+                await conn.execute(
+                    select(FormulaRun.workspace_id, FormulaRun.table_id, FormulaRun.field_id)
+                )
+            )
+        by_ws: dict[int, list[tuple[int, str, str]]] = {}
+        for ws, table_id, field_id in sorted(sweeps):
+            by_ws.setdefault(ws, []).append((ws, table_id, field_id))
+        order = sorted(by_ws)
+        if order:  # whose turn it is to start first, when there are more than workers
+            turn = self._turn % len(order)
+            order = order[turn:] + order[:turn]
+            self._turn += 1
+        started = False
+        for ws in order:
+            if ws in self._sweeping:
+                continue
+            if len(self._sweeping) >= self.pool.size:
+                break
+            columns = by_ws[ws]
+            last = self._swept.get(ws)
+            nxt = next((c for c in columns if last is None or c > last), columns[0])
+            self._swept[ws] = nxt
+            task = asyncio.create_task(self._run(nxt[1], nxt[2]), name="claystack-sweep")
+            self._sweeping[ws] = task
+            task.add_done_callback(functools.partial(self._done, ws))
+            started = True
+        return started
+
+    def _done(self, workspace_id: int, _: object = None) -> None:
+        self._sweeping.pop(workspace_id, None)
+        self.wake_event.set()
+
+    async def _run(self, table_id: str, field_id: str) -> None:
+        try:
+            await self.sweep(table_id, field_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the engine must outlive any one bad batch
+            log.exception("evaluating formula column %s/%s failed", table_id, field_id)
+            await asyncio.sleep(self.settings.run_poll_seconds)
+
+    async def sweep(self, table_id: str, field_id: str, batches: int = SWEEP_BATCHES) -> bool:
+        """Up to ``batches`` batches of one formula column in row order, each read and
+        evaluated while the one before it is written; whether it found cells to do.
+        Evaluation holds no lock: a slow formula keeps no other writer waiting."""
+        limit = self.settings.run_formula_batch
+        async with self.db.transaction(write=False) as conn:
+            sweep = (
+                await conn.execute(
+                    select(FormulaRun).where(
+                        FormulaRun.table_id == table_id, FormulaRun.field_id == field_id
+                    )
+                )
+            ).first()
+        if sweep is None:
+            return False
+        position, found = sweep.after_seq, False
+        writing: asyncio.Task[None] | None = None
+        try:
+            for _ in range(batches):
+                fields, rows, raw = await self.read(table_id, field_id, position, limit)
+                target = fields.get(field_id)
+                runnable = target is not None and target.type == "formula"
+                cells = []
+                if rows:
+                    cells = await self.evaluate(target, fields, rows, raw)
+                if writing is not None:
+                    await writing
+                found |= bool(rows)
+                end = len(rows) < limit
+                store = self.store(sweep, position, rows, cells, runnable, end)
+                writing = asyncio.create_task(store)
+                if end:
+                    break
+                position = rows[-1].seq
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
+        return found
+
+    async def read(
+        self, table_id: str, field_id: str, position: int, limit: int
+    ) -> tuple[dict[str, Any], list[Any], bool]:
+        """The table's fields, the column's next QUEUED cells after ``position`` (none when
+        the column is gone or no longer a formula), and whether their ``cells`` are the JSON
+        text the database holds: so for a formula that reads no action column, as it needs
+        no ``meta``."""
+        async with self.db.transaction(write=False) as conn:
+            fields = {
+                f.id: f for f in await conn.execute(select(Field).where(Field.table_id == table_id))
+            }
+            target = fields.get(field_id)
+            if target is None or target.type != "formula":
+                return fields, [], False
+            refs = evaluation.references(str(target.type_settings.get("formulaText") or ""))
+            raw = all(getattr(fields.get(r), "type", None) != "action" for r in refs)
+            values = (
+                [cast(Record.cells, Text).label("cells")] if raw else [Record.cells, Record.meta]
+            )
+            rows = await conn.execute(
+                select(Record.seq, Record.id, Record.updated_at, *values)
+                .where(
+                    Record.table_id == table_id,
+                    Record.seq > position,
+                    runs.cell_status(field_id) == "QUEUED",
+                )
+                .order_by(Record.seq)
+                .limit(limit)
+            )
+            return fields, list(rows), raw
+
+    async def store(
+        self,
+        sweep: Any,
+        start: int,
+        rows: Sequence[Any],
+        cells: Sequence[FormulaCell],
+        runnable: bool,
+        end: bool,
+    ) -> None:
+        """Stores a batch read after ``start`` and moves the sweep to just before the first
+        cell still QUEUED after ``start``, or ends it (``end``: the read reached the table's
+        last queued cell). A cell is stored only if its row is unchanged since it was read;
+        a changed one (a new input, a run queueing it again) stays QUEUED and so is read
+        again. The sweep's row is locked first, as runs that queue cells of the column lock
+        it (``runs._queue_formula``), so none slips by; its ``pending`` count says whether
+        any cell can remain without scanning for one."""
+        table_id, field_id = sweep.table_id, sweep.field_id
+        this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
+        async with self.db.transaction(write=True) as conn:
+            await tables.data_changed(conn, [table_id])  # table, then sweep, then records
+            current = (
+                await conn.execute(
+                    select(FormulaRun.after_seq, FormulaRun.pending).where(this).with_for_update()
+                )
+            ).first()
+            stamps = {r.seq: r.updated_at for r in rows}
+            written = await self._write_formulas(conn, field_id, cells, stamps)
+            if current is not None:
+                left = max(int(current.pending) - written, 0)
+                moved: dict[str, Any] = {"pending": left}
+                if not runnable or (end and left == 0):
+                    finished = True
+                elif current.after_seq < start:
+                    finished = False  # a run moved the sweep back meanwhile: it stays there
+                else:
+                    nxt = await conn.scalar(
+                        select(Record.seq)
+                        .where(
+                            Record.table_id == table_id,
+                            Record.seq > start,
+                            runs.cell_status(field_id) == "QUEUED",
+                        )
+                        .order_by(Record.seq)
+                        .limit(1)
+                    )
+                    finished = nxt is None
+                    if nxt is not None:
+                        moved["after_seq"] = nxt - 1
+                if finished:
+                    await conn.execute(delete(FormulaRun).where(this))
+                else:
+                    await conn.execute(update(FormulaRun).where(this).values(**moved))
+            done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
+            if done:
+                # A new result, even an equal one, is news to the formulas that read it.
+                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done)
+        if done:
+            self.on_news()
+
+    async def evaluate(
+        self, field: Any, fields: Mapping[str, Any], rows: Sequence[Any], raw: bool
+    ) -> list[FormulaCell]:
+        """The cells of a batch, evaluated in the formula worker processes."""
+        formula = str(field.type_settings.get("formulaText") or "")
+        results: list[Any]
+        if raw:
+            results = await self.pool.evaluate_many_json(formula, [r.cells for r in rows])
+        else:
+            values = [cell_values(fields, r.cells, r.meta) for r in rows]
+            single = evaluation.single_reference(formula)
+            if single is not None:
+                results = [v.get(single) for v in values]
+            else:
+                refs = evaluation.references(formula)
+                payloads = [formulas.row_json(refs, v) for v in values]
+                results = await self.pool.evaluate_many_json(formula, payloads)
+        out: list[FormulaCell] = []
+        limit = self.settings.max_cell_bytes
+        for r, value in zip(rows, results, strict=True):
+            if not isinstance(value, evaluation.FormulaError) and _too_big(value, limit):
+                value = formulas.result_too_big(limit)
+            if isinstance(value, evaluation.FormulaError):
+                out.append(FormulaCell(r.seq, r.id, "ERROR", None, evaluation.error_message(value)))
+            else:
+                status = "SUCCESS_NO_DATA" if evaluation.is_blank(value) else "SUCCESS"
+                out.append(FormulaCell(r.seq, r.id, status, value))
+        return out
+
+    async def _write_formulas(
+        self,
+        conn: AsyncConnection,
+        field_id: str,
+        cells: Sequence[FormulaCell],
+        stamps: Mapping[int, int],
+    ) -> int:
+        """Stores the cells whose rows still have the ``updated_at`` they were read with
+        and are still QUEUED; how many it stored."""
+        if not cells:
+            return 0
+        dialect = conn.dialect.name
+        items = []
+        for c in cells:
+            meta = (
+                {"status": c.status} if c.error is None else {"status": c.status, "error": c.error}
+            )
+            if dialect == "postgresql":
+                items.append({"s": c.seq, "u": stamps[c.seq], "v": c.value, "m": meta})
+            else:  # JSON text inside JSON: json_extract gives it back as text for json()
+                items.append(
+                    {"s": c.seq, "u": stamps[c.seq], "v": dumps(c.value), "m": dumps(meta)}
+                )
+        params = {"f": field_id, "now": now_ms(), "rows": dumps(items)}
+        if dialect != "postgresql":
+            params["path"] = f'$."{field_id}"'
+            params["status"] = f'$."{field_id}".status'
+        try:
+            async with conn.begin_nested():
+                result = await conn.execute(text(_FORMULA_SQL[dialect]), params)
+            return result.rowcount or 0
+        except DBAPIError:
+            if len(cells) > 1:  # find the values the database refuses (NUL on PostgreSQL)
+                half = len(cells) // 2
+                first = await self._write_formulas(conn, field_id, cells[:half], stamps)
+                return first + await self._write_formulas(conn, field_id, cells[half:], stamps)
+            c = cells[0]
+            if c.error == _UNSTORABLE:
+                raise
+            failed = FormulaCell(c.seq, c.record_id, "ERROR", None, _UNSTORABLE)
+            return await self._write_formulas(conn, field_id, [failed], stamps)

@@ -1,0 +1,115 @@
+"""The units of work that pass between the engine's parts: a claimed ``Job``, the ``Task``
+the planner makes of it (its ``Step``s), and the ``Outcome`` the writer stores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from ..enrichment.base import Action, Integration
+
+FINAL_OK = ("SUCCESS", "SUCCESS_NO_DATA")
+
+
+@dataclass(slots=True)
+class Job:
+    id: int
+    key: str
+    kind: str
+    workspace_id: int
+    table_id: str
+    field_id: str
+    record_id: str
+    user_id: int | None
+    attempts: int
+
+
+@dataclass(slots=True)
+class Charge:
+    key: str
+    integration: str
+    action_key: str
+    amount: int
+
+
+@dataclass(slots=True)
+class Step:
+    integration: Integration
+    action: Action
+    inputs: dict[str, Any] | None  # None: an input was blank (waterfall steps are skipped)
+    credentials: Mapping[str, Any]
+    blank: str | None = None
+    price: int = 0  # what the action quotes for these inputs
+
+
+@dataclass(slots=True)
+class Task:
+    job: Job
+    steps: list[Step]
+    waterfall: bool
+    reserved: int = 0
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one job. ``status`` RETRY puts the job back; None drops it."""
+
+    job: Job
+    status: str | None
+    value: Any = None
+    full_value: Any = None
+    error: str | None = None
+    charges: list[Charge] = field(default_factory=list)
+    retry_at: int = 0
+    reserved: int = 0
+
+    def cell_meta(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"status": self.status}
+        if self.full_value is not None:
+            meta["fullValue"] = self.full_value
+        if self.error is not None:
+            meta["error"] = self.error
+        return meta
+
+
+@dataclass(slots=True)
+class FormulaCell:
+    seq: int
+    record_id: str
+    status: str
+    value: Any
+    error: str | None = None
+
+
+def job_from_row(r: Any, claimed: bool = False) -> Job:
+    """A ``run_jobs`` row as a ``Job`` (``claimed``: counting the attempt being made)."""
+    return Job(
+        r.id,
+        r.key,
+        r.kind,
+        r.workspace_id,
+        r.table_id,
+        r.field_id,
+        r.record_id,
+        r.user_id,
+        r.attempts + claimed,
+    )
+
+
+def cell_values(fields: Mapping[str, Any], cells: Mapping[str, Any], meta: Any) -> dict[str, Any]:
+    """What formulas see: plain cells, and an action column's whole result."""
+    values = dict(cells)
+    if meta:
+        for fid, cell in meta.items():
+            f = fields.get(fid)
+            if f is not None and f.type == "action" and isinstance(cell, dict):
+                if "fullValue" in cell:
+                    values[fid] = cell["fullValue"]
+    return values
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()

@@ -1,0 +1,171 @@
+"""The writer: stores action outcomes in batches, charges credits and queues the formulas
+that read the new values again (cascade)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import bindparam, delete, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..services import credits, runs, tables
+from ..services.common import now_ms
+from ..services.runs import META_OBJECT
+from ..storage.engine import Database
+from ..storage.models import RunJob
+from .work import FINAL_OK, Outcome, dumps
+
+log = logging.getLogger("claystack.engine")
+
+_WRITE_SQL = {
+    "sqlite": (
+        "UPDATE records SET cells = json_set(cells, :path, json(:value)), "
+        f"meta = json_set({META_OBJECT['sqlite']}, :path, json(:meta)), updated_at = :now "
+        "WHERE table_id = :t AND id = :r"
+    ),
+    "postgresql": (
+        "UPDATE records SET "
+        "cells = cells || jsonb_build_object(CAST(:f AS text), CAST(:value AS jsonb)), "
+        f"meta = {META_OBJECT['postgresql']} "
+        "|| jsonb_build_object(CAST(:f AS text), CAST(:meta AS jsonb)), updated_at = :now "
+        "WHERE table_id = :t AND id = :r"
+    ),
+}
+_META_SQL = {
+    "sqlite": (
+        f"UPDATE records SET meta = json_set({META_OBJECT['sqlite']}, :path, json(:meta)) "
+        "WHERE table_id = :t AND id = :r"
+    ),
+    "postgresql": (
+        f"UPDATE records SET meta = {META_OBJECT['postgresql']} "
+        "|| jsonb_build_object(CAST(:f AS text), CAST(:meta AS jsonb)) "
+        "WHERE table_id = :t AND id = :r"
+    ),
+}
+
+
+class Writer:
+    """``put`` outcomes; ``run`` stores them and calls ``on_written`` with each batch
+    (stored or, after logging, dropped)."""
+
+    def __init__(self, db: Database, on_written: Callable[[Sequence[Outcome]], None]) -> None:
+        self.db = db
+        self.on_written = on_written
+        self.results: asyncio.Queue[Outcome] = asyncio.Queue()
+
+    def put(self, outcome: Outcome) -> None:
+        self.results.put_nowait(outcome)
+
+    async def run(self) -> None:
+        """Stores outcomes as they come, in batches of what arrived within 20 ms."""
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self.results.get()]
+            deadline = loop.time() + 0.02
+            while len(batch) < 2000:
+                try:
+                    batch.append(self.results.get_nowait())
+                    continue
+                except asyncio.QueueEmpty:
+                    pass
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    async with asyncio.timeout(remaining):
+                        item = await self.results.get()
+                except TimeoutError:
+                    break
+                batch.append(item)
+            try:
+                await self.write(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("writing %d run results failed; writing them one by one", len(batch))
+                for outcome in batch:
+                    try:
+                        await self.write([outcome])
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception:
+                        log.exception("dropping the result of %s", outcome.job.key)
+            finally:
+                self.on_written(batch)
+
+    async def write(self, batch: Sequence[Outcome]) -> None:
+        """Stores a batch in one transaction: the cells, the credit charges (each keyed by
+        its job, so a job re-run after a crash is never charged twice), the retries'
+        new times, the formulas that read the cells queued again, the jobs deleted."""
+        now = now_ms()
+        async with self.db.transaction(write=True) as conn:
+            # The tables' rows before their records' (see tables.data_changed).
+            await tables.data_changed(conn, {o.job.table_id for o in batch if o.status})
+            dialect = conn.dialect.name
+            finals: list[dict[str, Any]] = []
+            retries: list[dict[str, Any]] = []
+            done: list[int] = []
+            for o in batch:
+                j = o.job
+                if o.status is None:
+                    done.append(j.id)
+                    continue
+                params: dict[str, Any] = {
+                    "path": f'$."{j.field_id}"',
+                    "f": j.field_id,
+                    "meta": dumps(o.cell_meta()),
+                    "t": j.table_id,
+                    "r": j.record_id,
+                }
+                if dialect == "postgresql":
+                    del params["path"]
+                else:
+                    del params["f"]
+                if o.status == "RETRY":
+                    retries.append(params)
+                    continue
+                params["value"] = dumps(o.value if o.status in FINAL_OK else None)
+                params["now"] = now
+                finals.append(params)
+                done.append(j.id)
+                for c in o.charges:
+                    await credits.charge(
+                        conn,
+                        workspace_id=j.workspace_id,
+                        amount=c.amount,
+                        idempotency_key=c.key,
+                        user_id=j.user_id,
+                        integration=c.integration,
+                        action_key=c.action_key,
+                        table_id=j.table_id,
+                        field_id=j.field_id,
+                        record_id=j.record_id,
+                    )
+            if finals:
+                await conn.execute(text(_WRITE_SQL[dialect]), finals)
+            if retries:
+                await conn.execute(text(_META_SQL[dialect]), retries)
+                await conn.execute(
+                    update(RunJob)
+                    .where(RunJob.id == bindparam("b_id"))
+                    .values(lease_until=None, not_before=bindparam("b_at")),
+                    [{"b_id": o.job.id, "b_at": o.retry_at} for o in batch if o.status == "RETRY"],
+                )
+            await self._cascade(conn, batch)
+            for start in range(0, len(done), 1000):
+                await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
+
+    async def _cascade(self, conn: AsyncConnection, batch: Sequence[Outcome]) -> None:
+        groups: dict[tuple[int, int | None, str], list[tuple[str, str]]] = {}
+        for o in batch:
+            if o.status in FINAL_OK:
+                j = o.job
+                groups.setdefault((j.workspace_id, j.user_id, j.table_id), []).append(
+                    (j.field_id, j.record_id)
+                )
+        for (ws, user, table_id), done in groups.items():
+            # A new result, even an equal one, is news to the formulas that read it.
+            await runs.cascade(conn, ws, user, table_id, done)
