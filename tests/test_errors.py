@@ -27,14 +27,24 @@ from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, login, make_client
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 UNAUTHORIZED = {"type": "Unauthorized", "message": "You must be logged in"}
 # Paths that need no login: login itself, logout (a no-op without a session), the emulator's
-# own endpoints and webhook ingestion.
-PUBLIC = re.compile(r"^(/v3/auth/log(in|out)$|/_claystack/|/v3/sources/webhook/)")
+# own endpoints, webhook ingestion, and the signed export download and import upload.
+PUBLIC = re.compile(
+    r"^(/v3/auth/log(in|out)$|/_claystack/|/v3/sources/webhook/"
+    r"|/v3/exports/\{exportId\}/file$|/v3/imports/upload$)"
+)
 # POSTs that only read: a viewer may call them.
 READ_ONLY_POSTS = {
     "/v3/workspaces/{workspaceId}/resources_v2",
     "/v3/workspaces/{workspaceId}/resources/search",
     "/v3/tables/{tableId}/bulk-fetch-records",
     "/v3/users/{userId}/resources",
+    "/v3/tables/{tableId}/export",
+    "/v3/tables/{tableId}/views/{viewId}/export",
+}
+# Of those, the ones that write nothing (run in a read transaction); exports add a job.
+READ_TRANSACTION_POSTS = READ_ONLY_POSTS - {
+    "/v3/tables/{tableId}/export",
+    "/v3/tables/{tableId}/views/{viewId}/export",
 }
 # Routes acting on the caller's own user, in no workspace.
 USER_LEVEL = ("/v3/me/",)
@@ -92,6 +102,14 @@ class World:
             ("PATCH", "/v3/tables/{tableId}/records/{recordId}"): {"cells": {}},
             ("POST", "/v3/tables/{tableId}/bulk-fetch-records"): {"recordIds": [self.record]},
             ("DELETE", "/v3/tables/{tableId}/records"): {"recordIds": [self.record]},
+            ("POST", "/v3/imports"): {
+                "workspaceId": self.ws,
+                "config": {
+                    "source": {"type": "S3_CSV", "key": "x", "filename": "x.csv"},
+                    "destination": {"type": "TABLE", "tableId": self.table},
+                    "map": {self.field: "{{name}}"},
+                },
+            },
         }
         if (method, path) in bodies:
             return bodies[(method, path)]
@@ -157,7 +175,8 @@ def params_of(path: str) -> list[str]:
 
 
 def takes_body(operation: dict[str, Any]) -> bool:
-    return "requestBody" in operation
+    """A JSON body (the multipart upload is checked by its own tests)."""
+    return "application/json" in operation.get("requestBody", {}).get("content", {})
 
 
 async def send(client: httpx.AsyncClient, method: str, url: str, body: Any) -> httpx.Response:
@@ -668,7 +687,7 @@ async def test_read_only_posts_never_wait_for_writers(
     so they answer while a writer holds SQLite's write lock (a write would queue behind it)."""
     world = await build_world(client, 1)
     values = {**world.params(), "userId": str(world.user)}
-    posts = [(p, world.body("POST", p)) for p in READ_ONLY_POSTS]
+    posts = [(p, world.body("POST", p)) for p in READ_TRANSACTION_POSTS]
     async with app.state.db.write_lock:
         for path, body in posts:
             r = await asyncio.wait_for(send(client, "POST", fill(path, values), body), 30)

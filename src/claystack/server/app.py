@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
-from . import lifecycle
+from . import lifecycle, security
 from .config import Settings
 from .errors import (
     BadRequest,
@@ -33,6 +33,7 @@ from .routes import (
     credits,
     emulator,
     integrations,
+    jobs,
     records,
     runs,
     sources,
@@ -84,6 +85,7 @@ class _App(FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    security.use_password_cost(settings.password_hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -117,6 +119,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth,
         integrations,
         credits,
+        jobs,
         emulator,
     ):
         app.include_router(module.api)
@@ -140,7 +143,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         TransportMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        max_json_depth=settings.max_json_depth,
+        max_upload_bytes=settings.import_max_file_bytes,
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -216,7 +219,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas[model.__name__] = schema
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClayError"}}}}
     read_only = {
-        (route.path, method.lower())
+        (route.path_format, method.lower())
         for route in _api_routes(app.routes)
         if getattr(route.endpoint, "claystack_read_only", False)
         for method in route.methods or ()

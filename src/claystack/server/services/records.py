@@ -38,6 +38,8 @@ def cell_out(value: Any, meta: dict[str, Any] | None) -> dict[str, Any]:
     if not meta:
         return {"value": value}
     cell: dict[str, Any] = {"value": value, "metadata": {"status": meta.get("status")}}
+    if meta.get("isStale"):
+        cell["metadata"].update(isStale=True, staleReason=meta.get("staleReason"))
     if "fullValue" in meta or "error" in meta:
         cell["externalContent"] = {k: meta[k] for k in ("fullValue", "error") if k in meta}
     return cell
@@ -124,9 +126,11 @@ async def add_records(
     records: Sequence[dict[str, Any]],
     *,
     max_cell_bytes: int,
+    run_actions: bool = True,
 ) -> list[dict[str, Any]]:
     """Inserts rows, keeping client ids and cell values; all or nothing (a cell over
-    ``max_cell_bytes`` is a 413)."""
+    ``max_cell_bytes`` is a 413). With ``run_actions=False`` auto-run queues only formula
+    columns (an import without run)."""
     if not records:
         return []
     writable = await _writable_fields(conn, table.id)
@@ -168,7 +172,7 @@ async def add_records(
             updated_at=now,
         )
     )
-    await runs_svc.auto_run(conn, table, rows)
+    await runs_svc.auto_run(conn, table, rows, actions=run_actions)
     stamp = iso(now)
     stamp_cell = {"value": stamp}
     table_id = table.id
