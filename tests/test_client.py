@@ -491,5 +491,8 @@ async def test_runs_start_and_wait(clay: AsyncClient) -> None:
     again = await clay.runs.start(table.id, [formula.id], record_ids=[rows[0].id], force=True)
     assert again.recordCount == 1
     await clay.runs.wait(table.id, poll_interval=0.05, timeout=30)
+    # A field that is not computed is a no-op (spec part 2 §4.4); no field at all is a 400.
+    noop = await clay.runs.start(table.id, [ids["Name"]])
+    assert noop.recordCount == 2
     with pytest.raises(BadRequestError):
-        await clay.runs.start(table.id, [ids["Name"]])
+        await clay.runs.start(table.id, [])

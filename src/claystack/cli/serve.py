@@ -71,6 +71,7 @@ def serve(
             port=settings.port,
             log_level=log_level,
             access_log=False,
+            # The app reads X-Forwarded-For itself, from CLAYSTACK_TRUSTED_PROXIES only.
             proxy_headers=False,
         )
         return
@@ -82,7 +83,6 @@ def serve(
         port=settings.port,
         log_level=log_level,
         access_log=False,
-        # The app reads X-Forwarded-For itself, from CLAYSTACK_TRUSTED_PROXIES only.
         proxy_headers=False,
     )
 

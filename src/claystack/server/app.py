@@ -26,7 +26,7 @@ from .errors import (
     NoMatchingURL,
     as_clay_error,
 )
-from .middleware import TransportMiddleware
+from .middleware import CsrfMiddleware, TransportMiddleware
 from .routes import (
     RAW_BODY_MODELS,
     auth,
@@ -38,6 +38,7 @@ from .routes import (
     runs,
     sources,
     tables,
+    ui,
     workspaces,
 )
 from .security import AuthCache, parse_networks
@@ -102,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A self-hostable server speaking Clay's v3 HTTP API",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
@@ -121,8 +124,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         credits,
         jobs,
         emulator,
+        ui,
     ):
         app.include_router(module.api)
+    app.include_router(ui.pages)
+    app.mount("/assets", ui.assets(), name="assets")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
@@ -144,7 +150,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         TransportMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.import_max_file_bytes,
+        max_json_depth=settings.max_json_depth,
     )
+    app.add_middleware(CsrfMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -558,6 +558,30 @@ class RunStatusOut(Model):
     statusCountsByField: dict[str, list[StatusCount]]
 
 
+# -- web app (/_claystack/ui) --------------------------------------------------------------
+
+
+class RowsWindow(Model):
+    total: int
+    offset: int
+    results: list[RecordOut]
+
+
+class FormulaPreviewIn(Model):
+    formulaText: str = Field(max_length=100_000)
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class FormulaPreviewItem(Model):
+    recordId: str
+    value: Any
+    error: str | None
+
+
+class FormulaPreviewOut(Model):
+    results: list[FormulaPreviewItem]
+
+
 # -- exports and imports -------------------------------------------------------------------
 
 

@@ -384,7 +384,7 @@ async def _store_batch(
             if not table.scope.can_write:
                 raise Forbidden("The user who started the import can no longer write this table")
             await records_svc.add_records(
-                conn, table, batch, run_actions=run_actions, max_cell_bytes=max_cell_bytes
+                conn, table, batch, max_cell_bytes=max_cell_bytes, run_actions=run_actions
             )
         kept = list(job.row_errors or [])
         room = MAX_REPORTED_ERRORS - len(kept)

@@ -1,7 +1,7 @@
 """users.auth_version and api_token_revoked_at; login_failures shared by every process
 
 Revision ID: 0007_hardening
-Revises: 0010_exports_imports
+Revises: 0006_table_data_version
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_hardening"
-down_revision = "0010_exports_imports"
+down_revision = "0006_table_data_version"
 branch_labels = None
 depends_on = None
 
