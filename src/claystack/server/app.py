@@ -227,7 +227,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas[model.__name__] = schema
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClayError"}}}}
     read_only = {
-        (route.path, method.lower())
+        (route.path_format, method.lower())
         for route in _api_routes(app.routes)
         if getattr(route.endpoint, "claystack_read_only", False)
         or getattr(route.endpoint, "claystack_viewer_ok", False)
