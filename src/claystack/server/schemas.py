@@ -543,6 +543,10 @@ class RunStatusOut(Model):
 # -- exports and imports -------------------------------------------------------------------
 
 
+class ExportIn(Model):
+    """No options yet (clients send nothing or ``{}``); unknown keys are ignored."""
+
+
 class ExportOut(Model):
     id: str = Field(description="ej_…")
     status: Literal["ACTIVE", "FINISHED", "FAILED"]

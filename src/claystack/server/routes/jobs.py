@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Path, Query, Request
+from fastapi import BackgroundTasks, Body, Path, Query, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
@@ -20,7 +20,7 @@ from ..deps import (
     get_settings,
 )
 from ..errors import BadRequest
-from ..schemas import ExportOut, ImportIn, ImportOut, SignedPostIn, SignedPostOut
+from ..schemas import ExportIn, ExportOut, ImportIn, ImportOut, SignedPostIn, SignedPostOut
 from ..services import exports, imports
 from . import JSONOut, ok, router
 
@@ -45,7 +45,11 @@ def _submit(request: Request, background: BackgroundTasks, kind: str, job_id: st
 
 @api.post("/v3/tables/{tableId}/export", responses=ok(ExportOut))
 async def export_table(
-    request: Request, background: BackgroundTasks, conn: Conn, table: TableReadDep
+    request: Request,
+    background: BackgroundTasks,
+    conn: Conn,
+    table: TableReadDep,
+    body: Annotated[ExportIn | None, Body()] = None,
 ) -> JSONOut:
     """Starts a CSV export of every row, in the columns of the table's first view. Poll
     ``GET /v3/exports/{id}`` until FINISHED for its ``downloadUrl``. A read: any role."""
@@ -61,6 +65,7 @@ async def export_view(
     conn: Conn,
     table: TableReadDep,
     view_id: ViewId,
+    body: Annotated[ExportIn | None, Body()] = None,
 ) -> JSONOut:
     """Starts a CSV export of the rows the view shows (its filter, sort and window), its
     visible columns in its order, values as displayed."""
