@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from . import lifecycle
+from . import lifecycle, security
 from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
 from .middleware import TransportMiddleware
@@ -73,6 +73,7 @@ _UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    security.use_password_cost(settings.password_hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

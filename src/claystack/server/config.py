@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     secret_key: str = ""
 
+    # "low" hashes in well under a millisecond: for test suites only, never for real users.
+    password_hash_cost: Literal["standard", "low"] = "standard"
     login_max_failures: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=300, gt=0)
 

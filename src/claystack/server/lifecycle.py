@@ -32,6 +32,8 @@ async def start(app: FastAPI) -> None:
     db, settings = app.state.db, app.state.settings
     await migrate.upgrade(db)
     async with db.transaction(write=True) as conn:
+        # Processes starting together must not both create the secret or the demo login.
+        await migrate.lock_for_startup(conn, db)
         app.state.secret = await accounts.instance_secret(conn, settings)
         app_accounts.use_secret(app.state.secret)
         app.state.webhooks.secret = app.state.secret

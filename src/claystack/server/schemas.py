@@ -325,6 +325,12 @@ class Health(Model):
     version: str
 
 
+class Readiness(Model):
+    status: Literal["ready"]
+    database: str
+    migrations: list[str]
+
+
 # -- integrations and connected accounts ---------------------------------------------------
 
 

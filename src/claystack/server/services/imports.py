@@ -25,6 +25,7 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...csvio import CsvError, CsvReader, read_csv
 from ..config import Settings
 from ..errors import BadRequest, ClayError, Forbidden, NotFound
 from ..ids import new_id
@@ -33,7 +34,6 @@ from ..storage.engine import Database
 from ..storage.models import ImportJob, Membership, User
 from . import records as records_svc
 from . import tables as tables_svc
-from ._csv import CsvError, open_csv
 from .common import Actor, Scope, iso, now_ms
 
 log = logging.getLogger("claystack.imports")
@@ -136,10 +136,19 @@ def _config(body: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, str]]:
     return source, dest["tableId"], mapping
 
 
+def _open(path: Path, source: dict[str, Any]) -> CsvReader:
+    """The shared CSV reader (encoding and delimiter detected unless given); malformed rows
+    are left out and reported, never the end of the import."""
+    return read_csv(
+        path,
+        delimiter=source.get("fieldDelimiter") or None,
+        has_header=source.get("hasHeader", True) is not False,
+        skip_bad_rows=True,
+    )
+
+
 def _columns(path: Path, source: dict[str, Any]) -> list[str]:
-    with open_csv(
-        path, delimiter=source.get("fieldDelimiter"), has_header=source.get("hasHeader", True)
-    ) as reader:
+    with _open(path, source) as reader:
         return list(reader.columns)
 
 
@@ -305,13 +314,7 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
     run_actions = not job.config.get("isImportWithoutRun", False)
     lease_ms = int(settings.job_lease_seconds * 1000)
     try:
-        reader = await anyio.to_thread.run_sync(
-            lambda: open_csv(
-                path,
-                delimiter=source.get("fieldDelimiter"),
-                has_header=source.get("hasHeader", True),
-            )
-        )
+        reader = await anyio.to_thread.run_sync(_open, path, source)
     except (CsvError, OSError) as exc:
         await _finish(db, import_id, FAILED, f"The CSV cannot be read: {exc}")
         return
@@ -320,17 +323,18 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
         skip = job.rows_read
         if skip:
             await anyio.to_thread.run_sync(_skip, rows, skip)
-        reported = len(reader.bad_rows)
+        report = reader.report
+        listed, skipped = len(report.bad_rows), report.skipped
         while True:
             batch = await anyio.to_thread.run_sync(
                 _batch, rows, settings.import_batch_size, mapping
             )
-            bad = reader.bad_rows[reported:]
-            reported = len(reader.bad_rows)
-            errors = [{"line": b.line, "message": b.reason} for b in bad]
+            errors = [{"line": b.line, "message": b.reason} for b in report.bad_rows[listed:]]
+            new_skipped = report.skipped - skipped
+            listed, skipped = len(report.bad_rows), report.skipped
             try:
                 alive = await _store_batch(
-                    db, import_id, actor, batch, errors, run_actions, lease_ms
+                    db, import_id, actor, batch, errors, new_skipped, run_actions, lease_ms
                 )
             except ClayError as exc:
                 await _finish(db, import_id, FAILED, exc.message)
@@ -356,6 +360,7 @@ async def _store_batch(
     actor: Actor,
     batch: list[Any],
     errors: list[dict[str, Any]],
+    skipped: int,
     run_actions: bool,
     lease_ms: int,
 ) -> bool:
@@ -386,7 +391,7 @@ async def _store_batch(
                 rows_read=ImportJob.rows_read + len(batch),
                 rows_imported=ImportJob.rows_imported + len(batch),
                 row_errors=kept + errors[: max(room, 0)] if errors and room > 0 else kept,
-                error_count=ImportJob.error_count + len(errors),
+                error_count=ImportJob.error_count + skipped,
                 updated_at=now,
                 lease_until=now + lease_ms,
             )
