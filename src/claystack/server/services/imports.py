@@ -35,6 +35,7 @@ from ..storage.models import ImportJob, Membership, User
 from . import records as records_svc
 from . import tables as tables_svc
 from .common import Actor, Scope, iso, now_ms
+from .leases import Lease
 
 log = logging.getLogger("claystack.imports")
 
@@ -288,17 +289,25 @@ async def _actor(conn: AsyncConnection, user_id: int | None) -> Actor | None:
     return None if user is None else Actor(user.id, user.email, user.name)
 
 
-async def _finish(db: Database, import_id: str, status: str, error: str | None = None) -> None:
+async def _finish(
+    db: Database, import_id: str, lease: Lease, status: str, error: str | None = None
+) -> None:
     now = now_ms()
     async with db.transaction(write=True) as conn:
         await conn.execute(
             update(ImportJob)
-            .where(ImportJob.id == import_id, ImportJob.status == ACTIVE)
+            .where(
+                ImportJob.id == import_id,
+                ImportJob.status == ACTIVE,
+                ImportJob.lease_until == lease.value,
+            )
             .values(status=status, error=error, updated_at=now, finished_at=now, lease_until=None)
         )
 
 
-async def run_import(db: Database, settings: Settings, import_id: str, wake: Any) -> None:
+async def run_import(
+    db: Database, settings: Settings, import_id: str, lease: Lease, wake: Any
+) -> None:
     """Feeds the CSV's rows to the records service in batches, each committed with the
     job's progress; resumes after ``rows_read`` when taken over."""
     async with db.transaction(write=False) as conn:
@@ -307,16 +316,17 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
             return
         actor = await _actor(conn, job.user_id)
     if actor is None:
-        await _finish(db, import_id, FAILED, "The user who started the import no longer exists")
+        await _finish(
+            db, import_id, lease, FAILED, "The user who started the import no longer exists"
+        )
         return
     source, _, mapping = _config(job.config)
     path = upload_path(settings, source["key"])
     run_actions = not job.config.get("isImportWithoutRun", False)
-    lease_ms = int(settings.job_lease_seconds * 1000)
     try:
         reader = await anyio.to_thread.run_sync(_open, path, source)
     except (CsvError, OSError) as exc:
-        await _finish(db, import_id, FAILED, f"The CSV cannot be read: {exc}")
+        await _finish(db, import_id, lease, FAILED, f"The CSV cannot be read: {exc}")
         return
     with reader:
         rows = iter(reader)
@@ -334,10 +344,10 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
             listed, skipped = len(report.bad_rows), report.skipped
             try:
                 alive = await _store_batch(
-                    db, import_id, actor, batch, errors, new_skipped, run_actions, lease_ms
+                    db, import_id, actor, batch, errors, new_skipped, run_actions, lease
                 )
             except ClayError as exc:
-                await _finish(db, import_id, FAILED, exc.message)
+                await _finish(db, import_id, lease, FAILED, exc.message)
                 return
             if not alive:
                 return
@@ -345,7 +355,7 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
                 wake()
             if not batch:
                 break
-    await _finish(db, import_id, FINISHED)
+    await _finish(db, import_id, lease, FINISHED)
 
 
 def _skip(rows: Iterator[Any], count: int) -> None:
@@ -362,19 +372,32 @@ async def _store_batch(
     errors: list[dict[str, Any]],
     skipped: int,
     run_actions: bool,
-    lease_ms: int,
+    lease: Lease,
 ) -> bool:
     """Adds one batch of rows and the job's progress in one transaction; False when the
     job is no longer ACTIVE (cancelled by a reset, or taken over)."""
+    held, renewed = lease.renew()
     async with db.transaction(write=True) as conn:
+        # The job's row first: a process that lost its lease stops here, adding nothing.
         job = (
             await conn.execute(
-                select(ImportJob.status, ImportJob.table_id, ImportJob.row_errors).where(
-                    ImportJob.id == import_id
+                update(ImportJob)
+                .where(
+                    ImportJob.id == import_id,
+                    ImportJob.status == ACTIVE,
+                    ImportJob.lease_until == held,
                 )
+                .values(
+                    rows_read=ImportJob.rows_read + len(batch),
+                    rows_imported=ImportJob.rows_imported + len(batch),
+                    error_count=ImportJob.error_count + skipped,
+                    updated_at=now_ms(),
+                    lease_until=renewed,
+                )
+                .returning(ImportJob.table_id, ImportJob.row_errors)
             )
         ).first()
-        if job is None or job.status != ACTIVE:
+        if job is None:
             return False
         if batch:
             table = await tables_svc.resolve_table(conn, actor, job.table_id)
@@ -382,18 +405,9 @@ async def _store_batch(
                 raise Forbidden("The user who started the import can no longer write this table")
             await records_svc.add_records(conn, table, batch, run_actions=run_actions)
         kept = list(job.row_errors or [])
-        room = MAX_REPORTED_ERRORS - len(kept)
-        now = now_ms()
-        await conn.execute(
-            update(ImportJob)
-            .where(ImportJob.id == import_id)
-            .values(
-                rows_read=ImportJob.rows_read + len(batch),
-                rows_imported=ImportJob.rows_imported + len(batch),
-                row_errors=kept + errors[: max(room, 0)] if errors and room > 0 else kept,
-                error_count=ImportJob.error_count + skipped,
-                updated_at=now,
-                lease_until=now + lease_ms,
+        if errors and len(kept) < MAX_REPORTED_ERRORS:
+            kept += errors[: MAX_REPORTED_ERRORS - len(kept)]
+            await conn.execute(
+                update(ImportJob).where(ImportJob.id == import_id).values(row_errors=kept)
             )
-        )
     return True
