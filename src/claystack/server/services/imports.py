@@ -403,7 +403,7 @@ async def _store_batch(
             table = await tables_svc.resolve_table(conn, actor, job.table_id)
             if not table.scope.can_write:
                 raise Forbidden("The user who started the import can no longer write this table")
-            await records_svc.add_records(conn, table, batch, run_actions=run_actions)
+            await records_svc.add_records(conn, table, batch, run_actions=run_actions, answer=False)
         kept = list(job.row_errors or [])
         if errors and len(kept) < MAX_REPORTED_ERRORS:
             kept += errors[: MAX_REPORTED_ERRORS - len(kept)]
