@@ -350,3 +350,25 @@ async def test_a_job_taken_over_resumes_after_its_stored_rows(
     assert done["status"] == "FINISHED" and done["state"]["numRowsSoFar"] == 5
     rows = await rows_of(client, table)
     assert [r[fid] for r in rows] == ["1", "2", "3", "4", "5"]
+
+
+async def test_an_upload_over_the_limit_is_413_and_stores_nothing(settings: Any) -> None:
+    from claystack.server import lifecycle
+    from claystack.server.app import create_app
+
+    from .conftest import login, make_client
+
+    settings.import_max_file_bytes = 2_000
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await lifecycle.reset(application)
+        async with make_client(application) as c, make_client(application) as anon:
+            await login(c, "demo@claystack.dev", "claystack")
+            form = (await c.post("/v3/imports/signed-s3-post-url", json={"filename": "a"})).json()
+            big = {"file": ("a.csv", b"a\n" + b"x\n" * 5_000, "text/csv")}
+            r = await anon.post("/v3/imports/upload", data=form["fields"], files=big)
+            assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+            small = {"file": ("a.csv", b"a\nx\n", "text/csv")}
+            r = await anon.post("/v3/imports/upload", data=form["fields"], files=small)
+            assert r.status_code == 204
+    assert not list((settings.data_dir / "uploads").glob("*.part"))
