@@ -197,7 +197,7 @@ async def test_auto_run_unless_import_without_run(
             "typeSettings": {
                 "actionKey": "normalize-domain",
                 "actionPackageId": "normalize-domain",
-                "inputsBinding": [{"name": "domain", "formulaText": f"{{{{{dom}}}}}"}],
+                "inputsBinding": [{"name": "url", "formulaText": f"{{{{{dom}}}}}"}],
             },
         },
     )

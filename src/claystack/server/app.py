@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 from . import lifecycle, security
 from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
-from .middleware import TransportMiddleware
+from .middleware import CsrfMiddleware, TransportMiddleware
 from .routes import (
     RAW_BODY_MODELS,
     auth,
@@ -30,6 +30,7 @@ from .routes import (
     runs,
     sources,
     tables,
+    ui,
     workspaces,
 )
 from .security import AuthCache, LoginThrottle
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A self-hostable server speaking Clay's v3 HTTP API",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
@@ -111,8 +114,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         credits,
         jobs,
         emulator,
+        ui,
     ):
         app.include_router(module.api)
+    app.include_router(ui.pages)
+    app.mount("/assets", ui.assets(), name="assets")
 
     @app.exception_handler(ClayError)
     async def clay_error(_: Request, exc: ClayError) -> Response:
@@ -161,6 +167,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.import_max_file_bytes,
     )
+    app.add_middleware(CsrfMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

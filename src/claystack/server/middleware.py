@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import BadRequest, ClayError, PayloadTooLarge
+from .errors import BadRequest, ClayError, Forbidden, PayloadTooLarge
 
 _JSON_TYPES = (b"application/json", b"application/merge-patch+json")
 UPLOAD_PATHS = frozenset({"/v3/imports/upload"})
@@ -142,3 +142,54 @@ class TransportMiddleware:
             return message
 
         return wrapped
+
+
+_UNSAFE_SITES = (b"cross-site", b"same-site")
+
+
+def _origin_of(url: bytes) -> bytes:
+    scheme, sep, rest = url.partition(b"://")
+    return scheme.lower() + sep + rest.split(b"/", 1)[0].lower() if sep else b""
+
+
+class CsrfMiddleware:
+    """Refuses state-changing requests authenticated by the session cookie that a browser
+    sent from another site (its ``Sec-Fetch-Site``, ``Origin`` or ``Referer`` says so).
+
+    Scripts send the cookie without these headers and are unaffected; bearer-token requests
+    and webhook ingestion carry no ambient credential and are never checked. The cookie is
+    also ``SameSite=Lax``, so modern browsers do not attach it cross-site at all.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in ("GET", "HEAD", "OPTIONS")
+            and self._foreign(scope)
+        ):
+            await _send_error(send, Forbidden("Cross-site request refused"))
+            return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _foreign(scope: Scope) -> bool:
+        headers = dict(scope.get("headers") or [])
+        if b"claysession=" not in headers.get(b"cookie", b""):
+            return False
+        if headers.get(b"authorization", b"")[:7].lower() == b"bearer ":
+            return False
+        if scope["path"].startswith("/v3/sources/webhook/"):
+            return False
+        if headers.get(b"sec-fetch-site", b"").lower() in _UNSAFE_SITES:
+            return True
+        source = headers.get(b"origin") or headers.get(b"referer")
+        if not source:
+            return False
+        host = headers.get(b"host", b"").lower()
+        scheme = scope.get("scheme", "http").encode()
+        forwarded = headers.get(b"x-forwarded-proto")
+        schemes = {scheme, forwarded.lower()} if forwarded else {scheme}
+        return _origin_of(source) not in {s + b"://" + host for s in schemes}

@@ -167,6 +167,12 @@ class FieldOut(Model):
     type: str
     typeSettings: dict[str, Any]
     inputFieldIds: list[str]
+    settingsError: str | None = Field(
+        default=None, description="UNKNOWN_ACTION or MISSING_AUTH: the column cannot run"
+    )
+    actionDefinition: dict[str, Any] | None = Field(
+        default=None, description="Action fields: the catalog entry of their action"
+    )
 
 
 class ViewOut(Model):
@@ -544,6 +550,30 @@ class StatusCount(Model):
 
 class RunStatusOut(Model):
     statusCountsByField: dict[str, list[StatusCount]]
+
+
+# -- web app (/_claystack/ui) --------------------------------------------------------------
+
+
+class RowsWindow(Model):
+    total: int
+    offset: int
+    results: list[RecordOut]
+
+
+class FormulaPreviewIn(Model):
+    formulaText: str = Field(max_length=100_000)
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class FormulaPreviewItem(Model):
+    recordId: str
+    value: Any
+    error: str | None
+
+
+class FormulaPreviewOut(Model):
+    results: list[FormulaPreviewItem]
 
 
 # -- exports and imports -------------------------------------------------------------------

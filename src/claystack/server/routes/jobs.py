@@ -97,7 +97,12 @@ async def get_export(
 @api.get(
     "/v3/exports/{exportId}/file",
     response_class=FileResponse,
-    responses={200: {"content": {"text/csv": {}}, "description": "The CSV file"}},
+    responses={
+        200: {
+            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The CSV file",
+        }
+    },
 )
 async def download_export(
     request: Request,

@@ -37,6 +37,8 @@ def cell_out(value: Any, meta: dict[str, Any] | None) -> dict[str, Any]:
     if not meta:
         return {"value": value}
     cell: dict[str, Any] = {"value": value, "metadata": {"status": meta.get("status")}}
+    if meta.get("isStale"):
+        cell["metadata"].update(isStale=True, staleReason=meta.get("staleReason"))
     if "fullValue" in meta or "error" in meta:
         cell["externalContent"] = {k: meta[k] for k in ("fullValue", "error") if k in meta}
     return cell
