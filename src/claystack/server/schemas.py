@@ -32,9 +32,15 @@ class LoginOut(Model):
 
 class MeOut(UserOut):
     username: str
-    apiToken: str
+    apiToken: str | None = Field(
+        description="Usable as ``Authorization: Bearer``; null once revoked"
+    )
     defaultWorkspaceId: int | None
     createdAt: str | None
+
+
+class ApiTokenOut(Model):
+    apiToken: str = Field(description="The new token; the previous one no longer works")
 
 
 class Success(Model):

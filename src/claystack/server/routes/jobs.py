@@ -18,6 +18,7 @@ from ..deps import (
     Secret,
     TableReadDep,
     get_settings,
+    viewer_may_call,
 )
 from ..errors import BadRequest
 from ..schemas import ExportIn, ExportOut, ImportIn, ImportOut, SignedPostIn, SignedPostOut
@@ -44,6 +45,7 @@ def _submit(request: Request, background: BackgroundTasks, kind: str, job_id: st
 
 
 @api.post("/v3/tables/{tableId}/export", responses=ok(ExportOut))
+@viewer_may_call
 async def export_table(
     request: Request,
     background: BackgroundTasks,
@@ -59,6 +61,7 @@ async def export_table(
 
 
 @api.post("/v3/tables/{tableId}/views/{viewId}/export", responses=ok(ExportOut))
+@viewer_may_call
 async def export_view(
     request: Request,
     background: BackgroundTasks,

@@ -344,7 +344,15 @@ async def run_import(
             listed, skipped = len(report.bad_rows), report.skipped
             try:
                 alive = await _store_batch(
-                    db, import_id, actor, batch, errors, new_skipped, run_actions, lease
+                    db,
+                    import_id,
+                    actor,
+                    batch,
+                    errors,
+                    new_skipped,
+                    run_actions,
+                    lease,
+                    settings.max_cell_bytes,
                 )
             except ClayError as exc:
                 await _finish(db, import_id, lease, FAILED, exc.message)
@@ -373,6 +381,7 @@ async def _store_batch(
     skipped: int,
     run_actions: bool,
     lease: Lease,
+    max_cell_bytes: int,
 ) -> bool:
     """Adds one batch of rows and the job's progress in one transaction; False when the
     job is no longer ACTIVE (cancelled by a reset, or taken over)."""
@@ -403,7 +412,14 @@ async def _store_batch(
             table = await tables_svc.resolve_table(conn, actor, job.table_id)
             if not table.scope.can_write:
                 raise Forbidden("The user who started the import can no longer write this table")
-            await records_svc.add_records(conn, table, batch, run_actions=run_actions, answer=False)
+            await records_svc.add_records(
+                conn,
+                table,
+                batch,
+                max_cell_bytes=max_cell_bytes,
+                run_actions=run_actions,
+                answer=False,
+            )
         kept = list(job.row_errors or [])
         if errors and len(kept) < MAX_REPORTED_ERRORS:
             kept += errors[: MAX_REPORTED_ERRORS - len(kept)]
