@@ -197,7 +197,7 @@ async def test_auto_run_unless_import_without_run(
             "typeSettings": {
                 "actionKey": "normalize-domain",
                 "actionPackageId": "normalize-domain",
-                "inputsBinding": [{"name": "domain", "formulaText": f"{{{{{dom}}}}}"}],
+                "inputsBinding": [{"name": "url", "formulaText": f"{{{{{dom}}}}}"}],
             },
         },
     )
@@ -307,3 +307,68 @@ def test_scenario_latin1_import_over_http(database: Any, tmp_path: Any, monkeypa
             assert "FINISHED: 1 rows imported" in result.stdout
             assert "line 3" in result.stderr
             assert clay.tables.count(table.id) == 3_001
+
+
+async def test_a_job_taken_over_resumes_after_its_stored_rows(
+    app: FastAPI, client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    """A crash after the first batch: the next holder of the job skips the rows already
+    stored (they committed with the job's progress) and adds the rest once; a process whose
+    lease was taken over adds nothing."""
+    from sqlalchemy import delete, select, update
+
+    from claystack.server.services import imports
+    from claystack.server.services.common import now_ms
+    from claystack.server.services.leases import Lease
+    from claystack.server.storage.models import ImportJob, Record
+
+    app.state.settings.import_batch_size = 2
+    table = await new_table(client, fields=("N",))
+    fid = table["byName"]["N"]
+    key = await upload(client, anon, b"N\n1\n2\n3\n4\n5\n")
+    r = await client.post("/v3/imports", json=config(key, table["id"], {fid: "{{N}}"}))
+    iid = r.json()["id"]
+    assert (await wait_import(client, iid))["state"]["numRowsSoFar"] == 5
+    # Back to the state a crash after the first batch leaves: 2 rows stored, lease lapsed.
+    db = app.state.db
+    async with db.transaction(write=True) as conn:
+        await conn.execute(
+            update(ImportJob)
+            .where(ImportJob.id == iid)
+            .values(status="ACTIVE", rows_read=2, rows_imported=2, lease_until=now_ms() - 1)
+        )
+        keep = select(Record.seq).where(Record.table_id == table["id"]).order_by(Record.seq)
+        seqs = list(await conn.scalars(keep))
+        await conn.execute(delete(Record).where(Record.seq.in_(seqs[2:])))
+    # A process holding an older lease is refused at its first write.
+    stale = Lease(now_ms() - 10_000, 60)
+    await imports.run_import(db, app.state.settings, iid, stale, lambda: None)
+    async with db.transaction(write=False) as conn:
+        assert len(list(await conn.scalars(keep))) == 2
+    app.state.jobs.submit("import", iid)
+    done = await wait_import(client, iid)
+    assert done["status"] == "FINISHED" and done["state"]["numRowsSoFar"] == 5
+    rows = await rows_of(client, table)
+    assert [r[fid] for r in rows] == ["1", "2", "3", "4", "5"]
+
+
+async def test_an_upload_over_the_limit_is_413_and_stores_nothing(settings: Any) -> None:
+    from claystack.server import lifecycle
+    from claystack.server.app import create_app
+
+    from .conftest import login, make_client
+
+    settings.import_max_file_bytes = 2_000
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        await lifecycle.reset(application)
+        async with make_client(application) as c, make_client(application) as anon:
+            await login(c, "demo@claystack.dev", "claystack")
+            form = (await c.post("/v3/imports/signed-s3-post-url", json={"filename": "a"})).json()
+            big = {"file": ("a.csv", b"a\n" + b"x\n" * 5_000, "text/csv")}
+            r = await anon.post("/v3/imports/upload", data=form["fields"], files=big)
+            assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+            small = {"file": ("a.csv", b"a\nx\n", "text/csv")}
+            r = await anon.post("/v3/imports/upload", data=form["fields"], files=small)
+            assert r.status_code == 204
+    assert not list((settings.data_dir / "uploads").glob("*.part"))

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import codecs
-import csv
 import shutil
 import sys
 import tempfile
@@ -16,6 +14,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ..client import Client
 from ..client._jobs import Export, ImportJob
+from ..csvio import CsvError, read_csv
+from ._common import open_client
 from ._console import console, err, fail
 
 imports_app = typer.Typer(
@@ -57,32 +57,12 @@ def export_with_job(client: Client, table_id: str, view: str | None, output: Pat
 
 
 def _header(path: Path, delimiter: str | None) -> list[str]:
-    """The first row, decoded the way the server's reader will (BOM, UTF-8, else cp1252)."""
-    with open(path, "rb") as fh:
-        sample = fh.read(64 * 1024)
-    encoding = "cp1252"
-    for bom, name in (
-        (codecs.BOM_UTF8, "utf-8-sig"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if sample.startswith(bom):
-            encoding = name
-            break
-    else:
-        try:
-            sample.decode("utf-8")
-            encoding = "utf-8"
-        except UnicodeDecodeError:
-            pass
-    text = sample.decode(encoding, errors="ignore")
-    first = text.splitlines()[0] if text.strip() else ""
-    if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(first, delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
-    return [c.strip() for c in next(csv.reader([first], delimiter=delimiter), [])]
+    """The CSV's column names, read the way the server's import will read them."""
+    try:
+        with read_csv(path, delimiter=delimiter, skip_bad_rows=True) as reader:
+            return list(reader.columns)
+    except CsvError as exc:
+        fail(f"{path}: {exc}")
 
 
 @imports_app.command("run")
@@ -108,9 +88,7 @@ def imports_run(
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Wait for the job")] = True,
 ) -> None:
     """Upload a CSV and import it with a server-side job (any encoding or delimiter)."""
-    from ._common import open_client as _client
-
-    with _client(ctx) as client:
+    with open_client(ctx) as client:
         target = client.tables.get(table)
         by_name = {f.name: f.id for f in target.fields}
         by_name.update({f.id: f.id for f in target.fields})
@@ -167,8 +145,6 @@ def imports_status(
     wait: Annotated[bool, typer.Option("--wait", help="Wait until it finishes")] = False,
 ) -> None:
     """Show an import job's progress."""
-    from ._common import open_client as _client
-
-    with _client(ctx) as client:
+    with open_client(ctx) as client:
         job = client.imports.wait(import_id) if wait else client.imports.get(import_id)
     _report(job)

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select, update
 from .config import Settings
 from .services import exports, imports
 from .services.common import now_ms
+from .services.leases import Lease
 from .storage.engine import Database
 from .storage.models import ExportJob, ImportJob
 
@@ -68,9 +69,12 @@ class JobRunner:
             self._running[job_id] = task
             task.add_done_callback(lambda _: self._running.pop(job_id, None))
 
-    async def _claim(self, kind: str, job_id: str) -> bool:
+    async def _claim(self, kind: str, job_id: str) -> Lease | None:
         model = _MODELS[kind]
         now = now_ms()
+        lease = Lease(
+            now + int(self.settings.job_lease_seconds * 1000), self.settings.job_lease_seconds
+        )
         async with self.db.transaction(write=True) as conn:
             result = await conn.execute(
                 update(model)
@@ -79,18 +83,19 @@ class JobRunner:
                     model.status == "ACTIVE",
                     or_(model.lease_until.is_(None), model.lease_until < now),
                 )
-                .values(lease_until=now + int(self.settings.job_lease_seconds * 1000))
+                .values(lease_until=lease.value)
             )
-        return bool(result.rowcount)
+        return lease if result.rowcount else None
 
     async def _run(self, kind: str, job_id: str) -> None:
         try:
-            if not await self._claim(kind, job_id):
+            lease = await self._claim(kind, job_id)
+            if lease is None:
                 return
             if kind == "export":
-                await exports.run_export(self.db, self.settings, job_id)
+                await exports.run_export(self.db, self.settings, job_id, lease)
             else:
-                await imports.run_import(self.db, self.settings, job_id, self.wake_runs)
+                await imports.run_import(self.db, self.settings, job_id, lease, self.wake_runs)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a job's failure is its own, never the server's

@@ -585,6 +585,10 @@ class FormulaPreviewOut(Model):
 # -- exports and imports -------------------------------------------------------------------
 
 
+class ExportIn(Model):
+    """No options yet (clients send nothing or ``{}``); unknown keys are ignored."""
+
+
 class ExportOut(Model):
     id: str = Field(description="ej_…")
     status: Literal["ACTIVE", "FINISHED", "FAILED"]

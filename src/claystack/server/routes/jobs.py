@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Path, Query, Request
+from fastapi import BackgroundTasks, Body, Path, Query, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
@@ -21,7 +21,7 @@ from ..deps import (
     viewer_may_call,
 )
 from ..errors import BadRequest
-from ..schemas import ExportOut, ImportIn, ImportOut, SignedPostIn, SignedPostOut
+from ..schemas import ExportIn, ExportOut, ImportIn, ImportOut, SignedPostIn, SignedPostOut
 from ..services import exports, imports
 from . import JSONOut, ok, router
 
@@ -47,7 +47,11 @@ def _submit(request: Request, background: BackgroundTasks, kind: str, job_id: st
 @api.post("/v3/tables/{tableId}/export", responses=ok(ExportOut))
 @viewer_may_call
 async def export_table(
-    request: Request, background: BackgroundTasks, conn: Conn, table: TableReadDep
+    request: Request,
+    background: BackgroundTasks,
+    conn: Conn,
+    table: TableReadDep,
+    body: Annotated[ExportIn | None, Body()] = None,
 ) -> JSONOut:
     """Starts a CSV export of every row, in the columns of the table's first view. Poll
     ``GET /v3/exports/{id}`` until FINISHED for its ``downloadUrl``. A read: any role."""
@@ -64,6 +68,7 @@ async def export_view(
     conn: Conn,
     table: TableReadDep,
     view_id: ViewId,
+    body: Annotated[ExportIn | None, Body()] = None,
 ) -> JSONOut:
     """Starts a CSV export of the rows the view shows (its filter, sort and window), its
     visible columns in its order, values as displayed."""

@@ -32,6 +32,7 @@ from ..storage.models import ExportJob, Membership, Record, Table
 from . import tables as tables_svc
 from . import views as views_svc
 from .common import Actor, Scope, iso, now_ms
+from .leases import Lease
 
 log = logging.getLogger("claystack.exports")
 
@@ -285,21 +286,25 @@ def _write_rows(writer: Any, columns: list[str], rows: list[Any]) -> None:
     writer.writerows(out)
 
 
-async def _progress(db: Database, export_id: str, lease_seconds: float, **values: Any) -> bool:
-    """Stores progress and renews the lease; False when the job is gone or no longer ACTIVE."""
-    now = now_ms()
+async def _progress(db: Database, export_id: str, lease: Lease, **values: Any) -> bool:
+    """Stores progress and renews the lease; False when the job is gone, no longer ACTIVE
+    or taken over by another process."""
+    held, renewed = lease.renew()
     async with db.transaction(write=True) as conn:
         result = await conn.execute(
             update(ExportJob)
-            .where(ExportJob.id == export_id, ExportJob.status == ACTIVE)
-            .values({"updated_at": now, "lease_until": now + int(lease_seconds * 1000), **values})
+            .where(
+                ExportJob.id == export_id,
+                ExportJob.status == ACTIVE,
+                ExportJob.lease_until == held,
+            )
+            .values({"updated_at": now_ms(), "lease_until": renewed, **values})
         )
     return bool(result.rowcount)
 
 
-async def run_export(db: Database, settings: Settings, export_id: str) -> None:
+async def run_export(db: Database, settings: Settings, export_id: str, lease: Lease) -> None:
     """Writes the export's file in batches, then marks it FINISHED (or FAILED)."""
-    lease = settings.job_lease_seconds
     async with db.transaction(write=False) as conn:
         job = (await conn.execute(select(ExportJob).where(ExportJob.id == export_id))).first()
         if job is None or job.status != ACTIVE:
@@ -319,40 +324,27 @@ async def run_export(db: Database, settings: Settings, export_id: str) -> None:
     ids = [fid for fid, _ in columns]
     final = export_path(settings, export_id)
     final.parent.mkdir(parents=True, exist_ok=True)
-    part = final.with_suffix(".csv.part")
+    # Each holder of the job writes its own part file: a process that lost its lease cannot
+    # clobber the file of the one that took over.
+    part = final.with_suffix(f".{lease.value}.part")
     done = 0
     last_report = time.monotonic()
-    with open(part, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([name for _, name in columns])
-        async for rows in _row_batches(db, job.table_id, view.config, job.filtered):
-            await anyio.to_thread.run_sync(_write_rows, writer, ids, rows)
-            done += len(rows)
-            if time.monotonic() - last_report >= _PROGRESS_EVERY_SECONDS:
-                last_report = time.monotonic()
-                if not await _progress(db, export_id, lease, records_exported=done):
-                    break
-        else:
+    try:
+        with open(part, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow([name for _, name in columns])
+            async for rows in _row_batches(db, job.table_id, view.config, job.filtered):
+                await anyio.to_thread.run_sync(_write_rows, writer, ids, rows)
+                done += len(rows)
+                if time.monotonic() - last_report >= _PROGRESS_EVERY_SECONDS:
+                    last_report = time.monotonic()
+                    if not await _progress(db, export_id, lease, records_exported=done):
+                        return
             fh.flush()
             os.fsync(fh.fileno())
+        if await _progress(db, export_id, lease, records_exported=done):
             os.replace(part, final)
-            await _progress(
-                db,
-                export_id,
-                lease,
-                status=FINISHED,
-                records_exported=done,
-                finished_at=now_ms(),
-                lease_until=None,
-            )
-            return
-    part.unlink(missing_ok=True)
-
-
-async def fail_export(db: Database, export_id: str, message: str) -> None:
-    async with db.transaction(write=True) as conn:
-        await conn.execute(
-            update(ExportJob)
-            .where(ExportJob.id == export_id, ExportJob.status == ACTIVE)
-            .values(status=FAILED, error=message, updated_at=now_ms(), finished_at=now_ms())
-        )
+            finished = {"status": FINISHED, "finished_at": now_ms(), "lease_until": None}
+            await _progress(db, export_id, lease, records_exported=done, **finished)
+    finally:
+        part.unlink(missing_ok=True)

@@ -25,6 +25,7 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...csvio import CsvError, CsvReader, read_csv
 from ..config import Settings
 from ..errors import BadRequest, ClayError, Forbidden, NotFound
 from ..ids import new_id
@@ -33,8 +34,8 @@ from ..storage.engine import Database
 from ..storage.models import ImportJob, Membership, User
 from . import records as records_svc
 from . import tables as tables_svc
-from ._csv import CsvError, open_csv
 from .common import Actor, Scope, iso, now_ms
+from .leases import Lease
 
 log = logging.getLogger("claystack.imports")
 
@@ -136,10 +137,19 @@ def _config(body: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, str]]:
     return source, dest["tableId"], mapping
 
 
+def _open(path: Path, source: dict[str, Any]) -> CsvReader:
+    """The shared CSV reader (encoding and delimiter detected unless given); malformed rows
+    are left out and reported, never the end of the import."""
+    return read_csv(
+        path,
+        delimiter=source.get("fieldDelimiter") or None,
+        has_header=source.get("hasHeader", True) is not False,
+        skip_bad_rows=True,
+    )
+
+
 def _columns(path: Path, source: dict[str, Any]) -> list[str]:
-    with open_csv(
-        path, delimiter=source.get("fieldDelimiter"), has_header=source.get("hasHeader", True)
-    ) as reader:
+    with _open(path, source) as reader:
         return list(reader.columns)
 
 
@@ -279,17 +289,25 @@ async def _actor(conn: AsyncConnection, user_id: int | None) -> Actor | None:
     return None if user is None else Actor(user.id, user.email, user.name)
 
 
-async def _finish(db: Database, import_id: str, status: str, error: str | None = None) -> None:
+async def _finish(
+    db: Database, import_id: str, lease: Lease, status: str, error: str | None = None
+) -> None:
     now = now_ms()
     async with db.transaction(write=True) as conn:
         await conn.execute(
             update(ImportJob)
-            .where(ImportJob.id == import_id, ImportJob.status == ACTIVE)
+            .where(
+                ImportJob.id == import_id,
+                ImportJob.status == ACTIVE,
+                ImportJob.lease_until == lease.value,
+            )
             .values(status=status, error=error, updated_at=now, finished_at=now, lease_until=None)
         )
 
 
-async def run_import(db: Database, settings: Settings, import_id: str, wake: Any) -> None:
+async def run_import(
+    db: Database, settings: Settings, import_id: str, lease: Lease, wake: Any
+) -> None:
     """Feeds the CSV's rows to the records service in batches, each committed with the
     job's progress; resumes after ``rows_read`` when taken over."""
     async with db.transaction(write=False) as conn:
@@ -298,36 +316,32 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
             return
         actor = await _actor(conn, job.user_id)
     if actor is None:
-        await _finish(db, import_id, FAILED, "The user who started the import no longer exists")
+        await _finish(
+            db, import_id, lease, FAILED, "The user who started the import no longer exists"
+        )
         return
     source, _, mapping = _config(job.config)
     path = upload_path(settings, source["key"])
     run_actions = not job.config.get("isImportWithoutRun", False)
-    lease_ms = int(settings.job_lease_seconds * 1000)
     try:
-        reader = await anyio.to_thread.run_sync(
-            lambda: open_csv(
-                path,
-                delimiter=source.get("fieldDelimiter"),
-                has_header=source.get("hasHeader", True),
-            )
-        )
+        reader = await anyio.to_thread.run_sync(_open, path, source)
     except (CsvError, OSError) as exc:
-        await _finish(db, import_id, FAILED, f"The CSV cannot be read: {exc}")
+        await _finish(db, import_id, lease, FAILED, f"The CSV cannot be read: {exc}")
         return
     with reader:
         rows = iter(reader)
         skip = job.rows_read
         if skip:
             await anyio.to_thread.run_sync(_skip, rows, skip)
-        reported = len(reader.bad_rows)
+        report = reader.report
+        listed, skipped = len(report.bad_rows), report.skipped
         while True:
             batch = await anyio.to_thread.run_sync(
                 _batch, rows, settings.import_batch_size, mapping
             )
-            bad = reader.bad_rows[reported:]
-            reported = len(reader.bad_rows)
-            errors = [{"line": b.line, "message": b.reason} for b in bad]
+            errors = [{"line": b.line, "message": b.reason} for b in report.bad_rows[listed:]]
+            new_skipped = report.skipped - skipped
+            listed, skipped = len(report.bad_rows), report.skipped
             try:
                 alive = await _store_batch(
                     db,
@@ -335,12 +349,13 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
                     actor,
                     batch,
                     errors,
+                    new_skipped,
                     run_actions,
-                    lease_ms,
+                    lease,
                     settings.max_cell_bytes,
                 )
             except ClayError as exc:
-                await _finish(db, import_id, FAILED, exc.message)
+                await _finish(db, import_id, lease, FAILED, exc.message)
                 return
             if not alive:
                 return
@@ -348,7 +363,7 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
                 wake()
             if not batch:
                 break
-    await _finish(db, import_id, FINISHED)
+    await _finish(db, import_id, lease, FINISHED)
 
 
 def _skip(rows: Iterator[Any], count: int) -> None:
@@ -363,42 +378,52 @@ async def _store_batch(
     actor: Actor,
     batch: list[Any],
     errors: list[dict[str, Any]],
+    skipped: int,
     run_actions: bool,
-    lease_ms: int,
+    lease: Lease,
     max_cell_bytes: int,
 ) -> bool:
     """Adds one batch of rows and the job's progress in one transaction; False when the
     job is no longer ACTIVE (cancelled by a reset, or taken over)."""
+    held, renewed = lease.renew()
     async with db.transaction(write=True) as conn:
+        # The job's row first: a process that lost its lease stops here, adding nothing.
         job = (
             await conn.execute(
-                select(ImportJob.status, ImportJob.table_id, ImportJob.row_errors).where(
-                    ImportJob.id == import_id
+                update(ImportJob)
+                .where(
+                    ImportJob.id == import_id,
+                    ImportJob.status == ACTIVE,
+                    ImportJob.lease_until == held,
                 )
+                .values(
+                    rows_read=ImportJob.rows_read + len(batch),
+                    rows_imported=ImportJob.rows_imported + len(batch),
+                    error_count=ImportJob.error_count + skipped,
+                    updated_at=now_ms(),
+                    lease_until=renewed,
+                )
+                .returning(ImportJob.table_id, ImportJob.row_errors)
             )
         ).first()
-        if job is None or job.status != ACTIVE:
+        if job is None:
             return False
         if batch:
             table = await tables_svc.resolve_table(conn, actor, job.table_id)
             if not table.scope.can_write:
                 raise Forbidden("The user who started the import can no longer write this table")
             await records_svc.add_records(
-                conn, table, batch, max_cell_bytes=max_cell_bytes, run_actions=run_actions
+                conn,
+                table,
+                batch,
+                max_cell_bytes=max_cell_bytes,
+                run_actions=run_actions,
+                answer=False,
             )
         kept = list(job.row_errors or [])
-        room = MAX_REPORTED_ERRORS - len(kept)
-        now = now_ms()
-        await conn.execute(
-            update(ImportJob)
-            .where(ImportJob.id == import_id)
-            .values(
-                rows_read=ImportJob.rows_read + len(batch),
-                rows_imported=ImportJob.rows_imported + len(batch),
-                row_errors=kept + errors[: max(room, 0)] if errors and room > 0 else kept,
-                error_count=ImportJob.error_count + len(errors),
-                updated_at=now,
-                lease_until=now + lease_ms,
+        if errors and len(kept) < MAX_REPORTED_ERRORS:
+            kept += errors[: MAX_REPORTED_ERRORS - len(kept)]
+            await conn.execute(
+                update(ImportJob).where(ImportJob.id == import_id).values(row_errors=kept)
             )
-        )
     return True

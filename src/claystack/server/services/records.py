@@ -127,10 +127,12 @@ async def add_records(
     *,
     max_cell_bytes: int,
     run_actions: bool = True,
+    answer: bool = True,
 ) -> list[dict[str, Any]]:
     """Inserts rows, keeping client ids and cell values; all or nothing (a cell over
     ``max_cell_bytes`` is a 413). With ``run_actions=False`` auto-run queues only formula
-    columns (an import without run)."""
+    columns (an import without run); with ``answer=False`` the rows are not built into an
+    answer (an import discards it)."""
     if not records:
         return []
     writable = await _writable_fields(conn, table.id)
@@ -173,6 +175,8 @@ async def add_records(
         )
     )
     await runs_svc.auto_run(conn, table, rows, actions=run_actions)
+    if not answer:
+        return []
     stamp = iso(now)
     stamp_cell = {"value": stamp}
     table_id = table.id
