@@ -203,8 +203,10 @@ def _redact(url: str) -> str:
 
 
 from . import commands  # noqa: E402  (registers the API commands on ``app``)
+from .views import views_app  # noqa: E402
 
 commands.register(app)
+app.add_typer(views_app, name="views")
 
 
 def main() -> None:

@@ -115,11 +115,17 @@ class Field(Model):
     type: str
     typeSettings: dict[str, Any] = {}
     inputFieldIds: list[str] = []
+    groupId: str | None = None
 
 
 class View(Model):
+    """A view. ``fields`` maps every field id to ``{order, isVisible, width, isPinned}``;
+    columns show in the order of their ``order`` strings."""
+
     id: str
     name: str
+    description: str | None = None
+    typeSettings: dict[str, Any] = {}
     order: int | None = None
     fields: dict[str, Any] = {}
     sort: Any = None

@@ -24,11 +24,14 @@ from .routes import (
     auth,
     credits,
     emulator,
+    fields,
     integrations,
     records,
     runs,
     sources,
     tables,
+    views,
+    workspace_aliases,
     workspaces,
 )
 from .security import AuthCache, LoginThrottle
@@ -98,9 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.
-    for module in (
+    modules = (
         records,
         tables,
+        views,
+        fields,
         runs,
         sources,
         workspaces,
@@ -108,8 +113,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         integrations,
         credits,
         emulator,
-    ):
+    )
+    for module in modules:
         app.include_router(module.api)
+    # After every module: a specific route such as ``…/fields/runstatus`` wins over an alias.
+    app.include_router(workspace_aliases(r for m in modules for r in m.api.routes))
 
     @app.exception_handler(ClayError)
     async def clay_error(_: Request, exc: ClayError) -> Response:

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     enable_reset: bool = False
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
+    # Hosted Clay adds one blank row to a new table; off by default (spec part 2 §12).
+    initial_blank_row: bool = False
 
     # Enrichment runs: background workers inside the server.
     run_workers: bool = True
