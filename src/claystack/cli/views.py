@@ -7,8 +7,12 @@ from typing import Annotated
 import typer
 
 from ..client import View
+from ._common import JsonOpt, TableArg
+from ._common import open_client as _client
+from ._common import print_json as _print_json
+from ._common import print_table as _table_out
+from ._common import resolve_fields as _resolve_fields
 from ._console import console, fail
-from .commands import JsonOpt, TableArg, _client, _print_json, _resolve_fields, _table_out
 
 views_app = typer.Typer(
     help="Views: list, filter, sort, show/hide columns, search.", no_args_is_help=True

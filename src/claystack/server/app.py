@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from . import lifecycle
+from . import lifecycle, security
 from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
 from .middleware import TransportMiddleware
@@ -26,6 +26,7 @@ from .routes import (
     emulator,
     fields,
     integrations,
+    jobs,
     records,
     runs,
     sources,
@@ -75,6 +76,7 @@ _UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    security.use_password_cost(settings.password_hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -112,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth,
         integrations,
         credits,
+        jobs,
         emulator,
     )
     for module in modules:
@@ -161,7 +164,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"type": "InternalServerError", "message": "Internal server error"}
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
-    app.add_middleware(TransportMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        TransportMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.import_max_file_bytes,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

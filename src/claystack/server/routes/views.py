@@ -9,6 +9,7 @@ from fastapi import Body, Path
 
 from ..deps import Conn, TableDep, TableReadDep, ViewIdDep
 from ..schemas_tables import (
+    Empty,
     GroupMoveIn,
     ReorderFieldsIn,
     ViewFieldPatchIn,
@@ -104,7 +105,9 @@ async def move_group(
 
 
 @api.post(V + "/duplicate", responses=ok(ViewWrapped))
-async def duplicate_view(view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
+async def duplicate_view(
+    view_id: ViewId, conn: Conn, table: TableDep, body: Annotated[Empty | None, Body()] = None
+) -> JSONOut:
     """A copy of the view, named ``<name> (copy)``."""
     return wrapped(await view_edits.duplicate(conn, table, view_id))
 
