@@ -260,8 +260,10 @@ def _errored_sqlite(element: _Errored, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(_Errored, "postgresql")
 def _errored_postgresql(element: _Errored, compiler: SQLCompiler, **kw: Any) -> str:
     (meta,) = (compiler.process(c, **kw) for c in element.clauses)
+    # jsonb_each refuses a JSON null (rows never run may hold one): read it as no cells.
+    cells = f"CASE WHEN jsonb_typeof({meta}) = 'object' THEN {meta} ELSE '{{}}'::jsonb END"
     return (
-        f"EXISTS (SELECT 1 FROM jsonb_each({meta}) AS e WHERE e.value ->> 'status' LIKE "
+        f"EXISTS (SELECT 1 FROM jsonb_each({cells}) AS e WHERE e.value ->> 'status' LIKE "
         "'ERROR%' AND e.value ->> 'status' != 'ERROR_RUN_CONDITION_NOT_MET')"
     )
 
