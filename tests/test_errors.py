@@ -36,12 +36,14 @@ READ_ONLY_POSTS = {
     "/v3/workspaces/{workspaceId}/resources_v2",
     "/v3/workspaces/{workspaceId}/resources/search",
     "/v3/tables/{tableId}/bulk-fetch-records",
-    "/v3/workspaces/{workspaceId}/tables/{tableId}/bulk-fetch-records",
     "/v3/tables/{tableId}/views/{viewId}/search",
-    "/v3/workspaces/{workspaceId}/tables/{tableId}/views/{viewId}/search",
     "/v3/users/{userId}/resources",
     "/v3/tables/{tableId}/export",
     "/v3/tables/{tableId}/views/{viewId}/export",
+}
+# Every table route is also served under /v3/workspaces/{workspaceId} (spec part 2 §2).
+READ_ONLY_POSTS |= {
+    "/v3/workspaces/{workspaceId}" + p[3:] for p in READ_ONLY_POSTS if p.startswith("/v3/tables/")
 }
 # Routes where an id in the path is the client's to choose: an unknown one creates the object
 # (spec part 2 §6: POST …/records/{recordId} makes a blank row with the client's id).
