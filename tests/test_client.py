@@ -115,6 +115,29 @@ async def test_token_and_session_logins(clay: AsyncClient, app: FastAPI) -> None
             await stale.auth.me()  # revoked, and this client has no password to renew it
 
 
+async def test_rotate_and_revoke_api_token_and_logout_everywhere(
+    clay: AsyncClient, app: FastAPI
+) -> None:
+    old = (await clay.auth.me()).apiToken
+    asgi = httpx.ASGITransport(app=app)
+    async with AsyncClient(BASE, token=old, transport=asgi) as by_token:
+        new = await by_token.auth.rotate_api_token()
+        assert new != old and (await by_token.auth.me()).apiToken == new  # switched over
+        async with AsyncClient(BASE, token=old, transport=asgi) as stale:
+            with pytest.raises(UnauthorizedError):
+                await stale.auth.me()
+        await by_token.auth.revoke_api_token()
+        with pytest.raises(UnauthorizedError):
+            await by_token.auth.me()
+    assert (await clay.auth.me()).apiToken is None
+    async with AsyncClient(BASE, session=clay.session, transport=asgi) as other:
+        assert (await other.auth.me()).email == DEMO_EMAIL
+        await other.auth.logout(everywhere=True)
+    async with AsyncClient(BASE, session=clay.session, transport=asgi) as stale:
+        with pytest.raises(UnauthorizedError):
+            await stale.auth.me()
+
+
 async def test_expired_session_is_renewed_once(app: FastAPI, transport: Counting) -> None:
     async with AsyncClient(
         BASE, email=DEMO_EMAIL, password=DEMO_PASSWORD, transport=transport
@@ -468,5 +491,8 @@ async def test_runs_start_and_wait(clay: AsyncClient) -> None:
     again = await clay.runs.start(table.id, [formula.id], record_ids=[rows[0].id], force=True)
     assert again.recordCount == 1
     await clay.runs.wait(table.id, poll_interval=0.05, timeout=30)
+    # A field that is not computed is a no-op (spec part 2 §4.4); no field at all is a 400.
+    noop = await clay.runs.start(table.id, [ids["Name"]])
+    assert noop.recordCount == 2
     with pytest.raises(BadRequestError):
-        await clay.runs.start(table.id, [ids["Name"]])
+        await clay.runs.start(table.id, [])

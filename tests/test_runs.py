@@ -793,7 +793,8 @@ async def test_run_records_variants_and_bad_requests(
     }
     for body, status in [
         ({"runRecords": {"recordIds": ids}}, 400),
-        ({"fieldIds": [name], "runRecords": {"recordIds": ids}}, 400),
+        # A field that is not computed is a no-op, not a 400 (spec part 2 §4.4).
+        ({"fieldIds": [name], "runRecords": {"recordIds": ids}}, 200),
         ({"fieldIds": ["f_nope"], "runRecords": {"recordIds": ids}}, 404),
         ({"fieldIds": [fid], "runRecords": {"recordIds": ids, "tableId": "t_other"}}, 400),
         ({"fieldIds": [fid], "runRecords": {"viewId": "gv_nope"}}, 404),

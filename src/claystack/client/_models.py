@@ -116,6 +116,10 @@ class Field(Model):
     typeSettings: dict[str, Any] = {}
     inputFieldIds: list[str] = []
     groupId: str | None = None
+    settingsError: str | None = None
+    """``UNKNOWN_ACTION`` or ``MISSING_AUTH`` when the column cannot run as configured."""
+    actionDefinition: dict[str, Any] | None = None
+    """Action columns: their action's catalog entry (key, actionPackageId, schemas, pricing)."""
 
 
 class View(Model):

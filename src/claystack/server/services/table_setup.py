@@ -47,7 +47,7 @@ async def create(
     if blank_row:
         from . import records
 
-        rows = await records.add_records(conn, ref, [{}])
+        rows = await records.add_records(conn, ref, [{}], max_cell_bytes=1)  # no cells
         extra.update(initialRecordIds=[r["id"] for r in rows], initialRecords=rows)
     if add or blank_row:
         out["table"] = await tables.table_out(conn, await tables.reload(conn, table["id"]))
