@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, Path
 
-from ..deps import Conn, TableDep, TableReadDep, ViewIdDep
+from ..deps import Conn, TableDep, TableReadDep, ViewIdDep, read_only
 from ..schemas_tables import (
     Empty,
     GroupMoveIn,
@@ -113,6 +113,7 @@ async def duplicate_view(
 
 
 @api.post(V + "/search", responses=ok(ViewSearchOut))
+@read_only
 async def search_view(
     view_id: ViewId, conn: Conn, table: TableReadDep, body: ViewSearchIn
 ) -> JSONOut:
