@@ -270,7 +270,7 @@ async def test_tables_fields_and_views(clay: AsyncClient) -> None:
     assert view.limit == 5
     assert [v.id for v in await clay.views.list(table.id)][-1] == view.id
     await clay.views.delete(table.id, view.id)
-    assert len(await clay.views.list(table.id)) == 1
+    assert len(await clay.views.list(table.id)) == 4  # Default view and the 3 system views
 
     await clay.tables.delete(table.id)
     with pytest.raises(NotFoundError) as missing:

@@ -20,6 +20,10 @@ BODYLESS = {
     ("POST", "/v3/tables/{tableId}/views/{viewId}/export"),
     ("POST", "/v3/me/api-token"),
 }
+# Each table route is also served under /v3/workspaces/{workspaceId} (spec part 2 §2).
+BODYLESS |= {
+    (m, "/v3/workspaces/{workspaceId}" + p[3:]) for m, p in BODYLESS if p.startswith("/v3/tables/")
+}
 
 
 def refs(node: Any) -> list[str]:

@@ -54,19 +54,22 @@ async def test_add_keeps_client_ids_and_values(client: httpx.AsyncClient) -> Non
     assert out[2]["id"].startswith("r_") and out[3]["id"].startswith("r_")
     first = out[0]
     assert first["tableId"] == t and first["createdAt"] and first["updatedAt"]
-    assert first["cells"][f["name"]] == {"value": "Acme"}
-    assert first["cells"][f["size"]] == {"value": 12}
-    assert first["cells"][f["flag"]] == {"value": True}
-    assert first["cells"]["f_created_at"] == {"value": first["createdAt"]}
+    assert first["cells"][f["name"]] == {"value": "Acme", "metadata": {}}
+    assert first["cells"][f["size"]] == {"value": 12, "metadata": {}}
+    assert first["cells"][f["flag"]] == {"value": True, "metadata": {}}
+    assert first["cells"]["f_created_at"] == {"value": first["createdAt"], "metadata": {}}
     assert set(out[3]["cells"]) == {"f_created_at", "f_updated_at"}
     assert await count(client, t) == 4
     assert await all_ids(client, table) == [r["id"] for r in out]
 
     r = await client.get(f"/v3/tables/{t}/records/{quote(out[1]['id'], safe='')}")
-    assert r.status_code == 200 and r.json()["cells"][f["data"]] == {"value": {"nested": [1, None]}}
+    assert r.status_code == 200 and r.json()["cells"][f["data"]] == {
+        "value": {"nested": [1, None]},
+        "metadata": {},
+    }
     r = await client.get(f"/v3/tables/{t}/records/{out[2]['id']}")
-    assert r.json()["cells"][f["size"]] == {"value": 1.5}
-    assert r.json()["cells"][f["name"]] == {"value": None}
+    assert r.json()["cells"][f["size"]] == {"value": 1.5, "metadata": {}}
+    assert r.json()["cells"][f["name"]] == {"value": None, "metadata": {}}
     assert r.json() == {**out[2], "cells": r.json()["cells"]}
 
 
@@ -108,11 +111,11 @@ async def test_patch_records_bulk(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     assert r.json()["extraData"] == {"message": "Record updates enqueued"}
     by_id = {x["id"]: x for x in r.json()["records"]}
-    assert by_id["a"]["cells"][f["name"]] == {"value": "A"}
-    assert by_id["a"]["cells"][f["city"]] == {"value": "Rome"}
-    assert by_id["b"]["cells"][f["city"]] == {"value": "Oslo"}
+    assert by_id["a"]["cells"][f["name"]] == {"value": "A", "metadata": {}}
+    assert by_id["a"]["cells"][f["city"]] == {"value": "Rome", "metadata": {}}
+    assert by_id["b"]["cells"][f["city"]] == {"value": "Oslo", "metadata": {}}
     r = await client.get(f"/v3/tables/{t}/records/a")
-    assert r.json()["cells"][f["city"]] == {"value": "Rome"}
+    assert r.json()["cells"][f["city"]] == {"value": "Rome", "metadata": {}}
     assert r.json()["updatedAt"] >= r.json()["createdAt"]
 
     r = await client.patch(f"/v3/tables/{t}/records", content=form(body), headers=FORM)
@@ -126,21 +129,25 @@ async def test_single_record_get_patch_delete(client: httpx.AsyncClient) -> None
 
     r = await client.patch(f"/v3/tables/{t}/records/r_1", json={"cells": {f["city"]: "Lima"}})
     assert r.status_code == 200
-    assert r.json()["cells"][f["city"]] == {"value": "Lima"}
-    assert r.json()["cells"][f["name"]] == {"value": "A"}
+    assert r.json()["cells"][f["city"]] == {"value": "Lima", "metadata": {}}
+    assert r.json()["cells"][f["name"]] == {"value": "A", "metadata": {}}
     r = await client.patch(f"/v3/tables/{t}/records/r_1", json={f["name"]: "B"})
     assert r.status_code == 200
-    assert r.json()["cells"][f["name"]] == {"value": "B"}
-    assert r.json()["cells"][f["city"]] == {"value": "Lima"}
+    assert r.json()["cells"][f["name"]] == {"value": "B", "metadata": {}}
+    assert r.json()["cells"][f["city"]] == {"value": "Lima", "metadata": {}}
     r = await client.get(f"/v3/tables/{t}/records/r_1")
-    assert r.json()["id"] == "r_1" and r.json()["cells"][f["name"]] == {"value": "B"}
+    assert r.json()["id"] == "r_1" and r.json()["cells"][f["name"]] == {
+        "value": "B",
+        "metadata": {},
+    }
 
     r = await client.patch(f"/v3/tables/{t}/records/r_1", json={"f_nope": 1})
     assert r.status_code == 400
     r = await client.patch(f"/v3/tables/{t}/records/r_1", json={"cells": {"f_updated_at": 1}})
     assert r.status_code == 400
     assert (await client.get(f"/v3/tables/{t}/records/r_1")).json()["cells"][f["name"]] == {
-        "value": "B"
+        "value": "B",
+        "metadata": {},
     }
 
     r = await client.delete(f"/v3/tables/{t}/records/r_1")
@@ -221,11 +228,11 @@ async def test_bulk_fetch(client: httpx.AsyncClient) -> None:
     r = await client.post(f"/v3/tables/{t}/bulk-fetch-records", json=body)
     assert r.status_code == 200
     assert [x["id"] for x in r.json()["results"]] == ["r3", "r1"]
-    assert r.json()["results"][0]["cells"][f["b"]] == {"value": -3}
+    assert r.json()["results"][0]["cells"][f["b"]] == {"value": -3, "metadata": {}}
 
     body = {"recordIds": ["r2"], "fieldIds": [f["a"]], "includeExternalContentFieldIds": []}
     r = await client.post(f"/v3/tables/{t}/bulk-fetch-records", json=body)
-    assert r.json()["results"][0]["cells"] == {f["a"]: {"value": 2}}
+    assert r.json()["results"][0]["cells"] == {f["a"]: {"value": 2, "metadata": {}}}
 
     for bad in ({"recordIds": []}, {}, {"recordIds": "r1"}, {"recordIds": [1, 2]}):
         r = await client.post(f"/v3/tables/{t}/bulk-fetch-records", json=bad)
@@ -356,7 +363,7 @@ async def test_record_write_validation_writes_nothing(client: httpx.AsyncClient)
         r = await client.patch(f"/v3/tables/{t}/records", json=body)
         assert r.status_code == status, (body, r.text)
     r = await client.get(f"/v3/tables/{t}/records/exists")
-    assert r.json()["cells"][name] == {"value": "orig"}
+    assert r.json()["cells"][name] == {"value": "orig", "metadata": {}}
     assert await all_ids(client, table) == ["exists"]
 
 

@@ -48,10 +48,16 @@ async def test_create_without_workbook_makes_one(client: httpx.AsyncClient) -> N
         table["tableSettings"]["AUTO_RUN_ON"] is True and "AUTO_RUN_MODE" in table["tableSettings"]
     )
     assert [f["id"] for f in table["fields"]] == ["f_created_at", "f_updated_at"]
-    [view] = table["views"]
+    # Spec part 2 §3.1/§5.1: the basic template adds the system views after "Default view".
+    view, *system = table["views"]
     assert view["id"] == table["firstViewId"] and view["id"].startswith("gv_")
-    assert view["name"] == "Default view"
+    assert view["name"] == "Default view" and view["typeSettings"] == {}
     assert set(view["fields"]) == {"f_created_at", "f_updated_at"}
+    assert [(v["name"], v["typeSettings"]["preconfiguredType"]) for v in system] == [
+        ("All rows", "all-rows"),
+        ("Errored rows", "errored-rows"),
+        ("Fully enriched rows", "fully-enriched-rows"),
+    ]
 
 
 async def test_create_in_workbook(client: httpx.AsyncClient) -> None:
@@ -64,20 +70,19 @@ async def test_create_in_workbook(client: httpx.AsyncClient) -> None:
     body = {"name": "T", "workspaceId": "1", "workbookId": wb, "type": "people"}
     r = await client.post("/v3/tables", json=body)
     assert r.status_code == 200
-    assert r.json()["extraData"] == {}
+    assert r.json()["extraData"] == {"initialRecordIds": [], "initialRecords": []}
     table = r.json()["table"]
     assert table["workbookId"] == wb and table["parentFolderId"] == folder
     assert table["type"] == "people"
     r = await client.get(f"/v3/workbooks/{wb}/tables")
-    assert [t["id"] for t in r.json()["results"]] == [table["id"]]
+    assert [t["id"] for t in r.json()] == [table["id"]]
 
 
 async def test_create_validation_writes_nothing(client: httpx.AsyncClient) -> None:
     for body, status in (
-        ({"workspaceId": 1}, 400),
         ({"name": "", "workspaceId": 1}, 400),
-        ({"name": "x"}, 400),
         ({"name": "x", "workspaceId": 1, "type": "bogus"}, 400),
+        ({"name": "x", "workspaceId": 1, "template": "fancy"}, 400),
         ({"name": "x", "workspaceId": 1, "workbookId": "wb_nope"}, 404),
         ({"name": "x", "workspaceId": 77}, 404),
         ({"name": ["x"], "workspaceId": 1}, 400),
@@ -137,7 +142,7 @@ async def test_delete_table(client: httpx.AsyncClient) -> None:
         }
     assert (await client.delete(f"/v3/tables/{t}")).status_code == 404
     r = await client.get(f"/v3/workbooks/{table['workbookId']}/tables")
-    assert r.json() == {"results": []}
+    assert r.json() == []
 
 
 async def test_fields_crud(client: httpx.AsyncClient) -> None:
@@ -228,7 +233,8 @@ async def test_system_fields_are_fixed(client: httpx.AsyncClient) -> None:
         f"/v3/tables/{t}/records", json={"records": [{"cells": {"f_created_at": "x"}}]}
     )
     assert r.status_code == 400
-    assert (await client.get(f"/v3/tables/{t}/count")).json() == {"tableTotalRecordsCount": 0}
+    r = await client.get(f"/v3/tables/{t}/count")
+    assert r.json() == {"tableTotalRecordsCount": 0, "count": 0}
 
 
 async def test_views_crud(client: httpx.AsyncClient) -> None:
@@ -246,7 +252,7 @@ async def test_views_crud(client: httpx.AsyncClient) -> None:
     r = await client.post(f"/v3/tables/{t}/views", json=body)
     assert r.status_code == 200
     view = r.json()["view"]
-    assert view["id"].startswith("gv_") and view["name"] == "Top" and view["order"] == 1
+    assert view["id"].startswith("gv_") and view["name"] == "Top" and view["order"] == 4
     assert view["limit"] == 2 and view["offset"] is None
     assert view["sort"] == [{"fieldId": score, "direction": "DESC"}]
     assert view["filter"]["items"][0]["operator"] == "contains"
@@ -258,7 +264,7 @@ async def test_views_crud(client: httpx.AsyncClient) -> None:
     assert patched["name"] == "Top 3" and patched["limit"] == 3 and patched["sort"] == view["sort"]
     hide = {"fields": {name: {"isVisible": False, "width": 120}}}
     r = await client.patch(f"/v3/tables/{t}/views/{view['id']}", json=hide)
-    assert r.json()["view"]["fields"][name] == {"isVisible": False, "width": 120}
+    assert r.json()["view"]["fields"][name].items() >= {"isVisible": False, "width": 120}.items()
     assert r.json()["view"]["fields"][score]["isVisible"] is True
     r = await client.patch(
         f"/v3/tables/{t}/views/{view['id']}", json={"limit": None, "filter": None}
@@ -266,15 +272,22 @@ async def test_views_crud(client: httpx.AsyncClient) -> None:
     assert r.json()["view"]["limit"] is None and r.json()["view"]["filter"] is None
 
     current = await get_table(client, t)
-    assert [v["id"] for v in current["views"]] == [table["firstViewId"], view["id"]]
+    ids = [v["id"] for v in current["views"]]
+    assert ids[0] == table["firstViewId"] and ids[-1] == view["id"] and len(ids) == 5
 
     r = await client.delete(f"/v3/tables/{t}/views/{table['firstViewId']}")
     assert r.status_code == 200
-    assert (await get_table(client, t))["firstViewId"] == view["id"]
-    r = await client.delete(f"/v3/tables/{t}/views/{view['id']}")
-    assert r.status_code == 400
+    assert (await get_table(client, t))["firstViewId"] == ids[1]
     r = await client.delete(f"/v3/tables/{t}/views/{table['firstViewId']}")
     assert r.status_code == 404 and r.json() == {"type": "NotFound", "message": "View not found"}
+    # System views are undeletable (§5.1); a table without them keeps its last view.
+    r = await client.delete(f"/v3/tables/{t}/views/{ids[1]}")
+    assert r.status_code == 400 and "system view" in r.json()["message"]
+    r = await client.post("/v3/tables", json={"workspaceId": 1, "template": "no_views"})
+    bare = r.json()["table"]
+    assert [v["name"] for v in bare["views"]] == ["Default view"]
+    r = await client.delete(f"/v3/tables/{bare['id']}/views/{bare['firstViewId']}")
+    assert r.status_code == 400
 
 
 async def test_view_validation(client: httpx.AsyncClient) -> None:
@@ -303,4 +316,4 @@ async def test_view_validation(client: httpx.AsyncClient) -> None:
             assert r.status_code == 400, (patch, r.text)
     r = await client.patch(f"/v3/tables/{t}/views/{gv}", json={"fields": {"f_nope": {}}})
     assert r.status_code == 400
-    assert len((await get_table(client, t))["views"]) == 1
+    assert len((await get_table(client, t))["views"]) == 4

@@ -271,23 +271,23 @@ async def test_workbooks_create_list_delete(client: httpx.AsyncClient, app: Fast
     other = r.json()["id"]
 
     r = await client.get(f"{WS}/workbooks")
-    assert [w["id"] for w in r.json()["results"]] == [wb["id"], other]
+    assert [w["id"] for w in r.json()] == [wb["id"], other]
 
     t1 = await table(client, "T1", wb["id"])
     t2 = await table(client, "T2", wb["id"])
     await client.post(f"/v3/tables/{t1}/records", json={"records": [{"cells": {}}]})
     r = await client.get(f"/v3/workbooks/{wb['id']}/tables")
-    tables = r.json()["results"]
+    tables = r.json()
     assert [t["id"] for t in tables] == [t1, t2]
     assert tables[0]["parentFolderId"] == f and tables[0]["fields"] and tables[0]["views"]
-    assert (await client.get(f"/v3/workbooks/{other}/tables")).json() == {"results": []}
+    assert (await client.get(f"/v3/workbooks/{other}/tables")).json() == []
 
     r = await client.delete(f"/v3/workbooks/{wb['id']}")
     assert r.status_code == 200 and sorted(r.json()["deleted"]["tableIds"]) == sorted([t1, t2])
     assert (await client.get(f"/v3/tables/{t1}")).status_code == 404
     assert (await client.get(f"/v3/workbooks/{wb['id']}/tables")).status_code == 404
     assert await db_count(app, "SELECT count(*) FROM records") == 0
-    assert [w["id"] for w in (await client.get(f"{WS}/workbooks")).json()["results"]] == [other]
+    assert [w["id"] for w in (await client.get(f"{WS}/workbooks")).json()] == [other]
 
 
 async def test_workbook_validation(client: httpx.AsyncClient) -> None:
@@ -301,7 +301,7 @@ async def test_workbook_validation(client: httpx.AsyncClient) -> None:
     ):
         r = await client.post("/v3/workbooks", json=body)
         assert r.status_code == status, (body, r.text)
-    assert (await client.get(f"{WS}/workbooks")).json() == {"results": []}
+    assert (await client.get(f"{WS}/workbooks")).json() == []
 
 
 async def test_permissions_and_owners(client: httpx.AsyncClient, other_user: UserFactory) -> None:

@@ -14,6 +14,7 @@ from . import (
     runs,
     serve,
     tables,
+    views,
     webhooks,
     workspaces,
 )
@@ -67,6 +68,7 @@ app.add_typer(tables.tables_app, name="tables")
 app.add_typer(fields.fields_app, name="fields")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(jobs.imports_app, name="imports")
+app.add_typer(views.views_app, name="views")
 
 
 def main() -> None:

@@ -115,6 +115,7 @@ class Field(Model):
     type: str
     typeSettings: dict[str, Any] = {}
     inputFieldIds: list[str] = []
+    groupId: str | None = None
     settingsError: str | None = None
     """``UNKNOWN_ACTION`` or ``MISSING_AUTH`` when the column cannot run as configured."""
     actionDefinition: dict[str, Any] | None = None
@@ -122,8 +123,13 @@ class Field(Model):
 
 
 class View(Model):
+    """A view. ``fields`` maps every field id to ``{order, isVisible, width, isPinned}``;
+    columns show in the order of their ``order`` strings."""
+
     id: str
     name: str
+    description: str | None = None
+    typeSettings: dict[str, Any] = {}
     order: int | None = None
     fields: dict[str, Any] = {}
     sort: Any = None

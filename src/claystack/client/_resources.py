@@ -27,13 +27,13 @@ from ._models import (
     Source,
     Table,
     User,
-    View,
     Workbook,
     Workspace,
 )
 from ._models import (
     Resource as ResourceItem,
 )
+from ._views import Views
 
 DEFAULT_BATCH_SIZE = 1000
 WEBHOOK_SLUG_TEXT = "Pull in data from a Webhook"
@@ -272,13 +272,31 @@ class Workbooks(Resource[M]):
     def list(self, workspace_id: int) -> Op[builtins.list[Workbook]]:
         """Every workbook of a workspace."""
         data = yield req("GET", f"/workspaces/{_q(workspace_id)}/workbooks")
-        return [Workbook.model_validate(w) for w in data["results"]]
+        return [Workbook.model_validate(w) for w in data]
+
+    @api("GET /workspaces/{workspaceId}/workbooks/{workbookId}")
+    def get(self, workspace_id: int, workbook_id: str) -> Op[Workbook]:
+        """One workbook."""
+        path = f"/workspaces/{_q(workspace_id)}/workbooks/{_q(workbook_id)}"
+        return Workbook.model_validate((yield req("GET", path)))
+
+    @api("PATCH /workspaces/{workspaceId}/workbooks/{workbookId}")
+    def rename(self, workspace_id: int, workbook_id: str, name: str) -> Op[Workbook]:
+        """Renames a workbook."""
+        path = f"/workspaces/{_q(workspace_id)}/workbooks/{_q(workbook_id)}"
+        return Workbook.model_validate((yield req("PATCH", path, {"name": name})))
+
+    @api("GET /workspaces/{workspaceId}/workbooks/{workbookId}/overview")
+    def overview(self, workspace_id: int, workbook_id: str) -> Op[dict[str, Any]]:
+        """The workbook's tables as ``nodes`` and the tables feeding others as ``edges``."""
+        path = f"/workspaces/{_q(workspace_id)}/workbooks/{_q(workbook_id)}/overview"
+        return dict((yield req("GET", path)))
 
     @api("GET /workbooks/{workbookId}/tables")
     def tables(self, workbook_id: str) -> Op[builtins.list[Table]]:
         """The tables of a workbook."""
         data = yield req("GET", f"/workbooks/{_q(workbook_id)}/tables")
-        return [Table.model_validate(t) for t in data["results"]]
+        return [Table.model_validate(t) for t in data]
 
     @api("DELETE /workbooks/{workbookId}")
     def delete(self, workbook_id: str) -> Op[dict[str, Any]]:
@@ -293,14 +311,18 @@ class Tables(Resource[M]):
     def create(
         self,
         workspace_id: int,
-        name: str,
+        name: str | None = None,
         *,
         workbook_id: str | None = None,
         type: str | None = None,
         description: str | None = None,
         table_settings: dict[str, Any] | None = None,
+        template: str | None = None,
     ) -> Op[Table]:
-        """Creates a table; without ``workbook_id`` the server makes a workbook for it."""
+        """Creates a table; without ``workbook_id`` the server makes a workbook for it.
+        ``template``: ``basic`` (default: "Default view" plus the system views),
+        ``no_views`` or ``basic_source`` (with a webhook source); ``name`` defaults to
+        "Untitled table"."""
         body = _drop_none(
             name=name,
             workspaceId=workspace_id,
@@ -308,6 +330,7 @@ class Tables(Resource[M]):
             type=type,
             description=description,
             tableSettings=table_settings,
+            template=template,
         )
         data = yield req("POST", "/tables", body)
         return Table.model_validate(data["table"])
@@ -316,6 +339,12 @@ class Tables(Resource[M]):
     def get(self, table_id: str) -> Op[Table]:
         """A table with its fields and views."""
         return (yield from _table(_id(table_id)))
+
+    @api("GET /workspaces/{workspaceId}/tables")
+    def list(self, workspace_id: int) -> Op[builtins.list[dict[str, Any]]]:
+        """Every table of a workspace, without fields and views."""
+        data = yield req("GET", f"/workspaces/{_q(workspace_id)}/tables")
+        return [dict(t) for t in data["results"]]
 
     @api("PATCH /tables/{tableId}")
     def update(
@@ -353,10 +382,68 @@ class Tables(Resource[M]):
 class Fields(Resource[M]):
     """Columns: plain types, formulas and enrichment actions."""
 
-    @api("GET /tables/{tableId}")
+    @api("GET /tables/{tableId}/fields")
     def list(self, table_id: str) -> Op[builtins.list[Field]]:
         """The columns of a table, in order."""
-        return (yield from _table(_id(table_id))).fields
+        data = yield req("GET", f"/tables/{_q(_id(table_id))}/fields")
+        return [Field.model_validate(f) for f in data]
+
+    @api("DELETE /tables/{tableId}/fields")
+    def delete_many(self, table_id: str, field_ids: Iterable[str]) -> Op[None]:
+        """Deletes several columns at once; columns reading them get a ``settingsError``."""
+        body = {"fieldIds": builtins.list(field_ids)}
+        yield req("DELETE", f"/tables/{_q(_id(table_id))}/fields", body)
+
+    @api("POST /tables/{tableId}/fields/group")
+    def group(self, table_id: str, field_ids: Iterable[str], name: str | None = None) -> Op[str]:
+        """Groups columns; returns the group id (``gr_…``)."""
+        body = _drop_none(fieldIds=builtins.list(field_ids), name=name)
+        data = yield req("POST", f"/tables/{_q(_id(table_id))}/fields/group", body)
+        return str(data["groupId"])
+
+    @api("POST /tables/{tableId}/fields/group/{groupId}")
+    def update_group(
+        self,
+        table_id: str,
+        group_id: str,
+        members: Iterable[str | Mapping[str, Any]],
+        *,
+        name: str | None = None,
+    ) -> Op[dict[str, Any]]:
+        """Replaces a group's members (ids, or ``{"id", "isOutputField"}``) and renames it."""
+        fields = [{"id": m} if isinstance(m, str) else dict(m) for m in members]
+        body = _drop_none(name=name, fields=fields)
+        path = f"/tables/{_q(_id(table_id))}/fields/group/{_q(group_id)}"
+        return dict((yield req("POST", path, body)))
+
+    @api("DELETE /tables/{tableId}/fields/group/{groupId}")
+    def ungroup(self, table_id: str, group_id: str, *, delete_fields: bool = False) -> Op[None]:
+        """Removes a group; with ``delete_fields=True`` its columns go too."""
+        path = f"/tables/{_q(_id(table_id))}/fields/group/{_q(group_id)}"
+        yield req("DELETE", path, {"deleteFields": delete_fields})
+
+    @api("POST /tables/{tableId}/waterfall/v2")
+    def create_waterfall(
+        self,
+        table_id: str,
+        name: str,
+        steps: Iterable[Mapping[str, Any]],
+        *,
+        group_name: str | None = None,
+        hide_steps: bool = False,
+        run_as_button: bool = False,
+    ) -> Op[dict[str, Any]]:
+        """A waterfall: one action column per step (``{actionKey, actionPackageId,
+        inputsBinding, attributePath, name}``), an output column ``name`` taking the first
+        non-empty result, and a group; returns ``{"fieldGroupMap": {gr_…: group}}``."""
+        body = {
+            "waterfallFieldName": name,
+            "waterfallGroupName": group_name or name,
+            "hideFromViews": hide_steps,
+            "runAsButton": run_as_button,
+            "waterfallConfigs": [dict(s) for s in steps],
+        }
+        return dict((yield req("POST", f"/tables/{_q(_id(table_id))}/waterfall/v2", body)))
 
     @api("POST /tables/{tableId}/fields")
     def create(
@@ -425,54 +512,6 @@ class Fields(Resource[M]):
     def delete(self, table_id: str, field_id: str) -> Op[None]:
         """Deletes a column and its cells."""
         yield req("DELETE", f"/tables/{_q(_id(table_id))}/fields/{_q(field_id)}")
-
-
-class Views(Resource[M]):
-    """Views: filtered, sorted, limited windows on a table."""
-
-    @api("GET /tables/{tableId}")
-    def list(self, table_id: str) -> Op[builtins.list[View]]:
-        """The views of a table; the first is the default view."""
-        return (yield from _table(_id(table_id))).views
-
-    @api("POST /tables/{tableId}/views")
-    def create(
-        self,
-        table_id: str,
-        name: str,
-        *,
-        filter: dict[str, Any] | None = None,
-        sort: builtins.list[dict[str, Any]] | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> Op[View]:
-        """Adds a view. ``filter`` is ``{combinationMode, items:[{fieldId, operator,
-        value}]}``; ``sort`` is ``[{fieldId, direction}]``."""
-        body = _drop_none(name=name, filter=filter, sort=sort, limit=limit, offset=offset)
-        data = yield req("POST", f"/tables/{_q(_id(table_id))}/views", body)
-        return View.model_validate(data["view"])
-
-    @api("PATCH /tables/{tableId}/views/{viewId}")
-    def update(
-        self,
-        table_id: str,
-        view_id: str,
-        *,
-        name: str | None = None,
-        filter: dict[str, Any] | None = None,
-        sort: builtins.list[dict[str, Any]] | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> Op[View]:
-        """Changes a view; only the arguments given change."""
-        body = _drop_none(name=name, filter=filter, sort=sort, limit=limit, offset=offset)
-        data = yield req("PATCH", f"/tables/{_q(_id(table_id))}/views/{_q(view_id)}", body)
-        return View.model_validate(data["view"])
-
-    @api("DELETE /tables/{tableId}/views/{viewId}")
-    def delete(self, table_id: str, view_id: str) -> Op[None]:
-        """Deletes a view (a table keeps at least one)."""
-        yield req("DELETE", f"/tables/{_q(_id(table_id))}/views/{_q(view_id)}")
 
 
 class Records(Resource[M]):

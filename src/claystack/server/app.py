@@ -32,6 +32,7 @@ from .routes import (
     auth,
     credits,
     emulator,
+    fields,
     integrations,
     jobs,
     records,
@@ -39,6 +40,8 @@ from .routes import (
     sources,
     tables,
     ui,
+    views,
+    workspace_aliases,
     workspaces,
 )
 from .security import AuthCache, parse_networks
@@ -113,9 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.
-    for module in (
+    modules = (
         records,
         tables,
+        views,
+        fields,
         runs,
         sources,
         workspaces,
@@ -125,8 +130,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
         emulator,
         ui,
-    ):
+    )
+    for module in modules:
         app.include_router(module.api)
+    # After every module: a specific route such as ``…/fields/runstatus`` wins over an alias.
+    app.include_router(workspace_aliases(r for m in modules for r in m.api.routes))
     app.include_router(ui.pages)
     app.mount("/assets", ui.assets(), name="assets")
 

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     enable_reset: bool = False
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
+    # Hosted Clay adds one blank row to a new table; off by default (spec part 2 §12).
+    initial_blank_row: bool = False
     # How deep JSON in a request body may nest (objects and arrays); deeper bodies get 400.
     max_json_depth: int = Field(default=64, gt=0, le=250)
     # The largest cell value a write may store, as JSON bytes; larger ones get 413. A larger

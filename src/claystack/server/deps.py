@@ -171,6 +171,26 @@ async def table_ref(request: Request, ref: TableReadDep) -> TableRef:
 TableDep = Annotated[TableRef, Depends(table_ref, scope="function")]
 
 
+async def view_ref(
+    conn: Conn, table: TableReadDep, view_id: Annotated[str, Path(alias="viewId")]
+) -> str:
+    """A view of the table, resolved before the body is read (an unknown id is 404)."""
+    await tables.get_view(conn, table.id, view_id)
+    return view_id
+
+
+ViewIdDep = Annotated[str, Depends(view_ref, scope="function")]
+
+
+async def workspace_owns_table(
+    table: TableReadDep, workspace_id: Annotated[str, Path(alias="workspaceId")]
+) -> None:
+    """For the ``/v3/workspaces/{ws}/tables/{t}/…`` aliases: a ``{ws}`` that does not own the
+    table answers like an unknown table."""
+    if str(table.scope.workspace_id) != workspace_id:
+        raise NotFound("Table not found")
+
+
 async def _owner_scope(
     request: Request, conn: AsyncConnection, actor: Actor, workspace_id: object, what: str
 ) -> Scope:
@@ -207,6 +227,18 @@ async def workbook_scope(
 
 
 WorkbookDep = Annotated[tuple[Scope, str], Depends(workbook_scope, scope="function")]
+
+
+async def workspace_workbook(
+    workbook: WorkbookDep, workspace_id: Annotated[str, Path(alias="workspaceId")]
+) -> tuple[Scope, str]:
+    """A workbook reached through a ``{ws}`` path, which must own it (else the same 404)."""
+    if str(workbook[0].workspace_id) != workspace_id:
+        raise NotFound("Workbook not found")
+    return workbook
+
+
+WorkspaceWorkbookDep = Annotated[tuple[Scope, str], Depends(workspace_workbook, scope="function")]
 
 
 async def app_account_scope(

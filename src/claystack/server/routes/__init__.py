@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute
 
 from ..errors import ClayError
 from ..middleware import parse_json
@@ -74,3 +75,32 @@ class _Route(APIRoute):
 
 def router(tag: str) -> APIRouter:
     return APIRouter(tags=[tag], route_class=_Route)
+
+
+TABLE_PREFIX = "/v3/tables/{tableId}"
+
+
+def workspace_aliases(routes: Iterable[BaseRoute]) -> APIRouter:
+    """The same handlers as every ``/v3/tables/{tableId}…`` route, mounted again under
+    ``/v3/workspaces/{workspaceId}/tables/{tableId}…`` behind a check that ``{ws}`` owns the
+    table (spec part 2 §2). New table routes get their alias without further code."""
+    from ..deps import workspace_owns_table
+
+    alias = APIRouter(route_class=_Route)
+    for route in list(routes):
+        if not isinstance(route, APIRoute) or not route.path.startswith(TABLE_PREFIX):
+            continue
+        alias.add_api_route(
+            "/v3/workspaces/{workspaceId}" + route.path[3:],
+            route.endpoint,
+            methods=route.methods,
+            responses=route.responses,
+            dependencies=[Depends(workspace_owns_table), *route.dependencies],
+            summary=route.summary,
+            description=route.description,
+            tags=[*route.tags, "workspace-scoped"],
+            name=f"{route.name}_in_workspace",
+            openapi_extra=route.openapi_extra,
+            operation_id=f"{route.unique_id}_in_workspace",
+        )
+    return alias

@@ -9,7 +9,6 @@ from ..deps import Conn, TableDep, TableReadDep, read_only
 from ..errors import BadRequest, PayloadTooLarge
 from ..schemas import (
     BulkFetchIn,
-    CountOut,
     DeletedRecords,
     DeleteRecordsIn,
     IdList,
@@ -19,9 +18,11 @@ from ..schemas import (
     RecordsOut,
     RecordsPatch,
     RecordsPatchOut,
+    RunStatusOut,
     Success,
 )
-from ..services import records
+from ..schemas_tables import CountOut
+from ..services import records, runs
 from . import JSONOut, ok, raw_body, read_json, router
 from .runs import wake_runner
 
@@ -61,7 +62,14 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
 @api.get("/v3/tables/{tableId}/count", responses=ok(CountOut))
 async def count(table: TableDep) -> JSONOut:
     """The number of rows in the table."""
-    return JSONOut({"tableTotalRecordsCount": table.row.row_count})
+    n = table.row.row_count
+    return JSONOut({"tableTotalRecordsCount": n, "count": n})
+
+
+@api.get("/v3/tables/{tableId}/fieldrun", responses=ok(RunStatusOut))
+async def field_run(conn: Conn, table: TableDep) -> JSONOut:
+    """How many cells of each column are in each status (the run status body)."""
+    return JSONOut(await runs.run_status(conn, table))
 
 
 @api.post(
@@ -100,6 +108,21 @@ async def update_records(
     return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
 
 
+@api.post("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
+async def put_record(
+    record_id: RecordId,
+    conn: Conn,
+    table: TableDep,
+    request: Request,
+    background: BackgroundTasks,
+    body: Annotated[dict[str, Any] | None, Body()] = None,
+) -> JSONOut:
+    """A blank row with the client's id (``r_<millis>``); an existing id answers that row."""
+    out = await records.ensure_record(conn, table, record_id)
+    wake_runner(request, background)
+    return JSONOut(out)
+
+
 @api.get("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
 async def get_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
     """One row."""
@@ -136,14 +159,15 @@ async def delete_records(
     conn: Conn, table: TableDep, body: Annotated[DeleteRecordsIn | None, Body()] = None
 ) -> JSONOut:
     """No body deletes every row; ``recordIds`` deletes those; ``deleteAll`` with
-    ``viewId`` deletes the rows the view shows except ``omitDeletingRecordIds``."""
+    ``viewId`` deletes the rows the view shows except ``omitDeletingRecordIds`` (an empty
+    ``recordIds`` beside ``deleteAll`` is ignored)."""
     if body is None or (body.recordIds is None and not body.deleteAll):
         if body is not None and body.model_fields_set - {"omitDeletingRecordIds"}:
             raise BadRequest('Invalid request parameter(s): give "recordIds" or "deleteAll"')
         count = await records.delete_records(
             conn, table, omit_ids=body.omitDeletingRecordIds if body else ()
         )
-    elif body.recordIds is not None:
+    elif body.recordIds or (body.recordIds is not None and not body.deleteAll):
         count = await records.delete_records(conn, table, record_ids=body.recordIds)
     else:
         count = await records.delete_records(
@@ -156,7 +180,9 @@ async def delete_records(
 @read_only
 async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableReadDep) -> JSONOut:
     """Rows by id, in the order asked; unknown ids are left out."""
-    found = await records.bulk_fetch(conn, table, body.recordIds, body.fieldIds)
+    found = await records.bulk_fetch(
+        conn, table, body.recordIds, body.fieldIds, body.includeExternalContentFieldIds
+    )
     return JSONOut({"results": found})
 
 

@@ -2,23 +2,51 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Body, Path, Request
+from fastapi import BackgroundTasks, Body, Path, Query, Request
 
-from ..deps import Conn, CurrentActor, Secret, TableDep, get_settings
+from ..deps import (
+    Conn,
+    CurrentActor,
+    Secret,
+    TableDep,
+    ViewIdDep,
+    WorkspaceScope,
+    get_settings,
+)
+from ..errors import Forbidden
 from ..schemas import (
     FieldEnvelope,
     FieldIn,
     FieldPatch,
     Success,
     TableEnvelope,
-    TableIn,
     TablePatch,
     TableSourceEnvelope,
     ViewEnvelope,
     ViewIn,
     ViewPatch,
 )
-from ..services import sources, tables, workspaces
+from ..schemas_tables import (
+    Empty,
+    TableCreate,
+    TableCreated,
+    TableDetails,
+    TableDuplicated,
+    TableGraph,
+    TableSchemaV2,
+    TableSummaryList,
+    ViewWrapped,
+)
+from ..services import (
+    sources,
+    table_copy,
+    table_schema,
+    table_setup,
+    tables,
+    workbooks,
+    workspaces,
+)
+from ..services.common import Scope
 from . import JSONOut, ok, router
 from .runs import wake_runner
 
@@ -27,25 +55,72 @@ FieldId = Annotated[str, Path(alias="fieldId")]
 ViewId = Annotated[str, Path(alias="viewId")]
 
 
-@api.post("/v3/tables", responses=ok(TableEnvelope))
-async def create_table(body: TableIn, conn: Conn, actor: CurrentActor) -> JSONOut:
-    """Creates a table; without ``workbookId`` a workbook of the same name is made for it."""
-    scope = await workspaces.resolve_workspace(conn, actor, body.workspaceId, write=True)
-    table, extra = await tables.create_table(
+async def _create(
+    request: Request, conn: Conn, scope: Scope, secret: str, body: TableCreate | None
+) -> JSONOut:
+    settings = get_settings(request)
+    out = await table_setup.create(
         conn,
         scope,
-        name=body.name,
-        workbook_id=body.workbookId,
-        table_type=body.type,
-        description=body.description,
-        table_settings=body.tableSettings,
+        body or TableCreate(),
+        secret=secret,
+        base_url=settings.base_url,
+        blank_row=settings.initial_blank_row,
     )
-    return JSONOut({"table": table, "extraData": extra})
+    return JSONOut(out)
+
+
+@api.post("/v3/tables", responses=ok(TableCreated))
+async def create_table(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    secret: Secret,
+    body: Annotated[TableCreate | None, Body()] = None,
+) -> JSONOut:
+    """Creates a table (``name`` defaults to "Untitled table"; without ``workspaceId``, in
+    the caller's default workspace); without ``workbookId`` a workbook of the same name is
+    made for it. ``template``: ``basic`` (Default view and the system views), ``no_views``
+    (Default view only) or ``basic_source`` (basic plus a webhook source and its field)."""
+    workspace = body.workspaceId if body else None
+    scope = await workspaces.default_workspace(conn, actor, workspace)
+    if not scope.can_write:
+        raise Forbidden("Your role in this workspace is read-only")
+    return await _create(request, conn, scope, secret, body)
+
+
+@api.post("/v3/workspaces/{workspaceId}/tables", responses=ok(TableCreated))
+async def create_workspace_table(
+    request: Request,
+    conn: Conn,
+    scope: WorkspaceScope,
+    secret: Secret,
+    body: Annotated[TableCreate | None, Body()] = None,
+) -> JSONOut:
+    """As ``POST /v3/tables``; the path's workspace wins over a body ``workspaceId``."""
+    return await _create(request, conn, scope, secret, body)
+
+
+@api.get("/v3/workspaces/{workspaceId}/tables", responses=ok(TableSummaryList))
+async def list_workspace_tables(
+    conn: Conn,
+    scope: WorkspaceScope,
+    parent_folder_id: Annotated[str | None, Query(alias="parentFolderId")] = None,
+) -> JSONOut:
+    """Every table of the workspace, without fields and views. Like Clay, ``parentFolderId``
+    is accepted and ignored, and function tables are left out."""
+    return JSONOut({"results": await workbooks.workspace_tables(conn, scope)})
 
 
 @api.get("/v3/tables/{tableId}", responses=ok(TableEnvelope))
 async def get_table(conn: Conn, table: TableDep) -> JSONOut:
     """A table with its fields and views."""
+    return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})
+
+
+@api.get("/v3/tables/{tableId}/details", responses=ok(TableDetails))
+async def table_details(conn: Conn, table: TableDep) -> JSONOut:
+    """``{table, extraData}``, as the workspace-scoped details route answers."""
     return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})
 
 
@@ -129,11 +204,12 @@ async def delete_field(field_id: FieldId, conn: Conn, table: TableDep) -> JSONOu
     return JSONOut({"success": True})
 
 
-@api.post("/v3/tables/{tableId}/views", responses=ok(ViewEnvelope))
+@api.post("/v3/tables/{tableId}/views", responses=ok(ViewWrapped))
 async def create_view(body: ViewIn, conn: Conn, table: TableDep) -> JSONOut:
     """Adds a view with optional ``filter``, ``sort``, ``limit`` and ``offset``."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
-    return JSONOut({"view": await tables.create_view(conn, table, name=body.name, config=config)})
+    view = await tables.create_view(conn, table, name=body.name, config=config)
+    return JSONOut({"view": view, **view})
 
 
 @api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewEnvelope))
@@ -149,3 +225,24 @@ async def delete_view(view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
     """Deletes a view (a table keeps at least one)."""
     await tables.delete_view(conn, table, view_id)
     return JSONOut({"success": True})
+
+
+@api.post("/v3/tables/{tableId}/duplicate", responses=ok(TableDuplicated))
+async def duplicate_table(
+    conn: Conn, table: TableDep, body: Annotated[Empty | None, Body()] = None
+) -> JSONOut:
+    """A copy in the same workbook: fields, views and settings with fresh ids (every
+    reference rewritten), no rows."""
+    return JSONOut(await table_copy.duplicate(conn, table))
+
+
+@api.get("/v3/tables/{tableId}/views/{viewId}/table-schema-v2", responses=ok(TableSchemaV2))
+async def table_schema_v2(view_id: ViewIdDep, conn: Conn, table: TableDep) -> JSONOut:
+    """Each column's kind and data type, and up to 50 of the view's rows, flat."""
+    return JSONOut(await table_schema.table_schema(conn, table, view_id))
+
+
+@api.get("/v3/tables/{tableId}/graph", responses=ok(TableGraph))
+async def table_graph(conn: Conn, table: TableDep) -> JSONOut:
+    """Columns as nodes and their dependencies (``Input``, ``ConditionalRun``) as edges."""
+    return JSONOut(await table_schema.graph(conn, table))

@@ -13,6 +13,7 @@ from ..deps import (
     WorkbookDep,
     WorkspaceReadScope,
     WorkspaceScope,
+    WorkspaceWorkbookDep,
     read_only,
 )
 from ..schemas import (
@@ -24,14 +25,20 @@ from ..schemas import (
     ResourceList,
     ResourceSearchIn,
     ResourcesIn,
-    TableList,
+    TableOut,
     WorkbookIn,
-    WorkbookList,
     WorkbookOut,
     WorkspaceEnvelope,
     WorkspaceList,
 )
-from ..services import tables, workspaces
+from ..schemas_tables import (
+    WorkbookCreate,
+    WorkbookOverview,
+    WorkbookPatch,
+    WorkbookWithTables,
+    WorkspaceResults,
+)
+from ..services import tables, workbooks, workspaces
 from ..services.common import Scope
 from . import JSONOut, ok, router
 
@@ -164,17 +171,78 @@ async def delete_workbook(conn: Conn, workbook: WorkbookDep) -> JSONOut:
     return JSONOut({"success": True, "deleted": deleted})
 
 
-@api.get("/v3/workspaces/{workspaceId}/workbooks", responses=ok(WorkbookList))
+@api.get("/v3/workspaces/{workspaceId}/workbooks", responses=ok(list[WorkbookOut]))
 async def list_workbooks(conn: Conn, scope: WorkspaceScope) -> JSONOut:
-    """Every workbook of the workspace."""
-    return JSONOut({"results": await workspaces.list_workbooks(conn, scope)})
+    """Every workbook of the workspace, as a JSON array."""
+    return JSONOut(await workspaces.list_workbooks(conn, scope))
 
 
-@api.get("/v3/workbooks/{workbookId}/tables", responses=ok(TableList))
+@api.post("/v3/workspaces/{workspaceId}/workbooks", responses=ok(WorkbookOut))
+async def create_workspace_workbook(
+    conn: Conn, scope: WorkspaceScope, body: Annotated[WorkbookCreate | None, Body()] = None
+) -> JSONOut:
+    """Creates a workbook in the path's workspace; ``name`` is optional."""
+    body = body or WorkbookCreate()
+    return JSONOut(
+        await workspaces.create_workbook(
+            conn,
+            scope,
+            name=body.name or workbooks.DEFAULT_WORKBOOK_NAME,
+            parent_folder_id=body.parentFolderId,
+            settings=body.settings,
+            description=body.description,
+        )
+    )
+
+
+@api.get("/v3/workspaces/{workspaceId}/workbooks/{workbookId}", responses=ok(WorkbookOut))
+async def get_workbook(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONOut:
+    """One workbook, bare."""
+    return JSONOut(await workbooks.get_workbook(conn, *workbook))
+
+
+@api.patch("/v3/workspaces/{workspaceId}/workbooks/{workbookId}", responses=ok(WorkbookOut))
+async def patch_workbook(
+    conn: Conn, workbook: WorkspaceWorkbookDep, body: Annotated[WorkbookPatch | None, Body()] = None
+) -> JSONOut:
+    """Renames a workbook."""
+    body = body or WorkbookPatch()
+    return JSONOut(await workbooks.update_workbook(conn, *workbook, name=body.name))
+
+
+@api.get("/v3/{workspaceId}/workbooks/{workbookId}", responses=ok(WorkbookWithTables))
+async def get_workbook_with_tables(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONOut:
+    """One workbook with ``orderedWorkbookTables`` ``[{id, name}]``."""
+    return JSONOut(await workbooks.get_workbook(conn, *workbook, with_tables=True))
+
+
+@api.get("/v3/workbooks/{workbookId}/tables", responses=ok(list[TableOut]))
 async def list_workbook_tables(conn: Conn, workbook: WorkbookDep) -> JSONOut:
-    """The tables of a workbook."""
+    """The tables of a workbook, in full, as a JSON array."""
     scope, workbook_id = workbook
-    return JSONOut({"results": await tables.list_tables_in_workbook(conn, scope, workbook_id)})
+    return JSONOut(await tables.list_tables_in_workbook(conn, scope, workbook_id))
+
+
+@api.get("/v3/workspaces/{workspaceId}/workbooks/{workbookId}/tables", responses=ok(list[TableOut]))
+async def list_workspace_workbook_tables(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONOut:
+    """The tables of a workbook, in full, as a JSON array."""
+    return JSONOut(await tables.list_tables_in_workbook(conn, *workbook))
+
+
+@api.get(
+    "/v3/workspaces/{workspaceId}/workbooks/{workbookId}/overview",
+    responses=ok(WorkbookOverview),
+)
+@api.get("/v3/{workspaceId}/workbooks/{workbookId}/overview", responses=ok(WorkbookOverview))
+async def workbook_overview(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONOut:
+    """The workbook's tables as ``nodes`` and the tables feeding others as ``edges``."""
+    return JSONOut(await workbooks.overview(conn, *workbook))
+
+
+@api.get("/v3/workspaces", responses=ok(WorkspaceResults))
+async def list_workspaces(conn: Conn, actor: CurrentActor) -> JSONOut:
+    """The caller's workspaces as ``{"results": […]}`` (a CLI's health check)."""
+    return JSONOut({"results": await workspaces.my_workspaces(conn, actor)})
 
 
 @api.get("/v3/owners", responses=ok(MemberList))

@@ -34,9 +34,13 @@ _READ_COLUMNS = (
 )
 
 
+# Every cell read carries ``metadata`` (spec part 2 §13); plain cells share this empty one.
+NO_META: dict[str, Any] = {}
+
+
 def cell_out(value: Any, meta: dict[str, Any] | None) -> dict[str, Any]:
     if not meta:
-        return {"value": value}
+        return {"value": value, "metadata": NO_META}
     cell: dict[str, Any] = {"value": value, "metadata": {"status": meta.get("status")}}
     if meta.get("isStale"):
         cell["metadata"].update(isStale=True, staleReason=meta.get("staleReason"))
@@ -60,9 +64,9 @@ def record_out(
         if only is None or fid in only:
             out_cells[fid] = cell_out(cells.get(fid), meta.get(fid))
     if only is None or "f_created_at" in only:
-        out_cells["f_created_at"] = {"value": created}
+        out_cells["f_created_at"] = {"value": created, "metadata": NO_META}
     if only is None or "f_updated_at" in only:
-        out_cells["f_updated_at"] = {"value": updated}
+        out_cells["f_updated_at"] = {"value": updated, "metadata": NO_META}
     return {
         "id": record_id,
         "tableId": table_id,
@@ -104,10 +108,18 @@ def _check_cells(cells: Any, writable: set[str], where: str, max_bytes: int) -> 
         if fid in SYSTEM_FIELD_IDS:
             raise BadRequest(f"Field {fid} is read-only")
         raise BadRequest(f"Unknown field {fid} in {where}.cells")
+    cells = {k: unwrap(v) for k, v in cells.items()}
     for fid, value in cells.items():
         if cell_too_large(value, max_bytes):
             raise PayloadTooLarge(f"The value of {where}.cells.{fid} exceeds {max_bytes} bytes")
     return cells
+
+
+def unwrap(value: Any) -> Any:
+    """A cell written as ``{"value": x}`` (or ``{"value": x, "metadata": …}``) stores ``x``."""
+    if isinstance(value, dict) and "value" in value and value.keys() <= {"value", "metadata"}:
+        return value["value"]
+    return value
 
 
 def cell_too_large(value: Any, max_bytes: int) -> bool:
@@ -178,11 +190,11 @@ async def add_records(
     if not answer:
         return []
     stamp = iso(now)
-    stamp_cell = {"value": stamp}
+    stamp_cell = {"value": stamp, "metadata": NO_META}
     table_id = table.id
     out = []
     for r in rows:
-        cells_out = {fid: {"value": v} for fid, v in r["cells"].items()}
+        cells_out = {fid: {"value": v, "metadata": NO_META} for fid, v in r["cells"].items()}
         cells_out["f_created_at"] = cells_out["f_updated_at"] = stamp_cell
         out.append(
             {
@@ -260,7 +272,7 @@ async def update_records(
         raise NotFound(f"Record not found: {missing[0]}")
     merged: dict[str, dict[str, Any]] = {}
     for i, (rid, cells) in enumerate(updates):
-        _check_cells(cells, writable, f"records[{i}]", max_cell_bytes)
+        cells = _check_cells(cells, writable, f"records[{i}]", max_cell_bytes)
         base = merged.get(rid, existing[rid].cells)
         merged[rid] = {**base, **cells}
     now = now_ms()
@@ -317,9 +329,9 @@ async def delete_records(
             deleted += result.rowcount or 0
     else:
         if view_id is not None:
-            view = await tables_svc.get_view(conn, table.id, view_id)
-            if not views_svc.is_plain(view.config):
-                shown = views_svc.apply_view(select(Record.seq), table.id, view.config)
+            config = await tables_svc.view_config(conn, table.id, view_id)
+            if not views_svc.is_plain(config):
+                shown = views_svc.apply_view(select(Record.seq), table.id, config)
                 stmt = stmt.where(Record.seq.in_(shown.scalar_subquery()))
         if omit_ids:
             stmt = stmt.where(Record.id.not_in(list(omit_ids)))
@@ -331,16 +343,16 @@ async def delete_records(
 
 async def record_ids(conn: AsyncConnection, table: TableRef, view_id: str) -> list[str]:
     """Every id the view shows, in its order."""
-    view = await tables_svc.get_view(conn, table.id, view_id)
-    result = await conn.execute(views_svc.ids_select(table.id, view.config))
+    config = await tables_svc.view_config(conn, table.id, view_id)
+    result = await conn.execute(views_svc.ids_select(table.id, config))
     return list(result.scalars())
 
 
 async def record_ids_json(conn: AsyncConnection, table: TableRef, view_id: str) -> bytes:
     """The same ids as a JSON array, built by the database: a million ids never become a
     million Python objects."""
-    view = await tables_svc.get_view(conn, table.id, view_id)
-    shown = views_svc.ids_select(table.id, view.config).subquery()
+    config = await tables_svc.view_config(conn, table.id, view_id)
+    shown = views_svc.ids_select(table.id, config).subquery()
     agg: ColumnElement[Any]
     if conn.dialect.name == "postgresql":
         agg = func.coalesce(func.json_agg(shown.c.id).cast(Text), "[]")
@@ -353,8 +365,7 @@ async def record_ids_json(conn: AsyncConnection, table: TableRef, view_id: str) 
 async def list_records(
     conn: AsyncConnection, table: TableRef, view_id: str, *, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    view = await tables_svc.get_view(conn, table.id, view_id)
-    cfg = view.config
+    cfg = await tables_svc.view_config(conn, table.id, view_id)
     view_limit, view_offset = cfg.get("limit"), cfg.get("offset") or 0
     if view_limit is not None:
         limit = max(0, min(limit, view_limit - offset))
@@ -368,10 +379,37 @@ async def bulk_fetch(
     table: TableRef,
     record_ids: Sequence[str],
     field_ids: Sequence[str] | None,
+    external: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
+    """Rows by id, in the order asked. With ``external`` field ids, each row also carries
+    ``externalContent: {f_…: {fullValue, status, error?}}`` at record level."""
     if not record_ids:
         raise BadRequest('Invalid request parameter(s): Field "recordIds" - must not be empty')
     found = await _load(conn, table.id, list(dict.fromkeys(record_ids)))
     only = frozenset(field_ids) if field_ids else None
     rows = [found[rid] for rid in dict.fromkeys(record_ids) if rid in found]
-    return _rows_out(table.id, rows, only)
+    out = _rows_out(table.id, rows, only)
+    if external:
+        for row, rec in zip(rows, out, strict=True):
+            meta = row.meta or {}
+            content = {}
+            for fid in external:
+                m = meta.get(fid)
+                if m:
+                    item = {"fullValue": m.get("fullValue", row.cells.get(fid))}
+                    item["status"] = "FAILED" if m.get("error") else "SUCCESS"
+                    if m.get("error"):
+                        item["error"] = m["error"]
+                    content[fid] = item
+            rec["externalContent"] = content
+    return out
+
+
+async def ensure_record(conn: AsyncConnection, table: TableRef, record_id: str) -> dict[str, Any]:
+    """The row with this id, made blank when it does not exist yet."""
+    row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
+    if row is not None:
+        return _rows_out(table.id, [row])[0]
+    # A blank row has no cell to measure against the size limit.
+    await add_records(conn, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)
+    return await get_record(conn, table, record_id)

@@ -177,11 +177,11 @@ async def _selection(conn: AsyncConnection, table: TableRef, run_records: Any) -
         top = run_records["viewIdTopRecords"]
         if not isinstance(top, dict) or not isinstance(top.get("viewId"), str):
             raise _bad('Field "runRecords.viewIdTopRecords.viewId" - Required')
-        view = await tables_svc.get_view(conn, table.id, top["viewId"])
-        stmt = views_svc.apply_view(select(Record.seq), table.id, view.config)
+        config = await tables_svc.view_config(conn, table.id, top["viewId"])
+        stmt = views_svc.apply_view(select(Record.seq), table.id, config)
         n = _count(top.get("numRecords"), "runRecords.viewIdTopRecords.numRecords")
         if n is not None:
-            limit = view.config.get("limit")
+            limit = config.get("limit")
             stmt = stmt.limit(n if limit is None else min(n, limit))
         return stmt
     if "recordIds" in run_records:
@@ -195,8 +195,8 @@ async def _selection(conn: AsyncConnection, table: TableRef, run_records: Any) -
     if "viewId" in run_records:
         if not isinstance(run_records["viewId"], str):
             raise _bad('Field "runRecords.viewId" - expected a view id')
-        view = await tables_svc.get_view(conn, table.id, run_records["viewId"])
-        return views_svc.apply_view(select(Record.seq), table.id, view.config)
+        config = await tables_svc.view_config(conn, table.id, run_records["viewId"])
+        return views_svc.apply_view(select(Record.seq), table.id, config)
     raise _bad('Field "runRecords" - expected viewIdTopRecords, viewId or recordIds')
 
 

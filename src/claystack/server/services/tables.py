@@ -15,6 +15,7 @@ from ..errors import BadRequest, FieldNameAlreadyExists, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
 from . import fields as fields_svc
+from . import views as views_svc
 from . import workspaces
 from .common import Actor, Scope, iso, now_ms
 
@@ -40,6 +41,8 @@ FIELD_TYPES = (
 SYSTEM_FIELDS = (("f_created_at", "Created At"), ("f_updated_at", "Updated At"))
 SYSTEM_FIELD_IDS = frozenset(f for f, _ in SYSTEM_FIELDS)
 TABLE_TYPES = ("spreadsheet", "company", "people", "jobs")
+TEMPLATES = ("basic", "no_views", "basic_source")
+DEFAULT_TABLE_NAME = "Untitled table"
 DEFAULT_TABLE_SETTINGS = {"AUTO_RUN_ON": True, "AUTO_RUN_MODE": "ALL_NEW_ROWS"}
 _FIELD_REF = re.compile(r"\{\{\s*(f_[A-Za-z0-9_]+)\s*\}\}")
 
@@ -94,14 +97,29 @@ def field_out(row: Any) -> dict[str, Any]:
     }
 
 
+def with_groups(fields: list[dict[str, Any]], groups: dict[str, Any]) -> list[dict[str, Any]]:
+    """Adds ``groupId`` to the fields that belong to a field group."""
+    member = {
+        f["id"]: gid
+        for gid, g in (groups or {}).items()
+        if isinstance(g, dict)
+        for f in (g.get("groupDetails") or {}).get("fields", [])
+        if isinstance(f, dict)
+    }
+    return [{**f, "groupId": member.get(f["id"])} for f in fields]
+
+
 def view_out(row: Any) -> dict[str, Any]:
     cfg = row.config
+    fields = cfg.get("fields") or {}
     return {
         "id": row.id,
         "tableId": row.table_id,
         "name": row.name,
+        "description": cfg.get("description"),
+        "typeSettings": cfg.get("typeSettings") or {},
         "order": row.position,
-        "fields": cfg.get("fields", {}),
+        "fields": views_svc.field_entries(fields, list(fields)),
         "sort": cfg.get("sort"),
         "filter": cfg.get("filter"),
         "limit": cfg.get("limit"),
@@ -144,7 +162,9 @@ async def table_out(conn: AsyncConnection, row: Any) -> dict[str, Any]:
         "tableSettings": row.settings,
         "fieldGroupMap": row.field_group_map,
         "firstViewId": row.first_view_id,
-        "fields": [field_out(f) for f in await list_fields(conn, row.id)],
+        "fields": with_groups(
+            [field_out(f) for f in await list_fields(conn, row.id)], row.field_group_map
+        ),
         "views": [view_out(v) for v in await list_views(conn, row.id)],
         "ownerId": row.owner_id,
         "rowCount": row.row_count,
@@ -164,12 +184,19 @@ async def create_table(
     conn: AsyncConnection,
     scope: Scope,
     *,
-    name: str,
+    name: str | None,
     workbook_id: str | None,
     table_type: str | None,
     description: str | None = None,
     table_settings: dict[str, Any] | None = None,
+    template: str | None = None,
+    icon: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
+    name = name if name and name.strip() else DEFAULT_TABLE_NAME
+    template = template or "basic"
+    if template not in TEMPLATES:
+        choices = ", ".join(TEMPLATES)
+        raise BadRequest(f'Invalid request parameter(s): Field "template" - one of {choices}')
     table_type = (table_type or "spreadsheet").lower()
     if table_type not in TABLE_TYPES:
         raise BadRequest(
@@ -202,7 +229,11 @@ async def create_table(
             name=name,
             description=description,
             type=table_type,
-            settings={**DEFAULT_TABLE_SETTINGS, **(table_settings or {})},
+            settings={
+                **DEFAULT_TABLE_SETTINGS,
+                **(table_settings or {}),
+                **({"icon": icon} if icon else {}),
+            },
             field_group_map={},
             first_view_id=view_id,
             owner_id=scope.actor.user_id,
@@ -227,16 +258,29 @@ async def create_table(
             for i, (fid, fname) in enumerate(SYSTEM_FIELDS)
         ],
     )
+    blank: dict[str, Any] = {
+        "fields": {},
+        "sort": None,
+        "filter": None,
+        "limit": None,
+        "offset": None,
+    }
+    views = [{"id": view_id, "name": "Default view", "config": blank}]
+    if template != "no_views":
+        views += [
+            {
+                "id": new_id("gv"),
+                "name": vname,
+                "config": {**blank, "description": text, "typeSettings": {"preconfiguredType": k}},
+            }
+            for k, vname, text in views_svc.PRECONFIGURED
+        ]
     await conn.execute(
-        insert(View).values(
-            id=view_id,
-            table_id=table_id,
-            name="Default view",
-            position=0,
-            config={"fields": {}, "sort": None, "filter": None, "limit": None, "offset": None},
-            created_at=now,
-            updated_at=now,
-        )
+        insert(View),
+        [
+            {**v, "table_id": table_id, "position": i, "created_at": now, "updated_at": now}
+            for i, v in enumerate(views)
+        ],
     )
     await _sync_view_fields(conn, table_id)
     return await table_out(conn, await reload(conn, table_id)), extra
@@ -510,7 +554,7 @@ async def _sync_view_fields(conn: AsyncConnection, table_id: str) -> None:
     ids = [f.id for f in await list_fields(conn, table_id)]
     for view in await list_views(conn, table_id):
         current = view.config.get("fields") or {}
-        fields = {fid: current.get(fid, {"isVisible": True, "width": 200}) for fid in ids}
+        fields = views_svc.field_entries(current, ids)
         if fields != current:
             await conn.execute(
                 update(View)
@@ -526,6 +570,19 @@ async def get_view(conn: AsyncConnection, table_id: str, view_id: str) -> Any:
     if row is None:
         raise NotFound("View not found")
     return row
+
+
+async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dict[str, Any]:
+    """A view's config as ``views.apply_view`` needs it (with the action field ids that the
+    "Fully enriched rows" filter reads)."""
+    cfg = dict((await get_view(conn, table_id, view_id)).config)
+    if views_svc.preconfigured_type(cfg) == views_svc.FULLY_ENRICHED:
+        cfg["actionFieldIds"] = list(
+            await conn.scalars(
+                select(Field.id).where(Field.table_id == table_id, Field.type == "action")
+            )
+        )
+    return cfg
 
 
 async def create_view(
@@ -569,10 +626,9 @@ async def update_view(
     types = await field_ids(conn, table.id)
     cfg = validate_view_config(config, types)
     if "fields" in config:
-        unknown = [f for f in (config["fields"] or {}) if f not in types]
-        if unknown:
-            raise BadRequest(f"Unknown field {unknown[0]} in view fields")
-        cfg["fields"] = {**row.config.get("fields", {}), **(config["fields"] or {})}
+        cfg["fields"] = views_svc.merge_field_settings(
+            row.config.get("fields") or {}, config["fields"] or {}, types
+        )
     values: dict[str, Any] = {"config": {**row.config, **cfg}, "updated_at": now_ms()}
     if name is not None:
         values["name"] = name
@@ -581,7 +637,9 @@ async def update_view(
 
 
 async def delete_view(conn: AsyncConnection, table: TableRef, view_id: str) -> None:
-    await get_view(conn, table.id, view_id)
+    view = await get_view(conn, table.id, view_id)
+    if views_svc.preconfigured_type(view.config):
+        raise BadRequest(f'The view "{view.name}" is a system view and cannot be deleted')
     views = await list_views(conn, table.id)
     if len(views) == 1:
         raise BadRequest("A table must keep at least one view")

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, func, literal, not_, or_, select
+from fractional_indexing import generate_key_between
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    and_,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -14,6 +26,41 @@ from ..storage.models import Record
 from .workspaces import like_escape
 
 OPERATORS = ("equals", "not_equals", "contains", "not_contains", "is_empty", "is_not_empty")
+# Clay's filter item ``type`` names (and a few spellings clients use) → our operators.
+CLAY_OPERATORS = {
+    "EQUAL": "equals",
+    "EQUALS": "equals",
+    "NOT_EQUAL": "not_equals",
+    "NOT_EQUALS": "not_equals",
+    "CONTAIN": "contains",
+    "CONTAINS": "contains",
+    "NOT_CONTAIN": "not_contains",
+    "NOT_CONTAINS": "not_contains",
+    "EMPTY": "is_empty",
+    "IS_EMPTY": "is_empty",
+    "NOT_EMPTY": "is_not_empty",
+    "IS_NOT_EMPTY": "is_not_empty",
+}
+CLAY_NAMES = {
+    "equals": "EQUAL",
+    "not_equals": "NOT_EQUAL",
+    "contains": "CONTAIN",
+    "not_contains": "NOT_CONTAIN",
+    "is_empty": "EMPTY",
+    "is_not_empty": "NOT_EMPTY",
+}
+# The system views of a ``basic`` table (spec part 2 §5.1), after "Default view".
+PRECONFIGURED = (
+    ("all-rows", "All rows", "Every row of the table"),
+    ("errored-rows", "Errored rows", "Rows with a cell that failed to enrich"),
+    ("fully-enriched-rows", "Fully enriched rows", "Rows whose enrichment cells all succeeded"),
+)
+ERRORED, FULLY_ENRICHED = "errored-rows", "fully-enriched-rows"
+FIELD_KEYS: dict[str, tuple[type, ...]] = {
+    "isVisible": (bool,),
+    "width": (int, float),
+    "isPinned": (bool,),
+}
 _SYSTEM_COLUMNS: dict[str, ColumnElement[Any]] = {
     "f_created_at": Record.__table__.c.created_at,
     "f_updated_at": Record.__table__.c.updated_at,
@@ -67,11 +114,22 @@ def validate_view_config(config: dict[str, Any], field_types: dict[str, str]) ->
             for item in flt.get("items", []):
                 if not isinstance(item, dict) or item.get("fieldId") not in field_types:
                     raise _bad('Field "filter.items" - each item needs a known fieldId')
-                op = str(item.get("operator", "equals")).lower()
+                clay = item.get("type")
+                if isinstance(clay, str) and clay.upper() in CLAY_OPERATORS:
+                    op = CLAY_OPERATORS[clay.upper()]
+                else:
+                    op = str(item.get("operator", "equals")).lower()
                 if op not in OPERATORS:
-                    raise _bad(f'Field "filter.items.operator" - expected one of {OPERATORS}')
+                    raise _bad(
+                        f'Field "filter.items.type" - expected one of {", ".join(CLAY_OPERATORS)}'
+                    )
                 items.append(
-                    {"fieldId": item["fieldId"], "operator": op, "value": item.get("value")}
+                    {
+                        "fieldId": item["fieldId"],
+                        "type": CLAY_NAMES[op],
+                        "operator": op,
+                        "value": item.get("value"),
+                    }
                 )
             flt = {"combinationMode": mode, "items": items}
         out["filter"] = flt
@@ -133,11 +191,105 @@ def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
     return like if op == "contains" else or_(cell.is_(None), not_(like))
 
 
+def field_entries(current: dict[str, Any], field_ids: list[str]) -> dict[str, Any]:
+    """Every field of the table as a view shows it, sorted by its string ``order``
+    (fractional indexing); fields without one go after the others, in table order."""
+    out: dict[str, Any] = {}
+    orders = [
+        e["order"]
+        for e in current.values()
+        if isinstance(e, dict) and isinstance(e.get("order"), str)
+    ]
+    last = max(orders) if orders else None
+    for fid in field_ids:
+        entry = dict(current.get(fid) or {})
+        if not isinstance(entry.get("order"), str):
+            last = entry["order"] = generate_key_between(last, None)
+        entry.setdefault("isVisible", True)
+        entry.setdefault("width", 200)
+        entry.setdefault("isPinned", False)
+        out[fid] = entry
+    return dict(sorted(out.items(), key=lambda kv: str(kv[1]["order"])))
+
+
+def merge_field_settings(
+    current: dict[str, Any], changes: Any, field_types: dict[str, str]
+) -> dict[str, Any]:
+    """``{f_…: {isVisible?, width?, isPinned?}}`` merged into a view's fields; ``order``
+    moves only through the move routes."""
+    if not isinstance(changes, dict):
+        raise _bad('Field "fields" - expected an object keyed by field id')
+    merged = {k: dict(v) for k, v in current.items()}
+    for fid, change in changes.items():
+        if fid not in field_types:
+            raise BadRequest(f"Unknown field {fid} in view fields")
+        if not isinstance(change, dict):
+            raise _bad(f'Field "fields.{fid}" - expected an object')
+        entry = merged.setdefault(fid, {})
+        for key, kinds in FIELD_KEYS.items():
+            if key in change:
+                value = change[key]
+                if not isinstance(value, kinds) or (bool not in kinds and isinstance(value, bool)):
+                    raise _bad(f'Field "fields.{fid}.{key}" - expected {kinds[0].__name__}')
+                entry[key] = value
+    return merged
+
+
+def preconfigured_type(config: dict[str, Any]) -> str | None:
+    kind = (config.get("typeSettings") or {}).get("preconfiguredType")
+    return kind if isinstance(kind, str) else None
+
+
+class _Errored(FunctionElement[Any]):
+    """True for a row with a cell in an ``ERROR…`` status other than an unmet run condition."""
+
+    inherit_cache = True
+    name = "errored"
+
+
+@compiles(_Errored, "sqlite")
+def _errored_sqlite(element: _Errored, compiler: SQLCompiler, **kw: Any) -> str:
+    (meta,) = (compiler.process(c, **kw) for c in element.clauses)
+    status = "json_extract(e.value, '$.status')"
+    return (
+        f"EXISTS (SELECT 1 FROM json_each({meta}) AS e WHERE {status} LIKE 'ERROR%' "
+        f"AND {status} != 'ERROR_RUN_CONDITION_NOT_MET')"
+    )
+
+
+@compiles(_Errored, "postgresql")
+def _errored_postgresql(element: _Errored, compiler: SQLCompiler, **kw: Any) -> str:
+    (meta,) = (compiler.process(c, **kw) for c in element.clauses)
+    # jsonb_each refuses a JSON null (rows never run may hold one): read it as no cells.
+    cells = f"CASE WHEN jsonb_typeof({meta}) = 'object' THEN {meta} ELSE '{{}}'::jsonb END"
+    return (
+        f"EXISTS (SELECT 1 FROM jsonb_each({cells}) AS e WHERE e.value ->> 'status' LIKE "
+        "'ERROR%' AND e.value ->> 'status' != 'ERROR_RUN_CONDITION_NOT_MET')"
+    )
+
+
+def _system_filter(config: dict[str, Any]) -> ColumnElement[bool] | None:
+    kind = preconfigured_type(config)
+    if kind == ERRORED:
+        return and_(Record.meta.is_not(None), _Errored(Record.__table__.c.meta))
+    if kind == FULLY_ENRICHED:
+        action_ids = config.get("actionFieldIds") or []
+        if not action_ids:
+            return true()
+        conds = [
+            Record.meta[fid]["status"].as_string().in_(("SUCCESS", "SUCCESS_NO_DATA"))
+            for fid in action_ids
+        ]
+        return and_(Record.meta.is_not(None), *conds)
+    return None
+
+
 def is_plain(config: dict[str, Any]) -> bool:
     """True when the view shows every row in insertion order."""
     flt = config.get("filter") or {}
     return not (
-        flt.get("items")
+        preconfigured_type(config) in (ERRORED, FULLY_ENRICHED)
+        or flt.get("items")
         or config.get("sort")
         or config.get("limit") is not None
         or config.get("offset")
@@ -149,6 +301,9 @@ def apply_view(
 ) -> Select[Any]:
     """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, in its order."""
     stmt = stmt.where(Record.table_id == table_id)
+    system = _system_filter(config)
+    if system is not None:
+        stmt = stmt.where(system)
     flt = config.get("filter") or {}
     conds = [_condition(i) for i in flt.get("items") or []]
     if conds:

@@ -1,0 +1,75 @@
+"""Fields as a list and in groups (spec part 2 §4.1)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Body, Path
+
+from ..deps import Conn, TableDep
+from ..schemas_tables import (
+    Empty,
+    FieldGroupDeleteIn,
+    FieldGroupIn,
+    FieldGroupOut,
+    FieldGroupPatch,
+    FieldIdsIn,
+    FieldOutV2,
+    GroupCreated,
+    WaterfallIn,
+    WaterfallOut,
+)
+from ..services import field_groups
+from . import JSONOut, ok, router
+
+api = router("fields")
+GroupId = Annotated[str, Path(alias="groupId")]
+T = "/v3/tables/{tableId}"
+
+
+@api.get(T + "/fields", responses=ok(list[FieldOutV2]))
+async def list_fields(conn: Conn, table: TableDep) -> JSONOut:
+    """The table's columns, as a JSON array, in order."""
+    return JSONOut(await field_groups.list_fields(conn, table))
+
+
+@api.delete(T + "/fields", responses=ok(Empty))
+async def delete_fields(body: FieldIdsIn, conn: Conn, table: TableDep) -> JSONOut:
+    """Deletes ``fieldIds`` at once; columns reading them get a ``settingsError``."""
+    await field_groups.delete_fields(conn, table, body.fieldIds)
+    return JSONOut({})
+
+
+@api.post(T + "/fields/group", responses=ok(GroupCreated))
+async def create_group(body: FieldGroupIn, conn: Conn, table: TableDep) -> JSONOut:
+    """Groups columns; answers ``{"groupId": "gr_…"}``."""
+    return JSONOut(await field_groups.create_group(conn, table, body.fieldIds, body.name))
+
+
+@api.post(T + "/fields/group/{groupId}", responses=ok(FieldGroupOut))
+async def update_group(
+    group_id: GroupId, body: FieldGroupPatch, conn: Conn, table: TableDep
+) -> JSONOut:
+    """Renames a group and replaces its members with ``fields``."""
+    changes = body.model_dump(exclude_none=True)
+    return JSONOut(await field_groups.update_group(conn, table, group_id, changes))
+
+
+@api.delete(T + "/fields/group/{groupId}", responses=ok(Empty))
+async def delete_group(
+    group_id: GroupId,
+    conn: Conn,
+    table: TableDep,
+    body: Annotated[FieldGroupDeleteIn | None, Body()] = None,
+) -> JSONOut:
+    """Ungroups (``deleteFields: false``) or deletes the group's columns too."""
+    delete_members = body.deleteFields if body else False
+    await field_groups.delete_group(conn, table, group_id, delete_members)
+    return JSONOut({})
+
+
+@api.post(T + "/waterfall/v2", responses=ok(WaterfallOut))
+async def create_waterfall(body: WaterfallIn, conn: Conn, table: TableDep) -> JSONOut:
+    """Action columns per step, an output column taking the first non-empty result, and
+    a group holding them."""
+    return JSONOut(await field_groups.create_waterfall(conn, table, body.model_dump()))

@@ -1,0 +1,54 @@
+"""Creating a table from ``POST /v3/tables``: defaults, templates and the first rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..errors import BadRequest
+from . import sources, tables
+from .common import Scope
+from .tables import TableRef
+
+
+async def create(
+    conn: AsyncConnection,
+    scope: Scope,
+    body: Any,
+    *,
+    secret: str,
+    base_url: str,
+    blank_row: bool = False,
+) -> dict[str, Any]:
+    """``{table, extraData}``; ``basic_source`` adds the ``sourceSettings.addSource`` source
+    and its source field; ``blank_row`` adds one empty row (``CLAYSTACK_INITIAL_BLANK_ROW``)."""
+    add = (body.sourceSettings or {}).get("addSource")
+    if body.template == "basic_source" and not add:
+        add = {"source": {"type": "webhook", "name": "Webhook"}}
+    if add and body.template not in (None, "basic_source"):
+        raise BadRequest('sourceSettings.addSource needs the template "basic_source"')
+    table, extra = await tables.create_table(
+        conn,
+        scope,
+        name=body.name,
+        workbook_id=body.workbookId,
+        table_type=body.type,
+        description=body.description,
+        table_settings=body.tableSettings,
+        template=body.template,
+        icon=body.icon,
+    )
+    extra.update(initialRecordIds=[], initialRecords=[])
+    ref = TableRef(table["id"], scope, await tables.reload(conn, table["id"]))
+    out: dict[str, Any] = {"table": table, "extraData": extra}
+    if add:
+        out["source"] = await sources.add_source(conn, ref, add, secret=secret, base_url=base_url)
+    if blank_row:
+        from . import records
+
+        rows = await records.add_records(conn, ref, [{}], max_cell_bytes=1)  # no cells
+        extra.update(initialRecordIds=[r["id"] for r in rows], initialRecords=rows)
+    if add or blank_row:
+        out["table"] = await tables.table_out(conn, await tables.reload(conn, table["id"]))
+    return out
