@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -293,3 +294,35 @@ def test_run_wait_shows_progress_and_ends_with_the_counts(cli: Cli, tmp_path: Pa
     assert "SUCCESS" in result.stderr  # the live status table
     exported = cli("tables", "export", table["id"], "--format", "jsonl").stdout.splitlines()
     assert [json.loads(line).get("Upper") for line in exported][:2] == ["ADA", "BO"]
+
+
+def test_run_wait_exits_non_zero_and_says_why_cells_failed(cli: Cli, tmp_path: Path) -> None:
+    table = cli.json("tables", "create", "Failing", "--field", "Name")
+    name = table["fields"][-1]["id"]
+    cli.json(
+        "fields", "add", table["id"], "Fetch", "--action", "http-api-v2",
+        "--input", "url=http://127.0.0.1:9/{{" + name + "}}", "--input", 'method="GET"',
+    )  # fmt: skip
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"Name": "a"}\n{"Name": "b"}\n{"Name": "c"}\n')
+    cli("import", str(rows), "--table", table["id"])
+    out = subprocess.run(
+        [*CLI, "run", table["id"], "--field", "Fetch", "--wait", "--timeout", "60"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 4, out.stderr  # every cell failed
+    assert re.fullmatch(r"done: 3 ERROR_\w+", out.stdout.strip()), out.stdout
+    reasons = [line for line in out.stderr.splitlines() if line.startswith("3 × Fetch: ")]
+    assert len(reasons) == 1, out.stderr[-800:]
+    reason = reasons[0]
+    assert "loopback" in reason and "CLAYSTACK_HTTP_ALLOW_PRIVATE" in reason
+
+    exported = cli("tables", "export", table["id"]).stdout.splitlines()
+    assert exported[0] == "id,Name,Fetch,Fetch (error)"
+    assert "loopback" in exported[1]
+    lines = cli("tables", "export", table["id"], "--format", "jsonl").stdout.splitlines()
+    first = json.loads(lines[0])
+    assert first["Fetch"] is None and "loopback" in first["Fetch (error)"]
+    plain = cli("tables", "export", table["id"], "--no-errors").stdout.splitlines()
+    assert plain[0] == "id,Name,Fetch"

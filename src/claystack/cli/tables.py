@@ -23,6 +23,8 @@ from ._common import (
 )
 from ._console import console, err, fail
 
+RUNNABLE = frozenset({"action", "formula"})
+
 tables_app = typer.Typer(help="Create, inspect, count and export tables.", no_args_is_help=True)
 
 # -- tables ----------------------------------------------------------------------------
@@ -98,6 +100,14 @@ def tables_export(
     ] = None,
     view: Annotated[str | None, typer.Option(help="View id (default: the default view)")] = None,
     page_size: Annotated[int, typer.Option(help="Rows per request")] = 1000,
+    errors: Annotated[
+        bool,
+        typer.Option(
+            "--errors/--no-errors",
+            help="Add a '<column> (error)' column with the message of each failed enrichment "
+            "or formula cell",
+        ),
+    ] = True,
 ) -> None:
     """Stream a table's rows as CSV or JSON lines (columns by field name, plus id)."""
     if format not in ("csv", "jsonl"):
@@ -108,7 +118,8 @@ def tables_export(
         out: TextIO = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
         try:
             rows = client.records.iter(table_id, view, page_size=page_size)
-            n = _write_rows(out, format, fields, rows)
+            runnable = {f.id for f in fields if f.type in RUNNABLE} if errors else set()
+            n = _write_rows(out, format, fields, rows, runnable)
         finally:
             if output:
                 out.close()
@@ -116,27 +127,48 @@ def tables_export(
         err.print(f"exported {n} rows to {output}", highlight=False)
 
 
-def _write_rows(out: TextIO, format: str, fields: list[Any], rows: Iterable[Any]) -> int:
+def _write_rows(
+    out: TextIO, format: str, fields: list[Any], rows: Iterable[Any], with_errors: set[str]
+) -> int:
     n = 0
     if format == "csv":
         writer = csv.writer(out)
-        writer.writerow(["id", *(f.name for f in fields)])
+        header = ["id"]
+        for f in fields:
+            header.append(f.name)
+            if f.id in with_errors:
+                header.append(f"{f.name} (error)")
+        writer.writerow(header)
         for record in rows:
             cells = record.cells
-            writer.writerow(
-                [
-                    record.id,
-                    *(_cell_text(c.value) if (c := cells.get(f.id)) else "" for f in fields),
-                ]
-            )
+            line = [record.id]
+            for f in fields:
+                cell = cells.get(f.id)
+                line.append(_cell_text(cell.value) if cell else "")
+                if f.id in with_errors:
+                    line.append(_error_text(cell) or "")
+            writer.writerow(line)
             n += 1
     else:
         for record in rows:
             cells = record.cells
             obj = {"id": record.id}
-            obj.update({f.name: c.value for f in fields if (c := cells.get(f.id)) is not None})
+            for f in fields:
+                cell = cells.get(f.id)
+                if cell is None:
+                    continue
+                obj[f.name] = cell.value
+                if f.id in with_errors and (error := _error_text(cell)):
+                    obj[f"{f.name} (error)"] = error
             out.write(orjson.dumps(obj).decode())
             out.write("\n")
             n += 1
     out.flush()
     return n
+
+
+def _error_text(cell: Any) -> str | None:
+    if cell is None or not str(cell.status or "").startswith("ERROR"):
+        return None
+    message = (cell.externalContent or {}).get("error")
+    return f"{cell.status}: {message}" if message else str(cell.status)
