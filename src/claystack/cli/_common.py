@@ -75,7 +75,7 @@ def print_json(data: Any) -> None:
 def print_table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
     out = RichTable(title=title, title_justify="left")
     for column in columns:
-        out.add_column(column)
+        out.add_column(column, overflow="fold")  # ids and URLs are copied: never cut them
     for row in rows:
         out.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(out)

@@ -3,8 +3,11 @@ non-zero exit, and help shows plain metavars."""
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
+import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
 from ..client import ClayError, UnauthorizedError
@@ -35,10 +38,21 @@ class ErrorHandlingGroup(TyperGroup):
             fail(str(exc))
         except ClayError as exc:
             fail(str(exc))
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(141) from None  # as if killed by SIGPIPE, like other tools
         except (OSError, ValueError) as exc:
             fail(str(exc) or type(exc).__name__)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout went away (`claystack … | head`): later writes, including
+    the flush at exit, go nowhere instead of printing a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _plain_metavars(command: Any) -> None:

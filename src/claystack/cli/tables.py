@@ -75,6 +75,50 @@ def tables_show(ctx: typer.Context, table_id: TableArg, json: JsonOpt = False) -
     print_table("Views", ["id", "name", "limit"], ([v.id, v.name, v.limit] for v in table.views))
 
 
+@tables_app.command("list")
+def tables_list(ctx: typer.Context, workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """List the workspace's tables with their workbooks."""
+    ws = workspace_id(workspace)
+    with open_client(ctx) as client:
+        items = client.resources.list(ws, everywhere=True)
+    books = {r.id: r.name for r in items if r.resourceType == "WORKBOOK"}
+    found = [r for r in items if r.resourceType == "TABLE"]
+    if json:
+        print_json(found)
+        return
+    if not found:
+        console.print(
+            f"workspace {ws} has no tables; create one with `claystack tables create NAME`",
+            highlight=False,
+        )
+        return
+    print_table(
+        f"Tables in workspace {ws}",
+        ["id", "name", "workbook"],
+        ([t.id, t.name, books.get(t.workbookId or "", t.workbookId)] for t in found),
+    )
+
+
+@tables_app.command("delete")
+def tables_delete(
+    ctx: typer.Context,
+    table_id: TableArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete a table with its rows, fields, views and sources."""
+    with open_client(ctx) as client:
+        table = client.tables.get(table_id)
+        if not yes:
+            if not sys.stdin.isatty():
+                fail(f"deleting table {table.id} ({table.name}) needs --yes when not interactive")
+            count = client.tables.count(table.id)
+            typer.confirm(
+                f"Delete table {table.id} ({table.name}) and its {count} rows?", abort=True
+            )
+        client.tables.delete(table.id)
+    console.print(f"deleted table {table.id} ({table.name})", highlight=False)
+
+
 @tables_app.command("count")
 def tables_count(ctx: typer.Context, table_id: TableArg) -> None:
     """Print the number of rows in a table."""
