@@ -421,3 +421,59 @@ def test_import_types_inferred_or_given_with_a_preview(cli: Cli, tmp_path: Path)
     assert _one_error_line(bad).startswith("error: unknown field type 'integer'; use one of text")
     wrong = cli("import", str(path), "--table", table["id"], "--types", "Nope=text", ok=False)
     assert _one_error_line(wrong) == "error: --types names 'Nope', not a column of people.csv"
+
+
+# -- polish ----------------------------------------------------------------------------
+
+
+def test_version_and_help_without_type_noise() -> None:
+    runner = CliRunner()
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and re.fullmatch(r"claystack \S+\n", version.stdout)
+    for command in ([], ["run"], ["import"], ["tables", "create"], ["users", "create"]):
+        text = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"}).stdout
+        assert "<bool>" not in text and "<list[" not in text and "<str>" not in text, text
+
+
+def test_tables_list_and_delete(cli: Cli) -> None:
+    assert "has no tables" in cli("tables", "list").stdout
+    first = cli.json("tables", "create", "First")
+    second = cli.json("tables", "create", "Second")
+    listed = cli.json("tables", "list")
+    assert [t["id"] for t in listed] == [first["id"], second["id"]]
+    assert "Second" in cli("tables", "list").stdout
+    refused = cli("tables", "delete", first["id"], ok=False)
+    assert "needs --yes" in _one_error_line(refused)
+    assert "deleted table" in cli("tables", "delete", first["id"], "--yes").stdout
+    assert [t["id"] for t in cli.json("tables", "list")] == [second["id"]]
+    gone = cli("tables", "delete", first["id"], "--yes", ok=False)
+    assert _one_error_line(gone).startswith("error: NotFound:")
+
+
+def test_webhooks_list_shows_whole_urls_on_a_narrow_terminal(cli: Cli) -> None:
+    table = cli.json("tables", "create", "Narrow")
+    cli("webhooks", "add", table["id"], "--name", "A rather long source name for a narrow view")
+    [source] = cli.json("webhooks", "list", table["id"])
+    text = CliRunner().invoke(app, ["webhooks", "list", table["id"]], env={"COLUMNS": "40"})
+    assert source["url"] in text.stdout.splitlines()[1]
+
+
+def test_piping_into_head_ends_quietly(cli: Cli) -> None:
+    table = cli.json("tables", "create", "Piped", "--field", "Name")
+    with Client(cli.server.base_url, token=cli.json("whoami")["apiToken"]) as client:
+        name = table["fields"][-1]["id"]
+        client.records.add(
+            table["id"], ({"cells": {name: f"row {i:05d}" * 4}} for i in range(4000))
+        )
+    proc = subprocess.Popen(
+        [*CLI, "tables", "export", table["id"]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"id,Name")
+    proc.stdout.close()  # what `| head -1` does
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(60) == 141
+    assert stderr == "", stderr
