@@ -84,7 +84,7 @@ def serve(home: Home) -> Iterator[object]:
             )
         server = Serving(proc, log, port)
         started.append(server)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             assert proc.poll() is None, log.read_text()
             try:
@@ -202,11 +202,11 @@ def test_admin_commands_take_data_dir_and_refuse_a_missing_database(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while not (data / "claystack.db").is_file():
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             try:
                 httpx.get(f"http://127.0.0.1:{port}/_claystack/health", timeout=2)

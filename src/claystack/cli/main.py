@@ -6,7 +6,19 @@ from typing import Annotated
 
 import typer
 
-from . import auth, credits, fields, importing, runs, serve, tables, webhooks, workspaces
+from . import (
+    auth,
+    credits,
+    fields,
+    importing,
+    jobs,
+    processes,
+    runs,
+    serve,
+    tables,
+    webhooks,
+    workspaces,
+)
 from ._console import console, err, fail
 from ._errors import ErrorHandlingGroup
 from .admin import users_app, workspaces_app
@@ -54,6 +66,8 @@ def _root(
 
 
 app.command()(serve.serve)
+app.command()(processes.worker)
+app.command()(processes.migrate)
 app.add_typer(users_app, name="users")
 app.add_typer(workspaces_app, name="workspace")
 for command in (
@@ -70,6 +84,7 @@ for command in (
 app.add_typer(tables.tables_app, name="tables")
 app.add_typer(fields.fields_app, name="fields")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
+app.add_typer(jobs.imports_app, name="imports")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,24 +26,34 @@ def serve(
     ] = None,
     enable_reset: Annotated[bool, typer.Option(help="Expose POST /_claystack/reset")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+    workers: Annotated[
+        int, typer.Option(help="HTTP processes on one port (PostgreSQL only)", min=1)
+    ] = 1,
+    engine: Annotated[
+        bool, typer.Option(help="Run enrichment in this process (off: leave it to workers)")
+    ] = True,
 ) -> None:
     """Start the server: migrations run first; the first start creates a demo login."""
-    settings = load_settings(
-        host=host,
-        port=port,
-        database_url=database_url,
-        data_dir=data_dir,
-        enable_reset=enable_reset or None,
-    )
+    overrides = {
+        "host": host,
+        "port": port,
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "enable_reset": enable_reset or None,
+        "run_workers": None if engine else False,
+    }
+    settings = load_settings(**overrides)
+    if workers > 1 and settings.is_sqlite:
+        fail(
+            "SQLite serves one process: drop --workers, or use PostgreSQL "
+            "(--database-url postgresql://…) for several"
+        )
     _check_port(settings.host, settings.port)
     import uvicorn
-
-    from ..server.app import create_app
 
     where = describe_database(settings)
     _note_old_default(settings)
     seeded = _prepare(settings)
-    application = create_app(settings)
     console.print(f"database: {where}", highlight=False)
     if seeded:
         console.print(
@@ -58,8 +69,27 @@ def serve(
         )
     console.print(f"claystack listening on [bold]{settings.base_url}/v3[/bold]", highlight=False)
     _tune_gc()
+    if workers > 1:
+        # Each process builds its own app from the environment: hand it this command's options.
+        for name, value in overrides.items():
+            if value is not None:
+                os.environ[f"CLAYSTACK_{name.upper()}"] = str(value)
+        uvicorn.run(
+            "claystack.server.app:create_app",
+            factory=True,
+            workers=workers,
+            # A child still importing on a busy machine is not dead: give it time to answer.
+            timeout_worker_healthcheck=60,
+            host=settings.host,
+            port=settings.port,
+            log_level=log_level,
+            access_log=False,
+        )
+        return
+    from ..server.app import create_app
+
     uvicorn.run(
-        application,
+        create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=log_level,

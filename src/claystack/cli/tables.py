@@ -22,6 +22,7 @@ from ._common import (
     workspace_id,
 )
 from ._console import console, err, fail
+from .jobs import export_with_job
 
 RUNNABLE = frozenset({"action", "formula"})
 
@@ -152,10 +153,24 @@ def tables_export(
             "or formula cell",
         ),
     ] = True,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait",
+            help="Export on the server as a job (the view's visible columns, as displayed), "
+            "wait for it and download its CSV",
+        ),
+    ] = False,
 ) -> None:
     """Stream a table's rows as CSV or JSON lines (columns by field name, plus id)."""
     if format not in ("csv", "jsonl"):
         fail(f"unknown format {format!r}; use csv or jsonl")
+    if wait:
+        if format != "csv":
+            fail("--wait exports CSV only")
+        with open_client(ctx) as client:
+            export_with_job(client, table_id, view, output)
+        return
     with open_client(ctx) as client:
         table = client.tables.get(table_id)
         fields = [f for f in table.fields if f.id not in SYSTEM_FIELDS]

@@ -9,6 +9,7 @@ from typing import Any, Generic, Self
 import httpx
 
 from ._base import DEFAULT_BASE_URL, Async, AsyncCore, Core, M, Sync, SyncCore
+from ._jobs import Exports, Imports
 from ._models import RunStatus
 from ._resources import (
     AppAccounts,
@@ -47,6 +48,8 @@ class _Namespaces(Generic[M]):
     credits: Credits[M]
     integrations: Integrations[M]
     app_accounts: AppAccounts[M]
+    exports: Exports[M]
+    imports: Imports[M]
     emulator: Emulator[M]
 
     _core: Core
@@ -67,6 +70,8 @@ class _Namespaces(Generic[M]):
         self.credits = Credits(core)
         self.integrations = Integrations(core)
         self.app_accounts = AppAccounts(core)
+        self.exports = Exports(core)
+        self.imports = Imports(core)
         self.emulator = Emulator(core)
 
     @property

@@ -25,6 +25,7 @@ class RunContext:
     record_id: str
     credentials: Mapping[str, Any]
     settings: Any
+    db: Any = None  # the server's Database: built-in actions that read claystack's own tables
 
 
 @dataclass(frozen=True)
