@@ -31,6 +31,16 @@ DEMO_PASSWORD = "claystack"
 PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test, nor any server or CLI process a test starts, may use the real per-user data
+    directory (the default of `claystack serve` and the admin commands)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        patch.delenv("CLAYSTACK_DATA_DIR", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def database(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(url, schema) for this run; a Postgres schema is created here and dropped at the end."""

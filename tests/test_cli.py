@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -294,6 +295,196 @@ def test_run_wait_shows_progress_and_ends_with_the_counts(cli: Cli, tmp_path: Pa
     assert "SUCCESS" in result.stderr  # the live status table
     exported = cli("tables", "export", table["id"], "--format", "jsonl").stdout.splitlines()
     assert [json.loads(line).get("Upper") for line in exported][:2] == ["ADA", "BO"]
+
+
+def test_run_wait_exits_non_zero_and_says_why_cells_failed(cli: Cli, tmp_path: Path) -> None:
+    table = cli.json("tables", "create", "Failing", "--field", "Name")
+    name = table["fields"][-1]["id"]
+    cli.json(
+        "fields", "add", table["id"], "Fetch", "--action", "http-api-v2",
+        "--input", "url=http://127.0.0.1:9/{{" + name + "}}", "--input", 'method="GET"',
+    )  # fmt: skip
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text('{"Name": "a"}\n{"Name": "b"}\n{"Name": "c"}\n')
+    cli("import", str(rows), "--table", table["id"])
+    out = subprocess.run(
+        [*CLI, "run", table["id"], "--field", "Fetch", "--wait", "--timeout", "60"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 4, out.stderr  # every cell failed
+    assert re.fullmatch(r"done: 3 ERROR_\w+", out.stdout.strip()), out.stdout
+    reasons = [line for line in out.stderr.splitlines() if line.startswith("3 × Fetch: ")]
+    assert len(reasons) == 1, out.stderr[-800:]
+    reason = reasons[0]
+    assert "loopback" in reason and "CLAYSTACK_HTTP_ALLOW_PRIVATE" in reason
+
+    exported = cli("tables", "export", table["id"]).stdout.splitlines()
+    assert exported[0] == "id,Name,Fetch,Fetch (error)"
+    assert "loopback" in exported[1]
+    lines = cli("tables", "export", table["id"], "--format", "jsonl").stdout.splitlines()
+    first = json.loads(lines[0])
+    assert first["Fetch"] is None and "loopback" in first["Fetch (error)"]
+    plain = cli("tables", "export", table["id"], "--no-errors").stdout.splitlines()
+    assert plain[0] == "id,Name,Fetch"
+
+
+# -- CSV files as people have them -----------------------------------------------------
+
+
+def test_import_latin1_semicolon_and_utf16_files(cli: Cli, tmp_path: Path) -> None:
+    table = cli.json("tables", "create", "Europe")
+    latin = tmp_path / "excel.csv"
+    latin.write_bytes("Name;City;Score\nZoë;Malmö;3,5\nJosé;São Paulo;4\n".encode("cp1252"))
+    result = cli("import", str(latin), "--table", table["id"], "--create-fields")
+    assert "imported 2 rows" in result.stdout
+    utf16 = tmp_path / "sheets.csv"
+    utf16.write_text("Name\tCity\tScore\nÅsa\tÖrebro\t1\n", encoding="utf-16")
+    cli("import", str(utf16), "--table", table["id"])
+    rows = [json.loads(line) for line in cli("tables", "export", table["id"], "--format", "jsonl")
+            .stdout.splitlines()]  # fmt: skip
+    assert [(r["Name"], r["City"], r["Score"]) for r in rows] == [
+        ("Zoë", "Malmö", "3,5"),
+        ("José", "São Paulo", "4"),
+        ("Åsa", "Örebro", "1"),
+    ]
+    # The overrides: this file read as UTF-8 with commas is one column with mojibake refused.
+    forced = cli("import", str(latin), "--table", table["id"], "--encoding", "utf-8", ok=False)
+    assert "not valid utf-8" in _one_error_line(forced) and "--encoding" in forced.stderr
+    comma = cli("import", str(latin), "--table", table["id"], "--delimiter", ",", ok=False)
+    assert "line 2: 2 cells, the header has 1" in _one_error_line(comma)
+    preview = cli("import", str(latin), "--table", table["id"], "--encoding", "latin-1",
+                  "--delimiter", ";", "--preview")  # fmt: skip
+    assert "2 rows, 3 columns, encoding latin-1, delimiter ';'" in preview.stdout
+
+
+def test_import_refuses_bad_headers_and_ragged_rows_and_writes_nothing(
+    cli: Cli, tmp_path: Path
+) -> None:
+    table = cli.json("tables", "create", "Strict")
+    dup = tmp_path / "dup.csv"
+    dup.write_text("Email,Name,Email\na@b.co,A,c@d.co\n")
+    line = _one_error_line(cli("import", str(dup), "--table", table["id"], "--create-fields",
+                               ok=False))  # fmt: skip
+    assert line == "error: dup.csv: line 1: the header names 'Email' twice (columns 1 and 3)"
+    empty = tmp_path / "empty.csv"
+    empty.write_text("Name,,Email\n")
+    line = _one_error_line(cli("import", str(empty), "--table", table["id"], ok=False))
+    assert line == "error: empty.csv: line 1: column 2 of the header has no name"
+
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("Name,Email\nAda,a@b.co\nBo\nCy,c@d.co,extra\nDi,d@e.co\n")
+    result = cli("import", str(ragged), "--table", table["id"], "--create-fields", ok=False)
+    assert result.exit_code == 1
+    line = _one_error_line(result)
+    assert line.startswith("error: ragged.csv: line 3: 1 cells, the header has 2")
+    assert "--skip-bad-rows" in line
+    assert cli("tables", "count", table["id"]).stdout.strip() == "0"
+    assert cli.json("fields", "list", table["id"])[-1]["name"] == "Updated At"  # none created
+
+    skipped = cli("import", str(ragged), "--table", table["id"], "--create-fields",
+                  "--skip-bad-rows")  # fmt: skip
+    assert "imported 2 rows" in skipped.stdout
+    assert "skipped 2 bad rows:" in skipped.stderr
+    assert "line 3: 1 cells, the header has 2" in skipped.stderr
+    assert "line 4: 3 cells, the header has 2" in skipped.stderr
+    assert cli("tables", "count", table["id"]).stdout.strip() == "2"
+
+
+def test_import_types_inferred_or_given_with_a_preview(cli: Cli, tmp_path: Path) -> None:
+    table = cli.json("tables", "create", "Typed", "--field", "Name")
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "id,Name,Age,Active,Joined,Email,Site,Zip\n"
+        "p1,Ada,36,yes,2024-01-02,ada@x.io,https://ada.dev,01234\n"
+        "p2,Bo,,no,2024-02-03,bo@x.io,http://bo.dev,98765\n"
+    )
+    shown = cli("import", str(path), "--table", table["id"], "--create-fields", "--infer-types",
+                "--types", "Zip=text", "--preview")  # fmt: skip
+    out = shown.stdout
+    assert "people.csv: 2 rows, 8 columns, encoding utf-8, delimiter ','" in out
+    assert "(row id)" in out and "(new)" in out and "'Ada', 'Bo'" in out
+    assert cli("tables", "count", table["id"]).stdout.strip() == "0"
+    assert len(cli.json("fields", "list", table["id"])) == 3  # nothing created by a preview
+
+    done = cli("import", str(path), "--table", table["id"], "--create-fields", "--infer-types",
+               "--types", "Zip=text")  # fmt: skip
+    assert "created fields Age (number), Active (boolean), Joined (date), Email (email), " \
+           "Site (url), Zip" in done.stdout  # fmt: skip
+    types = {f["name"]: f["type"] for f in cli.json("fields", "list", table["id"])}
+    assert types["Age"] == "number" and types["Zip"] == "text"
+    rows = [json.loads(line) for line in cli("tables", "export", table["id"], "--format", "jsonl")
+            .stdout.splitlines()]  # fmt: skip
+    assert rows[0]["id"] == "p1" and rows[0]["Age"] == 36 and rows[0]["Active"] is True
+    assert rows[0]["Zip"] == "01234" and rows[1]["Active"] is False and "Age" not in rows[1]
+
+    bad = cli("import", str(path), "--table", table["id"], "--types", "Age=integer", ok=False)
+    assert _one_error_line(bad).startswith("error: unknown field type 'integer'; use one of text")
+    wrong = cli("import", str(path), "--table", table["id"], "--types", "Nope=text", ok=False)
+    assert _one_error_line(wrong) == "error: --types names 'Nope', not a column of people.csv"
+
+
+# -- polish ----------------------------------------------------------------------------
+
+
+def test_version_and_help_without_type_noise() -> None:
+    runner = CliRunner()
+    version = runner.invoke(app, ["--version"])
+    assert version.exit_code == 0 and re.fullmatch(r"claystack \S+\n", version.stdout)
+    for command in ([], ["run"], ["import"], ["tables", "create"], ["users", "create"]):
+        text = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "120"}).stdout
+        assert "<bool>" not in text and "<list[" not in text and "<str>" not in text, text
+
+
+def test_tables_list_and_delete(cli: Cli) -> None:
+    assert "has no tables" in cli("tables", "list").stdout
+    first = cli.json("tables", "create", "First")
+    second = cli.json("tables", "create", "Second")
+    listed = cli.json("tables", "list")
+    assert [t["id"] for t in listed] == [first["id"], second["id"]]
+    assert "Second" in cli("tables", "list").stdout
+    refused = cli("tables", "delete", first["id"], ok=False)
+    assert "needs --yes" in _one_error_line(refused)
+    assert "deleted table" in cli("tables", "delete", first["id"], "--yes").stdout
+    assert [t["id"] for t in cli.json("tables", "list")] == [second["id"]]
+    gone = cli("tables", "delete", first["id"], "--yes", ok=False)
+    assert _one_error_line(gone).startswith("error: NotFound:")
+
+
+def test_webhooks_list_shows_whole_urls_on_a_narrow_terminal(cli: Cli) -> None:
+    table = cli.json("tables", "create", "Narrow")
+    cli("webhooks", "add", table["id"], "--name", "A rather long source name for a narrow view")
+    [source] = cli.json("webhooks", "list", table["id"])
+    text = CliRunner().invoke(app, ["webhooks", "list", table["id"]], env={"COLUMNS": "40"})
+    assert source["url"] in text.stdout.splitlines()[1]
+
+
+def test_piping_into_head_ends_quietly(cli: Cli) -> None:
+    table = cli.json("tables", "create", "Piped", "--field", "Name")
+    with Client(cli.server.base_url, token=cli.json("whoami")["apiToken"]) as client:
+        name = table["fields"][-1]["id"]
+        client.records.add(
+            table["id"], ({"cells": {name: f"row {i:05d}" * 4}} for i in range(4000))
+        )
+    proc = subprocess.Popen(
+        [*CLI, "tables", "export", table["id"]],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"id,Name")
+    proc.stdout.close()  # what `| head -1` does
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(60) == 141
+    assert stderr == "", stderr
+
+
+def test_credits_explains_what_is_counted(cli: Cli) -> None:
+    result = cli("credits")
+    assert "0 in 0 charged runs" in result.stdout
+    assert "formula columns are free" in result.stderr and "0 credits" in result.stderr
+    assert "What is counted" in CliRunner().invoke(app, ["credits", "--help"]).stdout
 
 
 def test_users_rotate_token_and_set_password(

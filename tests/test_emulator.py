@@ -44,12 +44,14 @@ async def no_reset(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield c
 
 
-async def test_reset_is_absent_unless_enabled(no_reset: httpx.AsyncClient) -> None:
+async def test_reset_is_refused_with_a_hint_unless_enabled(no_reset: httpx.AsyncClient) -> None:
     await login(no_reset, DEMO_EMAIL, DEMO_PASSWORD)
     table = await new_table(no_reset)
     r = await no_reset.post("/_claystack/reset")
     assert r.status_code == 404
-    assert r.json() == {"type": "NoMatchingURL", "message": "Invalid URL"}
+    body = r.json()
+    assert body["type"] == "NoMatchingURL"
+    assert "Reset is disabled" in body["message"] and "CLAYSTACK_ENABLE_RESET=1" in body["message"]
     assert (await no_reset.get(f"/v3/tables/{table['id']}")).status_code == 200
     assert (await no_reset.get("/_claystack/health")).status_code == 200
 

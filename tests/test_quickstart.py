@@ -78,8 +78,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def test_serve_defaults(served: Served) -> None:
-    assert (served.cwd / ".claystack" / "claystack.db").is_file()
+    # The per-user data directory (the test session points XDG_DATA_HOME at a temporary one).
+    data = Path(os.environ["XDG_DATA_HOME"]) / "claystack" / "claystack.db"
+    assert data.is_file() and not (served.cwd / ".claystack").exists()
     printed = served.log.read_text()
+    assert f"database: {data}" in printed
     assert "demo@claystack.dev" in printed and "claystack" in printed
     assert f"http://127.0.0.1:{served.port}/v3" in printed
 
@@ -149,8 +152,9 @@ def test_readme_settings_match_the_code() -> None:
         m.group(1): m.group(2)
         for m in re.finditer(r"^\| `CLAYSTACK_([A-Z_]+)`[^|]*\| ([^|]+) \|", README, re.M)
     }
-    assert defaults.resolved_database_url.endswith(".claystack/claystack.db")
-    assert "sqlite:///.claystack/claystack.db" in rows["DATABASE_URL"]
+    assert defaults.resolved_database_url.endswith("/claystack/claystack.db")
+    assert "~/.local/share/claystack" in rows["DATA_DIR"]
+    assert "<data dir>/claystack.db" in rows["DATABASE_URL"]
     assert f"`{defaults.host}` / `{defaults.port}`" in rows["HOST"]
     assert str(defaults.session_ttl_seconds) in rows["SESSION_TTL_SECONDS"]
     assert (

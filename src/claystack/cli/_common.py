@@ -27,10 +27,22 @@ WorkspaceOpt = Annotated[
 TableArg = Annotated[str, typer.Argument(help="Table id (t_…)")]
 
 
+def default_url() -> str:
+    """The URL of a local `claystack serve`: CLAYSTACK_HOST/CLAYSTACK_PORT as the server reads
+    them, else http://127.0.0.1:8080/v3."""
+    host = os.environ.get("CLAYSTACK_HOST") or "127.0.0.1"
+    port = os.environ.get("CLAYSTACK_PORT") or "8080"
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"  # listening everywhere: this machine answers on loopback
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}/v3"
+
+
 def open_client(ctx: typer.Context) -> Client:
     opts = ctx.find_root().obj or {}
     saved = _config.load()
-    url = (opts.get("url") or saved.get("base_url") or DEFAULT_URL).rstrip("/")
+    url = (opts.get("url") or saved.get("base_url") or default_url()).rstrip("/")
     if opts.get("token"):
         return Client(url, token=opts["token"])
     if os.environ.get("CLAYSTACK_SESSION"):
@@ -63,7 +75,7 @@ def print_json(data: Any) -> None:
 def print_table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
     out = RichTable(title=title, title_justify="left")
     for column in columns:
-        out.add_column(column)
+        out.add_column(column, overflow="fold")  # ids and URLs are copied: never cut them
     for row in rows:
         out.add_row(*(Text("" if v is None else str(v)) for v in row))
     console.print(out)

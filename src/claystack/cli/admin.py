@@ -15,6 +15,23 @@ T = TypeVar("T")
 users_app = typer.Typer(help="Manage users (acts on the server's database directly).")
 workspaces_app = typer.Typer(help="Manage workspaces and their members (database directly).")
 
+DataDirOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--data-dir",
+        envvar="CLAYSTACK_DATA_DIR",
+        help="Where the SQLite file lives (default: the per-user data directory, as serve)",
+    ),
+]
+DatabaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="CLAYSTACK_DATABASE_URL",
+        help="sqlite:///path or postgresql://… (default: the SQLite file in --data-dir)",
+    ),
+]
+
 
 @users_app.command("create")
 def users_create(
@@ -25,6 +42,8 @@ def users_create(
         int | None, typer.Option(help="Add to this workspace id (default: a new one)")
     ] = None,
     role: Annotated[str, typer.Option(help="Role in that workspace")] = "member",
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Create a user, in an existing workspace or in a new workspace of their own."""
 
@@ -45,9 +64,10 @@ def users_create(
             await accounts.add_member(conn, workspace_id=ws, email=email, role=role)
         return {**user, "workspaceId": ws}
 
-    user = _with_db(run)
+    user, where = _with_db(run, data_dir, database_url)
     console.print(
-        f"created user {user['id']} <{user['email']}> in workspace {user['workspaceId']}",
+        f"created user {user['id']} <{user['email']}> in workspace {user['workspaceId']} "
+        f"(database: {where})",
         highlight=False,
     )
 
@@ -58,6 +78,8 @@ def users_rotate_token(
     revoke: Annotated[
         bool, typer.Option("--revoke", help="Only revoke the token; make no new one")
     ] = False,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Give a user a new API token (printed once) or revoke it; the old token stops
     working at once, in every server process."""
@@ -72,9 +94,9 @@ def users_rotate_token(
         secret = await accounts.instance_secret(conn, settings)
         return await accounts.rotate_api_token(conn, secret, user_id)
 
-    token = _with_db(run)
+    token, where = _with_db(run, data_dir, database_url)
     if token is None:
-        console.print(f"revoked the API token of {email}", highlight=False)
+        console.print(f"revoked the API token of {email} (database: {where})", highlight=False)
     else:
         console.print(token, highlight=False, soft_wrap=True)
 
@@ -85,6 +107,8 @@ def users_set_password(
     password: Annotated[
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password")
     ],
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Change a user's password; every session of the user ends."""
 
@@ -93,8 +117,11 @@ def users_set_password(
 
         await accounts.set_password(conn, await accounts.user_id_by_email(conn, email), password)
 
-    _with_db(run)
-    console.print(f"changed the password of {email}; their sessions have ended", highlight=False)
+    _, where = _with_db(run, data_dir, database_url)
+    console.print(
+        f"changed the password of {email}; their sessions have ended (database: {where})",
+        highlight=False,
+    )
 
 
 @workspaces_app.command("invite")
@@ -102,6 +129,8 @@ def workspace_invite(
     workspace: Annotated[int, typer.Argument(help="Workspace id")],
     email: Annotated[str, typer.Argument(help="Email of an existing user")],
     role: Annotated[str, typer.Option(help="owner, admin, member or viewer")] = "member",
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Add an existing user to a workspace (or change their role there)."""
 
@@ -110,14 +139,18 @@ def workspace_invite(
 
         await accounts.add_member(conn, workspace_id=workspace, email=email, role=role)
 
-    _with_db(run)
-    console.print(f"{email} is now {role} of workspace {workspace}", highlight=False)
+    _, where = _with_db(run, data_dir, database_url)
+    console.print(
+        f"{email} is now {role} of workspace {workspace} (database: {where})", highlight=False
+    )
 
 
 @workspaces_app.command("create")
 def workspace_create(
     name: Annotated[str, typer.Argument(help="Workspace name")],
     owner: Annotated[str, typer.Option(help="Email of the owning user")],
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
 ) -> None:
     """Create a workspace owned by an existing user."""
 
@@ -135,7 +168,8 @@ def workspace_create(
             conn, name=name, owner_id=owner_id, credits=settings.initial_credits
         )
 
-    console.print(f"created workspace {_with_db(run)}", highlight=False)
+    workspace_id, where = _with_db(run, data_dir, database_url)
+    console.print(f"created workspace {workspace_id} (database: {where})", highlight=False)
 
 
 def load_settings(**overrides: Any) -> Any:
@@ -150,12 +184,41 @@ def load_settings(**overrides: Any) -> Any:
         fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
 
 
-def _with_db(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
+def describe_database(settings: Any) -> str:
+    """Where the data is, for people: the SQLite file's path or the redacted URL."""
+    path = settings.sqlite_path
+    if path is not None:
+        return str(path.resolve())
+    url = str(settings.database_url)
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _with_db(
+    fn: Callable[[Any, Any], Awaitable[T]],
+    data_dir: str | None,
+    database_url: str | None,
+) -> tuple[T, str]:
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    where = describe_database(settings)
+    path = settings.sqlite_path
+    if path is not None and not path.is_file():
+        # Creating an empty database here would report success for a user nobody can use.
+        fail(
+            f"no claystack database at {where}; start `claystack serve` once first, or point "
+            "to the server's data with --data-dir or --database-url"
+        )
+
+    return run_on_database(fn, settings), where
+
+
+def run_on_database(fn: Callable[[Any, Any], Awaitable[T]], settings: Any) -> T:
+    """Migrates the database, then runs ``fn(conn, settings)`` in one write transaction."""
     from ..server.errors import ClayError
     from ..server.storage import migrate
     from ..server.storage.engine import Database
-
-    settings = load_settings()
 
     async def go() -> T:
         db = Database(settings.resolved_database_url, schema=settings.database_schema)

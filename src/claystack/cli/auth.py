@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -11,6 +12,7 @@ from . import _config
 from ._common import (
     DEFAULT_URL,
     JsonOpt,
+    default_url,
     open_client,
     print_json,
 )
@@ -20,7 +22,13 @@ from ._console import console
 
 
 def login(
-    url: Annotated[str | None, typer.Option(help=f"API base URL (default {DEFAULT_URL})")] = None,
+    ctx: typer.Context,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help=f"API base URL (default: from CLAYSTACK_HOST/CLAYSTACK_PORT, else {DEFAULT_URL})"
+        ),
+    ] = None,
     email: Annotated[str | None, typer.Option(help="Login email")] = None,
     password: Annotated[
         str | None, typer.Option(help="Password (prompted for when not given)")
@@ -28,7 +36,8 @@ def login(
     token: Annotated[str | None, typer.Option(help="Log in with an API token instead")] = None,
 ) -> None:
     """Log in and keep the session (or token) in the per-user config file (mode 0600)."""
-    base = (url or _config.load().get("base_url") or DEFAULT_URL).rstrip("/")
+    root_url = (ctx.find_root().obj or {}).get("url")
+    base = (url or root_url or _env_or_saved_url()).rstrip("/")
     if token:
         client = Client(base, token=token)
     else:
@@ -53,6 +62,12 @@ def login(
         f"logged in to {base} as {me.email} (workspace {workspace}); saved to {path}",
         highlight=False,
     )
+
+
+def _env_or_saved_url() -> str:
+    if os.environ.get("CLAYSTACK_HOST") or os.environ.get("CLAYSTACK_PORT"):
+        return default_url()
+    return str(_config.load().get("base_url") or DEFAULT_URL)
 
 
 def logout(ctx: typer.Context) -> None:

@@ -14,7 +14,7 @@ from ._common import (
     print_table,
     workspace_id,
 )
-from ._console import fail
+from ._console import err, fail
 
 # -- credits ---------------------------------------------------------------------------
 
@@ -44,7 +44,12 @@ def credits(
     ] = None,
     json: JsonOpt = False,
 ) -> None:
-    """Credit usage of a workspace, grouped by day, user, integration, action, table or field."""
+    """Credit usage of a workspace, grouped by day, user, integration, action, table or field.
+
+    What is counted: every execution of an action column that the server charges, with the
+    credits it cost. Formula columns are free and not counted. An action priced at 0
+    credits shows in the runs/actions counts only if the server counts free executions
+    (servers that report an "actions" count do: it is shown as a column)."""
     if by not in _BY:
         fail(f"--by takes one of {', '.join(_BY)}, not {by!r}")
     ws = workspace_id(workspace)
@@ -55,9 +60,29 @@ def credits(
         return
     rows = sorted(report.rows, key=lambda r: -r.credits) if by != "date" else report.rows
     totals = report.totals
+    # Newer servers also count executions of free actions ("actions"); show them when present.
+    actions = _extra(totals, "actions")
+    counted = f", {actions} action executions" if actions is not None else ""
     print_table(
-        f"Credits used in workspace {ws} by {by}: {totals.used} in {totals.runs} runs "
-        f"(balance {report.balance})",
-        [by, "credits", "runs"],
-        ([_credit_key(by, r), r.credits, r.runs] for r in rows),
+        f"Credits used in workspace {ws} by {by}: {totals.used} in {totals.runs} charged runs"
+        f"{counted} (balance {report.balance})",
+        [by, "credits", "runs", *(["actions"] if actions is not None else [])],
+        (
+            [_credit_key(by, r), r.credits, r.runs]
+            + ([_extra(r, "actions") or 0] if actions is not None else [])
+            for r in rows
+        ),
     )
+    if not rows:
+        err.print(
+            "nothing charged in this period: formula columns are free, and actions priced at 0 "
+            "credits are not charged (see `claystack credits --help`)",
+            highlight=False,
+        )
+
+
+def _extra(model: Any, name: str) -> Any:
+    value = getattr(model, name, None)
+    if value is None and model.model_extra:
+        value = model.model_extra.get(name)
+    return value

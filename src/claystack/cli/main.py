@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
@@ -32,6 +34,16 @@ app = typer.Typer(
 __all__ = ["app", "console", "err", "fail", "main"]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        try:
+            found = package_version("claystack")
+        except PackageNotFoundError:  # a bare checkout, not installed
+            found = "unknown"
+        console.print(f"claystack {found}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     ctx: typer.Context,
@@ -43,6 +55,12 @@ def _root(
         str | None,
         typer.Option("--token", envvar="CLAYSTACK_TOKEN", help="API token instead of a session"),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit"
+        ),
+    ] = False,
 ) -> None:
     """A self-hostable, Clay-compatible data-enrichment server, its SDK and CLI."""
     ctx.obj = {"url": url, "token": token}

@@ -8,12 +8,15 @@ from typing import Annotated
 import typer
 
 from ._console import console, fail
-from .admin import load_settings
+from .admin import describe_database, load_settings
 
 DatabaseUrl = Annotated[
     str | None, typer.Option(help="postgresql://… (default: CLAYSTACK_DATABASE_URL)")
 ]
-DataDir = Annotated[str | None, typer.Option(help="Where the SQLite file lives")]
+DataDir = Annotated[
+    str | None,
+    typer.Option(help="Where the SQLite file lives (default: the per-user data directory)"),
+]
 
 
 def worker(
@@ -54,4 +57,8 @@ def migrate(
             await db.dispose()
 
     current = asyncio.run(go())
-    console.print(f"migrations current: {', '.join(sorted(current))}", highlight=False)
+    console.print(
+        f"migrations current: {', '.join(sorted(current))} "
+        f"(database: {describe_database(settings)})",
+        highlight=False,
+    )

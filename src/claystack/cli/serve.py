@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
-from typing import Annotated
+import socket
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
-from ._console import console, fail
-from .admin import load_settings
+from ._console import console, err, fail
+from .admin import describe_database, load_settings, run_on_database
 
 
 def serve(
@@ -17,7 +20,10 @@ def serve(
     database_url: Annotated[
         str | None, typer.Option(help="sqlite:///path or postgresql://… (default: SQLite file)")
     ] = None,
-    data_dir: Annotated[str | None, typer.Option(help="Where the SQLite file lives")] = None,
+    data_dir: Annotated[
+        str | None,
+        typer.Option(help="Where the SQLite file lives (default: the per-user data directory)"),
+    ] = None,
     enable_reset: Annotated[bool, typer.Option(help="Expose POST /_claystack/reset")] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
     workers: Annotated[
@@ -42,19 +48,26 @@ def serve(
             "SQLite serves one process: drop --workers, or use PostgreSQL "
             "(--database-url postgresql://…) for several"
         )
+    _check_port(settings.host, settings.port)
     import uvicorn
 
-    console.print(
-        f"claystack listening on [bold]{settings.base_url}/v3[/bold] "
-        f"(database: {_redact(settings.resolved_database_url)})",
-        highlight=False,
-    )
-    if settings.seed_demo:
+    where = describe_database(settings)
+    _note_old_default(settings)
+    seeded = _prepare(settings)
+    console.print(f"database: {where}", highlight=False)
+    if seeded:
         console.print(
-            f"demo login: [bold]{settings.demo_email}[/bold] / "
-            f"[bold]{settings.demo_password}[/bold]  (workspace 1; created on first start)",
+            f"created the demo login: [bold]{settings.demo_email}[/bold] / "
+            f"[bold]{settings.demo_password}[/bold] (workspace 1)",
             highlight=False,
         )
+    elif settings.seed_demo:
+        console.print(
+            f"demo login (made on the first start): {settings.demo_email} / "
+            f"{settings.demo_password}, unless changed since",
+            highlight=False,
+        )
+    console.print(f"claystack listening on [bold]{settings.base_url}/v3[/bold]", highlight=False)
     _tune_gc()
     if workers > 1:
         # Each process builds its own app from the environment: hand it this command's options.
@@ -87,6 +100,45 @@ def serve(
     )
 
 
+def _check_port(host: str, port: int) -> None:
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                fail(
+                    f"port {port} on {host} is already in use (another claystack serve?); "
+                    "stop it or pick another with --port or CLAYSTACK_PORT"
+                )
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+def _note_old_default(settings: Any) -> None:
+    old = Path(".claystack") / "claystack.db"
+    if settings.sqlite_path is not None and old.is_file():
+        if old.resolve() != settings.sqlite_path.resolve():
+            err.print(
+                f"note: {old} (the default of earlier versions) is not used; "
+                "pass --data-dir .claystack to keep using it",
+                highlight=False,
+            )
+
+
+def _prepare(settings: Any) -> bool:
+    """Migrates and seeds before serving, so the output can say whether the demo login is new."""
+    from ..server.services import accounts
+
+    async def seed(conn: Any, settings: Any) -> bool:
+        secret = await accounts.instance_secret(conn, settings)
+        return await accounts.seed_demo(conn, settings, secret) is not None
+
+    return bool(run_on_database(seed, settings))
+
+
 def _tune_gc() -> None:
     """A server allocates many short-lived dicts per request (1,000-row batches); the default
     collector thresholds make it rescan long-lived objects over and over. Freeze what start-up
@@ -96,10 +148,3 @@ def _tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 50, 100)
-
-
-def _redact(url: str) -> str:
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url

@@ -24,6 +24,8 @@ from ._common import (
 from ._console import console, err, fail
 from .jobs import export_with_job
 
+RUNNABLE = frozenset({"action", "formula"})
+
 tables_app = typer.Typer(help="Create, inspect, count and export tables.", no_args_is_help=True)
 
 # -- tables ----------------------------------------------------------------------------
@@ -74,6 +76,50 @@ def tables_show(ctx: typer.Context, table_id: TableArg, json: JsonOpt = False) -
     print_table("Views", ["id", "name", "limit"], ([v.id, v.name, v.limit] for v in table.views))
 
 
+@tables_app.command("list")
+def tables_list(ctx: typer.Context, workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """List the workspace's tables with their workbooks."""
+    ws = workspace_id(workspace)
+    with open_client(ctx) as client:
+        items = client.resources.list(ws, everywhere=True)
+    books = {r.id: r.name for r in items if r.resourceType == "WORKBOOK"}
+    found = [r for r in items if r.resourceType == "TABLE"]
+    if json:
+        print_json(found)
+        return
+    if not found:
+        console.print(
+            f"workspace {ws} has no tables; create one with `claystack tables create NAME`",
+            highlight=False,
+        )
+        return
+    print_table(
+        f"Tables in workspace {ws}",
+        ["id", "name", "workbook"],
+        ([t.id, t.name, books.get(t.workbookId or "", t.workbookId)] for t in found),
+    )
+
+
+@tables_app.command("delete")
+def tables_delete(
+    ctx: typer.Context,
+    table_id: TableArg,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Delete a table with its rows, fields, views and sources."""
+    with open_client(ctx) as client:
+        table = client.tables.get(table_id)
+        if not yes:
+            if not sys.stdin.isatty():
+                fail(f"deleting table {table.id} ({table.name}) needs --yes when not interactive")
+            count = client.tables.count(table.id)
+            typer.confirm(
+                f"Delete table {table.id} ({table.name}) and its {count} rows?", abort=True
+            )
+        client.tables.delete(table.id)
+    console.print(f"deleted table {table.id} ({table.name})", highlight=False)
+
+
 @tables_app.command("count")
 def tables_count(ctx: typer.Context, table_id: TableArg) -> None:
     """Print the number of rows in a table."""
@@ -99,6 +145,14 @@ def tables_export(
     ] = None,
     view: Annotated[str | None, typer.Option(help="View id (default: the default view)")] = None,
     page_size: Annotated[int, typer.Option(help="Rows per request")] = 1000,
+    errors: Annotated[
+        bool,
+        typer.Option(
+            "--errors/--no-errors",
+            help="Add a '<column> (error)' column with the message of each failed enrichment "
+            "or formula cell",
+        ),
+    ] = True,
     wait: Annotated[
         bool,
         typer.Option(
@@ -123,7 +177,8 @@ def tables_export(
         out: TextIO = open(output, "w", newline="", encoding="utf-8") if output else sys.stdout
         try:
             rows = client.records.iter(table_id, view, page_size=page_size)
-            n = _write_rows(out, format, fields, rows)
+            runnable = {f.id for f in fields if f.type in RUNNABLE} if errors else set()
+            n = _write_rows(out, format, fields, rows, runnable)
         finally:
             if output:
                 out.close()
@@ -131,27 +186,48 @@ def tables_export(
         err.print(f"exported {n} rows to {output}", highlight=False)
 
 
-def _write_rows(out: TextIO, format: str, fields: list[Any], rows: Iterable[Any]) -> int:
+def _write_rows(
+    out: TextIO, format: str, fields: list[Any], rows: Iterable[Any], with_errors: set[str]
+) -> int:
     n = 0
     if format == "csv":
         writer = csv.writer(out)
-        writer.writerow(["id", *(f.name for f in fields)])
+        header = ["id"]
+        for f in fields:
+            header.append(f.name)
+            if f.id in with_errors:
+                header.append(f"{f.name} (error)")
+        writer.writerow(header)
         for record in rows:
             cells = record.cells
-            writer.writerow(
-                [
-                    record.id,
-                    *(_cell_text(c.value) if (c := cells.get(f.id)) else "" for f in fields),
-                ]
-            )
+            line = [record.id]
+            for f in fields:
+                cell = cells.get(f.id)
+                line.append(_cell_text(cell.value) if cell else "")
+                if f.id in with_errors:
+                    line.append(_error_text(cell) or "")
+            writer.writerow(line)
             n += 1
     else:
         for record in rows:
             cells = record.cells
             obj = {"id": record.id}
-            obj.update({f.name: c.value for f in fields if (c := cells.get(f.id)) is not None})
+            for f in fields:
+                cell = cells.get(f.id)
+                if cell is None:
+                    continue
+                obj[f.name] = cell.value
+                if f.id in with_errors and (error := _error_text(cell)):
+                    obj[f"{f.name} (error)"] = error
             out.write(orjson.dumps(obj).decode())
             out.write("\n")
             n += 1
     out.flush()
     return n
+
+
+def _error_text(cell: Any) -> str | None:
+    if cell is None or not str(cell.status or "").startswith("ERROR"):
+        return None
+    message = (cell.externalContent or {}).get("error")
+    return f"{cell.status}: {message}" if message else str(cell.status)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 
 from ..client import Client
 from ._common import (
@@ -16,7 +17,6 @@ from ._common import (
     TableArg,
     open_client,
     print_json,
-    print_table,
 )
 from ._console import console, fail
 
@@ -57,11 +57,15 @@ def webhooks_list(ctx: typer.Context, table_id: TableArg, json: JsonOpt = False)
     if json:
         print_json(sources)
         return
-    print_table(
-        None,
-        ["id", "name", "records", "url"],
-        ([s.id, s.name, s.numSourceRecords, s.url] for s in sources),
-    )
+    if not sources:
+        console.print(f"table {table_id} has no webhook sources", highlight=False)
+    # One URL per line, whole, whatever the terminal width: it is meant to be copied.
+    for s in sources:
+        console.print(
+            f"{s.id}  {escape(s.name or '')}  ({s.numSourceRecords} records)\n  {s.url}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @webhooks_app.command("send")

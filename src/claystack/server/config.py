@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+from platformdirs import user_data_path
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,7 +23,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CLAYSTACK_", extra="ignore")
 
-    data_dir: Path = Path(".claystack")
+    # Per user, never relative to the working directory: `serve` and the admin commands
+    # must find the same database wherever they are run from.
+    data_dir: Path = Field(default_factory=lambda: user_data_path("claystack", appauthor=False))
     database_url: str = ""
     # PostgreSQL only: the schema to live in (put first on the search_path).
     database_schema: str = ""
@@ -160,6 +163,14 @@ class Settings(BaseSettings):
         elif url.startswith("postgres://"):
             url = "postgresql+asyncpg://" + url[len("postgres://") :]
         return url
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file, or None on PostgreSQL."""
+        url = self.resolved_database_url
+        if not url.startswith("sqlite") or ":memory:" in url:
+            return None
+        return Path(url.split(":///", 1)[1]).expanduser()
 
     @property
     def is_sqlite(self) -> bool:

@@ -53,10 +53,13 @@ async def ready(request: Request) -> JSONOut:
 @api.post("/_claystack/reset", responses=ok(Health))
 async def reset(request: Request) -> JSONOut:
     """Wipes every table and re-seeds the demo user and workspace (only with
-    ``CLAYSTACK_ENABLE_RESET=1``; otherwise this path does not exist)."""
+    ``CLAYSTACK_ENABLE_RESET=1``; otherwise a 404 that says how to enable it)."""
     from .. import lifecycle
 
     if not request.app.state.settings.enable_reset:
-        raise NoMatchingURL()
+        raise NoMatchingURL(
+            "Reset is disabled on this server; start it with CLAYSTACK_ENABLE_RESET=1 "
+            "(or `claystack serve --enable-reset`) to allow POST /_claystack/reset"
+        )
     seeded = await lifecycle.reset(request.app)
     return JSONOut({"status": "ok", "seeded": seeded})

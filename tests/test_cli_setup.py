@@ -1,0 +1,259 @@
+"""A new user's setup through the real ``claystack`` command, each in its own process, with a
+fresh HOME and no CLAYSTACK_ settings: where the data lives, serve's output, the admin
+commands from another directory, login's default URL."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+CLI = [sys.executable, "-c", "from claystack.cli import main; main()"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Home:
+    """A fresh HOME with the claystack command, the way a new user has it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.home = root / "home"
+        self.home.mkdir()
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAYSTACK_", "XDG_"))}
+        self.env["HOME"] = str(self.home)
+        self.data = self.home / ".local" / "share" / "claystack" / "claystack.db"
+
+    def run(
+        self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*CLI, *args],
+            cwd=cwd or self.root,
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    def dir(self, name: str) -> Path:
+        path = self.root / name
+        path.mkdir(exist_ok=True)
+        return path
+
+
+class Serving:
+    def __init__(self, proc: subprocess.Popen[bytes], log: Path, port: int) -> None:
+        self.proc, self.log, self.port = proc, log, port
+        self.url = f"http://127.0.0.1:{port}"
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Home:
+    return Home(tmp_path)
+
+
+@pytest.fixture
+def serve(home: Home) -> Iterator[object]:
+    started: list[Serving] = []
+
+    def start(cwd: Path, port: int | None = None) -> Serving:
+        port = port or free_port()
+        log = cwd / f"serve-{len(started)}.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [*CLI, "serve", "--port", str(port), "--log-level", "warning"],
+                cwd=cwd,
+                env=home.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        server = Serving(proc, log, port)
+        started.append(server)
+        deadline = time.monotonic() + 180
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{server.url}/_claystack/health", timeout=2).status_code == 200:
+                    return server
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+
+    yield start
+    for server in started:
+        server.proc.terminate()
+        try:
+            server.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            server.proc.kill()
+            server.proc.wait()
+
+
+def stop(server: Serving) -> None:
+    server.proc.terminate()
+    server.proc.wait(30)
+
+
+def one_line_error(out: subprocess.CompletedProcess[str]) -> str:
+    assert out.returncode != 0, out.stdout
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
+    return lines[0]
+
+
+def test_serve_and_admin_commands_share_one_per_user_database(home: Home, serve: object) -> None:
+    server = serve(home.dir("project"))  # type: ignore[operator]
+    printed = server.output()
+    assert f"database: {home.data}" in printed
+    assert "created the demo login: demo@claystack.dev / claystack" in printed
+    assert printed.index("database:") < printed.index("claystack listening on")
+    assert home.data.is_file() and not (home.root / "project" / ".claystack").exists()
+
+    # From any other directory, the admin commands find the same database.
+    elsewhere = home.dir("elsewhere")
+    created = home.run(
+        "users",
+        "create",
+        "--email",
+        "ada@example.com",
+        "--password",
+        "correct horse",
+        cwd=elsewhere,
+    )
+    assert created.returncode == 0, created.stderr
+    assert f"(database: {home.data})" in created.stdout
+    assert not (elsewhere / ".claystack").exists()
+    login = home.run(
+        "login",
+        "--url",
+        server.url + "/v3",
+        "--email",
+        "ada@example.com",
+        "--password",
+        "correct horse",
+        cwd=elsewhere,
+    )
+    assert login.returncode == 0, login.stderr
+    assert "as ada@example.com" in login.stdout
+
+    workspace = home.run("workspace", "create", "Team", "--owner", "ada@example.com")
+    assert workspace.returncode == 0 and "created workspace" in workspace.stdout
+    invited = home.run("workspace", "invite", "1", "ada@example.com", "--role", "viewer")
+    assert "ada@example.com is now viewer of workspace 1" in invited.stdout
+
+    short = home.run("users", "create", "--email", "bo@example.com", "--password", "short")
+    assert one_line_error(short) == "error: Password must be at least 8 characters long"
+
+    # The same port again: one line, before anything says "listening".
+    busy = home.run("serve", "--port", str(server.port), cwd=elsewhere)
+    line = one_line_error(busy)
+    assert f"port {server.port} on 127.0.0.1 is already in use" in line
+    assert "listening" not in busy.stdout
+
+    # A second start does not claim to create the demo login again.
+    stop(server)
+    again = serve(home.dir("third"))  # type: ignore[operator]
+    text = again.output()
+    assert "created the demo login" not in text and "made on the first start" in text
+
+
+def test_admin_commands_take_data_dir_and_refuse_a_missing_database(
+    home: Home, serve: object, tmp_path: Path
+) -> None:
+    empty = tmp_path / "empty"
+    out = home.run(
+        "users",
+        "create",
+        "--email",
+        "a@b.co",
+        "--password",
+        "long enough",
+        "--data-dir",
+        str(empty),
+    )
+    line = one_line_error(out)
+    assert f"no claystack database at {empty / 'claystack.db'}" in line
+    assert "claystack serve" in line and not empty.exists()
+
+    # --data-dir and --database-url reach the server's own data.
+    data = tmp_path / "team-data"
+    port = free_port()
+    proc = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), "--data-dir", str(data), "--log-level", "warning"],
+        cwd=tmp_path,
+        env=home.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not (data / "claystack.db").is_file():
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/_claystack/health", timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    by_dir = home.run(
+        "users",
+        "create",
+        "--email",
+        "a@b.co",
+        "--password",
+        "long enough",
+        "--data-dir",
+        str(data),
+    )
+    assert by_dir.returncode == 0, by_dir.stderr
+    by_url = home.run(
+        "workspace",
+        "create",
+        "X",
+        "--owner",
+        "a@b.co",
+        "--database-url",
+        f"sqlite:///{data / 'claystack.db'}",
+    )
+    assert by_url.returncode == 0, by_url.stderr
+    assert f"(database: {data / 'claystack.db'})" in by_url.stdout
+    assert not home.data.exists()
+
+
+def test_login_defaults_to_claystack_host_and_port(home: Home, serve: object) -> None:
+    server = serve(home.dir("p"))  # type: ignore[operator]
+    out = home.run(
+        "login",
+        "--email",
+        "demo@claystack.dev",
+        "--password",
+        "claystack",
+        env={"CLAYSTACK_PORT": str(server.port), "CLAYSTACK_HOST": "0.0.0.0"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"logged in to {server.url}/v3" in out.stdout
+    # The saved login is used from then on, wherever the command runs.
+    whoami = home.run("whoami", cwd=home.dir("q"))
+    assert whoami.returncode == 0 and "demo@claystack.dev" in whoami.stdout
