@@ -952,7 +952,8 @@ class AppAccounts(Resource[M]):
     def list(self, workspace_id: int) -> Op[builtins.list[AppAccount]]:
         """The workspace's connected accounts."""
         data = yield req("GET", f"/workspaces/{_q(workspace_id)}/app-accounts")
-        return [AppAccount.model_validate(a) for a in data["appAccounts"]]
+        items = data["appAccounts"] if isinstance(data, dict) else data
+        return [AppAccount.model_validate(a) for a in items]
 
     @api("GET /app-accounts/{accountId}")
     def get(self, account_id: str) -> Op[AppAccount]:

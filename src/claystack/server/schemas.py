@@ -486,8 +486,10 @@ class SourceOut(Model):
     type: Literal["webhook"]
     typeSettings: dict[str, Any]
     url: str
+    state: dict[str, Any] = Field(description="{url, numSourceRecords}")
     hasAuthToken: bool
     fieldId: str
+    dataFieldId: str | None = Field(description="The source field it feeds (null: buffering)")
     numSourceRecords: int
     numSubmissions: int
     sourceSubscriptions: list[dict[str, Any]]

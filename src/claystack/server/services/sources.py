@@ -78,6 +78,7 @@ def source_url(base_url: str, row: Any) -> str:
 
 
 def source_out(row: Any, base_url: str) -> dict[str, Any]:
+    url = source_url(base_url, row)
     return {
         "id": row.id,
         "tableId": row.table_id,
@@ -85,9 +86,11 @@ def source_out(row: Any, base_url: str) -> dict[str, Any]:
         "name": row.name,
         "type": row.type,
         "typeSettings": row.type_settings,
-        "url": source_url(base_url, row),
+        "url": url,
+        "state": {"url": url, "numSourceRecords": row.num_records},
         "hasAuthToken": row.auth_token_hash is not None,
         "fieldId": row.field_id,
+        "dataFieldId": row.field_id,
         "numSourceRecords": row.num_records,
         "numSubmissions": row.num_submissions,
         "sourceSubscriptions": [{"tableId": row.table_id, "fieldId": row.field_id}],
