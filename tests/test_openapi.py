@@ -14,6 +14,7 @@ BODYLESS = {
     ("POST", "/v3/auth/logout"),
     ("POST", "/_claystack/reset"),
     ("POST", "/v3/sources/{sourceId}/auth-token"),
+    ("POST", "/v3/sources/webhook/auth-token/{sourceId}"),
 }
 
 

@@ -430,6 +430,7 @@ class ReportFilters(Model):
 class CreditTotals(Model):
     used: int = Field(description="Credits charged (a positive number)")
     runs: int = Field(description="Charged executions, including free ones")
+    actions: int = Field(description="Actions (executions) counted, free ones included")
     granted: int = Field(description="Credits granted")
     net: int = Field(description="Sum of every matching ledger entry (granted − used ± other)")
 
@@ -450,6 +451,7 @@ class UsageRow(Model):
     fieldName: str | None = None
     credits: int
     runs: int
+    actions: int = Field(description="Actions (executions), free ones included")
 
 
 class CreditBreakdowns(Model):
@@ -480,15 +482,15 @@ class CreditReportOut(Model):
 
 class SourceOut(Model):
     id: str
-    tableId: str
+    tableId: str | None = Field(description="null until a source field subscribes it")
     workspaceId: int
     name: str
-    type: Literal["webhook"]
+    type: str = Field(examples=["webhook"])
     typeSettings: dict[str, Any]
     url: str
     state: dict[str, Any] = Field(description="{url, numSourceRecords}")
     hasAuthToken: bool
-    fieldId: str
+    fieldId: str | None
     dataFieldId: str | None = Field(description="The source field it feeds (null: buffering)")
     numSourceRecords: int
     numSubmissions: int

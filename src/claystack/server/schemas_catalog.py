@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .schemas import AppAccountOut, IntegrationWithAccounts, Model
+from .schemas import AppAccountOut, IntegrationWithAccounts, Model, SourceOut
 
 # -- §7 catalog ----------------------------------------------------------------------------
 
@@ -141,3 +141,50 @@ class PresetOut(Model):
 
 class DisabledActions(Model):
     disabledActionIds: list[str]
+
+
+# -- §8 sources ----------------------------------------------------------------------------
+
+
+class SourceIn(Model):
+    workspaceId: int | str | None = None
+    tableId: str | None = None
+    name: str | None = None
+    type: str = "webhook"
+    typeSettings: dict[str, Any] | None = None
+
+
+class SourceEnvelope(SourceOut):
+    """The source, also under ``source``."""
+
+    source: SourceOut
+
+
+class SourcePatch(Model):
+    name: str | None = None
+
+
+class SourceRun(Model):
+    id: str
+    status: str
+    numRecords: int
+    createdAt: str | None
+
+
+class SourceRuns(Model):
+    runs: list[SourceRun]
+
+
+class ResponseTypeIn(Model):
+    sourceId: str | None = None
+    responseType: Literal["JSON", "PLAIN_TEXT"]
+
+
+class ResponseTypeOut(Model):
+    success: bool
+    responseType: str
+
+
+class SourceTokenOut(Model):
+    token: str
+    headerName: str

@@ -720,7 +720,10 @@ class Runner:
             cred = creds.get((job.workspace_id, aa, pkg), {}) if aa else {}
             if isinstance(cred, ClayError):
                 return Outcome(job, "ERROR_INVALID_INPUT", error=f"{aa}: {cred.message}")
-            price = action.price(inputs, cred, self.settings) if inputs is not None else 0
+            price = 0
+            if inputs is not None:
+                own = action.price(inputs, cred, self.settings)
+                price = credits.execution_price(self.settings, integration, action, own)
             steps.append(Step(integration, action, inputs, cred, blank, price))
         if not any(s.inputs is not None for s in steps):
             message = next((s.blank for s in steps if s.blank), "No step of the waterfall can run")
@@ -800,11 +803,11 @@ class Runner:
     def _charge(
         self, task: Task, step: Step, result: ActionResult, index: int | None
     ) -> list[Charge]:
-        price = result.credits if result.credits is not None else step.action.credits
-        if price <= 0:
-            return []
+        # Every execution is recorded, a free one too: it counts as one action.
+        own = result.credits if result.credits is not None else step.action.credits
+        price = credits.execution_price(self.settings, step.integration, step.action, own)
         key = f"run:{task.job.key}" if index is None else f"run:{task.job.key}:{index}"
-        return [Charge(key, step.integration.key, step.action.key, int(price))]
+        return [Charge(key, step.integration.key, step.action.key, price)]
 
     async def _execute(self, task: Task) -> Outcome:
         job = task.job

@@ -192,12 +192,14 @@ async def _totals(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> di
                 func.sum(case((charge, 1), else_=0)),
                 func.sum(case((c.kind == "grant", c.amount), else_=0)),
                 func.sum(c.amount),
+                func.sum(case((charge, c.actions), else_=0)),
             ).where(*conds)
         )
     ).one()
     return {
         "used": _int(row[0]),
         "runs": _int(row[1]),
+        "actions": _int(row[4]),
         "granted": _int(row[2]),
         "net": _int(row[3]),
     }
@@ -221,15 +223,18 @@ async def _usage(
         keys.append(c.table_id.label("tableId"))
     if "field" in dims:
         keys.append(c.field_id.label("fieldId"))
-    inner = select(*keys, func.sum(c.amount).label("amount"), func.count().label("runs")).where(
-        *conds, c.kind == "charge"
-    )
+    inner = select(
+        *keys,
+        func.sum(c.amount).label("amount"),
+        func.count().label("runs"),
+        func.sum(c.actions).label("actions"),
+    ).where(*conds, c.kind == "charge")
     if keys:
         inner = inner.group_by(*keys)
     # Names are looked up once per group, not once per ledger entry.
     u = inner.subquery("usage")
     cols: list[Any] = [u.c[k.name] for k in keys]
-    stmt = select(*cols, (-u.c.amount).label("credits"), u.c.runs)
+    stmt = select(*cols, (-u.c.amount).label("credits"), u.c.runs, u.c.actions)
     if "user" in dims:
         stmt = stmt.add_columns(User.name.label("userName"), User.email.label("userEmail"))
         stmt = stmt.outerjoin(User, User.id == u.c.userId)
@@ -247,6 +252,7 @@ async def _usage(
         if "day" in item:
             item["date"] = (date(1970, 1, 1) + timedelta(days=int(item.pop("day")))).isoformat()
         item["credits"], item["runs"] = _int(item["credits"]), _int(item["runs"])
+        item["actions"] = _int(item["actions"])
         out.append(item)
     order = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
     out.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in order))

@@ -29,6 +29,7 @@ async def grant(
             amount=amount,
             kind="grant",
             user_id=user_id,
+            actions=0,
             created_at=now_ms(),
         )
     )
@@ -46,9 +47,11 @@ async def charge(
     table_id: str,
     field_id: str,
     record_id: str,
+    actions: int = 1,
 ) -> bool:
-    """Records one charge. Returns False (and writes nothing) when ``idempotency_key``
-    was charged before, so an execution can never be billed twice."""
+    """Records one charge of ``amount`` credits (0 for a free action) and ``actions``
+    executions. Returns False (and writes nothing) when ``idempotency_key`` was charged
+    before, so an execution can never be billed twice."""
     existing = await conn.scalar(
         select(CreditEntry.id).where(CreditEntry.idempotency_key == idempotency_key)
     )
@@ -65,6 +68,7 @@ async def charge(
             table_id=table_id,
             field_id=field_id,
             record_id=record_id,
+            actions=actions,
             idempotency_key=idempotency_key,
             created_at=now_ms(),
         )

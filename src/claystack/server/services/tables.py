@@ -345,6 +345,10 @@ async def create_field(
     await conn.execute(insert(Field).values(**values))
     await _sync_view_fields(conn, table.id)
     await _touch(conn, table.id)
+    if field_type == "source":
+        from . import subscriptions  # sources import this module
+
+        await subscriptions.subscribe(conn, table, field_id, values["type_settings"])
     return field_out(await _field(conn, table.id, field_id))
 
 
