@@ -528,6 +528,9 @@ class RunIn(Model):
     )
     callerName: str | None = None
     forceRun: bool = False
+    preview: bool = Field(
+        default=False, description="Only estimate: answer what the run would spend (RunEstimate)"
+    )
 
 
 class RunStarted(Model):

@@ -188,3 +188,40 @@ class ResponseTypeOut(Model):
 class SourceTokenOut(Model):
     token: str
     headerName: str
+
+
+# -- §9 run estimates ----------------------------------------------------------------------
+
+
+class EstimateSkipped(Model):
+    alreadySucceeded: int
+    blankInput: int
+    runCondition: int
+    error: int
+
+
+class FieldEstimate(Model):
+    fieldId: str
+    name: str
+    actionKey: str | None
+    actionPackageId: str | None
+    cells: int = Field(description="Cells that would execute")
+    actions: int = Field(description="Actions (executions) they would count")
+    credits: int = Field(description="Credits, if every execution succeeds")
+    maxCredits: int = Field(description="Upper bound (every runnable waterfall step)")
+    skipped: EstimateSkipped
+
+
+class RunEstimate(Model):
+    """What a run would spend; nothing is queued."""
+
+    preview: bool
+    recordCount: int
+    runMode: str
+    actions: int
+    credits: int
+    maxCredits: int
+    balance: int
+    sufficientCredits: bool
+    formulaFieldIds: list[str]
+    fields: list[FieldEstimate]
