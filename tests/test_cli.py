@@ -277,6 +277,7 @@ def test_help_lists_every_command() -> None:
         "run",
         "credits",
         "webhooks",
+        "actions",
     ):
         assert command in text
 
@@ -293,3 +294,15 @@ def test_run_wait_shows_progress_and_ends_with_the_counts(cli: Cli, tmp_path: Pa
     assert "SUCCESS" in result.stderr  # the live status table
     exported = cli("tables", "export", table["id"], "--format", "jsonl").stdout.splitlines()
     assert [json.loads(line).get("Upper") for line in exported][:2] == ["ADA", "BO"]
+
+
+def test_actions_catalog_and_credits_by_action(cli: Cli) -> None:
+    found = {a["actionKey"]: a for a in cli.json("actions")}
+    assert found["http-api-v2"]["actionPackageId"] == "4299091f-3cd3-4d68-b198-0143575f471d"
+    assert found["normalize-phone"]["pricing"]["credits"] == 0
+    out = cli("actions", "search", "phone number").stdout
+    assert "normalize/normalize-phone" in out
+    hits = cli.json("actions", "search", "phone number")
+    assert [h["entity_id"] for h in hits] == ["normalize/normalize-phone"]
+    out = cli("credits", "--actions").stdout
+    assert "actions" in out and "credits" in out

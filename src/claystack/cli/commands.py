@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tables_app, name="tables")
     app.add_typer(fields_app, name="fields")
     app.add_typer(webhooks_app, name="webhooks")
+    app.add_typer(actions_app, name="actions")
 
 
 def _root(
@@ -680,9 +681,15 @@ def credits(
     end: Annotated[
         str | None, typer.Option(help="Until this date/time (a bare date includes that day)")
     ] = None,
+    actions: Annotated[
+        bool, typer.Option("--actions", help="Group by action and sort by actions (executions)")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
-    """Credit usage of a workspace, grouped by day, user, integration, action, table or field."""
+    """Credit usage of a workspace, grouped by day, user, integration, action, table or field:
+    credits spent and actions (executions, free ones included)."""
+    if actions:
+        by = "action"
     if by not in _BY:
         fail(f"--by takes one of {', '.join(_BY)}, not {by!r}")
     ws = _workspace(workspace)
@@ -691,13 +698,60 @@ def credits(
     if json:
         _print_json(report)
         return
-    rows = sorted(report.rows, key=lambda r: -r.credits) if by != "date" else report.rows
+    rows = report.rows
+    if by != "date":
+        rows = sorted(rows, key=lambda r: (-r.actions, -r.credits) if actions else -r.credits)
     totals = report.totals
     _table_out(
-        f"Credits used in workspace {ws} by {by}: {totals.used} in {totals.runs} runs "
-        f"(balance {report.balance})",
-        [by, "credits", "runs"],
-        ([_credit_key(by, r), r.credits, r.runs] for r in rows),
+        f"Credits used in workspace {ws} by {by}: {totals.used} credits, {totals.actions} "
+        f"actions (balance {report.balance})",
+        [by, "credits", "actions"],
+        ([_credit_key(by, r), r.credits, r.actions] for r in rows),
+    )
+
+
+actions_app = typer.Typer(
+    help="The action catalog: what columns can run, with Clay's names and prices.",
+    invoke_without_command=True,
+)
+
+
+@actions_app.callback()
+def actions_list(ctx: typer.Context, workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """List every action the server can run (Clay's actionKey/actionPackageId, price)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with _client(ctx) as client:
+        found = client.actions.list(workspace_id=workspace)
+    if json:
+        _print_json(found)
+        return
+    _table_out(
+        "Actions",
+        ["actionKey", "actionPackageId", "name", "credits"],
+        ([a.actionKey, a.actionPackageId, a.displayName, a.pricing.get("credits")] for a in found),
+    )
+
+
+@actions_app.command("search")
+def actions_search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Words to look for")],
+    workspace: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option(help="At most this many")] = 20,
+    json: JsonOpt = False,
+) -> None:
+    """Find actions whose name, key or description contain every word of QUERY."""
+    ws = _workspace(workspace)
+    with _client(ctx) as client:
+        found = client.actions.search(ws, query, limit=limit)
+    if json:
+        _print_json(found)
+        return
+    _table_out(
+        f"Actions matching {query!r}",
+        ["entity_id", "name", "credits"],
+        ([r["entity_id"], r["name"], (r.get("pricing") or {}).get("credits")] for r in found),
     )
 
 

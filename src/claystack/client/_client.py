@@ -11,6 +11,7 @@ import httpx
 from ._base import DEFAULT_BASE_URL, Async, AsyncCore, Core, M, Sync, SyncCore
 from ._models import RunStatus
 from ._resources import (
+    Actions,
     AppAccounts,
     Auth,
     Credits,
@@ -46,6 +47,7 @@ class _Namespaces(Generic[M]):
     webhooks: Sources[M]
     credits: Credits[M]
     integrations: Integrations[M]
+    actions: Actions[M]
     app_accounts: AppAccounts[M]
     emulator: Emulator[M]
 
@@ -66,6 +68,7 @@ class _Namespaces(Generic[M]):
         self.sources = self.webhooks = Sources(core)
         self.credits = Credits(core)
         self.integrations = Integrations(core)
+        self.actions = Actions(core)
         self.app_accounts = AppAccounts(core)
         self.emulator = Emulator(core)
 

@@ -38,7 +38,7 @@ async def estimate_run(
 
 @api.patch(
     "/v3/tables/{tableId}/run",
-    responses={200: {"model": RunStarted | RunEstimate}},
+    responses=ok(RunStarted),
 )
 async def start_run(
     request: Request,
