@@ -66,6 +66,7 @@ def settings(database: Any, tmp_path: Path) -> Settings:
         data_dir=tmp_path,
         enable_reset=True,
         port=8080,
+        password_hash_cost="low",
     )
 
 

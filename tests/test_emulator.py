@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,8 +13,19 @@ from fastapi import FastAPI
 
 from claystack.server.app import create_app
 from claystack.server.config import Settings
+from claystack.server.storage import migrate
+from claystack.server.storage.engine import Database
 
-from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, login, make_client, new_table
+from .conftest import (
+    DEMO_EMAIL,
+    DEMO_PASSWORD,
+    PG_URL,
+    UserFactory,
+    login,
+    make_client,
+    new_table,
+    pg_execute,
+)
 
 
 async def test_health(anon: httpx.AsyncClient, app: FastAPI) -> None:
@@ -86,3 +100,36 @@ async def test_reset_restores_the_seeded_state(
     again, ws = await other_user(email="again@example.com")
     assert ws == 2
     assert (await again.get("/v3/me")).json()["id"] == 2
+
+
+async def test_ready_when_migrations_are_current(anon: httpx.AsyncClient) -> None:
+    r = await anon.get("/_claystack/ready")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "ready" and body["migrations"]
+
+
+async def test_pending_migrations_are_reported(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+    try:
+        await migrate.upgrade(db, "0005_formula_runs")
+        assert await migrate.pending(db) == migrate.head_revisions()
+        await migrate.upgrade(db)
+        assert await migrate.pending(db) == set()
+    finally:
+        await db.dispose()
+
+
+@pytest.mark.skipif(not PG_URL, reason="the advisory lock is PostgreSQL's")
+async def test_processes_starting_together_migrate_a_fresh_database_once() -> None:
+    schema = "t_" + uuid.uuid4().hex[:12]
+    await asyncio.to_thread(pg_execute, f'CREATE SCHEMA "{schema}"')
+    url = Settings(database_url=PG_URL).resolved_database_url
+    dbs = [Database(url, schema=schema) for _ in range(4)]
+    try:
+        await asyncio.gather(*(migrate.upgrade(db) for db in dbs))
+        assert await migrate.pending(dbs[0]) == set()
+    finally:
+        for db in dbs:
+            await db.dispose()
+        await asyncio.to_thread(pg_execute, f'DROP SCHEMA "{schema}" CASCADE')

@@ -26,14 +26,19 @@ from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, login, make_client
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 UNAUTHORIZED = {"type": "Unauthorized", "message": "You must be logged in"}
 # Paths that need no login: login itself, logout (a no-op without a session), the emulator's
-# own endpoints and webhook ingestion.
-PUBLIC = re.compile(r"^(/v3/auth/log(in|out)$|/_claystack/|/v3/sources/webhook/)")
+# own endpoints, webhook ingestion, and the signed export download and import upload.
+PUBLIC = re.compile(
+    r"^(/v3/auth/log(in|out)$|/_claystack/|/v3/sources/webhook/"
+    r"|/v3/exports/\{exportId\}/file$|/v3/imports/upload$)"
+)
 # POSTs that only read: a viewer may call them.
 READ_ONLY_POSTS = {
     "/v3/workspaces/{workspaceId}/resources_v2",
     "/v3/workspaces/{workspaceId}/resources/search",
     "/v3/tables/{tableId}/bulk-fetch-records",
     "/v3/users/{userId}/resources",
+    "/v3/tables/{tableId}/export",
+    "/v3/tables/{tableId}/views/{viewId}/export",
 }
 PARAM = re.compile(r"\{([A-Za-z_]+)(?::[a-z]+)?\}")
 UNKNOWN = {
@@ -89,6 +94,14 @@ class World:
             ("PATCH", "/v3/tables/{tableId}/records/{recordId}"): {"cells": {}},
             ("POST", "/v3/tables/{tableId}/bulk-fetch-records"): {"recordIds": [self.record]},
             ("DELETE", "/v3/tables/{tableId}/records"): {"recordIds": [self.record]},
+            ("POST", "/v3/imports"): {
+                "workspaceId": self.ws,
+                "config": {
+                    "source": {"type": "S3_CSV", "key": "x", "filename": "x.csv"},
+                    "destination": {"type": "TABLE", "tableId": self.table},
+                    "map": {self.field: "{{name}}"},
+                },
+            },
         }
         if (method, path) in bodies:
             return bodies[(method, path)]
@@ -154,7 +167,8 @@ def params_of(path: str) -> list[str]:
 
 
 def takes_body(operation: dict[str, Any]) -> bool:
-    return "requestBody" in operation
+    """A JSON body (the multipart upload is checked by its own tests)."""
+    return "application/json" in operation.get("requestBody", {}).get("content", {})
 
 
 async def send(client: httpx.AsyncClient, method: str, url: str, body: Any) -> httpx.Response:

@@ -139,7 +139,9 @@ async def test_statuses_of_a_sweep_over_several_batches(
     assert [c and c["value"] for c in got] == ["a", "", None, "b", None, "c", "d", None]
     assert got[2]["metadata"]["status"] == "ERROR"
     assert got[2]["externalContent"]["error"] == "Error: no boom"
-    assert got[-1] is None
+    # Made with auto-run off, the column's cells are stale until a run (spec part 2 §4.2).
+    assert got[-1]["value"] is None and got[-1]["metadata"]["status"] is None
+    assert got[-1]["metadata"]["staleReason"] == "TABLE_AUTO_RUN_OFF"
     assert await sweeps(app) == []
 
 
@@ -410,13 +412,15 @@ async def test_run_status_follows_every_change_to_the_rows(
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 4, "ERROR": 1}}
     r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids[3:4]}})
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 4, "ERROR": 1}}
+    # A new formula computes every row at once while auto-run is on (spec part 2 §4.2).
     other = await add_field(client, tid, "Other", formula("{{" + n + "}} + 1"))
-    assert await status_counts(client, tid) == {fid: {"SUCCESS": 4, "ERROR": 1}}
+    done = {fid: {"SUCCESS": 4, "ERROR": 1}, other: {"SUCCESS": 5}}
+    assert await wait_done(client, tid) == done
     r = await client.delete(f"/v3/tables/{tid}/fields/{fid}")
     assert r.status_code == 200, r.text
-    assert await status_counts(client, tid) == {}
+    assert await status_counts(client, tid) == {other: {"SUCCESS": 5}}
     await run(client, tid, {"fieldIds": [other], "runRecords": {"recordIds": ids[2:]}})
-    assert await wait_done(client, tid) == {other: {"SUCCESS": 4}}
+    assert await wait_done(client, tid) == {other: {"SUCCESS": 5}}
 
 
 async def test_writers_of_one_table_at_once_never_fail(

@@ -305,10 +305,18 @@ async def test_action_and_formula_field_settings_are_validated(
     t = await new_table(client, fields=("name",))
     name = t["byName"]["name"]
     url = f"/v3/tables/{t['id']}/fields"
+    # Spec part 2 §4.3: resolved by actionKey whatever the package; unknown actions are kept.
+    kept = [
+        (action("find", {"q": "x"}) | {"typeSettings": {"actionKey": "find"}}, None),
+        ({"type": "action", "typeSettings": {"actionPackageId": "no", "actionKey": "find"}}, None),
+        (action("missing", {"q": "x"}), "UNKNOWN_ACTION"),
+        ({"type": "formula", "typeSettings": {}}, None),
+    ]
+    for i, (body, error) in enumerate(kept):
+        r = await client.post(url, json={"name": f"kept{i}", **body})
+        assert r.status_code == 200, (i, r.text)
+        assert r.json()["field"].get("settingsError") == error
     bad = [
-        action("find", {"q": "x"}) | {"typeSettings": {"actionKey": "find"}},
-        {"type": "action", "typeSettings": {"actionPackageId": "nope", "actionKey": "find"}},
-        action("missing", {"q": "x"}),
         {
             "type": "action",
             "typeSettings": {**action("find", {})["typeSettings"], "inputsBinding": "x"},
@@ -317,7 +325,6 @@ async def test_action_and_formula_field_settings_are_validated(
             "type": "action",
             "typeSettings": {**action("find", {})["typeSettings"], "inputsBinding": [{"name": 1}]},
         },
-        {"type": "formula", "typeSettings": {}},
         {
             "type": "action",
             "typeSettings": {"actionPackageId": "waterfall", "actionKey": "waterfall", "steps": []},
@@ -342,10 +349,11 @@ async def test_action_and_formula_field_settings_are_validated(
     assert field["type"] == "action" and field["inputFieldIds"] == [name]
     r = await client.patch(f"{url}/{field['id']}", json={"typeSettings": {"actionKey": "nope"}})
     assert r.status_code == 400
+    # Changing an action field's actionKey is a 400, as live (spec part 2 §4.2).
     r = await client.patch(
         f"{url}/{field['id']}", json={"typeSettings": {"actionKey": "find-premium"}}
     )
-    assert r.status_code == 200 and r.json()["field"]["typeSettings"]["actionKey"] == "find-premium"
+    assert r.status_code == 400, r.text
     r = await client.post(
         url, json={"name": "F", "type": "formula", "typeSettings": {"formulaText": cond}}
     )

@@ -123,6 +123,8 @@ class ClaystackServer:
         self.settings = Settings(
             **{
                 "seed_demo": True,
+                # A throwaway server: cheap password hashing keeps logins fast in tests.
+                "password_hash_cost": "low",
                 **self._extra,
                 "database_url": url,
                 "data_dir": data_dir,

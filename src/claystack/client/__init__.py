@@ -28,6 +28,7 @@ from ._exceptions import (
     ServerError,
     UnauthorizedError,
 )
+from ._jobs import Export, ImportJob
 from ._models import (
     Action,
     AppAccount,
@@ -68,9 +69,11 @@ __all__ = [
     "CreditBreakdowns",
     "CreditReport",
     "CreditTotals",
+    "Export",
     "Field",
     "Folder",
     "ForbiddenError",
+    "ImportJob",
     "Integration",
     "Me",
     "Member",

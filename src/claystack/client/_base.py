@@ -52,6 +52,11 @@ class Req:
     raw: bool = False
     login: bool = False
     headers: dict[str, str] | None = None
+    # A multipart/form-data body: form fields and files as httpx takes them.
+    form: dict[str, str] | None = None
+    files: Any = None
+    # Stream the answer's body into this file instead of reading it; the result is its size.
+    save_to: str | None = None
 
 
 def req(method: str, path: str, body: Any = ..., **kwargs: Any) -> Req:
@@ -229,6 +234,8 @@ class Core:
             self.url(r),
             params=params or None,
             content=content,
+            data=r.form,
+            files=r.files,
             headers=headers,
             extensions={"timeout": self.timeout.as_dict()},
         )
@@ -315,7 +322,9 @@ class SyncCore(Core):
         attempt, relogged = 0, False
         while True:
             try:
-                response = self.http.send(self.build(r))
+                response = self.http.send(self.build(r), stream=r.save_to is not None)
+                if r.save_to is not None and response.status_code < 300:
+                    return _save(response, r.save_to)
                 response.read()
             except httpx.TransportError as exc:
                 raise transport_error(exc, self.root_url) from exc
@@ -380,7 +389,9 @@ class AsyncCore(Core):
         attempt, relogged = 0, False
         while True:
             try:
-                response = await self.http.send(self.build(r))
+                response = await self.http.send(self.build(r), stream=r.save_to is not None)
+                if r.save_to is not None and response.status_code < 300:
+                    return await _asave(response, r.save_to)
                 await response.aread()
             except httpx.TransportError as exc:
                 raise transport_error(exc, self.root_url) from exc
@@ -430,6 +441,28 @@ class AsyncCore(Core):
                     value = await self.send(step)
                 except ClayError as exc:
                     error = exc
+
+
+def _save(response: httpx.Response, path: str) -> int:
+    size = 0
+    try:
+        with open(path, "wb") as out:
+            for chunk in response.iter_bytes():
+                size += out.write(chunk)
+    finally:
+        response.close()
+    return size
+
+
+async def _asave(response: httpx.Response, path: str) -> int:
+    size = 0
+    try:
+        with open(path, "wb") as out:
+            async for chunk in response.aiter_bytes():
+                size += out.write(chunk)
+    finally:
+        await response.aclose()
+    return size
 
 
 @functools.cache

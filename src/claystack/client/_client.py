@@ -9,6 +9,7 @@ from typing import Any, Generic, Self
 import httpx
 
 from ._base import DEFAULT_BASE_URL, Async, AsyncCore, Core, M, Sync, SyncCore
+from ._jobs import Exports, Imports
 from ._models import RunStatus
 from ._resources import (
     Actions,
@@ -49,6 +50,8 @@ class _Namespaces(Generic[M]):
     integrations: Integrations[M]
     actions: Actions[M]
     app_accounts: AppAccounts[M]
+    exports: Exports[M]
+    imports: Imports[M]
     emulator: Emulator[M]
 
     _core: Core
@@ -70,6 +73,8 @@ class _Namespaces(Generic[M]):
         self.integrations = Integrations(core)
         self.actions = Actions(core)
         self.app_accounts = AppAccounts(core)
+        self.exports = Exports(core)
+        self.imports = Imports(core)
         self.emulator = Emulator(core)
 
     @property

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from ._base import Emit, M, Op, Resource, Sleep, api, pages, req
 from ._exceptions import ClayTimeoutError
+from ._jobs import Exports, Imports
 from ._models import (
     AppAccount,
     CatalogAction,
@@ -1066,5 +1067,7 @@ NAMESPACES: dict[str, type[Resource[Any]]] = {
     "integrations": Integrations,
     "actions": Actions,
     "app_accounts": AppAccounts,
+    "exports": Exports,
+    "imports": Imports,
     "emulator": Emulator,
 }

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from . import lifecycle
+from . import lifecycle, security
 from .config import Settings
 from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
 from .middleware import TransportMiddleware
@@ -25,6 +25,7 @@ from .routes import (
     credits,
     emulator,
     integrations,
+    jobs,
     records,
     runs,
     sources,
@@ -72,6 +73,7 @@ _UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    security.use_password_cost(settings.password_hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth,
         integrations,
         credits,
+        jobs,
         emulator,
     ):
         app.include_router(module.api)
@@ -153,7 +156,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"type": "InternalServerError", "message": "Internal server error"}
         return Response(orjson.dumps(body), status_code=500, media_type="application/json")
 
-    app.add_middleware(TransportMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        TransportMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.import_max_file_bytes,
+    )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     secret_key: str = ""
 
+    # "low" hashes in well under a millisecond: for test suites only, never for real users.
+    password_hash_cost: Literal["standard", "low"] = "standard"
     login_max_failures: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=300, gt=0)
 
@@ -99,6 +101,17 @@ class Settings(BaseSettings):
     webhook_cache_seconds: float = Field(default=2.0, ge=0)
     # Group commit: at most this many webhook rows are written per transaction.
     webhook_batch_size: int = Field(default=512, gt=0)
+
+    # Export and import jobs run inside the server; a job whose process stops holding its
+    # lease for this long is taken over by another (or the next) server process.
+    job_lease_seconds: float = Field(default=60.0, gt=0)
+    job_poll_seconds: float = Field(default=5.0, gt=0)
+    # Signed links: export downloads, and the upload form of an import.
+    export_link_seconds: int = Field(default=86_400, gt=0)
+    upload_link_seconds: int = Field(default=3_600, gt=0)
+    import_max_file_bytes: int = Field(default=2 * 1024**3, gt=0)
+    # Rows stored per transaction by an import job.
+    import_batch_size: int = Field(default=2_000, gt=0)
 
     @model_validator(mode="after")
     def _hosted_limits(self) -> Settings:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .config import Settings
 from .errors import Forbidden, NotFound, Unauthorized
 from .security import AuthCache
-from .services import accounts, app_accounts, sources, tables, workspaces
+from .services import accounts, app_accounts, exports, imports, sources, tables, workspaces
 from .services.common import Actor, Scope
 from .services.sources import SourceRef
 from .services.tables import TableRef
@@ -204,6 +204,25 @@ async def source_ref(
 
 
 SourceDep = Annotated[SourceRef, Depends(source_ref, scope="function")]
+
+
+async def export_row(
+    conn: Conn, actor: CurrentActor, export_id: Annotated[str, Path(alias="exportId")]
+) -> Any:
+    """An export of a workspace the caller belongs to (reading one is for every role)."""
+    return await exports.resolve_export(conn, actor, export_id)
+
+
+ExportDep = Annotated[Any, Depends(export_row, scope="function")]
+
+
+async def import_row(
+    conn: Conn, actor: CurrentActor, import_id: Annotated[str, Path(alias="importId")]
+) -> Any:
+    return await imports.resolve_import(conn, actor, import_id)
+
+
+ImportDep = Annotated[Any, Depends(import_row, scope="function")]
 
 
 async def get_webhooks(request: Request) -> WebhookIngest:

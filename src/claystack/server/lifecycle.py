@@ -12,6 +12,7 @@ from sqlalchemy import delete, text
 
 from .enrichment.actions import _http as http_clients
 from .enrichment.engine import Runner
+from .jobs import JobRunner
 from .security import LoginThrottle
 from .services import accounts, app_accounts
 from .storage import migrate
@@ -31,6 +32,8 @@ async def start(app: FastAPI) -> None:
     db, settings = app.state.db, app.state.settings
     await migrate.upgrade(db)
     async with db.transaction(write=True) as conn:
+        # Processes starting together must not both create the secret or the demo login.
+        await migrate.lock_for_startup(conn, db)
         app.state.secret = await accounts.instance_secret(conn, settings)
         app_accounts.use_secret(app.state.secret)
         app.state.webhooks.secret = app.state.secret
@@ -51,11 +54,25 @@ async def start(app: FastAPI) -> None:
                 log.warning("claystack: re-queued %d run jobs of a previous process", recovered)
         runner.start()
         app.state.runner = runner
+    jobs = JobRunner(db, settings, wake_runs=lambda: _wake_runner(app))
+    if settings.run_recover_on_start:
+        await jobs.recover()
+    jobs.start()
+    app.state.jobs = jobs
+
+
+def _wake_runner(app: FastAPI) -> None:
+    runner: Runner | None = getattr(app.state, "runner", None)
+    if runner is not None:
+        runner.wake()
 
 
 async def stop(app: FastAPI) -> None:
     """Drains the webhook writer, stops the run workers, closes outbound HTTP sessions."""
     await app.state.webhooks.close()
+    jobs: JobRunner | None = getattr(app.state, "jobs", None)
+    if jobs is not None:
+        await jobs.stop()
     runner: Runner | None = getattr(app.state, "runner", None)
     if runner is not None:
         await runner.stop()
@@ -73,6 +90,9 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     runner: Runner | None = getattr(app.state, "runner", None)
     if runner is not None:
         await runner.stop()
+    jobs: JobRunner | None = getattr(app.state, "jobs", None)
+    if jobs is not None:
+        await jobs.stop()
     async with db.transaction(write=True) as conn:
         names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
         if db.is_sqlite:
@@ -91,6 +111,8 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     app.state.webhooks.reset()
     if runner is not None:
         runner.start()
+    if jobs is not None:
+        jobs.start()
     return seeded
 
 

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import BadRequest, ClayError, PayloadTooLarge
 
 _JSON_TYPES = (b"application/json", b"application/merge-patch+json")
+UPLOAD_PATHS = frozenset({"/v3/imports/upload"})
 
 
 async def _send_error(send: Send, error: ClayError) -> None:
@@ -46,9 +47,10 @@ def legacy_body(raw: bytes) -> bytes:
 
 
 class TransportMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int = 0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -61,17 +63,23 @@ class TransportMiddleware:
             scope["raw_path"] = scope["path"].encode()
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        # Signed uploads (multipart files) stream to disk under their own, larger limit.
+        upload = ctype == b"multipart/form-data" and scope["path"] in UPLOAD_PATHS
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
         try:
-            if length is not None and int(length) > self.max_body_bytes:
-                raise PayloadTooLarge(f"Request body exceeds {self.max_body_bytes} bytes")
+            if length is not None and int(length) > limit:
+                raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
         except ValueError:
             await _send_error(send, BadRequest("Invalid Content-Length"))
             return
         except PayloadTooLarge as exc:
             await _send_error(send, exc)
             return
-        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         is_json = ctype in _JSON_TYPES
+        if upload:
+            await self.app(scope, self._limited(receive, limit), send)
+            return
         if scope["method"] in ("GET", "HEAD") or (is_json and length is not None):
             await self.app(scope, self._limited(receive), send)
             return
@@ -120,9 +128,9 @@ class TransportMiddleware:
                 break
         return b"".join(chunks)
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int = 0) -> Receive:
         size = 0
-        limit = self.max_body_bytes
+        limit = limit or self.max_body_bytes
 
         async def wrapped() -> Message:
             nonlocal size

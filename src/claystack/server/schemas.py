@@ -167,6 +167,12 @@ class FieldOut(Model):
     type: str
     typeSettings: dict[str, Any]
     inputFieldIds: list[str]
+    settingsError: str | None = Field(
+        default=None, description="UNKNOWN_ACTION or MISSING_AUTH: the column cannot run"
+    )
+    actionDefinition: dict[str, Any] | None = Field(
+        default=None, description="Action fields: the catalog entry of their action"
+    )
 
 
 class ViewOut(Model):
@@ -323,6 +329,12 @@ class Health(Model):
     status: Literal["ok"]
     database: str
     version: str
+
+
+class Readiness(Model):
+    status: Literal["ready"]
+    database: str
+    migrations: list[str]
 
 
 # -- integrations and connected accounts ---------------------------------------------------
@@ -545,3 +557,96 @@ class StatusCount(Model):
 
 class RunStatusOut(Model):
     statusCountsByField: dict[str, list[StatusCount]]
+
+
+# -- exports and imports -------------------------------------------------------------------
+
+
+class ExportOut(Model):
+    id: str = Field(description="ej_…")
+    status: Literal["ACTIVE", "FINISHED", "FAILED"]
+    tableId: str
+    viewId: str
+    workspaceId: int
+    fileName: str
+    exportType: str = "CSV"
+    totalRecordsInViewCount: int
+    recordsExportedCount: int
+    downloadUrl: str | None = Field(
+        description="Once FINISHED: an absolute signed link to the CSV, usable without a "
+        "login until expiresAt (24 h from this answer)"
+    )
+    url: str | None = Field(description="The same link as downloadUrl")
+    expiresAt: str | None
+    error: str | None
+    createdAt: str | None
+    updatedAt: str | None
+    finishedAt: str | None
+
+
+class SignedPostIn(Model):
+    filename: str = Field(min_length=1, max_length=500)
+    uploadMode: str = "import"
+
+
+class SignedPostFields(Model):
+    key: str
+    policy: str
+    signature: str
+
+
+class SignedPostOut(Model):
+    url: str = Field(description="POST multipart/form-data here: every field, then `file`")
+    fields: SignedPostFields
+    expiresAt: str | None
+
+
+class ImportSource(Model):
+    type: Literal["S3_CSV"] = "S3_CSV"
+    key: str
+    filename: str | None = None
+    hasHeader: bool = True
+    fieldDelimiter: str | None = Field(default=None, description="Detected when omitted")
+
+
+class ImportDestination(Model):
+    type: Literal["TABLE"] = "TABLE"
+    tableId: str
+
+
+class ImportConfig(Model):
+    source: ImportSource
+    destination: ImportDestination
+    map: dict[str, str] = Field(description='{f_…: "{{CSV column}}"} templates')
+    isImportWithoutRun: bool = False
+
+
+class ImportIn(Model):
+    workspaceId: int | str | None = None
+    config: ImportConfig
+
+
+class ImportRowError(Model):
+    line: int
+    message: str
+
+
+class ImportState(Model):
+    status: Literal["ACTIVE", "FINISHED", "FAILED"]
+    numRowsSoFar: int = Field(description="Rows added to the table so far")
+    numRowsRead: int
+    errorCount: int = Field(description="CSV rows left out (malformed)")
+    errors: list[ImportRowError] = Field(description="The first 100 rows left out")
+    error: str | None = Field(description="Why the import FAILED")
+
+
+class ImportOut(Model):
+    id: str = Field(description="ij_…")
+    status: Literal["ACTIVE", "FINISHED", "FAILED"]
+    workspaceId: int
+    tableId: str
+    state: ImportState
+    config: dict[str, Any]
+    createdAt: str | None
+    updatedAt: str | None
+    finishedAt: str | None

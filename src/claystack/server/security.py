@@ -17,9 +17,20 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from .errors import TooManyRequests
 
-_hasher = PasswordHasher()
+_HASHERS = {
+    "standard": PasswordHasher(),
+    "low": PasswordHasher(time_cost=1, memory_cost=64, parallelism=1),
+}
+_hasher = _HASHERS["standard"]
 # Verified against when the email is unknown, so both paths cost the same.
-_DUMMY_HASH = _hasher.hash("claystack-dummy-password")
+_DUMMY_HASHES = {cost: h.hash("claystack-dummy-password") for cost, h in _HASHERS.items()}
+
+
+def use_password_cost(cost: str) -> None:
+    """Chooses the argon2 parameters new hashes get (``Settings.password_hash_cost``); a hash
+    keeps the parameters it was made with, so verifying works whatever the choice."""
+    global _hasher
+    _hasher = _HASHERS[cost]
 
 
 async def hash_password(password: str) -> str:
@@ -27,9 +38,12 @@ async def hash_password(password: str) -> str:
 
 
 async def verify_password(password_hash: str | None, password: str) -> bool:
+    hasher = _hasher
+    dummy = _DUMMY_HASHES["standard" if hasher is _HASHERS["standard"] else "low"]
+
     def check() -> bool:
         try:
-            return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+            return hasher.verify(password_hash or dummy, password) and bool(password_hash)
         except (VerificationError, InvalidHashError):
             return False
 
@@ -137,3 +151,15 @@ class AuthCache:
             self._entries.clear()
         else:
             self._entries.pop(credential, None)
+
+
+def url_signature(secret: str, purpose: str, text: str) -> str:
+    """An HMAC for a signed link (downloads, uploads); ``purpose`` keeps one kind of link
+    from being replayed as another."""
+    mac = hmac.new(secret.encode(), f"{purpose}:{text}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def signature_ok(secret: str, purpose: str, text: str, signature: str) -> bool:
+    expected = url_signature(secret, purpose, text).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "replace"))

@@ -25,6 +25,7 @@ class RunContext:
     record_id: str
     credentials: Mapping[str, Any]
     settings: Any
+    db: Any = None  # the server's Database: built-in actions that read claystack's own tables
 
 
 @dataclass(frozen=True)
@@ -122,4 +123,6 @@ class Integration:
     clay_package_id: str | None = None  # Clay's actionPackageId for every action, if it has one
 
     def action(self, key: str) -> Action | None:
-        return next((a for a in self.actions if a.key == key), None)
+        """The action of this key (claystack's ``key`` or Clay's ``clay_action_key``)."""
+        found = next((a for a in self.actions if a.key == key), None)
+        return found or next((a for a in self.actions if a.clay_action_key == key), None)

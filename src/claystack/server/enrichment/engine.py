@@ -36,7 +36,7 @@ from ..services.fields import WATERFALL
 from ..services.runs import META_OBJECT, set_meta_expr
 from ..storage.engine import Database
 from ..storage.models import Field, FormulaRun, Record, RunJob
-from . import evaluation, registry
+from . import bindings, evaluation, registry
 from .base import Action, ActionError, ActionResult, Integration, RunContext
 
 log = logging.getLogger("claystack.engine")
@@ -697,7 +697,7 @@ class Runner:
                 return Outcome(job, "ERROR", error=f"Action {pkg}/{key} is not installed")
             inputs: dict[str, Any] | None = {}
             blank: str | None = None
-            for binding in spec.get("inputsBinding") or []:
+            for binding in bindings.runnable(spec.get("inputsBinding")):
                 formula = binding.get("formulaText") or ""
                 empty = [
                     r for r in evaluation.references(formula) if evaluation.is_blank(values.get(r))
@@ -778,6 +778,7 @@ class Runner:
             record_id=job.record_id,
             credentials=step.credentials,
             settings=self.settings,
+            db=self.db,
         )
         sem, bucket = self._limits(step.integration)
         if sem is not None:

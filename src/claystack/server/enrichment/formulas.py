@@ -33,6 +33,7 @@ __all__ = [
     "MEMORY_LIMIT_BYTES",
     "TIME_LIMIT_SECONDS",
     "blank_references",
+    "compile_error",
     "evaluate",
     "evaluate_many",
     "evaluate_many_json",
@@ -326,3 +327,9 @@ def _runtime(time_limit: float | None) -> _Runtime:
         rt.ctx.set_time_limit(limit)
         rt.time_limit = limit
     return rt
+
+
+def compile_error(text: str) -> str | None:
+    """The parser's message when ``text`` does not compile as a formula, else None."""
+    runner = _runtime(None).runner(text)
+    return runner.message if isinstance(runner, FormulaError) else None

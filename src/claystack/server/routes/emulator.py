@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from ..errors import NoMatchingURL
-from ..schemas import Health
+from ..errors import NoMatchingURL, ServiceUnavailable
+from ..schemas import Health, Readiness
 from . import JSONOut, ok, router
 
 api = router("emulator")
@@ -22,6 +22,30 @@ async def health(request: Request) -> JSONOut:
             "status": "ok",
             "database": request.app.state.db.engine.dialect.name,
             "version": lifecycle.version(),
+        }
+    )
+
+
+@api.get("/_claystack/ready", responses=ok(Readiness))
+async def ready(request: Request) -> JSONOut:
+    """Readiness for orchestrators: the database answers and its migrations are current
+    (503 ``ServiceUnavailable`` otherwise, e.g. while another process is still migrating)."""
+    from .. import lifecycle
+    from ..storage import migrate
+
+    db = request.app.state.db
+    try:
+        await lifecycle.ping(request.app)
+        missing = await migrate.pending(db)
+    except Exception as exc:  # any database failure means "not ready", never a 500
+        raise ServiceUnavailable(f"Database unreachable: {type(exc).__name__}") from exc
+    if missing:
+        raise ServiceUnavailable(f"Migrations pending: {', '.join(sorted(missing))}")
+    return JSONOut(
+        {
+            "status": "ready",
+            "database": db.engine.dialect.name,
+            "migrations": sorted(migrate.head_revisions()),
         }
     )
 

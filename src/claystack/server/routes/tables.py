@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Body, Path, Request
+from fastapi import BackgroundTasks, Body, Path, Request
 
 from ..deps import Conn, CurrentActor, Secret, TableDep, get_settings
 from ..schemas import (
@@ -20,6 +20,7 @@ from ..schemas import (
 )
 from ..services import sources, tables, workspaces
 from . import JSONOut, ok, router
+from .runs import wake_runner
 
 api = router("tables")
 FieldId = Annotated[str, Path(alias="fieldId")]
@@ -86,17 +87,29 @@ async def delete_table(conn: Conn, table: TableDep) -> JSONOut:
 
 
 @api.post("/v3/tables/{tableId}/fields", responses=ok(FieldEnvelope))
-async def create_field(body: FieldIn, conn: Conn, table: TableDep) -> JSONOut:
-    """Adds a column; a duplicate name is 409 ``FieldNameAlreadyExists``."""
+async def create_field(
+    request: Request, background: BackgroundTasks, body: FieldIn, conn: Conn, table: TableDep
+) -> JSONOut:
+    """Adds a column; a duplicate name is 409 ``FieldNameAlreadyExists``. A formula (any
+    field with ``typeSettings.formulaText``) computes every existing row at once."""
     field = await tables.create_field(
         conn, table, name=body.name, field_type=body.type, type_settings=body.typeSettings
     )
+    wake_runner(request, background)
     return JSONOut({"field": field})
 
 
 @api.patch("/v3/tables/{tableId}/fields/{fieldId}", responses=ok(FieldEnvelope))
-async def patch_field(body: FieldPatch, field_id: FieldId, conn: Conn, table: TableDep) -> JSONOut:
-    """Renames a column or changes its type or settings (settings merge)."""
+async def patch_field(
+    request: Request,
+    background: BackgroundTasks,
+    body: FieldPatch,
+    field_id: FieldId,
+    conn: Conn,
+    table: TableDep,
+) -> JSONOut:
+    """Renames a column or changes its type or settings (settings merge); a changed
+    formula computes every row again."""
     field = await tables.update_field(
         conn,
         table,
@@ -105,6 +118,7 @@ async def patch_field(body: FieldPatch, field_id: FieldId, conn: Conn, table: Ta
         field_type=body.type,
         type_settings=body.typeSettings,
     )
+    wake_runner(request, background)
     return JSONOut({"field": field})
 
 

@@ -16,25 +16,11 @@ from ..errors import BadRequest, NotFound
 from . import app_accounts, credits
 from .common import Scope
 
-# Clay's package ids of the built-in actions (spec part 2 §4.3); plugins declare their own
-# with ``Integration.clay_package_id`` / ``Action.clay_package_id``.
-_BUILTIN_PACKAGES: dict[tuple[str, str], str] = {
-    ("http-api-v2", "http-api-v2"): "4299091f-3cd3-4d68-b198-0143575f471d",
-    ("use-ai", "use-ai"): "67ba01e9-1898-4e7d-afe7-7ebe24819a57",
-    ("normalize", "normalize-company-name"): "6c973999-fb78-4a5a-8d99-d2fee5b73878",
-}
-
 
 def clay_ids(integration: Integration, action: Action) -> tuple[str, str]:
     """(actionKey, actionPackageId) as Clay names the action."""
     key = getattr(action, "clay_action_key", None) or action.key
-    package = (
-        getattr(action, "clay_package_id", None)
-        or getattr(integration, "clay_package_id", None)
-        or _BUILTIN_PACKAGES.get((integration.key, action.key))
-        or integration.key
-    )
-    return key, package
+    return key, registry.clay_package_id(integration, action)
 
 
 def _type_name(prop: Any) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..enrichment import evaluation, registry
+from ..enrichment import bindings, evaluation, registry
 from ..errors import ClayError
 from ..storage.models import Field, Record
 from . import app_accounts, credits
@@ -77,7 +77,7 @@ class _Plan:
         blank = False
         for integration, action, spec in self.steps:
             inputs: dict[str, Any] | None = {}
-            for binding in spec.get("inputsBinding") or []:
+            for binding in bindings.runnable(spec.get("inputsBinding")):
                 formula = binding.get("formulaText") or ""
                 refs = evaluation.references(formula)
                 if any(evaluation.is_blank(values.get(r)) for r in refs):

@@ -37,6 +37,8 @@ def cell_out(value: Any, meta: dict[str, Any] | None) -> dict[str, Any]:
     if not meta:
         return {"value": value}
     cell: dict[str, Any] = {"value": value, "metadata": {"status": meta.get("status")}}
+    if meta.get("isStale"):
+        cell["metadata"].update(isStale=True, staleReason=meta.get("staleReason"))
     if "fullValue" in meta or "error" in meta:
         cell["externalContent"] = {k: meta[k] for k in ("fullValue", "error") if k in meta}
     return cell
@@ -105,9 +107,14 @@ def _check_cells(cells: Any, writable: set[str], where: str) -> dict[str, Any]:
 
 
 async def add_records(
-    conn: AsyncConnection, table: TableRef, records: Sequence[dict[str, Any]]
+    conn: AsyncConnection,
+    table: TableRef,
+    records: Sequence[dict[str, Any]],
+    *,
+    run_actions: bool = True,
 ) -> list[dict[str, Any]]:
-    """Inserts rows, keeping client ids and cell values; all or nothing."""
+    """Inserts rows, keeping client ids and cell values; all or nothing. With
+    ``run_actions=False`` auto-run queues only formula columns (an import without run)."""
     if not records:
         return []
     writable = await _writable_fields(conn, table.id)
@@ -149,7 +156,7 @@ async def add_records(
             updated_at=now,
         )
     )
-    await runs_svc.auto_run(conn, table, rows)
+    await runs_svc.auto_run(conn, table, rows, actions=run_actions)
     stamp = iso(now)
     stamp_cell = {"value": stamp}
     table_id = table.id

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    bindparam,
     case,
     cast,
     delete,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -152,9 +154,8 @@ async def _runnable_fields(conn: AsyncConnection, table_id: str, field_ids: Any)
     for fid in dict.fromkeys(field_ids):
         if fid not in types:
             raise NotFound(f"Field not found: {fid}")
-        if types[fid] not in RUNNABLE_TYPES:
-            raise _bad(f'Field "fieldIds" - {fid} is not an action or formula column')
-        out[fid] = types[fid]
+        if types[fid] in RUNNABLE_TYPES:  # others (source, text…) are a no-op (§4.4)
+            out[fid] = types[fid]
     return out
 
 
@@ -324,18 +325,28 @@ async def enqueue_rows(
     )
 
 
-async def auto_run(conn: AsyncConnection, table: TableRef, rows: Iterable[dict[str, Any]]) -> None:
-    """Queues the table's action and formula fields for new rows whose referenced inputs
-    are all present, when the table's ``AUTO_RUN_ON`` is on."""
+async def auto_run(
+    conn: AsyncConnection,
+    table: TableRef,
+    rows: Iterable[dict[str, Any]],
+    *,
+    actions: bool = True,
+) -> None:
+    """Queues the table's action and formula fields (formula fields only, without
+    ``actions``) for new rows whose referenced inputs are all present, when the table's
+    ``AUTO_RUN_ON`` is on."""
     if not (table.row.settings or {}).get("AUTO_RUN_ON", True):
         return
-    fields = list(
-        await conn.execute(
+    types = RUNNABLE_TYPES if actions else ("formula",)
+    fields = [
+        f
+        for f in await conn.execute(
             select(Field.id, Field.type, Field.type_settings).where(
-                Field.table_id == table.id, Field.type.in_(RUNNABLE_TYPES)
+                Field.table_id == table.id, Field.type.in_(types)
             )
         )
-    )
+        if f.type != "formula" or f.type_settings.get("formulaText")  # empty: nothing to do
+    ]
     if not fields:
         return
     kinds = {f.id: ("formula" if f.type == "formula" else "action") for f in fields}
@@ -364,6 +375,7 @@ async def cascade(
     other formulas: "never run" and that check keep a cycle of fields from looping."""
     settings = await conn.scalar(select(Table.settings).where(Table.id == table_id))
     if not (settings or {}).get("AUTO_RUN_ON", True):
+        await _mark_stale_readers(conn, table_id, done)
         return
     fields = list(
         await conn.execute(
@@ -517,3 +529,80 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
         if counts:
             out[fid] = [{"status": st, "count": n} for st, n in sorted(counts.items())]
     return {"statusCountsByField": out}
+
+
+# -- a new or changed formula column -------------------------------------------------------
+
+STALE = {"isStale": True, "staleReason": "TABLE_AUTO_RUN_OFF"}
+_STALE_SQL = {
+    "sqlite": (
+        f"UPDATE records SET meta = json_set({META_OBJECT['sqlite']}, :path, "
+        "json_patch(COALESCE(json_extract(records.meta, :path), '{}'), :stale)) "
+        "WHERE table_id = :t"
+    ),
+    "postgresql": (
+        f"UPDATE records SET meta = {META_OBJECT['postgresql']} || jsonb_build_object("
+        "CAST(:f AS text), COALESCE(records.meta -> CAST(:f AS text), '{}'::jsonb) "
+        "|| CAST(:stale AS jsonb)) WHERE table_id = :t"
+    ),
+}
+
+
+async def _mark_stale_readers(
+    conn: AsyncConnection, table_id: str, done: Sequence[tuple[str, str]]
+) -> None:
+    """With auto-run off, the formula cells that read changed cells are marked stale."""
+    formulas = list(
+        await conn.execute(
+            select(Field.id, Field.type_settings).where(
+                Field.table_id == table_id, Field.type == "formula"
+            )
+        )
+    )
+    if not formulas or not done:
+        return
+    changed: dict[str, set[str]] = {}
+    for fid, rid in done:
+        changed.setdefault(fid, set()).add(rid)
+    for f in formulas:
+        rids = sorted(
+            {r for ref in tables_svc.input_field_ids(f.type_settings) for r in changed.get(ref, ())}
+        )
+        for start in range(0, len(rids), 1000):
+            await _stale(conn, table_id, f.id, rids[start : start + 1000])
+
+
+async def _stale(
+    conn: AsyncConnection, table_id: str, field_id: str, record_ids: Sequence[str] | None
+) -> None:
+    dialect = conn.dialect.name
+    params: dict[str, Any] = {"t": table_id, "stale": orjson.dumps(STALE).decode()}
+    if dialect == "postgresql":
+        params["f"] = field_id
+    else:
+        params["path"] = f'$."{field_id}"'
+    sql = _STALE_SQL[dialect]
+    stmt = text(sql)
+    if record_ids is not None:
+        stmt = text(sql + " AND records.id IN :ids").bindparams(bindparam("ids", expanding=True))
+        params["ids"] = list(record_ids)
+    await conn.execute(stmt, params)
+
+
+async def fill_column(conn: AsyncConnection, table: TableRef, field_id: str) -> None:
+    """Computes a formula column on every row without a run call, through the formula
+    sweep, while the table's auto-run is on; with it off, marks the cells stale (§4.2)."""
+    await tables_svc.data_changed(conn, [table.id])
+    settings = await conn.scalar(select(Table.settings).where(Table.id == table.id))
+    scope = table.scope
+    if (settings or {}).get("AUTO_RUN_ON", True):
+        await _queue_formula(
+            conn,
+            scope.workspace_id,
+            scope.actor.user_id,
+            table.id,
+            field_id,
+            [[Record.table_id == table.id]],
+        )
+        return
+    await _stale(conn, table.id, field_id, None)

@@ -90,6 +90,7 @@ def field_out(row: Any) -> dict[str, Any]:
         "isSystem": row.id in SYSTEM_FIELD_IDS,
         "createdAt": iso(row.created_at),
         "updatedAt": iso(row.updated_at),
+        **fields_svc.extras(row.type, row.type_settings),
     }
 
 
@@ -331,12 +332,20 @@ async def create_field(
     )
     now = now_ms()
     field_id = new_id("f")
+    field_type, settings = await fields_svc.prepare(
+        conn,
+        workspace_id=table.scope.workspace_id,
+        table_id=table.id,
+        field_type=field_type,
+        settings=type_settings or {},
+        field_id=field_id,
+    )
     values = {
         "id": field_id,
         "table_id": table.id,
         "name": name,
         "type": field_type,
-        "type_settings": fields_svc.check_type_settings(field_type, type_settings or {}),
+        "type_settings": settings,
         "position": position,
         "created_at": now,
         "updated_at": now,
@@ -345,11 +354,21 @@ async def create_field(
     await conn.execute(insert(Field).values(**values))
     await _sync_view_fields(conn, table.id)
     await _touch(conn, table.id)
+    if field_type == "formula" and settings.get("formulaText"):
+        await _fill_formula(conn, table, field_id)
     if field_type == "source":
         from . import subscriptions  # sources import this module
 
         await subscriptions.subscribe(conn, table, field_id, values["type_settings"])
     return field_out(await _field(conn, table.id, field_id))
+
+
+async def _fill_formula(conn: AsyncConnection, table: TableRef, field_id: str) -> None:
+    """A new or changed formula computes every existing row (auto-run on), or marks its
+    cells stale until a run (auto-run off)."""
+    from . import runs
+
+    await runs.fill_column(conn, table, field_id)
 
 
 async def _check_inputs(
@@ -386,17 +405,31 @@ async def update_field(
         values["name"] = name
     if field_type is not None:
         values["type"] = _check_type(field_type)
+    refill = False
     if type_settings is not None or field_type is not None:
         merged = {**row.type_settings, **(type_settings or {})}
-        merged = fields_svc.check_type_settings(field_type or row.type, merged)
+        new_type, merged = await fields_svc.prepare(
+            conn,
+            workspace_id=table.scope.workspace_id,
+            table_id=table.id,
+            field_type=field_type or row.type,
+            settings=merged,
+            field_id=field_id,
+            previous=row.type_settings if row.type == "action" else None,
+        )
         await _check_inputs(conn, table.id, merged, field_id)
-        values["type_settings"] = merged
+        values["type"], values["type_settings"] = new_type, merged
+        refill = new_type == "formula" and bool(merged.get("formulaText"))
+        if refill and row.type == "formula":
+            refill = fields_svc.formula_changed(row.type_settings, merged)
     if values:
         values["updated_at"] = now_ms()
         await conn.execute(
             update(Field).where(Field.table_id == table.id, Field.id == field_id).values(**values)
         )
         await _touch(conn, table.id)
+    if refill:
+        await _fill_formula(conn, table, field_id)
     return field_out(await _field(conn, table.id, field_id))
 
 

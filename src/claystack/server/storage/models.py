@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     ForeignKey,
     Index,
     Integer,
@@ -352,3 +353,57 @@ class FormulaRun(Base):
     after_seq: Mapped[int] = mapped_column(BigInteger)
     pending: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- export and import jobs ------------------------------------------------------------------
+
+
+class ExportJob(Base):
+    """A CSV export of a table or view (``ej_…``). The file is written under the data dir
+    by whichever server process holds ``lease_until``; an expired lease lets another start
+    it again from scratch."""
+
+    __tablename__ = "export_jobs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"), index=True)
+    view_id: Mapped[str] = mapped_column(String(40))
+    filtered: Mapped[bool] = mapped_column(Boolean)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    file_name: Mapped[str] = mapped_column(String(600))
+    total_records: Mapped[int] = mapped_column(BigInteger)
+    records_exported: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class ImportJob(Base):
+    """A CSV import into a table (``ij_…``). ``rows_read`` (data rows consumed, bad ones
+    included) moves in the transaction that stores those rows, so a job taken over after a
+    crash resumes after them and never adds a row twice."""
+
+    __tablename__ = "import_jobs"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    status: Mapped[str] = mapped_column(String(20))
+    config: Mapped[dict[str, Any]] = mapped_column(Json)
+    rows_read: Mapped[int] = mapped_column(BigInteger, default=0)
+    rows_imported: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The first bad rows as [{"line", "message"}]; ``error_count`` counts all of them.
+    row_errors: Mapped[list[Any]] = mapped_column(Json)
+    error_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

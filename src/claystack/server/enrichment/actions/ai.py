@@ -18,6 +18,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from .. import bindings
 from ..base import Action, ActionError, ActionResult, Integration, RunContext
 from . import _http
 
@@ -58,6 +59,10 @@ INPUT_SCHEMA: dict[str, Any] = {
         },
         "temperature": {"type": "number", "minimum": 0, "maximum": 2},
         "maxTokens": {"type": "integer", "minimum": 1},
+        "answerSchemaType": {
+            "type": "object",
+            "description": "Clay's {jsonType: JSONSchema|Fields, jsonSchema|fields}",
+        },
     },
 }
 
@@ -131,7 +136,52 @@ def quote(inputs: Mapping[str, Any], credentials: Mapping[str, Any], settings: A
     return price(str(model), settings) if model else PRICES["default"]
 
 
+def _decoded(raw: Any) -> Any:
+    """JSON text decoded, twice when it was encoded twice."""
+    for _ in range(2):
+        if not isinstance(raw, str):
+            break
+        try:
+            raw = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise ActionError("answerSchemaType is not valid JSON", "ERROR_INVALID_INPUT") from None
+    return raw
+
+
+def _answer_schema(spec: Any) -> Any:
+    """Clay's ``answerSchemaType`` as a JSON Schema: ``{jsonType:"JSONSchema", jsonSchema}``
+    or ``{jsonType:"Fields", fields}`` (fields as name → type, or a list of {name, type})."""
+    spec = _decoded(spec)
+    if not isinstance(spec, dict):
+        return None
+    kind = str(spec.get("jsonType") or "")
+    if kind == "JSONSchema":
+        return _decoded(spec.get("jsonSchema"))
+    if kind == "Fields":
+        fields = _decoded(spec.get("fields"))
+        if isinstance(fields, list):
+            fields = {
+                str(f.get("name")): f.get("type", "string") for f in fields if isinstance(f, dict)
+            }
+        if not isinstance(fields, dict) or not fields:
+            return None
+        props = {
+            name: t if isinstance(t, dict) else {"type": str(t or "string")}
+            for name, t in fields.items()
+        }
+        return {"type": "object", "properties": props, "required": list(props)}
+    return None
+
+
+def _aliases(inputs: dict[str, Any]) -> dict[str, Any]:
+    inputs = bindings.nest(inputs)
+    if inputs.get("answerSchema") in (None, "", {}) and "answerSchemaType" in inputs:
+        inputs["answerSchema"] = _answer_schema(inputs["answerSchemaType"])
+    return inputs
+
+
 async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    inputs = _aliases(inputs)
     prompt = inputs.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise ActionError("prompt is required", "ERROR_INVALID_INPUT")

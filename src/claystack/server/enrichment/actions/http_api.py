@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from .. import bindings
 from ..base import Action, ActionError, ActionResult, Integration, RunContext
 from ..formulas import is_blank
 from . import _http
@@ -56,6 +57,9 @@ INPUT_SCHEMA: dict[str, Any] = {
         "responseTimeout": {"type": "integer", "minimum": 1, "default": DEFAULT_TIMEOUT_MS},
         "shouldRetry": {"type": "boolean", "default": True},
         "maxRetries": {"type": "integer", "minimum": 0, "default": DEFAULT_MAX_RETRIES},
+        "retryOptions|maxRetries": {"type": "integer", "description": "Clay's maxRetries"},
+        "followRedirects": {"type": "boolean", "default": True, "description": "Accepted"},
+        "returnResponseMetadata": {"type": "boolean", "description": "Accepted"},
     },
 }
 
@@ -197,7 +201,21 @@ def _looks_like_json(body: str | bytes) -> bool:
     return True
 
 
+def _aliases(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Clay's names for the same inputs (spec part 2 §4.3)."""
+    inputs = bindings.nest(inputs)
+    retry = inputs.pop("retryOptions", None)
+    if (
+        isinstance(retry, dict)
+        and "maxRetries" not in inputs
+        and retry.get("maxRetries") is not None
+    ):
+        inputs["maxRetries"] = retry["maxRetries"]
+    return inputs
+
+
 async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    inputs = _aliases(inputs)
     method, url, headers, payload = _request(inputs)
     timeout_ms = min(max(_int(inputs, "responseTimeout", DEFAULT_TIMEOUT_MS), 1), MAX_TIMEOUT_MS)
     should_retry = _bool(inputs, "shouldRetry", True)

@@ -1,0 +1,130 @@
+"""claystack users … and claystack workspace …: act on the server's database directly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from ._console import console, fail
+
+T = TypeVar("T")
+
+users_app = typer.Typer(help="Manage users (acts on the server's database directly).")
+workspaces_app = typer.Typer(help="Manage workspaces and their members (database directly).")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login email")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, help="Password")],
+    name: Annotated[str, typer.Option(help="Display name")] = "",
+    workspace: Annotated[
+        int | None, typer.Option(help="Add to this workspace id (default: a new one)")
+    ] = None,
+    role: Annotated[str, typer.Option(help="Role in that workspace")] = "member",
+) -> None:
+    """Create a user, in an existing workspace or in a new workspace of their own."""
+
+    async def run(conn: Any, settings: Any) -> dict[str, Any]:
+        from ..server.services import accounts
+
+        secret = await accounts.instance_secret(conn, settings)
+        user = await accounts.create_user(conn, secret, email=email, name=name, password=password)
+        if workspace is None:
+            ws = await accounts.create_workspace(
+                conn,
+                name=f"{user['name']}'s workspace",
+                owner_id=user["id"],
+                credits=settings.initial_credits,
+            )
+        else:
+            ws = workspace
+            await accounts.add_member(conn, workspace_id=ws, email=email, role=role)
+        return {**user, "workspaceId": ws}
+
+    user = _with_db(run)
+    console.print(
+        f"created user {user['id']} <{user['email']}> in workspace {user['workspaceId']}",
+        highlight=False,
+    )
+
+
+@workspaces_app.command("invite")
+def workspace_invite(
+    workspace: Annotated[int, typer.Argument(help="Workspace id")],
+    email: Annotated[str, typer.Argument(help="Email of an existing user")],
+    role: Annotated[str, typer.Option(help="owner, admin, member or viewer")] = "member",
+) -> None:
+    """Add an existing user to a workspace (or change their role there)."""
+
+    async def run(conn: Any, settings: Any) -> None:
+        from ..server.services import accounts
+
+        await accounts.add_member(conn, workspace_id=workspace, email=email, role=role)
+
+    _with_db(run)
+    console.print(f"{email} is now {role} of workspace {workspace}", highlight=False)
+
+
+@workspaces_app.command("create")
+def workspace_create(
+    name: Annotated[str, typer.Argument(help="Workspace name")],
+    owner: Annotated[str, typer.Option(help="Email of the owning user")],
+) -> None:
+    """Create a workspace owned by an existing user."""
+
+    async def run(conn: Any, settings: Any) -> int:
+        from sqlalchemy import select
+
+        from ..server.errors import NotFound
+        from ..server.services import accounts
+        from ..server.storage.models import User
+
+        owner_id = await conn.scalar(select(User.id).where(User.email == owner.lower()))
+        if owner_id is None:
+            raise NotFound(f"No user with email {owner}")
+        return await accounts.create_workspace(
+            conn, name=name, owner_id=owner_id, credits=settings.initial_credits
+        )
+
+    console.print(f"created workspace {_with_db(run)}", highlight=False)
+
+
+def load_settings(**overrides: Any) -> Any:
+    from pydantic import ValidationError
+
+    from ..server.config import Settings
+
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}")
+
+
+def _with_db(fn: Callable[[Any, Any], Awaitable[T]]) -> T:
+    from ..server.errors import ClayError
+    from ..server.storage import migrate
+    from ..server.storage.engine import Database
+
+    settings = load_settings()
+
+    async def go() -> T:
+        db = Database(settings.resolved_database_url, schema=settings.database_schema)
+        try:
+            await migrate.upgrade(db)
+            async with db.transaction(write=True) as conn:
+                return await fn(conn, settings)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(go())
+    except ClayError as exc:
+        fail(exc.message)
+    except OSError as exc:
+        fail(f"cannot reach the database: {exc}")
+    raise AssertionError("unreachable")

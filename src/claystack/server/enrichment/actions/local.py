@@ -1,0 +1,344 @@
+"""Local actions over claystack's own tables (spec part 2 §4.3): look rows up in another
+table, write a row to another table. They run offline and free, and only ever see tables
+of the workspace the cell belongs to: any other table is "not found", like a 404.
+
+A lookup reads its target table once per change of that table (``Table.data_version``):
+the rows are indexed by the target column, so a column of lookups costs one small read
+per cell, not a scan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+
+from .. import bindings
+from ..base import Action, ActionError, ActionResult, Integration, RunContext
+from ..formulas import is_blank
+from . import subroutine
+
+KEY = "claystack-tables"
+OPERATORS = ("equal", "not_equal", "contains", "not_contains", "empty", "not_empty")
+_OPERATOR_ALIASES = {
+    "eq": "equal",
+    "equals": "equal",
+    "is": "equal",
+    "neq": "not_equal",
+    "not_equals": "not_equal",
+    "is_not": "not_equal",
+    "contain": "contains",
+    "includes": "contains",
+    "does_not_contain": "not_contains",
+    "is_empty": "empty",
+    "is_not_empty": "not_empty",
+}
+MAX_MATCHES = 1000  # rows a multiple-rows lookup returns at most
+_CACHE_TABLES = 32
+
+LOOKUP_INPUTS: dict[str, Any] = {
+    "type": "object",
+    "required": ["tableId", "targetColumn"],
+    "properties": {
+        "tableId": {"type": "string", "description": "The table to search (same workspace)"},
+        "targetColumn": {"type": "string", "description": "Its column to match: id or name"},
+        "fieldId": {"type": "string", "description": "Alias of targetColumn"},
+        "filterOperator": {
+            "type": "string",
+            "enum": list(OPERATORS),
+            "default": "equal",
+            "description": "equal/not_equal compare as trimmed, case-insensitive text",
+        },
+        "rowValue": {"description": "The value to look for"},
+    },
+}
+WRITE_INPUTS: dict[str, Any] = {
+    "type": "object",
+    "required": ["tableId"],
+    "properties": {
+        "tableId": {"type": "string", "description": "The table to write to (same workspace)"},
+        "fields": {
+            "type": "object",
+            "description": "Column (id or name) → value; also accepted as 'data'",
+        },
+        "data": {"type": "object", "description": "Alias of fields"},
+    },
+}
+
+
+def _norm(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip().lower()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return orjson.dumps(value).decode().lower()
+
+
+@dataclass
+class _Index:
+    version: int
+    names: dict[str, str]  # field id → name
+    rows: list[tuple[str, dict[str, Any]]]  # (record id, cells), in row order
+    by_value: dict[str, dict[str, list[int]]]  # field id → normalised value → row positions
+
+    def column(self, field_id: str) -> dict[str, list[int]]:
+        found = self.by_value.get(field_id)
+        if found is None:
+            found = {}
+            for i, (_, cells) in enumerate(self.rows):
+                found.setdefault(_norm(cells.get(field_id)), []).append(i)
+            self.by_value[field_id] = found
+        return found
+
+
+_indexes: OrderedDict[tuple[int, str], _Index] = OrderedDict()
+_locks: dict[tuple[int, str], asyncio.Lock] = {}
+
+
+def _text(inputs: Mapping[str, Any], *names: str, required: bool = True) -> str:
+    for name in names:
+        value = inputs.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if value not in (None, ""):
+            raise ActionError(f"{name} must be a text", "ERROR_INVALID_INPUT")
+    if required:
+        raise ActionError(f"{names[0]} is required", "ERROR_INVALID_INPUT")
+    return ""
+
+
+async def _target(ctx: RunContext, table_id: str) -> Any:
+    """The target table's row if it is in the cell's workspace."""
+    from ...storage.models import Table
+
+    if ctx.db is None:
+        raise ActionError("Local actions need the server's database")
+    async with ctx.db.transaction(write=False) as conn:
+        row = (
+            await conn.execute(
+                select(Table.id, Table.workspace_id, Table.data_version, Table.owner_id).where(
+                    Table.id == table_id
+                )
+            )
+        ).first()
+    if row is None or row.workspace_id != ctx.workspace_id:
+        raise ActionError(f"Table not found: {table_id}", "ERROR_INVALID_INPUT")
+    return row
+
+
+async def _index(ctx: RunContext, table_id: str) -> _Index:
+    from ...storage.models import Field, Record
+
+    target = await _target(ctx, table_id)
+    key = (id(ctx.db), table_id)
+    cached = _indexes.get(key)
+    if cached is not None and cached.version == target.data_version:
+        _indexes.move_to_end(key)
+        return cached
+    lock = _locks.setdefault(key, asyncio.Lock())
+    async with lock:
+        cached = _indexes.get(key)
+        if cached is not None and cached.version == target.data_version:
+            return cached
+        async with ctx.db.transaction(write=False) as conn:
+            names = {
+                r.id: r.name
+                for r in await conn.execute(
+                    select(Field.id, Field.name).where(Field.table_id == table_id)
+                )
+            }
+            rows = [
+                (r.id, r.cells)
+                for r in await conn.execute(
+                    select(Record.id, Record.cells)
+                    .where(Record.table_id == table_id)
+                    .order_by(Record.seq)
+                )
+            ]
+        index = _Index(target.data_version, names, rows, {})
+        _indexes[key] = index
+        _indexes.move_to_end(key)
+        while len(_indexes) > _CACHE_TABLES:
+            _indexes.popitem(last=False)
+        return index
+
+
+def _column(index: _Index, ref: str, table_id: str) -> str:
+    if ref in index.names:
+        return ref
+    lowered = ref.lower()
+    for fid, name in index.names.items():
+        if name == ref or name.lower() == lowered:
+            return fid
+    raise ActionError(f'No column "{ref}" in table {table_id}', "ERROR_INVALID_INPUT")
+
+
+def _operator(inputs: Mapping[str, Any]) -> str:
+    raw = inputs.get("filterOperator") or "equal"
+    op = str(raw).strip().lower().replace("-", "_").replace(" ", "_")
+    op = _OPERATOR_ALIASES.get(op, op)
+    if op not in OPERATORS:
+        raise ActionError(
+            f"filterOperator must be one of {', '.join(OPERATORS)}", "ERROR_INVALID_INPUT"
+        )
+    return op
+
+
+def _matches(index: _Index, field_id: str, op: str, value: Any, limit: int) -> list[int]:
+    column = index.column(field_id)
+    wanted = _norm(value)
+    if op == "equal":
+        return column.get(wanted, [])[:limit] if wanted else []
+    if op == "empty":
+        return column.get("", [])[:limit]
+    out: list[int] = []
+    for key, positions in column.items():
+        if op == "not_equal":
+            hit = key != wanted and key != ""
+        elif op == "contains":
+            hit = bool(wanted) and wanted in key
+        elif op == "not_contains":
+            hit = not wanted or wanted not in key
+        else:  # not_empty
+            hit = key != ""
+        if hit:
+            out.extend(positions)
+    out.sort()
+    return out[:limit]
+
+
+def _record(index: _Index, position: int) -> dict[str, Any]:
+    rid, cells = index.rows[position]
+    named = {index.names.get(fid, fid): v for fid, v in cells.items()}
+    return {"id": rid, **named}
+
+
+async def _lookup(inputs: dict[str, Any], ctx: RunContext, limit: int) -> list[dict[str, Any]]:
+    inputs = bindings.nest(inputs)
+    fields = inputs.get("fields")
+    if isinstance(fields, dict):  # Clay's nested form: fields|targetColumn…
+        inputs = {**fields, **{k: v for k, v in inputs.items() if k != "fields"}}
+    table_id = _text(inputs, "tableId")
+    ref = _text(inputs, "targetColumn", "fieldId", "targetField")
+    op = _operator(inputs)
+    value = inputs.get("rowValue", inputs.get("value"))
+    if op in ("equal", "contains") and is_blank(value):
+        raise ActionError("rowValue is blank", "ERROR_BLANK_TOKEN")
+    index = await _index(ctx, table_id)
+    fid = _column(index, ref, table_id)
+    return [_record(index, p) for p in _matches(index, fid, op, value, limit)]
+
+
+async def lookup_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    found = await _lookup(inputs, ctx, 1)
+    if not found:
+        return ActionResult(value=None, full_value={"record": None}, has_data=False, credits=0)
+    return ActionResult(value=found[0], full_value={"record": found[0]}, credits=0)
+
+
+async def lookup_rows(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    found = await _lookup(inputs, ctx, MAX_MATCHES)
+    full = {"records": found, "count": len(found)}
+    return ActionResult(value=found, full_value=full, has_data=bool(found), credits=0)
+
+
+async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    """Writes one row to another table: the same row on every run of the same cell (its id
+    is derived from the cell), so a retry or a re-run updates it instead of adding more."""
+    from ...services import records
+    from ...services.common import Actor, Scope
+    from ...services.tables import TableRef
+    from ...storage.models import Field, Record, Table
+
+    inputs = bindings.nest(inputs)
+    table_id = _text(inputs, "tableId")
+    values = inputs.get("fields", inputs.get("data"))
+    if isinstance(values, str):
+        try:
+            values = orjson.loads(values)
+        except orjson.JSONDecodeError:
+            values = None
+    if not isinstance(values, dict) or not values:
+        raise ActionError("fields must be an object of column → value", "ERROR_INVALID_INPUT")
+    target = await _target(ctx, table_id)
+    digest = hashlib.sha256(f"{ctx.table_id}:{ctx.field_id}:{ctx.record_id}".encode()).hexdigest()
+    rid = f"r_w{digest[:24]}"
+    async with ctx.db.transaction(write=True) as conn:
+        row = (await conn.execute(select(Table).where(Table.id == table_id))).one()
+        names = {
+            r.id: r.name
+            for r in await conn.execute(
+                select(Field.id, Field.name).where(Field.table_id == table_id)
+            )
+        }
+        lowered = {name.lower(): fid for fid, name in names.items()}
+        cells: dict[str, Any] = {}
+        for ref, value in values.items():
+            fid = ref if ref in names else lowered.get(str(ref).lower())
+            if fid is None or fid.startswith(("f_created_at", "f_updated_at")):
+                raise ActionError(f'No column "{ref}" in table {table_id}', "ERROR_INVALID_INPUT")
+            cells[fid] = value
+        owner = Actor(int(target.owner_id or 0), "", "")
+        ref_ = TableRef(table_id, Scope(owner, ctx.workspace_id, "owner"), row)
+        exists = await conn.scalar(
+            select(Record.id).where(Record.table_id == table_id, Record.id == rid)
+        )
+        if exists is None:
+            await records.add_records(conn, ref_, [{"id": rid, "cells": cells}])
+        else:
+            await records.update_records(conn, ref_, [(rid, cells)])
+    named = {names[f]: v for f, v in cells.items()}
+    return ActionResult(
+        value={"recordId": rid, "tableId": table_id},
+        full_value={"recordId": rid, "tableId": table_id, "created": exists is None, **named},
+        credits=0,
+    )
+
+
+integration = Integration(
+    key=KEY,
+    display_name="claystack tables (local)",
+    actions=(
+        Action(
+            key="lookup-row-in-other-table",
+            display_name="Lookup row in other table",
+            run=lookup_row,
+            input_schema=LOOKUP_INPUTS,
+            output_schema={"properties": {"record": {"type": "object"}}},
+        ),
+        Action(
+            key="lookup-multiple-rows-in-other-table",
+            display_name="Lookup multiple rows in other table",
+            run=lookup_rows,
+            input_schema=LOOKUP_INPUTS,
+            output_schema={
+                "properties": {"records": {"type": "array"}, "count": {"type": "integer"}}
+            },
+        ),
+        Action(
+            key="write-to-cell",
+            display_name="Write to other table",
+            run=write_row,
+            input_schema=WRITE_INPUTS,
+            output_schema={"properties": {"recordId": {"type": "string"}}},
+        ),
+        Action(
+            key=subroutine.KEY,
+            display_name="Execute subroutine",
+            run=subroutine.run,
+            input_schema=subroutine.INPUTS,
+            output_schema={"properties": {"outputs": {"type": "object"}}},
+        ),
+    ),
+    credentials_schema={"type": "object", "properties": {}, "secret": []},
+)

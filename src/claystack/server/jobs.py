@@ -1,0 +1,133 @@
+"""Export and import jobs: run in the background of the server process that claims them.
+
+A job's state lives in its row, so any process can answer for it. A process claims a job
+by setting its lease (one UPDATE that only one claimer can win), renews it while it works,
+and a job whose lease lapsed (its process stopped) is claimed again by the next poll of
+any server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import or_, select, update
+
+from .config import Settings
+from .services import exports, imports
+from .services.common import now_ms
+from .storage.engine import Database
+from .storage.models import ExportJob, ImportJob
+
+log = logging.getLogger("claystack.jobs")
+
+_MODELS: dict[str, Any] = {"export": ExportJob, "import": ImportJob}
+
+
+class JobRunner:
+    def __init__(self, db: Database, settings: Settings, wake_runs: Callable[[], None]) -> None:
+        self.db = db
+        self.settings = settings
+        self.wake_runs = wake_runs
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._poller is None:
+            self._poller = asyncio.create_task(self._poll(), name="claystack-jobs")
+
+    async def stop(self) -> None:
+        tasks = list(self._running.values())
+        if self._poller is not None:
+            tasks.append(self._poller)
+        self._poller = None
+        self._running = {}
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def recover(self) -> int:
+        """Makes every job a previous process held claimable at once."""
+        count = 0
+        async with self.db.transaction(write=True) as conn:
+            for model in _MODELS.values():
+                result = await conn.execute(
+                    update(model)
+                    .where(model.status == "ACTIVE", model.lease_until.is_not(None))
+                    .values(lease_until=None)
+                )
+                count += result.rowcount or 0
+        return count
+
+    def submit(self, kind: str, job_id: str) -> None:
+        """Starts a job just committed (a no-op if this process already runs it)."""
+        if job_id not in self._running:
+            task = asyncio.create_task(self._run(kind, job_id), name=f"claystack-{kind}")
+            self._running[job_id] = task
+            task.add_done_callback(lambda _: self._running.pop(job_id, None))
+
+    async def _claim(self, kind: str, job_id: str) -> bool:
+        model = _MODELS[kind]
+        now = now_ms()
+        async with self.db.transaction(write=True) as conn:
+            result = await conn.execute(
+                update(model)
+                .where(
+                    model.id == job_id,
+                    model.status == "ACTIVE",
+                    or_(model.lease_until.is_(None), model.lease_until < now),
+                )
+                .values(lease_until=now + int(self.settings.job_lease_seconds * 1000))
+            )
+        return bool(result.rowcount)
+
+    async def _run(self, kind: str, job_id: str) -> None:
+        try:
+            if not await self._claim(kind, job_id):
+                return
+            if kind == "export":
+                await exports.run_export(self.db, self.settings, job_id)
+            else:
+                await imports.run_import(self.db, self.settings, job_id, self.wake_runs)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a job's failure is its own, never the server's
+            log.exception("%s job %s failed", kind, job_id)
+            try:
+                await self._fail(kind, job_id, f"Internal error: {type(exc).__name__}")
+            except Exception:
+                log.exception("could not mark %s job %s failed", kind, job_id)
+
+    async def _fail(self, kind: str, job_id: str, message: str) -> None:
+        model = _MODELS[kind]
+        now = now_ms()
+        async with self.db.transaction(write=True) as conn:
+            await conn.execute(
+                update(model)
+                .where(model.id == job_id, model.status == "ACTIVE")
+                .values(status="FAILED", error=message, updated_at=now, finished_at=now)
+            )
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                now = now_ms()
+                async with self.db.transaction(write=False) as conn:
+                    for kind, model in _MODELS.items():
+                        ids = await conn.scalars(
+                            select(model.id)
+                            .where(
+                                model.status == "ACTIVE",
+                                or_(model.lease_until.is_(None), model.lease_until < now),
+                            )
+                            .limit(100)
+                        )
+                        for job_id in ids:
+                            self.submit(kind, job_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("polling jobs failed")
+            await asyncio.sleep(self.settings.job_poll_seconds)

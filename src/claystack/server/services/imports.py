@@ -1,0 +1,394 @@
+"""CSV imports (``ij_…``) through claystack's own signed upload: a signed form to POST the
+file to, the stored upload, and the job that feeds its rows to the records service.
+
+The upload form mimics S3's POST policy (``key``, ``policy``, ``signature``): the policy is
+the key, workspace and expiry, signed with the instance secret, so the upload needs no
+cookie and a form cannot be reused for another key or after it expires.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import logging
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ..config import Settings
+from ..errors import BadRequest, ClayError, Forbidden, NotFound
+from ..ids import new_id
+from ..security import signature_ok, url_signature
+from ..storage.engine import Database
+from ..storage.models import ImportJob, Membership, User
+from . import records as records_svc
+from . import tables as tables_svc
+from ._csv import CsvError, open_csv
+from .common import Actor, Scope, iso, now_ms
+
+log = logging.getLogger("claystack.imports")
+
+ACTIVE, FINISHED, FAILED = "ACTIVE", "FINISHED", "FAILED"
+MAX_REPORTED_ERRORS = 100
+_TEMPLATE = re.compile(r"\{\{\s*(.*?)\s*\}\}")
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
+
+
+def _bad(message: str) -> BadRequest:
+    return BadRequest(f"Invalid request parameter(s): {message}")
+
+
+# -- signed upload -------------------------------------------------------------------------
+
+
+def upload_path(settings: Settings, key: str) -> Path:
+    return Path(settings.data_dir) / "uploads" / hashlib.sha256(key.encode()).hexdigest()
+
+
+def signed_post(
+    scope: Scope, filename: str, *, secret: str, base_url: str, ttl_seconds: int
+) -> dict[str, Any]:
+    """A form that uploads one file for this workspace: POST its ``fields`` and ``file``
+    as multipart/form-data to ``url``."""
+    name = _SAFE_NAME.sub("_", filename).strip() or "upload.csv"
+    key = f"imports/{scope.workspace_id}/{uuid.uuid4().hex}/{name[:200]}"
+    expires = int(time.time()) + ttl_seconds
+    doc = {"key": key, "workspaceId": scope.workspace_id, "expiration": expires}
+    policy = base64.urlsafe_b64encode(orjson.dumps(doc)).decode()
+    return {
+        "url": f"{base_url}/v3/imports/upload",
+        "fields": {
+            "key": key,
+            "policy": policy,
+            "signature": url_signature(secret, "upload", policy),
+        },
+        "expiresAt": iso(expires * 1000),
+    }
+
+
+def check_upload(secret: str, fields: dict[str, Any]) -> str:
+    """The key a signed upload form may write; 403 for a bad signature or an expired form."""
+    key, policy, sig = (fields.get(k) for k in ("key", "policy", "signature"))
+    if not all(isinstance(v, str) and v for v in (key, policy, sig)):
+        raise _bad('Fields "key", "policy" and "signature" are required')
+    assert isinstance(key, str) and isinstance(policy, str) and isinstance(sig, str)
+    if not signature_ok(secret, "upload", policy, sig):
+        raise Forbidden("The upload form's signature is not valid")
+    try:
+        doc = orjson.loads(base64.urlsafe_b64decode(policy.encode()))
+    except (binascii.Error, ValueError):
+        raise Forbidden("The upload form's policy is not valid") from None
+    if doc.get("key") != key:
+        raise Forbidden("The upload form's key does not match its policy")
+    if int(doc.get("expiration", 0)) < time.time():
+        raise Forbidden("The upload form has expired; ask for a new one")
+    return key
+
+
+def _store(source: IO[bytes], target: Path) -> int:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.with_suffix(".part")
+    with open(part, "wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+        size = out.tell()
+    part.replace(target)
+    return size
+
+
+async def store_upload(settings: Settings, key: str, source: IO[bytes]) -> int:
+    return await anyio.to_thread.run_sync(_store, source, upload_path(settings, key))
+
+
+# -- the job row ---------------------------------------------------------------------------
+
+
+def _config(body: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, str]]:
+    """Checks the import's ``config``; returns (source, table id, field → template)."""
+    source = body.get("source")
+    dest = body.get("destination")
+    mapping = body.get("map")
+    if not isinstance(source, dict) or source.get("type", "S3_CSV") != "S3_CSV":
+        raise _bad('Field "config.source" - expected {type: "S3_CSV", key, …}')
+    if not isinstance(source.get("key"), str) or not source["key"]:
+        raise _bad('Field "config.source.key" - Required')
+    delim = source.get("fieldDelimiter")
+    if delim is not None and (not isinstance(delim, str) or len(delim) not in (1, 2)):
+        raise _bad('Field "config.source.fieldDelimiter" - expected one character')
+    if not isinstance(dest, dict) or dest.get("type", "TABLE") != "TABLE":
+        raise _bad('Field "config.destination" - expected {type: "TABLE", tableId}')
+    if not isinstance(dest.get("tableId"), str):
+        raise _bad('Field "config.destination.tableId" - Required')
+    if not isinstance(mapping, dict) or not mapping:
+        raise _bad('Field "config.map" - expected {f_…: "{{CSV column}}"}')
+    for fid, template in mapping.items():
+        if not isinstance(template, str):
+            raise _bad(f'Field "config.map.{fid}" - expected a template string')
+    return source, dest["tableId"], mapping
+
+
+def _columns(path: Path, source: dict[str, Any]) -> list[str]:
+    with open_csv(
+        path, delimiter=source.get("fieldDelimiter"), has_header=source.get("hasHeader", True)
+    ) as reader:
+        return list(reader.columns)
+
+
+async def create_import(
+    conn: AsyncConnection, actor: Actor, settings: Settings, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Checks the config against the table and the uploaded file's header, then records an
+    ACTIVE job."""
+    from . import workspaces
+
+    config = body.get("config")
+    if not isinstance(config, dict):
+        raise _bad('Field "config" - Required')
+    source, table_id, mapping = _config(config)
+    table = await tables_svc.resolve_table(conn, actor, table_id)
+    if body.get("workspaceId") not in (None, ""):
+        scope = await workspaces.resolve_workspace(conn, actor, body["workspaceId"], write=True)
+        if scope.workspace_id != table.scope.workspace_id:
+            raise NotFound("Table not found")
+    if not table.scope.can_write:
+        raise Forbidden("Your role in this workspace is read-only")
+    key = source["key"]
+    path = upload_path(settings, key)
+    if not key.startswith(f"imports/{table.scope.workspace_id}/") or not path.exists():
+        raise NotFound("Upload not found")
+    writable = set(await tables_svc.field_ids(conn, table.id)) - tables_svc.SYSTEM_FIELD_IDS
+    unknown = sorted(set(mapping) - writable)
+    if unknown:
+        raise _bad(f'Field "config.map" - unknown field {unknown[0]}')
+    try:
+        columns = await anyio.to_thread.run_sync(_columns, path, source)
+    except CsvError as exc:
+        raise _bad(f"The CSV cannot be read: {exc}") from None
+    for fid, template in mapping.items():
+        for col in _TEMPLATE.findall(template):
+            if col not in columns:
+                raise _bad(f'Field "config.map.{fid}" - the CSV has no column "{col}"')
+    now = now_ms()
+    row = {
+        "id": new_id("ij"),
+        "workspace_id": table.scope.workspace_id,
+        "table_id": table.id,
+        "user_id": actor.user_id,
+        "status": ACTIVE,
+        "config": config,
+        "rows_read": 0,
+        "rows_imported": 0,
+        "row_errors": [],
+        "error_count": 0,
+        "error": None,
+        "lease_until": None,
+        "created_at": now,
+        "updated_at": now,
+        "finished_at": None,
+    }
+    await conn.execute(insert(ImportJob).values(**row))
+    return import_out(_Row(row))
+
+
+class _Row:
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+
+async def resolve_import(conn: AsyncConnection, actor: Actor, import_id: str) -> Any:
+    """The import if the caller belongs to its workspace; the same 404 otherwise."""
+    row = (
+        await conn.execute(
+            select(ImportJob)
+            .join(
+                Membership,
+                (Membership.workspace_id == ImportJob.workspace_id)
+                & (Membership.user_id == actor.user_id),
+            )
+            .where(ImportJob.id == import_id)
+        )
+    ).first()
+    if row is None:
+        raise NotFound("Import not found")
+    return row
+
+
+def import_out(row: Any) -> dict[str, Any]:
+    state = {
+        "status": row.status,
+        "numRowsSoFar": row.rows_imported,
+        "numRowsRead": row.rows_read,
+        "errorCount": row.error_count,
+        "errors": row.row_errors,
+        "error": row.error,
+    }
+    return {
+        "id": row.id,
+        "status": row.status,
+        "workspaceId": row.workspace_id,
+        "tableId": row.table_id,
+        "state": state,
+        "config": row.config,
+        "createdAt": iso(row.created_at),
+        "updatedAt": iso(row.updated_at),
+        "finishedAt": iso(row.finished_at),
+    }
+
+
+# -- the job itself ------------------------------------------------------------------------
+
+
+def _render(template: str, row: dict[str, str]) -> Any:
+    """A ``map`` template over one CSV row: ``"{{Email}}"`` is the cell as it is (blank →
+    nothing), other text has each ``{{column}}`` replaced."""
+    whole = _TEMPLATE.fullmatch(template.strip())
+    if whole:
+        value = row.get(whole.group(1))
+        return value if value else None
+    text = _TEMPLATE.sub(lambda m: row.get(m.group(1)) or "", template)
+    return text or None
+
+
+def _batch(rows: Iterator[dict[str, str]], size: int, mapping: dict[str, str]) -> list[Any]:
+    out = []
+    for row in rows:
+        cells = {}
+        for fid, template in mapping.items():
+            value = _render(template, row)
+            if value is not None:
+                cells[fid] = value
+        out.append({"cells": cells})
+        if len(out) >= size:
+            break
+    return out
+
+
+async def _actor(conn: AsyncConnection, user_id: int | None) -> Actor | None:
+    if user_id is None:
+        return None
+    user = (await conn.execute(select(User).where(User.id == user_id))).first()
+    return None if user is None else Actor(user.id, user.email, user.name)
+
+
+async def _finish(db: Database, import_id: str, status: str, error: str | None = None) -> None:
+    now = now_ms()
+    async with db.transaction(write=True) as conn:
+        await conn.execute(
+            update(ImportJob)
+            .where(ImportJob.id == import_id, ImportJob.status == ACTIVE)
+            .values(status=status, error=error, updated_at=now, finished_at=now, lease_until=None)
+        )
+
+
+async def run_import(db: Database, settings: Settings, import_id: str, wake: Any) -> None:
+    """Feeds the CSV's rows to the records service in batches, each committed with the
+    job's progress; resumes after ``rows_read`` when taken over."""
+    async with db.transaction(write=False) as conn:
+        job = (await conn.execute(select(ImportJob).where(ImportJob.id == import_id))).first()
+        if job is None or job.status != ACTIVE:
+            return
+        actor = await _actor(conn, job.user_id)
+    if actor is None:
+        await _finish(db, import_id, FAILED, "The user who started the import no longer exists")
+        return
+    source, _, mapping = _config(job.config)
+    path = upload_path(settings, source["key"])
+    run_actions = not job.config.get("isImportWithoutRun", False)
+    lease_ms = int(settings.job_lease_seconds * 1000)
+    try:
+        reader = await anyio.to_thread.run_sync(
+            lambda: open_csv(
+                path,
+                delimiter=source.get("fieldDelimiter"),
+                has_header=source.get("hasHeader", True),
+            )
+        )
+    except (CsvError, OSError) as exc:
+        await _finish(db, import_id, FAILED, f"The CSV cannot be read: {exc}")
+        return
+    with reader:
+        rows = iter(reader)
+        skip = job.rows_read
+        if skip:
+            await anyio.to_thread.run_sync(_skip, rows, skip)
+        reported = len(reader.bad_rows)
+        while True:
+            batch = await anyio.to_thread.run_sync(
+                _batch, rows, settings.import_batch_size, mapping
+            )
+            bad = reader.bad_rows[reported:]
+            reported = len(reader.bad_rows)
+            errors = [{"line": b.line, "message": b.reason} for b in bad]
+            try:
+                alive = await _store_batch(
+                    db, import_id, actor, batch, errors, run_actions, lease_ms
+                )
+            except ClayError as exc:
+                await _finish(db, import_id, FAILED, exc.message)
+                return
+            if not alive:
+                return
+            if batch and run_actions:
+                wake()
+            if not batch:
+                break
+    await _finish(db, import_id, FINISHED)
+
+
+def _skip(rows: Iterator[Any], count: int) -> None:
+    for _ in range(count):
+        if next(rows, None) is None:
+            return
+
+
+async def _store_batch(
+    db: Database,
+    import_id: str,
+    actor: Actor,
+    batch: list[Any],
+    errors: list[dict[str, Any]],
+    run_actions: bool,
+    lease_ms: int,
+) -> bool:
+    """Adds one batch of rows and the job's progress in one transaction; False when the
+    job is no longer ACTIVE (cancelled by a reset, or taken over)."""
+    async with db.transaction(write=True) as conn:
+        job = (
+            await conn.execute(
+                select(ImportJob.status, ImportJob.table_id, ImportJob.row_errors).where(
+                    ImportJob.id == import_id
+                )
+            )
+        ).first()
+        if job is None or job.status != ACTIVE:
+            return False
+        if batch:
+            table = await tables_svc.resolve_table(conn, actor, job.table_id)
+            if not table.scope.can_write:
+                raise Forbidden("The user who started the import can no longer write this table")
+            await records_svc.add_records(conn, table, batch, run_actions=run_actions)
+        kept = list(job.row_errors or [])
+        room = MAX_REPORTED_ERRORS - len(kept)
+        now = now_ms()
+        await conn.execute(
+            update(ImportJob)
+            .where(ImportJob.id == import_id)
+            .values(
+                rows_read=ImportJob.rows_read + len(batch),
+                rows_imported=ImportJob.rows_imported + len(batch),
+                row_errors=kept + errors[: max(room, 0)] if errors and room > 0 else kept,
+                error_count=ImportJob.error_count + len(errors),
+                updated_at=now,
+                lease_until=now + lease_ms,
+            )
+        )
+    return True
