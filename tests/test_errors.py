@@ -39,6 +39,12 @@ READ_ONLY_POSTS = {
     "/v3/users/{userId}/resources",
     "/v3/tables/{tableId}/export",
     "/v3/tables/{tableId}/views/{viewId}/export",
+    "/v3/enrichment-search/{workspaceId}/query",
+    "/v3/workspaces/{workspaceId}/enrichment-search/query-v2",
+    "/v3/workspaces/{workspaceId}/actions/dynamicFields",
+    "/v3/app-accounts/{type}/validate-auth",
+    "/v3/workspaces/{workspaceId}/wizard/evaluate-step",
+    "/v3/actions/run-cpj-preview-enrichment",
 }
 PARAM = re.compile(r"\{([A-Za-z_]+)(?::[a-z]+)?\}")
 UNKNOWN = {

@@ -26,6 +26,7 @@ from .routes import (
     emulator,
     integrations,
     jobs,
+    longtail,
     records,
     runs,
     sources,
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         integrations,
         credits,
         jobs,
+        longtail,
         emulator,
     ):
         app.include_router(module.api)

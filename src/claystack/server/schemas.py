@@ -479,7 +479,17 @@ class CreditReportOut(Model):
     in ``timeRange`` and match ``filters`` (``balance`` excepted)."""
 
     workspaceId: int
-    reportType: Literal["workspace", "integration", "user", "table", "field"]
+    reportType: Literal[
+        "workspace",
+        "integration",
+        "user",
+        "table",
+        "field",
+        "api",
+        "signal",
+        "triggerDefinition",
+        "mcp",
+    ]
     timeRange: TimeRangeOut
     filters: ReportFilters
     groupBy: list[Literal["date", "user", "integration", "action", "table", "field"]]

@@ -225,3 +225,55 @@ class RunEstimate(Model):
     sufficientCredits: bool
     formulaFieldIds: list[str]
     fields: list[FieldEstimate]
+
+
+# -- §9, §11, §13 long tail -----------------------------------------------------------------
+
+
+class WorkspaceUser(Model):
+    id: int
+    email: str
+    name: str
+    role: str
+
+
+class ModelCost(Model):
+    model: str
+    credits: int
+
+
+class AudienceOut(Model):
+    """One of ``{segments, total}``, ``{count}``, ``{contacts, pagination}``, ``{imports}``."""
+
+
+class StarredOut(Model):
+    starredResources: list[dict[str, Any]]
+
+
+class IsStarred(Model):
+    isStarred: bool
+
+
+class CreditLimit(Model):
+    creditLimit: int | None
+
+
+class WorkbookBalance(Model):
+    creditLimit: int | None
+    creditsUsed: int
+    balance: int
+    workbookId: str
+
+
+class DayUsage(Model):
+    date: str
+    creditsSpent: int
+    actions: int
+
+
+class ColumnUsage(Model):
+    fieldId: str | None
+    fieldName: str | None
+    creditsSpent: int
+    runs: int
+    actions: int

@@ -123,7 +123,7 @@ def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
     if start is not None and end is not None and end < start:
         raise _bad(end_name, "must not be before the start time")
     user_ids: list[int] = []
-    for text in _values(items, "userIds"):
+    for text in _values(items, "userIds") + _values(items, "ownerIds"):
         try:
             user_ids.append(int(text))
         except ValueError:
@@ -148,7 +148,15 @@ def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
     )
 
 
+# Clay's other report types: ``api`` is every run (all come through the API here); signals,
+# trigger definitions and MCP callers are not recorded offline, so their reports are empty.
+EMPTY_REPORT_TYPES = ("signal", "triggerDefinition", "mcp")
+EXTRA_REPORT_TYPES = ("api", *EMPTY_REPORT_TYPES)
+
+
 def check_report_type(report_type: str) -> str:
+    if report_type in EXTRA_REPORT_TYPES:
+        return report_type
     if report_type not in REPORT_TYPES:
         raise BadRequest(
             f"Unknown credit report type {report_type!r}; expected one of "
@@ -268,8 +276,10 @@ def _sort_key(value: Any) -> tuple[bool, int, str]:
 async def report(
     conn: AsyncConnection, scope: Scope, report_type: str, q: ReportQuery
 ) -> dict[str, Any]:
-    group_by = q.group_by if q.group_by is not None else REPORT_TYPES[report_type]
+    group_by = q.group_by if q.group_by is not None else REPORT_TYPES.get(report_type, FULL)
     conds = _conditions(scope.workspace_id, q)
+    if report_type in EMPTY_REPORT_TYPES:
+        conds.append(CreditEntry.id.is_(None))  # matches nothing
     breakdowns = {
         dim: await _usage(conn, conds, (dim,))
         for dim in ("date", "user", "integration", "table", "field")
@@ -326,3 +336,25 @@ async def integration_report(
     ):
         raise NotFound(f"Integration not found: {key}")
     return await report(conn, scope, report_type, replace(q, integrations=(key,)))
+
+
+async def table_usage(
+    conn: AsyncConnection, scope: Scope, table_id: str, by: str, q: ReportQuery
+) -> list[dict[str, Any]]:
+    """One table's usage by day (``time``) or by column (``column``)."""
+    conds = _conditions(scope.workspace_id, replace(q, table_ids=(table_id,)))
+    if by == "time":
+        return [
+            {"date": r["date"], "creditsSpent": r["credits"], "actions": r["actions"]}
+            for r in await _usage(conn, conds, ("date",))
+        ]
+    return [
+        {
+            "fieldId": r["fieldId"],
+            "fieldName": r.get("fieldName"),
+            "creditsSpent": r["credits"],
+            "runs": r["runs"],
+            "actions": r["actions"],
+        }
+        for r in await _usage(conn, conds, ("field",))
+    ]
