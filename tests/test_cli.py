@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -306,3 +307,38 @@ def test_actions_catalog_and_credits_by_action(cli: Cli) -> None:
     assert [h["entity_id"] for h in hits] == ["normalize/normalize-phone"]
     out = cli("credits", "--actions").stdout
     assert "actions" in out and "credits" in out
+
+
+def test_users_rotate_token_and_set_password(
+    cli: Cli, database: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, schema = database
+    monkeypatch.setenv("CLAYSTACK_DATABASE_URL", url)
+    monkeypatch.setenv("CLAYSTACK_DATABASE_SCHEMA", schema)
+    base = cli.server.base_url
+    with httpx.Client() as http:
+        login = {"email": DEMO_EMAIL, "password": DEMO_PASSWORD}
+        session = http.post(f"{base}/auth/login", json=login).cookies["claysession"]
+        old = http.get(f"{base}/me", headers={"Cookie": f"claysession={session}"}).json()[
+            "apiToken"
+        ]
+
+        def me(token: str) -> int:
+            return http.get(f"{base}/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+        assert me(old) == 200
+        new = cli("users", "rotate-token", "--email", DEMO_EMAIL).stdout.strip()
+        assert new.startswith("cs_") and new != old
+        assert me(old) == 401 and me(new) == 200
+        cli("users", "rotate-token", "--email", DEMO_EMAIL, "--revoke")
+        assert me(new) == 401
+        result = cli("users", "rotate-token", "--email", "nobody@example.com", ok=False)
+        assert result.exit_code != 0 and "nobody@example.com" in result.stderr
+
+        cli("users", "set-password", "--email", DEMO_EMAIL, "--password", "another-password")
+        assert (
+            http.get(f"{base}/me", headers={"Cookie": f"claysession={session}"}).status_code == 401
+        )
+        assert http.post(f"{base}/auth/login", json=login).status_code == 401
+        login["password"] = "another-password"
+        assert http.post(f"{base}/auth/login", json=login).status_code == 200

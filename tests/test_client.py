@@ -115,6 +115,29 @@ async def test_token_and_session_logins(clay: AsyncClient, app: FastAPI) -> None
             await stale.auth.me()  # revoked, and this client has no password to renew it
 
 
+async def test_rotate_and_revoke_api_token_and_logout_everywhere(
+    clay: AsyncClient, app: FastAPI
+) -> None:
+    old = (await clay.auth.me()).apiToken
+    asgi = httpx.ASGITransport(app=app)
+    async with AsyncClient(BASE, token=old, transport=asgi) as by_token:
+        new = await by_token.auth.rotate_api_token()
+        assert new != old and (await by_token.auth.me()).apiToken == new  # switched over
+        async with AsyncClient(BASE, token=old, transport=asgi) as stale:
+            with pytest.raises(UnauthorizedError):
+                await stale.auth.me()
+        await by_token.auth.revoke_api_token()
+        with pytest.raises(UnauthorizedError):
+            await by_token.auth.me()
+    assert (await clay.auth.me()).apiToken is None
+    async with AsyncClient(BASE, session=clay.session, transport=asgi) as other:
+        assert (await other.auth.me()).email == DEMO_EMAIL
+        await other.auth.logout(everywhere=True)
+    async with AsyncClient(BASE, session=clay.session, transport=asgi) as stale:
+        with pytest.raises(UnauthorizedError):
+            await stale.auth.me()
+
+
 async def test_expired_session_is_renewed_once(app: FastAPI, transport: Counting) -> None:
     async with AsyncClient(
         BASE, email=DEMO_EMAIL, password=DEMO_PASSWORD, transport=transport

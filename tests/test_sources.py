@@ -1063,3 +1063,46 @@ async def test_two_processes_share_keys_and_caps(limited_app: AppFactory) -> Non
         codes = [r.status_code for r in answers]
         assert codes.count(200) == 5 and codes.count(429) == 15
         assert await count(c, table["id"]) == 6
+
+
+async def test_token_options_in_either_typesettings(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    """``generateAuthToken`` is honoured in ``addSource.typeSettings`` as well as in
+    ``addSource.source.typeSettings``; an unknown token option is a 400 and creates nothing."""
+    table = await new_table(client)
+    body = add_source_body()
+    body["sourceSettings"]["addSource"]["typeSettings"] = {"generateAuthToken": True}
+    r = await client.patch(f"/v3/tables/{table['id']}", json=body)
+    assert r.status_code == 200, r.text
+    source = r.json()["source"]
+    assert source["hasAuthToken"] is True and source["authToken"]
+    assert "generateAuthToken" not in source["typeSettings"]
+    assert (await anon.post(path_of(source), json={"a": 1})).status_code == 401
+    r = await anon.post(
+        path_of(source), json={"a": 1}, headers={"x-clay-webhook-auth": source["authToken"]}
+    )
+    assert r.status_code == 200
+
+    fields = len((await client.get(f"/v3/tables/{table['id']}")).json()["table"]["fields"])
+    for where, options in (
+        ("addSource", {"generateAuthTokens": True}),
+        ("source", {"requireAuth": True}),
+        ("source", {"generateAuthToken": "yes"}),
+        ("addSource", {"authToken": ""}),
+        ("both", {"generateAuthToken": True}),
+    ):
+        bad = add_source_body()
+        add = bad["sourceSettings"]["addSource"]
+        if where in ("addSource", "both"):
+            add["typeSettings"] = dict(options)
+        if where in ("source", "both"):
+            add["source"]["typeSettings"].update(options)
+        if where == "both":
+            add["source"]["typeSettings"]["generateAuthToken"] = False
+        r = await client.patch(f"/v3/tables/{table['id']}", json=bad)
+        assert r.status_code == 400, (where, options, r.text)
+        assert r.json()["type"] == "BadRequest"
+    r = await client.get(f"/v3/tables/{table['id']}/sources")
+    assert len(r.json()) == 1
+    assert len((await client.get(f"/v3/tables/{table['id']}")).json()["table"]["fields"]) == fields

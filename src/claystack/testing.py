@@ -137,6 +137,7 @@ class ClaystackServer:
             create_app(self.settings),
             log_level="warning",
             access_log=False,
+            proxy_headers=False,
             lifespan="on",
             ws="none",
         )

@@ -52,6 +52,51 @@ def users_create(
     )
 
 
+@users_app.command("rotate-token")
+def users_rotate_token(
+    email: Annotated[str, typer.Option(help="The user's login email")],
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Only revoke the token; make no new one")
+    ] = False,
+) -> None:
+    """Give a user a new API token (printed once) or revoke it; the old token stops
+    working at once, in every server process."""
+
+    async def run(conn: Any, settings: Any) -> str | None:
+        from ..server.services import accounts
+
+        user_id = await accounts.user_id_by_email(conn, email)
+        if revoke:
+            await accounts.revoke_api_token(conn, user_id)
+            return None
+        secret = await accounts.instance_secret(conn, settings)
+        return await accounts.rotate_api_token(conn, secret, user_id)
+
+    token = _with_db(run)
+    if token is None:
+        console.print(f"revoked the API token of {email}", highlight=False)
+    else:
+        console.print(token, highlight=False, soft_wrap=True)
+
+
+@users_app.command("set-password")
+def users_set_password(
+    email: Annotated[str, typer.Option(help="The user's login email")],
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Password")
+    ],
+) -> None:
+    """Change a user's password; every session of the user ends."""
+
+    async def run(conn: Any, settings: Any) -> None:
+        from ..server.services import accounts
+
+        await accounts.set_password(conn, await accounts.user_id_by_email(conn, email), password)
+
+    _with_db(run)
+    console.print(f"changed the password of {email}; their sessions have ended", highlight=False)
+
+
 @workspaces_app.command("invite")
 def workspace_invite(
     workspace: Annotated[int, typer.Argument(help="Workspace id")],

@@ -71,6 +71,8 @@ def serve(
             port=settings.port,
             log_level=log_level,
             access_log=False,
+            # The app reads X-Forwarded-For itself, from CLAYSTACK_TRUSTED_PROXIES only.
+            proxy_headers=False,
         )
         return
     from ..server.app import create_app
@@ -81,6 +83,7 @@ def serve(
         port=settings.port,
         log_level=log_level,
         access_log=False,
+        proxy_headers=False,
     )
 
 

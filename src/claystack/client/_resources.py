@@ -99,9 +99,11 @@ class Auth(Resource[M]):
         return User.model_validate(response.json()["user"])
 
     @api("POST /auth/logout")
-    def logout(self) -> Op[None]:
-        """Revokes the current session on the server and forgets it here."""
-        yield req("POST", "/auth/logout", {})
+    def logout(self, *, everywhere: bool = False) -> Op[None]:
+        """Revokes the current session on the server and forgets it here; with
+        ``everywhere=True``, every session of your user (other browsers and clients too)."""
+        params = {"all": "true"} if everywhere else None
+        yield req("POST", "/auth/logout", {}, params=params)
         self._core.auth.session = None
         self._core.auth.email = self._core.auth.password = None
 
@@ -109,6 +111,21 @@ class Auth(Resource[M]):
     def me(self) -> Op[Me]:
         """The logged-in user, including ``apiToken`` (usable as ``token=``)."""
         return Me.model_validate((yield req("GET", "/me")))
+
+    @api("POST /me/api-token")
+    def rotate_api_token(self) -> Op[str]:
+        """A new API token for your user; the old one stops working at once. A client
+        authenticated by the old token switches to the new one."""
+        data = yield req("POST", "/me/api-token", {})
+        token: str = data["apiToken"]
+        if self._core.auth.token:
+            self._core.auth.token = token
+        return token
+
+    @api("DELETE /me/api-token")
+    def revoke_api_token(self) -> Op[None]:
+        """Revokes your API token (``rotate_api_token`` makes a new one). Sessions stay."""
+        yield req("DELETE", "/me/api-token")
 
 
 class Workspaces(Resource[M]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,15 +9,24 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from fastapi.routing import APIRoute
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from . import lifecycle, security
 from .config import Settings
-from .errors import BadRequest, ClayError, Conflict, MethodNotAllowed, NoMatchingURL
-from .middleware import TransportMiddleware
+from .errors import (
+    BadRequest,
+    ClayError,
+    InvalidParameter,
+    MethodNotAllowed,
+    NoMatchingURL,
+    as_clay_error,
+)
+from .middleware import CsrfMiddleware, TransportMiddleware
 from .routes import (
     RAW_BODY_MODELS,
     auth,
@@ -31,35 +39,43 @@ from .routes import (
     runs,
     sources,
     tables,
+    ui,
     workspaces,
 )
-from .security import AuthCache, LoginThrottle
+from .security import AuthCache, parse_networks
 from .services.webhooks import WebhookIngest
 from .storage.engine import Database
 
-log = logging.getLogger("claystack")
 
-
-def _error(exc: ClayError) -> Response:
-    return Response(
-        orjson.dumps(exc.body()),
-        status_code=exc.status_code,
-        headers=exc.headers,
-        media_type="application/json",
-    )
-
-
-def _validation_message(errors: list[Any]) -> str:
+def _validation_error(errors: list[Any]) -> ClayError:
     first = errors[0] if errors else {}
     if first.get("type") == "json_invalid":
-        return "Malformed JSON body"
+        return BadRequest("Malformed JSON body")
     loc = [str(p) for p in first.get("loc", ())]
     # Only the first element names where the value came from; a field may be called "query".
     if loc and loc[0] in ("body", "query", "path", "header", "cookie"):
         loc = loc[1:]
     field = ".".join(loc) or "body"
     msg = "Required" if first.get("type") == "missing" else first.get("msg", "Invalid value")
-    return f'Invalid request parameter(s): Field "{field}" - {msg}'
+    return InvalidParameter(field, msg)
+
+
+def _http_error(app: FastAPI, scope: Scope, exc: HTTPException) -> ClayError:
+    if exc.status_code == 404:
+        return NoMatchingURL()
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route matching the path.
+        allowed: set[str] = set()
+        for route in _api_routes(app.router.routes):
+            if route.matches(scope)[0] != Match.NONE:
+                allowed |= route.methods or set()
+        refused = MethodNotAllowed("Method not allowed on this URL")
+        refused.headers = {"Allow": ", ".join(sorted(allowed))}
+        return refused
+    err = ClayError(str(exc.detail))
+    err.status_code = exc.status_code
+    err.headers = dict(exc.headers or {}) or None
+    return err
 
 
 class _App(FastAPI):
@@ -67,9 +83,6 @@ class _App(FastAPI):
         if scope["type"] == "http" and await sources.fast_ingest(self, scope, receive, send):
             return
         await super().__call__(scope, receive, send)
-
-
-_UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains a NUL character"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -91,14 +104,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="A self-hostable server speaking Clay's v3 HTTP API",
         lifespan=lifespan,
         redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
     app.state.webhooks = WebhookIngest(app.state.db, settings)
-    app.state.login_throttle = LoginThrottle(
-        settings.login_max_failures, settings.login_window_seconds
-    )
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.
     for module in (
@@ -113,56 +126,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs,
         longtail,
         emulator,
+        ui,
     ):
         app.include_router(module.api)
-
-    @app.exception_handler(ClayError)
-    async def clay_error(_: Request, exc: ClayError) -> Response:
-        return _error(exc)
+    app.include_router(ui.pages)
+    app.mount("/assets", ui.assets(), name="assets")
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
-        return _error(BadRequest(_validation_message(list(exc.errors()))))
+        return _validation_error(list(exc.errors())).to_response()
 
     @app.exception_handler(HTTPException)
-    async def http_error(_: Request, exc: HTTPException) -> Response:
-        if exc.status_code == 404:
-            return _error(NoMatchingURL())
-        if exc.status_code == 405:
-            return _error(MethodNotAllowed("Method not allowed on this URL"))
-        err = ClayError(str(exc.detail))
-        err.status_code = exc.status_code
-        return _error(err)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return _http_error(app, request.scope, exc).to_response()
 
-    @app.exception_handler(IntegrityError)
-    async def integrity_error(_: Request, exc: IntegrityError) -> Response:
-        log.info("write conflict: %s", exc.orig)
-        return _error(Conflict("The change conflicts with another write; nothing was saved"))
+    async def domain_error(_: Request, exc: Exception) -> Response:
+        return as_clay_error(exc).to_response()
 
-    @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, exc: DBAPIError) -> Response:
-        # SQLSTATE class 22: PostgreSQL refused a value (NUL character, number out of range).
-        if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
-            log.info("value refused by the database: %s", exc.orig)
-            return _error(BadRequest(_UNSTORABLE))
-        return await internal_error(request, exc)
-
-    @app.exception_handler(OverflowError)
-    async def overflow_error(_: Request, exc: OverflowError) -> Response:
-        # SQLite's binding of an integer beyond 64 bits.
-        return _error(BadRequest(_UNSTORABLE))
-
-    @app.exception_handler(Exception)
-    async def internal_error(_: Request, exc: Exception) -> Response:
-        log.exception("unhandled error")
-        body = {"type": "InternalServerError", "message": "Internal server error"}
-        return Response(orjson.dumps(body), status_code=500, media_type="application/json")
+    # Exception itself is the catch-all (Starlette runs it outermost, then re-raises the
+    # error for the server's log); the others are answered without that.
+    for kind in (ClayError, DBAPIError, OverflowError, orjson.JSONEncodeError, Exception):
+        app.add_exception_handler(kind, domain_error)
 
     app.add_middleware(
         TransportMiddleware,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.import_max_file_bytes,
+        max_json_depth=settings.max_json_depth,
     )
+    app.add_middleware(CsrfMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
@@ -177,11 +169,47 @@ _ERROR_SCHEMA = {
     },
 }
 _ERRORS = {
-    "400": "Invalid request (BadRequest)",
+    "400": "Invalid request, or a number out of range (BadRequest)",
     "401": "Not logged in (Unauthorized)",
+    "403": "Your role in the workspace is read-only (Forbidden)",
     "404": "Unknown or foreign id (NotFound)",
+    "409": "A name or record id already taken, or a concurrent write (Conflict)",
+    "413": "Body, batch or cell over its limit (PayloadTooLarge)",
+    "415": "Body of an unsupported media type (UnsupportedMediaType)",
     "429": "Rate limited (TooManyRequests, with Retry-After)",
+    "503": "Shutting down or busy; retry (ServiceUnavailable, with Retry-After)",
 }
+_PUBLIC = ("/_claystack", "/v3/auth/logout")
+_WEBHOOK = "/v3/sources/webhook/"
+
+
+def _statuses(path: str, method: str, operation: dict[str, Any], read_only: bool) -> list[str]:
+    """The error statuses an operation can answer."""
+    out = ["400", "404", "429"]
+    if not path.startswith(_PUBLIC):
+        out.append("401")
+    writes = method != "get" and not read_only
+    if writes and not path.startswith((*_PUBLIC, "/v3/auth/", "/v3/me", _WEBHOOK)):
+        out.append("403")
+    if writes and not path.startswith(_PUBLIC):
+        out.append("409")
+    if "requestBody" in operation or method in ("post", "patch", "put", "delete"):
+        out.append("413")
+    if path.startswith(_WEBHOOK):
+        out += ["415", "503"]
+    return out
+
+
+def _api_routes(routes: list[BaseRoute]) -> list[APIRoute]:
+    """Every APIRoute, looking inside included routers."""
+    out: list[APIRoute] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out += _api_routes(inner.routes)
+        elif isinstance(route, APIRoute):
+            out.append(route)
+    return out
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -200,13 +228,17 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClayError"}}}}
+    read_only = {
+        (route.path, method.lower())
+        for route in _api_routes(app.routes)
+        if getattr(route.endpoint, "claystack_read_only", False)
+        for method in route.methods or ()
+    }
     for path, operations in doc.get("paths", {}).items():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
-            for status, text in _ERRORS.items():
-                if status == "401" and path.startswith(("/_claystack", "/v3/auth/login")):
-                    continue
-                responses.setdefault(status, {"description": text, **ref})
+            for status in _statuses(path, method, operation, (path, method) in read_only):
+                responses.setdefault(status, {"description": _ERRORS[status], **ref})
     app.openapi_schema = doc
     return doc

@@ -39,8 +39,13 @@ class Settings(BaseSettings):
 
     # "low" hashes in well under a millisecond: for test suites only, never for real users.
     password_hash_cost: Literal["standard", "low"] = "standard"
+    # Failed logins allowed per account, and per client address, within the window.
     login_max_failures: int = Field(default=10, gt=0)
+    login_max_failures_per_address: int = Field(default=100, gt=0)
     login_window_seconds: int = Field(default=300, gt=0)
+    # Comma-separated IPs or CIDR networks of reverse proxies whose X-Forwarded-For is
+    # believed; from anyone else the header is ignored.
+    trusted_proxies: str = ""
 
     demo_email: str = "demo@claystack.dev"
     demo_password: str = "claystack"
@@ -52,6 +57,10 @@ class Settings(BaseSettings):
     enable_reset: bool = False
     max_body_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     max_records_per_request: int = Field(default=10_000, gt=0)
+    # How deep JSON in a request body may nest (objects and arrays); deeper bodies get 400.
+    max_json_depth: int = Field(default=64, gt=0, le=250)
+    # The largest cell value a write may store, as JSON bytes; larger ones get 413.
+    max_cell_bytes: int = Field(default=1024 * 1024, gt=0)
 
     # Enrichment runs: background workers inside the server.
     run_workers: bool = True
@@ -120,6 +129,14 @@ class Settings(BaseSettings):
                 if name not in self.model_fields_set:
                     setattr(self, name, value)
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        from .security import parse_networks
+
+        parse_networks(value)
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -7,8 +7,8 @@ check that the caller belongs to the workspace that owns it.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -36,9 +36,26 @@ def get_database(request: Request) -> Database:
     return db
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def read_only(endpoint: _F) -> _F:
+    """Marks a POST route that only reads (a search, a bulk fetch): it runs in a read
+    transaction, so it never queues behind writers, and a viewer may call it."""
+    endpoint.claystack_read_only = True  # type: ignore[attr-defined]
+    return endpoint
+
+
+def is_write(request: Request) -> bool:
+    if request.method in _SAFE:
+        return False
+    endpoint = getattr(request.scope.get("route"), "endpoint", None)
+    return not getattr(endpoint, "claystack_read_only", False)
+
+
 async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
     db = get_database(request)
-    async with db.transaction(write=request.method not in _SAFE) as conn:
+    async with db.transaction(write=is_write(request)) as conn:
         yield conn
 
 
@@ -60,27 +77,33 @@ async def current_actor(request: Request, conn: Conn, secret: Secret) -> Actor:
     cache: AuthCache = request.app.state.auth_cache
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
-        token = auth[7:].strip()
-        actor = cache.get(token)
-        if actor is None:
-            actor = await accounts.actor_from_api_token(conn, token)
-            cache.put(token, actor)
-        return actor
-    cookie = request.cookies.get("claysession")
-    if not cookie:
-        raise Unauthorized()
-    actor = cache.get(cookie)
-    if actor is None:
-        actor, expires_ms = await accounts.actor_from_cookie(conn, secret, cookie)
-        cache.put(cookie, actor, valid_for=expires_ms / 1000 - time.time())
-    return actor
+        credential = auth[7:].strip()
+        cookie = None
+    else:
+        cookie = credential = request.cookies.get("claysession") or ""
+        if not cookie:
+            raise Unauthorized()
+    hit: accounts.Credential | None = cache.get(credential)
+    # A cached credential still holds if no revocation (in any process) happened since.
+    if hit is not None:
+        if await accounts.auth_version(conn, hit.actor.user_id) == hit.auth_version:
+            return hit.actor
+        cache.forget(credential)
+    if cookie is None:
+        checked = await accounts.actor_from_api_token(conn, credential)
+        cache.put(credential, checked)
+    else:
+        checked = await accounts.actor_from_cookie(conn, secret, cookie)
+        assert checked.expires_ms is not None
+        cache.put(credential, checked, valid_for=checked.expires_ms / 1000 - time.time())
+    return checked.actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
 
 
 def _check_write(request: Request, scope: Scope) -> Scope:
-    if request.method not in _SAFE and not scope.can_write:
+    if is_write(request) and not scope.can_write:
         raise Forbidden("Your role in this workspace is read-only")
     return scope
 

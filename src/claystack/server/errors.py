@@ -1,8 +1,15 @@
-"""Domain errors. Services raise these; one handler in ``app.py`` renders ``{type, message}``."""
+"""Domain errors. Services raise these; ``ClayError.to_response()`` is the one place that
+renders ``{type, message}``, used by the app's handlers, the middleware and webhook ingest."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+log = logging.getLogger("claystack")
 
 
 class ClayError(Exception):
@@ -27,9 +34,25 @@ class ClayError(Exception):
             out["details"] = self.details
         return out
 
+    def to_response(self) -> Response:
+        return Response(
+            orjson.dumps(self.body()),
+            status_code=self.status_code,
+            headers=self.headers,
+            media_type="application/json",
+        )
+
 
 class BadRequest(ClayError):
     pass
+
+
+class InvalidParameter(BadRequest):
+    """Clay's message for one bad field: ``Invalid request parameter(s): Field "x" - text``."""
+
+    def __init__(self, field: str, text: str) -> None:
+        super().__init__(f'Invalid request parameter(s): Field "{field}" - {text}')
+        self.field = field
 
 
 class Unauthorized(ClayError):
@@ -96,3 +119,37 @@ class ServiceUnavailable(ClayError):
 
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message, headers={"Retry-After": str(max(1, retry_after))})
+
+
+class InternalServerError(ClayError):
+    status_code = 500
+    type = "InternalServerError"
+
+    def __init__(self, message: str = "Internal server error") -> None:
+        super().__init__(message)
+
+
+UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains a NUL character"
+
+
+def as_clay_error(exc: BaseException) -> ClayError:
+    """The answer for any exception: itself if a ``ClayError``; a 409 for a constraint
+    violation; a 400 for a value the database or the JSON encoder refused; else a logged 500."""
+    from sqlalchemy.exc import DBAPIError, IntegrityError
+
+    if isinstance(exc, ClayError):
+        return exc
+    if isinstance(exc, IntegrityError):
+        log.info("write conflict: %s", exc.orig)
+        return Conflict("The change conflicts with another write; nothing was saved")
+    # SQLSTATE class 22: PostgreSQL refused a value (NUL character, number out of range).
+    if isinstance(exc, DBAPIError) and str(getattr(exc.orig, "sqlstate", "") or "").startswith(
+        "22"
+    ):
+        log.info("value refused by the database: %s", exc.orig)
+        return BadRequest(UNSTORABLE)
+    # SQLite's binding of an integer beyond 64 bits; orjson's refusal of a value.
+    if isinstance(exc, OverflowError | orjson.JSONEncodeError):
+        return BadRequest(UNSTORABLE)
+    log.error("unhandled error", exc_info=exc)
+    return InternalServerError()

@@ -13,7 +13,6 @@ from sqlalchemy import delete, text
 from .enrichment.actions import _http as http_clients
 from .enrichment.engine import Runner
 from .jobs import JobRunner
-from .security import LoginThrottle
 from .services import accounts, app_accounts
 from .storage import migrate
 from .storage.models import Base, Instance
@@ -104,9 +103,6 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
         else:
             await conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)
-    app.state.login_throttle = LoginThrottle(
-        settings.login_max_failures, settings.login_window_seconds
-    )
     app.state.auth_cache.forget()
     app.state.webhooks.reset()
     if runner is not None:

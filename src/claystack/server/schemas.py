@@ -32,9 +32,15 @@ class LoginOut(Model):
 
 class MeOut(UserOut):
     username: str
-    apiToken: str
+    apiToken: str | None = Field(
+        description="Usable as ``Authorization: Bearer``; null once revoked"
+    )
     defaultWorkspaceId: int | None
     createdAt: str | None
+
+
+class ApiTokenOut(Model):
+    apiToken: str = Field(description="The new token; the previous one no longer works")
 
 
 class Success(Model):
@@ -567,6 +573,30 @@ class StatusCount(Model):
 
 class RunStatusOut(Model):
     statusCountsByField: dict[str, list[StatusCount]]
+
+
+# -- web app (/_claystack/ui) --------------------------------------------------------------
+
+
+class RowsWindow(Model):
+    total: int
+    offset: int
+    results: list[RecordOut]
+
+
+class FormulaPreviewIn(Model):
+    formulaText: str = Field(max_length=100_000)
+    limit: int = Field(default=10, ge=1, le=100)
+
+
+class FormulaPreviewItem(Model):
+    recordId: str
+    value: Any
+    error: str | None
+
+
+class FormulaPreviewOut(Model):
+    results: list[FormulaPreviewItem]
 
 
 # -- exports and imports -------------------------------------------------------------------

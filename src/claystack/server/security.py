@@ -5,17 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
-from collections import deque
 from typing import Any
 from urllib.parse import quote, unquote
 
 import anyio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
-from .errors import TooManyRequests
 
 _HASHERS = {
     "standard": PasswordHasher(),
@@ -83,46 +81,49 @@ def api_token_for(secret: str, user_id: int, salt: str) -> str:
     return "cs_" + base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
-class LoginThrottle:
-    """Failed logins per email and per client address within a sliding window (in memory)."""
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-    def __init__(self, max_failures: int, window_seconds: int) -> None:
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = {}
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """``"10.0.0.1, 10.1.0.0/16"`` as networks; ValueError names a bad entry."""
+    out = []
+    for part in text.split(","):
+        part = part.strip()
+        if part:
+            try:
+                out.append(ipaddress.ip_network(part, strict=False))
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or CIDR network") from None
+    return tuple(out)
 
-    def check(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            q = self._recent(key, now)
-            if len(q) >= self.max_failures:
-                raise TooManyRequests(
-                    "Too many login attempts, try again later",
-                    retry_after=int(q[0] + self.window - now) + 1,
-                )
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        for key in keys:
-            self._recent(key, now).append(now)
-        if len(self._failures) > 100_000:
-            self._failures = {k: q for k, q in self._failures.items() if q}
+def _trusted(address: str, proxies: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)
 
-    def succeeded(self, *keys: str) -> None:
-        """Clears the given keys (the email only: never the address, or one good account
-        would reset an attacker's budget)."""
-        for key in keys:
-            self._failures.pop(key, None)
+
+def client_address(peer: str | None, forwarded_for: list[str], proxies: tuple[Network, ...]) -> str:
+    """The client's address: the peer's, unless the peer is a trusted proxy; then the
+    rightmost ``X-Forwarded-For`` entry not itself a trusted proxy (entries left of it were
+    written by the client and prove nothing)."""
+    address = peer or "?"
+    if not _trusted(address, proxies):
+        return address
+    hops = [h.strip() for value in forwarded_for for h in value.split(",") if h.strip()]
+    for hop in reversed(hops):
+        address = hop
+        if not _trusted(hop, proxies):
+            break
+    return address
 
 
 class AuthCache:
-    """Credential → caller for a few seconds, so hot endpoints skip the session read."""
+    """Credential → (caller, the user's ``auth_version`` when checked) for a few seconds, so
+    hot endpoints read one integer instead of the session; a revocation anywhere bumps the
+    version and every process drops the entry on its next use."""
 
     def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl_seconds

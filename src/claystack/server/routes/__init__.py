@@ -9,7 +9,11 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
+
+from ..errors import ClayError
+from ..middleware import parse_json
 
 
 class JSONOut(Response):
@@ -43,8 +47,13 @@ class _OrjsonRequest(Request):
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = orjson.loads(await self.body())
+            self._json = read_json(self, await self.body())
         return self._json
+
+
+def read_json(request: Request, raw: bytes) -> Any:
+    """A request body as JSON, within the server's nesting limit."""
+    return parse_json(raw, request.app.state.settings.max_json_depth)
 
 
 class _Route(APIRoute):
@@ -52,7 +61,13 @@ class _Route(APIRoute):
         handler = super().get_route_handler()
 
         async def handle(request: Request) -> Response:
-            return await handler(_OrjsonRequest(request.scope, request.receive))
+            try:
+                return await handler(_OrjsonRequest(request.scope, request.receive))
+            except HTTPException as exc:
+                # FastAPI turns any error of ``Request.json()`` into a generic 400.
+                if isinstance(exc.__cause__, ClayError):
+                    raise exc.__cause__ from None
+                raise
 
         return handle
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from fastapi import Request
+from typing import Annotated
+
+from fastapi import Query, Request
+from starlette.responses import Response
 
 from ..deps import Conn, CurrentActor, Secret, get_settings
 from ..errors import Unauthorized
-from ..schemas import LoginIn, LoginOut, MeOut, Success
+from ..schemas import ApiTokenOut, LoginIn, LoginOut, MeOut, Success
+from ..security import client_address
 from ..services import accounts
 from . import JSONOut, ok, router
 
@@ -12,18 +16,22 @@ api = router("auth")
 
 
 @api.post("/v3/auth/login", responses=ok(LoginOut))
-async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> JSONOut:
-    """Logs in; sets the ``claysession`` cookie (HttpOnly, 24 h by default)."""
+async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> Response:
+    """Logs in; sets the ``claysession`` cookie (HttpOnly, 24 h by default). Failures are
+    throttled per account and per client address (429 with ``Retry-After``)."""
     settings = get_settings(request)
-    throttle = request.app.state.login_throttle
-    email_key = "email:" + body.email.strip().lower()
-    ip_key = "ip:" + (request.client.host if request.client else "?")
-    throttle.check(email_key, ip_key)
+    peer = request.client.host if request.client else None
+    address = client_address(
+        peer, request.headers.getlist("x-forwarded-for"), request.app.state.trusted_proxies
+    )
+    throttle = accounts.Throttle.of(settings, body.email, address)
+    await accounts.check_throttle(conn, throttle)
     result = await accounts.login(conn, settings, secret, email=body.email, password=body.password)
     if result is None:
-        throttle.failed(email_key, ip_key)
-        raise Unauthorized("Invalid email or password")
-    throttle.succeeded(email_key)
+        await accounts.login_failed(conn, throttle)
+        # Answered rather than raised: the failure just counted must be committed.
+        return Unauthorized("Invalid email or password").to_response()
+    await accounts.login_succeeded(conn, throttle)
     response = JSONOut({"user": result.user})
     response.set_cookie(
         "claysession",
@@ -38,10 +46,15 @@ async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> 
 
 
 @api.post("/v3/auth/logout", responses=ok(Success))
-async def logout(request: Request, conn: Conn, secret: Secret) -> JSONOut:
-    """Revokes the current session cookie."""
+async def logout(
+    request: Request,
+    conn: Conn,
+    secret: Secret,
+    everywhere: Annotated[bool, Query(alias="all")] = False,
+) -> JSONOut:
+    """Revokes the current session cookie; ``?all=true`` revokes every session of its user."""
     cookie = request.cookies.get("claysession")
-    await accounts.logout(conn, secret, cookie)
+    await accounts.logout(conn, secret, cookie, everywhere=everywhere)
     if cookie:
         request.app.state.auth_cache.forget(cookie)
     response = JSONOut({"success": True})
@@ -53,3 +66,17 @@ async def logout(request: Request, conn: Conn, secret: Secret) -> JSONOut:
 async def me(conn: Conn, actor: CurrentActor, secret: Secret) -> JSONOut:
     """The logged-in user, with the API token usable as ``Authorization: Bearer``."""
     return JSONOut(await accounts.me(conn, secret, actor))
+
+
+@api.post("/v3/me/api-token", responses=ok(ApiTokenOut))
+async def rotate_api_token(conn: Conn, actor: CurrentActor, secret: Secret) -> JSONOut:
+    """Replaces the caller's API token with a new one; the old token stops working at once,
+    in every server process."""
+    return JSONOut({"apiToken": await accounts.rotate_api_token(conn, secret, actor.user_id)})
+
+
+@api.delete("/v3/me/api-token", responses=ok(Success))
+async def revoke_api_token(conn: Conn, actor: CurrentActor) -> JSONOut:
+    """Revokes the caller's API token; ``POST /v3/me/api-token`` makes a new one."""
+    await accounts.revoke_api_token(conn, actor.user_id)
+    return JSONOut({"success": True})

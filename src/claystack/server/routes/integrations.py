@@ -15,6 +15,7 @@ from ..deps import (
     WorkspaceReadScope,
     WorkspaceScope,
     get_settings,
+    read_only,
 )
 from ..errors import NotFound
 from ..schemas import (
@@ -66,6 +67,7 @@ _SEARCH = "Actions whose name, key or description contain every word of ``userQu
 
 
 @api.post("/v3/enrichment-search/{workspaceId}/query", responses=ok(SearchResults))
+@read_only
 async def enrichment_search(
     request: Request, scope: WorkspaceReadScope, body: Annotated[SearchIn | None, Body()] = None
 ) -> JSONOut:
@@ -76,6 +78,7 @@ enrichment_search.__doc__ = _SEARCH
 
 
 @api.post("/v3/workspaces/{workspaceId}/enrichment-search/query-v2", responses=ok(SearchResults))
+@read_only
 async def enrichment_search_v2(
     request: Request, scope: WorkspaceReadScope, body: Annotated[SearchIn | None, Body()] = None
 ) -> JSONOut:
@@ -86,6 +89,7 @@ enrichment_search_v2.__doc__ = _SEARCH
 
 
 @api.post("/v3/workspaces/{workspaceId}/actions/dynamicFields", responses=ok(list[DynamicFieldOut]))
+@read_only
 async def dynamic_fields(scope: WorkspaceReadScope, body: DynamicFieldsIn) -> JSONOut:
     """Options of action inputs: an input's allowed values (its schema's ``enum``), else
     ``[]``."""
@@ -185,7 +189,7 @@ async def get_app_account_type(
 @api.post("/v3/app-accounts/{type}/validate-auth", responses=ok(ValidateAuthOut))
 async def validate_auth(
     conn: Conn,
-    scope: DefaultReadScope,
+    scope: DefaultScope,
     key: TypeKey,
     body: Annotated[ValidateAuthIn | None, Body()] = None,
 ) -> JSONOut:

@@ -16,6 +16,7 @@ from ..deps import (
     WorkspaceReadScope,
     WorkspaceScope,
     get_settings,
+    read_only,
 )
 from ..errors import NotFound
 from ..schemas_catalog import (
@@ -98,12 +99,14 @@ async def audiences_write(scope: WorkspaceScope, part: str, body: AnyBody = None
 
 
 @api.post("/v3/workspaces/{workspaceId}/wizard/evaluate-step", responses=ok(dict[str, Any]))
+@read_only
 async def wizard_step(scope: WorkspaceReadScope, body: AnyBody = None) -> JSONOut:
     """The people/company wizard searches Clay's hosted data: 400."""
     raise longtail.hosted_only("The people and company wizard")
 
 
 @api.post("/v3/actions/run-cpj-preview-enrichment", responses=ok(dict[str, Any]))
+@read_only
 async def cpj_preview(actor: CurrentActor, body: AnyBody = None) -> JSONOut:
     """A preview of a people/company source's first rows needs Clay's data: 400."""
     raise longtail.hosted_only("Previewing a people or company source")

@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import BackgroundTasks, Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from ..deps import Conn, TableDep, TableReadDep
+from ..deps import Conn, TableDep, TableReadDep, read_only
 from ..errors import BadRequest, PayloadTooLarge
 from ..schemas import (
     BulkFetchIn,
@@ -23,7 +22,7 @@ from ..schemas import (
     Success,
 )
 from ..services import records
-from . import JSONOut, ok, raw_body, router
+from . import JSONOut, ok, raw_body, read_json, router
 from .runs import wake_runner
 
 api = router("records")
@@ -37,14 +36,16 @@ def _check_batch(request: Request, size: int) -> None:
         raise PayloadTooLarge(f"At most {limit} records per request; split the batch")
 
 
+def _cell_cap(request: Request) -> int:
+    cap: int = request.app.state.settings.max_cell_bytes
+    return cap
+
+
 async def _records_body(request: Request) -> list[dict[str, Any]]:
     """``{"records": [{id?, cells}]}`` parsed with orjson: this body can be 1,000 rows, and
     the service checks each row's id and cells anyway."""
     raw = await request.body()
-    try:
-        body = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError:
-        raise BadRequest("Malformed JSON body") from None
+    body = read_json(request, raw) if raw.strip() else {}
     if not isinstance(body, dict) or "records" not in body:
         raise BadRequest('Invalid request parameter(s): Field "records" - Required')
     rows = body["records"]
@@ -76,7 +77,7 @@ async def add_records(
     """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted. With the
     table's ``AUTO_RUN_ON``, its enrichment columns are queued for the new rows."""
     # ``table`` comes first so a missing session or a foreign table answers before the body.
-    out = await records.add_records(conn, table, rows)
+    out = await records.add_records(conn, table, rows, max_cell_bytes=_cell_cap(request))
     wake_runner(request, background)
     return JSONOut({"records": out})
 
@@ -92,7 +93,9 @@ async def update_records(
     """Merges cell values into existing rows. With the table's ``AUTO_RUN_ON``, formula
     columns reading the changed cells are queued again."""
     _check_batch(request, len(body.records))
-    updated = await records.update_records(conn, table, [(r.id, r.cells) for r in body.records])
+    updated = await records.update_records(
+        conn, table, [(r.id, r.cells) for r in body.records], max_cell_bytes=_cell_cap(request)
+    )
     wake_runner(request, background)
     return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
 
@@ -114,7 +117,9 @@ async def patch_record(
 ) -> JSONOut:
     """Updates one row from ``{cells:{…}}`` or the flat ``{f_…: value}``."""
     cells = body["cells"] if isinstance(body.get("cells"), dict) else body
-    updated = await records.update_records(conn, table, [(record_id, cells)])
+    updated = await records.update_records(
+        conn, table, [(record_id, cells)], max_cell_bytes=_cell_cap(request)
+    )
     wake_runner(request, background)
     return JSONOut(updated[0])
 
@@ -148,6 +153,7 @@ async def delete_records(
 
 
 @api.post("/v3/tables/{tableId}/bulk-fetch-records", responses=ok(RecordList))
+@read_only
 async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableReadDep) -> JSONOut:
     """Rows by id, in the order asked; unknown ids are left out."""
     found = await records.bulk_fetch(conn, table, body.recordIds, body.fieldIds)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, get_settings
-from ..errors import ClayError, NotFound, PayloadTooLarge
+from ..errors import NotFound, PayloadTooLarge, as_clay_error
 from ..schemas import SourceDeleteIn, SourceOut, Success, WebhookAccepted
 from ..schemas_catalog import (
     ResponseTypeIn,
@@ -81,10 +81,6 @@ async def ingest(request: Request, hook: Annotated[str, Path(max_length=300)]) -
     return await _ingest(request.app.state.webhooks, hook, request.headers, request.stream())
 
 
-def _error(body: dict[str, Any], status: int, headers: dict[str, str] | None) -> Response:
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
-
-
 async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> bool:
     """Serves ``POST /v3/sources/webhook/{hook}`` straight from ASGI: the busiest public
     URL skips routing, dependencies and middleware. False if ``scope`` is something else."""
@@ -107,12 +103,8 @@ async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> b
 
     try:
         response = await _ingest(app.state.webhooks, hook, headers, chunks())
-    except ClayError as exc:
-        response = _error(exc.body(), exc.status_code, exc.headers)
-    except Exception:
-        log.exception("unhandled error in webhook ingestion")
-        body = {"type": "InternalServerError", "message": "Internal server error"}
-        response = _error(body, 500, None)
+    except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
+        response = as_clay_error(exc).to_response()
     await response(scope, receive, send)
     return True
 

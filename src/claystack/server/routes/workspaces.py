@@ -13,6 +13,7 @@ from ..deps import (
     WorkbookDep,
     WorkspaceReadScope,
     WorkspaceScope,
+    read_only,
 )
 from ..schemas import (
     DeletedResources,
@@ -111,6 +112,7 @@ async def _resources(conn: Conn, scope: Scope, body: ResourcesIn | None) -> JSON
 
 
 @api.post("/v3/workspaces/{workspaceId}/resources_v2", responses=ok(ResourceList))
+@read_only
 async def resources_v2(
     conn: Conn, scope: WorkspaceReadScope, body: Annotated[ResourcesIn | None, Body()] = None
 ) -> JSONOut:
@@ -120,6 +122,7 @@ async def resources_v2(
 
 
 @api.post("/v3/workspaces/{workspaceId}/resources/search", responses=ok(ResourceList))
+@read_only
 async def search_resources(
     body: ResourceSearchIn, conn: Conn, scope: WorkspaceReadScope
 ) -> JSONOut:
@@ -187,6 +190,7 @@ async def permissions(conn: Conn, scope: WorkspaceScope) -> JSONOut:
 
 
 @api.post("/v3/users/{userId}/resources", responses=ok(ResourceList))
+@read_only
 async def user_resources(
     userId: int,
     conn: Conn,

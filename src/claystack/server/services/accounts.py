@@ -6,13 +6,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import security
 from ..config import Settings
-from ..errors import BadRequest, Conflict, NotFound, Unauthorized
-from ..storage.models import Instance, Membership, Session, User, Workspace
+from ..errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from ..storage.models import Instance, LoginFailure, Membership, Session, User, Workspace
 from . import credits as credits_svc
 from .common import ROLES, Actor, iso, now_ms
 
@@ -161,14 +161,23 @@ async def login(
     return Login(user=_user_out(row), cookie=cookie)
 
 
-async def actor_from_cookie(conn: AsyncConnection, secret: str, cookie: str) -> tuple[Actor, int]:
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """Who a session cookie or API token belongs to, checked against the database."""
+
+    actor: Actor
+    auth_version: int
+    expires_ms: int | None = None
+
+
+async def actor_from_cookie(conn: AsyncConnection, secret: str, cookie: str) -> Credential:
     """The caller behind a session cookie, and when the session expires (epoch ms)."""
     token = security.session_token_from_cookie(secret, cookie)
     if token is None:
         raise Unauthorized()
     row = (
         await conn.execute(
-            select(User.id, User.email, User.name, Session.expires_at)
+            select(User.id, User.email, User.name, User.auth_version, Session.expires_at)
             .join(Session, Session.user_id == User.id)
             .where(
                 Session.token_hash == security.sha256(token),
@@ -179,31 +188,87 @@ async def actor_from_cookie(conn: AsyncConnection, secret: str, cookie: str) -> 
     ).first()
     if row is None:
         raise Unauthorized()
-    return Actor(row.id, row.email, row.name), row.expires_at
+    return Credential(Actor(row.id, row.email, row.name), row.auth_version, row.expires_at)
 
 
-async def actor_from_api_token(conn: AsyncConnection, token: str) -> Actor:
+async def actor_from_api_token(conn: AsyncConnection, token: str) -> Credential:
     row = (
         await conn.execute(
-            select(User.id, User.email, User.name).where(
-                User.api_token_hash == security.sha256(token)
+            select(User.id, User.email, User.name, User.auth_version).where(
+                User.api_token_hash == security.sha256(token),
+                User.api_token_revoked_at.is_(None),
             )
         )
     ).first()
     if row is None:
         raise Unauthorized()
-    return Actor(row.id, row.email, row.name)
+    return Credential(Actor(row.id, row.email, row.name), row.auth_version)
 
 
-async def logout(conn: AsyncConnection, secret: str, cookie: str | None) -> None:
+_AUTH_VERSION = (
+    select(User.auth_version)
+    .where(User.id == bindparam("user_id"))
+    .execution_options(sqlite_inline=True)
+)
+
+
+async def auth_version(conn: AsyncConnection, user_id: int) -> int | None:
+    """The user's credential version: a cached credential checked at another is stale."""
+    value = await conn.scalar(_AUTH_VERSION, {"user_id": user_id})
+    return None if value is None else int(value)
+
+
+async def _revoked(conn: AsyncConnection, user_id: int, **values: Any) -> None:
+    await conn.execute(
+        update(User).where(User.id == user_id).values(auth_version=User.auth_version + 1, **values)
+    )
+
+
+async def logout(
+    conn: AsyncConnection, secret: str, cookie: str | None, *, everywhere: bool = False
+) -> None:
+    """Revokes the session of ``cookie``; with ``everywhere``, every session of its user."""
     token = security.session_token_from_cookie(secret, cookie or "")
     if token is None:
+        return
+    user_id = await conn.scalar(
+        select(Session.user_id).where(
+            Session.token_hash == security.sha256(token), Session.revoked_at.is_(None)
+        )
+    )
+    if user_id is None:
+        return
+    if everywhere:
+        await revoke_sessions(conn, user_id)
         return
     await conn.execute(
         update(Session)
         .where(Session.token_hash == security.sha256(token), Session.revoked_at.is_(None))
         .values(revoked_at=now_ms())
     )
+    await _revoked(conn, user_id)
+
+
+async def revoke_sessions(conn: AsyncConnection, user_id: int) -> None:
+    """Ends every session of the user, in every server process at once."""
+    await conn.execute(
+        update(Session)
+        .where(Session.user_id == user_id, Session.revoked_at.is_(None))
+        .values(revoked_at=now_ms())
+    )
+    await _revoked(conn, user_id)
+
+
+async def set_password(conn: AsyncConnection, user_id: int, password: str) -> None:
+    """Changes the password and ends every session of the user."""
+    if len(password) < 8:
+        raise BadRequest("Password must be at least 8 characters long")
+    await conn.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(password_hash=await security.hash_password(password))
+    )
+    await revoke_sessions(conn, user_id)
 
 
 async def me(conn: AsyncConnection, secret: str, actor: Actor) -> dict[str, Any]:
@@ -213,21 +278,97 @@ async def me(conn: AsyncConnection, secret: str, actor: Actor) -> dict[str, Any]
         "email": row.email,
         "name": row.name,
         "username": row.email.split("@")[0],
-        "apiToken": security.api_token_for(secret, row.id, row.token_salt),
+        "apiToken": None
+        if row.api_token_revoked_at is not None
+        else security.api_token_for(secret, row.id, row.token_salt),
         "defaultWorkspaceId": row.default_workspace_id,
         "createdAt": iso(row.created_at),
     }
 
 
 async def rotate_api_token(conn: AsyncConnection, secret: str, user_id: int) -> str:
+    """A new API token for the user; the old one stops working at once, everywhere."""
     salt = secrets.token_hex(8)
     token = security.api_token_for(secret, user_id, salt)
-    await conn.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(token_salt=salt, api_token_hash=security.sha256(token))
+    await _revoked(
+        conn,
+        user_id,
+        token_salt=salt,
+        api_token_hash=security.sha256(token),
+        api_token_revoked_at=None,
     )
     return token
+
+
+async def revoke_api_token(conn: AsyncConnection, user_id: int) -> None:
+    """Revokes the user's API token (until the next rotation)."""
+    # The column is unique and required: a hash no token has keeps both true.
+    unusable = security.sha256("revoked:" + secrets.token_hex(16))
+    await _revoked(conn, user_id, api_token_hash=unusable, api_token_revoked_at=now_ms())
+
+
+async def user_id_by_email(conn: AsyncConnection, email: str) -> int:
+    user_id = await conn.scalar(select(User.id).where(User.email == email.strip().lower()))
+    if user_id is None:
+        raise NotFound(f"No user with email {email}")
+    return int(user_id)
+
+
+# -- the login throttle: failures per account and per address, shared through the database
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    window_ms: int
+    # (key, the failures it may have within the window)
+    limits: tuple[tuple[str, int], ...]
+
+    @classmethod
+    def of(cls, settings: Settings, email: str, address: str) -> Throttle:
+        return cls(
+            settings.login_window_seconds * 1000,
+            (
+                ("account:" + email.strip().lower(), settings.login_max_failures),
+                ("address:" + address, settings.login_max_failures_per_address),
+            ),
+        )
+
+
+async def check_throttle(conn: AsyncConnection, throttle: Throttle) -> None:
+    """429 when the account or the address has failed too often within the window."""
+    now = now_ms()
+    limit_of = dict(throttle.limits)
+    rows = await conn.execute(
+        select(LoginFailure.key, func.count(), func.min(LoginFailure.created_at))
+        .where(
+            LoginFailure.key.in_(list(limit_of)),
+            LoginFailure.created_at > now - throttle.window_ms,
+        )
+        .group_by(LoginFailure.key)
+    )
+    for key, count, oldest in rows:
+        if count >= limit_of[key]:
+            raise TooManyRequests(
+                "Too many login attempts, try again later",
+                retry_after=(oldest + throttle.window_ms - now) // 1000 + 1,
+            )
+
+
+async def login_failed(conn: AsyncConnection, throttle: Throttle) -> None:
+    now = now_ms()
+    keys = [key for key, _ in throttle.limits]
+    await conn.execute(insert(LoginFailure), [{"key": k, "created_at": now} for k in keys])
+    stale = LoginFailure.created_at <= now - throttle.window_ms
+    await conn.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys), stale))
+    if secrets.randbelow(100) == 0:  # now and then, keys no one tries any more
+        await conn.execute(delete(LoginFailure).where(stale))
+
+
+async def login_succeeded(conn: AsyncConnection, throttle: Throttle) -> None:
+    """Clears the account's failures (never the address's: one good login must not reset
+    an attacker's budget there)."""
+    account = throttle.limits[0][0]
+    await conn.execute(delete(LoginFailure).where(LoginFailure.key == account))
 
 
 async def user_count(conn: AsyncConnection) -> int:

@@ -6,6 +6,18 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+# Integer ids are 64-bit signed in both databases: a larger one names nothing.
+MAX_INT_ID = 2**63 - 1
+
+
+def int_id(value: object) -> int | None:
+    """``value`` as an integer id, or None when it cannot name a stored row."""
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if 0 < number <= MAX_INT_ID else None
+
 
 def now_ms() -> int:
     return int(time.time() * 1000)

@@ -330,7 +330,14 @@ async def run_import(db: Database, settings: Settings, import_id: str, wake: Any
             errors = [{"line": b.line, "message": b.reason} for b in bad]
             try:
                 alive = await _store_batch(
-                    db, import_id, actor, batch, errors, run_actions, lease_ms
+                    db,
+                    import_id,
+                    actor,
+                    batch,
+                    errors,
+                    run_actions,
+                    lease_ms,
+                    settings.max_cell_bytes,
                 )
             except ClayError as exc:
                 await _finish(db, import_id, FAILED, exc.message)
@@ -358,6 +365,7 @@ async def _store_batch(
     errors: list[dict[str, Any]],
     run_actions: bool,
     lease_ms: int,
+    max_cell_bytes: int,
 ) -> bool:
     """Adds one batch of rows and the job's progress in one transaction; False when the
     job is no longer ACTIVE (cancelled by a reset, or taken over)."""
@@ -375,7 +383,9 @@ async def _store_batch(
             table = await tables_svc.resolve_table(conn, actor, job.table_id)
             if not table.scope.can_write:
                 raise Forbidden("The user who started the import can no longer write this table")
-            await records_svc.add_records(conn, table, batch, run_actions=run_actions)
+            await records_svc.add_records(
+                conn, table, batch, max_cell_bytes=max_cell_bytes, run_actions=run_actions
+            )
         kept = list(job.row_errors or [])
         room = MAX_REPORTED_ERRORS - len(kept)
         now = now_ms()

@@ -9,10 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import ColumnElement, Text, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import BadRequest, Conflict, NotFound
+from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTooLarge
 from ..ids import new_ids
 from ..storage import bulk
 from ..storage.models import Record, Table
@@ -94,16 +95,29 @@ async def _writable_fields(conn: AsyncConnection, table_id: str) -> set[str]:
     return set(await tables_svc.field_ids(conn, table_id)) - SYSTEM_FIELD_IDS
 
 
-def _check_cells(cells: Any, writable: set[str], where: str) -> dict[str, Any]:
+def _check_cells(cells: Any, writable: set[str], where: str, max_bytes: int) -> dict[str, Any]:
     if not isinstance(cells, dict):
-        raise BadRequest(f'Invalid request parameter(s): Field "{where}.cells" - expected object')
+        raise InvalidParameter(f"{where}.cells", "expected object")
     unknown = cells.keys() - writable
     if unknown:
         fid = sorted(unknown)[0]
         if fid in SYSTEM_FIELD_IDS:
             raise BadRequest(f"Field {fid} is read-only")
         raise BadRequest(f"Unknown field {fid} in {where}.cells")
+    for fid, value in cells.items():
+        if cell_too_large(value, max_bytes):
+            raise PayloadTooLarge(f"The value of {where}.cells.{fid} exceeds {max_bytes} bytes")
     return cells
+
+
+def cell_too_large(value: Any, max_bytes: int) -> bool:
+    """Whether a cell value takes more than ``max_bytes`` as JSON."""
+    if value is None or isinstance(value, bool | int | float):
+        return False
+    # A character takes at most 6 bytes of JSON (``\uXXXX``): short text needs no encoding.
+    if isinstance(value, str) and len(value) * 6 + 2 <= max_bytes:
+        return False
+    return len(orjson.dumps(value)) > max_bytes
 
 
 async def add_records(
@@ -111,10 +125,12 @@ async def add_records(
     table: TableRef,
     records: Sequence[dict[str, Any]],
     *,
+    max_cell_bytes: int,
     run_actions: bool = True,
 ) -> list[dict[str, Any]]:
-    """Inserts rows, keeping client ids and cell values; all or nothing. With
-    ``run_actions=False`` auto-run queues only formula columns (an import without run)."""
+    """Inserts rows, keeping client ids and cell values; all or nothing (a cell over
+    ``max_cell_bytes`` is a 413). With ``run_actions=False`` auto-run queues only formula
+    columns (an import without run)."""
     if not records:
         return []
     writable = await _writable_fields(conn, table.id)
@@ -135,7 +151,7 @@ async def add_records(
         if rid in seen:
             raise Conflict(f"Record id {rid} appears twice in the request")
         seen.add(rid)
-        cells = _check_cells(rec.get("cells") or {}, writable, f"records[{i}]")
+        cells = _check_cells(rec.get("cells") or {}, writable, f"records[{i}]", max_cell_bytes)
         rows.append(
             {"table_id": table.id, "id": rid, "cells": cells, "created_at": now, "updated_at": now}
         )
@@ -221,7 +237,11 @@ _MISSING = object()
 
 
 async def update_records(
-    conn: AsyncConnection, table: TableRef, updates: Sequence[tuple[str, dict[str, Any]]]
+    conn: AsyncConnection,
+    table: TableRef,
+    updates: Sequence[tuple[str, dict[str, Any]]],
+    *,
+    max_cell_bytes: int,
 ) -> list[dict[str, Any]]:
     """Merges new cell values into existing rows; any unknown id fails the whole request.
     With auto-run on, the changes queue the formula columns that read them, and the columns
@@ -236,7 +256,7 @@ async def update_records(
         raise NotFound(f"Record not found: {missing[0]}")
     merged: dict[str, dict[str, Any]] = {}
     for i, (rid, cells) in enumerate(updates):
-        _check_cells(cells, writable, f"records[{i}]")
+        _check_cells(cells, writable, f"records[{i}]", max_cell_bytes)
         base = merged.get(rid, existing[rid].cells)
         merged[rid] = {**base, **cells}
     now = now_ms()

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Membership, Source
 from . import records as records_svc
@@ -35,6 +35,7 @@ _HOOK = re.compile(
 )
 # typeSettings keys that ask for something and are not stored.
 _REQUEST_FLAGS = ("generateAuthToken", "authToken")
+_TOKEN_OPTION = re.compile(r"token|auth", re.IGNORECASE)
 _TOKEN = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,498}[\x21-\x7e])?")
 
 
@@ -138,16 +139,61 @@ async def _free_field_name(conn: AsyncConnection, table_id: str, name: str) -> s
     return candidate
 
 
+def _type_settings(add: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """``typeSettings`` from ``addSource.source`` and ``addSource`` itself (clients send
+    either); a key given in both places must have the same value."""
+    merged: dict[str, Any] = {}
+    for where, holder in (("addSource.typeSettings", add), ("source.typeSettings", spec)):
+        settings = holder.get("typeSettings")
+        if settings is None:
+            continue
+        if not isinstance(settings, dict):
+            raise InvalidParameter(where, "expected object")
+        for key, value in settings.items():
+            if key in merged and merged[key] != value:
+                raise InvalidParameter(where, f"{key} differs from the other typeSettings")
+            merged[key] = value
+    return merged
+
+
+def _token_options(add: dict[str, Any], settings: dict[str, Any]) -> tuple[bool, str | None]:
+    """(generate a token, the token chosen by the client). Any other option naming a token
+    is refused: ignoring it would leave open a source its creator meant to protect."""
+    unknown = sorted(
+        k
+        for k in settings.keys() | add.keys()
+        if _TOKEN_OPTION.search(k) and k not in _REQUEST_FLAGS
+    )
+    if unknown:
+        raise InvalidParameter(
+            f"typeSettings.{unknown[0]}", "unknown option; use generateAuthToken or authToken"
+        )
+    generate = False
+    for where, holder in (("generateAuthToken", add), ("typeSettings.generateAuthToken", settings)):
+        value = holder.get("generateAuthToken")
+        if value is not None and not isinstance(value, bool):
+            raise InvalidParameter(where, "expected true or false")
+        generate = generate or bool(value)
+    chosen = settings.get("authToken", add.get("authToken"))
+    if chosen is not None and (not isinstance(chosen, str) or not _TOKEN.fullmatch(chosen)):
+        # A token kept in typeSettings would be shown in plain text and protect nothing.
+        raise InvalidParameter(
+            "typeSettings.authToken",
+            "expected 1 to 500 printable ASCII characters, without leading or trailing spaces",
+        )
+    if chosen is not None and generate:
+        raise BadRequest("Give typeSettings.authToken or generateAuthToken, not both")
+    return generate, chosen
+
+
 def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], str | None]:
     """(name, typeSettings to store, the source's token if any) from ``addSource``."""
     if not isinstance(add, dict):
-        raise BadRequest(
-            'Invalid request parameter(s): Field "sourceSettings.addSource" - expected object'
-        )
+        raise InvalidParameter("sourceSettings.addSource", "expected object")
     spec = add.get("source") or {}
     if not isinstance(spec, dict):
-        raise BadRequest('Invalid request parameter(s): Field "addSource.source" - expected object')
-    source_type = spec.get("type") or "webhook"
+        raise InvalidParameter("addSource.source", "expected object")
+    source_type = spec.get("type") or add.get("type") or "webhook"
     if source_type not in SOURCE_TYPES:
         raise BadRequest(f'Source type "{source_type}" is not supported; use "webhook"')
     ws = spec.get("workspaceId")
@@ -155,28 +201,13 @@ def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], 
         raise BadRequest("source.workspaceId must be the table's workspace")
     name = spec.get("name") or add.get("name") or "Webhook"
     if not isinstance(name, str) or not name.strip() or len(name) > 500:
-        raise BadRequest('Invalid request parameter(s): Field "name" - expected a non-empty string')
-    settings = spec.get("typeSettings") or {}
-    if not isinstance(settings, dict):
-        raise BadRequest(
-            'Invalid request parameter(s): Field "source.typeSettings" - expected object'
-        )
-    generate = bool(settings.get("generateAuthToken") or add.get("generateAuthToken"))
-    chosen = settings.get("authToken")
-    if chosen is not None and (not isinstance(chosen, str) or not _TOKEN.fullmatch(chosen)):
-        # A token kept in typeSettings would be shown in plain text and protect nothing.
-        raise BadRequest(
-            'Invalid request parameter(s): Field "typeSettings.authToken" - expected 1 to 500 '
-            "printable ASCII characters, without leading or trailing spaces"
-        )
-    if chosen is not None and generate:
-        raise BadRequest("Give typeSettings.authToken or generateAuthToken, not both")
+        raise InvalidParameter("name", "expected a non-empty string")
+    settings = _type_settings(add, spec)
+    generate, chosen = _token_options(add, settings)
     stored = {k: v for k, v in settings.items() if k not in _REQUEST_FLAGS}
     slug_text = stored.setdefault("urlSlugText", DEFAULT_SLUG_TEXT)
     if not isinstance(slug_text, str):
-        raise BadRequest(
-            'Invalid request parameter(s): Field "typeSettings.urlSlugText" - expected text'
-        )
+        raise InvalidParameter("typeSettings.urlSlugText", "expected text")
     return name.strip(), stored, chosen or (new_token() if generate else None)
 
 

@@ -27,6 +27,7 @@ HOSTED_TYPES = ("people", "company", "companies", "find-people", "find-companies
 SOURCE_TYPES = ("webhook", "manual")
 RESPONSE_TYPES = ("JSON", "PLAIN_TEXT")
 TOKEN_HEADER = "x-clay-webhook-auth"
+_NO_CAP = 2**62
 
 
 def _bad(field: str, text: str) -> BadRequest:
@@ -169,7 +170,9 @@ async def subscribe(
             for start in range(0, len(buffered), 1000):
                 chunk = buffered[start : start + 1000]
                 rows = [{"id": b.record_id, "cells": {field_id: b.payload}} for b in chunk]
-                made += len(await records_svc.add_records(conn, table, rows))
+                # Each payload was held to the webhook payload limit when it arrived.
+                added = await records_svc.add_records(conn, table, rows, max_cell_bytes=_NO_CAP)
+                made += len(added)
         await conn.execute(delete(SourceBuffer).where(SourceBuffer.source_id == sid))
         await conn.execute(
             update(Source)

@@ -35,8 +35,9 @@ from ..errors import (
     TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
+    as_clay_error,
 )
-from ..middleware import legacy_body
+from ..middleware import check_depth, legacy_body, parse_json
 from ..storage.engine import Database
 from ..storage.models import Source, SourceDelivery, Table
 from . import records as records_svc
@@ -200,11 +201,14 @@ class WebhookIngest:
         if not body.strip():
             raise BadRequest("Empty body: send one JSON object per request")
         text = body
+        depth = self.settings.max_json_depth
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
-            payload = _not_json(body, (content_type or "").split(";")[0].strip().lower())
+            payload = _not_json(body, (content_type or "").split(";")[0].strip().lower(), depth)
             text = orjson.dumps(payload)
+        else:
+            check_depth(payload, body, depth)
         if not isinstance(payload, dict | list):
             raise BadRequest("The body must be a JSON object (or an array, kept as one row)")
         if not self.db.is_sqlite and b"\\u0000" in text:
@@ -297,13 +301,15 @@ class WebhookIngest:
             return
         except Exception as exc:  # noqa: BLE001 - one bad row must not fail the others
             if len(batch) > 1:
+                # Each row again in a transaction of its own: only the bad one fails.
                 for item in batch:
                     await self._write([item])
                 return
-            if isinstance(exc, ClayError):
-                _fail(batch, exc)
-                return
-            raise
+            error = as_clay_error(exc)
+            if error.status_code >= 500:
+                error = ServiceUnavailable("Could not store the row; try again")
+            _fail(batch, error)
+            return
         for item, result in zip(batch, results, strict=True):
             if item.future.done():
                 continue
@@ -316,15 +322,16 @@ class WebhookIngest:
 _FORM = "application/x-www-form-urlencoded"
 
 
-def _not_json(body: bytes, ctype: str) -> Any:
+def _not_json(body: bytes, ctype: str, depth: int) -> Any:
     """The payload of a body that is not JSON, by its media type."""
     if ctype == _FORM:
         try:
-            return orjson.loads(legacy_body(body))
+            inner = legacy_body(body)
         except BadRequest:
             return _form_fields(body)
+        return parse_json(inner, depth)
     if ctype.startswith("text/") and ctype != "text/json":
-        return orjson.loads(legacy_body(body))
+        return parse_json(legacy_body(body), depth)
     if ctype in ("", "application/json", "text/json") or ctype.endswith("+json"):
         raise BadRequest("Malformed JSON body")
     raise UnsupportedMediaType(f"Webhook bodies must be JSON (or form fields), not {ctype}")
@@ -454,6 +461,7 @@ async def _apply(
                 {"cells": {sources[batch[i].hook.source_id].source_field_id: batch[i].payload}}
                 for i in indexes
             ],
+            max_cell_bytes=settings.max_cell_bytes,
         )
         for i, row in zip(indexes, added, strict=True):
             results[i] = (row["id"], False)

@@ -20,7 +20,7 @@ from ..storage.models import (
     Workspace,
 )
 from . import credits
-from .common import Actor, Scope, iso, now_ms
+from .common import Actor, Scope, int_id, iso, now_ms
 
 RESOURCE_TYPES = ("FOLDER", "WORKBOOK", "TABLE")
 
@@ -54,10 +54,9 @@ async def resolve_workspace(
 ) -> Scope:
     """The caller's scope in a workspace; 404 when it does not exist or is not theirs,
     403 when ``write`` and the caller's role there is read-only."""
-    try:
-        ws = int(workspace_id)
-    except (TypeError, ValueError):
-        raise NotFound("Workspace not found") from None
+    ws = int_id(workspace_id)
+    if ws is None:
+        raise NotFound("Workspace not found")
     role = await conn.scalar(
         select(Membership.role).where(
             Membership.workspace_id == ws, Membership.user_id == actor.user_id
@@ -423,7 +422,8 @@ async def list_resources(
                 if rtype == "TABLE":
                     stmt = stmt.where(Table.workbook_id.is_(None))
         if owner_ids:
-            stmt = stmt.where(model.owner_id.in_(owner_ids))
+            # An id beyond 64 bits owns nothing (and would not bind).
+            stmt = stmt.where(model.owner_id.in_([o for o in owner_ids if int_id(o) == o]))
         if query:
             pattern = "%" + like_escape(query.lower()) + "%"
             cond: ColumnElement[bool] = func.lower(model.name).like(pattern, escape="\\")

@@ -53,6 +53,11 @@ class User(Base):
     api_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     default_workspace_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+    # Set when the API token was revoked (``DELETE /v3/me/api-token``); a rotation clears it.
+    api_token_revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Grows whenever a credential of the user is revoked: cached credentials carry the
+    # version they were checked at, so every process drops them at once.
+    auth_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Session(Base):
@@ -63,6 +68,17 @@ class Session(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     expires_at: Mapped[int] = mapped_column(BigInteger)
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class LoginFailure(Base):
+    """One failed login, under the keys it counts against (``account:<email>``,
+    ``address:<ip>``); shared by every server process, pruned as the window passes."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    __table_args__ = (Index("ix_login_failures_key_created_at", "key", "created_at"),)
 
 
 class Workspace(Base):

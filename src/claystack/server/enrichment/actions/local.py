@@ -294,9 +294,16 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
             select(Record.id).where(Record.table_id == table_id, Record.id == rid)
         )
         if exists is None:
-            await records.add_records(conn, ref_, [{"id": rid, "cells": cells}])
+            await records.add_records(
+                conn,
+                ref_,
+                [{"id": rid, "cells": cells}],
+                max_cell_bytes=ctx.settings.max_cell_bytes,
+            )
         else:
-            await records.update_records(conn, ref_, [(rid, cells)])
+            await records.update_records(
+                conn, ref_, [(rid, cells)], max_cell_bytes=ctx.settings.max_cell_bytes
+            )
     named = {names[f]: v for f, v in cells.items()}
     return ActionResult(
         value={"recordId": rid, "tableId": table_id},

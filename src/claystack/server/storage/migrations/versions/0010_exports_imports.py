@@ -1,7 +1,7 @@
 """export and import jobs
 
 Revision ID: 0010_exports_imports
-Revises: 0006_table_data_version
+Revises: 0007_hardening
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010_exports_imports"
-down_revision = "0006_table_data_version"
+down_revision = "0007_hardening"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,128 @@
+"""Browser tests: the web app in Debian's Chromium, driven by Playwright, against a real
+uvicorn serving claystack on SQLite (or ``CLAYSTACK_TEST_DATABASE_URL``'s PostgreSQL).
+
+Run them alone with ``pytest tests/browser`` (or ``-m browser``). One browser and one server
+for the package (Playwright's sync API holds the main thread's event loop while it runs, so it
+must be gone before the suite's async tests); big tables are seeded through the bulk API,
+never through the UI. No browser is ever downloaded: without ``/usr/bin/chromium``
+(``apt-get install -y chromium``) they skip, unless ``CI`` is set, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from claystack import Client
+from claystack.server.app import create_app
+from claystack.server.config import Settings
+
+from ..conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
+
+CHROMIUM = os.environ.get("CLAYSTACK_TEST_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(scope="package")
+def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real claystack (workers on, demo user seeded) on 127.0.0.1; its base URL."""
+    data = tmp_path_factory.mktemp("web")
+    schema = ""
+    if PG_URL:
+        schema = "w_" + uuid.uuid4().hex[:12]
+        pg_execute(f'CREATE SCHEMA "{schema}"')
+    settings = Settings(
+        database_url=PG_URL or f"sqlite:///{data / 'web.db'}",
+        database_schema=schema,
+        data_dir=data,
+        http_allow_private=True,
+    )
+    try:
+        with serve_in_thread(create_app(settings), lifespan="on") as url:
+            yield url
+    finally:
+        if schema:
+            pg_execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="package")
+def clay(web_url: str) -> Iterator[Client]:
+    """The SDK, logged in as the demo user, for seeding through the API."""
+    with Client(web_url + "/v3", email=DEMO_EMAIL, password=DEMO_PASSWORD) as client:
+        yield client
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Any]:
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="package")
+def logged_in_state(browser: Any, web_url: str) -> Any:
+    """Cookies of a browser that logged in once through the login form."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(web_url + "/")
+    page.get_by_label("Email").fill(DEMO_EMAIL)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log out").wait_for()
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+@pytest.fixture
+def page(browser: Any, web_url: str, logged_in_state: Any) -> Iterator[Any]:
+    """A logged-in page; console errors and failed requests of the app fail the test."""
+    context = browser.new_context(
+        storage_state=logged_in_state, base_url=web_url, viewport={"width": 1400, "height": 900}
+    )
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_url)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # A refused API call shows in the page as a message; the browser also logs it.
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+    assert not errors, errors

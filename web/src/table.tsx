@@ -1,0 +1,359 @@
+// A table's page: header, toolbar, live run progress, the grid and the cell panel.
+import { useEffect, useRef, useState } from "preact/hooks";
+import {
+  type Field,
+  type RecordRow,
+  type Table,
+  type View,
+  ApiError,
+  PENDING,
+  del,
+  errorText,
+  get,
+  getTable,
+  patch,
+  post,
+  rowsWindow,
+} from "./api";
+import { DataGrid, writable } from "./grid";
+import { navigate } from "./main";
+import { AddColumnDialog, CellPanel, ColumnsMenu, FilterDialog, RunDialog } from "./panels";
+import { ExportButton, ImportDialog, WebhookDialog } from "./sources";
+import { ErrorNote, NamePrompt, Progress } from "./ui";
+
+type Counts = Record<string, { status: string; count: number }[]>;
+
+function parseTsv(text: string): string[][] {
+  const lines = text.replace(/\r\n?/g, "\n").replace(/\n$/, "").split("\n");
+  return lines.map((line) => line.split("\t"));
+}
+
+export function TablePage(props: { tableId: string; viewId: string | null; onRenamed: () => void }) {
+  const [table, setTable] = useState<Table | null>(null);
+  const [error, setError] = useState("");
+  const [notice, setNotice] = useState("");
+  const [total, setTotal] = useState(0);
+  const [selected, setSelected] = useState<string[]>([]);
+  const [counts, setCounts] = useState<Counts>({});
+  const [cell, setCell] = useState<{ row: RecordRow; field: Field } | null>(null);
+  const [dialog, setDialog] = useState<string | null>(null);
+  const gridEl = useRef<HTMLDivElement>(null);
+  const grid = useRef<DataGrid | null>(null);
+  const viewId = props.viewId ?? table?.firstViewId ?? "";
+  const view: View | undefined = table?.views.find((v) => v.id === viewId);
+
+  async function reloadTable(): Promise<Table | null> {
+    try {
+      const t = await getTable(props.tableId);
+      setTable(t);
+      return t;
+    } catch (e) {
+      setError(errorText(e));
+      return null;
+    }
+  }
+  useEffect(() => {
+    reloadTable();
+  }, [props.tableId]);
+
+  // The grid lives as long as the table and view stay the same.
+  useEffect(() => {
+    if (!table || !gridEl.current || !viewId) return;
+    if (props.viewId && !view) {
+      setError("View not found");
+      return;
+    }
+    const g = new DataGrid(gridEl.current, table.id, viewId, table.fields, view, {
+      onTotal: setTotal,
+      onOpenCell: (row, field) => setCell({ row, field }),
+      onEdit: (row, field, value) =>
+        patch(`/v3/tables/${table.id}/records/${encodeURIComponent(row.id)}`, {
+          cells: { [field.id]: value },
+        }).then(
+          () => g.refreshVisible(),
+          (e) => (setError(errorText(e)), g.refreshVisible()),
+        ),
+      onSelection: setSelected,
+      onSort: (items) => saveView("sort", { items }, { sort: items }).then(() => g.reload()),
+      onColumns: (settings) => saveView("fields", settings, null),
+      onError: setError,
+    });
+    grid.current = g;
+    return () => {
+      g.destroy();
+      grid.current = null;
+    };
+  }, [table?.id, viewId, !!table]);
+
+  useEffect(() => {
+    if (grid.current && table) grid.current.setFields(table.fields, view);
+  }, [table]);
+
+  // Live status: runstatus counts, the row total, and the rows in sight while cells are pending.
+  useEffect(() => {
+    if (!table) return;
+    let stopped = false;
+    let last = "";
+    let timer = 0;
+    async function tick() {
+      let pending = false;
+      try {
+        const status = await get<{ statusCountsByField: Counts }>(
+          `/v3/workspaces/${table!.workspaceId}/tables/${table!.id}/fields/runstatus`,
+        );
+        const key = JSON.stringify(status.statusCountsByField);
+        pending = Object.values(status.statusCountsByField).some((list) =>
+          list.some((c) => PENDING.has(c.status) && c.count > 0),
+        );
+        if (!stopped) setCounts(status.statusCountsByField);
+        const g = grid.current;
+        if (g && (pending || key !== last)) await g.refreshVisible();
+        else if (g) {
+          const head = await rowsWindow(table!.id, viewId, 0, 1);
+          if (head.total !== g.total) await g.refreshVisible();
+        }
+        last = key;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.status === 404)) setNotice(errorText(e));
+      }
+      if (!stopped) timer = window.setTimeout(tick, pending ? 700 : 2000);
+    }
+    timer = window.setTimeout(tick, 500);
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [table?.id, viewId]);
+
+  // Paste a block from a spreadsheet at the focused cell: updates rows, adds any beyond the end.
+  useEffect(() => {
+    const el = gridEl.current;
+    if (!el || !table) return;
+    const onPaste = async (event: ClipboardEvent) => {
+      const g = grid.current;
+      const focused = g?.api.getFocusedCell();
+      if (!g || !focused || g.api.getEditingCells().length) return;
+      const text = event.clipboardData?.getData("text/plain") ?? "";
+      if (!text) return;
+      event.preventDefault();
+      const block = parseTsv(text);
+      const columns = g.api.getAllDisplayedColumns().map((c) => c.getColId());
+      const startCol = Math.max(1, columns.indexOf(focused.column.getColId()));
+      const canWrite = new Set(table.fields.filter(writable).map((f) => f.id));
+      const cellsOf = (values: string[]) => {
+        const cells: Record<string, string> = {};
+        values.forEach((v, i) => {
+          const fid = columns[startCol + i];
+          if (fid && canWrite.has(fid)) cells[fid] = v;
+        });
+        return cells;
+      };
+      try {
+        const start = focused.rowIndex;
+        const existing = await rowsWindow(table.id, viewId, start, Math.min(1000, block.length));
+        const updates = existing.results.map((r, i) => ({ id: r.id, cells: cellsOf(block[i]) }));
+        if (updates.length) await patch(`/v3/tables/${table.id}/records`, { records: updates });
+        const extra = block.slice(updates.length).map((values) => ({ cells: cellsOf(values) }));
+        for (let i = 0; i < extra.length; i += 1000)
+          await post(`/v3/tables/${table.id}/records`, { records: extra.slice(i, i + 1000) });
+        setNotice(`Pasted ${block.length} row(s)`);
+        g.api.refreshInfiniteCache();
+      } catch (e) {
+        setError(errorText(e));
+      }
+    };
+    el.addEventListener("paste", onPaste);
+    return () => el.removeEventListener("paste", onPaste);
+  }, [table, viewId]);
+
+  /** Saves a view setting through the view route of spec part 2, else the view PATCH. */
+  async function saveView(route: string, body: unknown, fallback: Record<string, unknown> | null) {
+    if (!table) return;
+    try {
+      await patch(`/v3/tables/${table.id}/views/${viewId}/${route}`, body);
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.missingRoute || e.status === 405))) {
+        setError(errorText(e));
+        return;
+      }
+      if (fallback) {
+        try {
+          await patch(`/v3/tables/${table.id}/views/${viewId}`, fallback);
+        } catch (err) {
+          setError(errorText(err));
+        }
+      } else setNotice("This server cannot save column layout yet; it is kept until you reload.");
+    }
+  }
+
+  if (error && !table)
+    return (
+      <section class="page">
+        <ErrorNote error={error} />
+        <a href="/" data-route="1">Back to the workspace</a>
+      </section>
+    );
+  if (!table) return <p class="loading">Loading table…</p>;
+
+  const autoRun = table.tableSettings?.AUTO_RUN_ON !== false;
+  const runnable = table.fields.filter((f) => f.type === "action" || f.type === "formula");
+  const progress = runnable
+    .map((f) => {
+      const list = counts[f.id] ?? [];
+      const pending = list.filter((c) => PENDING.has(c.status)).reduce((a, c) => a + c.count, 0);
+      const errors = list.filter((c) => c.status.startsWith("ERROR")).reduce((a, c) => a + c.count, 0);
+      const done = list.filter((c) => !PENDING.has(c.status)).reduce((a, c) => a + c.count, 0);
+      return { f, pending, errors, done };
+    })
+    .filter((p) => p.pending > 0 || p.done > 0);
+
+  async function addRow() {
+    try {
+      await post(`/v3/tables/${table!.id}/records`, { records: [{ cells: {} }] });
+      grid.current?.api.refreshInfiniteCache();
+      const g = grid.current;
+      setTimeout(() => g?.jumpTo(g.total), 300);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+  async function deleteRows() {
+    if (!selected.length || !confirm(`Delete ${selected.length} row(s)?`)) return;
+    try {
+      await del(`/v3/tables/${table!.id}/records`, { recordIds: selected });
+      grid.current?.api.deselectAll();
+      grid.current?.reload();
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+  async function toggleAutoRun() {
+    try {
+      const r = await patch<{ table: Table }>(`/v3/tables/${table!.id}`, {
+        tableSettings: { AUTO_RUN_ON: !autoRun },
+      });
+      setTable({ ...table!, tableSettings: r.table.tableSettings });
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }
+  const afterChange = async () => {
+    await reloadTable();
+    grid.current?.reload();
+  };
+
+  return (
+    <section class="page table-page">
+      <header class="table-head">
+        <h1>
+          <button type="button" class="link title" title="Rename table" onClick={() => setDialog("rename")}>
+            {table.name}
+          </button>
+        </h1>
+        <label>
+          View{" "}
+          <select
+            aria-label="View"
+            value={viewId}
+            onChange={(e) => navigate(`/tables/${table.id}/views/${e.currentTarget.value}`)}
+          >
+            {table.views.map((v) => (
+              <option value={v.id}>{v.name}</option>
+            ))}
+          </select>
+        </label>
+        <span class="muted" data-testid="row-total">
+          {total.toLocaleString()} rows
+        </span>
+        <label class="toggle">
+          <input type="checkbox" checked={autoRun} onChange={toggleAutoRun} /> Auto-run
+        </label>
+      </header>
+      <div class="toolbar" role="toolbar" aria-label="Table actions">
+        <button type="button" onClick={addRow}>+ Row</button>
+        <button type="button" disabled={!selected.length} onClick={deleteRows}>
+          Delete rows{selected.length ? ` (${selected.length})` : ""}
+        </button>
+        <button type="button" onClick={() => setDialog("column")}>+ Column</button>
+        <button type="button" onClick={() => setDialog("run")} disabled={!runnable.length}>
+          ▶ Run
+        </button>
+        <button type="button" onClick={() => setDialog("columns")}>Columns</button>
+        <button type="button" onClick={() => setDialog("filter")}>Filter</button>
+        <button type="button" onClick={() => setDialog("webhook")}>Webhook</button>
+        <button type="button" onClick={() => setDialog("import")}>Import CSV</button>
+        <ExportButton table={table} viewId={viewId} onError={setError} onNotice={setNotice} />
+        <span class="spacer" />
+        <button type="button" onClick={() => grid.current?.jumpTo(0)} aria-label="First row">⤒</button>
+        <button type="button" onClick={() => grid.current?.jumpTo(grid.current.total - 1)} aria-label="Last row">
+          ⤓
+        </button>
+      </div>
+      {progress.length > 0 && (
+        <div class="run-strip" aria-live="polite">
+          {progress.map((p) => (
+            <Progress
+              key={p.f.id}
+              label={`${p.f.name}${p.errors ? ` (${p.errors} errors)` : ""}`}
+              value={p.done}
+              max={p.done + p.pending}
+            />
+          ))}
+        </div>
+      )}
+      <ErrorNote error={error} />
+      {notice && (
+        <p class="notice" role="status">
+          {notice}{" "}
+          <button type="button" class="link" onClick={() => setNotice("")}>dismiss</button>
+        </p>
+      )}
+      <div class="grid-wrap">
+        <div class="grid" ref={gridEl} data-testid="grid" />
+        {cell && (
+          <CellPanel
+            table={table}
+            row={cell.row}
+            field={cell.field}
+            onClose={() => setCell(null)}
+          />
+        )}
+      </div>
+      {dialog === "rename" && (
+        <NamePrompt
+          title="Rename table"
+          label="Table name"
+          initial={table.name}
+          onClose={() => setDialog(null)}
+          onSubmit={async (name) => {
+            await patch(`/v3/tables/${table.id}`, { name });
+            setTable({ ...table, name });
+            props.onRenamed();
+          }}
+        />
+      )}
+      {dialog === "column" && (
+        <AddColumnDialog table={table} viewId={viewId} onClose={() => setDialog(null)} onDone={afterChange} />
+      )}
+      {dialog === "run" && (
+        <RunDialog table={table} viewId={viewId} selected={selected} onClose={() => setDialog(null)} />
+      )}
+      {dialog === "columns" && grid.current && (
+        <ColumnsMenu table={table} grid={grid.current} onClose={() => setDialog(null)} />
+      )}
+      {dialog === "filter" && (
+        <FilterDialog
+          table={table}
+          view={view}
+          save={(filter) => saveView("filter", filter.live, { filter: filter.legacy })}
+          onClose={() => setDialog(null)}
+          onDone={afterChange}
+        />
+      )}
+      {dialog === "webhook" && <WebhookDialog table={table} onClose={() => setDialog(null)} onDone={reloadTable} />}
+      {dialog === "import" && (
+        <ImportDialog table={table} onClose={() => setDialog(null)} onDone={afterChange} />
+      )}
+    </section>
+  );
+}
