@@ -88,8 +88,8 @@ async def test_integrations_are_listed_with_actions_and_secret_keys(
     client: httpx.AsyncClient,
 ) -> None:
     seed = (await client.get("/v3/integrations")).json()
-    live = (await client.get("/v3/workspaces/1/app-accounts")).json()
-    assert seed == live
+    # The workspace route is Clay's JSON array of accounts (spec part 2 §1.1).
+    assert (await client.get("/v3/workspaces/1/app-accounts")).json() == seed["appAccounts"]
     acme = next(i for i in seed["integrations"] if i["key"] == ACME.key)
     assert acme["displayName"] == "Acme Enrich" and acme["type"] == ACME.key
     assert acme["actions"] == [
@@ -143,7 +143,7 @@ async def test_account_lifecycle_never_shows_secrets(
     assert r.status_code == 200 and r.json()["appAccount"]["name"] == "Acme Free"
     free_id = r.json()["appAccount"]["id"]
 
-    listed = (await client.get("/v3/workspaces/1/app-accounts")).json()["appAccounts"]
+    listed = (await client.get("/v3/workspaces/1/app-accounts")).json()
     assert [a["id"] for a in listed] == [aid, free_id]
     assert (await client.get("/v3/integrations")).json()["appAccounts"] == listed
     one = (await client.get(f"/v3/integrations/{ACME.key}")).json()["integration"]
@@ -178,7 +178,7 @@ async def test_account_lifecycle_never_shows_secrets(
     for method in ("GET", "PATCH", "DELETE"):
         r = await client.request(method, f"/v3/app-accounts/{aid}", json={"name": "x"})
         assert r.status_code == 404 and r.json()["message"] == "Connected account not found"
-    listed = (await client.get("/v3/workspaces/1/app-accounts")).json()["appAccounts"]
+    listed = (await client.get("/v3/workspaces/1/app-accounts")).json()
     assert [a["id"] for a in listed] == [free_id]
     async with app.state.db.transaction(write=False) as conn:
         with pytest.raises(NotFound):
@@ -218,7 +218,7 @@ async def test_credentials_are_checked_against_the_schema(
     r = await _create(client, name="   ", credentials={"apiKey": SECRET})
     assert r.status_code == 400
     # Nothing was half-written.
-    assert (await client.get("/v3/workspaces/1/app-accounts")).json()["appAccounts"] == []
+    assert (await client.get("/v3/workspaces/1/app-accounts")).json() == []
     assert all(SECRET not in body for body in seen)
 
 
@@ -267,7 +267,7 @@ async def test_foreign_workspace_is_404_and_viewers_cannot_write(
     assert (await client.get(f"/v3/app-accounts/{aid}")).status_code == 200
 
     viewer, _ = await other_user("viewer@example.com", role="viewer", workspace=1)
-    listed = (await viewer.get("/v3/workspaces/1/app-accounts")).json()["appAccounts"]
+    listed = (await viewer.get("/v3/workspaces/1/app-accounts")).json()
     assert [a["id"] for a in listed] == [aid]
     assert (await viewer.get(f"/v3/app-accounts/{aid}")).status_code == 200
     for method, path in (

@@ -279,6 +279,7 @@ def test_help_lists_every_command() -> None:
         "run",
         "credits",
         "webhooks",
+        "actions",
     ):
         assert command in text
 
@@ -485,6 +486,18 @@ def test_credits_explains_what_is_counted(cli: Cli) -> None:
     assert "0 in 0 charged runs" in result.stdout
     assert "formula columns are free" in result.stderr and "0 credits" in result.stderr
     assert "What is counted" in CliRunner().invoke(app, ["credits", "--help"]).stdout
+
+
+def test_actions_catalog_and_credits_by_action(cli: Cli) -> None:
+    found = {a["actionKey"]: a for a in cli.json("actions")}
+    assert found["http-api-v2"]["actionPackageId"] == "4299091f-3cd3-4d68-b198-0143575f471d"
+    assert found["normalize-phone"]["pricing"]["credits"] == 0
+    out = cli("actions", "search", "phone number").stdout
+    assert "normalize/normalize-phone" in out
+    hits = cli.json("actions", "search", "phone number")
+    assert [h["entity_id"] for h in hits] == ["normalize/normalize-phone"]
+    out = cli("credits", "--actions").stdout
+    assert "actions" in out and "credits" in out
 
 
 def test_users_rotate_token_and_set_password(

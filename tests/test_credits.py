@@ -174,6 +174,7 @@ def _check(report: dict[str, Any], entries: list[Any], dims: Iterable[str] = FUL
     assert report["totals"] == {
         "used": -sum(e.amount for e in charges),
         "runs": len(charges),
+        "actions": sum(e.actions for e in charges),
         "granted": sum(e.amount for e in entries if e.kind == "grant"),
         "net": sum(e.amount for e in entries),
     }
@@ -300,7 +301,7 @@ async def test_workspace_report_matches_the_ledger_for_every_time_range(
         assert seed["balance"] == balance
         assert seed["groupBy"] == list(FULL)
         if start == end == 0:  # an empty range
-            assert seed["totals"] == {"used": 0, "runs": 0, "granted": 0, "net": 0}
+            assert seed["totals"] == {"used": 0, "runs": 0, "actions": 0, "granted": 0, "net": 0}
             assert seed["rows"] == []
             continue
         expected_start = datetime.fromtimestamp(start / 1000, UTC) if start is not None else None
@@ -420,6 +421,7 @@ async def test_rows_and_breakdowns_carry_names(
         "fieldName",
         "credits",
         "runs",
+        "actions",
     }
 
 
@@ -540,7 +542,7 @@ async def test_group_by_choices(client: httpx.AsyncClient, ledger: dict[str, Any
         _check(r.json(), entries, dims)
     total = (await client.get("/v3/workspaces/1/credits?groupBy=")).json()
     assert total["groupBy"] == []
-    assert total["rows"] == [{"credits": total["totals"]["used"], "runs": 120}]
+    assert total["rows"] == [{"credits": total["totals"]["used"], "runs": 120, "actions": 120}]
 
 
 async def test_bad_queries_are_400(client: httpx.AsyncClient, ledger: dict[str, Any]) -> None:

@@ -206,7 +206,9 @@ def _db_state(db: Settings, table_id: str) -> dict[str, Any]:
                 charges = list(
                     await conn.execute(
                         select(CreditEntry).where(
-                            CreditEntry.table_id == table_id, CreditEntry.kind == "charge"
+                            CreditEntry.table_id == table_id,
+                            CreditEntry.kind == "charge",
+                            CreditEntry.amount != 0,  # free executions count actions only
                         )
                     )
                 )

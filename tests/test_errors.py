@@ -44,10 +44,18 @@ READ_ONLY_POSTS = {
 VIEWER_POSTS = READ_ONLY_POSTS | {
     "/v3/tables/{tableId}/export",
     "/v3/tables/{tableId}/views/{viewId}/export",
+    "/v3/enrichment-search/{workspaceId}/query",
+    "/v3/workspaces/{workspaceId}/enrichment-search/query-v2",
+    "/v3/workspaces/{workspaceId}/actions/dynamicFields",
+    "/v3/workspaces/{workspaceId}/wizard/evaluate-step",
+    "/v3/actions/run-cpj-preview-enrichment",
 }
 # Every table route is also served under /v3/workspaces/{workspaceId} (spec part 2 §2).
 READ_ONLY_POSTS |= {
     "/v3/workspaces/{workspaceId}" + p[3:] for p in READ_ONLY_POSTS if p.startswith("/v3/tables/")
+}
+VIEWER_POSTS |= READ_ONLY_POSTS | {
+    "/v3/workspaces/{workspaceId}" + p[3:] for p in VIEWER_POSTS if p.startswith("/v3/tables/")
 }
 # Routes where an id in the path is the client's to choose: an unknown one creates the object
 # (spec part 2 §6: POST …/records/{recordId} makes a blank row with the client's id).
@@ -110,6 +118,7 @@ class World:
             },
             ("PATCH", "/v3/tables/{tableId}/records/{recordId}"): {"cells": {}},
             ("POST", "/v3/tables/{tableId}/bulk-fetch-records"): {"recordIds": [self.record]},
+            ("POST", "/v3/tables/{tableId}/views/{viewId}/search"): {"searchTerm": "x"},
             ("DELETE", "/v3/tables/{tableId}/records"): {"recordIds": [self.record]},
             ("POST", "/v3/imports"): {
                 "workspaceId": self.ws,
@@ -120,6 +129,9 @@ class World:
                 },
             },
         }
+        alias = "/v3/workspaces/{workspaceId}/tables/"
+        if path.startswith(alias):  # the workspace-scoped alias takes the same body
+            path = "/v3/tables/" + path[len(alias) :]
         if (method, path) in bodies:
             return bodies[(method, path)]
         return {} if method in ("POST", "PATCH", "PUT") else None

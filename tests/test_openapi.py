@@ -16,6 +16,7 @@ BODYLESS = {
     ("POST", "/v3/auth/logout"),
     ("POST", "/_claystack/reset"),
     ("POST", "/v3/sources/{sourceId}/auth-token"),
+    ("POST", "/v3/sources/webhook/auth-token/{sourceId}"),
     ("POST", "/v3/tables/{tableId}/export"),
     ("POST", "/v3/tables/{tableId}/views/{viewId}/export"),
     ("POST", "/v3/me/api-token"),

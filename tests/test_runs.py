@@ -279,10 +279,14 @@ async def cells(client: httpx.AsyncClient, table_id: str, ids: list[str], fid: s
 
 
 async def ledger(app: FastAPI, table_id: str) -> list[Any]:
+    """The table's credit charges. Free executions are in the ledger too, as zero-credit
+    entries counting one action each (tests/test_actions_ledger.py); they are left out here."""
     async with app.state.db.transaction(write=False) as conn:
         return list(
             await conn.execute(
-                select(CreditEntry).where(CreditEntry.table_id == table_id).order_by(CreditEntry.id)
+                select(CreditEntry)
+                .where(CreditEntry.table_id == table_id, CreditEntry.amount != 0)
+                .order_by(CreditEntry.id)
             )
         )
 

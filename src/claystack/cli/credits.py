@@ -42,14 +42,18 @@ def credits(
     end: Annotated[
         str | None, typer.Option(help="Until this date/time (a bare date includes that day)")
     ] = None,
+    actions: Annotated[
+        bool, typer.Option("--actions", help="Group by action and sort by actions (executions)")
+    ] = False,
     json: JsonOpt = False,
 ) -> None:
     """Credit usage of a workspace, grouped by day, user, integration, action, table or field.
 
-    What is counted: every execution of an action column that the server charges, with the
-    credits it cost. Formula columns are free and not counted. An action priced at 0
-    credits shows in the runs/actions counts only if the server counts free executions
-    (servers that report an "actions" count do: it is shown as a column)."""
+    What is counted: every successful execution of an action column is one action, free
+    ones included, with the credits it cost (set prices with CLAYSTACK_ACTION_PRICES).
+    Formula columns are free and not counted."""
+    if actions:
+        by = "action"
     if by not in _BY:
         fail(f"--by takes one of {', '.join(_BY)}, not {by!r}")
     ws = workspace_id(workspace)
@@ -58,31 +62,19 @@ def credits(
     if json:
         print_json(report)
         return
-    rows = sorted(report.rows, key=lambda r: -r.credits) if by != "date" else report.rows
+    rows = report.rows
+    if by != "date":
+        rows = sorted(rows, key=lambda r: (-r.actions, -r.credits) if actions else -r.credits)
     totals = report.totals
-    # Newer servers also count executions of free actions ("actions"); show them when present.
-    actions = _extra(totals, "actions")
-    counted = f", {actions} action executions" if actions is not None else ""
     print_table(
-        f"Credits used in workspace {ws} by {by}: {totals.used} in {totals.runs} charged runs"
-        f"{counted} (balance {report.balance})",
-        [by, "credits", "runs", *(["actions"] if actions is not None else [])],
-        (
-            [_credit_key(by, r), r.credits, r.runs]
-            + ([_extra(r, "actions") or 0] if actions is not None else [])
-            for r in rows
-        ),
+        f"Credits used in workspace {ws} by {by}: {totals.used} credits, {totals.actions} "
+        f"actions (balance {report.balance})",
+        [by, "credits", "actions"],
+        ([_credit_key(by, r), r.credits, r.actions] for r in rows),
     )
     if not rows:
         err.print(
-            "nothing charged in this period: formula columns are free, and actions priced at 0 "
-            "credits are not charged (see `claystack credits --help`)",
+            "no action ran in this period: formula columns are free and not counted "
+            "(see `claystack credits --help`)",
             highlight=False,
         )
-
-
-def _extra(model: Any, name: str) -> Any:
-    value = getattr(model, name, None)
-    if value is None and model.model_extra:
-        value = model.model_extra.get(name)
-    return value

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from . import (
+    actions,
     auth,
     credits,
     fields,
@@ -87,6 +88,7 @@ app.add_typer(fields.fields_app, name="fields")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(jobs.imports_app, name="imports")
 app.add_typer(views.views_app, name="views")
+app.add_typer(actions.actions_app, name="actions")
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from ._base import DEFAULT_BASE_URL, Async, AsyncCore, Core, M, Sync, SyncCore
 from ._jobs import Exports, Imports
 from ._models import RunStatus
 from ._resources import (
+    Actions,
     AppAccounts,
     Auth,
     Credits,
@@ -47,6 +48,7 @@ class _Namespaces(Generic[M]):
     webhooks: Sources[M]
     credits: Credits[M]
     integrations: Integrations[M]
+    actions: Actions[M]
     app_accounts: AppAccounts[M]
     exports: Exports[M]
     imports: Imports[M]
@@ -69,6 +71,7 @@ class _Namespaces(Generic[M]):
         self.sources = self.webhooks = Sources(core)
         self.credits = Credits(core)
         self.integrations = Integrations(core)
+        self.actions = Actions(core)
         self.app_accounts = AppAccounts(core)
         self.exports = Exports(core)
         self.imports = Imports(core)

@@ -11,6 +11,7 @@ from pydantic import Field as _Field
 __all__ = [
     "Action",
     "AppAccount",
+    "CatalogAction",
     "Cell",
     "CreditBreakdowns",
     "CreditReport",
@@ -22,6 +23,7 @@ __all__ = [
     "Member",
     "Record",
     "Resource",
+    "RunEstimate",
     "RunStarted",
     "RunStatus",
     "Source",
@@ -307,6 +309,7 @@ class UsageRow(Model):
     fieldName: str | None = None
     credits: int = 0
     runs: int = 0
+    actions: int = 0
 
 
 class CreditTotals(Model):
@@ -315,6 +318,7 @@ class CreditTotals(Model):
 
     used: int = 0
     runs: int = 0
+    actions: int = 0
     granted: int = 0
     net: int = 0
 
@@ -344,3 +348,32 @@ class CreditReport(Model):
     totals: CreditTotals = _Field(default_factory=CreditTotals)
     rows: list[UsageRow] = []
     breakdowns: CreditBreakdowns = _Field(default_factory=CreditBreakdowns)
+
+
+class CatalogAction(Model):
+    """One action of ``GET /v3/actions``: claystack's ``key`` and Clay's ``actionKey`` /
+    ``actionPackageId``, parameter lists, ``pricing`` ({credits, actions, …}) and ``auth``."""
+
+    key: str
+    actionKey: str
+    actionPackageId: str
+    integration: str | None = None
+    displayName: str = ""
+    description: str = ""
+    inputParameterSchema: list[dict[str, Any]] = []
+    outputParameterSchema: list[dict[str, Any]] = []
+    pricing: dict[str, Any] = {}
+    auth: dict[str, Any] = {}
+
+
+class RunEstimate(Model):
+    """What a run would spend without running: rows, actions (executions) and credits,
+    with one entry per action column in ``fields``."""
+
+    recordCount: int = 0
+    actions: int = 0
+    credits: int = 0
+    maxCredits: int = 0
+    balance: int | None = None
+    sufficientCredits: bool | None = None
+    fields: list[dict[str, Any]] = []

@@ -15,6 +15,7 @@ from ._exceptions import ClayTimeoutError
 from ._jobs import Exports, Imports
 from ._models import (
     AppAccount,
+    CatalogAction,
     CreditReport,
     Field,
     Folder,
@@ -22,6 +23,7 @@ from ._models import (
     Me,
     Member,
     Record,
+    RunEstimate,
     RunStarted,
     RunStatus,
     Source,
@@ -732,6 +734,35 @@ class Runs(Resource[M]):
         }
         return RunStarted.model_validate((yield req("PATCH", f"/tables/{_q(t)}/run", body)))
 
+    @api("PATCH /tables/{tableId}/run/estimate")
+    def estimate(
+        self,
+        table_id: str,
+        field_ids: Iterable[str],
+        *,
+        record_ids: Iterable[str] | None = None,
+        view_id: str | None = None,
+        num_records: int | None = None,
+        force: bool = False,
+    ) -> Op[RunEstimate]:
+        """What :meth:`start` with the same arguments would spend, without running: the
+        rows, the actions (executions) and the credits, per column."""
+        t = _id(table_id)
+        if record_ids is not None:
+            run_records: dict[str, Any] = {"recordIds": [_id(r) for r in record_ids]}
+        else:
+            top: dict[str, Any] = {"viewId": (yield from _view_of(t, view_id))}
+            if num_records is not None:
+                top["numRecords"] = num_records
+            run_records = {"viewIdTopRecords": top}
+        body: dict[str, Any] = {
+            "fieldIds": [_id(f) for f in field_ids],
+            "runRecords": run_records,
+            "forceRun": force,
+        }
+        data = yield req("PATCH", f"/tables/{_q(t)}/run/estimate", body)
+        return RunEstimate.model_validate(data)
+
     @api("GET /workspaces/{workspaceId}/tables/{tableId}/fields/runstatus")
     def status(self, table_id: str, *, workspace_id: int | None = None) -> Op[RunStatus]:
         """Cell status counts per column (looks the workspace up when not given)."""
@@ -1018,6 +1049,28 @@ class Integrations(Resource[M]):
         return Integration.model_validate(data["integration"])
 
 
+class Actions(Resource[M]):
+    """The action catalog: every action the server can run, with Clay's names and prices."""
+
+    @api("GET /actions")
+    def list(self, *, workspace_id: int | None = None) -> Op[builtins.list[CatalogAction]]:
+        """Every built-in and plugin action, with ``actionKey``, ``actionPackageId``,
+        parameters, ``pricing`` and ``auth``."""
+        data = yield req("GET", "/actions", params={"workspaceId": workspace_id})
+        return [CatalogAction.model_validate(a) for a in data["actions"]]
+
+    @api("POST /workspaces/{workspaceId}/enrichment-search/query-v2")
+    def search(
+        self, workspace_id: int, query: str, *, limit: int = 20
+    ) -> Op[builtins.list[dict[str, Any]]]:
+        """Actions whose name, key or description contain every word of ``query``:
+        ``[{entity_id, name, type, description, actionKey, actionPackageId, pricing}]``."""
+        body = {"userQuery": query, "limit": limit}
+        path = f"/workspaces/{_q(workspace_id)}/enrichment-search/query-v2"
+        data = yield req("POST", path, body)
+        return [dict(r) for r in data["results"]]
+
+
 class AppAccounts(Resource[M]):
     """Connected accounts (``aa_…``): an integration's credentials, stored encrypted by the
     server and never shown again; answers name the credential keys that are set."""
@@ -1042,7 +1095,8 @@ class AppAccounts(Resource[M]):
     def list(self, workspace_id: int) -> Op[builtins.list[AppAccount]]:
         """The workspace's connected accounts."""
         data = yield req("GET", f"/workspaces/{_q(workspace_id)}/app-accounts")
-        return [AppAccount.model_validate(a) for a in data["appAccounts"]]
+        items = data["appAccounts"] if isinstance(data, dict) else data
+        return [AppAccount.model_validate(a) for a in items]
 
     @api("GET /app-accounts/{accountId}")
     def get(self, account_id: str) -> Op[AppAccount]:
@@ -1100,6 +1154,7 @@ NAMESPACES: dict[str, type[Resource[Any]]] = {
     "sources": Sources,
     "credits": Credits,
     "integrations": Integrations,
+    "actions": Actions,
     "app_accounts": AppAccounts,
     "exports": Exports,
     "imports": Imports,

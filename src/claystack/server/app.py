@@ -35,6 +35,7 @@ from .routes import (
     fields,
     integrations,
     jobs,
+    longtail,
     records,
     runs,
     sources,
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         integrations,
         credits,
         jobs,
+        longtail,
         emulator,
         ui,
     )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from platformdirs import user_data_path
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     # Credits per successful `use-ai` execution by model, as JSON; merged over the built-in table.
     ai_prices: dict[str, int] = Field(default_factory=dict)
     ai_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Credits per execution by action, as JSON {"actionKey" or "package/actionKey": credits};
+    # replaces the action's own price, so a team can simulate what a table will cost.
+    action_prices: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     # Webhook sources. 0 means "no limit". ``limits_profile = "hosted"`` gives every limit
     # not set explicitly the hosted product's value (see ``HOSTED_LIMITS``).
     limits_profile: Literal["self-hosted", "hosted"] = "self-hosted"

@@ -448,6 +448,7 @@ class ReportFilters(Model):
 class CreditTotals(Model):
     used: int = Field(description="Credits charged (a positive number)")
     runs: int = Field(description="Charged executions, including free ones")
+    actions: int = Field(description="Actions (executions) counted, free ones included")
     granted: int = Field(description="Credits granted")
     net: int = Field(description="Sum of every matching ledger entry (granted − used ± other)")
 
@@ -468,6 +469,7 @@ class UsageRow(Model):
     fieldName: str | None = None
     credits: int
     runs: int
+    actions: int = Field(description="Actions (executions), free ones included")
 
 
 class CreditBreakdowns(Model):
@@ -483,7 +485,17 @@ class CreditReportOut(Model):
     in ``timeRange`` and match ``filters`` (``balance`` excepted)."""
 
     workspaceId: int
-    reportType: Literal["workspace", "integration", "user", "table", "field"]
+    reportType: Literal[
+        "workspace",
+        "integration",
+        "user",
+        "table",
+        "field",
+        "api",
+        "signal",
+        "triggerDefinition",
+        "mcp",
+    ]
     timeRange: TimeRangeOut
     filters: ReportFilters
     groupBy: list[Literal["date", "user", "integration", "action", "table", "field"]]
@@ -498,14 +510,16 @@ class CreditReportOut(Model):
 
 class SourceOut(Model):
     id: str
-    tableId: str
+    tableId: str | None = Field(description="null until a source field subscribes it")
     workspaceId: int
     name: str
-    type: Literal["webhook"]
+    type: str = Field(examples=["webhook"])
     typeSettings: dict[str, Any]
     url: str
+    state: dict[str, Any] = Field(description="{url, numSourceRecords}")
     hasAuthToken: bool
-    fieldId: str
+    fieldId: str | None
+    dataFieldId: str | None = Field(description="The source field it feeds (null: buffering)")
     numSourceRecords: int
     numSubmissions: int
     sourceSubscriptions: list[dict[str, Any]]
@@ -542,6 +556,9 @@ class RunIn(Model):
     )
     callerName: str | None = None
     forceRun: bool = False
+    preview: bool = Field(
+        default=False, description="Only estimate: answer what the run would spend (RunEstimate)"
+    )
 
 
 class RunStarted(Model):

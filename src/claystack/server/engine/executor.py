@@ -11,6 +11,7 @@ from typing import Any
 
 from ..config import Settings
 from ..enrichment.base import ActionError, ActionResult, Integration, RunContext
+from ..services import credits
 from ..services.common import now_ms
 from ..storage.engine import Database
 from .work import Charge, Job, Outcome, Step, Task, dumps
@@ -108,11 +109,11 @@ class Executor:
     def _charge(
         self, task: Task, step: Step, result: ActionResult, index: int | None
     ) -> list[Charge]:
-        price = result.credits if result.credits is not None else step.action.credits
-        if price <= 0:
-            return []
+        # Every execution is recorded, a free one too: it counts as one action.
+        own = result.credits if result.credits is not None else step.action.credits
+        price = credits.execution_price(self.settings, step.integration, step.action, own)
         key = f"run:{task.job.key}" if index is None else f"run:{task.job.key}:{index}"
-        return [Charge(key, step.integration.key, step.action.key, int(price))]
+        return [Charge(key, step.integration.key, step.action.key, price)]
 
     async def _execute(self, task: Task) -> Outcome:
         job = task.job

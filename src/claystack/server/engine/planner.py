@@ -14,6 +14,7 @@ from ..config import Settings
 from ..enrichment import bindings, evaluation, formulas, registry
 from ..enrichment.pool import FormulaPool
 from ..errors import ClayError
+from ..services import credits
 from ..services.fields import WATERFALL
 from .queue import Claim, Credentials
 from .work import Job, Outcome, Step, Task, cell_values
@@ -179,7 +180,10 @@ class Planner:
             cred = creds.get((job.workspace_id, aa, pkg), {}) if aa else {}
             if isinstance(cred, ClayError):
                 return Outcome(job, "ERROR_INVALID_INPUT", error=f"{aa}: {cred.message}")
-            price = action.price(inputs, cred, self.settings) if inputs is not None else 0
+            price = 0
+            if inputs is not None:
+                own = action.price(inputs, cred, self.settings)
+                price = credits.execution_price(self.settings, integration, action, own)
             steps.append(Step(integration, action, inputs, cred, blank, price))
         if not any(s.inputs is not None for s in steps):
             message = next((s.blank for s in steps if s.blank), "No step of the waterfall can run")

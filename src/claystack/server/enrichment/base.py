@@ -86,6 +86,10 @@ class Action:
     execution with these inputs, known before it runs, so that the engine holds enough of
     the workspace's balance for it; what the result says (``ActionResult.credits``) is what
     is charged.
+
+    ``clay_action_key`` and ``clay_package_id`` are the names Clay gives this action
+    (``actionKey``, ``actionPackageId``) when they differ from ``key`` and the integration's
+    key: the catalog (``GET /v3/actions``) lists them, so clients written for Clay find it.
     """
 
     key: str
@@ -95,6 +99,9 @@ class Action:
     output_schema: dict[str, Any] = field(default_factory=dict)
     credits: int = 0
     quote: QuoteFn | None = None
+    description: str = ""
+    clay_action_key: str | None = None
+    clay_package_id: str | None = None
 
     def price(
         self, inputs: Mapping[str, Any], credentials: Mapping[str, Any], settings: Any
@@ -113,6 +120,9 @@ class Integration:
     credentials_schema: dict[str, Any] = field(default_factory=dict)
     max_concurrency: int | None = None
     rate_per_second: float | None = None
+    clay_package_id: str | None = None  # Clay's actionPackageId for every action, if it has one
 
     def action(self, key: str) -> Action | None:
-        return next((a for a in self.actions if a.key == key), None)
+        """The action of this key (claystack's ``key`` or Clay's ``clay_action_key``)."""
+        found = next((a for a in self.actions if a.key == key), None)
+        return found or next((a for a in self.actions if a.clay_action_key == key), None)

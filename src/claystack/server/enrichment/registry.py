@@ -117,9 +117,15 @@ def resolve(package_id: str, action_key: str) -> tuple[Integration, Action] | No
 
 
 def clay_package_id(integration: Integration, action: Action) -> str:
-    """Clay's ``actionPackageId`` for an action: its package UUID when Clay has one, else
-    the claystack integration key."""
-    return _CLAY_PACKAGE_OF.get(action.key, integration.key)
+    """Clay's ``actionPackageId`` for an action: the one the plugin declares
+    (``Action.clay_package_id``, ``Integration.clay_package_id``), its package UUID when
+    Clay has one, else the claystack integration key."""
+    return (
+        action.clay_package_id
+        or integration.clay_package_id
+        or _CLAY_PACKAGE_OF.get(action.clay_action_key or action.key)
+        or _CLAY_PACKAGE_OF.get(action.key, integration.key)
+    )
 
 
 def _parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
@@ -150,7 +156,7 @@ def definition(integration: Integration, action: Action) -> dict[str, Any]:
         outputs = [{"name": "value", "type": "any", "outputPath": "", "semanticType": None}]
     return {
         "key": action.key,
-        "actionKey": action.key,
+        "actionKey": action.clay_action_key or action.key,
         "actionPackageId": clay_package_id(integration, action),
         "integration": integration.key,
         "displayName": action.display_name,

@@ -2,24 +2,130 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Body, Path, Query, Request
 
-from ..deps import AppAccountDep, Conn, DefaultScope, Secret, WorkspaceScope
+from ..deps import (
+    AppAccountDep,
+    Conn,
+    DefaultReadScope,
+    DefaultScope,
+    Secret,
+    WorkspaceReadScope,
+    WorkspaceScope,
+    get_settings,
+    read_only,
+)
+from ..errors import NotFound
 from ..schemas import (
     AppAccountEnvelope,
     AppAccountIn,
+    AppAccountOut,
     AppAccountPatch,
     IntegrationEnvelope,
     IntegrationList,
     Success,
 )
-from ..services import app_accounts
+from ..schemas_catalog import (
+    AccountType,
+    AccountTypeSummary,
+    ActionCatalog,
+    DisabledActions,
+    DynamicFieldOut,
+    DynamicFieldsIn,
+    PresetOut,
+    SearchIn,
+    SearchResults,
+    ValidateAuthIn,
+    ValidateAuthOut,
+)
+from ..services import app_accounts, catalog
 from . import JSONOut, ok, router
 
 api = router("integrations")
 TypeKey = Annotated[str, Path(alias="type", description="The integration key")]
+AccountId = Annotated[str, Path(alias="accountId")]
+
+
+def _body(model: Any) -> dict[str, Any]:
+    return model.model_dump(exclude_unset=True) if model is not None else {}
+
+
+# -- the catalog (spec part 2 §7) -----------------------------------------------------------
+
+
+@api.get("/v3/actions", responses=ok(ActionCatalog))
+async def list_actions(request: Request, scope: DefaultReadScope) -> JSONOut:
+    """Every action this server can run, built-in and plugin, with Clay's ``actionKey`` and
+    ``actionPackageId``, its input and output parameters, price and auth
+    (``?workspaceId=``, else the caller's default workspace)."""
+    return JSONOut(catalog.list_actions(get_settings(request)))
+
+
+_SEARCH = "Actions whose name, key or description contain every word of ``userQuery``."
+
+
+@api.post("/v3/enrichment-search/{workspaceId}/query", responses=ok(SearchResults))
+@read_only
+async def enrichment_search(
+    request: Request, scope: WorkspaceReadScope, body: Annotated[SearchIn | None, Body()] = None
+) -> JSONOut:
+    return JSONOut(catalog.search(_body(body), get_settings(request)))
+
+
+enrichment_search.__doc__ = _SEARCH
+
+
+@api.post("/v3/workspaces/{workspaceId}/enrichment-search/query-v2", responses=ok(SearchResults))
+@read_only
+async def enrichment_search_v2(
+    request: Request, scope: WorkspaceReadScope, body: Annotated[SearchIn | None, Body()] = None
+) -> JSONOut:
+    return JSONOut(catalog.search(_body(body), get_settings(request)))
+
+
+enrichment_search_v2.__doc__ = _SEARCH
+
+
+@api.post("/v3/workspaces/{workspaceId}/actions/dynamicFields", responses=ok(list[DynamicFieldOut]))
+@read_only
+async def dynamic_fields(scope: WorkspaceReadScope, body: DynamicFieldsIn) -> JSONOut:
+    """Options of action inputs: an input's allowed values (its schema's ``enum``), else
+    ``[]``."""
+    return JSONOut(catalog.dynamic_fields(body.model_dump()))
+
+
+@api.get("/v3/workspaces/{workspaceId}/all-disabled-actions", responses=ok(DisabledActions))
+async def disabled_actions(scope: WorkspaceReadScope) -> JSONOut:
+    """Actions an admin turned off: none on claystack."""
+    return JSONOut(catalog.disabled_actions())
+
+
+@api.get("/v3/presets/workspace/{workspaceId}/categories", responses=ok(list[str]))
+async def preset_categories(scope: WorkspaceReadScope) -> JSONOut:
+    """Categories of the workspace's presets."""
+    return JSONOut(catalog.preset_categories())
+
+
+@api.get("/v3/presets/workspace/{workspaceId}/filtered", responses=ok(list[PresetOut]))
+async def filtered_presets(
+    scope: WorkspaceReadScope,
+    types: Annotated[list[str] | None, Query(alias="types[]")] = None,
+) -> JSONOut:
+    """The workspace's presets of some types."""
+    return JSONOut(catalog.presets(types=types))
+
+
+@api.get("/v3/presets/workspace/{workspaceId}", responses=ok(list[PresetOut]))
+async def workspace_presets(
+    scope: WorkspaceReadScope, category: Annotated[str | None, Query()] = None
+) -> JSONOut:
+    """The workspace's presets (of one ``category``)."""
+    return JSONOut(catalog.presets(category=category))
+
+
+# -- integrations and app accounts ---------------------------------------------------------
 
 
 @api.get("/v3/integrations", responses=ok(IntegrationList))
@@ -29,10 +135,33 @@ async def list_integrations(conn: Conn, scope: DefaultScope) -> JSONOut:
     return JSONOut(await app_accounts.integrations_with_accounts(conn, scope))
 
 
-@api.get("/v3/workspaces/{workspaceId}/app-accounts", responses=ok(IntegrationList))
+@api.get("/v3/workspaces/{workspaceId}/app-accounts", responses=ok(list[AppAccountOut]))
 async def list_app_accounts(conn: Conn, scope: WorkspaceScope) -> JSONOut:
-    """Connected accounts of the workspace and every integration (provider type)."""
-    return JSONOut(await app_accounts.integrations_with_accounts(conn, scope))
+    """Connected accounts of the workspace, as a JSON array (no secrets)."""
+    return JSONOut(await app_accounts.list_accounts(conn, scope.workspace_id))
+
+
+@api.get(
+    "/v3/workspaces/{workspaceId}/app-accounts/accounts/type/{type}",
+    responses=ok(list[AppAccountOut]),
+)
+async def list_app_accounts_of_type(conn: Conn, scope: WorkspaceScope, key: TypeKey) -> JSONOut:
+    """The workspace's connected accounts of one type, as a JSON array."""
+    return JSONOut(await app_accounts.list_accounts(conn, scope.workspace_id, integration=key))
+
+
+@api.get(
+    "/v3/workspaces/{workspaceId}/app-accounts/accounts/{accountId}",
+    responses=ok(AppAccountOut),
+)
+async def get_workspace_app_account(
+    conn: Conn, scope: WorkspaceScope, account_id: AccountId
+) -> JSONOut:
+    """One connected account of the workspace, bare."""
+    try:
+        return JSONOut(await app_accounts.get_account(conn, scope, account_id))
+    except NotFound:
+        raise NotFound("App Account not found") from None
 
 
 @api.get("/v3/integrations/{type}", responses=ok(IntegrationEnvelope))
@@ -42,10 +171,31 @@ async def get_integration(conn: Conn, scope: DefaultScope, key: TypeKey) -> JSON
     return JSONOut(await app_accounts.integration_with_accounts(conn, scope, key))
 
 
-@api.get("/v3/app-accounts/type/{type}", responses=ok(IntegrationEnvelope))
-async def get_app_account_type(conn: Conn, scope: DefaultScope, key: TypeKey) -> JSONOut:
-    """Same as ``GET /v3/integrations/{type}``."""
-    return JSONOut(await app_accounts.integration_with_accounts(conn, scope, key))
+@api.get("/v3/app-accounts/types", responses=ok(list[AccountTypeSummary]))
+async def list_app_account_types(scope: DefaultReadScope) -> JSONOut:
+    """Every app-account type (integration) with how it authenticates."""
+    return JSONOut(catalog.account_types())
+
+
+@api.get("/v3/app-accounts/type/{type}", responses=ok(AccountType))
+async def get_app_account_type(
+    request: Request, conn: Conn, scope: DefaultScope, key: TypeKey
+) -> JSONOut:
+    """One app-account type, bare (``typeSpecific.validateAuthActionInfo``, its actions);
+    ``integration`` carries the shape of ``GET /v3/integrations/{type}``."""
+    return JSONOut(await catalog.account_type(conn, scope, key, get_settings(request)))
+
+
+@api.post("/v3/app-accounts/{type}/validate-auth", responses=ok(ValidateAuthOut))
+async def validate_auth(
+    conn: Conn,
+    scope: DefaultScope,
+    key: TypeKey,
+    body: Annotated[ValidateAuthIn | None, Body()] = None,
+) -> JSONOut:
+    """Checks a connected account (``authMethod.appAccountId``) or inline
+    ``authMethod.credentials`` for this type: ``status`` ``ok`` or ``error``."""
+    return JSONOut(await catalog.validate_auth(conn, scope, key, _body(body)))
 
 
 @api.post("/v3/workspaces/{workspaceId}/app-accounts", responses=ok(AppAccountEnvelope))

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Body, Request
 
-from ..deps import Conn, TableDep, WorkspaceScope
+from ..deps import Conn, TableDep, WorkspaceScope, get_settings
 from ..errors import NotFound
 from ..schemas import RunIn, RunStarted, RunStatusOut
-from ..services import runs
+from ..schemas_catalog import RunEstimate
+from ..services import estimate, runs
 from . import JSONOut, ok, router
 
 api = router("runs")
@@ -20,7 +21,25 @@ def wake_runner(request: Request, background: BackgroundTasks) -> None:
         background.add_task(runner.wake)
 
 
-@api.patch("/v3/tables/{tableId}/run", responses=ok(RunStarted))
+def _run(body: RunIn) -> dict[str, Any]:
+    return {"field_ids": body.fieldIds, "run_records": body.runRecords, "force": body.forceRun}
+
+
+@api.patch("/v3/tables/{tableId}/run/estimate", responses=ok(RunEstimate))
+async def estimate_run(
+    request: Request, conn: Conn, table: TableDep, body: Annotated[RunIn | None, Body()] = None
+) -> JSONOut:
+    """What ``PATCH …/run`` with this body would spend, without running: rows, actions
+    (executions) and credits, per column. Same as ``PATCH …/run`` with ``preview: true``."""
+    return JSONOut(
+        await estimate.estimate_run(conn, table, get_settings(request), **_run(body or RunIn()))
+    )
+
+
+@api.patch(
+    "/v3/tables/{tableId}/run",
+    responses=ok(RunStarted),
+)
 async def start_run(
     request: Request,
     background: BackgroundTasks,
@@ -30,6 +49,10 @@ async def start_run(
 ) -> JSONOut:
     """Queues enrichment columns for some rows; runs are asynchronous (watch ``runstatus``)."""
     body = body or RunIn()
+    if body.preview:
+        return JSONOut(
+            await estimate.estimate_run(conn, table, get_settings(request), **_run(body))
+        )
     out = await runs.start_run(
         conn, table, field_ids=body.fieldIds, run_records=body.runRecords, force=body.forceRun
     )

@@ -12,7 +12,16 @@ from starlette.types import Receive, Scope, Send
 from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, get_settings
 from ..errors import NotFound, PayloadTooLarge, as_clay_error
 from ..schemas import SourceDeleteIn, SourceOut, Success, WebhookAccepted
-from ..services import sources, tables
+from ..schemas_catalog import (
+    ResponseTypeIn,
+    ResponseTypeOut,
+    SourceEnvelope,
+    SourceIn,
+    SourcePatch,
+    SourceRuns,
+    SourceTokenOut,
+)
+from ..services import sources, subscriptions, tables
 from ..services.webhooks import WebhookIngest
 from . import JSONOut, ok, router
 
@@ -181,6 +190,63 @@ async def remove_auth_token(
     """Removes the source's auth token: its URL then takes rows without one."""
     out = await sources.set_auth_token(
         conn, source, secret=secret, base_url=_base_url(request), remove=True
+    )
+    ingest.forget(source.row.hook_uuid)
+    return JSONOut(out)
+
+
+# -- spec part 2 §8 -------------------------------------------------------------------------
+
+
+@api.post("/v3/sources", responses=ok(SourceEnvelope))
+async def create_source(
+    request: Request, conn: Conn, actor: CurrentActor, secret: Secret, body: SourceIn
+) -> JSONOut:
+    """A source with no subscription (``sourceSubscriptions: []``): what its URL receives
+    is buffered (``numSourceRecords``) until a field ``{type:"source", typeSettings:
+    {sourceIds:[it]}}`` subscribes it, which turns the buffer into rows. People/company
+    types need Clay's data: 400 ``Invalid subscriptions``."""
+    out = await subscriptions.create_source(
+        conn, actor, body.model_dump(), secret=secret, base_url=_base_url(request)
+    )
+    return JSONOut(subscriptions.with_envelope(out))
+
+
+@api.patch("/v3/sources/{sourceId}", responses=ok(SourceEnvelope))
+async def update_source(
+    request: Request, conn: Conn, source: SourceDep, body: SourcePatch
+) -> JSONOut:
+    """Renames a source."""
+    out = await subscriptions.rename(conn, source, body.name, base_url=_base_url(request))
+    return JSONOut(subscriptions.with_envelope(out))
+
+
+@api.get("/v3/sources/{sourceId}/runs", responses=ok(SourceRuns))
+async def source_runs(
+    conn: Conn, source: SourceDep, limit: Annotated[str | None, Query()] = None
+) -> JSONOut:
+    """What the source has brought in (``limit`` is required, as on Clay)."""
+    return JSONOut(await subscriptions.source_runs(conn, source, limit))
+
+
+@api.patch("/v3/sources/webhook/response-type/{sourceId}", responses=ok(ResponseTypeOut))
+async def set_response_type(
+    conn: Conn, source: SourceDep, ingest: Webhooks, body: ResponseTypeIn
+) -> JSONOut:
+    """How the webhook URL answers: ``JSON`` or ``PLAIN_TEXT``."""
+    out = await subscriptions.set_response_type(conn, source, body.responseType)
+    ingest.forget(source.row.hook_uuid)
+    return JSONOut(out)
+
+
+@api.post("/v3/sources/webhook/auth-token/{sourceId}", responses=ok(SourceTokenOut))
+async def webhook_auth_token(
+    request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
+) -> JSONOut:
+    """A new auth token for the webhook, replacing any old one: ``{token, headerName}``,
+    the only time it is shown."""
+    out = await subscriptions.new_auth_token(
+        conn, source, secret=secret, base_url=_base_url(request)
     )
     ingest.forget(source.row.hook_uuid)
     return JSONOut(out)

@@ -123,7 +123,7 @@ def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
     if start is not None and end is not None and end < start:
         raise _bad(end_name, "must not be before the start time")
     user_ids: list[int] = []
-    for text in _values(items, "userIds"):
+    for text in _values(items, "userIds") + _values(items, "ownerIds"):
         try:
             user_ids.append(int(text))
         except ValueError:
@@ -148,7 +148,15 @@ def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
     )
 
 
+# Clay's other report types: ``api`` is every run (all come through the API here); signals,
+# trigger definitions and MCP callers are not recorded offline, so their reports are empty.
+EMPTY_REPORT_TYPES = ("signal", "triggerDefinition", "mcp")
+EXTRA_REPORT_TYPES = ("api", *EMPTY_REPORT_TYPES)
+
+
 def check_report_type(report_type: str) -> str:
+    if report_type in EXTRA_REPORT_TYPES:
+        return report_type
     if report_type not in REPORT_TYPES:
         raise BadRequest(
             f"Unknown credit report type {report_type!r}; expected one of "
@@ -192,12 +200,14 @@ async def _totals(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> di
                 func.sum(case((charge, 1), else_=0)),
                 func.sum(case((c.kind == "grant", c.amount), else_=0)),
                 func.sum(c.amount),
+                func.sum(case((charge, c.actions), else_=0)),
             ).where(*conds)
         )
     ).one()
     return {
         "used": _int(row[0]),
         "runs": _int(row[1]),
+        "actions": _int(row[4]),
         "granted": _int(row[2]),
         "net": _int(row[3]),
     }
@@ -221,15 +231,18 @@ async def _usage(
         keys.append(c.table_id.label("tableId"))
     if "field" in dims:
         keys.append(c.field_id.label("fieldId"))
-    inner = select(*keys, func.sum(c.amount).label("amount"), func.count().label("runs")).where(
-        *conds, c.kind == "charge"
-    )
+    inner = select(
+        *keys,
+        func.sum(c.amount).label("amount"),
+        func.count().label("runs"),
+        func.sum(c.actions).label("actions"),
+    ).where(*conds, c.kind == "charge")
     if keys:
         inner = inner.group_by(*keys)
     # Names are looked up once per group, not once per ledger entry.
     u = inner.subquery("usage")
     cols: list[Any] = [u.c[k.name] for k in keys]
-    stmt = select(*cols, (-u.c.amount).label("credits"), u.c.runs)
+    stmt = select(*cols, (-u.c.amount).label("credits"), u.c.runs, u.c.actions)
     if "user" in dims:
         stmt = stmt.add_columns(User.name.label("userName"), User.email.label("userEmail"))
         stmt = stmt.outerjoin(User, User.id == u.c.userId)
@@ -247,6 +260,7 @@ async def _usage(
         if "day" in item:
             item["date"] = (date(1970, 1, 1) + timedelta(days=int(item.pop("day")))).isoformat()
         item["credits"], item["runs"] = _int(item["credits"]), _int(item["runs"])
+        item["actions"] = _int(item["actions"])
         out.append(item)
     order = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
     out.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in order))
@@ -262,8 +276,10 @@ def _sort_key(value: Any) -> tuple[bool, int, str]:
 async def report(
     conn: AsyncConnection, scope: Scope, report_type: str, q: ReportQuery
 ) -> dict[str, Any]:
-    group_by = q.group_by if q.group_by is not None else REPORT_TYPES[report_type]
+    group_by = q.group_by if q.group_by is not None else REPORT_TYPES.get(report_type, FULL)
     conds = _conditions(scope.workspace_id, q)
+    if report_type in EMPTY_REPORT_TYPES:
+        conds.append(CreditEntry.id.is_(None))  # matches nothing
     breakdowns = {
         dim: await _usage(conn, conds, (dim,))
         for dim in ("date", "user", "integration", "table", "field")
@@ -320,3 +336,25 @@ async def integration_report(
     ):
         raise NotFound(f"Integration not found: {key}")
     return await report(conn, scope, report_type, replace(q, integrations=(key,)))
+
+
+async def table_usage(
+    conn: AsyncConnection, scope: Scope, table_id: str, by: str, q: ReportQuery
+) -> list[dict[str, Any]]:
+    """One table's usage by day (``time``) or by column (``column``)."""
+    conds = _conditions(scope.workspace_id, replace(q, table_ids=(table_id,)))
+    if by == "time":
+        return [
+            {"date": r["date"], "creditsSpent": r["credits"], "actions": r["actions"]}
+            for r in await _usage(conn, conds, ("date",))
+        ]
+    return [
+        {
+            "fieldId": r["fieldId"],
+            "fieldName": r.get("fieldName"),
+            "creditsSpent": r["credits"],
+            "runs": r["runs"],
+            "actions": r["actions"],
+        }
+        for r in await _usage(conn, conds, ("field",))
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +29,7 @@ async def grant(
             amount=amount,
             kind="grant",
             user_id=user_id,
+            actions=0,
             created_at=now_ms(),
         )
     )
@@ -44,9 +47,11 @@ async def charge(
     table_id: str,
     field_id: str,
     record_id: str,
+    actions: int = 1,
 ) -> bool:
-    """Records one charge. Returns False (and writes nothing) when ``idempotency_key``
-    was charged before, so an execution can never be billed twice."""
+    """Records one charge of ``amount`` credits (0 for a free action) and ``actions``
+    executions. Returns False (and writes nothing) when ``idempotency_key`` was charged
+    before, so an execution can never be billed twice."""
     existing = await conn.scalar(
         select(CreditEntry.id).where(CreditEntry.idempotency_key == idempotency_key)
     )
@@ -63,8 +68,35 @@ async def charge(
             table_id=table_id,
             field_id=field_id,
             record_id=record_id,
+            actions=actions,
             idempotency_key=idempotency_key,
             created_at=now_ms(),
         )
     )
     return True
+
+
+def _price_names(integration: Any, action: Any) -> list[str]:
+    keys = [action.key, getattr(action, "clay_action_key", None)]
+    packages = [integration.key, getattr(integration, "clay_package_id", None)]
+    packages.append(getattr(action, "clay_package_id", None))
+    names = [f"{p}/{k}" for p in packages if p for k in keys if k]
+    return names + [k for k in keys if k]
+
+
+def price_override(settings: Any, integration: Any, action: Any) -> int | None:
+    """The price ``CLAYSTACK_ACTION_PRICES`` sets for an action (``package/actionKey`` before
+    ``actionKey``; claystack's or Clay's names), or None when it sets none."""
+    prices: dict[str, int] = getattr(settings, "action_prices", None) or {}
+    if prices:
+        for name in _price_names(integration, action):
+            if name in prices:
+                return int(prices[name])
+    return None
+
+
+def execution_price(settings: Any, integration: Any, action: Any, own: int) -> int:
+    """What one execution is charged: the configured override, else ``own`` (the action's
+    price or what its result said)."""
+    override = price_override(settings, integration, action)
+    return max(0, int(own if override is None else override))

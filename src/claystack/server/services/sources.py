@@ -79,6 +79,7 @@ def source_url(base_url: str, row: Any) -> str:
 
 
 def source_out(row: Any, base_url: str) -> dict[str, Any]:
+    url = source_url(base_url, row)
     return {
         "id": row.id,
         "tableId": row.table_id,
@@ -86,12 +87,16 @@ def source_out(row: Any, base_url: str) -> dict[str, Any]:
         "name": row.name,
         "type": row.type,
         "typeSettings": row.type_settings,
-        "url": source_url(base_url, row),
+        "url": url,
+        "state": {"url": url, "numSourceRecords": row.num_records},
         "hasAuthToken": row.auth_token_hash is not None,
         "fieldId": row.field_id,
+        "dataFieldId": row.field_id,
         "numSourceRecords": row.num_records,
         "numSubmissions": row.num_submissions,
-        "sourceSubscriptions": [{"tableId": row.table_id, "fieldId": row.field_id}],
+        "sourceSubscriptions": (
+            [{"tableId": row.table_id, "fieldId": row.field_id}] if row.table_id else []
+        ),
         "ownerId": row.owner_id,
         "createdAt": iso(row.created_at),
         "updatedAt": iso(row.updated_at),
@@ -302,7 +307,7 @@ async def delete_source(conn: AsyncConnection, source: SourceRef, *, delete_reco
     now = now_ms()
     deleted = 0
     values: dict[str, Any] = {"deleted_at": now, "updated_at": now}
-    if delete_records:
+    if delete_records and source.row.table_id is not None:
         table_id = source.row.table_id
         table = TableRef(table_id, source.scope, await tables_svc.reload(conn, table_id))
         ids = await _rows_of(conn, table_id, source.row.field_id)

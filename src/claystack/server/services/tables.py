@@ -400,6 +400,10 @@ async def create_field(
     await _touch(conn, table.id)
     if field_type == "formula" and settings.get("formulaText"):
         await _fill_formula(conn, table, field_id)
+    if field_type == "source":
+        from . import subscriptions  # sources import this module
+
+        await subscriptions.subscribe(conn, table, field_id, values["type_settings"])
     return field_out(await _field(conn, table.id, field_id))
 
 

@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,6 +41,7 @@ from ..middleware import check_depth, legacy_body, parse_json
 from ..storage.engine import Database
 from ..storage.models import Source, SourceDelivery, Table
 from . import records as records_svc
+from . import subscriptions
 from .common import Actor, Scope, now_ms
 from .sources import parse_hook, token_matches
 from .tables import TableRef
@@ -58,7 +59,7 @@ class Hook:
 
     source_id: str
     workspace_id: int
-    table_id: str
+    table_id: str | None  # None: no field subscribes the source yet; payloads are buffered
     slug: str
     token_hash: str | None
 
@@ -235,6 +236,15 @@ class WebhookIngest:
             raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters")
         if self._closed:
             raise ServiceUnavailable("The server is shutting down")
+        if hook.table_id is None:
+            async with self.db.transaction(write=True) as conn:
+                buffered, table_id = await subscriptions.buffer_payload(
+                    conn, hook.source_id, payload
+                )
+            if buffered is not None:
+                return buffered, False
+            self.forget()  # subscribed since the URL was looked up
+            hook = replace(hook, table_id=table_id)
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._writer = asyncio.create_task(self._run(self._queue), name="webhook-writer")

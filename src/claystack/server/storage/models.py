@@ -224,6 +224,8 @@ class CreditEntry(Base):
     table_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     field_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
     record_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # Executions this entry bills (Clay's "actions"): 1 per charge, even a free one.
+    actions: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     # One execution can be charged once: the engine passes its job key here.
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
     created_at: Mapped[int] = mapped_column(BigInteger, index=True)
@@ -261,11 +263,14 @@ class Source(Base):
 
     __tablename__ = "sources"
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"), index=True)
+    # NULL (both) while a source made by POST /v3/sources waits for a subscribing field.
+    table_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tables.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     workspace_id: Mapped[int] = mapped_column(
         ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
     )
-    field_id: Mapped[str] = mapped_column(String(60))
+    field_id: Mapped[str | None] = mapped_column(String(60), nullable=True)
     name: Mapped[str] = mapped_column(String(500))
     type: Mapped[str] = mapped_column(String(40))
     type_settings: Mapped[dict[str, Any]] = mapped_column(Json)
@@ -286,6 +291,18 @@ Index(
     CreditEntry.workspace_id,
     CreditEntry.created_at,
 )
+
+
+class SourceBuffer(Base):
+    """A payload a source received before any field subscribed it; it becomes the row
+    ``record_id`` (the id its POST answered) when one does."""
+
+    __tablename__ = "source_buffer"
+    seq: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    source_id: Mapped[str] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
+    record_id: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[Any] = mapped_column(Json, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
 
 
 class SourceDelivery(Base):
