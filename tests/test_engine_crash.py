@@ -310,9 +310,10 @@ def test_kill_9_mid_run_then_restart_finishes_every_cell_once(
                 "/v3/credit-reporting/1/creditReportType/table", params={"tableIds[0]": tid}
             ).json()
             assert report["totals"]["used"] == PRICE * ROWS
-            assert report["totals"]["runs"] == ROWS
+            # Every execution is recorded, the free http-api-v2 column's too (issue 13 §9).
+            assert report["totals"]["runs"] == 2 * ROWS
             assert [(r["tableId"], r["credits"], r["runs"]) for r in report["rows"]] == [
-                (tid, PRICE * ROWS, ROWS)
+                (tid, PRICE * ROWS, 2 * ROWS)
             ]
             ids = c.get(f"/v3/tables/{tid}/views/{t['firstViewId']}/records/ids").json()
             assert len(ids["results"]) == ROWS

@@ -111,13 +111,13 @@ async def test_view_order_strings_decide_the_columns(
 ) -> None:
     table = await _leads(client)
     f = table["byName"]
-    order = {f["Score"]: "a0", f["Name"]: "a1", f["Email"]: "a1V"}
-    fields = {
-        fid: {"isVisible": fid in order, **({"order": order[fid]} if fid in order else {})}
-        for fid in ("f_created_at", "f_updated_at", *f.values())
-    }
     vid = table["firstViewId"]
-    r = await client.patch(f"/v3/tables/{table['id']}/views/{vid}", json={"fields": fields})
+    views = f"/v3/tables/{table['id']}/views/{vid}"
+    # Moving a column gives it a fractional order string between its neighbours (spec §5).
+    r = await client.patch(f"{views}/fields/{f['Score']}", json={"beforeFieldId": f["Name"]})
+    assert r.status_code == 200, r.text
+    hidden = {fid: {"isVisible": False} for fid in ("f_created_at", "f_updated_at")}
+    r = await client.patch(f"{views}/fields", json=hidden)
     assert r.status_code == 200, r.text
     r = await client.post(f"/v3/tables/{table['id']}/export")
     done = await wait_export(client, r.json()["id"])
