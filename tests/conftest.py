@@ -7,6 +7,7 @@ The database is migrated once per run and reset to its seeded state before every
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import socket
 import threading
@@ -64,7 +65,14 @@ def pg_execute(sql: str) -> None:
         finally:
             await conn.close()
 
-    asyncio.run(run())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(run())
+        return
+    # Called under a running loop (Playwright's sync API keeps one): use another thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 @pytest.fixture

@@ -131,8 +131,11 @@ def _note_old_default(settings: Any) -> None:
 def _prepare(settings: Any) -> bool:
     """Migrates and seeds before serving, so the output can say whether the demo login is new."""
     from ..server.services import accounts
+    from ..server.storage import migrate
 
     async def seed(conn: Any, settings: Any) -> bool:
+        # Several `serve`s may start together on one PostgreSQL database: take turns.
+        await migrate.lock_for_startup(conn)
         secret = await accounts.instance_secret(conn, settings)
         return await accounts.seed_demo(conn, settings, secret) is not None
 

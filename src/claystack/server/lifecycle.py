@@ -32,7 +32,7 @@ async def start(app: FastAPI) -> None:
     await migrate.upgrade(db)
     async with db.transaction(write=True) as conn:
         # Processes starting together must not both create the secret or the demo login.
-        await migrate.lock_for_startup(conn, db)
+        await migrate.lock_for_startup(conn)
         app.state.secret = await accounts.instance_secret(conn, settings)
         app_accounts.use_secret(app.state.secret)
         app.state.webhooks.secret = app.state.secret

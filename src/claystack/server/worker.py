@@ -35,7 +35,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
     try:
         await migrate.upgrade(db)
         async with db.transaction(write=True) as conn:
-            await migrate.lock_for_startup(conn, db)
+            await migrate.lock_for_startup(conn)
             app_accounts.use_secret(await accounts.instance_secret(conn, settings))
         runner = Runner(db, settings)
         runner.start()

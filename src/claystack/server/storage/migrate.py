@@ -37,10 +37,10 @@ async def upgrade(db: Database, revision: str = "heads") -> None:
         await conn.commit()
 
 
-async def lock_for_startup(conn: Any, db: Database) -> None:
+async def lock_for_startup(conn: Any) -> None:
     """Inside a write transaction: makes processes starting together take turns (SQLite's
     write transaction already does)."""
-    if not db.is_sqlite:
+    if conn.dialect.name != "sqlite":
         await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
 
 
