@@ -32,7 +32,7 @@ from claystack.server.config import Settings
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, login, make_client, new_table
 
 URL_RE = re.compile(
-    r"^http://127\.0\.0\.1:8080/v3/sources/webhook/pull-in-data-from-a-webhook-"
+    r"^http://testserver/v3/sources/webhook/pull-in-data-from-a-webhook-"
     r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
 )
 
@@ -136,6 +136,25 @@ async def test_add_source_creates_the_source_field_and_answers_the_url(
     assert "/v3/sources/webhook/my-crm-hook-" in second["url"]
     names = [f["name"] for f in second["table"]["fields"] if f["type"] == "source"]
     assert names == ["Webhook", "Webhook 2"]
+
+
+async def test_source_urls_follow_the_request_or_the_public_base_url(
+    limited_app: AppFactory,
+) -> None:
+    """Without CLAYSTACK_PUBLIC_BASE_URL a URL names the address the request came to (not the
+    settings' port); with it, the public address, in every answer that carries one."""
+    async with limited_app(public_base_url="https://clay.example.com/") as (c, _):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        assert source["url"].startswith("https://clay.example.com/v3/sources/webhook/")
+        r = await c.get(f"/v3/sources/{source['id']}")
+        assert r.json()["url"] == source["url"]
+    async with limited_app() as (c, _):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        assert source["url"].startswith("http://testserver/v3/sources/webhook/")
+        r = await c.get(f"/v3/sources/{source['id']}", headers={"Host": "10.1.2.3:9999"})
+        assert r.json()["url"].startswith("http://10.1.2.3:9999/v3/sources/webhook/")
 
 
 async def test_add_source_rejects_bad_bodies(client: httpx.AsyncClient) -> None:

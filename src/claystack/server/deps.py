@@ -31,6 +31,13 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def public_base_url(request: Request) -> str:
+    """Where clients reach this server, for URLs in answers (webhook, export, upload):
+    ``CLAYSTACK_PUBLIC_BASE_URL`` when set, else the address the request came to."""
+    public = get_settings(request).public_base_url
+    return public.rstrip("/") if public else str(request.base_url).rstrip("/")
+
+
 def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db

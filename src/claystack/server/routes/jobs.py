@@ -18,6 +18,7 @@ from ..deps import (
     Secret,
     TableReadDep,
     get_settings,
+    public_base_url,
     viewer_may_call,
 )
 from ..errors import BadRequest
@@ -27,11 +28,6 @@ from . import JSONOut, ok, router
 
 api = router("jobs")
 ViewId = Annotated[str, Path(alias="viewId")]
-
-
-def _base_url(request: Request) -> str:
-    public = get_settings(request).public_base_url
-    return public.rstrip("/") if public else str(request.base_url).rstrip("/")
 
 
 def _submit(request: Request, background: BackgroundTasks, kind: str, job_id: str) -> None:
@@ -91,7 +87,7 @@ async def get_export(
         exports.get_export(
             export,
             secret=secret,
-            base_url=_base_url(request),
+            base_url=public_base_url(request),
             ttl_seconds=settings.export_link_seconds,
         )
     )
@@ -135,7 +131,7 @@ async def signed_post_url(
         scope,
         body.filename,
         secret=secret,
-        base_url=_base_url(request),
+        base_url=public_base_url(request),
         ttl_seconds=settings.upload_link_seconds,
     )
     return JSONOut(out)

@@ -9,7 +9,7 @@ from fastapi import Body, Path, Query, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, get_settings
+from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, public_base_url
 from ..errors import NotFound, PayloadTooLarge, as_clay_error
 from ..schemas import SourceDeleteIn, SourceOut, Success, WebhookAccepted
 from ..schemas_catalog import (
@@ -27,10 +27,6 @@ from . import JSONOut, ok, router
 
 api = router("sources")
 log = logging.getLogger("claystack")
-
-
-def _base_url(request: Request) -> str:
-    return get_settings(request).base_url
 
 
 WEBHOOK_PREFIX = "/v3/sources/webhook/"
@@ -112,7 +108,7 @@ async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> b
 @api.get("/v3/tables/{tableId}/sources", responses=ok(list[SourceOut]))
 async def list_table_sources(request: Request, conn: Conn, table: TableDep) -> JSONOut:
     """The table's sources, as a JSON array."""
-    return JSONOut(await sources.list_sources(conn, table.id, _base_url(request)))
+    return JSONOut(await sources.list_sources(conn, table.id, public_base_url(request)))
 
 
 @api.get("/v3/sources", responses=ok(list[SourceOut]))
@@ -124,13 +120,13 @@ async def list_sources(
 ) -> JSONOut:
     """The sources of the table ``tableId``, as a JSON array."""
     table = await tables.resolve_table(conn, actor, table_id)
-    return JSONOut(await sources.list_sources(conn, table.id, _base_url(request)))
+    return JSONOut(await sources.list_sources(conn, table.id, public_base_url(request)))
 
 
 @api.get("/v3/sources/{sourceId}", responses=ok(SourceOut))
 async def get_source(request: Request, source: SourceDep) -> JSONOut:
     """One source, with its ingestion ``url``."""
-    return JSONOut(sources.source_out(source.row, _base_url(request)))
+    return JSONOut(sources.source_out(source.row, public_base_url(request)))
 
 
 DeleteRecordsQuery = Annotated[bool | None, Query(alias="deleteRecords")]
@@ -178,7 +174,9 @@ async def new_auth_token(
 ) -> JSONOut:
     """Gives the source a new auth token, replacing any old one. The answer is the source
     with ``authToken``: the only time the token is shown."""
-    out = await sources.set_auth_token(conn, source, secret=secret, base_url=_base_url(request))
+    out = await sources.set_auth_token(
+        conn, source, secret=secret, base_url=public_base_url(request)
+    )
     ingest.forget(source.row.hook_uuid)
     return JSONOut(out)
 
@@ -189,7 +187,7 @@ async def remove_auth_token(
 ) -> JSONOut:
     """Removes the source's auth token: its URL then takes rows without one."""
     out = await sources.set_auth_token(
-        conn, source, secret=secret, base_url=_base_url(request), remove=True
+        conn, source, secret=secret, base_url=public_base_url(request), remove=True
     )
     ingest.forget(source.row.hook_uuid)
     return JSONOut(out)
@@ -207,7 +205,7 @@ async def create_source(
     {sourceIds:[it]}}`` subscribes it, which turns the buffer into rows. People/company
     types need Clay's data: 400 ``Invalid subscriptions``."""
     out = await subscriptions.create_source(
-        conn, actor, body.model_dump(), secret=secret, base_url=_base_url(request)
+        conn, actor, body.model_dump(), secret=secret, base_url=public_base_url(request)
     )
     return JSONOut(subscriptions.with_envelope(out))
 
@@ -217,7 +215,7 @@ async def update_source(
     request: Request, conn: Conn, source: SourceDep, body: SourcePatch
 ) -> JSONOut:
     """Renames a source."""
-    out = await subscriptions.rename(conn, source, body.name, base_url=_base_url(request))
+    out = await subscriptions.rename(conn, source, body.name, base_url=public_base_url(request))
     return JSONOut(subscriptions.with_envelope(out))
 
 
@@ -246,7 +244,7 @@ async def webhook_auth_token(
     """A new auth token for the webhook, replacing any old one: ``{token, headerName}``,
     the only time it is shown."""
     out = await subscriptions.new_auth_token(
-        conn, source, secret=secret, base_url=_base_url(request)
+        conn, source, secret=secret, base_url=public_base_url(request)
     )
     ingest.forget(source.row.hook_uuid)
     return JSONOut(out)

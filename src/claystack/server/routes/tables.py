@@ -12,6 +12,7 @@ from ..deps import (
     ViewIdDep,
     WorkspaceScope,
     get_settings,
+    public_base_url,
 )
 from ..errors import Forbidden
 from ..schemas import (
@@ -64,7 +65,7 @@ async def _create(
         scope,
         body or TableCreate(),
         secret=secret,
-        base_url=settings.base_url,
+        base_url=public_base_url(request),
         blank_row=settings.initial_blank_row,
     )
     return JSONOut(out)
@@ -141,7 +142,7 @@ async def patch_table(
     source = None
     if add:
         source = await sources.add_source(
-            conn, table, add, secret=secret, base_url=get_settings(request).base_url
+            conn, table, add, secret=secret, base_url=public_base_url(request)
         )
     out = await tables.update_table(
         conn,
