@@ -315,6 +315,15 @@ def test_cli_fields_add_resolves_names_and_refuses_bad_inputs(
             {"name": "url", "formulaText": "http://{{" + host + "}}"}
         ]
         assert made["inputFieldIds"] == [host]
+        valued = orjson.loads(
+            cli(
+                *add, "Get", "--action", "http-api-v2", "-i", "url={{Host}}",
+                "--value", "method=GET", "--json",
+            ).stdout
+        )  # fmt: skip
+        assert {"name": "method", "formulaText": '"GET"'} in valued["typeSettings"]["inputsBinding"]
+        twice = cli(*add, "X", "--action", "http-api-v2", "-i", "url=1", "-V", "url=a", ok=False)
+        assert "given twice" in twice.stderr
         for inputs, expected in [
             (["url=http://{{Hots}}"], '"Hots"'),
             (["url=http://{{}}"], "empty reference"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as json_lib
 from typing import Annotated
 
 import typer
@@ -22,13 +23,19 @@ fields_app = typer.Typer(
 # -- fields ----------------------------------------------------------------------------
 
 
-def _inputs(pairs: list[str]) -> dict[str, str]:
+def _inputs(pairs: list[str], values: list[str]) -> dict[str, str]:
+    """``--input`` pairs are formulas as written; ``--value`` pairs are plain text, quoted
+    into a formula here (``method=GET`` means the text GET, not a variable named GET)."""
     out = {}
-    for pair in pairs:
-        name, sep, formula = pair.partition("=")
-        if not sep or not name:
-            fail(f"--input takes name=formula, not {pair!r}")
-        out[name] = formula
+    for option, items in (("--input", pairs), ("--value", values)):
+        for pair in items:
+            name, sep, text = pair.partition("=")
+            if not sep or not name:
+                what = "formula" if option == "--input" else "text"
+                fail(f"{option} takes name={what}, not {pair!r}")
+            if name in out:
+                fail(f"input {name!r} is given twice")
+            out[name] = text if option == "--input" else json_lib.dumps(text)
     return out
 
 
@@ -48,7 +55,13 @@ def fields_add(
     ] = None,
     input: Annotated[
         list[str] | None,
-        typer.Option("--input", "-i", help="Action input as name=formula (repeatable)"),
+        typer.Option(
+            "--input", "-i", help="Action input as name=formula, e.g. url='{{Domain}}' (repeatable)"
+        ),
+    ] = None,
+    value: Annotated[
+        list[str] | None,
+        typer.Option("--value", "-V", help="Action input as name=plain text, e.g. method=GET"),
     ] = None,
     package: Annotated[
         str | None, typer.Option(help="Integration id (default: the action key)")
@@ -67,7 +80,7 @@ def fields_add(
                 table_id,
                 name,
                 action,
-                _inputs(input or []),
+                _inputs(input or [], value or []),
                 package_id=package,
                 run_condition=condition,
             )
