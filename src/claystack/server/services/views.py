@@ -296,10 +296,18 @@ def is_plain(config: dict[str, Any]) -> bool:
     )
 
 
-def apply_view(
-    stmt: Select[Any], table_id: str, config: dict[str, Any], *, window: bool = True
-) -> Select[Any]:
-    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, in its order."""
+def order_clauses(config: dict[str, Any]) -> list[ColumnElement[Any]]:
+    """The view's row order: its sort, then insertion order."""
+    out: list[ColumnElement[Any]] = []
+    for item in config.get("sort") or []:
+        col = _sort_key(item["fieldId"])
+        # Blank cells last in either direction, as spreadsheets do, on both backends.
+        out += [col.is_(None), col.desc() if item["direction"] == "DESC" else col.asc()]
+    return [*out, Record.__table__.c.seq]
+
+
+def where_view(stmt: Select[Any], table_id: str, config: dict[str, Any]) -> Select[Any]:
+    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, unordered."""
     stmt = stmt.where(Record.table_id == table_id)
     system = _system_filter(config)
     if system is not None:
@@ -310,13 +318,14 @@ def apply_view(
         stmt = stmt.where(
             and_(*conds) if flt.get("combinationMode", "AND") == "AND" else or_(*conds)
         )
-    for item in config.get("sort") or []:
-        col = _sort_key(item["fieldId"])
-        # Blank cells last in either direction, as spreadsheets do, on both backends.
-        stmt = stmt.order_by(
-            col.is_(None), col.desc() if item["direction"] == "DESC" else col.asc()
-        )
-    stmt = stmt.order_by(Record.seq)
+    return stmt
+
+
+def apply_view(
+    stmt: Select[Any], table_id: str, config: dict[str, Any], *, window: bool = True
+) -> Select[Any]:
+    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, in its order."""
+    stmt = where_view(stmt, table_id, config).order_by(*order_clauses(config))
     if window:
         if config.get("limit") is not None:
             stmt = stmt.limit(config["limit"])
