@@ -124,6 +124,22 @@ async def test_rows_window(client: httpx.AsyncClient) -> None:
     assert len(body["results"]) == 5
 
 
+async def test_rows_window_far_from_the_start(client: httpx.AsyncClient) -> None:
+    """Past 1,000 rows a plain view seeks by index from the nearer end; rows deleted in
+    between must not shift the window."""
+    table = await fill(client, 2600)
+    t, v = table["id"], table["firstViewId"]
+    ids = (await client.get(f"/v3/tables/{t}/views/{v}/records/ids")).json()["results"]
+    gone = ids[10:20] + ids[2000:2005]
+    r = await client.request("DELETE", f"/v3/tables/{t}/records", json={"recordIds": gone})
+    assert r.status_code == 200, r.text
+    left = [i for i in ids if i not in gone]
+    for offset in (1000, 1290, 2400, len(left) - 3, len(left)):
+        r = await client.get(f"/_claystack/ui/tables/{t}/views/{v}/rows?offset={offset}&limit=50")
+        assert r.status_code == 200, r.text
+        assert [row["id"] for row in r.json()["results"]] == left[offset : offset + 50], offset
+
+
 async def test_row_index_in_plain_sorted_and_filtered_views(client: httpx.AsyncClient) -> None:
     table = await fill(client, 30)
     t, v = table["id"], table["firstViewId"]
