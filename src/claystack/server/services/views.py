@@ -169,6 +169,44 @@ def _sort_key(field_id: str) -> ColumnElement[Any]:
     return _CellValue(Record.__table__.c.cells, literal(field_id, String))
 
 
+class _RowTextHas(FunctionElement[bool]):
+    """A cheap first test for ``equals``/``contains`` on SQLite: the row's JSON text holds
+    the value (``LIKE``, ASCII case-insensitive like the test after it). A byte scan of the
+    text skips most rows before ``json_extract`` parses any; on PostgreSQL it is a no-op."""
+
+    inherit_cache = True
+    name = "row_text_has"
+
+
+@compiles(_RowTextHas, "sqlite")
+def _row_text_has_sqlite(element: _RowTextHas, compiler: SQLCompiler, **kw: Any) -> str:
+    cells, pattern = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({cells} LIKE {pattern} ESCAPE '\\')"
+
+
+@compiles(_RowTextHas, "postgresql")
+def _row_text_has_postgresql(element: _RowTextHas, compiler: SQLCompiler, **kw: Any) -> str:
+    return "true"
+
+
+def _prefilter(value: Any) -> ColumnElement[bool] | None:
+    # Only text that JSON stores as written (orjson escapes quotes, backslashes and control
+    # characters) and that no number or boolean spells differently.
+    if not isinstance(value, str) or not value or not value.isascii():
+        return None
+    if any(c in value for c in '"\\') or not value.isprintable():
+        return None
+    if value.strip().lower() in ("true", "false", "null"):
+        return None
+    try:
+        float(value)
+        return None
+    except ValueError:
+        pass
+    pattern = "%" + like_escape(value) + "%"
+    return _RowTextHas(Record.__table__.c.cells, literal(pattern, String))
+
+
 def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
     cell = _cell_text(item["fieldId"])
     op, value = item["operator"], item.get("value")
@@ -184,11 +222,16 @@ def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
         if not isinstance(value, bool)
         else ("true" if value else "false")
     )
+    first = None if item["fieldId"] in _SYSTEM_COLUMNS else _prefilter(value)
     if op in ("equals", "not_equals"):
         cond = func.lower(cell) == text
-        return cond if op == "equals" else or_(cell.is_(None), not_(cond))
+        if op == "equals":
+            return cond if first is None else and_(first, cond)
+        return or_(cell.is_(None), not_(cond))
     like = func.lower(cell).like("%" + like_escape(text) + "%", escape="\\")
-    return like if op == "contains" else or_(cell.is_(None), not_(like))
+    if op == "contains":
+        return like if first is None else and_(first, like)
+    return or_(cell.is_(None), not_(like))
 
 
 def field_entries(current: dict[str, Any], field_ids: list[str]) -> dict[str, Any]:
