@@ -9,6 +9,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import orjson
@@ -44,7 +45,10 @@ def seed_rows(
     if database_url.startswith("sqlite"):
         _seed_sqlite(database_url.split("///", 1)[1], table_id, n, cells)
     else:
-        asyncio.run(_seed_postgresql(database_url, schema, table_id, n, cells))
+        work = _seed_postgresql(database_url, schema, table_id, n, cells)
+        # Playwright's sync API keeps an event loop running in this thread.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, work).result()
 
 
 def _seed_sqlite(path: str, table_id: str, n: int, cells: Callable[[int], dict[str, Any]]) -> None:

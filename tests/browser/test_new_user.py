@@ -42,6 +42,8 @@ def test_new_user_builds_an_enrichment_table(page: Any) -> None:
     for i, (who, site) in enumerate((("Ada", "https://www.acme.com/x"), ("Bo", "stripe.com"))):
         page.get_by_role("button", name="+ Row").click()
         page.get_by_test_id("row-total").filter(has_text=f"{i + 1} rows").wait_for()
+        # The new row is scrolled to and focused; editing starts after that.
+        page.locator(f"[data-testid=grid] [row-index='{i}'] .ag-cell-focus").wait_for()
         type_cell(page, i, name_id, who)
         page.get_by_role("gridcell", name=who, exact=True).wait_for()
         type_cell(page, i, website, site)
