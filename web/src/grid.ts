@@ -228,6 +228,7 @@ export class DataGrid {
   total = 0;
   private fields: Field[] = [];
   private order: string[] = [];
+  private afterLoad: (() => void)[] = [];
   readonly matches: Matches = { all: new Set(), current: "" };
 
   constructor(
@@ -268,6 +269,8 @@ export class DataGrid {
             (data) => {
               this.setTotal(data.total);
               params.successCallback(data.results, data.total);
+              const after = this.afterLoad.splice(0);
+              after.forEach((fn) => fn());
             },
             (error) => {
               handlers.onError(String(error?.message ?? error));
@@ -391,6 +394,12 @@ export class DataGrid {
       const node = this.api.getDisplayedRowAtIndex(first + i);
       if (node && node.data && node.data.id === row.id) node.setData(row);
     });
+  }
+
+  /** Re-reads the rows (after rows were added) and then shows the last one. */
+  reloadToEnd() {
+    this.afterLoad.push(() => this.jumpTo(this.total - 1));
+    this.api.refreshInfiniteCache();
   }
 
   jumpTo(index: number) {

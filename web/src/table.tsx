@@ -214,9 +214,7 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
   async function addRow() {
     try {
       await post(`/v3/tables/${table!.id}/records`, { records: [{ cells: {} }] });
-      grid.current?.api.refreshInfiniteCache();
-      const g = grid.current;
-      setTimeout(() => g?.jumpTo(g.total), 300);
+      grid.current?.reloadToEnd();
     } catch (e) {
       setError(errorText(e));
     }
