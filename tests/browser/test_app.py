@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -344,3 +345,15 @@ def test_docs_render_offline(page: Any, web_url: str) -> None:
     assert "script-src 'self'" in response.headers["content-security-policy"]
     page.get_by_text("Add Records").first.wait_for(timeout=60_000)  # /openapi.json is slow
     assert not outside, outside
+
+
+def test_export_downloads_the_view(page: Any, clay: Client) -> None:
+    table = small_table(clay, "Exported", 30, Email=lambda i: f"e{i}@example.com")
+    page.goto(f"/tables/{table.id}")
+    page.get_by_role("gridcell", name="e0@example.com", exact=True).wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].endswith("Email") and len(lines) == 31, lines[:2]
+    assert "e29@example.com" in lines[-1]
