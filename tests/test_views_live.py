@@ -149,3 +149,31 @@ async def test_schema_v2_and_waterfall(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     names = {x["name"] for x in (await client.get(f"/v3/tables/{t}/fields")).json()}
     assert "Best" not in names and "Clean step" not in names
+
+
+async def test_filters_agree_with_the_cells_whatever_the_row_text(
+    client: httpx.AsyncClient,
+) -> None:
+    """EQUAL and CONTAIN first test the row's JSON text on SQLite; the answer must be the
+    cells' own, for any case, numbers, booleans, escaped and non-ASCII text."""
+    table = await new_table(client, fields=("a", "b"))
+    t, gv, f = table["id"], table["firstViewId"], table["byName"]
+    values = ["City 7", "city 70", "CITY 7", 'say "City 7"', "a\\b", "Zoë", 7, 7.5, True, None]
+    rows = [{"cells": {f["a"]: v, f["b"]: str(i)}} for i, v in enumerate(values)]
+    r = await client.post(f"/v3/tables/{t}/records", json={"records": rows})
+    assert r.status_code == 200, r.text
+    cases = [
+        ("EQUAL", "city 7", ["0", "2"]),
+        ("CONTAIN", "City 7", ["0", "1", "2", "3"]),
+        ("EQUAL", "7", ["6"]),
+        ("CONTAIN", "7.5", ["7"]),
+        ("CONTAIN", "zoë", ["5"]),
+        ("CONTAIN", "a\\b", ["4"]),
+        ("NOT_EQUAL", "city 7", ["1", "3", "4", "5", "6", "7", "8", "9"]),
+    ]
+    for kind, value, want in cases:
+        flt = {"items": [{"fieldId": f["a"], "type": kind, "value": value}]}
+        assert (await client.patch(f"/v3/tables/{t}/views/{gv}/filter", json=flt)).is_success
+        r = await client.get(f"/_claystack/ui/tables/{t}/views/{gv}/rows?limit=100")
+        got = [row["cells"][f["b"]]["value"] for row in r.json()["results"]]
+        assert got == want, (kind, value, got)

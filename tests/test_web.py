@@ -124,6 +124,45 @@ async def test_rows_window(client: httpx.AsyncClient) -> None:
     assert len(body["results"]) == 5
 
 
+async def test_rows_window_far_from_the_start(client: httpx.AsyncClient) -> None:
+    """Past 1,000 rows a plain view seeks by index from the nearer end; rows deleted in
+    between must not shift the window."""
+    table = await fill(client, 2600)
+    t, v = table["id"], table["firstViewId"]
+    ids = (await client.get(f"/v3/tables/{t}/views/{v}/records/ids")).json()["results"]
+    gone = ids[10:20] + ids[2000:2005]
+    r = await client.request("DELETE", f"/v3/tables/{t}/records", json={"recordIds": gone})
+    assert r.status_code == 200, r.text
+    left = [i for i in ids if i not in gone]
+    for offset in (1000, 1290, 2400, len(left) - 3, len(left)):
+        r = await client.get(f"/_claystack/ui/tables/{t}/views/{v}/rows?offset={offset}&limit=50")
+        assert r.status_code == 200, r.text
+        assert [row["id"] for row in r.json()["results"]] == left[offset : offset + 50], offset
+
+
+async def test_row_index_in_plain_sorted_and_filtered_views(client: httpx.AsyncClient) -> None:
+    table = await fill(client, 30)
+    t, v = table["id"], table["firstViewId"]
+    ids = (await client.get(f"/v3/tables/{t}/views/{v}/records/ids")).json()["results"]
+    base = f"/_claystack/ui/tables/{t}/views/{v}/rows"
+    r = await client.get(f"{base}/{ids[17]}")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"recordId": ids[17], "index": 17}
+    score = table["byName"]["Score"]
+    sort = {"items": [{"fieldId": score, "direction": "DESC"}]}
+    assert (await client.patch(f"/v3/tables/{t}/views/{v}/sort", json=sort)).status_code == 200
+    item = {"fieldId": score, "type": "NOT_EQUAL", "value": "6"}
+    flt = {"combinationMode": "AND", "items": [item]}
+    assert (await client.patch(f"/v3/tables/{t}/views/{v}/filter", json=flt)).status_code == 200
+    shown = (await client.get(f"/v3/tables/{t}/views/{v}/records/ids")).json()["results"]
+    for i in (0, 5, len(shown) - 1):
+        assert (await client.get(f"{base}/{shown[i]}")).json()["index"] == i
+    hidden = next(rid for rid in ids if rid not in shown)
+    for rid in (hidden, "r_unknown"):
+        r = await client.get(f"{base}/{rid}")
+        assert r.status_code == 404 and r.json()["type"] == "NotFound"
+
+
 @pytest.mark.parametrize("query", ["limit=0", "limit=1001", "offset=-1", "limit=x"])
 async def test_rows_window_bad_input(client: httpx.AsyncClient, query: str) -> None:
     table = await new_table(client)
@@ -250,5 +289,6 @@ async def test_sdk_window_and_formula_preview(app: Any) -> None:
         assert total == 30 and [r.cells[name.id].value for r in rows] == [
             f"n{i}" for i in range(25, 30)
         ]
+        assert await clay.records.index(table.id, rows[2].id) == 27
         preview = await clay.records.preview_formula(table.id, f"{{{{{name.id}}}}} + '!'", limit=2)
         assert [p["value"] for p in preview] == ["n0!", "n1!"]

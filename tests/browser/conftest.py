@@ -46,25 +46,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="package")
-def web_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real claystack (workers on, demo user seeded) on 127.0.0.1; its base URL."""
+def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """The served app's settings: a fresh SQLite file, or a fresh PostgreSQL schema."""
     data = tmp_path_factory.mktemp("web")
     schema = ""
     if PG_URL:
         schema = "w_" + uuid.uuid4().hex[:12]
         pg_execute(f'CREATE SCHEMA "{schema}"')
-    settings = Settings(
-        database_url=PG_URL or f"sqlite:///{data / 'web.db'}",
-        database_schema=schema,
-        data_dir=data,
-        http_allow_private=True,
-    )
     try:
-        with serve_in_thread(create_app(settings), lifespan="on") as url:
-            yield url
+        yield Settings(
+            database_url=PG_URL or f"sqlite:///{data / 'web.db'}",
+            database_schema=schema,
+            data_dir=data,
+            http_allow_private=True,
+        )
     finally:
         if schema:
             pg_execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="package")
+def web_url(web_settings: Settings) -> Iterator[str]:
+    """A real claystack (workers on, demo user seeded) on 127.0.0.1; its base URL."""
+    with serve_in_thread(create_app(web_settings), lifespan="on") as url:
+        yield url
 
 
 @pytest.fixture(scope="package")

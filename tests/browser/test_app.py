@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bench._seed import seed_rows
 
 from claystack import Client
+from claystack.server.config import Settings
 
 from ..conftest import DEMO_EMAIL, DEMO_PASSWORD
 
@@ -18,12 +21,18 @@ BIG_ROWS = 100_000
 
 
 @pytest.fixture(scope="package")
-def big_table(clay: Client) -> Any:
+def big_table(clay: Client, web_settings: Settings) -> Any:
+    """A 100,000-row table: made through the API, its rows written by SQL."""
     table = clay.tables.create(1, "Big table")
     name = clay.fields.create(table.id, "Name")
-    clay.fields.create(table.id, "Index", "number")
-    rows = ({name.id: f"lead {i}"} for i in range(BIG_ROWS))
-    clay.records.add(table.id, rows, return_records=False)
+    index = clay.fields.create(table.id, "Index", "number")
+    seed_rows(
+        web_settings.resolved_database_url,
+        table.id,
+        BIG_ROWS,
+        lambda i: {name.id: f"lead {i}", index.id: i},
+        schema=web_settings.database_schema,
+    )
     return clay.tables.get(table.id)
 
 
@@ -124,6 +133,97 @@ def test_big_table_is_virtualised_and_fast(page: Any, big_table: Any) -> None:
         f"\nfirst rows {first_rows:.0f} ms, last row {jump:.0f} ms, {in_dom} rows in the DOM"
         f" (load per CPU {os.getloadavg()[0] / (os.cpu_count() or 1):.1f})"
     )
+
+
+def test_search_moves_between_matches(page: Any, big_table: Any) -> None:
+    page.goto(f"/tables/{big_table.id}")
+    page.get_by_role("gridcell", name="lead 0", exact=True).wait_for()
+    search = page.get_by_role("searchbox", name="Search this view")
+    search.fill("lead 4999")
+    search.press("Enter")
+    count = page.get_by_test_id("search-count")
+    count.filter(has_text="1 of 11").wait_for()  # lead 4999, lead 49990 … lead 49999
+    current = page.locator(".cell.match-current")
+    current.filter(has_text=re.compile("^lead 4999$")).wait_for()
+    page.get_by_role("button", name="Next match").click()
+    count.filter(has_text="2 of 11").wait_for()
+    current.filter(has_text=re.compile("^lead 49990$")).wait_for()
+    page.get_by_role("button", name="Previous match").click()
+    page.get_by_role("button", name="Previous match").click()
+    count.filter(has_text="11 of 11").wait_for()
+    current.filter(has_text=re.compile("^lead 49999$")).wait_for()
+    assert page.locator("[data-testid=grid] .ag-row").count() <= 500
+    search.fill("no such lead")
+    search.press("Enter")
+    count.filter(has_text="no matches").wait_for()
+
+
+def header_ids(page: Any) -> list[str]:
+    cells = page.locator("[data-testid=grid] .ag-header-cell[col-id^=f_]")
+    ids = [str(c.get_attribute("col-id")) for c in cells.all()]
+    return [i for i in ids if i not in ("f_created_at", "f_updated_at")]
+
+
+def test_grid_changes_are_saved_on_the_view(page: Any, clay: Client) -> None:
+    table = small_table(
+        clay, "Layout", 30, A=lambda i: f"a{i:02}", B=lambda i: f"b{i % 3}", C=lambda i: "c"
+    )
+    a, b, c = (table.field(n).id for n in "ABC")
+    view = table.firstViewId
+    page.goto(f"/tables/{table.id}")
+    page.get_by_role("gridcell", name="a00", exact=True).wait_for()
+    # Sort: a header click saves the view's sort; the server orders the rows.
+    with page.expect_response(re.compile(r"/views/\w+/sort$")):
+        page.locator(f".ag-header-cell[col-id={b}] .ag-header-cell-label").click()
+    page.locator(f".ag-header-cell[col-id={b}] .ag-header-cell-label").click()
+    page.wait_for_function(
+        "(b) => document.querySelector(`[row-index='0'] [col-id=${b}]`)?.textContent === 'b2'",
+        arg=b,
+    )
+    assert clay.views.get(table.id, view).sort == [{"fieldId": b, "direction": "DESC"}]
+    # Move: drag column C before A; the move route saves the new order.
+    head_c = page.locator(f".ag-header-cell[col-id={c}]")
+    head_a = page.locator(f".ag-header-cell[col-id={a}]")
+    with page.expect_response(re.compile(rf"/views/\w+/fields/{c}$")):
+        box_c, box_a = head_c.bounding_box(), head_a.bounding_box()
+        page.mouse.move(box_c["x"] + 30, box_c["y"] + 15)
+        page.mouse.down()
+        for step in range(1, 11):
+            x = box_c["x"] + 30 + (box_a["x"] + 10 - box_c["x"] - 30) * step / 10
+            page.mouse.move(x, box_a["y"] + 15)
+        page.mouse.up()
+    saved = clay.views.get(table.id, view).fields
+    assert sorted([a, b, c], key=lambda f: saved[f]["order"]) == [c, a, b]
+    # Resize: drag A's right edge; the fields route saves the width.
+    handle = head_a.locator(".ag-header-cell-resize")
+    box = handle.bounding_box()
+    with page.expect_response(re.compile(r"/views/\w+/fields$")):
+        page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(box["x"] + 80, box["y"] + box["height"] / 2, steps=5)
+        page.mouse.up()
+    assert clay.views.get(table.id, view).fields[a]["width"] > 200
+    # Hide and pin from the Columns menu.
+    page.get_by_role("button", name="Columns", exact=True).click()
+    menu = page.get_by_role("dialog", name="Columns")
+    with page.expect_response(re.compile(r"/views/\w+/fields$")):
+        menu.get_by_role("checkbox", name="T B", exact=True).uncheck()
+    menu.get_by_role("button", name="Close dialog").click()
+    assert clay.views.get(table.id, view).fields[b]["isVisible"] is False
+    # Filter through the filter route.
+    page.get_by_role("button", name="Filter", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Filter rows")
+    dialog.get_by_label("Column").select_option(label="A")
+    dialog.get_by_label("Condition").select_option(label="equals")
+    dialog.get_by_label("Value").fill("A07")
+    dialog.get_by_role("button", name="Apply").click()
+    page.get_by_text("1 rows").wait_for()
+    assert clay.views.get(table.id, view).filter["items"][0]["type"] == "EQUAL"
+    # All of it is the view's: a fresh page shows the same layout.
+    page.reload()
+    page.get_by_role("gridcell", name="a07", exact=True).wait_for()
+    assert header_ids(page)[:2] == [c, a]
+    assert b not in header_ids(page)
 
 
 def test_formula_column_fills_the_table(page: Any, clay: Client) -> None:
@@ -245,3 +345,15 @@ def test_docs_render_offline(page: Any, web_url: str) -> None:
     assert "script-src 'self'" in response.headers["content-security-policy"]
     page.get_by_text("Add Records").first.wait_for(timeout=60_000)  # /openapi.json is slow
     assert not outside, outside
+
+
+def test_export_downloads_the_view(page: Any, clay: Client) -> None:
+    table = small_table(clay, "Exported", 30, Email=lambda i: f"e{i}@example.com")
+    page.goto(f"/tables/{table.id}")
+    page.get_by_role("gridcell", name="e0@example.com", exact=True).wait_for()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8-sig")
+    lines = text.strip().splitlines()
+    assert lines[0].endswith("Email") and len(lines) == 31, lines[:2]
+    assert "e29@example.com" in lines[-1]

@@ -8,10 +8,6 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
-  /** True when the server has no such route yet (an older claystack). */
-  get missingRoute(): boolean {
-    return this.status === 404 && this.type === "NoMatchingURL";
-  }
 }
 
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
@@ -154,4 +150,21 @@ export function prefetchTable(tableId: string, viewId: string | null, rows: numb
     },
     () => {},
   );
+}
+
+export type SearchHit = { fieldId: string; recordId: string };
+
+/** The view search route (spec part 2 §5): matching cells of the visible columns, in view
+ * and column order. */
+export async function searchView(tableId: string, viewId: string, term: string): Promise<SearchHit[]> {
+  const data = await post<{ results: SearchHit[] }>(`/v3/tables/${tableId}/views/${viewId}/search`, {
+    searchTerm: term,
+  });
+  return data.results;
+}
+
+/** Where a row stands in a view (its index), to scroll the grid to it. */
+export async function rowIndex(tableId: string, viewId: string, recordId: string): Promise<number> {
+  const path = `/_claystack/ui/tables/${tableId}/views/${viewId}/rows/${encodeURIComponent(recordId)}`;
+  return (await get<{ index: number }>(path)).index;
 }

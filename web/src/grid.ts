@@ -83,8 +83,15 @@ export function errorOf(cell: any): string {
   return cell?.metadata?.status ?? "";
 }
 
+/** Search matches the grid marks: keys are `recordId fieldId`. */
+export interface Matches {
+  all: Set<string>;
+  current: string;
+}
+export const matchKey = (recordId: string, fieldId: string) => `${recordId} ${fieldId}`;
+
 function renderCell(fieldId: string) {
-  return (p: ICellRendererParams<RecordRow>) => {
+  return (p: ICellRendererParams<RecordRow, any, Matches>) => {
     const el = document.createElement("span");
     if (!p.data) {
       el.className = "cell loading";
@@ -95,6 +102,8 @@ function renderCell(fieldId: string) {
     const status = cell?.metadata?.status ?? "";
     el.className = "cell";
     el.dataset.status = status;
+    const key = matchKey(p.data.id, fieldId);
+    if (p.context?.all.has(key)) el.classList.add(p.context.current === key ? "match-current" : "match");
     if (PENDING.has(status)) {
       el.classList.add("pending");
       el.innerHTML = '<i class="spinner" aria-hidden="true"></i>';
@@ -183,13 +192,44 @@ export interface GridHandlers {
   onSelection: (ids: string[]) => void;
   onSort: (items: { fieldId: string; direction: "ASC" | "DESC" }[]) => void;
   onColumns: (settings: Record<string, { isVisible: boolean; width: number; isPinned: boolean }>) => void;
+  /** Columns dragged to a new place: one move route call per entry, in order. */
+  onMove: (moves: ColumnMove[]) => void;
   onError: (message: string) => void;
+}
+
+// Column events the grid raises by itself (new column definitions after a save, start-up):
+// saving them again would echo the server's own state back to it.
+const SELF = new Set(["gridOptionsChanged", "gridInitializing", "flex", "sizeColumnsToFit"]);
+const byUser = (e: { source: string }) => !SELF.has(e.source);
+
+export type ColumnMove = { fieldIds: string[]; afterFieldId?: string; beforeFieldId?: string };
+
+/** The moves (as the view routes take them) that turn `before` into `after`, given the
+ * columns that were dragged: one block when they stay together, else one per column. */
+export function planMoves(before: string[], after: string[], moved: string[]): ColumnMove[] {
+  const set = new Set(moved.filter((id) => after.includes(id)));
+  const block = after.filter((id) => set.has(id));
+  if (!block.length || before.join() === after.join()) return [];
+  const anchor = (ids: string[]): ColumnMove => {
+    const at = after.indexOf(ids[0]);
+    const prev = after[at - 1];
+    return prev !== undefined ? { fieldIds: ids, afterFieldId: prev } : { fieldIds: ids, beforeFieldId: after[at + ids.length] };
+  };
+  const together = (order: string[]) => {
+    const at = order.indexOf(block[0]);
+    return block.every((id, i) => order[at + i] === id);
+  };
+  if (together(after) && together(before)) return [anchor(block)];
+  return block.map((id) => anchor([id]));
 }
 
 export class DataGrid {
   api: GridApi<RecordRow>;
   total = 0;
   private fields: Field[] = [];
+  private order: string[] = [];
+  private afterLoad: (() => void)[] = [];
+  readonly matches: Matches = { all: new Set(), current: "" };
 
   constructor(
     element: HTMLElement,
@@ -201,6 +241,8 @@ export class DataGrid {
   ) {
     this.fields = fields;
     element.classList.add("ag-theme-quartz");
+    const defs = columnDefs(fields, view);
+    this.order = defs.map((d) => d.colId!).filter((id) => id.startsWith("f_"));
     this.api = createGrid<RecordRow>(element, {
       theme: "legacy",
       rowHeight: 34,
@@ -212,7 +254,8 @@ export class DataGrid {
       infiniteInitialRowCount: 1,
       rowBuffer: 5,
       getRowId: (p) => p.data.id,
-      columnDefs: columnDefs(fields, view),
+      columnDefs: defs,
+      context: this.matches,
       defaultColDef: { resizable: true, suppressHeaderMenuButton: true },
       rowSelection: { mode: "multiRow", checkboxes: true, headerCheckbox: false, enableClickSelection: false },
       selectionColumnDef: { pinned: "left", width: 44 },
@@ -226,6 +269,8 @@ export class DataGrid {
             (data) => {
               this.setTotal(data.total);
               params.successCallback(data.results, data.total);
+              const after = this.afterLoad.splice(0);
+              after.forEach((fn) => fn());
             },
             (error) => {
               handlers.onError(String(error?.message ?? error));
@@ -245,7 +290,8 @@ export class DataGrid {
         if (e.data && field && e.newValue !== e.oldValue) handlers.onEdit(e.data, field, e.newValue);
       },
       onSelectionChanged: () => handlers.onSelection(this.api.getSelectedRows().map((r) => r.id)),
-      onSortChanged: () => {
+      onSortChanged: (e) => {
+        if (!byUser(e)) return;
         const items = this.api
           .getColumnState()
           .filter((c) => c.sort && c.colId !== "__row")
@@ -253,10 +299,14 @@ export class DataGrid {
           .map((c) => ({ fieldId: c.colId, direction: c.sort === "desc" ? "DESC" : "ASC" }) as const);
         handlers.onSort(items);
       },
-      onColumnResized: (e) => e.finished && this.columnsChanged(),
-      onColumnMoved: (e) => e.finished && this.columnsChanged(),
-      onColumnPinned: () => this.columnsChanged(),
-      onColumnVisible: () => this.columnsChanged(),
+      onColumnResized: (e) => e.finished && byUser(e) && this.columnsChanged(),
+      onColumnMoved: (e) => {
+        if (!e.finished || !byUser(e)) return;
+        const moved = (e.columns ?? (e.column ? [e.column] : [])).map((c) => c.getColId());
+        this.columnsMoved(moved);
+      },
+      onColumnPinned: (e) => byUser(e) && this.columnsChanged(),
+      onColumnVisible: (e) => byUser(e) && this.columnsChanged(),
     });
   }
 
@@ -270,6 +320,20 @@ export class DataGrid {
     const cell = row.cells?.[field.id];
     if (force || COMPUTED.has(field.type) || cell?.externalContent || cell?.metadata?.status)
       this.handlers.onOpenCell(row, field);
+  }
+
+  private columnOrder(): string[] {
+    return this.api
+      .getColumnState()
+      .map((c) => c.colId)
+      .filter((id) => id.startsWith("f_"));
+  }
+
+  private columnsMoved(moved: string[]) {
+    const after = this.columnOrder();
+    const moves = planMoves(this.order, after, moved);
+    this.order = after;
+    if (moves.length) this.handlers.onMove(moves);
   }
 
   private columnsChanged() {
@@ -290,7 +354,24 @@ export class DataGrid {
 
   setFields(fields: Field[], view: View | undefined) {
     this.fields = fields;
-    this.api.setGridOption("columnDefs", columnDefs(fields, view));
+    const defs = columnDefs(fields, view);
+    this.order = defs.map((d) => d.colId!).filter((id) => id.startsWith("f_"));
+    this.api.setGridOption("columnDefs", defs);
+  }
+
+  /** Marks search matches; `current` is the one shown. */
+  setMatches(all: { recordId: string; fieldId: string }[], current: number) {
+    this.matches.all = new Set(all.map((m) => matchKey(m.recordId, m.fieldId)));
+    const hit = all[current];
+    this.matches.current = hit ? matchKey(hit.recordId, hit.fieldId) : "";
+    this.api.refreshCells({ force: true });
+  }
+
+  /** Scrolls to a row and column and focuses that cell. */
+  showCell(index: number, fieldId: string) {
+    this.api.ensureIndexVisible(index, "middle");
+    this.api.ensureColumnVisible(fieldId, "auto");
+    this.api.setFocusedCell(index, fieldId);
   }
 
   /** Reloads every row from the server (after a sort, filter or bulk change). */
@@ -313,6 +394,12 @@ export class DataGrid {
       const node = this.api.getDisplayedRowAtIndex(first + i);
       if (node && node.data && node.data.id === row.id) node.setData(row);
     });
+  }
+
+  /** Re-reads the rows (after rows were added) and then shows the last one. */
+  reloadToEnd() {
+    this.afterLoad.push(() => this.jumpTo(this.total - 1));
+    this.api.refreshInfiniteCache();
   }
 
   jumpTo(index: number) {

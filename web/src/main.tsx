@@ -131,8 +131,10 @@ function App() {
 
   async function load() {
     try {
+      const workspaces = get<{ results: Workspace[] }>("/v3/my-workspaces");
+      workspaces.catch(() => {});
       const user = await get<Me>("/v3/me");
-      const list = await get<{ results: Workspace[] }>("/v3/my-workspaces");
+      const list = await workspaces;
       setWorkspaces(list.results);
       const saved = Number(localStorage.getItem("claystack.workspace"));
       const ids = list.results.map((w) => w.id);

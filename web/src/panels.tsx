@@ -5,7 +5,6 @@ import {
   type RecordRow,
   type Table,
   type View,
-  ApiError,
   errorText,
   get,
   patch,
@@ -19,18 +18,19 @@ export interface CatalogAction {
   actionPackageId: string;
   displayName: string;
   description?: string;
-  inputs: { name: string; optional: boolean; displayName?: string }[];
+  inputs: { name: string; optional: boolean; displayName?: string; type?: string }[];
   credits: number;
 }
 
 let catalogCache: Promise<CatalogAction[]> | null = null;
 
-/** The action catalog: `GET /v3/actions` (spec part 2 §7), else the integrations list. */
+/** The action catalog, `GET /v3/actions?workspaceId=` (spec part 2 §7): Clay's action keys
+ * and package ids, each action's inputs and price. */
 export function loadCatalog(workspaceId: number): Promise<CatalogAction[]> {
   catalogCache ??= (async () => {
-    try {
-      const data = await get<{ actions: any[] }>(`/v3/actions?workspaceId=${workspaceId}`);
-      return data.actions.map((a) => ({
+    const data = await get<{ actions: any[] }>(`/v3/actions?workspaceId=${workspaceId}`);
+    return data.actions
+      .map((a) => ({
         actionKey: a.actionKey ?? a.key,
         actionPackageId: a.actionPackageId,
         displayName: a.displayName ?? a.key,
@@ -39,30 +39,11 @@ export function loadCatalog(workspaceId: number): Promise<CatalogAction[]> {
           name: p.name,
           optional: !!p.optional,
           displayName: p.displayName,
+          type: p.type,
         })),
         credits: a.pricing?.credits ?? 0,
-      }));
-    } catch (e) {
-      if (!(e instanceof ApiError && e.missingRoute)) throw e;
-    }
-    const data = await get<{ integrations: any[] }>(`/v3/integrations?workspaceId=${workspaceId}`);
-    return data.integrations.flatMap((i) =>
-      i.actions.map((a: any) => {
-        const props = a.inputSchema?.properties ?? {};
-        const required = new Set(a.inputSchema?.required ?? []);
-        return {
-          actionKey: a.key,
-          actionPackageId: i.key,
-          displayName: `${i.displayName}: ${a.displayName}`,
-          inputs: Object.keys(props).map((name) => ({
-            name,
-            optional: !required.has(name),
-            displayName: props[name]?.title,
-          })),
-          credits: a.credits ?? 0,
-        };
-      }),
-    );
+      }))
+      .sort((x, y) => x.displayName.localeCompare(y.displayName));
   })();
   catalogCache.catch(() => (catalogCache = null));
   return catalogCache;
@@ -150,6 +131,60 @@ function ColumnPicker(props: { table: Table; onPick: (ref: string) => void; labe
         <option value={f.id}>{f.name}</option>
       ))}
     </select>
+  );
+}
+
+const COLUMN_REF = /^\{\{(f_[\w-]+)\}\}$/;
+
+/** One action input: a column picker (the input is that column) and the formula it makes,
+ * editable for anything more than one column. */
+function InputBinding(props: {
+  table: Table;
+  input: CatalogAction["inputs"][number];
+  value: string;
+  onChange: (formula: string) => void;
+}) {
+  const { input, table } = props;
+  const bound = COLUMN_REF.exec(props.value.trim())?.[1] ?? "";
+  const title = input.displayName ?? input.name;
+  return (
+    <fieldset class="binding">
+      <legend>
+        {title}
+        {input.optional ? " (optional)" : ""}
+        {input.type ? <span class="muted"> · {input.type}</span> : null}
+      </legend>
+      <label>
+        Column
+        <select
+          aria-label={`Bind ${input.name} to a column`}
+          value={bound || (props.value.trim() ? "__formula" : "")}
+          onChange={(e) => {
+            const v = e.currentTarget.value;
+            if (v !== "__formula") props.onChange(v ? `{{${v}}}` : "");
+          }}
+        >
+          <option value="">{input.optional ? "(not set)" : "Choose a column…"}</option>
+          {table.fields.map((f) => (
+            <option value={f.id}>{f.name}</option>
+          ))}
+          <option value="__formula" disabled>
+            a formula (below)
+          </option>
+        </select>
+      </label>
+      <label>
+        Formula
+        <input
+          name={`input-${input.name}`}
+          aria-label={`Formula for ${input.name}`}
+          value={props.value}
+          required={!input.optional}
+          placeholder={`{{f_…}} or "text"`}
+          onInput={(e) => props.onChange(e.currentTarget.value)}
+        />
+      </label>
+    </fieldset>
   );
 }
 
@@ -299,24 +334,19 @@ export function AddColumnDialog(props: {
               </select>
             </label>
             {action?.description && <p class="muted">{action.description}</p>}
+            {action && (
+              <p class="muted">
+                Bind each input to a column, or write a formula over columns (
+                <code>{"{{f_…}}"}</code> stands for a column).
+              </p>
+            )}
             {action?.inputs.map((input) => (
-              <div class="binding">
-                <label>
-                  {input.displayName ?? input.name}
-                  {input.optional ? " (optional)" : ""}
-                  <input
-                    name={`input-${input.name}`}
-                    value={bindings[input.name] ?? ""}
-                    required={!input.optional}
-                    onInput={(e) => setBindings({ ...bindings, [input.name]: e.currentTarget.value })}
-                  />
-                </label>
-                <ColumnPicker
-                  table={table}
-                  label={`Bind ${input.name} to a column`}
-                  onPick={(r) => setBindings({ ...bindings, [input.name]: (bindings[input.name] ?? "") + r })}
-                />
-              </div>
+              <InputBinding
+                table={table}
+                input={input}
+                value={bindings[input.name] ?? ""}
+                onChange={(v) => setBindings({ ...bindings, [input.name]: v })}
+              />
             ))}
           </>
         )}
@@ -352,7 +382,7 @@ export function RunDialog(props: { table: Table; viewId: string; selected: strin
     else if (scope === "first") runRecords = { viewIdTopRecords: { viewId: props.viewId, numRecords: count } };
     else if (scope === "selected") runRecords = { recordIds: props.selected };
     else if (errored) runRecords = { viewId: errored.id };
-    else return setError("This server has no errored-rows view yet (spec part 2 §5.1)");
+    else return setError('This table has no "Errored rows" view to run from');
     try {
       await patch(`/v3/tables/${table.id}/run`, {
         fieldIds,
@@ -446,37 +476,33 @@ export function ColumnsMenu(props: { table: Table; grid: DataGrid; onClose: () =
   );
 }
 
-const OPERATORS: [string, string, string][] = [
-  // [label, spec part 2 type, part 1 operator]
-  ["contains", "CONTAIN", "contains"],
-  ["equals", "EQUAL", "equals"],
-  ["does not equal", "NOT_EQUAL", "not_equals"],
-  ["does not contain", "NOT_CONTAIN", "not_contains"],
-  ["is empty", "EMPTY", "is_empty"],
-  ["is not empty", "NOT_EMPTY", "is_not_empty"],
+const OPERATORS: [string, string][] = [
+  // [label, Clay's filter item type (spec part 2 §5)]
+  ["contains", "CONTAIN"],
+  ["equals", "EQUAL"],
+  ["does not equal", "NOT_EQUAL"],
+  ["does not contain", "NOT_CONTAIN"],
+  ["is empty", "EMPTY"],
+  ["is not empty", "NOT_EMPTY"],
 ];
 
 export function FilterDialog(props: {
   table: Table;
   view: View | undefined;
-  save: (f: { live: any; legacy: any }) => Promise<void>;
+  save: (filter: unknown) => Promise<void>;
   onClose: () => void;
   onDone: () => Promise<void>;
 }) {
   const first = props.view?.filter?.items?.[0];
   const [fieldId, setFieldId] = useState<string>(first?.fieldId ?? props.table.fields[0]?.id ?? "");
-  const [op, setOp] = useState(0);
+  const [op, setOp] = useState(Math.max(0, OPERATORS.findIndex(([, type]) => type === first?.type)));
   const [value, setValue] = useState<string>(first?.value ?? "");
   const [error, setError] = useState("");
   async function apply(clear: boolean) {
-    const [, type, operator] = OPERATORS[op];
+    const [, type] = OPERATORS[op];
     const items = clear ? [] : [{ fieldId, type, value }];
-    const legacy = clear ? [] : [{ fieldId, operator, value }];
     try {
-      await props.save({
-        live: { combinationMode: "AND", items },
-        legacy: { combinationMode: "AND", items: legacy },
-      });
+      await props.save({ combinationMode: "AND", items });
       await props.onDone();
       props.onClose();
     } catch (e) {

@@ -1,8 +1,7 @@
 // Getting rows in and out: webhook sources, CSV import, export of a view.
 import Papa from "papaparse";
 import { useEffect, useState } from "preact/hooks";
-import { type Field, type Table, ApiError, errorText, get, patch, post, rowsWindow } from "./api";
-import { display } from "./grid";
+import { type Field, type Table, errorText, get, patch, post } from "./api";
 import { CopyButton, ErrorNote, Modal, Progress } from "./ui";
 
 interface Source {
@@ -172,16 +171,6 @@ export function ImportDialog(props: { table: Table; onClose: () => void; onDone:
   );
 }
 
-function download(name: string, blob: Blob) {
-  const a = document.createElement("a");
-  a.href = URL.createObjectURL(blob);
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-}
-
 export function ExportButton(props: {
   table: Table;
   viewId: string;
@@ -193,32 +182,18 @@ export function ExportButton(props: {
     const { table, viewId } = props;
     setBusy(true);
     try {
-      try {
-        // Spec part 2 §3.5: an export job, then its signed download URL.
-        let job = await post<any>(`/v3/tables/${table.id}/views/${viewId}/export`, {});
-        while (job.status === "ACTIVE") {
-          await new Promise((r) => setTimeout(r, 500));
-          job = await get<any>(`/v3/exports/${job.id}`);
-        }
-        if (job.status !== "FINISHED") throw new Error(`The export ${job.status.toLowerCase()}`);
-        window.location.assign(job.downloadUrl ?? job.url);
-        return;
-      } catch (e) {
-        if (!(e instanceof ApiError && e.missingRoute)) throw e;
+      // Spec part 2 §3.5: an export job, then its signed download URL.
+      let job = await post<any>(`/v3/tables/${table.id}/views/${viewId}/export`, {});
+      while (job.status === "ACTIVE") {
+        props.onNotice(`Exporting… ${(job.recordsExportedCount ?? 0).toLocaleString()} rows`);
+        await new Promise((r) => setTimeout(r, 500));
+        job = await get<any>(`/v3/exports/${job.id}`);
       }
-      // Older servers: build the CSV here from windows of the view's rows.
-      const fields = table.fields;
-      const view = table.views.find((v) => v.id === viewId);
-      const shown = fields.filter((f) => view?.fields?.[f.id]?.isVisible !== false);
-      const lines: string[][] = [shown.map((f) => f.name)];
-      for (let offset = 0; ; offset += 1000) {
-        const page = await rowsWindow(table.id, viewId, offset, 1000);
-        for (const r of page.results) lines.push(shown.map((f) => display(r.cells[f.id]?.value)));
-        props.onNotice(`Exporting… ${Math.min(page.total, offset + 1000).toLocaleString()} rows`);
-        if (offset + 1000 >= page.total || !page.results.length) break;
-      }
-      download(`${table.name}.csv`, new Blob([Papa.unparse(lines)], { type: "text/csv" }));
-      props.onNotice(`Exported ${(lines.length - 1).toLocaleString()} rows`);
+      if (job.status !== "FINISHED") throw new Error(`The export ${job.status.toLowerCase()}`);
+      props.onNotice(`Exported ${(job.recordsExportedCount ?? 0).toLocaleString()} rows`);
+      // The signed URL names the server's public base URL; this page's origin serves it too.
+      const url = new URL(job.downloadUrl ?? job.url, location.href);
+      window.location.assign(url.pathname + url.search);
     } catch (e) {
       props.onError(errorText(e));
     } finally {

@@ -18,6 +18,7 @@ import {
 import { DataGrid, writable } from "./grid";
 import { navigate } from "./main";
 import { AddColumnDialog, CellPanel, ColumnsMenu, FilterDialog, RunDialog } from "./panels";
+import { SearchBar } from "./search";
 import { ExportButton, ImportDialog, WebhookDialog } from "./sources";
 import { ErrorNote, NamePrompt, Progress } from "./ui";
 
@@ -74,8 +75,17 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
           (e) => (setError(errorText(e)), g.refreshVisible()),
         ),
       onSelection: setSelected,
-      onSort: (items) => saveView("sort", { items }, { sort: items }).then(() => g.reload()),
-      onColumns: (settings) => saveView("fields", settings, null),
+      onSort: (items) => saveView("sort", { items }).then(() => g.reload()),
+      onColumns: (settings) => saveView("fields", settings),
+      onMove: async (moves) => {
+        for (const m of moves) {
+          const ok =
+            m.fieldIds.length === 1
+              ? await saveView(`fields/${m.fieldIds[0]}`, { afterFieldId: m.afterFieldId, beforeFieldId: m.beforeFieldId })
+              : await saveView("reorder-fields", m);
+          if (!ok) break;
+        }
+      },
       onError: setError,
     });
     grid.current = g;
@@ -166,23 +176,17 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
     return () => el.removeEventListener("paste", onPaste);
   }, [table, viewId]);
 
-  /** Saves a view setting through the view route of spec part 2, else the view PATCH. */
-  async function saveView(route: string, body: unknown, fallback: Record<string, unknown> | null) {
-    if (!table) return;
+  /** Saves what the user did in the grid on the view, through the view routes (spec part 2
+   * §5), so the view keeps it; the saved view replaces the page's copy. */
+  async function saveView(route: string, body: unknown): Promise<boolean> {
+    if (!table) return false;
     try {
-      await patch(`/v3/tables/${table.id}/views/${viewId}/${route}`, body);
+      const r = await patch<{ view: View }>(`/v3/tables/${table.id}/views/${viewId}/${route}`, body);
+      setTable((t) => t && { ...t, views: t.views.map((v) => (v.id === r.view.id ? r.view : v)) });
+      return true;
     } catch (e) {
-      if (!(e instanceof ApiError && (e.missingRoute || e.status === 405))) {
-        setError(errorText(e));
-        return;
-      }
-      if (fallback) {
-        try {
-          await patch(`/v3/tables/${table.id}/views/${viewId}`, fallback);
-        } catch (err) {
-          setError(errorText(err));
-        }
-      } else setNotice("This server cannot save column layout yet; it is kept until you reload.");
+      setError(errorText(e));
+      return false;
     }
   }
 
@@ -210,9 +214,7 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
   async function addRow() {
     try {
       await post(`/v3/tables/${table!.id}/records`, { records: [{ cells: {} }] });
-      grid.current?.api.refreshInfiniteCache();
-      const g = grid.current;
-      setTimeout(() => g?.jumpTo(g.total), 300);
+      grid.current?.reloadToEnd();
     } catch (e) {
       setError(errorText(e));
     }
@@ -284,6 +286,7 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
         <button type="button" onClick={() => setDialog("import")}>Import CSV</button>
         <ExportButton table={table} viewId={viewId} onError={setError} onNotice={setNotice} />
         <span class="spacer" />
+        <SearchBar tableId={table.id} viewId={viewId} grid={() => grid.current} onError={setError} />
         <button type="button" onClick={() => grid.current?.jumpTo(0)} aria-label="First row">⤒</button>
         <button type="button" onClick={() => grid.current?.jumpTo(grid.current.total - 1)} aria-label="Last row">
           ⤓
@@ -345,7 +348,9 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
         <FilterDialog
           table={table}
           view={view}
-          save={(filter) => saveView("filter", filter.live, { filter: filter.legacy })}
+          save={async (filter) => {
+            if (!(await saveView("filter", filter))) throw new Error("The filter was not saved");
+          }}
           onClose={() => setDialog(null)}
           onDone={afterChange}
         />

@@ -682,6 +682,20 @@ class Records(Resource[M]):
         )
         return int(data["total"]), [Record.model_validate(r) for r in data["results"]]
 
+    @api("GET /_claystack/ui/tables/{tableId}/views/{viewId}/rows/{recordId}")
+    def index(self, table_id: str, record_id: str, view_id: str | None = None) -> Op[int]:
+        """Where a row stands in a view (0 is the first row it shows), e.g. to scroll to a
+        match of ``views.search()``; ``NotFound`` when the view
+        does not show it."""
+        t = _id(table_id)
+        view = yield from _view_of(t, view_id)
+        data = yield req(
+            "GET",
+            f"/_claystack/ui/tables/{_q(t)}/views/{_q(view)}/rows/{_q(_id(record_id))}",
+            root=True,
+        )
+        return int(data["index"])
+
     @api("POST /_claystack/ui/tables/{tableId}/views/{viewId}/formula-preview")
     def preview_formula(
         self, table_id: str, formula: str, view_id: str | None = None, *, limit: int = 10

@@ -584,6 +584,11 @@ class RowsWindow(Model):
     results: list[RecordOut]
 
 
+class RowIndexOut(Model):
+    recordId: str
+    index: int
+
+
 class FormulaPreviewIn(Model):
     formulaText: str = Field(max_length=100_000)
     limit: int = Field(default=10, ge=1, le=100)

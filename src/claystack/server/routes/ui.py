@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..deps import Conn, TableReadDep, read_only
 from ..errors import NotFound
-from ..schemas import FormulaPreviewIn, FormulaPreviewOut, RowsWindow
+from ..schemas import FormulaPreviewIn, FormulaPreviewOut, RowIndexOut, RowsWindow
 from ..services import ui
 from . import JSONOut, ok, router
 
@@ -84,6 +84,20 @@ async def rows(
     """A window of the rows a view shows, in its order, with how many it shows in all
     (what a virtualised grid needs to size its scrollbar and fetch what is in sight)."""
     return JSONOut(await ui.rows_window(conn, table, view_id, offset=offset, limit=limit))
+
+
+@api.get(
+    "/_claystack/ui/tables/{tableId}/views/{viewId}/rows/{recordId}", responses=ok(RowIndexOut)
+)
+async def row_index(
+    view_id: ViewId,
+    record_id: Annotated[str, Path(alias="recordId", max_length=200)],
+    conn: Conn,
+    table: TableReadDep,
+) -> JSONOut:
+    """Where a row stands in the view (``index`` 0 is its first row); 404 when the view
+    does not show it. The grid scrolls to a search match with it."""
+    return JSONOut(await ui.row_index(conn, table, view_id, record_id))
 
 
 @api.post(

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment import evaluation
+from ..errors import NotFound
 from ..storage.models import Record
 from . import records as records_svc
 from . import tables as tables_svc
@@ -29,10 +30,40 @@ async def view_total(conn: AsyncConnection, table: TableRef, config: dict[str, A
 async def rows_window(
     conn: AsyncConnection, table: TableRef, view_id: str, *, offset: int, limit: int
 ) -> dict[str, Any]:
-    view = await tables_svc.get_view(conn, table.id, view_id)
-    total = await view_total(conn, table, view.config)
+    config = await tables_svc.view_config(conn, table.id, view_id)
+    total = await view_total(conn, table, config)
     rows = await records_svc.list_records(conn, table, view_id, limit=limit, offset=offset)
     return {"total": total, "offset": offset, "results": rows}
+
+
+async def row_index(
+    conn: AsyncConnection, table: TableRef, view_id: str, record_id: str
+) -> dict[str, Any]:
+    """Where a row stands in a view (0 is the first row it shows): what a grid needs to
+    scroll to a search match, which the search route names by record id only."""
+    config = await tables_svc.view_config(conn, table.id, view_id)
+    if views_svc.is_plain(config):
+        seq = await conn.scalar(
+            select(Record.seq).where(Record.table_id == table.id, Record.id == record_id)
+        )
+        index = None
+        if seq is not None:
+            before = select(func.count()).where(Record.table_id == table.id, Record.seq < seq)
+            index = int(await conn.scalar(before) or 0)
+    else:
+        number = func.row_number().over(order_by=views_svc.order_clauses(config)) - 1
+        ranked = views_svc.where_view(
+            select(Record.id, number.label("n")), table.id, config
+        ).subquery()
+        index = await conn.scalar(select(ranked.c.n).where(ranked.c.id == record_id))
+        if index is not None:
+            index -= config.get("offset") or 0
+            limit = config.get("limit")
+            if index < 0 or (limit is not None and index >= limit):
+                index = None
+    if index is None:
+        raise NotFound("Record not found in this view")
+    return {"recordId": record_id, "index": int(index)}
 
 
 async def formula_preview(

@@ -224,7 +224,11 @@ async def search(
         prefilter = prefilter and needle.isascii()
     if prefilter:
         pattern = "%" + like_escape(needle) + "%"
-        stmt = stmt.where(func.lower(cast(Record.cells, Text)).like(pattern, escape="\\"))
+        text = cast(Record.cells, Text)
+        # SQLite's LIKE already ignores ASCII case (the needle is ASCII there): lower() would
+        # only copy every row's text once more.
+        wide = text if conn.dialect.name == "sqlite" else func.lower(text)
+        stmt = stmt.where(wide.like(pattern, escape="\\"))
     found: list[dict[str, str]] = []
     offset = 0
     while len(found) < SEARCH_LIMIT:

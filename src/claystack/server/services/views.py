@@ -169,6 +169,44 @@ def _sort_key(field_id: str) -> ColumnElement[Any]:
     return _CellValue(Record.__table__.c.cells, literal(field_id, String))
 
 
+class _RowTextHas(FunctionElement[bool]):
+    """A cheap first test for ``equals``/``contains`` on SQLite: the row's JSON text holds
+    the value (``LIKE``, ASCII case-insensitive like the test after it). A byte scan of the
+    text skips most rows before ``json_extract`` parses any; on PostgreSQL it is a no-op."""
+
+    inherit_cache = True
+    name = "row_text_has"
+
+
+@compiles(_RowTextHas, "sqlite")
+def _row_text_has_sqlite(element: _RowTextHas, compiler: SQLCompiler, **kw: Any) -> str:
+    cells, pattern = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({cells} LIKE {pattern} ESCAPE '\\')"
+
+
+@compiles(_RowTextHas, "postgresql")
+def _row_text_has_postgresql(element: _RowTextHas, compiler: SQLCompiler, **kw: Any) -> str:
+    return "true"
+
+
+def _prefilter(value: Any) -> ColumnElement[bool] | None:
+    # Only text that JSON stores as written (orjson escapes quotes, backslashes and control
+    # characters) and that no number or boolean spells differently.
+    if not isinstance(value, str) or not value or not value.isascii():
+        return None
+    if any(c in value for c in '"\\') or not value.isprintable():
+        return None
+    if value.strip().lower() in ("true", "false", "null"):
+        return None
+    try:
+        float(value)
+        return None
+    except ValueError:
+        pass
+    pattern = "%" + like_escape(value) + "%"
+    return _RowTextHas(Record.__table__.c.cells, literal(pattern, String))
+
+
 def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
     cell = _cell_text(item["fieldId"])
     op, value = item["operator"], item.get("value")
@@ -184,11 +222,16 @@ def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
         if not isinstance(value, bool)
         else ("true" if value else "false")
     )
+    first = None if item["fieldId"] in _SYSTEM_COLUMNS else _prefilter(value)
     if op in ("equals", "not_equals"):
         cond = func.lower(cell) == text
-        return cond if op == "equals" else or_(cell.is_(None), not_(cond))
+        if op == "equals":
+            return cond if first is None else and_(first, cond)
+        return or_(cell.is_(None), not_(cond))
     like = func.lower(cell).like("%" + like_escape(text) + "%", escape="\\")
-    return like if op == "contains" else or_(cell.is_(None), not_(like))
+    if op == "contains":
+        return like if first is None else and_(first, like)
+    return or_(cell.is_(None), not_(like))
 
 
 def field_entries(current: dict[str, Any], field_ids: list[str]) -> dict[str, Any]:
@@ -296,10 +339,18 @@ def is_plain(config: dict[str, Any]) -> bool:
     )
 
 
-def apply_view(
-    stmt: Select[Any], table_id: str, config: dict[str, Any], *, window: bool = True
-) -> Select[Any]:
-    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, in its order."""
+def order_clauses(config: dict[str, Any]) -> list[ColumnElement[Any]]:
+    """The view's row order: its sort, then insertion order."""
+    out: list[ColumnElement[Any]] = []
+    for item in config.get("sort") or []:
+        col = _sort_key(item["fieldId"])
+        # Blank cells last in either direction, as spreadsheets do, on both backends.
+        out += [col.is_(None), col.desc() if item["direction"] == "DESC" else col.asc()]
+    return [*out, Record.__table__.c.seq]
+
+
+def where_view(stmt: Select[Any], table_id: str, config: dict[str, Any]) -> Select[Any]:
+    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, unordered."""
     stmt = stmt.where(Record.table_id == table_id)
     system = _system_filter(config)
     if system is not None:
@@ -310,13 +361,14 @@ def apply_view(
         stmt = stmt.where(
             and_(*conds) if flt.get("combinationMode", "AND") == "AND" else or_(*conds)
         )
-    for item in config.get("sort") or []:
-        col = _sort_key(item["fieldId"])
-        # Blank cells last in either direction, as spreadsheets do, on both backends.
-        stmt = stmt.order_by(
-            col.is_(None), col.desc() if item["direction"] == "DESC" else col.asc()
-        )
-    stmt = stmt.order_by(Record.seq)
+    return stmt
+
+
+def apply_view(
+    stmt: Select[Any], table_id: str, config: dict[str, Any], *, window: bool = True
+) -> Select[Any]:
+    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, in its order."""
+    stmt = where_view(stmt, table_id, config).order_by(*order_clauses(config))
     if window:
         if config.get("limit") is not None:
             stmt = stmt.limit(config["limit"])
