@@ -40,8 +40,8 @@ from ..errors import (
 from ..middleware import check_depth, legacy_body, parse_json
 from ..storage.engine import Database
 from ..storage.models import Source, SourceDelivery, Table
+from . import rates, subscriptions
 from . import records as records_svc
-from . import subscriptions
 from .common import Actor, Scope, now_ms
 from .sources import parse_hook, token_matches
 from .tables import TableRef
@@ -80,7 +80,8 @@ class _Bucket:
 
 @dataclass(slots=True)
 class TokenBuckets:
-    """Per-key token buckets (in memory, per process): ``rate`` per second, ``burst`` deep."""
+    """Per-key token buckets (in memory, for SQLite's one process): ``rate`` per second,
+    ``burst`` deep."""
 
     rate: float
     burst: int
@@ -164,7 +165,8 @@ class WebhookIngest:
             self._cache.pop(hook_uuid, None)
 
     def reset(self) -> None:
-        """Forgets cached lookups and rate-limit state (the emulator's reset)."""
+        """Forgets cached lookups and rate-limit state (the emulator's reset; the shared
+        state in ``rate_buckets`` is emptied with the other tables)."""
         self._cache.clear()
         if self._buckets is not None:
             self._buckets.buckets.clear()
@@ -216,10 +218,22 @@ class WebhookIngest:
             raise BadRequest("JSON text must not contain \\u0000 on this server")
         return payload
 
-    def check_rate(self, hook: Hook) -> None:
+    async def check_rate(self, hook: Hook) -> None:
+        """429 when the workspace is over its webhook rate: counted in this process on
+        SQLite (its one process), in the database on PostgreSQL, where several API
+        processes must enforce one limit."""
         if self._buckets is None:
             return
-        wait = self._buckets.take(hook.workspace_id)
+        if self.db.is_sqlite:
+            wait = self._buckets.take(hook.workspace_id)
+        else:
+            async with self.db.transaction(write=True) as conn:
+                wait = await rates.take(
+                    conn,
+                    f"webhook:{hook.workspace_id}",
+                    self.settings.webhook_rate_per_second,
+                    self.settings.webhook_rate_burst,
+                )
         if wait > 0:
             rate = self.settings.webhook_rate_per_second
             raise TooManyRequests(
