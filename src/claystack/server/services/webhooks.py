@@ -379,7 +379,7 @@ def _fail(batch: list[_Pending], error: ClayError) -> None:
 
 
 # Built once: these run for every batch.
-_SOURCES = (
+_SOURCE_ROWS = (
     select(
         Source.id.label("source_id"),
         Source.field_id.label("source_field_id"),
@@ -391,10 +391,14 @@ _SOURCES = (
     .join(Table, Table.id == Source.table_id)
     .where(Source.id.in_(bindparam("ids", expanding=True)), Source.deleted_at.is_(None))
     .order_by(Source.id)
-    # PostgreSQL: a source being deleted (deleteRecords included) or written by another
-    # process waits for this batch, or this batch for it; the caps are read under the lock.
-    .with_for_update(of=[Source, Table])
 )
+# PostgreSQL: a source being deleted (deleteRecords included) or its table waits for this
+# batch, or this batch for it. With a submission or row cap the rows are locked outright, so
+# the counts the caps are checked against are exact; without one, batches of several
+# processes share the lock (KEY SHARE) and run side by side, meeting only at the counter
+# updates just before they commit.
+_SOURCES = _SOURCE_ROWS.with_for_update(of=[Source, Table])
+_SOURCES_SHARED = _SOURCE_ROWS.with_for_update(of=[Source, Table], read=True, key_share=True)
 _COUNT = (
     update(Source)
     .where(Source.id == bindparam("b_id"))
@@ -411,7 +415,9 @@ async def _apply(
     """Writes a batch inside one transaction; returns each request's answer in order."""
     ids = list({item.hook.source_id for item in batch})
     # One row per source: the source's columns plus its table's (``TableRef.row``).
-    sources = {r.source_id: r for r in await conn.execute(_SOURCES, {"ids": ids})}
+    capped = settings.webhook_max_submissions_per_source or settings.webhook_max_table_rows
+    rows = await conn.execute(_SOURCES if capped else _SOURCES_SHARED, {"ids": ids})
+    sources = {r.source_id: r for r in rows}
 
     results: list[tuple[str, bool] | ClayError | None] = [None] * len(batch)
     # Idempotency: keys already stored answer with the row they made; a key repeated in
