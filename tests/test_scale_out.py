@@ -24,7 +24,7 @@ from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry, Record, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
-from .test_processes import CLI, _env, _free_port, _wait_ready
+from .test_processes import CLI, _env, _free_port
 from .test_sources import add_source_body
 
 HOOKS = 4_000
@@ -56,6 +56,21 @@ class Provider:
     def wait_calls(self, n: int, timeout: float = 60) -> None:
         with self._arrived:
             assert self._arrived.wait_for(lambda: self.calls >= n, timeout), self.calls
+
+
+def _wait_ready(url: str, procs: list[subprocess.Popen[str]]) -> None:
+    """Eight Python processes start at once: on a loaded 2-core machine that takes minutes."""
+    deadline = time.monotonic() + 400
+    while time.monotonic() < deadline:
+        for p in procs:
+            assert p.poll() is None, p.stderr.read() if p.stderr else p.returncode
+        try:
+            if httpx.get(f"{url}/_claystack/ready", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} not ready")
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
