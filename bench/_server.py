@@ -83,6 +83,17 @@ def proc_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / ticks
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process and its children (``serve --workers N``)."""
+    total = proc_cpu_seconds(pid)
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            children = [int(c) for c in f.read().split()]
+    except OSError:
+        children = []
+    return total + sum(tree_cpu_seconds(c) for c in children)
+
+
 class RssSampler(threading.Thread):
     """Samples ``VmRSS`` of a pid every ``interval`` seconds until stopped."""
 
@@ -116,8 +127,10 @@ class Server:
         *,
         log_level: str = "warning",
         env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.database = database
+        self.args = args or []
         self.extra_env = env or {}
         self.log_level = log_level
         self.port = free_port()
@@ -155,6 +168,7 @@ class Server:
             str(self.port),
             "--log-level",
             self.log_level,
+            *self.args,
         ]
         self.log_path = self.tmp / "server.log"
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed with the process
@@ -170,7 +184,7 @@ class Server:
             raise
         return self
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -181,7 +195,7 @@ class Server:
                 return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not start listening within 60 s")
+        raise RuntimeError(f"server did not start listening within {timeout:g} s")
 
     def _login(self) -> str:
         with httpx.Client(base_url=self.base_url, timeout=30) as c:

@@ -149,9 +149,9 @@ def throughput(
 
 
 def _cpu(pid: int) -> float:
-    from ._server import proc_cpu_seconds
+    from ._server import tree_cpu_seconds
 
-    return proc_cpu_seconds(pid)
+    return tree_cpu_seconds(pid)
 
 
 # -- correctness ---------------------------------------------------------------------------
@@ -295,14 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="correctness mode")
     ap.add_argument("--total", type=int, default=20_000, help="payloads in --check mode")
     ap.add_argument("--idempotent", action="store_true", help="--check with keys and retries")
+    ap.add_argument(
+        "--api-workers", type=int, default=1, help="HTTP processes (serve --workers N; PostgreSQL)"
+    )
     ap.add_argument("--json", help="also write the result here")
     ap.add_argument("--profile", type=Path, help="py-spy the server into this directory")
     args = ap.parse_args(argv)
 
-    with Server(args.database) as server:
+    extra = ["--workers", str(args.api_workers)] if args.api_workers > 1 else []
+    with Server(args.database, args=extra) as server:
         table = make_source(server)
         url = table["url"]
-        result: dict[str, Any] = {"backend": server.backend, "loadavg_before": loadavg()}
+        result: dict[str, Any] = {
+            "backend": server.backend,
+            "api_workers": args.api_workers,
+            "loadavg_before": loadavg(),
+        }
         if args.check:
             result["check"] = check(server, url, table, args.clients, args.total, args.idempotent)
             result["check"]["idempotent"] = args.idempotent

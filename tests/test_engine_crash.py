@@ -148,6 +148,8 @@ def _start(script: Path, db: Settings, provider: Provider) -> tuple[subprocess.P
         "CLAYSTACK_DATABASE_SCHEMA": db.database_schema,
         "CLAYSTACK_RUN_CONCURRENCY": str(CONCURRENCY),
         "CLAYSTACK_RUN_POLL_SECONDS": "0.05",
+        # The dead server's jobs come back when their leases lapse (there is no recovery step).
+        "CLAYSTACK_RUN_LEASE_SECONDS": "2",
         "CLAYSTACK_INITIAL_CREDITS": str(10 * PRICE * ROWS),
         "CLAYSTACK_HTTP_ALLOWED_HOSTS": "127.0.0.1",
         "CRASH_PROVIDER": provider.url,

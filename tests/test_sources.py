@@ -433,6 +433,23 @@ async def test_rate_limit_is_429_with_retry_after_and_writes_nothing(
         assert (await a.post(path_of(other), json={})).status_code == 429
 
 
+async def test_two_api_processes_share_one_rate_limit(
+    limited_app: AppFactory, settings: Settings
+) -> None:
+    """On PostgreSQL the bucket is in the database: two apps (as two API processes would)
+    let the burst through once between them, not once each."""
+    if settings.is_sqlite:
+        pytest.skip("SQLite serves one process; its limits stay in memory")
+    limits = {"webhook_rate_per_second": 0.01, "webhook_rate_burst": 4}
+    async with limited_app(**limits) as (_, a), limited_app(**limits) as (c, b):
+        table = await new_table(c)
+        path = path_of(await add_source(c, table["id"]))
+        answers = [await (a, b)[i % 2].post(path, json={"i": i}) for i in range(8)]
+        assert [r.status_code for r in answers] == [200] * 4 + [429] * 4
+        assert {r.json()["type"] for r in answers[4:]} == {"TooManyRequests"}
+        assert await count(c, table["id"]) == 4
+
+
 async def test_hosted_limits_profile(limited_app: AppFactory) -> None:
     assert Settings().webhook_rate_per_second == 0
     hosted = Settings(limits_profile="hosted", webhook_max_table_rows=7)

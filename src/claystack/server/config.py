@@ -77,15 +77,16 @@ class Settings(BaseSettings):
     run_retry_base_seconds: float = Field(default=1.0, ge=0)
     run_retry_max_seconds: float = Field(default=300.0, ge=0)
     run_action_timeout_seconds: float = Field(default=120.0, gt=0)
-    run_lease_seconds: float = Field(default=600.0, gt=0)
+    # A claimed job's lease: its process renews it every third of this (heartbeat); a job
+    # whose lease lapsed (its process died) is taken over by any other process.
+    run_lease_seconds: float = Field(default=30.0, gt=0)
+    # On SIGTERM: how long the jobs in hand may take to finish before the rest are released.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
     run_poll_seconds: float = Field(default=0.2, gt=0)
     # Formulas (columns, run conditions, action inputs) run in worker processes; one that
     # takes longer than this per cell is killed and its cell ends ERROR.
     formula_time_limit_seconds: float = Field(default=2.0, gt=0)
     formula_workers: int = Field(default=4, gt=0)
-    # On start, take back every job a previous process held. Right for one server per
-    # database; turn off when several servers share one (expired leases still come back).
-    run_recover_on_start: bool = True
     # Per-integration overrides of ``Integration.max_concurrency`` / ``rate_per_second``,
     # e.g. CLAYSTACK_INTEGRATION_CONCURRENCY='{"use-ai": 8}'.
     integration_concurrency: dict[str, int] = {}

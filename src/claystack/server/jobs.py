@@ -1,9 +1,9 @@
 """Export and import jobs: run in the background of the server process that claims them.
 
 A job's state lives in its row, so any process can answer for it. A process claims a job
-by setting its lease (one UPDATE that only one claimer can win), renews it while it works,
-and a job whose lease lapsed (its process stopped) is claimed again by the next poll of
-any server.
+by setting its lease (one UPDATE that only one claimer can win), renews it with every write
+of its progress, and releases it when it stops; a job whose lease lapsed (its process died)
+is claimed again by the next poll of any server.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class JobRunner:
         self.settings = settings
         self.wake_runs = wake_runs
         self._running: dict[str, asyncio.Task[None]] = {}
+        self._held: dict[str, tuple[str, Lease]] = {}  # job id → (kind, its lease)
         self._poller: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -40,7 +41,10 @@ class JobRunner:
             self._poller = asyncio.create_task(self._poll(), name="claystack-jobs")
 
     async def stop(self) -> None:
+        """Stops the jobs in hand and releases them, so another process resumes them at
+        once (each resumes from its stored progress)."""
         tasks = list(self._running.values())
+        held = dict(self._held)
         if self._poller is not None:
             tasks.append(self._poller)
         self._poller = None
@@ -48,19 +52,25 @@ class JobRunner:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if held:
+            try:
+                await self._release(held)
+            except Exception:  # the leases lapse anyway
+                log.exception("releasing export and import jobs failed")
 
-    async def recover(self) -> int:
-        """Makes every job a previous process held claimable at once."""
-        count = 0
+    async def _release(self, held: dict[str, tuple[str, Lease]]) -> None:
         async with self.db.transaction(write=True) as conn:
-            for model in _MODELS.values():
-                result = await conn.execute(
+            for job_id, (kind, lease) in held.items():
+                model = _MODELS[kind]
+                await conn.execute(
                     update(model)
-                    .where(model.status == "ACTIVE", model.lease_until.is_not(None))
+                    .where(
+                        model.id == job_id,
+                        model.status == "ACTIVE",
+                        model.lease_until.in_(lease.values()),
+                    )
                     .values(lease_until=None)
                 )
-                count += result.rowcount or 0
-        return count
 
     def submit(self, kind: str, job_id: str) -> None:
         """Starts a job just committed (a no-op if this process already runs it)."""
@@ -92,6 +102,7 @@ class JobRunner:
             lease = await self._claim(kind, job_id)
             if lease is None:
                 return
+            self._held[job_id] = (kind, lease)
             if kind == "export":
                 await exports.run_export(self.db, self.settings, job_id, lease)
             else:
@@ -104,6 +115,8 @@ class JobRunner:
                 await self._fail(kind, job_id, f"Internal error: {type(exc).__name__}")
             except Exception:
                 log.exception("could not mark %s job %s failed", kind, job_id)
+        finally:
+            self._held.pop(job_id, None)
 
     async def _fail(self, kind: str, job_id: str, message: str) -> None:
         model = _MODELS[kind]

@@ -46,16 +46,11 @@ async def start(app: FastAPI) -> None:
             seeded["workspaceId"],
         )
     if settings.run_workers:
+        # No recovery step: the jobs of a process that died come back as their leases lapse.
         runner = Runner(db, settings)
-        if settings.run_recover_on_start:
-            recovered = await runner.recover()
-            if recovered:
-                log.warning("claystack: re-queued %d run jobs of a previous process", recovered)
         runner.start()
         app.state.runner = runner
     jobs = JobRunner(db, settings, wake_runs=lambda: _wake_runner(app))
-    if settings.run_recover_on_start:
-        await jobs.recover()
     jobs.start()
     app.state.jobs = jobs
 
@@ -67,7 +62,8 @@ def _wake_runner(app: FastAPI) -> None:
 
 
 async def stop(app: FastAPI) -> None:
-    """Drains the webhook writer, stops the run workers, closes outbound HTTP sessions."""
+    """Drains the webhook writer, stops the run workers (the jobs in hand finish within
+    ``shutdown_grace_seconds`` or are released), closes outbound HTTP sessions."""
     await app.state.webhooks.close()
     jobs: JobRunner | None = getattr(app.state, "jobs", None)
     if jobs is not None:
@@ -88,7 +84,7 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     db, settings = app.state.db, app.state.settings
     runner: Runner | None = getattr(app.state, "runner", None)
     if runner is not None:
-        await runner.stop()
+        await runner.stop(grace=0)
     jobs: JobRunner | None = getattr(app.state, "jobs", None)
     if jobs is not None:
         await jobs.stop()

@@ -1,8 +1,11 @@
 """The action queue: ``run_jobs`` rows claimed in batches under a lease (``FOR UPDATE SKIP
-LOCKED`` on PostgreSQL; the process's write lock on SQLite), and taken back after a crash."""
+LOCKED`` on PostgreSQL; the process's write lock on SQLite). The claiming process (its
+``owner`` token) renews its leases by heartbeat and releases them when it stops; the jobs of
+a process that died come back when their leases lapse, to whichever process claims next."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -62,17 +65,33 @@ class Claim:
 
 
 class ActionQueue:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, owner: str | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.owner = owner or uuid.uuid4().hex
 
-    async def recover(self) -> int:
-        """Makes every job a previous process held claimable at once."""
+    def _lease_ms(self) -> int:
+        return int(self.settings.run_lease_seconds * 1000)
+
+    async def renew(self) -> int:
+        """The heartbeat: extends the lease of every job this process holds. A job whose
+        lease lapsed and that another process took over is no longer ours, so not renewed."""
+        until = now_ms() + self._lease_ms()
         async with self.db.transaction(write=True) as conn:
             result = await conn.execute(
                 update(RunJob)
-                .where(RunJob.lease_until.is_not(None))
-                .values(lease_until=None, not_before=now_ms())
+                .where(RunJob.lease_owner == self.owner)
+                .values(lease_until=until, not_before=until)
+            )
+        return result.rowcount or 0
+
+    async def release(self) -> int:
+        """Makes every job this process holds claimable at once (a graceful stop)."""
+        async with self.db.transaction(write=True) as conn:
+            result = await conn.execute(
+                update(RunJob)
+                .where(RunJob.lease_owner == self.owner)
+                .values(lease_until=None, lease_owner=None, not_before=now_ms())
             )
         return result.rowcount or 0
 
@@ -83,7 +102,7 @@ class ActionQueue:
         workspace's backlog never fills a claim that another's jobs are waiting for."""
         kind = "action"
         now = now_ms()
-        lease = int(self.settings.run_lease_seconds * 1000)
+        lease = self._lease_ms()
         ready = (RunJob.kind == kind) & (RunJob.not_before <= now)
         async with self.db.transaction(write=False) as conn:
             waiting = list(await conn.scalars(select(RunJob.workspace_id).where(ready).distinct()))
@@ -105,13 +124,15 @@ class ActionQueue:
             if not rows:
                 return None
             ids = [r.id for r in rows]
-            # A claimed job is invisible to other claims until its lease runs out.
+            # A claimed job is invisible to other claims until its lease runs out (a
+            # lapsed lease, of a process that died, makes it ready again: a takeover).
             for start in range(0, len(ids), 1000):
                 await conn.execute(
                     update(RunJob)
                     .where(RunJob.id.in_(ids[start : start + 1000]))
                     .values(
                         lease_until=now + lease,
+                        lease_owner=self.owner,
                         not_before=now + lease,
                         attempts=RunJob.attempts + 1,
                     )

@@ -4,7 +4,8 @@ One claimer task takes action jobs from the queue, the planner makes tasks of th
 planning task per workspace at a time), and ``run_concurrency`` executor tasks run those,
 taking the workspaces in turn; one writer task stores the outcomes. The sweeper evaluates
 formula columns. No workspace can hold all the claims, planners, executors or sweeps.
-Run state lives only in the database; a restart picks up where it stopped.
+A heartbeat task renews the leases of the jobs in hand. Run state lives only in the
+database: the jobs of a process that died are taken over once their leases lapse.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ async def _idle(event: asyncio.Event, seconds: float) -> None:
 class Runner:
     """The workers of one server process; ``start`` in the app's lifespan, ``stop`` at exit.
 
-    Its parts: ``queue`` (claim, lease, recover), ``planner`` (inputs, run conditions,
+    Its parts: ``queue`` (claim, lease, renew, release), ``planner`` (inputs, run conditions,
     price), ``executor`` (limits, timeouts, retries), ``writer`` (store, charge, cascade) and
     ``sweeper`` (formula columns); formulas run in ``pool``'s worker processes."""
 
@@ -59,7 +60,7 @@ class Runner:
         self.queue = ActionQueue(db, settings)
         self.planner = Planner(settings, self.pool)
         self.executor = Executor(db, settings)
-        self.writer = Writer(db, self._written)
+        self.writer = Writer(db, self._written, self.queue.owner)
         self.sweeper = Sweeper(db, settings, self.pool, self.wake)
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
@@ -67,10 +68,9 @@ class Runner:
         self._inflight: dict[int, int] = {}  # workspace → action jobs claimed, not yet written
         self._planning: dict[int, asyncio.Task[None]] = {}  # workspace → its planning task
         self._plans: dict[int, list[Claim]] = {}  # workspace → claims waiting for it
-
-    async def recover(self) -> int:
-        """Makes every job a previous process held claimable at once."""
-        return await self.queue.recover()
+        self._stopping = False
+        self._busy = 0  # executor tasks running an action
+        self._quiet = asyncio.Event()  # set when ``_busy`` drops to 0
 
     def start(self) -> None:
         if self._tasks:
@@ -80,23 +80,69 @@ class Runner:
         self._inflight = {}
         self._plans = {}
         self.planner.reserved = {}
+        self._stopping = False
+        self._busy = 0
         claimer = self._forever(self._claim_round, self._wake, "claiming run jobs")
         sweeper = self._forever(self.sweeper.round, self.sweeper.wake_event, "evaluating formulas")
         self._tasks = [asyncio.create_task(claimer, name="claystack-claimer")]
         self._tasks.append(asyncio.create_task(self.writer.run(), name="claystack-writer"))
         self._tasks.append(asyncio.create_task(sweeper, name="claystack-formulas"))
+        self._tasks.append(asyncio.create_task(self._heartbeat(), name="claystack-heartbeat"))
         for i in range(self.concurrency):
             self._tasks.append(asyncio.create_task(self._execute(), name=f"claystack-exec-{i}"))
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float | None = None) -> None:
+        """Stops claiming; lets the actions executing finish and their results be stored
+        for up to ``grace`` seconds (default ``shutdown_grace_seconds``); then releases every
+        job still held, so other processes can claim it at once, and stops."""
         tasks, self._tasks = self._tasks, []
+        if tasks:
+            self._stopping = True
+            claimer, planning = tasks[0], list(self._planning.values())
+            for t in (claimer, *planning):
+                t.cancel()
+            await asyncio.gather(claimer, *planning, return_exceptions=True)
+            wait = self.settings.shutdown_grace_seconds if grace is None else grace
+            try:
+                async with asyncio.timeout(wait):
+                    await self._drain()
+            except TimeoutError:
+                log.warning("stopping with %d actions still executing", self._busy)
         tasks += self._planning.values()
         self._planning = {}
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            try:
+                released = await self.queue.release()
+            except Exception:  # the leases lapse anyway
+                log.exception("releasing run jobs failed")
+            else:
+                if released:
+                    log.warning("released %d run jobs for other processes", released)
         await self.sweeper.stop()
         self.pool.close()
+
+    async def _drain(self) -> None:
+        """Returns once no action is executing and every result is stored."""
+        while self._busy > 0:
+            self._quiet.clear()
+            await self._quiet.wait()
+        await self.writer.results.join()
+
+    async def _heartbeat(self) -> None:
+        """Renews the leases of the jobs in hand, three times a lease."""
+        every = self.settings.run_lease_seconds / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self.writer.lock:
+                    await self.queue.renew()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a missed beat is retried; the lease outlasts two of them
+                log.exception("renewing run job leases failed")
 
     def wake(self) -> None:
         self._wake.set()
@@ -164,7 +210,15 @@ class Runner:
         while True:
             task = await self._exec.get()
             try:
-                self.writer.put(await self.executor.run(task))
+                if self._stopping:
+                    continue  # not started: released when the runner stops
+                self._busy += 1
+                try:
+                    self.writer.put(await self.executor.run(task))
+                finally:
+                    self._busy -= 1
+                    if self._busy == 0:
+                        self._quiet.set()
             finally:
                 self._exec.done(task)
 

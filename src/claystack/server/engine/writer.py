@@ -8,7 +8,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..services import credits, runs, tables
@@ -49,12 +49,20 @@ _META_SQL = {
 
 class Writer:
     """``put`` outcomes; ``run`` stores them and calls ``on_written`` with each batch
-    (stored or, after logging, dropped)."""
+    (stored or, after logging, dropped). Only the outcomes of jobs this process still holds
+    (``owner``) are stored: a job whose lease lapsed and that another process took over is
+    that process's to finish."""
 
-    def __init__(self, db: Database, on_written: Callable[[Sequence[Outcome]], None]) -> None:
+    def __init__(
+        self, db: Database, on_written: Callable[[Sequence[Outcome]], None], owner: str
+    ) -> None:
         self.db = db
         self.on_written = on_written
+        self.owner = owner
         self.results: asyncio.Queue[Outcome] = asyncio.Queue()
+        # Held by each write and by the lease heartbeat: both lock this process's jobs,
+        # in one transaction at a time, so they never deadlock on PostgreSQL.
+        self.lock = asyncio.Lock()
 
     def put(self, outcome: Outcome) -> None:
         self.results.put_nowait(outcome)
@@ -95,15 +103,22 @@ class Writer:
                         log.exception("dropping the result of %s", outcome.job.key)
             finally:
                 self.on_written(batch)
+                for _ in batch:
+                    self.results.task_done()
 
     async def write(self, batch: Sequence[Outcome]) -> None:
         """Stores a batch in one transaction: the cells, the credit charges (each keyed by
         its job, so a job re-run after a crash is never charged twice), the retries'
         new times, the formulas that read the cells queued again, the jobs deleted."""
+        async with self.lock:
+            await self._write(batch)
+
+    async def _write(self, batch: Sequence[Outcome]) -> None:
         now = now_ms()
         async with self.db.transaction(write=True) as conn:
             # The tables' rows before their records' (see tables.data_changed).
             await tables.data_changed(conn, {o.job.table_id for o in batch if o.status})
+            batch = await self._ours(conn, batch)
             dialect = conn.dialect.name
             finals: list[dict[str, Any]] = []
             retries: list[dict[str, Any]] = []
@@ -151,12 +166,29 @@ class Writer:
                 await conn.execute(
                     update(RunJob)
                     .where(RunJob.id == bindparam("b_id"))
-                    .values(lease_until=None, not_before=bindparam("b_at")),
+                    .values(lease_until=None, lease_owner=None, not_before=bindparam("b_at")),
                     [{"b_id": o.job.id, "b_at": o.retry_at} for o in batch if o.status == "RETRY"],
                 )
             await self._cascade(conn, batch)
             for start in range(0, len(done), 1000):
                 await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
+
+    async def _ours(self, conn: AsyncConnection, batch: Sequence[Outcome]) -> list[Outcome]:
+        """The outcomes whose jobs this process still holds, their rows locked until the
+        transaction ends (so no other process can take them over meanwhile)."""
+        ids = [o.job.id for o in batch]
+        mine = RunJob.lease_owner == self.owner
+        held: set[int] = set()
+        for start in range(0, len(ids), 1000):
+            chunk = ids[start : start + 1000]
+            held.update(
+                await conn.scalars(
+                    select(RunJob.id).where(RunJob.id.in_(chunk), mine).with_for_update()
+                )
+            )
+        if len(held) < len(ids):
+            log.info("dropped %d results of jobs another process took over", len(ids) - len(held))
+        return [o for o in batch if o.job.id in held]
 
     async def _cascade(self, conn: AsyncConnection, batch: Sequence[Outcome]) -> None:
         groups: dict[tuple[int, int | None, str], list[tuple[str, str]]] = {}

@@ -47,7 +47,7 @@ async def _ingest(
         parts.append(chunk)
     found = await ingest.authorize(found, hook, headers.get("x-clay-webhook-auth"))
     payload = ingest.parse(b"".join(parts), headers.get("content-type"))
-    ingest.check_rate(found)
+    await ingest.check_rate(found)
     record_id, replayed = await ingest.submit(found, payload, headers.get("idempotency-key"))
     return Response(
         orjson.dumps({"success": True, "recordId": record_id}),

@@ -16,9 +16,15 @@ class Lease:
 
     value: int
     seconds: float
+    previous: int | None = None  # the value before the last renewal (if that write failed)
 
     def renew(self) -> tuple[int, int]:
         """(the value the row must hold, the value to set)."""
         new = max(now_ms() + int(self.seconds * 1000), self.value + 1)
         old, self.value = self.value, new
+        self.previous = old
         return old, new
+
+    def values(self) -> list[int]:
+        """The values the row holds while this process holds the job."""
+        return [self.value] if self.previous is None else [self.value, self.previous]

@@ -40,8 +40,8 @@ from ..errors import (
 from ..middleware import check_depth, legacy_body, parse_json
 from ..storage.engine import Database
 from ..storage.models import Source, SourceDelivery, Table
+from . import rates, subscriptions
 from . import records as records_svc
-from . import subscriptions
 from .common import Actor, Scope, now_ms
 from .sources import parse_hook, token_matches
 from .tables import TableRef
@@ -80,7 +80,8 @@ class _Bucket:
 
 @dataclass(slots=True)
 class TokenBuckets:
-    """Per-key token buckets (in memory, per process): ``rate`` per second, ``burst`` deep."""
+    """Per-key token buckets (in memory, for SQLite's one process): ``rate`` per second,
+    ``burst`` deep."""
 
     rate: float
     burst: int
@@ -164,7 +165,8 @@ class WebhookIngest:
             self._cache.pop(hook_uuid, None)
 
     def reset(self) -> None:
-        """Forgets cached lookups and rate-limit state (the emulator's reset)."""
+        """Forgets cached lookups and rate-limit state (the emulator's reset; the shared
+        state in ``rate_buckets`` is emptied with the other tables)."""
         self._cache.clear()
         if self._buckets is not None:
             self._buckets.buckets.clear()
@@ -216,10 +218,22 @@ class WebhookIngest:
             raise BadRequest("JSON text must not contain \\u0000 on this server")
         return payload
 
-    def check_rate(self, hook: Hook) -> None:
+    async def check_rate(self, hook: Hook) -> None:
+        """429 when the workspace is over its webhook rate: counted in this process on
+        SQLite (its one process), in the database on PostgreSQL, where several API
+        processes must enforce one limit."""
         if self._buckets is None:
             return
-        wait = self._buckets.take(hook.workspace_id)
+        if self.db.is_sqlite:
+            wait = self._buckets.take(hook.workspace_id)
+        else:
+            async with self.db.transaction(write=True) as conn:
+                wait = await rates.take(
+                    conn,
+                    f"webhook:{hook.workspace_id}",
+                    self.settings.webhook_rate_per_second,
+                    self.settings.webhook_rate_burst,
+                )
         if wait > 0:
             rate = self.settings.webhook_rate_per_second
             raise TooManyRequests(
@@ -365,7 +379,7 @@ def _fail(batch: list[_Pending], error: ClayError) -> None:
 
 
 # Built once: these run for every batch.
-_SOURCES = (
+_SOURCE_ROWS = (
     select(
         Source.id.label("source_id"),
         Source.field_id.label("source_field_id"),
@@ -377,10 +391,14 @@ _SOURCES = (
     .join(Table, Table.id == Source.table_id)
     .where(Source.id.in_(bindparam("ids", expanding=True)), Source.deleted_at.is_(None))
     .order_by(Source.id)
-    # PostgreSQL: a source being deleted (deleteRecords included) or written by another
-    # process waits for this batch, or this batch for it; the caps are read under the lock.
-    .with_for_update(of=[Source, Table])
 )
+# PostgreSQL: a source being deleted (deleteRecords included) or its table waits for this
+# batch, or this batch for it. With a submission or row cap the rows are locked outright, so
+# the counts the caps are checked against are exact; without one, batches of several
+# processes share the lock (KEY SHARE) and run side by side, meeting only at the counter
+# updates just before they commit.
+_SOURCES = _SOURCE_ROWS.with_for_update(of=[Source, Table])
+_SOURCES_SHARED = _SOURCE_ROWS.with_for_update(of=[Source, Table], read=True, key_share=True)
 _COUNT = (
     update(Source)
     .where(Source.id == bindparam("b_id"))
@@ -397,7 +415,9 @@ async def _apply(
     """Writes a batch inside one transaction; returns each request's answer in order."""
     ids = list({item.hook.source_id for item in batch})
     # One row per source: the source's columns plus its table's (``TableRef.row``).
-    sources = {r.source_id: r for r in await conn.execute(_SOURCES, {"ids": ids})}
+    capped = settings.webhook_max_submissions_per_source or settings.webhook_max_table_rows
+    rows = await conn.execute(_SOURCES if capped else _SOURCES_SHARED, {"ids": ids})
+    sources = {r.source_id: r for r in rows}
 
     results: list[tuple[str, bool] | ClayError | None] = [None] * len(batch)
     # Idempotency: keys already stored answer with the row they made; a key repeated in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,15 @@ async def lock_for_startup(conn: Any) -> None:
         await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
 
 
+@functools.cache
+def _heads() -> frozenset[str]:
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
 def head_revisions() -> set[str]:
-    return set(ScriptDirectory.from_config(alembic_config()).get_heads())
+    """The revisions this code migrates to (read once: parsing the scripts takes ~0.5 s,
+    too long for a readiness probe polled by an orchestrator)."""
+    return set(_heads())
 
 
 async def current_revisions(db: Database) -> set[str]:

@@ -81,6 +81,15 @@ class LoginFailure(Base):
     __table_args__ = (Index("ix_login_failures_key_created_at", "key", "created_at"),)
 
 
+class RateBucket(Base):
+    """A rate limit shared by every server process (generic cell rate algorithm): ``tat``
+    is the theoretical arrival time, in microseconds, of the next request at the rate."""
+
+    __tablename__ = "rate_buckets"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tat: Mapped[int] = mapped_column(BigInteger)
+
+
 class Workspace(Base):
     __tablename__ = "workspaces"
     id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
@@ -328,7 +337,8 @@ class RunJob(Base):
 
     ``key`` is fresh for every enqueue and is the credit ledger's idempotency key, so a job
     re-run after a crash can never be charged twice. ``lease_until`` is set while a worker
-    holds the job; an expired lease makes it claimable again.
+    holds the job (``lease_owner`` names the process, which renews the lease by heartbeat);
+    an expired lease makes it claimable again, by any process.
     """
 
     __tablename__ = "run_jobs"
@@ -337,6 +347,7 @@ class RunJob(Base):
         Index("ix_run_jobs_kind_not_before", "kind", "not_before"),
         Index("ix_run_jobs_kind_id", "kind", "id"),
         Index("ix_run_jobs_kind_workspace_id_not_before", "kind", "workspace_id", "not_before"),
+        Index("ix_run_jobs_lease_owner", "lease_owner"),
     )
     id: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(120), unique=True)
@@ -349,6 +360,7 @@ class RunJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[int] = mapped_column(BigInteger)
     lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
 
 
