@@ -100,9 +100,9 @@ END $$
 # -- the credit rollup -----------------------------------------------------------------------
 
 _ROLLUP_VALUES = (
-    "workspace_id, created_at / {day}, kind, COALESCE(user_id, 0), COALESCE(integration, ''), "
+    f"workspace_id, created_at / {DAY_MS}, kind, COALESCE(user_id, 0), COALESCE(integration, ''), "
     "COALESCE(action_key, ''), COALESCE(table_id, ''), COALESCE(field_id, '')"
-).format(day=DAY_MS)
+)
 _ROLLUP_UPSERT = (
     f"INSERT INTO credit_rollup ({_ROLLUP_COLUMNS}, shard, amount, entries, actions) "
     "{select} "
