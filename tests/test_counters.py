@@ -7,22 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 from fastapi import FastAPI
 from sqlalchemy import text
 
 from claystack.server.storage import counters
 
 from .conftest import new_table
-from .test_runs import (  # noqa: F401 - fixtures
-    action,
-    add_field,
-    add_rows,
-    integrations,
-    provider,
-    run,
-    settings,
-    wait_done,
-)
+from .test_runs import action, add_field, add_rows, run, wait_done
+from .test_runs import integrations as integrations  # noqa: F401 - fixtures
+from .test_runs import provider as provider  # noqa: F401
+from .test_runs import settings as settings  # noqa: F401
 
 
 async def recount(app: FastAPI, table_id: str) -> dict[str, dict[str, int]]:
@@ -36,8 +31,6 @@ async def recount(app: FastAPI, table_id: str) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
         for (meta,) in rows:
             if isinstance(meta, str):
-                import orjson
-
                 meta = orjson.loads(meta)
             for fid, cell in (meta or {}).items():
                 status = cell.get("status") if isinstance(cell, dict) else None
@@ -54,7 +47,9 @@ async def settled(app: FastAPI, client: httpx.AsyncClient, table_id: str) -> dic
 
 
 async def test_counts_follow_every_kind_of_write(
-    app: FastAPI, client: httpx.AsyncClient, integrations: None
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    integrations: None,  # noqa: F811
 ) -> None:
     t = await new_table(client, name="Counted", fields=("name",))
     tid, name = t["id"], t["byName"]["name"]

@@ -41,7 +41,8 @@ _PG_OBJECT = "CASE WHEN jsonb_typeof({m}) = 'object' THEN {m} ELSE '{{}}'::jsonb
 
 _CELLS_UPSERT = (
     "INSERT INTO cell_status_counts (table_id, field_id, status, shard, n) {select} "
-    "ON CONFLICT (table_id, field_id, status, shard) DO UPDATE SET n = cell_status_counts.n + excluded.n"
+    "ON CONFLICT (table_id, field_id, status, shard) "
+    "DO UPDATE SET n = cell_status_counts.n + excluded.n"
 )
 
 
