@@ -14,12 +14,23 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment import registry
 from ..errors import BadRequest, NotFound
-from ..storage.models import CreditEntry, Field, Membership, Table, User
+from ..storage.models import CreditEntry, CreditRollup, Field, Membership, Table, User
 from . import credits
 from .common import Scope, iso
 
@@ -168,21 +179,77 @@ def check_report_type(report_type: str) -> str:
 # -- the reports ---------------------------------------------------------------------------
 
 
-def _conditions(workspace_id: int, q: ReportQuery) -> list[ColumnElement[bool]]:
-    c = CreditEntry
-    conds: list[ColumnElement[bool]] = [c.workspace_id == workspace_id]
-    if q.start is not None:
-        conds.append(c.created_at >= q.start)
-    if q.end is not None:
-        conds.append(c.created_at < q.end)
+def _source(workspace_id: int, q: ReportQuery, *, empty: bool = False) -> Any:
+    """The matching ledger entries as summed rows: whole UTC days from the rollup the
+    ledger's trigger keeps (storage/counters.py), the partial days at either end of the
+    time range from the ledger itself (through its workspace and time index). Columns:
+    day, kind, user_id, integration, action_key, table_id, field_id, amount, entries,
+    actions."""
+    r, c = CreditRollup, CreditEntry
+    first = None if q.start is None else -(-q.start // DAY_MS)  # the first whole day
+    stop = None if q.end is None else q.end // DAY_MS  # the day after the last whole one
+    whole = first is None or stop is None or first < stop
+    parts: list[Any] = []
+    if whole:
+        conds: list[ColumnElement[bool]] = [r.workspace_id == workspace_id]
+        if first is not None:
+            conds.append(r.day >= first)
+        if stop is not None:
+            conds.append(r.day < stop)
+        parts.append(
+            select(
+                r.day,
+                r.kind,
+                func.nullif(r.user_id, 0).label("user_id"),
+                func.nullif(r.integration, "").label("integration"),
+                func.nullif(r.action_key, "").label("action_key"),
+                func.nullif(r.table_id, "").label("table_id"),
+                func.nullif(r.field_id, "").label("field_id"),
+                r.amount,
+                r.entries,
+                r.actions,
+            ).where(*conds, *_filters(r, q), *([false()] if empty else []))
+        )
+    edges: list[tuple[int | None, int | None]] = [(q.start, q.end)]
+    if whole:
+        edges = []
+        if first is not None and q.start is not None and q.start < first * DAY_MS:
+            edges.append((q.start, first * DAY_MS))
+        if stop is not None and q.end is not None and stop * DAY_MS < q.end:
+            edges.append((stop * DAY_MS, q.end))
+    for low, high in edges:
+        conds = [c.workspace_id == workspace_id]
+        if low is not None:
+            conds.append(c.created_at >= low)
+        if high is not None:
+            conds.append(c.created_at < high)
+        parts.append(
+            select(
+                (c.created_at // literal_column(str(DAY_MS), BigInteger)).label("day"),
+                c.kind,
+                c.user_id,
+                c.integration,
+                c.action_key,
+                c.table_id,
+                c.field_id,
+                c.amount,
+                literal(1, BigInteger).label("entries"),
+                c.actions,
+            ).where(*conds, *_filters(c, q), *([false()] if empty else []))
+        )
+    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("entries")
+
+
+def _filters(model: Any, q: ReportQuery) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if q.user_ids:
-        conds.append(c.user_id.in_(q.user_ids))
+        conds.append(model.user_id.in_(q.user_ids))
     if q.integrations:
-        conds.append(c.integration.in_(q.integrations))
+        conds.append(model.integration.in_(q.integrations))
     if q.table_ids:
-        conds.append(c.table_id.in_(q.table_ids))
+        conds.append(model.table_id.in_(q.table_ids))
     if q.field_ids:
-        conds.append(c.field_id.in_(q.field_ids))
+        conds.append(model.field_id.in_(q.field_ids))
     return conds
 
 
@@ -190,18 +257,17 @@ def _int(value: Any) -> int:
     return int(value or 0)  # PostgreSQL sums bigints as numeric
 
 
-async def _totals(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> dict[str, int]:
-    c = CreditEntry
-    charge = c.kind == "charge"
+async def _totals(conn: AsyncConnection, s: Any) -> dict[str, int]:
+    charge = s.c.kind == "charge"
     row = (
         await conn.execute(
             select(
-                func.sum(case((charge, -c.amount), else_=0)),
-                func.sum(case((charge, 1), else_=0)),
-                func.sum(case((c.kind == "grant", c.amount), else_=0)),
-                func.sum(c.amount),
-                func.sum(case((charge, c.actions), else_=0)),
-            ).where(*conds)
+                func.sum(case((charge, -s.c.amount), else_=0)),
+                func.sum(case((charge, s.c.entries), else_=0)),
+                func.sum(case((s.c.kind == "grant", s.c.amount), else_=0)),
+                func.sum(s.c.amount),
+                func.sum(case((charge, s.c.actions), else_=0)),
+            )
         )
     ).one()
     return {
@@ -213,30 +279,27 @@ async def _totals(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> di
     }
 
 
-async def _usage(
-    conn: AsyncConnection, conds: list[ColumnElement[bool]], dims: Iterable[str]
-) -> list[dict[str, Any]]:
-    c = CreditEntry
+async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dict[str, Any]]:
     dims = set(dims)
     keys: list[Any] = []
     if "date" in dims:
-        keys.append((c.created_at // literal_column(str(DAY_MS), BigInteger)).label("day"))
+        keys.append(s.c.day.label("day"))
     if "user" in dims:
-        keys.append(c.user_id.label("userId"))
+        keys.append(s.c.user_id.label("userId"))
     if "integration" in dims:
-        keys.append(c.integration.label("integration"))
+        keys.append(s.c.integration.label("integration"))
     if "action" in dims:
-        keys.append(c.action_key.label("actionKey"))
+        keys.append(s.c.action_key.label("actionKey"))
     if "table" in dims or "field" in dims:
-        keys.append(c.table_id.label("tableId"))
+        keys.append(s.c.table_id.label("tableId"))
     if "field" in dims:
-        keys.append(c.field_id.label("fieldId"))
+        keys.append(s.c.field_id.label("fieldId"))
     inner = select(
         *keys,
-        func.sum(c.amount).label("amount"),
-        func.count().label("runs"),
-        func.sum(c.actions).label("actions"),
-    ).where(*conds, c.kind == "charge")
+        func.sum(s.c.amount).label("amount"),
+        func.sum(s.c.entries).label("runs"),
+        func.sum(s.c.actions).label("actions"),
+    ).where(s.c.kind == "charge")
     if keys:
         inner = inner.group_by(*keys)
     # Names are looked up once per group, not once per ledger entry.
@@ -277,17 +340,15 @@ async def report(
     conn: AsyncConnection, scope: Scope, report_type: str, q: ReportQuery
 ) -> dict[str, Any]:
     group_by = q.group_by if q.group_by is not None else REPORT_TYPES.get(report_type, FULL)
-    conds = _conditions(scope.workspace_id, q)
-    if report_type in EMPTY_REPORT_TYPES:
-        conds.append(CreditEntry.id.is_(None))  # matches nothing
+    s = _source(scope.workspace_id, q, empty=report_type in EMPTY_REPORT_TYPES)
     breakdowns = {
-        dim: await _usage(conn, conds, (dim,))
+        dim: await _usage(conn, s, (dim,))
         for dim in ("date", "user", "integration", "table", "field")
     }
     # A field's rows carry its table, so grouping by both is the field breakdown.
     single = set(group_by) - ({"table"} if "field" in group_by else set())
     same = next(iter(single)) if len(single) == 1 else None
-    rows = breakdowns[same] if same in breakdowns else await _usage(conn, conds, group_by)
+    rows = breakdowns[same] if same in breakdowns else await _usage(conn, s, group_by)
     return {
         "workspaceId": scope.workspace_id,
         "reportType": report_type,
@@ -300,7 +361,7 @@ async def report(
         },
         "groupBy": list(group_by),
         "balance": await credits.balance(conn, scope.workspace_id),
-        "totals": await _totals(conn, conds),
+        "totals": await _totals(conn, s),
         "rows": rows,
         "breakdowns": breakdowns,
     }
@@ -308,7 +369,9 @@ async def report(
 
 async def _in_ledger(conn: AsyncConnection, scope: Scope, cond: ColumnElement[bool]) -> bool:
     found = await conn.scalar(
-        select(CreditEntry.id).where(CreditEntry.workspace_id == scope.workspace_id, cond).limit(1)
+        select(CreditRollup.day)
+        .where(CreditRollup.workspace_id == scope.workspace_id, cond)
+        .limit(1)
     )
     return found is not None
 
@@ -322,7 +385,7 @@ async def user_report(
             Membership.workspace_id == scope.workspace_id, Membership.user_id == user_id
         )
     )
-    if member is None and not await _in_ledger(conn, scope, CreditEntry.user_id == user_id):
+    if member is None and not await _in_ledger(conn, scope, CreditRollup.user_id == user_id):
         raise NotFound("User not found")
     return await report(conn, scope, "user", replace(q, user_ids=(user_id,)))
 
@@ -332,7 +395,7 @@ async def integration_report(
 ) -> dict[str, Any]:
     """One integration's usage: installed ones, and uninstalled ones the ledger names."""
     if registry.get(key) is None and not await _in_ledger(
-        conn, scope, CreditEntry.integration == key
+        conn, scope, CreditRollup.integration == key
     ):
         raise NotFound(f"Integration not found: {key}")
     return await report(conn, scope, report_type, replace(q, integrations=(key,)))
@@ -342,11 +405,11 @@ async def table_usage(
     conn: AsyncConnection, scope: Scope, table_id: str, by: str, q: ReportQuery
 ) -> list[dict[str, Any]]:
     """One table's usage by day (``time``) or by column (``column``)."""
-    conds = _conditions(scope.workspace_id, replace(q, table_ids=(table_id,)))
+    s = _source(scope.workspace_id, replace(q, table_ids=(table_id,)))
     if by == "time":
         return [
             {"date": r["date"], "creditsSpent": r["credits"], "actions": r["actions"]}
-            for r in await _usage(conn, conds, ("date",))
+            for r in await _usage(conn, s, ("date",))
         ]
     return [
         {
@@ -356,5 +419,5 @@ async def table_usage(
             "runs": r["runs"],
             "actions": r["actions"],
         }
-        for r in await _usage(conn, conds, ("field",))
+        for r in await _usage(conn, s, ("field",))
     ]

@@ -114,33 +114,66 @@ _ROLLUP_UPSERT = (
 )
 _ROLLUP_GROUP = ", ".join(str(i) for i in range(1, len(ROLLUP_KEY) + 1))
 
+
+def _pg_rollup_side(rows: str, sign: int) -> str:
+    return (
+        f"SELECT {_ROLLUP_VALUES}, {sign} * amount AS amount, {sign} AS entries, "
+        f"{sign} * actions AS actions FROM {rows}"
+    )
+
+
+def _pg_rollup(sides: list[str], extra: str = "") -> str:
+    select = (
+        f"SELECT x.*, pg_backend_pid() % {SHARDS} FROM (SELECT {_ROLLUP_COLUMNS}, "
+        "sum(amount) AS amount, sum(entries) AS entries, sum(actions) AS actions "
+        f"FROM ({' UNION ALL '.join(sides)}) d WHERE true {extra} GROUP BY {_ROLLUP_GROUP} "
+        "HAVING sum(entries) <> 0 OR sum(amount) <> 0 OR sum(actions) <> 0 "
+        f"ORDER BY {_ROLLUP_GROUP}) x"
+    )
+    return _ROLLUP_UPSERT.format(select=select) + ";"
+
+
+# Entries go with their workspace (ON DELETE CASCADE), and so does its rollup.
+_LIVE_WORKSPACE = "AND EXISTS (SELECT 1 FROM workspaces w WHERE w.id = workspace_id)"
+
+# The ledger is append-only, but an entry that is changed anyway (a test moving it in
+# time, a repair) moves its sums with it.
 _PG_ROLLUP_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION claystack_credit_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  {
-    _ROLLUP_UPSERT.format(
-        select=f"SELECT {_ROLLUP_VALUES}, pg_backend_pid() % {SHARDS}, sum(amount), count(*), "
-        f"sum(actions) FROM claystack_new GROUP BY {_ROLLUP_GROUP} ORDER BY {_ROLLUP_GROUP}"
-    )
-};
+  IF TG_OP = 'INSERT' THEN
+    {_pg_rollup([_pg_rollup_side("claystack_new", 1)])}
+  ELSIF TG_OP = 'UPDATE' THEN
+    {_pg_rollup([_pg_rollup_side("claystack_old", -1), _pg_rollup_side("claystack_new", 1)])}
+  ELSE
+    {_pg_rollup([_pg_rollup_side("claystack_old", -1)], _LIVE_WORKSPACE)}
+  END IF;
   RETURN NULL;
 END $$
 """
 
-_SQLITE_ROLLUP_NEW = ", ".join(
-    f"new.{c}" if c in ("workspace_id", "kind") else v
-    for c, v in zip(
-        ROLLUP_KEY,
+
+def _sqlite_rollup_values(row: str) -> str:
+    return ", ".join(
         [
-            "",
-            f"new.created_at / {DAY_MS}",
-            "",
-            "COALESCE(new.user_id, 0)",
-            *(f"COALESCE(new.{c}, '')" for c in ROLLUP_KEY[4:]),
-        ],
-        strict=True,
+            f"{row}.workspace_id",
+            f"{row}.created_at / {DAY_MS}",
+            f"{row}.kind",
+            f"COALESCE({row}.user_id, 0)",
+            *(f"COALESCE({row}.{c}, '')" for c in ROLLUP_KEY[4:]),
+        ]
     )
-)
+
+
+def _sqlite_rollup(row: str, sign: int, extra: str = "") -> str:
+    values = (
+        f"SELECT {_sqlite_rollup_values(row)}, 0, {sign} * {row}.amount, {sign}, "
+        f"{sign} * {row}.actions WHERE true {extra}"
+    )
+    return _ROLLUP_UPSERT.format(select=values) + ";"
+
+
+_SQLITE_LIVE_WORKSPACE = "AND EXISTS (SELECT 1 FROM workspaces w WHERE w.id = old.workspace_id)"
 
 TRIGGERS: dict[str, list[str]] = {
     "sqlite": [
@@ -153,11 +186,12 @@ TRIGGERS: dict[str, list[str]] = {
         _sqlite_trigger(
             "DELETE", [_sqlite_side("old", -1)], "json_type(old.meta) = 'object'", _LIVE_TABLE
         ),
-        "CREATE TRIGGER credit_ledger_rollup AFTER INSERT ON credit_ledger FOR EACH ROW BEGIN "
-        + _ROLLUP_UPSERT.format(
-            select=f"VALUES ({_SQLITE_ROLLUP_NEW}, 0, new.amount, 1, new.actions)"
-        )
-        + "; END",
+        "CREATE TRIGGER credit_ledger_rollup AFTER INSERT ON credit_ledger FOR EACH ROW "
+        f"BEGIN {_sqlite_rollup('new', 1)} END",
+        "CREATE TRIGGER credit_ledger_rollup_update AFTER UPDATE ON credit_ledger FOR EACH ROW "
+        f"BEGIN {_sqlite_rollup('old', -1)} {_sqlite_rollup('new', 1)} END",
+        "CREATE TRIGGER credit_ledger_rollup_delete AFTER DELETE ON credit_ledger FOR EACH ROW "
+        f"BEGIN {_sqlite_rollup('old', -1, _SQLITE_LIVE_WORKSPACE)} END",
     ],
     "postgresql": [
         _PG_CELLS_FUNCTION,
@@ -174,6 +208,12 @@ TRIGGERS: dict[str, list[str]] = {
         "CREATE TRIGGER credit_ledger_rollup AFTER INSERT ON credit_ledger "
         "REFERENCING NEW TABLE AS claystack_new "
         "FOR EACH STATEMENT EXECUTE FUNCTION claystack_credit_rollup()",
+        "CREATE TRIGGER credit_ledger_rollup_update AFTER UPDATE ON credit_ledger "
+        "REFERENCING OLD TABLE AS claystack_old NEW TABLE AS claystack_new "
+        "FOR EACH STATEMENT EXECUTE FUNCTION claystack_credit_rollup()",
+        "CREATE TRIGGER credit_ledger_rollup_delete AFTER DELETE ON credit_ledger "
+        "REFERENCING OLD TABLE AS claystack_old "
+        "FOR EACH STATEMENT EXECUTE FUNCTION claystack_credit_rollup()",
     ],
 }
 DROP_TRIGGERS: dict[str, list[str]] = {
@@ -182,12 +222,16 @@ DROP_TRIGGERS: dict[str, list[str]] = {
         "DROP TRIGGER IF EXISTS records_cell_counts_update",
         "DROP TRIGGER IF EXISTS records_cell_counts_delete",
         "DROP TRIGGER IF EXISTS credit_ledger_rollup",
+        "DROP TRIGGER IF EXISTS credit_ledger_rollup_update",
+        "DROP TRIGGER IF EXISTS credit_ledger_rollup_delete",
     ],
     "postgresql": [
         "DROP TRIGGER IF EXISTS records_cell_counts_insert ON records",
         "DROP TRIGGER IF EXISTS records_cell_counts_update ON records",
         "DROP TRIGGER IF EXISTS records_cell_counts_delete ON records",
         "DROP TRIGGER IF EXISTS credit_ledger_rollup ON credit_ledger",
+        "DROP TRIGGER IF EXISTS credit_ledger_rollup_update ON credit_ledger",
+        "DROP TRIGGER IF EXISTS credit_ledger_rollup_delete ON credit_ledger",
         "DROP FUNCTION IF EXISTS claystack_cell_counts()",
         "DROP FUNCTION IF EXISTS claystack_credit_rollup()",
     ],
