@@ -11,6 +11,7 @@ import orjson
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from claystack.server.services import credits
 from claystack.server.storage import counters
 
 from .conftest import new_table
@@ -143,3 +144,45 @@ async def test_the_checks_find_and_repair_a_drift(app: FastAPI, client: httpx.As
         assert await counters.check_cell_counts(conn) == []
         assert await counters.check_credit_rollup(conn) == []
     assert (await wait_done(client, tid))[fid] == {"SUCCESS": 5}
+
+
+async def test_reports_page_their_rows(app: FastAPI, client: httpx.AsyncClient) -> None:
+    t = await new_table(client, name="Paged", fields=("n",))
+    async with app.state.db.transaction(write=True) as conn:
+        for i in range(5):
+            await credits.charge(
+                conn,
+                workspace_id=1,
+                amount=i,
+                idempotency_key=f"page-{i}",
+                user_id=1,
+                integration="use-ai",
+                action_key="use-ai",
+                table_id=t["id"],
+                field_id=f"f_{i}",
+                record_id="r",
+            )
+    path = "/v3/credit-reporting/1/creditReportType/workspace"
+    full = (await client.get(path)).json()
+    assert "page" not in full
+    pages: list[Any] = []
+    offset: int | None = 0
+    while offset is not None:
+        r = await client.get(path, params={"limit": 1, "offset": offset})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert len(body["rows"]) <= 1 and body["page"]["total"] == len(full["rows"])
+        assert {k: v for k, v in body.items() if k not in ("rows", "page")} == {
+            k: v for k, v in full.items() if k != "rows"
+        }
+        pages += body["rows"]
+        offset = body["page"]["nextOffset"]
+    assert pages == full["rows"] and len(pages) == 5
+    for bad in ({"limit": 0}, {"limit": "x"}, {"offset": -1}, {"limit": 10_001}):
+        r = await client.get(path, params=bad)
+        assert r.status_code == 400, r.text
+        assert set(r.json()) == {"type", "message"}
+    r = await client.get(f"/v3/realtime-credit-usage/1/table/{t['id']}/column", params={"limit": 5})
+    assert r.status_code == 200 and len(r.json()) == 5
+    r = await client.get(f"/v3/realtime-credit-usage/1/table/{t['id']}/column", params={"limit": 2})
+    assert [c["fieldId"] for c in r.json()] == ["f_0", "f_1"]

@@ -67,6 +67,8 @@ class ReportQuery:
     table_ids: tuple[str, ...] = ()
     field_ids: tuple[str, ...] = ()
     group_by: tuple[str, ...] | None = None
+    limit: int | None = None
+    offset: int = 0
 
 
 # -- query parsing -------------------------------------------------------------------------
@@ -123,6 +125,26 @@ def _first(items: Sequence[tuple[str, str]], *names: str) -> tuple[str, str | No
     return names[0], None
 
 
+MAX_PAGE = 10_000
+
+
+def _page_number(text: str | None, field: str, low: int, high: int | None) -> int | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(field, "expected an integer") from None
+    if value < low or (high is not None and value > high):
+        raise _bad(field, f"expected {low} to {high}" if high else f"expected at least {low}")
+    return value
+
+
+def _page(rows: list[dict[str, Any]], q: ReportQuery) -> list[dict[str, Any]]:
+    end = None if q.limit is None else q.offset + q.limit
+    return rows[q.offset : end]
+
+
 def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
     """Reads a report's query string: ``timeRange[startTime]``/``timeRange[endTime]`` (or
     ``startTime``/``endTime``), ``userIds[0]=``, ``integrations[0]=``, ``tableIds[0]=``,
@@ -148,7 +170,11 @@ def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
                 raise _bad("groupBy", f"expected some of {', '.join(DIMENSIONS)}")
             chosen.add(dim)
         group_by = tuple(d for d in DIMENSIONS if d in chosen)
+    _, limit_text = _first(items, "limit")
+    _, offset_text = _first(items, "offset")
     return ReportQuery(
+        limit=_page_number(limit_text, "limit", 1, MAX_PAGE),
+        offset=_page_number(offset_text, "offset", 0, None) or 0,
         start=start,
         end=end,
         user_ids=tuple(dict.fromkeys(user_ids)),
@@ -349,7 +375,7 @@ async def report(
     single = set(group_by) - ({"table"} if "field" in group_by else set())
     same = next(iter(single)) if len(single) == 1 else None
     rows = breakdowns[same] if same in breakdowns else await _usage(conn, s, group_by)
-    return {
+    out: dict[str, Any] = {
         "workspaceId": scope.workspace_id,
         "reportType": report_type,
         "timeRange": {"startTime": iso(q.start), "endTime": iso(q.end)},
@@ -362,9 +388,18 @@ async def report(
         "groupBy": list(group_by),
         "balance": await credits.balance(conn, scope.workspace_id),
         "totals": await _totals(conn, s),
-        "rows": rows,
+        "rows": _page(rows, q),
         "breakdowns": breakdowns,
     }
+    if q.limit is not None or q.offset:
+        more = q.limit is not None and q.offset + q.limit < len(rows)
+        out["page"] = {
+            "offset": q.offset,
+            "limit": q.limit,
+            "total": len(rows),
+            "nextOffset": q.offset + (q.limit or 0) if more else None,
+        }
+    return out
 
 
 async def _in_ledger(conn: AsyncConnection, scope: Scope, cond: ColumnElement[bool]) -> bool:
@@ -407,11 +442,12 @@ async def table_usage(
     """One table's usage by day (``time``) or by column (``column``)."""
     s = _source(scope.workspace_id, replace(q, table_ids=(table_id,)))
     if by == "time":
-        return [
+        rows = [
             {"date": r["date"], "creditsSpent": r["credits"], "actions": r["actions"]}
             for r in await _usage(conn, s, ("date",))
         ]
-    return [
+        return _page(rows, q)
+    rows = [
         {
             "fieldId": r["fieldId"],
             "fieldName": r.get("fieldName"),
@@ -421,3 +457,4 @@ async def table_usage(
         }
         for r in await _usage(conn, s, ("field",))
     ]
+    return _page(rows, q)

@@ -101,8 +101,9 @@ END $$
 # -- the credit rollup -----------------------------------------------------------------------
 
 _ROLLUP_VALUES = (
-    f"workspace_id, created_at / {DAY_MS}, kind, COALESCE(user_id, 0), COALESCE(integration, ''), "
-    "COALESCE(action_key, ''), COALESCE(table_id, ''), COALESCE(field_id, '')"
+    f"workspace_id, created_at / {DAY_MS} AS day, kind, COALESCE(user_id, 0) AS user_id, "
+    "COALESCE(integration, '') AS integration, COALESCE(action_key, '') AS action_key, "
+    "COALESCE(table_id, '') AS table_id, COALESCE(field_id, '') AS field_id"
 )
 _ROLLUP_UPSERT = (
     f"INSERT INTO credit_rollup ({_ROLLUP_COLUMNS}, shard, amount, entries, actions) "
