@@ -125,7 +125,8 @@ def _pg_rollup_side(rows: str, sign: int) -> str:
 
 def _pg_rollup(sides: list[str], extra: str = "") -> str:
     select = (
-        f"SELECT x.*, pg_backend_pid() % {SHARDS} FROM (SELECT {_ROLLUP_COLUMNS}, "
+        f"SELECT {_ROLLUP_COLUMNS}, pg_backend_pid() % {SHARDS}, amount, entries, actions "
+        f"FROM (SELECT {_ROLLUP_COLUMNS}, "
         "sum(amount) AS amount, sum(entries) AS entries, sum(actions) AS actions "
         f"FROM ({' UNION ALL '.join(sides)}) d WHERE true {extra} GROUP BY {_ROLLUP_GROUP} "
         "HAVING sum(entries) <> 0 OR sum(amount) <> 0 OR sum(actions) <> 0 "
