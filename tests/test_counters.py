@@ -155,8 +155,8 @@ async def test_reports_page_their_rows(app: FastAPI, client: httpx.AsyncClient) 
                 workspace_id=1,
                 amount=i,
                 idempotency_key=f"page-{i}",
-                user_id=1,
-                integration="use-ai",
+                user_id=None if i == 2 else 1,
+                integration=("use-ai", "Zeta", "ä-int")[i % 3],
                 action_key="use-ai",
                 table_id=t["id"],
                 field_id=f"f_{i}",
@@ -186,3 +186,6 @@ async def test_reports_page_their_rows(app: FastAPI, client: httpx.AsyncClient) 
     assert r.status_code == 200 and len(r.json()) == 5
     r = await client.get(f"/v3/realtime-credit-usage/1/table/{t['id']}/column", params={"limit": 2})
     assert [c["fieldId"] for c in r.json()] == ["f_0", "f_1"]
+    # The database orders a page as the unpaged report does (None last, code points).
+    rows = (await client.get(path, params={"limit": 10})).json()["rows"]
+    assert rows == full["rows"] and rows[-1]["userId"] is None

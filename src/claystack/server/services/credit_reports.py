@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    Select,
     and_,
     case,
     false,
@@ -263,7 +264,9 @@ def _source(workspace_id: int, q: ReportQuery, *, empty: bool = False) -> Any:
                 c.actions,
             ).where(*conds, *_filters(c, q), *([false()] if empty else []))
         )
-    return (union_all(*parts) if len(parts) > 1 else parts[0]).subquery("entries")
+    if len(parts) == 1:
+        return parts[0].subquery("entries")
+    return union_all(*parts).subquery("entries")
 
 
 def _filters(model: Any, q: ReportQuery) -> list[ColumnElement[bool]]:
@@ -305,7 +308,9 @@ async def _totals(conn: AsyncConnection, s: Any) -> dict[str, int]:
     }
 
 
-async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dict[str, Any]]:
+def _grouped(s: Any, dims: Iterable[str]) -> tuple[Any, Select[Any]]:
+    """Charges summed per group of ``dims``, with the names of users, tables and fields
+    (looked up once per group, not once per entry): (the groups, the named select)."""
     dims = set(dims)
     keys: list[Any] = []
     if "date" in dims:
@@ -328,7 +333,6 @@ async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dic
     ).where(s.c.kind == "charge")
     if keys:
         inner = inner.group_by(*keys)
-    # Names are looked up once per group, not once per ledger entry.
     u = inner.subquery("usage")
     cols: list[Any] = [u.c[k.name] for k in keys]
     stmt = select(*cols, (-u.c.amount).label("credits"), u.c.runs, u.c.actions)
@@ -341,8 +345,12 @@ async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dic
     if "field" in dims:
         stmt = stmt.add_columns(Field.name.label("fieldName"))
         stmt = stmt.outerjoin(Field, and_(Field.id == u.c.fieldId, Field.table_id == u.c.tableId))
+    return u, stmt
+
+
+def _items(result: Any) -> list[dict[str, Any]]:
     out = []
-    for row in await conn.execute(stmt):
+    for row in result:
         item = {str(k): v for k, v in row._mapping.items()}
         if not item["runs"]:
             continue
@@ -351,9 +359,35 @@ async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dic
         item["credits"], item["runs"] = _int(item["credits"]), _int(item["runs"])
         item["actions"] = _int(item["actions"])
         out.append(item)
+    return out
+
+
+async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dict[str, Any]]:
+    out = _items(await conn.execute(_grouped(s, dims)[1]))
     order = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
     out.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in order))
     return out
+
+
+async def _usage_page(
+    conn: AsyncConnection, s: Any, dims: Iterable[str], q: ReportQuery
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of ``_usage``'s rows, in the same order, sorted and cut by the database;
+    and how many rows there are in all."""
+    u, stmt = _grouped(s, dims)
+    text_order = conn.dialect.name == "postgresql"  # Python's order: code points, not locale
+    order = []
+    for name in ("day", "userId", "integration", "actionKey", "tableId", "fieldId"):
+        if name in u.c:
+            col = u.c[name]
+            if text_order and name not in ("day", "userId"):
+                col = col.collate("C")
+            order.append(col.asc().nulls_last())
+    stmt = stmt.where(u.c.runs != 0).order_by(*order).offset(q.offset)
+    if q.limit is not None:
+        stmt = stmt.limit(q.limit)
+    total = await conn.scalar(select(func.count()).select_from(u).where(u.c.runs != 0))
+    return _items(await conn.execute(stmt)), int(total or 0)
 
 
 def _sort_key(value: Any) -> tuple[bool, int, str]:
@@ -374,7 +408,11 @@ async def report(
     # A field's rows carry its table, so grouping by both is the field breakdown.
     single = set(group_by) - ({"table"} if "field" in group_by else set())
     same = next(iter(single)) if len(single) == 1 else None
-    rows = breakdowns[same] if same in breakdowns else await _usage(conn, s, group_by)
+    if q.limit is not None or q.offset:
+        rows, total = await _usage_page(conn, s, group_by, q)
+    else:
+        rows = breakdowns[same] if same in breakdowns else await _usage(conn, s, group_by)
+        total = len(rows)
     out: dict[str, Any] = {
         "workspaceId": scope.workspace_id,
         "reportType": report_type,
@@ -388,15 +426,15 @@ async def report(
         "groupBy": list(group_by),
         "balance": await credits.balance(conn, scope.workspace_id),
         "totals": await _totals(conn, s),
-        "rows": _page(rows, q),
+        "rows": rows,
         "breakdowns": breakdowns,
     }
     if q.limit is not None or q.offset:
-        more = q.limit is not None and q.offset + q.limit < len(rows)
+        more = q.limit is not None and q.offset + q.limit < total
         out["page"] = {
             "offset": q.offset,
             "limit": q.limit,
-            "total": len(rows),
+            "total": total,
             "nextOffset": q.offset + (q.limit or 0) if more else None,
         }
     return out
