@@ -4,13 +4,16 @@ rebuild from the ledger; the check functions find and repair a drift."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import orjson
 from fastapi import FastAPI
 from sqlalchemy import text
+from typer.testing import CliRunner, Result
 
+from claystack.cli.main import app as cli
 from claystack.server.services import credits
 from claystack.server.storage import counters
 
@@ -136,6 +139,8 @@ async def test_the_checks_find_and_repair_a_drift(app: FastAPI, client: httpx.As
             {"t": tid},
         )
         await conn.execute(text("UPDATE credit_rollup SET amount = amount - 1"))
+    found = await check_counts(app)
+    assert found.exit_code == 1 and "2 counts differ" in found.output
     async with app.state.db.transaction(write=True) as conn:
         cells = await counters.check_cell_counts(conn, tid, rebuild=True)
         assert cells == [{"key": [tid, fid, "SUCCESS"], "stored": [12], "recount": [5]}]
@@ -144,6 +149,19 @@ async def test_the_checks_find_and_repair_a_drift(app: FastAPI, client: httpx.As
         assert await counters.check_cell_counts(conn) == []
         assert await counters.check_credit_rollup(conn) == []
     assert (await wait_done(client, tid))[fid] == {"SUCCESS": 5}
+    async with app.state.db.transaction(write=True) as conn:
+        await conn.execute(text("UPDATE credit_rollup SET entries = entries + 1"))
+    assert (await check_counts(app, "--repair")).exit_code == 0
+    result = await check_counts(app)
+    assert result.exit_code == 0 and "counts are exact" in result.output
+
+
+async def check_counts(app: FastAPI, *args: str) -> Result:
+    """``claystack check-counts`` on the test database (in a thread: it runs its own loop)."""
+    settings = app.state.settings
+    argv = ["check-counts", "--database-url", settings.database_url, *args]
+    env = {"CLAYSTACK_DATABASE_SCHEMA": settings.database_schema}
+    return await asyncio.to_thread(CliRunner().invoke, cli, argv, env=env)
 
 
 async def test_reports_page_their_rows(app: FastAPI, client: httpx.AsyncClient) -> None:
