@@ -4,8 +4,8 @@ Triggers on ``records`` keep ``cell_status_counts`` (rows per table, field and s
 ``records.meta``) and a trigger on ``credit_ledger`` keeps ``credit_rollup`` (sums per day,
 workspace, kind, user, integration, action, table and field), inside the transaction of
 whatever statement wrote the rows. No writer can forget them, and every process reads the
-same committed truth. On PostgreSQL the update and delete triggers are statement-level
-(transition tables), so a bulk update costs one aggregate, and every trigger writes to the
+same committed truth. On PostgreSQL the triggers are statement-level (transition tables),
+so a bulk insert or update costs one aggregate, and every trigger writes to the
 slot ``pg_backend_pid() % 8`` so concurrent writers rarely wait on each other's counter
 rows; readers sum the slots.
 
@@ -88,7 +88,9 @@ _LIVE_TABLE = "AND EXISTS (SELECT 1 FROM tables WHERE tables.id = t)"
 _PG_CELLS_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION claystack_cell_counts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP = 'UPDATE' THEN
+  IF TG_OP = 'INSERT' THEN
+    {_pg_cells([_pg_side("claystack_new", 1)])}
+  ELSIF TG_OP = 'UPDATE' THEN
     {_pg_cells([_pg_side("claystack_old", -1), _pg_side("claystack_new", 1)])}
   ELSE
     {_pg_cells([_pg_side("claystack_old", -1)], _LIVE_TABLE)}
@@ -96,22 +98,6 @@ BEGIN
   RETURN NULL;
 END $$
 """
-# New rows rarely carry statuses (a copied table does): a row trigger that fires only for
-# those costs plain inserts nothing, where a statement trigger's transition table would.
-_PG_CELLS_ROW_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION claystack_cell_counts_row() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  {
-    _CELLS_UPSERT.format(
-        select=f"SELECT NEW.table_id, e.key, e.value ->> 'status', pg_backend_pid() % {SHARDS}, "
-        "count(*) FROM jsonb_each(NEW.meta) e WHERE e.value ->> 'status' IS NOT NULL "
-        "GROUP BY 1, 2, 3"
-    )
-};
-  RETURN NULL;
-END $$
-"""
-
 # -- the credit rollup -----------------------------------------------------------------------
 
 _ROLLUP_VALUES = (
@@ -211,10 +197,11 @@ TRIGGERS: dict[str, list[str]] = {
     ],
     "postgresql": [
         _PG_CELLS_FUNCTION,
-        _PG_CELLS_ROW_FUNCTION,
-        "CREATE TRIGGER records_cell_counts_insert AFTER INSERT ON records FOR EACH ROW "
-        "WHEN (jsonb_typeof(NEW.meta) = 'object') "
-        "EXECUTE FUNCTION claystack_cell_counts_row()",
+        # Statement-level for inserts too: a row trigger would update one counter row once
+        # per new row, and PostgreSQL walks that row's growing chain of versions each time.
+        "CREATE TRIGGER records_cell_counts_insert AFTER INSERT ON records "
+        "REFERENCING NEW TABLE AS claystack_new "
+        "FOR EACH STATEMENT EXECUTE FUNCTION claystack_cell_counts()",
         "CREATE TRIGGER records_cell_counts_update AFTER UPDATE ON records "
         "REFERENCING OLD TABLE AS claystack_old NEW TABLE AS claystack_new "
         "FOR EACH STATEMENT EXECUTE FUNCTION claystack_cell_counts()",
@@ -250,7 +237,6 @@ DROP_TRIGGERS: dict[str, list[str]] = {
         "DROP TRIGGER IF EXISTS credit_ledger_rollup_update ON credit_ledger",
         "DROP TRIGGER IF EXISTS credit_ledger_rollup_delete ON credit_ledger",
         "DROP FUNCTION IF EXISTS claystack_cell_counts()",
-        "DROP FUNCTION IF EXISTS claystack_cell_counts_row()",
         "DROP FUNCTION IF EXISTS claystack_credit_rollup()",
     ],
 }
