@@ -157,7 +157,8 @@ class Table(Base):
     # so that counting a million-row table is one primary-key read.
     row_count: Mapped[int] = mapped_column(BigInteger, default=0)
     # Grows with every change to the rows or to their cells' run statuses, in the same
-    # transaction, so that run status reuses its scan of the rows while nothing changed.
+    # transaction: readers that cache what they read of the rows (lookups) check it, and
+    # writers take the table's row before its records' (a lock order).
     data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
