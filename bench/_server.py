@@ -170,7 +170,7 @@ class Server:
             raise
         return self
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
@@ -181,7 +181,7 @@ class Server:
                 return
             except httpx.TransportError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not start listening within 60 s")
+        raise RuntimeError(f"server did not start listening within {timeout:.0f} s")
 
     def _login(self) -> str:
         with httpx.Client(base_url=self.base_url, timeout=30) as c:
