@@ -236,3 +236,34 @@ def run_on_database(fn: Callable[[Any, Any], Awaitable[T]], settings: Any) -> T:
     except OSError as exc:
         fail(f"cannot reach the database: {exc}")
     raise AssertionError("unreachable")
+
+
+def check_counts(
+    repair: Annotated[
+        bool, typer.Option("--repair", help="Replace counts that differ with the recount")
+    ] = False,
+    data_dir: DataDirOpt = None,
+    database_url: DatabaseUrlOpt = None,
+) -> None:
+    """Recount the per-field cell statuses from the rows and the credit rollup from the
+    ledger, and compare them with what the database keeps (exit 1 if they differ)."""
+
+    async def run(conn: Any, settings: Any) -> list[tuple[str, dict[str, Any]]]:
+        from ..server.storage import counters
+
+        cells = await counters.check_cell_counts(conn, rebuild=repair)
+        rollup = await counters.check_credit_rollup(conn, rebuild=repair)
+        return [("cell status", d) for d in cells] + [("credit rollup", d) for d in rollup]
+
+    diffs, where = _with_db(run, data_dir, database_url)
+    for kind, d in diffs[:50]:
+        console.print(
+            f"{kind} {d['key']}: kept {d['stored']}, recounted {d['recount']}", highlight=False
+        )
+    if not diffs:
+        console.print(f"counts are exact (database: {where})", highlight=False)
+        return
+    if repair:
+        console.print(f"repaired {len(diffs)} differing counts", highlight=False)
+        return
+    fail(f"{len(diffs)} counts differ; run again with --repair to rebuild them")

@@ -23,7 +23,7 @@ from . import (
 )
 from ._console import console, err, fail
 from ._errors import ErrorHandlingGroup
-from .admin import users_app, workspaces_app
+from .admin import check_counts, users_app, workspaces_app
 
 app = typer.Typer(
     name="claystack",
@@ -70,6 +70,7 @@ def _root(
 app.command()(serve.serve)
 app.command()(processes.worker)
 app.command()(processes.migrate)
+app.command("check-counts")(check_counts)
 app.add_typer(users_app, name="users")
 app.add_typer(workspaces_app, name="workspace")
 for command in (

@@ -49,7 +49,7 @@ def migrate(
     from ..server.storage.engine import Database
 
     async def go() -> set[str]:
-        db = Database(settings.resolved_database_url, schema=settings.database_schema)
+        db = Database.from_settings(settings)
         try:
             await migrations.upgrade(db)
             return await migrations.current_revisions(db)

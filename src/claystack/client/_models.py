@@ -348,6 +348,7 @@ class CreditReport(Model):
     totals: CreditTotals = _Field(default_factory=CreditTotals)
     rows: list[UsageRow] = []
     breakdowns: CreditBreakdowns = _Field(default_factory=CreditBreakdowns)
+    page: dict[str, Any] | None = None  # with ``limit``/``offset``: total, nextOffset
 
 
 class CatalogAction(Model):

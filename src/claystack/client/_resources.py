@@ -931,11 +931,15 @@ def _report_params(
     tables: Iterable[str] = (),
     fields: Iterable[str] = (),
     group_by: Iterable[str] | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {
         "workspaceId": workspace_id,
         "timeRange[startTime]": start,
         "timeRange[endTime]": end,
+        "limit": limit,
+        "offset": offset,
     }
     for name, values in (
         ("userIds", users),
@@ -954,7 +958,8 @@ class Credits(Resource[M]):
     """Credit reports over the ledger: totals, rows grouped by day, user, integration,
     table and field, and one-dimension breakdowns. ``start`` and ``end`` are ISO dates or
     date-times (a bare ``end`` date includes that day) or epoch milliseconds; ``group_by``
-    picks the dimensions of ``rows`` among date, user, integration, action, table, field."""
+    picks the dimensions of ``rows`` among date, user, integration, action, table, field;
+    ``limit``/``offset`` page ``rows`` (the report's ``page`` says what is left)."""
 
     @api("GET /workspaces/{workspaceId}/credits")
     def workspace(
@@ -964,9 +969,11 @@ class Credits(Resource[M]):
         start: str | None = None,
         end: str | None = None,
         group_by: Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> Op[CreditReport]:
         """A workspace's balance, grants and usage in a time range (all time by default)."""
-        params = _report_params(start, end, group_by=group_by)
+        params = _report_params(start, end, group_by=group_by, limit=limit, offset=offset)
         data = yield req("GET", f"/workspaces/{_q(workspace_id)}/credits", params=params)
         return _report(data)
 
@@ -979,9 +986,18 @@ class Credits(Resource[M]):
         start: str | None = None,
         end: str | None = None,
         group_by: Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> Op[CreditReport]:
         """One user's usage (in ``workspace_id``, else your default workspace)."""
-        params = _report_params(start, end, workspace_id=workspace_id, group_by=group_by)
+        params = _report_params(
+            start,
+            end,
+            workspace_id=workspace_id,
+            group_by=group_by,
+            limit=limit,
+            offset=offset,
+        )
         return _report((yield req("GET", f"/users/{_q(user_id)}/credits", params=params)))
 
     @api("GET /integrations/{type}/credits")
@@ -993,9 +1009,18 @@ class Credits(Resource[M]):
         start: str | None = None,
         end: str | None = None,
         group_by: Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> Op[CreditReport]:
         """The usage of one integration (e.g. ``"http-api-v2"``)."""
-        params = _report_params(start, end, workspace_id=workspace_id, group_by=group_by)
+        params = _report_params(
+            start,
+            end,
+            workspace_id=workspace_id,
+            group_by=group_by,
+            limit=limit,
+            offset=offset,
+        )
         data = yield req("GET", f"/integrations/{_q(integration)}/credits", params=params)
         return _report(data)
 
@@ -1008,9 +1033,18 @@ class Credits(Resource[M]):
         start: str | None = None,
         end: str | None = None,
         group_by: Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> Op[CreditReport]:
         """An integration's usage broken down by day, user, table and field."""
-        params = _report_params(start, end, workspace_id=workspace_id, group_by=group_by)
+        params = _report_params(
+            start,
+            end,
+            workspace_id=workspace_id,
+            group_by=group_by,
+            limit=limit,
+            offset=offset,
+        )
         data = yield req("GET", f"/integrations/{_q(integration)}/credits/report", params=params)
         return _report(data)
 
@@ -1027,6 +1061,8 @@ class Credits(Resource[M]):
         tables: Iterable[str] = (),
         fields: Iterable[str] = (),
         group_by: Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
     ) -> Op[CreditReport]:
         """The hosted service's credit-reporting path. ``report_type`` is ``workspace``,
         ``integration`` or ``user`` (rows by day, user, integration, table and field),
@@ -1039,6 +1075,8 @@ class Credits(Resource[M]):
             tables=tables,
             fields=fields,
             group_by=group_by,
+            limit=limit,
+            offset=offset,
         )
         path = f"/credit-reporting/{_q(workspace_id)}/creditReportType/{_q(report_type)}"
         return _report((yield req("GET", path, params=params)))

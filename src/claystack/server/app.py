@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.db = Database(settings.resolved_database_url, schema=settings.database_schema)
+    app.state.db = Database.from_settings(settings)
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
     app.state.webhooks = WebhookIngest(app.state.db, settings)
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)

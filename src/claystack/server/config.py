@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     database_url: str = ""
     # PostgreSQL only: the schema to live in (put first on the search_path).
     database_schema: str = ""
+    # PostgreSQL only, set on every connection: "off" trades the last few hundred
+    # milliseconds of commits on a database crash (never consistency) for write throughput.
+    database_synchronous_commit: Literal["on", "off", "local", "remote_write", "remote_apply"] = (
+        "on"
+    )
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_base_url: str = ""

@@ -15,7 +15,7 @@ from .enrichment.actions import _http as http_clients
 from .jobs import JobRunner
 from .services import accounts, app_accounts
 from .storage import migrate
-from .storage.models import Base, Instance
+from .storage.models import Base, CellStatusCount, CreditRollup, Instance
 
 log = logging.getLogger("claystack")
 
@@ -91,7 +91,10 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     async with db.transaction(write=True) as conn:
         names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
         if db.is_sqlite:
-            for table in reversed(Base.metadata.sorted_tables):
+            # The kept counts last: deleting rows runs the triggers that count them.
+            kept = {CellStatusCount.__tablename__, CreditRollup.__tablename__}
+            tables = reversed(Base.metadata.sorted_tables)
+            for table in sorted(tables, key=lambda t: t.name in kept):
                 if table.name in names:
                     await conn.execute(delete(table))
             if await _has_sequence(conn):

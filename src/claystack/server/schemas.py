@@ -480,6 +480,13 @@ class CreditBreakdowns(Model):
     field: list[UsageRow]
 
 
+class ReportPage(Model):
+    offset: int
+    limit: int | None
+    total: int = Field(description="Rows in the whole report")
+    nextOffset: int | None = Field(description="The next page's `offset`; null on the last")
+
+
 class CreditReportOut(Model):
     """Every figure is a sum over the append-only ledger entries of the workspace that fall
     in ``timeRange`` and match ``filters`` (``balance`` excepted)."""
@@ -503,6 +510,9 @@ class CreditReportOut(Model):
     totals: CreditTotals
     rows: list[UsageRow]
     breakdowns: CreditBreakdowns
+    page: ReportPage | None = Field(
+        default=None, description="Present when `limit` or `offset` was given"
+    )
 
 
 # -- sources -------------------------------------------------------------------------------

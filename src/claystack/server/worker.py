@@ -30,7 +30,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # pragma: no cover - not the main thread
             pass
-    db = Database(settings.resolved_database_url, schema=settings.database_schema)
+    db = Database.from_settings(settings)
     runner: Runner | None = None
     try:
         await migrate.upgrade(db)

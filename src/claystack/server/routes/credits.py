@@ -55,6 +55,18 @@ def report_query(
             "table, field (comma-separated). The default depends on the report type.",
         ),
     ] = None,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=credit_reports.MAX_PAGE,
+            description="Page `rows` (and the per-table arrays): at most this many; the "
+            "answer then carries `page` with `total` and `nextOffset`.",
+        ),
+    ] = None,
+    offset: Annotated[
+        int | None, Query(ge=0, description="Rows to skip before the page (default 0).")
+    ] = None,
 ) -> ReportQuery:
     # The declared parameters document the query; the parser reads every form of them.
     return credit_reports.parse_query(request.query_params.multi_items())

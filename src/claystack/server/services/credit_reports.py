@@ -14,12 +14,24 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal_column, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment import registry
 from ..errors import BadRequest, NotFound
-from ..storage.models import CreditEntry, Field, Membership, Table, User
+from ..storage.models import CreditEntry, CreditRollup, Field, Membership, Table, User
 from . import credits
 from .common import Scope, iso
 
@@ -56,6 +68,8 @@ class ReportQuery:
     table_ids: tuple[str, ...] = ()
     field_ids: tuple[str, ...] = ()
     group_by: tuple[str, ...] | None = None
+    limit: int | None = None
+    offset: int = 0
 
 
 # -- query parsing -------------------------------------------------------------------------
@@ -112,6 +126,26 @@ def _first(items: Sequence[tuple[str, str]], *names: str) -> tuple[str, str | No
     return names[0], None
 
 
+MAX_PAGE = 10_000
+
+
+def _page_number(text: str | None, field: str, low: int, high: int | None) -> int | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise _bad(field, "expected an integer") from None
+    if value < low or (high is not None and value > high):
+        raise _bad(field, f"expected {low} to {high}" if high else f"expected at least {low}")
+    return value
+
+
+def _page(rows: list[dict[str, Any]], q: ReportQuery) -> list[dict[str, Any]]:
+    end = None if q.limit is None else q.offset + q.limit
+    return rows[q.offset : end]
+
+
 def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
     """Reads a report's query string: ``timeRange[startTime]``/``timeRange[endTime]`` (or
     ``startTime``/``endTime``), ``userIds[0]=``, ``integrations[0]=``, ``tableIds[0]=``,
@@ -137,7 +171,11 @@ def parse_query(items: Sequence[tuple[str, str]]) -> ReportQuery:
                 raise _bad("groupBy", f"expected some of {', '.join(DIMENSIONS)}")
             chosen.add(dim)
         group_by = tuple(d for d in DIMENSIONS if d in chosen)
+    _, limit_text = _first(items, "limit")
+    _, offset_text = _first(items, "offset")
     return ReportQuery(
+        limit=_page_number(limit_text, "limit", 1, MAX_PAGE),
+        offset=_page_number(offset_text, "offset", 0, None) or 0,
         start=start,
         end=end,
         user_ids=tuple(dict.fromkeys(user_ids)),
@@ -168,21 +206,79 @@ def check_report_type(report_type: str) -> str:
 # -- the reports ---------------------------------------------------------------------------
 
 
-def _conditions(workspace_id: int, q: ReportQuery) -> list[ColumnElement[bool]]:
-    c = CreditEntry
-    conds: list[ColumnElement[bool]] = [c.workspace_id == workspace_id]
-    if q.start is not None:
-        conds.append(c.created_at >= q.start)
-    if q.end is not None:
-        conds.append(c.created_at < q.end)
+def _source(workspace_id: int, q: ReportQuery, *, empty: bool = False) -> Any:
+    """The matching ledger entries as summed rows: whole UTC days from the rollup the
+    ledger's trigger keeps (storage/counters.py), the partial days at either end of the
+    time range from the ledger itself (through its workspace and time index). Columns:
+    day, kind, user_id, integration, action_key, table_id, field_id, amount, entries,
+    actions."""
+    r, c = CreditRollup, CreditEntry
+    first = None if q.start is None else -(-q.start // DAY_MS)  # the first whole day
+    stop = None if q.end is None else q.end // DAY_MS  # the day after the last whole one
+    whole = first is None or stop is None or first < stop
+    parts: list[Any] = []
+    if whole:
+        conds: list[ColumnElement[bool]] = [r.workspace_id == workspace_id]
+        if first is not None:
+            conds.append(r.day >= first)
+        if stop is not None:
+            conds.append(r.day < stop)
+        parts.append(
+            select(
+                r.day,
+                r.kind,
+                func.nullif(r.user_id, 0).label("user_id"),
+                func.nullif(r.integration, "").label("integration"),
+                func.nullif(r.action_key, "").label("action_key"),
+                func.nullif(r.table_id, "").label("table_id"),
+                func.nullif(r.field_id, "").label("field_id"),
+                r.amount,
+                r.entries,
+                r.actions,
+            ).where(*conds, *_filters(r, q), *([false()] if empty else []))
+        )
+    edges: list[tuple[int | None, int | None]] = [(q.start, q.end)]
+    if whole:
+        edges = []
+        if first is not None and q.start is not None and q.start < first * DAY_MS:
+            edges.append((q.start, first * DAY_MS))
+        if stop is not None and q.end is not None and stop * DAY_MS < q.end:
+            edges.append((stop * DAY_MS, q.end))
+    for low, high in edges:
+        conds = [c.workspace_id == workspace_id]
+        if low is not None:
+            conds.append(c.created_at >= low)
+        if high is not None:
+            conds.append(c.created_at < high)
+        parts.append(
+            select(
+                (c.created_at // literal_column(str(DAY_MS), BigInteger)).label("day"),
+                c.kind,
+                c.user_id,
+                c.integration,
+                c.action_key,
+                c.table_id,
+                c.field_id,
+                c.amount,
+                literal(1, BigInteger).label("entries"),
+                c.actions,
+            ).where(*conds, *_filters(c, q), *([false()] if empty else []))
+        )
+    if len(parts) == 1:
+        return parts[0].subquery("entries")
+    return union_all(*parts).subquery("entries")
+
+
+def _filters(model: Any, q: ReportQuery) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
     if q.user_ids:
-        conds.append(c.user_id.in_(q.user_ids))
+        conds.append(model.user_id.in_(q.user_ids))
     if q.integrations:
-        conds.append(c.integration.in_(q.integrations))
+        conds.append(model.integration.in_(q.integrations))
     if q.table_ids:
-        conds.append(c.table_id.in_(q.table_ids))
+        conds.append(model.table_id.in_(q.table_ids))
     if q.field_ids:
-        conds.append(c.field_id.in_(q.field_ids))
+        conds.append(model.field_id.in_(q.field_ids))
     return conds
 
 
@@ -190,18 +286,17 @@ def _int(value: Any) -> int:
     return int(value or 0)  # PostgreSQL sums bigints as numeric
 
 
-async def _totals(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> dict[str, int]:
-    c = CreditEntry
-    charge = c.kind == "charge"
+async def _totals(conn: AsyncConnection, s: Any) -> dict[str, int]:
+    charge = s.c.kind == "charge"
     row = (
         await conn.execute(
             select(
-                func.sum(case((charge, -c.amount), else_=0)),
-                func.sum(case((charge, 1), else_=0)),
-                func.sum(case((c.kind == "grant", c.amount), else_=0)),
-                func.sum(c.amount),
-                func.sum(case((charge, c.actions), else_=0)),
-            ).where(*conds)
+                func.sum(case((charge, -s.c.amount), else_=0)),
+                func.sum(case((charge, s.c.entries), else_=0)),
+                func.sum(case((s.c.kind == "grant", s.c.amount), else_=0)),
+                func.sum(s.c.amount),
+                func.sum(case((charge, s.c.actions), else_=0)),
+            )
         )
     ).one()
     return {
@@ -213,33 +308,31 @@ async def _totals(conn: AsyncConnection, conds: list[ColumnElement[bool]]) -> di
     }
 
 
-async def _usage(
-    conn: AsyncConnection, conds: list[ColumnElement[bool]], dims: Iterable[str]
-) -> list[dict[str, Any]]:
-    c = CreditEntry
+def _grouped(s: Any, dims: Iterable[str]) -> tuple[Any, Select[Any]]:
+    """Charges summed per group of ``dims``, with the names of users, tables and fields
+    (looked up once per group, not once per entry): (the groups, the named select)."""
     dims = set(dims)
     keys: list[Any] = []
     if "date" in dims:
-        keys.append((c.created_at // literal_column(str(DAY_MS), BigInteger)).label("day"))
+        keys.append(s.c.day.label("day"))
     if "user" in dims:
-        keys.append(c.user_id.label("userId"))
+        keys.append(s.c.user_id.label("userId"))
     if "integration" in dims:
-        keys.append(c.integration.label("integration"))
+        keys.append(s.c.integration.label("integration"))
     if "action" in dims:
-        keys.append(c.action_key.label("actionKey"))
+        keys.append(s.c.action_key.label("actionKey"))
     if "table" in dims or "field" in dims:
-        keys.append(c.table_id.label("tableId"))
+        keys.append(s.c.table_id.label("tableId"))
     if "field" in dims:
-        keys.append(c.field_id.label("fieldId"))
+        keys.append(s.c.field_id.label("fieldId"))
     inner = select(
         *keys,
-        func.sum(c.amount).label("amount"),
-        func.count().label("runs"),
-        func.sum(c.actions).label("actions"),
-    ).where(*conds, c.kind == "charge")
+        func.sum(s.c.amount).label("amount"),
+        func.sum(s.c.entries).label("runs"),
+        func.sum(s.c.actions).label("actions"),
+    ).where(s.c.kind == "charge")
     if keys:
         inner = inner.group_by(*keys)
-    # Names are looked up once per group, not once per ledger entry.
     u = inner.subquery("usage")
     cols: list[Any] = [u.c[k.name] for k in keys]
     stmt = select(*cols, (-u.c.amount).label("credits"), u.c.runs, u.c.actions)
@@ -252,8 +345,12 @@ async def _usage(
     if "field" in dims:
         stmt = stmt.add_columns(Field.name.label("fieldName"))
         stmt = stmt.outerjoin(Field, and_(Field.id == u.c.fieldId, Field.table_id == u.c.tableId))
+    return u, stmt
+
+
+def _items(result: Any) -> list[dict[str, Any]]:
     out = []
-    for row in await conn.execute(stmt):
+    for row in result:
         item = {str(k): v for k, v in row._mapping.items()}
         if not item["runs"]:
             continue
@@ -262,9 +359,35 @@ async def _usage(
         item["credits"], item["runs"] = _int(item["credits"]), _int(item["runs"])
         item["actions"] = _int(item["actions"])
         out.append(item)
+    return out
+
+
+async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dict[str, Any]]:
+    out = _items(await conn.execute(_grouped(s, dims)[1]))
     order = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
     out.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in order))
     return out
+
+
+async def _usage_page(
+    conn: AsyncConnection, s: Any, dims: Iterable[str], q: ReportQuery
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of ``_usage``'s rows, in the same order, sorted and cut by the database;
+    and how many rows there are in all."""
+    u, stmt = _grouped(s, dims)
+    text_order = conn.dialect.name == "postgresql"  # Python's order: code points, not locale
+    order = []
+    for name in ("day", "userId", "integration", "actionKey", "tableId", "fieldId"):
+        if name in u.c:
+            col = u.c[name]
+            if text_order and name not in ("day", "userId"):
+                col = col.collate("C")
+            order.append(col.asc().nulls_last())
+    stmt = stmt.where(u.c.runs != 0).order_by(*order).offset(q.offset)
+    if q.limit is not None:
+        stmt = stmt.limit(q.limit)
+    total = await conn.scalar(select(func.count()).select_from(u).where(u.c.runs != 0))
+    return _items(await conn.execute(stmt)), int(total or 0)
 
 
 def _sort_key(value: Any) -> tuple[bool, int, str]:
@@ -277,18 +400,20 @@ async def report(
     conn: AsyncConnection, scope: Scope, report_type: str, q: ReportQuery
 ) -> dict[str, Any]:
     group_by = q.group_by if q.group_by is not None else REPORT_TYPES.get(report_type, FULL)
-    conds = _conditions(scope.workspace_id, q)
-    if report_type in EMPTY_REPORT_TYPES:
-        conds.append(CreditEntry.id.is_(None))  # matches nothing
+    s = _source(scope.workspace_id, q, empty=report_type in EMPTY_REPORT_TYPES)
     breakdowns = {
-        dim: await _usage(conn, conds, (dim,))
+        dim: await _usage(conn, s, (dim,))
         for dim in ("date", "user", "integration", "table", "field")
     }
     # A field's rows carry its table, so grouping by both is the field breakdown.
     single = set(group_by) - ({"table"} if "field" in group_by else set())
     same = next(iter(single)) if len(single) == 1 else None
-    rows = breakdowns[same] if same in breakdowns else await _usage(conn, conds, group_by)
-    return {
+    if q.limit is not None or q.offset:
+        rows, total = await _usage_page(conn, s, group_by, q)
+    else:
+        rows = breakdowns[same] if same in breakdowns else await _usage(conn, s, group_by)
+        total = len(rows)
+    out: dict[str, Any] = {
         "workspaceId": scope.workspace_id,
         "reportType": report_type,
         "timeRange": {"startTime": iso(q.start), "endTime": iso(q.end)},
@@ -300,15 +425,26 @@ async def report(
         },
         "groupBy": list(group_by),
         "balance": await credits.balance(conn, scope.workspace_id),
-        "totals": await _totals(conn, conds),
+        "totals": await _totals(conn, s),
         "rows": rows,
         "breakdowns": breakdowns,
     }
+    if q.limit is not None or q.offset:
+        more = q.limit is not None and q.offset + q.limit < total
+        out["page"] = {
+            "offset": q.offset,
+            "limit": q.limit,
+            "total": total,
+            "nextOffset": q.offset + (q.limit or 0) if more else None,
+        }
+    return out
 
 
 async def _in_ledger(conn: AsyncConnection, scope: Scope, cond: ColumnElement[bool]) -> bool:
     found = await conn.scalar(
-        select(CreditEntry.id).where(CreditEntry.workspace_id == scope.workspace_id, cond).limit(1)
+        select(CreditRollup.day)
+        .where(CreditRollup.workspace_id == scope.workspace_id, cond)
+        .limit(1)
     )
     return found is not None
 
@@ -322,7 +458,7 @@ async def user_report(
             Membership.workspace_id == scope.workspace_id, Membership.user_id == user_id
         )
     )
-    if member is None and not await _in_ledger(conn, scope, CreditEntry.user_id == user_id):
+    if member is None and not await _in_ledger(conn, scope, CreditRollup.user_id == user_id):
         raise NotFound("User not found")
     return await report(conn, scope, "user", replace(q, user_ids=(user_id,)))
 
@@ -332,7 +468,7 @@ async def integration_report(
 ) -> dict[str, Any]:
     """One integration's usage: installed ones, and uninstalled ones the ledger names."""
     if registry.get(key) is None and not await _in_ledger(
-        conn, scope, CreditEntry.integration == key
+        conn, scope, CreditRollup.integration == key
     ):
         raise NotFound(f"Integration not found: {key}")
     return await report(conn, scope, report_type, replace(q, integrations=(key,)))
@@ -342,13 +478,14 @@ async def table_usage(
     conn: AsyncConnection, scope: Scope, table_id: str, by: str, q: ReportQuery
 ) -> list[dict[str, Any]]:
     """One table's usage by day (``time``) or by column (``column``)."""
-    conds = _conditions(scope.workspace_id, replace(q, table_ids=(table_id,)))
+    s = _source(scope.workspace_id, replace(q, table_ids=(table_id,)))
     if by == "time":
-        return [
+        rows = [
             {"date": r["date"], "creditsSpent": r["credits"], "actions": r["actions"]}
-            for r in await _usage(conn, conds, ("date",))
+            for r in await _usage(conn, s, ("date",))
         ]
-    return [
+        return _page(rows, q)
+    rows = [
         {
             "fieldId": r["fieldId"],
             "fieldName": r.get("fieldName"),
@@ -356,5 +493,6 @@ async def table_usage(
             "runs": r["runs"],
             "actions": r["actions"],
         }
-        for r in await _usage(conn, conds, ("field",))
+        for r in await _usage(conn, s, ("field",))
     ]
+    return _page(rows, q)

@@ -7,14 +7,16 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..storage.models import CreditEntry
+from ..storage.models import CreditEntry, CreditRollup
 from .common import now_ms
 
 
 async def balance(conn: AsyncConnection, workspace_id: int) -> int:
+    """The sum of the workspace's ledger, read from the rollup its trigger keeps in the
+    same transaction as every entry (storage/counters.py)."""
     total = await conn.scalar(
-        select(func.coalesce(func.sum(CreditEntry.amount), 0)).where(
-            CreditEntry.workspace_id == workspace_id
+        select(func.coalesce(func.sum(CreditRollup.amount), 0)).where(
+            CreditRollup.workspace_id == workspace_id
         )
     )
     return int(total or 0)

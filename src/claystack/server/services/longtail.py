@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment.actions import ai
 from ..errors import BadRequest, NotFound
-from ..storage.models import CreditEntry, Table
+from ..storage.models import CreditRollup, Table
 from . import credits, workspaces
 from .common import Scope
 
@@ -52,10 +52,10 @@ def empty_audience(part: str) -> dict[str, Any]:
 async def workbook_balance(conn: AsyncConnection, scope: Scope, workbook_id: str) -> dict[str, Any]:
     """No limit is set on claystack: ``creditsUsed`` is what the workbook's tables spent."""
     used = await conn.scalar(
-        select(func.coalesce(func.sum(-CreditEntry.amount), 0)).where(
-            CreditEntry.workspace_id == scope.workspace_id,
-            CreditEntry.kind == "charge",
-            CreditEntry.table_id.in_(select(Table.id).where(Table.workbook_id == workbook_id)),
+        select(func.coalesce(func.sum(-CreditRollup.amount), 0)).where(
+            CreditRollup.workspace_id == scope.workspace_id,
+            CreditRollup.kind == "charge",
+            CreditRollup.table_id.in_(select(Table.id).where(Table.workbook_id == workbook_id)),
         )
     )
     return {

@@ -7,7 +7,6 @@ sweep walks in row order. The engine's workers (``server/engine/``) do the rest.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -38,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..enrichment import evaluation
 from ..errors import BadRequest, NotFound
 from ..ids import new_id, new_ids
-from ..storage.models import Field, FormulaRun, Record, RunJob, Table
+from ..storage.models import CellStatusCount, Field, FormulaRun, Record, RunJob, Table
 from . import tables as tables_svc
 from . import views as views_svc
 from .common import now_ms
@@ -443,58 +442,35 @@ def _formula_upstream(types: dict[str, str], refs: dict[str, list[str]]) -> dict
 # -- progress ------------------------------------------------------------------------------
 
 
-# Final-status counts scan every row of a table. A scan is reused (per process) while the
-# table's ``data_version`` is the one it was made at, and, while cells are pending, for this
-# long whatever changed: only the pending counts, read from the queue, are fresh then.
-FINALS_TTL_SECONDS = 2.0
-_finals_cache: dict[str, tuple[float, int, tuple[str, ...], dict[str, dict[str, int]]]] = {}
-
-
-async def _final_counts(
-    conn: AsyncConnection, table_id: str, fields: Sequence[str]
-) -> dict[str, dict[str, int]]:
-    columns = [cell_status(fid).label(f"s{i}") for i, fid in enumerate(fields)]
-    rows = await conn.execute(
-        select(*columns, func.count().label("n"))
-        .where(Record.table_id == table_id)
-        .group_by(*columns)
+def _status_counts(table_id: str, fields: Sequence[str]) -> Any:
+    """One statement (one snapshot, so a cell that finishes meanwhile is counted once):
+    pending counts from the job queue and the formula sweeps, final ones from the counts
+    the triggers keep beside the rows (storage/counters.py), a few rows per field."""
+    c = CellStatusCount
+    finals = (
+        select(c.field_id, c.status, func.sum(c.n).label("n"))
+        .where(c.table_id == table_id, c.field_id.in_(fields), c.status.not_in(PENDING_STATUSES))
+        .group_by(c.field_id, c.status)
     )
-    totals: dict[str, dict[str, int]] = {fid: {} for fid in fields}
-    for row in rows:
-        for i, fid in enumerate(fields):
-            status = row[i]
-            if status is not None and status not in PENDING_STATUSES:
-                totals[fid][status] = totals[fid].get(status, 0) + int(row.n)
-    return totals
-
-
-async def _pending_counts(conn: AsyncConnection, table_id: str) -> dict[str, dict[str, int]]:
     status = case(
         (RunJob.lease_until.is_not(None), "RUNNING"),
         (RunJob.not_before > now_ms(), "RETRY"),
         else_="QUEUED",
     )
-    rows = await conn.execute(
+    jobs = (
         select(RunJob.field_id, status.label("status"), func.count().label("n"))
         .where(RunJob.table_id == table_id)
         .group_by(RunJob.field_id, status)
     )
-    out: dict[str, dict[str, int]] = {}
-    for r in rows:
-        out.setdefault(r.field_id, {})[r.status] = int(r.n)
-    sweeps = await conn.execute(
-        select(FormulaRun.field_id, FormulaRun.pending).where(
-            FormulaRun.table_id == table_id, FormulaRun.pending > 0
-        )
-    )
-    for r in sweeps:
-        out.setdefault(r.field_id, {})["QUEUED"] = int(r.pending)
-    return out
+    sweeps = select(
+        FormulaRun.field_id, literal("QUEUED", String).label("status"), FormulaRun.pending
+    ).where(FormulaRun.table_id == table_id, FormulaRun.pending > 0)
+    return union_all(finals, jobs, sweeps)
 
 
 async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
     """Cell status counts per action and formula field: pending ones from the job queue and
-    the formula sweeps, final ones from one pass over the table's rows (a path lookup per field)."""
+    the formula sweeps, final ones from the per-field counts."""
     fields = tuple(
         await conn.scalars(
             select(Field.id)
@@ -504,30 +480,15 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
     )
     if not fields:
         return {"statusCountsByField": {}}
-    pending = await _pending_counts(conn, table.id)
-    # Read after the pending counts, not from the resolved table: on PostgreSQL each
-    # statement sees the latest commit, and a run that ended between the two reads must
-    # not leave an older scan looking current.
-    version = int(await conn.scalar(select(Table.data_version).where(Table.id == table.id)) or 0)
-    now = time.monotonic()
-    cached = _finals_cache.get(table.id)
-    if (
-        cached
-        and cached[2] == fields
-        and (cached[1] == version or (pending and now - cached[0] < FINALS_TTL_SECONDS))
-    ):
-        finals = cached[3]
-    else:
-        finals = await _final_counts(conn, table.id, fields)
-        _finals_cache.pop(table.id, None)
-        if len(_finals_cache) >= 1000:
-            _finals_cache.pop(next(iter(_finals_cache)))
-        _finals_cache[table.id] = (now, version, fields, finals)
-    out: dict[str, list[dict[str, Any]]] = {}
-    for fid in fields:
-        counts = {**finals.get(fid, {}), **pending.get(fid, {})}
-        if counts:
-            out[fid] = [{"status": st, "count": n} for st, n in sorted(counts.items())]
+    counts: dict[str, dict[str, int]] = {}
+    for fid, status, n in await conn.execute(_status_counts(table.id, fields)):
+        if n and fid in fields:
+            counts.setdefault(fid, {})[status] = int(n)
+    out = {
+        fid: [{"status": st, "count": n} for st, n in sorted(counts[fid].items())]
+        for fid in fields
+        if fid in counts
+    }
     return {"statusCountsByField": out}
 
 

@@ -25,7 +25,9 @@ class Database:
     ``BEGIN IMMEDIATE`` so another process (the CLI) waits instead of failing mid-way.
     """
 
-    def __init__(self, url: str, *, schema: str = "", echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, schema: str = "", echo: bool = False, synchronous_commit: str = "on"
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {
@@ -48,12 +50,26 @@ class Database:
         else:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
+            server: dict[str, str] = {}
             if schema:
-                kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+                server["search_path"] = schema
+            if synchronous_commit != "on":
+                server["synchronous_commit"] = synchronous_commit
+            if server:
+                kwargs["connect_args"] = {"server_settings": server}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.write_lock = asyncio.Lock()
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Database:
+        """The database the settings name, with their per-connection options."""
+        return cls(
+            settings.resolved_database_url,
+            schema=settings.database_schema,
+            synchronous_commit=settings.database_synchronous_commit,
+        )
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:

@@ -166,7 +166,8 @@ class Table(Base):
     # so that counting a million-row table is one primary-key read.
     row_count: Mapped[int] = mapped_column(BigInteger, default=0)
     # Grows with every change to the rows or to their cells' run statuses, in the same
-    # transaction, so that run status reuses its scan of the rows while nothing changed.
+    # transaction: readers that cache what they read of the rows (lookups) check it, and
+    # writers take the table's row before its records' (a lock order).
     data_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
@@ -436,3 +437,41 @@ class ImportJob(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     finished_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+# -- counts the database keeps (storage/counters.py: triggers, checks) ------------------------
+
+
+class CellStatusCount(Base):
+    """How many of a table's rows have ``status`` in ``meta[field_id]``, summed over
+    ``shard`` slots; written only by triggers on ``records``."""
+
+    __tablename__ = "cell_status_counts"
+    table_id: Mapped[str] = mapped_column(
+        ForeignKey("tables.id", ondelete="CASCADE"), primary_key=True
+    )
+    field_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    status: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
+class CreditRollup(Base):
+    """Sums of ``credit_ledger`` per UTC day and dimension, summed over ``shard`` slots;
+    written only by a trigger on the ledger. A missing user is 0, a missing text ''."""
+
+    __tablename__ = "credit_rollup"
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    integration: Mapped[str] = mapped_column(String(100), primary_key=True)
+    action_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    table_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    field_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int] = mapped_column(BigInteger)
+    actions: Mapped[int] = mapped_column(BigInteger)
