@@ -53,10 +53,13 @@ async def _ingest(
     payload = ingest.parse(b"".join(parts), headers.get("content-type"))
     ingest.check_rate(found)
     record_id, replayed = await ingest.submit(found, payload, headers.get("idempotency-key"))
+    replay = {"Idempotent-Replayed": "true"} if replayed else None
+    if found.plain_text:
+        return Response(b"OK", media_type="text/plain", headers=replay)
     return Response(
         orjson.dumps({"success": True, "recordId": record_id}),
         media_type="application/json",
-        headers={"Idempotent-Replayed": "true"} if replayed else None,
+        headers=replay,
     )
 
 
