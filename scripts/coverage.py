@@ -23,6 +23,8 @@ TARGET = ROOT / "COVERAGE.md"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _TOKEN = re.compile(r"`([^`]*)`|\[(seed|live|ours)[^\]]*\]")
 _OPTIONAL = re.compile(r"\[(/[^\]]*)\]")
+_VERB = "(?:GET|POST|PUT|PATCH|DELETE)"
+_INLINE = re.compile(rf"`({_VERB}(?:/{_VERB})*) (/v3/[^`\s]*)")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Endpoint:
     method: str
     path: str  # as the spec writes it
     family: str  # seed, live, ours, or "" when the spec gives no tag
+    inline: bool = False  # written as `METHOD /path` in prose or a table without a method column
 
     def variants(self) -> list[str]:
         """The concrete paths: ``/views[/{gv}]`` is both ``/views`` and ``/views/{gv}``."""
@@ -83,6 +86,10 @@ class _Relative:
             at = len(self.last) - len(first)
         if at >= 0:
             self.base = self.last[:at]
+        elif "/" in path[2:] or "{" in path:
+            pass
+        else:  # a sibling of the last path's final segment: ``…/column`` after ``…/time``
+            self.base = self.last.split("?", 1)[0].rsplit("/", 1)[0]
         return self.base + path[1:] if self.base else None
 
 
@@ -101,6 +108,17 @@ def _paths(
             found += [(p, m.group(2)) for p in pending]
             pending = []
     return found + [(p, default_family) for p in pending]
+
+
+def _inline(section: str, line: str) -> list[Endpoint]:
+    """Endpoints written ```METHOD /v3/…``` in prose or in a table without a method column
+    (part 2's imports, shared tables, long tail)."""
+    found = []
+    for m in _INLINE.finditer(line):
+        path = m.group(2).rstrip(".,;:")
+        family = "live" if "[live" in line else ("ours" if "[ours" in line else "")
+        found += [Endpoint(section, meth, path, family, True) for meth in m.group(1).split("/")]
+    return found
 
 
 def parse_spec(text: str, *, part2: bool = False) -> list[Endpoint]:
@@ -125,6 +143,8 @@ def parse_spec(text: str, *, part2: bool = False) -> list[Endpoint]:
         if not line.startswith("|"):
             header = []
             expand = _Relative() if part2 else None
+            if part2:
+                endpoints += _inline(section, line)
             continue
         cells = _cells(line)
         if not header:
@@ -133,6 +153,9 @@ def parse_spec(text: str, *, part2: bool = False) -> list[Endpoint]:
         if set("".join(cells)) <= set("-: "):
             continue
         row = dict(zip(header, cells, strict=False))
+        if part2 and "method" not in row:
+            endpoints += _inline(section, line)
+            continue
         methods = [m for m in row.get("method", "").upper().split("/") if m in METHODS]
         for column, cell in row.items():
             if not column.startswith("path"):
@@ -171,7 +194,12 @@ def render(spec_text: str, routes: Iterable[tuple[str, str]], live_text: str | N
     lines: list[str] = []
     done = {"seed": [0, 0], "live": [0, 0], "ours": [0, 0], "": [0, 0]}
     section = None
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for ep in endpoints:
+        forms = {(ep.method, shape(v)) for v in ep.variants()}
+        if ep.inline and forms & seen:
+            continue  # already listed where the spec describes it
+        seen |= forms
         keys = [k for v in ep.variants() for k in shapes if _serves(k, (ep.method, shape(v)))]
         hit = bool(keys)
         used.update(keys)
