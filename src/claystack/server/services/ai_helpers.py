@@ -180,9 +180,9 @@ async def chat(
 ) -> dict[str, Any]:
     """One answer of the configured model to ``message`` (or the last of ``messages``).
     Without a model the route does not exist (404 ``NoMatchingURL``), as the spec asks."""
+    await workspaces.resolve_workspace(conn, actor, workspace_id)
     if not getattr(settings, "ai_base_url", ""):
         raise NoMatchingURL()
-    await workspaces.resolve_workspace(conn, actor, workspace_id)
     text = body.get("message") or body.get("prompt")
     messages = body.get("messages")
     if not text and isinstance(messages, list) and messages:
