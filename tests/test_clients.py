@@ -450,3 +450,40 @@ async def test_workspace_sources(client: httpx.AsyncClient, other_user: UserFact
     other, other_ws = await other_user()
     assert (await other.get("/v3/workspaces/1/sources")).status_code == 404
     assert (await other.get(f"/v3/workspaces/{other_ws}/sources")).json() == []
+
+
+async def _cells(client: httpx.AsyncClient, tid: str, fid: str) -> list[Any]:
+    view = (await client.get(f"/v3/tables/{tid}")).json()["table"]["firstViewId"]
+    r = await client.get(f"/v3/tables/{tid}/views/{view}/records", params={"limit": 100})
+    return [rec["cells"].get(fid, {}).get("value") for rec in r.json()["results"]]
+
+
+async def test_formula_values_follow_data_type_and_patch_replaces_settings(
+    client: httpx.AsyncClient,
+) -> None:
+    t = await new_table(client, name="Typed", fields=("raw",))
+    tid, raw = t["id"], t["byName"]["raw"]
+    rows = [{"cells": {raw: v}} for v in ("1,200", " 3.5 ", "yes", "no")]
+    assert (await client.post(f"/v3/tables/{tid}/records", json={"records": rows})).is_success
+    ref = "{{" + raw + "}}"
+
+    def typed(kind: str) -> dict[str, Any]:
+        settings = {"formulaText": ref, "formulaType": "text", "dataTypeSettings": {"type": kind}}
+        return {"type": "text", "typeSettings": settings}
+
+    number = await add_field(client, tid, "Number", typed("number"))
+    flag = await add_field(client, tid, "Flag", typed("boolean"))
+    text = await add_field(client, tid, "Text", typed("text"))
+    await wait_done(client, tid)
+    assert await _cells(client, tid, number) == [1200, 3.5, None, None]
+    assert await _cells(client, tid, flag) == [None, None, True, False]
+    assert await _cells(client, tid, text) == ["1,200", " 3.5 ", "yes", "no"]
+
+    # PATCH replaces typeSettings whole: the new data type applies, the old keys go.
+    body = {"typeSettings": {"formulaText": ref + ".trim()", "dataTypeSettings": {"type": "text"}}}
+    r = await client.patch(f"/v3/tables/{tid}/fields/{number}", json=body)
+    field = r.json()["field"]
+    assert field["type"] == "formula" and "formulaType" not in field["typeSettings"]
+    assert field["typeSettings"]["dataTypeSettings"] == {"type": "text"}
+    await wait_done(client, tid)
+    assert await _cells(client, tid, number) == ["1,200", "3.5", "yes", "no"]
