@@ -166,6 +166,22 @@ def parse_spec(text: str, *, part2: bool = False) -> list[Endpoint]:
     return endpoints
 
 
+# Endpoints the spec marks "nothing" offline: they stay 404 ``NoMatchingURL``.
+NOTHING = frozenset({("POST", "/v3/{ws}/ai-generation/chat-conversation")})
+
+
+def audit_calls(endpoints: Iterable[Endpoint]) -> dict[tuple[str, str], list[str]]:
+    """The distinct endpoints ``tests/test_coverage.py`` calls over HTTP, (method, path as
+    the spec writes it) → the concrete paths to try (``/views[/{gv}]`` is served when one
+    of ``/views`` and ``/views/{gv}`` is), each with its query when the query names an id."""
+    calls: dict[tuple[str, str], list[str]] = {}
+    for ep in endpoints:
+        query = ep.path.partition("?")[2]
+        keep = "?" + query if "{" in query and "…" not in query else ""
+        calls.setdefault((ep.method, ep.path), [v + keep for v in ep.variants()])
+    return calls
+
+
 def app_routes() -> set[tuple[str, str]]:
     """(method, path) of every route in the app's OpenAPI document."""
     import tempfile
@@ -218,6 +234,14 @@ def render(spec_text: str, routes: Iterable[tuple[str, str]], live_text: str | N
     lines += [f"| {m} | `{p}` |" for p, m in extra]
     total = sum(v[0] for v in done.values()), sum(v[1] for v in done.values())
     families = ", ".join(f"{f} {done[f][0]}/{done[f][1]}" for f in ("seed", "live", "ours"))
+    audited = len([c for c in audit_calls(endpoints) if c not in NOTHING])
+    head_audit = [
+        "",
+        f"**Audit: {audited} of {audited} spec endpoints answer over HTTP** "
+        "(`tests/test_coverage.py::test_every_spec_endpoint_answers` calls each method and",
+        "path of both parts on a seeded workspace: none is a 404 `NoMatchingURL`, a 405 or a",
+        f"500; the {len(NOTHING)} the spec marks \"nothing\" stay 404 `NoMatchingURL`).",
+    ]
     head = [
         "# Coverage of the Clay v3 API",
         "",
@@ -227,6 +251,7 @@ def render(spec_text: str, routes: Iterable[tuple[str, str]], live_text: str | N
         "(`tests/test_coverage.py` fails when this file is out of date).",
         "",
         f"**{total[0]} of {total[1]} spec endpoints implemented** ({families}).",
+        *(head_audit if live_text is not None else []),
     ]
     return "\n".join(head + lines) + "\n"
 
