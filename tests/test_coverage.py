@@ -6,6 +6,9 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,7 +138,7 @@ def test_parser_and_matching() -> None:
 HOSTED = ("/v3/workspaces/{ws}/attributes", "/v3/workspaces/{ws}/credit-accrual")
 
 
-async def _seed(client: Any, anon: Any) -> dict[str, str]:
+async def _seed(client: httpx.AsyncClient, anon: httpx.AsyncClient) -> dict[str, str]:
     """One of everything in workspace 1, by the ids the spec's placeholders name."""
     from .conftest import new_table
     from .test_imports import upload
@@ -148,7 +151,7 @@ async def _seed(client: Any, anon: Any) -> dict[str, str]:
     )
     assert r.status_code == 200, r.text
     group = (await client.post(f"/v3/tables/{t}/fields/group", json={"fieldIds": [name]})).json()
-    src = (await client.post("/v3/tables", json={"workspaceId": 1, "template": "basic_source"}))
+    src = await client.post("/v3/tables", json={"workspaceId": 1, "template": "basic_source"})
     source = src.json()["source"]
     folder = (await client.post("/v3/workspaces/1/folders", json={"name": "F"})).json()["id"]
     export = (await client.post(f"/v3/tables/{t}/export", json={})).json()["id"]
@@ -265,7 +268,9 @@ def _body(method: str, spec_path: str, ids: dict[str, str]) -> Any:
     return {} if method in ("POST", "PATCH", "PUT", "DELETE") else None
 
 
-async def test_every_spec_endpoint_answers(client: Any, anon: Any) -> None:
+async def test_every_spec_endpoint_answers(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
     """Each endpoint of both spec parts, called on a seeded workspace with a plausible
     request, is served: no 404 ``NoMatchingURL``, no 405, no 500, and no 401/403 for the
     workspace's owner (a 400 for a body the spec
