@@ -487,3 +487,35 @@ async def test_formula_values_follow_data_type_and_patch_replaces_settings(
     assert field["typeSettings"]["dataTypeSettings"] == {"type": "text"}
     await wait_done(client, tid)
     assert await _cells(client, tid, number) == ["1,200", "3.5", "yes", "no"]
+
+
+async def test_sdk_namespaces(app: FastAPI) -> None:
+    from claystack.client import AsyncClient, NotFoundError
+
+    from .conftest import DEMO_EMAIL, DEMO_PASSWORD
+    from .test_client import BASE, Counting
+
+    async with AsyncClient(
+        BASE, email=DEMO_EMAIL, password=DEMO_PASSWORD, transport=Counting(app)
+    ) as clay:
+        table = await clay.tables.create(1, "Shared")
+        with pytest.raises(NotFoundError):
+            await clay.shared_tables.get(table.id)
+        share = await clay.shared_tables.share(table.id)
+        changed = await clay.shared_tables.update(share["id"], sharing_type="PUBLIC")
+        assert changed["sharingType"] == "PUBLIC"
+        assert (await clay.shared_tables.get(table.id))["id"] == share["id"]
+
+        made = await clay.functions.create_cpj_table(1, "company", workbook_name="Accounts")
+        assert made["isNewTable"] and made["sourceId"].startswith("s_")
+        assert await clay.functions.list(1) == [] and await clay.functions.tools(1) == []
+        out = await clay.functions.run_action("normalize-company-name", {"companyName": "Acme Inc"})
+        assert out["result"] == "Acme"
+
+        assert (await clay.ai.formula("upper case"))["formula"] == ""
+        assert "Shared" in await clay.ai.describe_table(table.id)
+        meta = await clay.ai.metaprompt("Summarise the company")
+        assert meta["suggestedUseCase"] == "use-ai" and meta["prompt"] == "Summarise the company"
+
+        preset = await clay.presets.create(1, "P", {"inputsBinding": {}}, category="C")
+        assert [p["id"] for p in await clay.presets.list(1, category="C")] == [preset["id"]]
