@@ -23,6 +23,8 @@ TARGET = ROOT / "COVERAGE.md"
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 _TOKEN = re.compile(r"`([^`]*)`|\[(seed|live|ours)[^\]]*\]")
 _OPTIONAL = re.compile(r"\[(/[^\]]*)\]")
+_VERB = "(?:GET|POST|PUT|PATCH|DELETE)"
+_INLINE = re.compile(rf"`({_VERB}(?:/{_VERB})*) (/v3/[^`\s]*)")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Endpoint:
     method: str
     path: str  # as the spec writes it
     family: str  # seed, live, ours, or "" when the spec gives no tag
+    inline: bool = False  # written as `METHOD /path` in prose or a table without a method column
 
     def variants(self) -> list[str]:
         """The concrete paths: ``/views[/{gv}]`` is both ``/views`` and ``/views/{gv}``."""
@@ -83,6 +86,10 @@ class _Relative:
             at = len(self.last) - len(first)
         if at >= 0:
             self.base = self.last[:at]
+        elif "/" in path[2:] or "{" in path:
+            pass
+        else:  # a sibling of the last path's final segment: ``…/column`` after ``…/time``
+            self.base = self.last.split("?", 1)[0].rsplit("/", 1)[0]
         return self.base + path[1:] if self.base else None
 
 
@@ -101,6 +108,17 @@ def _paths(
             found += [(p, m.group(2)) for p in pending]
             pending = []
     return found + [(p, default_family) for p in pending]
+
+
+def _inline(section: str, line: str) -> list[Endpoint]:
+    """Endpoints written ```METHOD /v3/…``` in prose or in a table without a method column
+    (part 2's imports, shared tables, long tail)."""
+    found = []
+    for m in _INLINE.finditer(line):
+        path = m.group(2).rstrip(".,;:")
+        family = "live" if "[live" in line else ("ours" if "[ours" in line else "")
+        found += [Endpoint(section, meth, path, family, True) for meth in m.group(1).split("/")]
+    return found
 
 
 def parse_spec(text: str, *, part2: bool = False) -> list[Endpoint]:
@@ -125,6 +143,8 @@ def parse_spec(text: str, *, part2: bool = False) -> list[Endpoint]:
         if not line.startswith("|"):
             header = []
             expand = _Relative() if part2 else None
+            if part2:
+                endpoints += _inline(section, line)
             continue
         cells = _cells(line)
         if not header:
@@ -133,6 +153,9 @@ def parse_spec(text: str, *, part2: bool = False) -> list[Endpoint]:
         if set("".join(cells)) <= set("-: "):
             continue
         row = dict(zip(header, cells, strict=False))
+        if part2 and "method" not in row:
+            endpoints += _inline(section, line)
+            continue
         methods = [m for m in row.get("method", "").upper().split("/") if m in METHODS]
         for column, cell in row.items():
             if not column.startswith("path"):
@@ -141,6 +164,22 @@ def parse_spec(text: str, *, part2: bool = False) -> list[Endpoint]:
             for path, family in _paths(cell, tag.group(1) if tag else "", expand):
                 endpoints += [Endpoint(section, m, path, family) for m in methods]
     return endpoints
+
+
+# Endpoints the spec marks "nothing" offline: they stay 404 ``NoMatchingURL``.
+NOTHING = frozenset({("POST", "/v3/{ws}/ai-generation/chat-conversation")})
+
+
+def audit_calls(endpoints: Iterable[Endpoint]) -> dict[tuple[str, str], list[str]]:
+    """The distinct endpoints ``tests/test_coverage.py`` calls over HTTP, (method, path as
+    the spec writes it) → the concrete paths to try (``/views[/{gv}]`` is served when one
+    of ``/views`` and ``/views/{gv}`` is), each with its query when the query names an id."""
+    calls: dict[tuple[str, str], list[str]] = {}
+    for ep in endpoints:
+        query = ep.path.partition("?")[2]
+        keep = "?" + query if "{" in query and "…" not in query else ""
+        calls.setdefault((ep.method, ep.path), [v + keep for v in ep.variants()])
+    return calls
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -171,7 +210,12 @@ def render(spec_text: str, routes: Iterable[tuple[str, str]], live_text: str | N
     lines: list[str] = []
     done = {"seed": [0, 0], "live": [0, 0], "ours": [0, 0], "": [0, 0]}
     section = None
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     for ep in endpoints:
+        forms = {(ep.method, shape(v)) for v in ep.variants()}
+        if ep.inline and forms & seen:
+            continue  # already listed where the spec describes it
+        seen |= forms
         keys = [k for v in ep.variants() for k in shapes if _serves(k, (ep.method, shape(v)))]
         hit = bool(keys)
         used.update(keys)
@@ -190,6 +234,14 @@ def render(spec_text: str, routes: Iterable[tuple[str, str]], live_text: str | N
     lines += [f"| {m} | `{p}` |" for p, m in extra]
     total = sum(v[0] for v in done.values()), sum(v[1] for v in done.values())
     families = ", ".join(f"{f} {done[f][0]}/{done[f][1]}" for f in ("seed", "live", "ours"))
+    audited = len([c for c in audit_calls(endpoints) if c not in NOTHING])
+    head_audit = [
+        "",
+        f"**Audit: {audited} of {audited} spec endpoints answer over HTTP** "
+        "(`tests/test_coverage.py::test_every_spec_endpoint_answers` calls each method and",
+        "path of both parts on a seeded workspace: none is a 404 `NoMatchingURL`, a 405 or a",
+        f"500; the {len(NOTHING)} the spec marks \"nothing\" stay 404 `NoMatchingURL`).",
+    ]
     head = [
         "# Coverage of the Clay v3 API",
         "",
@@ -199,6 +251,7 @@ def render(spec_text: str, routes: Iterable[tuple[str, str]], live_text: str | N
         "(`tests/test_coverage.py` fails when this file is out of date).",
         "",
         f"**{total[0]} of {total[1]} spec endpoints implemented** ({families}).",
+        *(head_audit if live_text is not None else []),
     ]
     return "\n".join(head + lines) + "\n"
 

@@ -280,6 +280,7 @@ def test_help_lists_every_command() -> None:
         "credits",
         "webhooks",
         "actions",
+        "functions",
     ):
         assert command in text
 
@@ -498,6 +499,18 @@ def test_actions_catalog_and_credits_by_action(cli: Cli) -> None:
     assert [h["entity_id"] for h in hits] == ["normalize/normalize-phone"]
     out = cli("credits", "--actions").stdout
     assert "actions" in out and "credits" in out
+    ran = cli.json("actions", "run", "normalize-company-name", '{"companyName": "Acme Inc"}')
+    assert ran["result"] == "Acme" and ran["metadata"] == {"status": "SUCCESS"}
+    assert "Functions" in cli("functions").stdout
+
+
+def test_tables_share_and_describe(cli: Cli) -> None:
+    table = cli.json("tables", "create", "Shared", "--field", "Name")
+    share = cli.json("tables", "share", table["id"])
+    assert share["id"].startswith("share_") and share["sharingType"] == "PRIVATE"
+    share = cli.json("tables", "share", table["id"], "--type", "PUBLIC", "--email", "a@b.co")
+    assert share["sharingType"] == "PUBLIC" and share["sharedUserEmails"] == ["a@b.co"]
+    assert "Shared" in cli("tables", "describe", table["id"]).stdout
 
 
 def test_users_rotate_token_and_set_password(

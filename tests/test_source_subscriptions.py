@@ -148,7 +148,13 @@ async def test_rename_runs_response_type_and_token(
     assert (await anon.post(_path(source), json={"a": 2})).status_code == 401
     r = await anon.post(_path(source), json={"a": 2}, headers={token.headerName: token.token})
     assert r.status_code == 200
-    assert (await client.get(f"/v3/sources/{sid}")).json()["numSourceRecords"] == 2
+    assert r.headers["content-type"].startswith("text/plain") and r.text == "OK"
+    r = await client.patch(
+        f"/v3/sources/webhook/response-type/{sid}", json={"sourceId": sid, "responseType": "JSON"}
+    )
+    r = await anon.post(_path(source), json={"a": 2}, headers={token.headerName: token.token})
+    assert r.json()["success"] is True
+    assert (await client.get(f"/v3/sources/{sid}")).json()["numSourceRecords"] == 3
 
     other, _ = await other_user()
     assert (await other.patch(f"/v3/sources/{sid}", json={"name": "x"})).status_code == 404

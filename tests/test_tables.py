@@ -177,7 +177,8 @@ async def test_fields_crud(client: httpx.AsyncClient) -> None:
     patch = {"typeSettings": {"currency": "EUR"}, "type": "currency"}
     r = await client.patch(f"/v3/tables/{t}/fields/{size['id']}", json=patch)
     assert r.json()["field"]["type"] == "currency"
-    assert r.json()["field"]["typeSettings"] == {"decimals": 0, "currency": "EUR"}
+    # PATCH replaces typeSettings whole (spec part 2 §4.2).
+    assert r.json()["field"]["typeSettings"] == {"currency": "EUR"}
 
     current = await get_table(client, t)
     names = [x["name"] for x in current["fields"]]

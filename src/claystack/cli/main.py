@@ -90,6 +90,7 @@ app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(jobs.imports_app, name="imports")
 app.add_typer(views.views_app, name="views")
 app.add_typer(actions.actions_app, name="actions")
+app.add_typer(actions.functions_app, name="functions")
 
 
 def main() -> None:

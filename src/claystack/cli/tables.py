@@ -1,4 +1,4 @@
-"""claystack tables …: create, list, show, count, export, delete."""
+"""claystack tables …: create, list, show, count, export, share, describe, delete."""
 
 from __future__ import annotations
 
@@ -125,6 +125,35 @@ def tables_count(ctx: typer.Context, table_id: TableArg) -> None:
     """Print the number of rows in a table."""
     with open_client(ctx) as client:
         console.print(client.tables.count(table_id), highlight=False)
+
+
+@tables_app.command("share")
+def tables_share(
+    ctx: typer.Context,
+    table_id: TableArg,
+    sharing_type: Annotated[str | None, typer.Option("--type", help="e.g. PUBLIC")] = None,
+    email: Annotated[list[str] | None, typer.Option(help="Share with (repeatable)")] = None,
+    reset_public_id: Annotated[bool, typer.Option(help="Mint a new public id")] = False,
+    json: JsonOpt = False,
+) -> None:
+    """Show or change a table's sharing settings (created on first use)."""
+    with open_client(ctx) as client:
+        share = client.shared_tables.share(table_id)
+        if sharing_type or email or reset_public_id:
+            share = client.shared_tables.update(
+                share["id"],
+                sharing_type=sharing_type,
+                emails=email,
+                reset_public_id=reset_public_id,
+            )
+    print_json(share)
+
+
+@tables_app.command("describe")
+def tables_describe(ctx: typer.Context, table_id: TableArg) -> None:
+    """A short description of a table (the configured AI model, or one built offline)."""
+    with open_client(ctx) as client:
+        console.print(client.ai.describe_table(table_id), highlight=False)
 
 
 def _cell_text(value: Any) -> str:

@@ -9,6 +9,7 @@ from typing import Any, Generic, Self
 import httpx
 
 from ._base import DEFAULT_BASE_URL, Async, AsyncCore, Core, M, Sync, SyncCore
+from ._extras import AI, Functions, Presets, SharedTables
 from ._jobs import Exports, Imports
 from ._models import RunStatus
 from ._resources import (
@@ -53,6 +54,10 @@ class _Namespaces(Generic[M]):
     exports: Exports[M]
     imports: Imports[M]
     emulator: Emulator[M]
+    shared_tables: SharedTables[M]
+    functions: Functions[M]
+    ai: AI[M]
+    presets: Presets[M]
 
     _core: Core
 
@@ -76,6 +81,10 @@ class _Namespaces(Generic[M]):
         self.exports = Exports(core)
         self.imports = Imports(core)
         self.emulator = Emulator(core)
+        self.shared_tables = SharedTables(core)
+        self.functions = Functions(core)
+        self.ai = AI(core)
+        self.presets = Presets(core)
 
     @property
     def base_url(self) -> str:

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from ._base import Emit, M, Op, Resource, Sleep, api, pages, req
 from ._exceptions import ClayTimeoutError
+from ._extras import AI, Functions, Presets, SharedTables
 from ._jobs import Exports, Imports
 from ._models import (
     AppAccount,
@@ -1211,4 +1212,8 @@ NAMESPACES: dict[str, type[Resource[Any]]] = {
     "exports": Exports,
     "imports": Imports,
     "emulator": Emulator,
+    "shared_tables": SharedTables,
+    "functions": Functions,
+    "ai": AI,
+    "presets": Presets,
 }

@@ -129,6 +129,16 @@ class ValidateAuthOut(Model):
     actionMetadata: dict[str, Any]
 
 
+class PresetIn(Model):
+    workspaceId: int | str | None = None
+    name: str
+    type: str = "action"
+    category: str | None = None
+    actionKey: str | None = None
+    actionPackageId: str | None = None
+    preset: dict[str, Any] | None = None
+
+
 class PresetOut(Model):
     id: str
     name: str
@@ -137,6 +147,8 @@ class PresetOut(Model):
     preset: dict[str, Any]
     actionKey: str | None = None
     actionPackageId: str | None = None
+    workspaceId: int | None = None
+    createdAt: str | None = None
 
 
 class DisabledActions(Model):
@@ -277,3 +289,146 @@ class ColumnUsage(Model):
     creditsSpent: int
     runs: int
     actions: int
+
+
+# -- §10 AI helpers --------------------------------------------------------------------------
+
+
+class FormulaGenIn(Model):
+    userPromptInput: str
+    workspaceId: int | str | None = None
+    columnNamesToIds: dict[str, str] | None = None
+    mode: str | None = None
+    rawExampleTableData: list[dict[str, Any]] | None = None
+
+
+class FormulaGenOut(Model):
+    formula: str = Field(description='The formula; "" when no model is configured')
+    dataType: str
+
+
+class TableDescriptionIn(Model):
+    tableId: str
+    workspaceId: int | str | None = None
+
+
+class TableDescriptionOut(Model):
+    description: str
+
+
+class MetaprompterIn(Model):
+    prompt: str | None = None
+    taskDescription: str | None = None
+    tableId: str | None = None
+    columnNamesToIds: dict[str, str] | None = None
+    latencyBudget: Any = None
+
+
+# -- §8, §11 functions, tools, create-cpj-table ----------------------------------------------
+
+
+class SubroutineOut(Model):
+    sourceId: str | None = Field(description="The function's manual source, if it has one")
+    table: dict[str, Any]
+    cost: int = Field(description="Credits of one call: its action columns' prices")
+    actionExecutionCost: int = Field(description="Actions one call counts")
+    containsVariablePricing: bool
+    referenceCount: int = Field(description="execute-subroutine fields calling it")
+
+
+class SubroutineList(Model):
+    subroutines: list[SubroutineOut]
+
+
+class ToolIn(Model):
+    type: str = "function"
+    tableId: str | None = None
+    name: str | None = None
+    description: str | None = None
+
+
+class ToolOut(Model):
+    id: str = Field(examples=["function:t_abc"])
+    type: str
+    name: str
+    description: str
+    tableId: str
+    inputSchema: dict[str, Any]
+    createdAt: int | None
+
+
+class CpjConfig(Model):
+    type: str = "people"
+    typeSettings: dict[str, Any] | None = None
+    basicFields: list[dict[str, Any]] | None = None
+    destinationTableId: str | None = None
+
+
+class CpjTableIn(Model):
+    workspaceId: int | str | None = None
+    workbookName: str | None = None
+    workbookId: str | None = None
+    cpjConfig: CpjConfig
+
+
+class CpjTableOut(Model):
+    tableId: str
+    viewId: str | None
+    workbookId: str | None
+    sourceId: str
+    isNewTable: bool
+
+
+class RunColumnUsage(Model):
+    fieldId: str | None
+    creditsSpent: int
+    cells: int
+
+
+class RunUsage(Model):
+    runId: str = Field(description="run_<table>_<minute>: what the table spent in one minute")
+    timestamp: str | None
+    creditsSpent: int
+    actions: int
+    columns: list[RunColumnUsage]
+
+
+# -- §3.7 shared tables ----------------------------------------------------------------------
+
+
+class SharedTableIn(Model):
+    tableId: str
+    viewId: str | None = None
+    sharingType: str | None = None
+
+
+class SharedTablePatch(Model):
+    sharingType: str | None = None
+    viewId: str | None = None
+    sharedUserEmails: list[str] | None = None
+    shouldResetPublicId: bool | None = None
+
+
+class SharedTableOut(Model):
+    id: str = Field(examples=["share_0t…"])
+    tableId: str
+    viewId: str
+    sharingType: str
+    publicId: str
+    sharedUserEmails: list[str]
+    createdAt: str | None
+    updatedAt: str | None
+
+
+class EnrichmentRunIn(Model):
+    workspaceId: int | str | None = None
+    enrichmentType: str
+    actionPackageId: str | None = None
+    inputs: dict[str, Any] | None = None
+
+
+class EnrichmentRunOut(Model):
+    result: Any
+    metadata: dict[str, Any] = Field(description="{status} (SUCCESS, SUCCESS_NO_DATA, ERROR_…)")
+    taskId: str
+    fullValue: Any = None

@@ -282,9 +282,12 @@ class Sweeper:
                 results = await self.pool.evaluate_many_json(formula, payloads)
         out: list[FormulaCell] = []
         limit = self.settings.max_cell_bytes
+        data_type = (field.type_settings.get("dataTypeSettings") or {}).get("type")
         for r, value in zip(rows, results, strict=True):
-            if not isinstance(value, evaluation.FormulaError) and _too_big(value, limit):
-                value = formulas.result_too_big(limit)
+            if not isinstance(value, evaluation.FormulaError):
+                value = evaluation.coerce(value, data_type)
+                if _too_big(value, limit):
+                    value = formulas.result_too_big(limit)
             if isinstance(value, evaluation.FormulaError):
                 out.append(FormulaCell(r.seq, r.id, "ERROR", None, evaluation.error_message(value)))
             else:

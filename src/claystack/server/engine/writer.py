@@ -123,6 +123,7 @@ class Writer:
             finals: list[dict[str, Any]] = []
             retries: list[dict[str, Any]] = []
             done: list[int] = []
+            charges: list[dict[str, Any]] = []
             for o in batch:
                 j = o.job
                 if o.status is None:
@@ -146,19 +147,21 @@ class Writer:
                 params["now"] = now
                 finals.append(params)
                 done.append(j.id)
-                for c in o.charges:
-                    await credits.charge(
-                        conn,
-                        workspace_id=j.workspace_id,
-                        amount=c.amount,
-                        idempotency_key=c.key,
-                        user_id=j.user_id,
-                        integration=c.integration,
-                        action_key=c.action_key,
-                        table_id=j.table_id,
-                        field_id=j.field_id,
-                        record_id=j.record_id,
-                    )
+                charges += [
+                    {
+                        "workspace_id": j.workspace_id,
+                        "amount": c.amount,
+                        "idempotency_key": c.key,
+                        "user_id": j.user_id,
+                        "integration": c.integration,
+                        "action_key": c.action_key,
+                        "table_id": j.table_id,
+                        "field_id": j.field_id,
+                        "record_id": j.record_id,
+                    }
+                    for c in o.charges
+                ]
+            await credits.charge_many(conn, charges)
             if finals:
                 await conn.execute(text(_WRITE_SQL[dialect]), finals)
             if retries:

@@ -61,3 +61,52 @@ def evaluate_input(
         if exc.kind != "syntax":
             raise
         return formulas.render(text, cells)
+
+
+_TRUE = frozenset(("true", "yes", "y", "1", "on", "checked"))
+_FALSE = frozenset(("false", "no", "n", "0", "off", "unchecked", ""))
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").replace("_", "")
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        if number != number or number in (float("inf"), float("-inf")):
+            return None
+        integral = number.is_integer() and not any(c in text for c in ".eE")
+        return int(number) if integral else number
+    return None
+
+
+def _boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return True if text in _TRUE else False if text in _FALSE else None
+    return None
+
+
+def coerce(value: Any, data_type: Any) -> Any:
+    """A computed value as the column's ``dataTypeSettings.type`` says (spec part 2 §4.2):
+    ``number`` parses text (``"1,200"`` → 1200), ``boolean`` reads yes/no words, ``url`` and
+    ``email`` trim text; a value that cannot be read as the type is blank. Other types (text,
+    json, …) keep the value as computed."""
+    if value is None:
+        return None
+    if data_type == "number":
+        return _number(value)
+    if data_type in ("boolean", "checkbox"):
+        return _boolean(value)
+    if data_type in ("url", "email") and isinstance(value, str):
+        return value.strip()
+    return value

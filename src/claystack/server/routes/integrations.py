@@ -9,6 +9,7 @@ from fastapi import Body, Path, Query, Request
 from ..deps import (
     AppAccountDep,
     Conn,
+    CurrentActor,
     DefaultReadScope,
     DefaultScope,
     Secret,
@@ -34,13 +35,14 @@ from ..schemas_catalog import (
     DisabledActions,
     DynamicFieldOut,
     DynamicFieldsIn,
+    PresetIn,
     PresetOut,
     SearchIn,
     SearchResults,
     ValidateAuthIn,
     ValidateAuthOut,
 )
-from ..services import app_accounts, catalog
+from ..services import app_accounts, catalog, presets
 from . import JSONOut, ok, router
 
 api = router("integrations")
@@ -103,26 +105,34 @@ async def disabled_actions(scope: WorkspaceReadScope) -> JSONOut:
 
 
 @api.get("/v3/presets/workspace/{workspaceId}/categories", responses=ok(list[str]))
-async def preset_categories(scope: WorkspaceReadScope) -> JSONOut:
+async def preset_categories(conn: Conn, scope: WorkspaceReadScope) -> JSONOut:
     """Categories of the workspace's presets."""
-    return JSONOut(catalog.preset_categories())
+    return JSONOut(await presets.categories(conn, scope))
 
 
 @api.get("/v3/presets/workspace/{workspaceId}/filtered", responses=ok(list[PresetOut]))
 async def filtered_presets(
+    conn: Conn,
     scope: WorkspaceReadScope,
     types: Annotated[list[str] | None, Query(alias="types[]")] = None,
 ) -> JSONOut:
     """The workspace's presets of some types."""
-    return JSONOut(catalog.presets(types=types))
+    return JSONOut(await presets.listed(conn, scope, types=types))
 
 
 @api.get("/v3/presets/workspace/{workspaceId}", responses=ok(list[PresetOut]))
 async def workspace_presets(
-    scope: WorkspaceReadScope, category: Annotated[str | None, Query()] = None
+    conn: Conn, scope: WorkspaceReadScope, category: Annotated[str | None, Query()] = None
 ) -> JSONOut:
     """The workspace's presets (of one ``category``)."""
-    return JSONOut(catalog.presets(category=category))
+    return JSONOut(await presets.listed(conn, scope, category=category))
+
+
+@api.post("/v3/presets", responses=ok(PresetOut))
+async def create_preset(conn: Conn, actor: CurrentActor, body: PresetIn) -> JSONOut:
+    """Saves a preset (``pre__…``): ``{workspaceId, name, type, category?, actionKey?,
+    actionPackageId?, preset}``."""
+    return JSONOut(await presets.create(conn, actor, body.model_dump()))
 
 
 # -- integrations and app accounts ---------------------------------------------------------

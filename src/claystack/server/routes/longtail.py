@@ -24,8 +24,11 @@ from ..schemas_catalog import (
     ColumnUsage,
     CreditLimit,
     DayUsage,
+    EnrichmentRunIn,
+    EnrichmentRunOut,
     IsStarred,
     ModelCost,
+    RunUsage,
     StarredOut,
     WorkbookBalance,
     WorkspaceUser,
@@ -112,6 +115,19 @@ async def cpj_preview(actor: CurrentActor, body: AnyBody = None) -> JSONOut:
     raise longtail.hosted_only("Previewing a people or company source")
 
 
+@api.post("/v3/actions/run-enrichment", responses=ok(EnrichmentRunOut))
+@read_only
+async def run_enrichment(
+    request: Request, conn: Conn, actor: CurrentActor, body: EnrichmentRunIn
+) -> JSONOut:
+    """Runs one local action (a normalizer, a lookup, a function) on ``inputs`` once,
+    outside any table; free. Actions that need a provider answer 400."""
+    out = await longtail.run_enrichment(
+        conn, actor, body.model_dump(), get_settings(request), request.app.state.db
+    )
+    return JSONOut(out)
+
+
 @api.get("/v3/resources/starred", responses=ok(StarredOut))
 async def starred(scope: DefaultReadScope) -> JSONOut:
     """Starred resources: none."""
@@ -142,6 +158,19 @@ async def workbook_balance(conn: Conn, scope: WorkspaceReadScope, workbook: Work
     if wb_scope.workspace_id != scope.workspace_id:
         raise NotFound("Workbook not found")
     return JSONOut(await longtail.workbook_balance(conn, scope, wb))
+
+
+@api.get(
+    "/v3/realtime-credit-usage/{workspaceId}/table/{tableId}/run", responses=ok(list[RunUsage])
+)
+async def table_usage_by_run(
+    conn: Conn, scope: WorkspaceReadScope, table: TableReadDep, q: Report
+) -> JSONOut:
+    """A table's credits and actions by run, newest first (a run: what the table was charged
+    within one UTC minute), with each column's share."""
+    if table.scope.workspace_id != scope.workspace_id:
+        raise NotFound("Table not found")
+    return JSONOut(await credit_reports.table_runs(conn, scope, table.id, q))
 
 
 @api.get(

@@ -9,7 +9,16 @@ from fastapi import Body, Path, Query, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, public_base_url
+from ..deps import (
+    Conn,
+    CurrentActor,
+    Secret,
+    SourceDep,
+    TableDep,
+    Webhooks,
+    WorkspaceReadScope,
+    public_base_url,
+)
 from ..errors import NotFound, PayloadTooLarge, as_clay_error
 from ..schemas import SourceDeleteIn, SourceOut, Success, WebhookAccepted
 from ..schemas_catalog import (
@@ -21,7 +30,7 @@ from ..schemas_catalog import (
     SourceRuns,
     SourceTokenOut,
 )
-from ..services import sources, subscriptions, tables
+from ..services import sources, subscriptions, tables, workspaces
 from ..services.webhooks import WebhookIngest
 from . import JSONOut, ok, router
 
@@ -49,10 +58,13 @@ async def _ingest(
     payload = ingest.parse(b"".join(parts), headers.get("content-type"))
     await ingest.check_rate(found)
     record_id, replayed = await ingest.submit(found, payload, headers.get("idempotency-key"))
+    replay = {"Idempotent-Replayed": "true"} if replayed else None
+    if found.plain_text:
+        return Response(b"OK", media_type="text/plain", headers=replay)
     return Response(
         orjson.dumps({"success": True, "recordId": record_id}),
         media_type="application/json",
-        headers={"Idempotent-Replayed": "true"} if replayed else None,
+        headers=replay,
     )
 
 
@@ -116,11 +128,27 @@ async def list_sources(
     request: Request,
     conn: Conn,
     actor: CurrentActor,
-    table_id: Annotated[str, Query(alias="tableId")],
+    table_id: Annotated[str | None, Query(alias="tableId")] = None,
+    workspace_id: Annotated[str | None, Query(alias="workspaceId")] = None,
 ) -> JSONOut:
-    """The sources of the table ``tableId``, as a JSON array."""
+    """The sources of the table ``tableId``, as a JSON array; without ``tableId``, every
+    source of ``workspaceId`` (else the caller's default workspace)."""
+    if table_id is None:
+        scope = await workspaces.default_workspace(conn, actor, workspace_id)
+        out = await sources.workspace_sources(conn, scope.workspace_id, public_base_url(request))
+        return JSONOut(out)
     table = await tables.resolve_table(conn, actor, table_id)
     return JSONOut(await sources.list_sources(conn, table.id, public_base_url(request)))
+
+
+@api.get("/v3/workspaces/{workspaceId}/sources", responses=ok(list[SourceOut]))
+async def list_workspace_sources(
+    request: Request, conn: Conn, scope: WorkspaceReadScope
+) -> JSONOut:
+    """Every source of the workspace, as a JSON array (subscribed or buffering)."""
+    return JSONOut(
+        await sources.workspace_sources(conn, scope.workspace_id, public_base_url(request))
+    )
 
 
 @api.get("/v3/sources/{sourceId}", responses=ok(SourceOut))

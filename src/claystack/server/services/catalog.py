@@ -280,15 +280,7 @@ async def validate_auth(
     return {"status": "ok", "message": "Credentials are valid", "actionMetadata": meta}
 
 
-# -- presets and disabled actions ----------------------------------------------------------
-
-
-def preset_categories() -> list[str]:
-    return []
-
-
-def presets(types: list[str] | None = None, category: str | None = None) -> list[dict[str, Any]]:
-    return []
+# -- disabled actions ----------------------------------------------------------
 
 
 def disabled_actions() -> dict[str, Any]:

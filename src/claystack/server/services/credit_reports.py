@@ -496,3 +496,53 @@ async def table_usage(
         for r in await _usage(conn, s, ("field",))
     ]
     return _page(rows, q)
+
+
+RUN_MS = 60_000
+
+
+async def table_runs(
+    conn: AsyncConnection, scope: Scope, table_id: str, q: ReportQuery
+) -> list[dict[str, Any]]:
+    """A table's usage by run, newest first. The ledger keeps no run id, so a run is what the
+    table was charged within one UTC minute: ``runId`` is ``run_<table>_<minute>``."""
+    c = CreditEntry
+    conds = [c.workspace_id == scope.workspace_id, *_filters(c, replace(q, table_ids=(table_id,)))]
+    if q.start is not None:
+        conds.append(c.created_at >= q.start)
+    if q.end is not None:
+        conds.append(c.created_at < q.end)
+    minute = (c.created_at // literal_column(str(RUN_MS), BigInteger)).label("minute")
+    stmt = (
+        select(
+            minute,
+            c.field_id,
+            func.sum(c.amount).label("amount"),
+            func.count().label("runs"),
+            func.sum(c.actions).label("actions"),
+        )
+        .where(*conds, c.kind == "charge")
+        .group_by(minute, c.field_id)
+    )
+    runs: dict[int, dict[str, Any]] = {}
+    for row in await conn.execute(stmt):
+        at = int(row.minute)
+        run = runs.setdefault(
+            at,
+            {
+                "runId": f"run_{table_id}_{at}",
+                "timestamp": iso(at * RUN_MS),
+                "creditsSpent": 0,
+                "actions": 0,
+                "columns": [],
+            },
+        )
+        spent, actions = -_int(row.amount), _int(row.actions)
+        run["creditsSpent"] += spent
+        run["actions"] += actions
+        run["columns"].append(
+            {"fieldId": row.field_id, "creditsSpent": spent, "cells": _int(row.runs)}
+        )
+    for run in runs.values():
+        run["columns"].sort(key=lambda col: str(col["fieldId"]))
+    return [runs[k] for k in sorted(runs, reverse=True)]

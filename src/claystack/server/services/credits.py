@@ -78,6 +78,51 @@ async def charge(
     return True
 
 
+_CHARGE = insert(CreditEntry)
+
+
+async def charge_many(conn: AsyncConnection, entries: list[dict[str, Any]]) -> int:
+    """Records many charges at once (``charge``'s keyword arguments, one dict each): one
+    read of the keys already charged and one insert, however many entries. Entries whose
+    ``idempotency_key`` was charged before are skipped; returns how many were recorded."""
+    if not entries:
+        return 0
+    keys = [e["idempotency_key"] for e in entries]
+    seen: set[str] = set()
+    for start in range(0, len(keys), 500):
+        part = keys[start : start + 500]
+        found = await conn.scalars(
+            select(CreditEntry.idempotency_key).where(CreditEntry.idempotency_key.in_(part))
+        )
+        seen.update(k for k in found if k is not None)
+    now = now_ms()
+    rows = []
+    for e in entries:
+        key = e["idempotency_key"]
+        if key in seen:
+            continue
+        seen.add(key)
+        rows.append(
+            {
+                "workspace_id": e["workspace_id"],
+                "amount": -e["amount"],
+                "kind": "charge",
+                "user_id": e["user_id"],
+                "integration": e["integration"],
+                "action_key": e["action_key"],
+                "table_id": e["table_id"],
+                "field_id": e["field_id"],
+                "record_id": e["record_id"],
+                "actions": e.get("actions", 1),
+                "idempotency_key": key,
+                "created_at": now,
+            }
+        )
+    if rows:
+        await conn.execute(_CHARGE, rows)
+    return len(rows)
+
+
 def _price_names(integration: Any, action: Any) -> list[str]:
     keys = [action.key, getattr(action, "clay_action_key", None)]
     packages = [integration.key, getattr(integration, "clay_package_id", None)]

@@ -9,11 +9,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..enrichment.actions import ai
+from ..enrichment import registry
+from ..enrichment.actions import ai, local, normalize
+from ..enrichment.base import ActionError, RunContext
 from ..errors import BadRequest, NotFound
+from ..ids import new_id
 from ..storage.models import CreditRollup, Table
 from . import credits, workspaces
-from .common import Scope
+from .common import Actor, Scope
 
 HOSTED_DATA = "{what} needs Clay's hosted data, which a self-hosted claystack does not have"
 
@@ -63,4 +66,45 @@ async def workbook_balance(conn: AsyncConnection, scope: Scope, workbook_id: str
         "creditsUsed": int(used or 0),
         "balance": await credits.balance(conn, scope.workspace_id),
         "workbookId": workbook_id,
+    }
+
+
+# Actions run-enrichment executes: offline and free, and reading claystack's tables at most.
+LOCAL_INTEGRATIONS = (local.KEY, normalize.integration.key, normalize.domain_integration.key)
+
+
+async def run_enrichment(
+    conn: AsyncConnection, actor: Actor, body: dict[str, Any], settings: Any, db: Any
+) -> dict[str, Any]:
+    """Runs one local action on ``inputs`` once, outside any table: ``{result, metadata:
+    {status}, taskId}``. Actions that need a provider (or write to a table) are a 400."""
+    scope = await workspaces.default_workspace(conn, actor, body.get("workspaceId"))
+    kind = body.get("enrichmentType") or body.get("actionKey")
+    if not isinstance(kind, str) or not kind:
+        raise BadRequest('Invalid request parameter(s): Field "enrichmentType" - Required')
+    inputs = body.get("inputs") if body.get("inputs") is not None else {}
+    if not isinstance(inputs, dict):
+        raise BadRequest('Invalid request parameter(s): Field "inputs" - Expected object')
+    found = registry.resolve(str(body.get("actionPackageId") or ""), kind)
+    if found is None or found[0].key not in LOCAL_INTEGRATIONS or "write" in found[1].key:
+        raise BadRequest(
+            f'"{kind}" cannot run outside a table on claystack: only local actions '
+            "(normalizers, lookups, functions) run through run-enrichment"
+        )
+    ctx = RunContext(scope.workspace_id, "", "", "", {}, settings, db)
+    task = new_id("task")
+    try:
+        result = await found[1].run(dict(inputs), ctx)
+    except ActionError as exc:
+        return {
+            "result": None,
+            "metadata": {"status": exc.status, "error": exc.message},
+            "taskId": task,
+        }
+    status = "SUCCESS" if result.has_data else "SUCCESS_NO_DATA"
+    return {
+        "result": result.value,
+        "metadata": {"status": status},
+        "taskId": task,
+        "fullValue": result.full_value,
     }

@@ -102,17 +102,21 @@ async def _writable_fields(conn: AsyncConnection, table_id: str) -> set[str]:
 def _check_cells(cells: Any, writable: set[str], where: str, max_bytes: int) -> dict[str, Any]:
     if not isinstance(cells, dict):
         raise InvalidParameter(f"{where}.cells", "expected object")
-    unknown = cells.keys() - writable
-    if unknown:
-        fid = sorted(unknown)[0]
-        if fid in SYSTEM_FIELD_IDS:
-            raise BadRequest(f"Field {fid} is read-only")
-        raise BadRequest(f"Unknown field {fid} in {where}.cells")
-    cells = {k: unwrap(v) for k, v in cells.items()}
+    if not cells.keys() <= writable:
+        read_only = sorted(cells.keys() & SYSTEM_FIELD_IDS)
+        if read_only:
+            raise BadRequest(f"Field {read_only[0]} is read-only")
+        # Unknown field ids are dropped, as on Clay (spec part 2 §1).
+        cells = {k: v for k, v in cells.items() if k in writable}
+    short = (max_bytes - 2) // 6  # text this short cannot exceed the limit as JSON
+    out: dict[str, Any] = {}
     for fid, value in cells.items():
-        if cell_too_large(value, max_bytes):
-            raise PayloadTooLarge(f"The value of {where}.cells.{fid} exceeds {max_bytes} bytes")
-    return cells
+        if type(value) is not str or len(value) > short:  # the common case skips this
+            value = unwrap(value)
+            if cell_too_large(value, max_bytes):
+                raise PayloadTooLarge(f"The value of {where}.cells.{fid} exceeds {max_bytes} bytes")
+        out[fid] = value
+    return out
 
 
 def unwrap(value: Any) -> Any:

@@ -261,6 +261,18 @@ async def list_sources(conn: AsyncConnection, table_id: str, base_url: str) -> l
     return [source_out(r, base_url) for r in rows]
 
 
+async def workspace_sources(
+    conn: AsyncConnection, workspace_id: int, base_url: str
+) -> list[dict[str, Any]]:
+    """Every live source of a workspace, subscribed or buffering."""
+    rows = await conn.execute(
+        select(Source)
+        .where(Source.workspace_id == workspace_id, Source.deleted_at.is_(None))
+        .order_by(Source.created_at, Source.id)
+    )
+    return [source_out(r, base_url) for r in rows]
+
+
 async def set_auth_token(
     conn: AsyncConnection, source: SourceRef, *, secret: str, base_url: str, remove: bool = False
 ) -> dict[str, Any]:

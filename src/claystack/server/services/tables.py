@@ -451,7 +451,14 @@ async def update_field(
         values["type"] = _check_type(field_type)
     refill = False
     if type_settings is not None or field_type is not None:
-        merged = {**row.type_settings, **(type_settings or {})}
+        # PATCH replaces typeSettings whole (spec part 2 §4.2); a source field's subscription
+        # is the server's to keep.
+        if type_settings is None:
+            merged = dict(row.type_settings)
+        elif row.type == "source" and (field_type or row.type) == "source":
+            merged = {**row.type_settings, **type_settings}
+        else:
+            merged = dict(type_settings)
         new_type, merged = await fields_svc.prepare(
             conn,
             workspace_id=table.scope.workspace_id,

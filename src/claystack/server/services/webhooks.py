@@ -62,6 +62,7 @@ class Hook:
     table_id: str | None  # None: no field subscribes the source yet; payloads are buffered
     slug: str
     token_hash: str | None
+    plain_text: bool = False  # the source's responseType is PLAIN_TEXT: answer ``OK``
 
 
 @dataclass(slots=True)
@@ -109,6 +110,7 @@ _LOOKUP = select(
     Source.table_id,
     Source.slug,
     Source.auth_token_hash,
+    Source.type_settings,
 ).where(Source.hook_uuid == bindparam("uuid"), Source.deleted_at.is_(None))
 
 
@@ -147,7 +149,10 @@ class WebhookIngest:
                 row = (await conn.execute(_LOOKUP, {"uuid": hook_uuid})).first()
             found = None
             if row is not None:
-                found = Hook(row.id, row.workspace_id, row.table_id, row.slug, row.auth_token_hash)
+                plain = (row.type_settings or {}).get("responseType") == "PLAIN_TEXT"
+                found = Hook(
+                    row.id, row.workspace_id, row.table_id, row.slug, row.auth_token_hash, plain
+                )
                 ttl = self.settings.webhook_cache_seconds
                 if ttl > 0:
                     if len(self._cache) > 10_000:

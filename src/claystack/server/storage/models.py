@@ -475,3 +475,39 @@ class CreditRollup(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     entries: Mapped[int] = mapped_column(BigInteger)
     actions: Mapped[int] = mapped_column(BigInteger)
+
+
+class SharedTable(Base):
+    """A table's sharing settings (``share_…``, spec part 2 §3.7): one per table. claystack
+    stores them; it serves no public page."""
+
+    __tablename__ = "shared_tables"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"), unique=True)
+    view_id: Mapped[str] = mapped_column(String(40))
+    sharing_type: Mapped[str] = mapped_column(String(40))
+    public_id: Mapped[str] = mapped_column(String(60), unique=True)
+    shared_user_emails: Mapped[list[str]] = mapped_column(Json)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class Preset(Base):
+    """A saved configuration of an action or column (``pre__…``), per workspace."""
+
+    __tablename__ = "presets"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(500))
+    type: Mapped[str] = mapped_column(String(60))
+    category: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    action_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    action_package_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    preset: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)

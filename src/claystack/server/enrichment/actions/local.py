@@ -117,23 +117,60 @@ def _text(inputs: Mapping[str, Any], *names: str, required: bool = True) -> str:
     return ""
 
 
-async def _target(ctx: RunContext, table_id: str) -> Any:
-    """The target table's row if it is in the cell's workspace."""
+# Target checks waiting for the next read, per (database, table): the cells of a claimed
+# batch run together, so one read transaction answers all of them instead of one per cell.
+_next_reads: dict[tuple[int, int, str], asyncio.Future[Any]] = {}
+
+
+async def _read_target(key: tuple[int, int, str], ctx: RunContext, table_id: str) -> None:
     from ...storage.models import Table
 
+    # Later callers start another read: this one may begin after their rows were written.
+    future = _next_reads.pop(key)
+    try:
+        async with ctx.db.transaction(write=False) as conn:
+            row = (
+                await conn.execute(
+                    select(Table.id, Table.workspace_id, Table.data_version, Table.owner_id).where(
+                        Table.id == table_id
+                    )
+                )
+            ).first()
+    except Exception as exc:  # noqa: BLE001 - every waiter gets the failure
+        if not future.done():
+            future.set_exception(exc)
+        return
+    if not future.done():
+        future.set_result(row)
+
+
+async def _target(ctx: RunContext, table_id: str) -> Any:
+    """The target table's row if it is in the cell's workspace. Cells asking at once share
+    one read, which starts after all of them asked (so it sees every row committed before
+    their runs were queued)."""
     if ctx.db is None:
         raise ActionError("Local actions need the server's database")
-    async with ctx.db.transaction(write=False) as conn:
-        row = (
-            await conn.execute(
-                select(Table.id, Table.workspace_id, Table.data_version, Table.owner_id).where(
-                    Table.id == table_id
-                )
-            )
-        ).first()
+    loop = asyncio.get_running_loop()
+    key = (id(loop), id(ctx.db), table_id)
+    future = _next_reads.get(key)
+    if future is None:
+        future = _next_reads[key] = loop.create_future()
+        loop.call_soon(_start_read, loop, key, ctx, table_id)
+    row = await asyncio.shield(future)
     if row is None or row.workspace_id != ctx.workspace_id:
         raise ActionError(f"Table not found: {table_id}", "ERROR_INVALID_INPUT")
     return row
+
+
+_reads: set[asyncio.Task[None]] = set()
+
+
+def _start_read(
+    loop: asyncio.AbstractEventLoop, key: tuple[int, int, str], ctx: RunContext, table_id: str
+) -> None:
+    task = loop.create_task(_read_target(key, ctx, table_id))
+    _reads.add(task)
+    task.add_done_callback(_reads.discard)
 
 
 async def _index(ctx: RunContext, table_id: str) -> _Index:
