@@ -240,7 +240,7 @@ def render(spec_text: str, routes: Iterable[tuple[str, str]], live_text: str | N
         f"**Audit: {audited} of {audited} spec endpoints answer over HTTP** "
         "(`tests/test_coverage.py::test_every_spec_endpoint_answers` calls each method and",
         "path of both parts on a seeded workspace: none is a 404 `NoMatchingURL`, a 405 or a",
-        f"500; the {len(NOTHING)} the spec marks \"nothing\" stay 404 `NoMatchingURL`).",
+        f'500; the {len(NOTHING)} the spec marks "nothing" stay 404 `NoMatchingURL`).',
     ]
     head = [
         "# Coverage of the Clay v3 API",
