@@ -46,7 +46,13 @@ def _private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def database(run_database: Any) -> Any:
+    """(url, schema) of the database tests share (modules may override it with their own)."""
+    return run_database
+
+
+@pytest.fixture(scope="session")
+def run_database(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(url, schema) for this run; a Postgres schema is created here and dropped at the end."""
     if not PG_URL:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}", ""
@@ -124,11 +130,24 @@ class LiveApp:
             await self.close()
 
 
+LIVE = LiveApp()
+
+
 @pytest.fixture(scope="session")
-async def live_app(database: Any) -> AsyncIterator[LiveApp]:
-    live = LiveApp()
-    yield live
-    await live.close()
+async def live_app(run_database: Any) -> AsyncIterator[LiveApp]:
+    """The live app; closed before the run's database goes."""
+    yield LIVE
+    await LIVE.close()
+
+
+@pytest.fixture
+async def _close_live_app(live_app: LiveApp) -> None:
+    await live_app.close()
+
+
+@pytest.fixture(scope="module")
+async def _close_live_app_for_module(live_app: LiveApp) -> None:
+    await live_app.close()
 
 
 def _uses_shared_app(request: pytest.FixtureRequest) -> bool:
@@ -138,18 +157,21 @@ def _uses_shared_app(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(autouse=True)
-async def _one_app_on_the_database(request: pytest.FixtureRequest, live_app: LiveApp) -> None:
+def _one_app_on_the_database(request: pytest.FixtureRequest) -> None:
     """The live app's workers must not share the database with an app or process a test
-    starts itself: a test reaching the database without the shared ``app`` closes it first."""
-    if "database" in request.fixturenames and not _uses_shared_app(request):
-        await live_app.close()
+    starts itself: a test reaching the database without the shared ``app`` closes it first.
+    (Synchronous, and async only when there is an app to close: the browser tests' Playwright
+    holds the event loop.)"""
+    if LIVE.app is not None and "database" in request.fixturenames:
+        if not _uses_shared_app(request):
+            request.getfixturevalue("_close_live_app")
 
 
 @pytest.fixture(scope="module", autouse=True)
-async def _one_app_per_module(request: pytest.FixtureRequest, live_app: LiveApp) -> None:
+def _one_app_per_module(request: pytest.FixtureRequest) -> None:
     """Same, before a module's own (module-scoped) app fixture starts."""
-    if "app" in vars(request.module):
-        await live_app.close()
+    if LIVE.app is not None and "app" in vars(request.module):
+        request.getfixturevalue("_close_live_app_for_module")
 
 
 @pytest.fixture
