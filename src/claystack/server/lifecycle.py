@@ -45,16 +45,22 @@ async def start(app: FastAPI) -> None:
             settings.demo_password,
             seeded["workspaceId"],
         )
+    await _start_workers(app, recover=settings.run_recover_on_start)
+
+
+async def _start_workers(app: FastAPI, *, recover: bool) -> None:
+    """New run workers (when enabled) and job runner: nothing in memory is left from before."""
+    db, settings = app.state.db, app.state.settings
     if settings.run_workers:
         runner = Runner(db, settings)
-        if settings.run_recover_on_start:
+        if recover:
             recovered = await runner.recover()
             if recovered:
                 log.warning("claystack: re-queued %d run jobs of a previous process", recovered)
         runner.start()
         app.state.runner = runner
     jobs = JobRunner(db, settings, wake_runs=lambda: _wake_runner(app))
-    if settings.run_recover_on_start:
+    if recover:
         await jobs.recover()
     jobs.start()
     app.state.jobs = jobs
@@ -84,7 +90,8 @@ async def ping(app: FastAPI) -> None:
 
 
 async def reset(app: FastAPI) -> dict[str, Any] | None:
-    """Empties every table but ``instance`` and seeds again, in one transaction."""
+    """Empties every table but ``instance`` and seeds again, in one transaction; the run
+    workers and job runner start anew (no rate-limit buckets or plans of before)."""
     db, settings = app.state.db, app.state.settings
     runner: Runner | None = getattr(app.state, "runner", None)
     if runner is not None:
@@ -105,10 +112,8 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)
     app.state.auth_cache.forget()
     app.state.webhooks.reset()
-    if runner is not None:
-        runner.start()
     if jobs is not None:
-        jobs.start()
+        await _start_workers(app, recover=False)
     return seeded
 
 
