@@ -1,7 +1,10 @@
 """Fixtures: the real app over in-process ASGI, on a real SQLite file or, with
 ``CLAYSTACK_TEST_DATABASE_URL=postgresql://…``, on a real PostgreSQL (a private schema per run).
 
-The database is migrated once per run and reset to its seeded state before every test.
+The database is migrated once per run and reset to its seeded state before every test. The app
+itself (routes built, lifespan started) lives on from test to test while the settings tests ask
+for stay the same: building it costs far more than a test. A test that changes the app's
+settings, replaces ``app`` or reaches the database without it gets a fresh one.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,13 @@ def _private_data_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def database(run_database: Any) -> Any:
+    """(url, schema) of the database tests share (modules may override it with their own)."""
+    return run_database
+
+
+@pytest.fixture(scope="session")
+def run_database(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """(url, schema) for this run; a Postgres schema is created here and dropped at the end."""
     if not PG_URL:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}", ""
@@ -75,25 +84,102 @@ def pg_execute(sql: str) -> None:
         pool.submit(asyncio.run, run()).result()
 
 
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The app's data directory (uploads, exports), one per run like the database."""
+    return tmp_path_factory.mktemp("data")
+
+
 @pytest.fixture
-def settings(database: Any, tmp_path: Path) -> Settings:
+def settings(database: Any, data_dir: Path) -> Settings:
     url, schema = database
     return Settings(
         database_url=url,
         database_schema=schema,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         enable_reset=True,
         port=8080,
         password_hash_cost="low",
     )
 
 
+class LiveApp:
+    """The one app kept running between tests, with the settings it was built from."""
+
+    def __init__(self) -> None:
+        self.app: FastAPI | None = None
+        self.built_from: dict[str, Any] = {}
+        self._stack = AsyncExitStack()
+
+    async def get(self, settings: Settings) -> FastAPI:
+        if self.app is not None and settings.model_dump() == self.built_from:
+            return self.app
+        await self.close()
+        application = create_app(settings)
+        await self._stack.enter_async_context(application.router.lifespan_context(application))
+        self.app, self.built_from = application, settings.model_dump()
+        return application
+
+    async def close(self) -> None:
+        self.app = None
+        await self._stack.aclose()
+
+    async def after_test(self) -> None:
+        """A test that changed the live app's settings leaves it to no one."""
+        if self.app is not None and self.app.state.settings.model_dump() != self.built_from:
+            await self.close()
+
+
+LIVE = LiveApp()
+
+
+@pytest.fixture(scope="session")
+async def live_app(run_database: Any) -> AsyncIterator[LiveApp]:
+    """The live app; closed before the run's database goes."""
+    yield LIVE
+    await LIVE.close()
+
+
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        await lifecycle.reset(application)
-        yield application
+async def _close_live_app(live_app: LiveApp) -> None:
+    await live_app.close()
+
+
+@pytest.fixture(scope="module")
+async def _close_live_app_for_module(live_app: LiveApp) -> None:
+    await live_app.close()
+
+
+def _uses_shared_app(request: pytest.FixtureRequest) -> bool:
+    """Whether the test's ``app`` is this file's (not a module's own app fixture)."""
+    defs = request.node._fixtureinfo.name2fixturedefs.get("app", ())
+    return bool(defs) and Path(defs[-1].func.__code__.co_filename) == Path(__file__)
+
+
+@pytest.fixture(autouse=True)
+def _one_app_on_the_database(request: pytest.FixtureRequest) -> None:
+    """The live app's workers must not share the database with an app or process a test
+    starts itself: a test reaching the database without the shared ``app`` closes it first.
+    (Synchronous, and async only when there is an app to close: the browser tests' Playwright
+    holds the event loop.)"""
+    if LIVE.app is not None and "database" in request.fixturenames:
+        if not _uses_shared_app(request):
+            request.getfixturevalue("_close_live_app")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_app_per_module(request: pytest.FixtureRequest) -> None:
+    """Same, before a module's own (module-scoped) app fixture starts."""
+    if LIVE.app is not None and "app" in vars(request.module):
+        request.getfixturevalue("_close_live_app_for_module")
+
+
+@pytest.fixture
+async def app(settings: Settings, live_app: LiveApp) -> AsyncIterator[FastAPI]:
+    application = await live_app.get(settings)
+    await lifecycle.reset(application)
+    yield application
+    await live_app.after_test()
 
 
 def make_client(app: FastAPI, **kwargs: Any) -> httpx.AsyncClient:

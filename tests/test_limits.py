@@ -4,8 +4,6 @@ is refused alone, with its own 4xx, and leaves nothing written, here or in anoth
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
-from typing import Any
 
 import httpx
 import orjson
@@ -103,17 +101,9 @@ CELL_CAP = 2000
 
 
 @pytest.fixture
-def settings(database: Any, tmp_path: Path) -> Settings:
+def settings(settings: Settings) -> Settings:
     """The usual test settings, with cells capped at 2,000 bytes of JSON."""
-    url, schema = database
-    return Settings(
-        database_url=url,
-        database_schema=schema,
-        data_dir=tmp_path,
-        enable_reset=True,
-        port=8080,
-        max_cell_bytes=CELL_CAP,
-    )
+    return settings.model_copy(update={"max_cell_bytes": CELL_CAP})
 
 
 async def test_a_cell_over_the_cap_is_413_on_every_write(

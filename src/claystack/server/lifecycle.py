@@ -45,6 +45,12 @@ async def start(app: FastAPI) -> None:
             settings.demo_password,
             seeded["workspaceId"],
         )
+    await _start_workers(app)
+
+
+async def _start_workers(app: FastAPI) -> None:
+    """New run workers (when enabled) and job runner: nothing in memory is left from before."""
+    db, settings = app.state.db, app.state.settings
     if settings.run_workers:
         # No recovery step: the jobs of a process that died come back as their leases lapse.
         runner = Runner(db, settings)
@@ -80,7 +86,8 @@ async def ping(app: FastAPI) -> None:
 
 
 async def reset(app: FastAPI) -> dict[str, Any] | None:
-    """Empties every table but ``instance`` and seeds again, in one transaction."""
+    """Empties every table but ``instance`` and seeds again, in one transaction; the run
+    workers and job runner start anew (no rate-limit buckets or plans of before)."""
     db, settings = app.state.db, app.state.settings
     runner: Runner | None = getattr(app.state, "runner", None)
     if runner is not None:
@@ -104,10 +111,8 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)
     app.state.auth_cache.forget()
     app.state.webhooks.reset()
-    if runner is not None:
-        runner.start()
     if jobs is not None:
-        jobs.start()
+        await _start_workers(app)
     return seeded
 
 
