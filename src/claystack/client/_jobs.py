@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from ._base import M, Op, Resource, Sleep, api, req
 from ._exceptions import ClayError, ClayTimeoutError
-from ._models import Model
+from ._models import Export, ImportJob
 
 __all__ = ["Export", "Exports", "ImportJob", "Imports"]
 
@@ -22,45 +22,6 @@ def _q(value: str | int) -> str:
 
 def _id(obj: Any) -> str:
     return str(getattr(obj, "id", obj))
-
-
-class Export(Model):
-    """An export job (``ej_…``). Once ``status`` is ``FINISHED``, ``downloadUrl`` is a
-    signed link to the CSV that works without a login for 24 hours."""
-
-    id: str
-    status: str
-    tableId: str | None = None
-    viewId: str | None = None
-    fileName: str | None = None
-    totalRecordsInViewCount: int | None = None
-    recordsExportedCount: int = 0
-    downloadUrl: str | None = None
-    expiresAt: str | None = None
-    error: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status != "ACTIVE"
-
-
-class ImportJob(Model):
-    """An import job (``ij_…``); ``state`` holds ``status``, ``numRowsSoFar`` (rows added so
-    far), ``errorCount`` and ``errors`` (malformed CSV rows left out, by line)."""
-
-    id: str
-    status: str
-    tableId: str | None = None
-    state: dict[str, Any] = {}
-
-    @property
-    def done(self) -> bool:
-        return self.status != "ACTIVE"
-
-    @property
-    def rows(self) -> int:
-        """Rows added to the table so far."""
-        return int(self.state.get("numRowsSoFar") or 0)
 
 
 def _failed(kind: str, job_id: str, message: str | None) -> ClayError:
@@ -219,7 +180,7 @@ class Imports(Resource[M]):
             if on_progress is not None:
                 on_progress(job)
             if job.status == "FAILED":
-                raise _failed("import", iid, job.state.get("error"))
+                raise _failed("import", iid, job.state.error)
             if job.done:
                 return job
             if time.monotonic() >= deadline:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from ...wire import (
+    Health,
+    Readiness,
+)
 from ..errors import NoMatchingURL, ServiceUnavailable
-from ..schemas import Health, Readiness
 from . import JSONOut, ok, router
 
 api = router("emulator")

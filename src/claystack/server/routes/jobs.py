@@ -9,6 +9,14 @@ from fastapi import BackgroundTasks, Body, Path, Query, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
+from ...wire import (
+    Export,
+    ExportIn,
+    ImportIn,
+    ImportJob,
+    SignedPostIn,
+    SignedPostOut,
+)
 from ..deps import (
     Conn,
     CurrentActor,
@@ -21,7 +29,6 @@ from ..deps import (
     viewer_may_call,
 )
 from ..errors import BadRequest
-from ..schemas import ExportIn, ExportOut, ImportIn, ImportOut, SignedPostIn, SignedPostOut
 from ..services import exports, imports
 from . import JSONOut, ok, router
 
@@ -44,7 +51,7 @@ def _submit(request: Request, background: BackgroundTasks, kind: str, job_id: st
     background.add_task(start)
 
 
-@api.post("/v3/tables/{tableId}/export", responses=ok(ExportOut))
+@api.post("/v3/tables/{tableId}/export", responses=ok(Export))
 @viewer_may_call
 async def export_table(
     request: Request,
@@ -60,7 +67,7 @@ async def export_table(
     return JSONOut(out)
 
 
-@api.post("/v3/tables/{tableId}/views/{viewId}/export", responses=ok(ExportOut))
+@api.post("/v3/tables/{tableId}/views/{viewId}/export", responses=ok(Export))
 @viewer_may_call
 async def export_view(
     request: Request,
@@ -77,7 +84,7 @@ async def export_view(
     return JSONOut(out)
 
 
-@api.get("/v3/exports/{exportId}", responses=ok(ExportOut))
+@api.get("/v3/exports/{exportId}", responses=ok(Export))
 async def get_export(
     request: Request,
     export: ExportDep,
@@ -180,7 +187,7 @@ async def upload(request: Request, secret: Secret) -> Response:
     return Response(status_code=204)
 
 
-@api.post("/v3/imports", responses=ok(ImportOut))
+@api.post("/v3/imports", responses=ok(ImportJob))
 async def create_import(
     request: Request,
     background: BackgroundTasks,
@@ -198,7 +205,7 @@ async def create_import(
     return JSONOut(out)
 
 
-@api.get("/v3/imports/{importId}", responses=ok(ImportOut))
+@api.get("/v3/imports/{importId}", responses=ok(ImportJob))
 async def get_import(job: ImportDep) -> JSONOut:
     """The import job: ``state.numRowsSoFar`` grows as rows are stored; rows left out
     (malformed) are listed in ``state.errors``."""

@@ -7,6 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import Body, Path, Request
 
+from ...wire import (
+    AudienceOut,
+    ColumnUsage,
+    CreditLimit,
+    DayUsage,
+    IsStarred,
+    ModelCost,
+    StarredOut,
+    WorkbookBalance,
+    WorkspaceUser,
+)
 from ..deps import (
     Conn,
     CurrentActor,
@@ -19,17 +30,6 @@ from ..deps import (
     read_only,
 )
 from ..errors import NotFound
-from ..schemas_catalog import (
-    AudienceOut,
-    ColumnUsage,
-    CreditLimit,
-    DayUsage,
-    IsStarred,
-    ModelCost,
-    StarredOut,
-    WorkbookBalance,
-    WorkspaceUser,
-)
 from ..services import credit_reports, longtail
 from . import JSONOut, ok, router
 from .credits import Report

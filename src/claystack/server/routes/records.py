@@ -5,23 +5,23 @@ from typing import Annotated, Any
 from fastapi import BackgroundTasks, Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from ..deps import Conn, TableDep, TableReadDep, read_only
-from ..errors import BadRequest, PayloadTooLarge
-from ..schemas import (
+from ...wire import (
     BulkFetchIn,
     DeletedRecords,
     DeleteRecordsIn,
     IdList,
+    Record,
     RecordList,
-    RecordOut,
     RecordsIn,
     RecordsOut,
     RecordsPatch,
     RecordsPatchOut,
-    RunStatusOut,
+    RunStatus,
     Success,
+    TableCount,
 )
-from ..schemas_tables import CountOut
+from ..deps import Conn, TableDep, TableReadDep, read_only
+from ..errors import BadRequest, PayloadTooLarge
 from ..services import records, runs
 from . import JSONOut, ok, raw_body, read_json, router
 from .runs import wake_runner
@@ -59,14 +59,14 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
     return rows
 
 
-@api.get("/v3/tables/{tableId}/count", responses=ok(CountOut))
+@api.get("/v3/tables/{tableId}/count", responses=ok(TableCount))
 async def count(table: TableDep) -> JSONOut:
     """The number of rows in the table."""
     n = table.row.row_count
     return JSONOut({"tableTotalRecordsCount": n, "count": n})
 
 
-@api.get("/v3/tables/{tableId}/fieldrun", responses=ok(RunStatusOut))
+@api.get("/v3/tables/{tableId}/fieldrun", responses=ok(RunStatus))
 async def field_run(conn: Conn, table: TableDep) -> JSONOut:
     """How many cells of each column are in each status (the run status body)."""
     return JSONOut(await runs.run_status(conn, table))
@@ -108,7 +108,7 @@ async def update_records(
     return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
 
 
-@api.post("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
+@api.post("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
 async def put_record(
     record_id: RecordId,
     conn: Conn,
@@ -123,13 +123,13 @@ async def put_record(
     return JSONOut(out)
 
 
-@api.get("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
+@api.get("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
 async def get_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
     """One row."""
     return JSONOut(await records.get_record(conn, table, record_id))
 
 
-@api.patch("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
+@api.patch("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
 async def patch_record(
     record_id: RecordId,
     conn: Conn,

@@ -9,18 +9,21 @@ from fastapi import Body, Path, Query, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, get_settings
-from ..errors import NotFound, PayloadTooLarge, as_clay_error
-from ..schemas import SourceDeleteIn, SourceOut, Success, WebhookAccepted
-from ..schemas_catalog import (
+from ...wire import (
     ResponseTypeIn,
     ResponseTypeOut,
+    Source,
+    SourceDeleteIn,
     SourceEnvelope,
     SourceIn,
     SourcePatch,
     SourceRuns,
     SourceTokenOut,
+    Success,
+    WebhookAccepted,
 )
+from ..deps import Conn, CurrentActor, Secret, SourceDep, TableDep, Webhooks, get_settings
+from ..errors import NotFound, PayloadTooLarge, as_clay_error
 from ..services import sources, subscriptions, tables
 from ..services.webhooks import WebhookIngest
 from . import JSONOut, ok, router
@@ -109,13 +112,13 @@ async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> b
     return True
 
 
-@api.get("/v3/tables/{tableId}/sources", responses=ok(list[SourceOut]))
+@api.get("/v3/tables/{tableId}/sources", responses=ok(list[Source]))
 async def list_table_sources(request: Request, conn: Conn, table: TableDep) -> JSONOut:
     """The table's sources, as a JSON array."""
     return JSONOut(await sources.list_sources(conn, table.id, _base_url(request)))
 
 
-@api.get("/v3/sources", responses=ok(list[SourceOut]))
+@api.get("/v3/sources", responses=ok(list[Source]))
 async def list_sources(
     request: Request,
     conn: Conn,
@@ -127,7 +130,7 @@ async def list_sources(
     return JSONOut(await sources.list_sources(conn, table.id, _base_url(request)))
 
 
-@api.get("/v3/sources/{sourceId}", responses=ok(SourceOut))
+@api.get("/v3/sources/{sourceId}", responses=ok(Source))
 async def get_source(request: Request, source: SourceDep) -> JSONOut:
     """One source, with its ingestion ``url``."""
     return JSONOut(sources.source_out(source.row, _base_url(request)))
@@ -172,7 +175,7 @@ async def delete_table_source(
     return JSONOut({"success": True})
 
 
-@api.post("/v3/sources/{sourceId}/auth-token", responses=ok(SourceOut))
+@api.post("/v3/sources/{sourceId}/auth-token", responses=ok(Source))
 async def new_auth_token(
     request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
 ) -> JSONOut:
@@ -183,7 +186,7 @@ async def new_auth_token(
     return JSONOut(out)
 
 
-@api.delete("/v3/sources/{sourceId}/auth-token", responses=ok(SourceOut))
+@api.delete("/v3/sources/{sourceId}/auth-token", responses=ok(Source))
 async def remove_auth_token(
     request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
 ) -> JSONOut:
