@@ -27,6 +27,8 @@ from claystack.server.app import create_app
 from claystack.server.config import Settings
 from claystack.server.services import accounts
 
+from . import wirecheck
+
 DEMO_EMAIL = "demo@claystack.dev"
 DEMO_PASSWORD = "claystack"
 PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
@@ -91,6 +93,7 @@ def settings(database: Any, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
+    wirecheck.install(application)
     async with application.router.lifespan_context(application):
         await lifecycle.reset(application)
         yield application
