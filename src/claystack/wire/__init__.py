@@ -50,7 +50,9 @@ from .emulator import (
     FormulaPreviewOut,
     Health,
     Readiness,
+    ResetDone,
     RowsWindow,
+    Seeded,
 )
 from .fields import (
     Field,
@@ -298,6 +300,7 @@ __all__ = [
     "ParentResource",
     "PresetOut",
     "Readiness",
+    "ResetDone",
     "Record",
     "RecordIn",
     "RecordList",
@@ -316,6 +319,7 @@ __all__ = [
     "ResponseTypeIn",
     "ResponseTypeOut",
     "RowsWindow",
+    "Seeded",
     "RunEstimate",
     "RunIn",
     "RunStarted",

@@ -22,6 +22,16 @@ class Readiness(WireModel):
     migrations: list[str]
 
 
+class Seeded(WireModel):
+    user: dict[str, Any]
+    workspaceId: int
+
+
+class ResetDone(WireModel):
+    status: Literal["ok"]
+    seeded: Seeded | None = _Field(description="The demo user and workspace, when seeded")
+
+
 class RowsWindow(WireModel):
     total: int
     offset: int

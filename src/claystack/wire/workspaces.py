@@ -12,6 +12,8 @@ from ._base import WireModel
 class Workspace(WireModel):
     """A workspace; ``credits`` is the remaining balance where the server reports it."""
 
+    wire_omittable = ("credits",)
+
     id: int
     name: str
     role: str | None = None

@@ -9,8 +9,9 @@ import logging
 import time
 from typing import Any
 
+from ...integrations import Action, ActionError, ActionResult, Integration, RunContext
 from ..config import Settings
-from ..enrichment.base import ActionError, ActionResult, Integration, RunContext
+from ..enrichment import context
 from ..services import credits
 from ..services.common import now_ms
 from ..storage.engine import Database
@@ -76,7 +77,8 @@ class Executor:
 
     async def _call(self, task: Task, step: Step) -> ActionResult:
         job = task.job
-        ctx = RunContext(
+        ctx = context.for_action(
+            step.action,
             workspace_id=job.workspace_id,
             table_id=job.table_id,
             field_id=job.field_id,
@@ -94,7 +96,7 @@ class Executor:
             timeout = self.settings.run_action_timeout_seconds
             try:
                 async with asyncio.timeout(timeout):
-                    result = await step.action.run(dict(step.inputs or {}), ctx)
+                    result = await _run_one(step.action, dict(step.inputs or {}), ctx)
             except TimeoutError:
                 raise ActionError(
                     f"The action took longer than {timeout:g}s", "ERROR_TIMEOUT", retryable=True
@@ -195,3 +197,13 @@ class Executor:
             delay = min(delay, self.settings.run_retry_max_seconds)
             return Outcome(job, "RETRY", error=exc.message, retry_at=now_ms() + int(delay * 1000))
         return Outcome(job, exc.status or "ERROR", error=exc.message)
+
+
+async def _run_one(action: Action, inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    """One cell: through the action's batch hook when it has one (a batch of one)."""
+    if action.run_batch is None:
+        return await action.run(inputs, ctx)
+    (outcome,) = await action.execute_batch([inputs], [ctx])
+    if isinstance(outcome, ActionError):
+        raise outcome
+    return outcome

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from ..enrichment.base import Action, Integration
+from ...integrations import Action, Integration
 
 FINAL_OK = ("SUCCESS", "SUCCESS_NO_DATA")
 

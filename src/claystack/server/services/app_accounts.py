@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...integrations import Integration
 from ..enrichment import registry
-from ..enrichment.base import Integration
 from ..errors import BadRequest, NotFound
 from ..ids import new_id
 from ..storage.models import AppAccount, Instance

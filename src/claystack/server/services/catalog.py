@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...integrations import Action, Integration
 from ..enrichment import registry
-from ..enrichment.base import Action, Integration
 from ..errors import BadRequest, NotFound
 from . import app_accounts, credits
 from .common import Scope

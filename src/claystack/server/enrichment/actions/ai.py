@@ -18,8 +18,8 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from .. import bindings
-from ..base import Action, ActionError, ActionResult, Integration, RunContext
+from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
+from .. import bindings, context
 from . import _http
 
 # Credits per successful execution; a model matches its entry or the longest entry it starts
@@ -103,9 +103,9 @@ def _secret(value: Any) -> str:
 
 def _endpoint(ctx: RunContext) -> tuple[str, str, str, _http.Policy | None]:
     creds: Mapping[str, Any] = ctx.credentials or {}
-    settings = ctx.settings
+    settings = context.builtin(ctx).settings
     if creds.get("base_url"):
-        base, policy = str(creds["base_url"]), _http.Policy.from_settings(settings)
+        base, policy = str(creds["base_url"]), ctx.http_policy or _http.Policy()
     else:
         base, policy = str(getattr(settings, "ai_base_url", "") or ""), None
     if not base:
@@ -210,7 +210,7 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     def scrub(text: str) -> str:
         return text.replace(key, "***") if key else text
 
-    seconds = float(getattr(ctx.settings, "ai_timeout_seconds", 120.0) or 120.0)
+    seconds = float(getattr(context.builtin(ctx).settings, "ai_timeout_seconds", 120.0) or 120.0)
     try:
         url = URL(f"{base}/chat/completions")
         _http.check_url(url)
@@ -271,9 +271,8 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         "finishReason": choice.get("finish_reason"),
     }
     has_data = answer is not None and not (isinstance(answer, str) and not answer.strip())
-    return ActionResult(
-        value=answer, full_value=full, has_data=has_data, credits=price(model, ctx.settings)
-    )
+    credits = price(model, context.builtin(ctx).settings)
+    return ActionResult(value=answer, full_value=full, has_data=has_data, credits=credits)
 
 
 integration = Integration(

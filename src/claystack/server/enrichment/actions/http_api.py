@@ -17,8 +17,8 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
 from .. import bindings
-from ..base import Action, ActionError, ActionResult, Integration, RunContext
 from ..formulas import is_blank
 from . import _http
 
@@ -241,7 +241,7 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
             response = await _http.request(
                 method,
                 url,
-                _http.Policy.from_settings(ctx.settings),
+                ctx.http_policy or _http.Policy(),
                 headers=headers,
                 content=payload,
                 max_redirects=MAX_REDIRECTS,

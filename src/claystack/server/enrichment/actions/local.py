@@ -19,8 +19,9 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
+from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
 from .. import bindings
-from ..base import Action, ActionError, ActionResult, Integration, RunContext
+from ..context import database
 from ..formulas import is_blank
 from . import subroutine
 
@@ -121,9 +122,7 @@ async def _target(ctx: RunContext, table_id: str) -> Any:
     """The target table's row if it is in the cell's workspace."""
     from ...storage.models import Table
 
-    if ctx.db is None:
-        raise ActionError("Local actions need the server's database")
-    async with ctx.db.transaction(write=False) as conn:
+    async with database(ctx).transaction(write=False) as conn:
         row = (
             await conn.execute(
                 select(Table.id, Table.workspace_id, Table.data_version, Table.owner_id).where(
@@ -140,7 +139,7 @@ async def _index(ctx: RunContext, table_id: str) -> _Index:
     from ...storage.models import Field, Record
 
     target = await _target(ctx, table_id)
-    key = (id(ctx.db), table_id)
+    key = (id(database(ctx)), table_id)
     cached = _indexes.get(key)
     if cached is not None and cached.version == target.data_version:
         _indexes.move_to_end(key)
@@ -150,7 +149,7 @@ async def _index(ctx: RunContext, table_id: str) -> _Index:
         cached = _indexes.get(key)
         if cached is not None and cached.version == target.data_version:
             return cached
-        async with ctx.db.transaction(write=False) as conn:
+        async with database(ctx).transaction(write=False) as conn:
             names = {
                 r.id: r.name
                 for r in await conn.execute(
@@ -273,7 +272,7 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     target = await _target(ctx, table_id)
     digest = hashlib.sha256(f"{ctx.table_id}:{ctx.field_id}:{ctx.record_id}".encode()).hexdigest()
     rid = f"r_w{digest[:24]}"
-    async with ctx.db.transaction(write=True) as conn:
+    async with database(ctx).transaction(write=True) as conn:
         row = (await conn.execute(select(Table).where(Table.id == table_id))).one()
         names = {
             r.id: r.name
@@ -298,11 +297,11 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
                 conn,
                 ref_,
                 [{"id": rid, "cells": cells}],
-                max_cell_bytes=ctx.settings.max_cell_bytes,
+                max_cell_bytes=ctx.limits.max_cell_bytes,
             )
         else:
             await records.update_records(
-                conn, ref_, [(rid, cells)], max_cell_bytes=ctx.settings.max_cell_bytes
+                conn, ref_, [(rid, cells)], max_cell_bytes=ctx.limits.max_cell_bytes
             )
     named = {names[f]: v for f, v in cells.items()}
     return ActionResult(

@@ -16,7 +16,7 @@ import phonenumbers
 import tldextract
 from nameparser import HumanName
 
-from ..base import Action, ActionError, ActionResult, Integration, RunContext
+from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
 
 
 def _text(inputs: dict[str, Any], *names: str) -> str:

@@ -16,8 +16,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import bindings, evaluation, registry
-from ..base import ActionError, ActionResult, RunContext
+from ....integrations import ActionError, ActionResult, RunContext
+from .. import bindings, context, evaluation, registry
+from ..context import database
 
 KEY = "execute-subroutine"
 INPUTS: dict[str, Any] = {
@@ -73,14 +74,15 @@ async def _step_action(
         if any(evaluation.is_blank(values.get(r)) for r in evaluation.references(text)):
             return None, 0  # a blank input: the column stays empty, as on a row
         inputs[b["name"]] = evaluation.evaluate_input(text, values)
-    nested = RunContext(
+    nested = context.for_action(
+        action,
         workspace_id=ctx.workspace_id,
         table_id=ctx.table_id,
         field_id=ctx.field_id,
         record_id=ctx.record_id,
         credentials=credentials,
-        settings=ctx.settings,
-        db=ctx.db,
+        settings=context.builtin(ctx).settings,
+        db=database(ctx),
     )
     result = await action.run(inputs, nested)
     price = result.credits if result.credits is not None else action.credits
@@ -92,7 +94,7 @@ async def _credentials(ctx: RunContext, fields: list[Any]) -> dict[str, Mapping[
     from ...services import app_accounts
 
     out: dict[str, Mapping[str, Any]] = {}
-    async with ctx.db.transaction(write=False) as conn:
+    async with database(ctx).transaction(write=False) as conn:
         for f in fields:
             aa = f.type_settings.get("authAccountId") if f.type == "action" else None
             if aa:
@@ -123,9 +125,7 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     given = inputs.get("inputs") or {}
     if not isinstance(given, dict):
         raise ActionError("inputs must be an object of input name → value", "ERROR_INVALID_INPUT")
-    if ctx.db is None:
-        raise ActionError("Local actions need the server's database")
-    async with ctx.db.transaction(write=False) as conn:
+    async with database(ctx).transaction(write=False) as conn:
         table = (
             await conn.execute(
                 select(Table.workspace_id, Table.settings).where(Table.id == table_id)
