@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from ...integrations import Action, ActionError, ActionResult, Integration, RunContext
+from ...wire.cells import CellStatus
 from ..config import Settings
 from ..enrichment import context
 from ..services import credits
@@ -55,12 +56,12 @@ class Executor:
             limit = self.settings.max_cell_bytes
             if size > limit:
                 error = f"Action result is larger than the cell limit of {limit} bytes"
-                outcome = Outcome(task.job, "ERROR", error=error, charges=outcome.charges)
+                outcome = Outcome(task.job, CellStatus.ERROR, error=error, charges=outcome.charges)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never lose a worker to one cell
             log.exception("executing %s failed", task.job.key)
-            outcome = Outcome(task.job, "ERROR", error=f"Internal error: {exc}")
+            outcome = Outcome(task.job, CellStatus.ERROR, error=f"Internal error: {exc}")
         outcome.reserved = task.reserved
         return outcome
 
@@ -99,7 +100,9 @@ class Executor:
                     result = await _run_one(step.action, dict(step.inputs or {}), ctx)
             except TimeoutError:
                 raise ActionError(
-                    f"The action took longer than {timeout:g}s", "ERROR_TIMEOUT", retryable=True
+                    f"The action took longer than {timeout:g}s",
+                    CellStatus.ERROR_TIMEOUT,
+                    retryable=True,
                 ) from None
         finally:
             if sem is not None:
@@ -126,7 +129,7 @@ class Executor:
             except ActionError as exc:
                 return self._failed(job, exc)
             except Exception as exc:
-                return Outcome(job, "ERROR", error=f"{type(exc).__name__}: {exc}")
+                return Outcome(job, CellStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
             return self._succeeded(job, result, self._charge(task, step, result, None))
         charges: list[Charge] = []
         trail: list[dict[str, Any]] = []
@@ -138,43 +141,48 @@ class Executor:
                 "actionKey": step.action.key,
             }
             if step.inputs is None:
-                trail.append({**info, "status": "ERROR_BLANK_TOKEN", "error": step.blank})
+                trail.append({**info, "status": CellStatus.ERROR_BLANK_TOKEN, "error": step.blank})
                 continue
             if step.price > budget:
-                trail.append({**info, "status": "ERROR_OUT_OF_CREDITS"})
+                trail.append({**info, "status": CellStatus.ERROR_OUT_OF_CREDITS})
                 continue
             try:
                 result = await self._call(task, step)
             except Exception as exc:
-                status = exc.status if isinstance(exc, ActionError) else "ERROR"
+                status = exc.status if isinstance(exc, ActionError) else CellStatus.ERROR
                 message = exc.message if isinstance(exc, ActionError) else f"{exc}"
                 trail.append({**info, "status": status, "error": message})
                 continue
             step_charges = self._charge(task, step, result, i)
             budget -= sum(c.amount for c in step_charges)
             charges += step_charges
-            status = "SUCCESS" if result.has_data else "SUCCESS_NO_DATA"
+            status = CellStatus.SUCCESS if result.has_data else CellStatus.SUCCESS_NO_DATA
             trail.append({**info, "status": status})
             if result.has_data:
                 full = result.full_value if result.full_value is not None else result.value
                 wrapped = {"value": result.value, "result": full, "step": info, "steps": trail}
                 return Outcome(
-                    job, "SUCCESS", value=result.value, full_value=wrapped, charges=charges
+                    job, CellStatus.SUCCESS, value=result.value, full_value=wrapped, charges=charges
                 )
-        if any(t["status"] == "SUCCESS_NO_DATA" for t in trail):
-            return Outcome(job, "SUCCESS_NO_DATA", full_value={"steps": trail}, charges=charges)
+        if any(t["status"] == CellStatus.SUCCESS_NO_DATA for t in trail):
+            return Outcome(
+                job, CellStatus.SUCCESS_NO_DATA, full_value={"steps": trail}, charges=charges
+            )
         if all(
-            t["status"] == "ERROR_OUT_OF_CREDITS"
+            t["status"] == CellStatus.ERROR_OUT_OF_CREDITS
             for t in trail
-            if t["status"] != "ERROR_BLANK_TOKEN"
+            if t["status"] != CellStatus.ERROR_BLANK_TOKEN
         ):
             return Outcome(
-                job, "ERROR_OUT_OF_CREDITS", error="Out of credits", full_value={"steps": trail}
+                job,
+                CellStatus.ERROR_OUT_OF_CREDITS,
+                error="Out of credits",
+                full_value={"steps": trail},
             )
         last = next(t for t in reversed(trail) if "error" in t)
         return Outcome(
             job,
-            "ERROR",
+            CellStatus.ERROR,
             error=f"No step returned data; last error: {last.get('error')}",
             full_value={"steps": trail},
             charges=charges,
@@ -182,7 +190,7 @@ class Executor:
 
     def _succeeded(self, job: Job, result: ActionResult, charges: list[Charge]) -> Outcome:
         full = result.full_value if result.full_value is not None else result.value
-        status = "SUCCESS" if result.has_data else "SUCCESS_NO_DATA"
+        status = CellStatus.SUCCESS if result.has_data else CellStatus.SUCCESS_NO_DATA
         return Outcome(job, status, value=result.value, full_value=full, charges=charges)
 
     def _failed(self, job: Job, exc: ActionError) -> Outcome:
@@ -195,8 +203,10 @@ class Executor:
             else:
                 delay = self.settings.run_retry_base_seconds * 2 ** (job.attempts - 1)
             delay = min(delay, self.settings.run_retry_max_seconds)
-            return Outcome(job, "RETRY", error=exc.message, retry_at=now_ms() + int(delay * 1000))
-        return Outcome(job, exc.status or "ERROR", error=exc.message)
+            return Outcome(
+                job, CellStatus.RETRY, error=exc.message, retry_at=now_ms() + int(delay * 1000)
+            )
+        return Outcome(job, exc.status or CellStatus.ERROR, error=exc.message)
 
 
 async def _run_one(action: Action, inputs: dict[str, Any], ctx: RunContext) -> ActionResult:

@@ -10,8 +10,9 @@ from typing import Any
 import orjson
 
 from ...integrations import Action, Integration
+from ...wire.cells import CellStatus
 
-FINAL_OK = ("SUCCESS", "SUCCESS_NO_DATA")
+FINAL_OK = (CellStatus.SUCCESS, CellStatus.SUCCESS_NO_DATA)
 
 
 @dataclass(slots=True)

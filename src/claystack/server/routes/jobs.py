@@ -28,7 +28,7 @@ from ..deps import (
     get_settings,
     viewer_may_call,
 )
-from ..errors import BadRequest
+from ..errors import BadRequest, InvalidParameter
 from ..services import exports, imports
 from . import JSONOut, ok, router
 
@@ -182,7 +182,7 @@ async def upload(request: Request, secret: Secret) -> Response:
         key = imports.check_upload(secret, fields)
         file = form.get("file")
         if not isinstance(file, UploadFile):
-            raise BadRequest('Invalid request parameter(s): Field "file" - Required')
+            raise InvalidParameter("file", "Required")
         await imports.store_upload(get_settings(request), key, file.file)
     return Response(status_code=204)
 

@@ -21,7 +21,7 @@ from ...wire import (
     TableCount,
 )
 from ..deps import Conn, TableDep, TableReadDep, read_only
-from ..errors import BadRequest, PayloadTooLarge
+from ..errors import InvalidParameter, PayloadTooLarge
 from ..services import records, runs
 from . import JSONOut, ok, raw_body, read_json, router
 from .runs import wake_runner
@@ -48,13 +48,13 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
     raw = await request.body()
     body = read_json(request, raw) if raw.strip() else {}
     if not isinstance(body, dict) or "records" not in body:
-        raise BadRequest('Invalid request parameter(s): Field "records" - Required')
+        raise InvalidParameter("records", "Required")
     rows = body["records"]
     if not isinstance(rows, list):
-        raise BadRequest('Invalid request parameter(s): Field "records" - expected a list')
+        raise InvalidParameter("records", "expected a list")
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
-            raise BadRequest(f'Invalid request parameter(s): Field "records.{i}" - expected object')
+            raise InvalidParameter(f"records.{i}", "expected object")
     _check_batch(request, len(rows))
     return rows
 
@@ -163,7 +163,7 @@ async def delete_records(
     ``recordIds`` beside ``deleteAll`` is ignored)."""
     if body is None or (body.recordIds is None and not body.deleteAll):
         if body is not None and body.model_fields_set - {"omitDeletingRecordIds"}:
-            raise BadRequest('Invalid request parameter(s): give "recordIds" or "deleteAll"')
+            raise InvalidParameter(None, 'give "recordIds" or "deleteAll"')
         count = await records.delete_records(
             conn, table, omit_ids=body.omitDeletingRecordIds if body else ()
         )

@@ -20,6 +20,7 @@ import orjson
 from sqlalchemy import select
 
 from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
+from ....wire.cells import CellStatus
 from .. import bindings
 from ..context import database
 from ..formulas import is_blank
@@ -112,9 +113,9 @@ def _text(inputs: Mapping[str, Any], *names: str, required: bool = True) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
         if value not in (None, ""):
-            raise ActionError(f"{name} must be a text", "ERROR_INVALID_INPUT")
+            raise ActionError(f"{name} must be a text", CellStatus.ERROR_INVALID_INPUT)
     if required:
-        raise ActionError(f"{names[0]} is required", "ERROR_INVALID_INPUT")
+        raise ActionError(f"{names[0]} is required", CellStatus.ERROR_INVALID_INPUT)
     return ""
 
 
@@ -131,7 +132,7 @@ async def _target(ctx: RunContext, table_id: str) -> Any:
             )
         ).first()
     if row is None or row.workspace_id != ctx.workspace_id:
-        raise ActionError(f"Table not found: {table_id}", "ERROR_INVALID_INPUT")
+        raise ActionError(f"Table not found: {table_id}", CellStatus.ERROR_INVALID_INPUT)
     return row
 
 
@@ -179,7 +180,7 @@ def _column(index: _Index, ref: str, table_id: str) -> str:
     for fid, name in index.names.items():
         if name == ref or name.lower() == lowered:
             return fid
-    raise ActionError(f'No column "{ref}" in table {table_id}', "ERROR_INVALID_INPUT")
+    raise ActionError(f'No column "{ref}" in table {table_id}', CellStatus.ERROR_INVALID_INPUT)
 
 
 def _operator(inputs: Mapping[str, Any]) -> str:
@@ -188,7 +189,7 @@ def _operator(inputs: Mapping[str, Any]) -> str:
     op = _OPERATOR_ALIASES.get(op, op)
     if op not in OPERATORS:
         raise ActionError(
-            f"filterOperator must be one of {', '.join(OPERATORS)}", "ERROR_INVALID_INPUT"
+            f"filterOperator must be one of {', '.join(OPERATORS)}", CellStatus.ERROR_INVALID_INPUT
         )
     return op
 
@@ -232,7 +233,7 @@ async def _lookup(inputs: dict[str, Any], ctx: RunContext, limit: int) -> list[d
     op = _operator(inputs)
     value = inputs.get("rowValue", inputs.get("value"))
     if op in ("equal", "contains") and is_blank(value):
-        raise ActionError("rowValue is blank", "ERROR_BLANK_TOKEN")
+        raise ActionError("rowValue is blank", CellStatus.ERROR_BLANK_TOKEN)
     index = await _index(ctx, table_id)
     fid = _column(index, ref, table_id)
     return [_record(index, p) for p in _matches(index, fid, op, value, limit)]
@@ -268,7 +269,9 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         except orjson.JSONDecodeError:
             values = None
     if not isinstance(values, dict) or not values:
-        raise ActionError("fields must be an object of column → value", "ERROR_INVALID_INPUT")
+        raise ActionError(
+            "fields must be an object of column → value", CellStatus.ERROR_INVALID_INPUT
+        )
     target = await _target(ctx, table_id)
     digest = hashlib.sha256(f"{ctx.table_id}:{ctx.field_id}:{ctx.record_id}".encode()).hexdigest()
     rid = f"r_w{digest[:24]}"
@@ -285,7 +288,9 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         for ref, value in values.items():
             fid = ref if ref in names else lowered.get(str(ref).lower())
             if fid is None or fid.startswith(("f_created_at", "f_updated_at")):
-                raise ActionError(f'No column "{ref}" in table {table_id}', "ERROR_INVALID_INPUT")
+                raise ActionError(
+                    f'No column "{ref}" in table {table_id}', CellStatus.ERROR_INVALID_INPUT
+                )
             cells[fid] = value
         owner = Actor(int(target.owner_id or 0), "", "")
         ref_ = TableRef(table_id, Scope(owner, ctx.workspace_id, "owner"), row)
