@@ -11,7 +11,7 @@ import httpx
 from ._base import DEFAULT_BASE_URL, Async, AsyncCore, Core, M, Sync, SyncCore
 from ._jobs import Exports, Imports
 from ._models import RunStatus
-from ._resources import (
+from .resources import (
     Actions,
     AppAccounts,
     Auth,

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from ._base import M, Op, Resource, Sleep, api, req
+from ._base import M, Namespace, Op, Sleep, api, req
 from ._exceptions import ClayError, ClayTimeoutError
 from ._models import Export, ImportJob
 
@@ -28,7 +28,7 @@ def _failed(kind: str, job_id: str, message: str | None) -> ClayError:
     return ClayError(f"{kind} {job_id} failed: {message or 'no reason given'}", type="JobFailed")
 
 
-class Exports(Resource[M]):
+class Exports(Namespace[M]):
     """CSV exports of a table or a view, built in the background by the server."""
 
     @api("POST /tables/{tableId}/export", "POST /tables/{tableId}/views/{viewId}/export")
@@ -85,7 +85,7 @@ class Exports(Resource[M]):
         return size
 
 
-class Imports(Resource[M]):
+class Imports(Namespace[M]):
     """CSV imports into a table through claystack's signed upload form."""
 
     @api("POST /imports/signed-s3-post-url", "POST /imports/upload")

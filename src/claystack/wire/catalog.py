@@ -11,6 +11,8 @@ from .integrations import AppAccount, IntegrationWithAccounts
 
 
 class InputParameter(WireModel):
+    wire_omittable = ("description", "options")
+
     name: str
     type: str
     optional: bool
