@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from claystack.integrations import (
     RunContext,
 )
 from claystack.server.config import Settings
+from claystack.server.engine import batching
 from claystack.server.enrichment import registry
 
 from .conftest import new_table
@@ -138,3 +140,13 @@ async def test_a_plugin_gets_the_public_context_through_its_batch_hook(
         assert type(ctx) is RunContext  # not the built-ins' context with settings and database
         assert ctx.limits == Limits(settings.run_action_timeout_seconds, settings.max_cell_bytes)
         assert ctx.workspace_id == 1 and ctx.table_id == tid and ctx.field_id == shout
+
+
+async def test_concurrent_cells_of_a_batching_action_share_one_call() -> None:
+    ctxs = [RunContext(1, "t_1", "f_1", f"r_{i}") for i in range(3)]
+    runs = [batching.run(LOUD.actions[0], {"q": q}, c) for q, c in zip("ab", ctxs, strict=False)]
+    runs.append(batching.run(LOUD.actions[0], {"q": "bad"}, ctxs[2]))
+    done = await asyncio.gather(*runs, return_exceptions=True)
+    assert BATCHES == [3]
+    assert [getattr(d, "value", None) for d in done[:2]] == ["A", "B"]
+    assert isinstance(done[2], ActionError) and done[2].message == "no"

@@ -29,3 +29,16 @@ class WireModel(BaseModel):
         json_schema_extra=_required_on_the_wire,
     )
     wire_omittable: ClassVar[tuple[str, ...]] = ()
+
+    # Dict-style reads: several nested shapes were plain dicts in the SDK before they were typed
+    # (``report.filters["integrations"]``, ``action.pricing.get("credits")``); they still read so.
+    def __getitem__(self, key: str) -> Any:
+        if key in type(self).model_fields or key in (self.model_extra or {}):
+            return getattr(self, key)
+        raise KeyError(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default

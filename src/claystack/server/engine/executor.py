@@ -16,6 +16,7 @@ from ..enrichment import context
 from ..services import credits
 from ..services.common import now_ms
 from ..storage.engine import Database
+from . import batching
 from .work import Charge, Job, Outcome, Step, Task, dumps
 
 log = logging.getLogger("claystack.engine")
@@ -210,10 +211,7 @@ class Executor:
 
 
 async def _run_one(action: Action, inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
-    """One cell: through the action's batch hook when it has one (a batch of one)."""
+    """One cell: through the action's batch hook, with the cells beside it, when it has one."""
     if action.run_batch is None:
         return await action.run(inputs, ctx)
-    (outcome,) = await action.execute_batch([inputs], [ctx])
-    if isinstance(outcome, ActionError):
-        raise outcome
-    return outcome
+    return await batching.run(action, inputs, ctx)
