@@ -76,8 +76,8 @@ class Emit:
     item: Any
 
 
-Step = Req | Sleep | Emit
-Op = Generator[Step, Any, T]
+Instruction = Req | Sleep | Emit
+Op = Generator[Instruction, Any, T]
 
 
 class Sync:
@@ -173,7 +173,7 @@ def pages(
 
 
 @dataclass
-class Auth:
+class SessionCredentials:
     """Credentials and the current session; shared by a client's resources."""
 
     email: str | None = None
@@ -204,7 +204,7 @@ class Core:
         self.root_url = self.base_url.removesuffix("/v3")
         if (email is None) != (password is None):
             raise ValueError("give both email and password, or neither")
-        self.auth = Auth(email=email, password=password, session=session, token=token)
+        self.auth = SessionCredentials(email=email, password=password, session=session, token=token)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait
