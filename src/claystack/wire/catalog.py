@@ -139,6 +139,8 @@ class ValidateAuthOut(WireModel):
 
 
 class PresetOut(WireModel):
+    wire_omittable = ("actionKey", "actionPackageId")
+
     id: str
     name: str
     type: str

@@ -79,6 +79,8 @@ class TablePatch(WireModel):
 
 
 class TableEnvelope(WireModel):
+    wire_omittable = ("extraData",)
+
     table: Table
     extraData: dict[str, Any] = {}
 
@@ -123,6 +125,8 @@ class TableDuplicated(WireModel):
 
 
 class SchemaColumn(WireModel):
+    wire_omittable = ("semanticType", "children")
+
     type: str = _Field(description="basic, formula, action or source")
     name: str
     dataType: str

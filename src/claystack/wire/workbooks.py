@@ -51,6 +51,8 @@ class OrderedTable(WireModel):
 
 
 class WorkbookWithTables(Workbook):
+    wire_omittable = ("orderedWorkbookTables",)
+
     orderedWorkbookTables: list[OrderedTable] = []
 
 
