@@ -30,6 +30,8 @@ from claystack.server.app import create_app
 from claystack.server.config import Settings
 from claystack.server.services import accounts
 
+from . import wirecheck
+
 DEMO_EMAIL = "demo@claystack.dev"
 DEMO_PASSWORD = "claystack"
 PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
@@ -116,6 +118,7 @@ class LiveApp:
             return self.app
         await self.close()
         application = create_app(settings)
+        wirecheck.install(application)
         await self._stack.enter_async_context(application.router.lifespan_context(application))
         self.app, self.built_from = application, settings.model_dump()
         return application

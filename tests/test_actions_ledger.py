@@ -15,8 +15,10 @@ from claystack.server.app import create_app
 from claystack.server.config import Settings
 from claystack.server.enrichment import registry
 from claystack.server.enrichment.base import Action, ActionResult, Integration, RunContext
-from claystack.server.schemas import CreditReportOut
-from claystack.server.schemas_catalog import RunEstimate
+from claystack.wire import (
+    CreditReport,
+    RunEstimate,
+)
 
 from .conftest import login, make_client, new_table
 from .test_runs import wait_done
@@ -116,7 +118,7 @@ async def test_estimate_matches_what_the_run_records(priced: httpx.AsyncClient) 
     assert r.status_code == 200 and r.json()["recordCount"] == 3
     await wait_done(client, tid)
     r = await client.get("/v3/workspaces/1/credits", params={"tableIds[0]": tid})
-    report = CreditReportOut.model_validate(r.json())
+    report = CreditReport.model_validate(r.json())
     assert (report.totals.actions, report.totals.used) == (est.actions, est.credits)
     after = (await client.get("/v3/workspaces/1")).json()["workspace"]["credits"]
     assert before - after == est.credits

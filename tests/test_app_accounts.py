@@ -306,8 +306,8 @@ async def test_form_encoded_create_and_openapi(client: httpx.AsyncClient) -> Non
     ):
         assert path in paths
     assert {"get", "patch", "delete"} <= set(paths["/v3/app-accounts/{accountId}"])
-    assert "AppAccountOut" in doc["components"]["schemas"]
-    assert "credentialKeys" in doc["components"]["schemas"]["AppAccountOut"]["properties"]
+    assert "AppAccount" in doc["components"]["schemas"]
+    assert "credentialKeys" in doc["components"]["schemas"]["AppAccount"]["properties"]
 
 
 async def test_sdk_app_accounts_and_integrations(app: FastAPI) -> None:

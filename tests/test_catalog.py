@@ -14,13 +14,14 @@ from claystack.server.app import create_app
 from claystack.server.config import Settings
 from claystack.server.enrichment import registry
 from claystack.server.enrichment.base import Action, ActionResult, Integration, RunContext
-from claystack.server.schemas import AppAccountOut, SourceOut
-from claystack.server.schemas_catalog import (
+from claystack.wire import (
     AccountType,
     AccountTypeSummary,
     ActionCatalog,
+    AppAccount,
     DynamicFieldOut,
     SearchResults,
+    Source,
     ValidateAuthOut,
 )
 
@@ -170,7 +171,7 @@ async def test_app_account_shapes(client: httpx.AsyncClient, other_user: UserFac
     aid = r.json()["appAccount"]["id"]
     listed = (await client.get("/v3/workspaces/1/app-accounts")).json()
     assert isinstance(listed, list) and [a["id"] for a in listed] == [aid]
-    account = AppAccountOut.model_validate(listed[0])
+    account = AppAccount.model_validate(listed[0])
     assert account.name == "Prod" and account.appAccountTypeId == "mailer"
     assert "k-123" not in str(listed)
 
@@ -246,6 +247,6 @@ async def test_source_carries_state_and_data_field(client: httpx.AsyncClient) ->
         json={"sourceSettings": {"addSource": {"source": {"name": "Hook", "type": "webhook"}}}},
     )
     source = r.json()["source"]
-    got = SourceOut.model_validate((await client.get(f"/v3/sources/{source['id']}")).json())
+    got = Source.model_validate((await client.get(f"/v3/sources/{source['id']}")).json())
     assert got.state == {"url": source["url"], "numSourceRecords": 0}
     assert got.dataFieldId == got.fieldId

@@ -17,7 +17,7 @@ from claystack.server.app import create_app
 from claystack.server.config import Settings
 from claystack.server.enrichment import registry
 from claystack.server.enrichment.base import Action, ActionResult, Integration, RunContext
-from claystack.server.schemas_catalog import (
+from claystack.wire import (
     CpjTableOut,
     PresetOut,
     RunUsage,

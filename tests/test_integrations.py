@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from claystack.integrations import ActionError, ActionResult, RunContext
 from claystack.server.config import Settings
-from claystack.server.enrichment import formulas, registry
+from claystack.server.enrichment import context, formulas, registry
 from claystack.server.enrichment.actions import _http
-from claystack.server.enrichment.base import ActionError, ActionResult, RunContext
+from claystack.server.enrichment.context import BuiltinContext
 
 from .conftest import serve_in_thread
 
@@ -127,12 +128,15 @@ OPEN = Settings(http_allow_private=True)
 
 
 def ctx(settings: Any = OPEN, credentials: dict[str, Any] | None = None) -> RunContext:
-    return RunContext(
+    """The context the engine gives a built-in action (with the server's settings)."""
+    return BuiltinContext(
         workspace_id=1,
         table_id="t_1",
         field_id="f_out",
         record_id="r_1",
         credentials=credentials or {},
+        limits=context.limits(settings),
+        http_policy=_http.Policy.from_settings(settings),
         settings=settings,
     )
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import httpx
 
-from claystack.server.schemas import CreditReportOut
-from claystack.server.schemas_catalog import ColumnUsage, DayUsage, WorkbookBalance
+from claystack.wire import (
+    ColumnUsage,
+    CreditReport,
+    DayUsage,
+    WorkbookBalance,
+)
 
 from .conftest import UserFactory, new_table
 
@@ -62,7 +66,7 @@ async def test_extra_report_types_table_usage_and_limits(client: httpx.AsyncClie
             params={"ownerIds[0]": 1, "isRecurringOnly": "false", "hasCreditLimit": "false"},
         )
         assert r.status_code == 200, (kind, r.text)
-        report = CreditReportOut.model_validate(r.json())
+        report = CreditReport.model_validate(r.json())
         assert report.reportType == kind and report.totals.used == 0
     r = await client.get("/v3/credit-reporting/1/creditReportType/nope")
     assert r.status_code == 400

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from . import wirecheck
 from .test_errors import VIEWER_POSTS
 
 # Writes that take no body at all.
@@ -156,3 +157,17 @@ async def test_every_status_a_route_can_answer_is_documented(anon: httpx.AsyncCl
                 assert {"403", "409"} <= responses, (method, path)
             if "requestBody" in op:
                 assert "413" in responses, (method, path)
+
+
+async def test_every_json_answer_declares_a_wire_model(anon: httpx.AsyncClient) -> None:
+    """tests/wirecheck.py validates answers against these; a route without one is listed."""
+    missing = set()
+    for path, operations in (await doc(anon))["paths"].items():
+        for method, operation in operations.items():
+            ok = {s: r for s, r in operation["responses"].items() if s.startswith("2")}
+            schemas = [
+                r.get("content", {}).get("application/json", {}).get("schema") for r in ok.values()
+            ]
+            if not any(schemas):
+                missing.add((method.upper(), path))
+    assert missing == set(wirecheck.NOT_JSON | wirecheck.UNDECLARED)

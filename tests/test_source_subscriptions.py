@@ -7,7 +7,11 @@ from typing import Any
 
 import httpx
 
-from claystack.server.schemas_catalog import SourceEnvelope, SourceRuns, SourceTokenOut
+from claystack.wire import (
+    SourceEnvelope,
+    SourceRuns,
+    SourceTokenOut,
+)
 
 from .conftest import UserFactory, new_table
 

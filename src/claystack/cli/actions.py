@@ -28,7 +28,7 @@ def actions_list(ctx: typer.Context, workspace: WorkspaceOpt = None, json: JsonO
     print_table(
         "Actions",
         ["actionKey", "actionPackageId", "name", "credits"],
-        ([a.actionKey, a.actionPackageId, a.displayName, a.pricing.get("credits")] for a in found),
+        ([a.actionKey, a.actionPackageId, a.displayName, a.pricing.credits] for a in found),
     )
 
 

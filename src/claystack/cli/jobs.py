@@ -132,10 +132,10 @@ def _report(job: ImportJob) -> None:
     console.print(
         f"{job.id} {job.status}: {job.rows} rows imported into {job.tableId}", highlight=False
     )
-    if state.get("errorCount"):
-        err.print(f"{state['errorCount']} malformed rows left out:", highlight=False)
-        for e in state.get("errors") or []:
-            err.print(f"  line {e.get('line')}: {e.get('message')}", highlight=False)
+    if state.errorCount:
+        err.print(f"{state.errorCount} malformed rows left out:", highlight=False)
+        for e in state.errors:
+            err.print(f"  line {e.line}: {e.message}", highlight=False)
 
 
 @imports_app.command("status")

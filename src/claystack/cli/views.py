@@ -27,11 +27,11 @@ def _show(view: View, json: bool) -> None:
         return
     kind = view.typeSettings.get("preconfiguredType") or "custom"
     console.print(f"[bold]{view.name}[/bold] {view.id} ({kind})", highlight=False)
-    columns = sorted(view.fields.items(), key=lambda kv: str(kv[1].get("order", "")))
+    columns = sorted(view.fields.items(), key=lambda kv: kv[1].order)
     _table_out(
         None,
         ["field", "visible", "width", "pinned"],
-        ([f, c.get("isVisible"), c.get("width"), c.get("isPinned")] for f, c in columns),
+        ([f, c.isVisible, c.width, c.isPinned] for f, c in columns),
     )
 
 

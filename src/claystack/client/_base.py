@@ -76,8 +76,8 @@ class Emit:
     item: Any
 
 
-Step = Req | Sleep | Emit
-Op = Generator[Step, Any, T]
+Instruction = Req | Sleep | Emit
+Op = Generator[Instruction, Any, T]
 
 
 class Sync:
@@ -88,7 +88,7 @@ class Async:
     """Marks resources bound to :class:`AsyncClient`."""
 
 
-class Resource(Generic[M]):
+class Namespace(Generic[M]):
     """A namespace of methods (``client.tables``); ``M`` says which executor runs them."""
 
     def __init__(self, core: Core) -> None:
@@ -107,10 +107,10 @@ class Endpoint(Generic[P, T]):
     @overload
     def __get__(self, obj: None, owner: type | None = None) -> Endpoint[P, T]: ...
     @overload
-    def __get__(self, obj: Resource[Sync], owner: type | None = None) -> Callable[P, T]: ...
+    def __get__(self, obj: Namespace[Sync], owner: type | None = None) -> Callable[P, T]: ...
     @overload
     def __get__(
-        self, obj: Resource[Async], owner: type | None = None
+        self, obj: Namespace[Async], owner: type | None = None
     ) -> Callable[P, Awaitable[T]]: ...
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -132,11 +132,11 @@ class Pager(Endpoint[P, T]):
     def __get__(self, obj: None, owner: type | None = None) -> Pager[P, T]: ...
     @overload
     def __get__(
-        self, obj: Resource[Sync], owner: type | None = None
+        self, obj: Namespace[Sync], owner: type | None = None
     ) -> Callable[P, Iterator[T]]: ...
     @overload
     def __get__(
-        self, obj: Resource[Async], owner: type | None = None
+        self, obj: Namespace[Async], owner: type | None = None
     ) -> Callable[P, AsyncIterator[T]]: ...
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -173,7 +173,7 @@ def pages(
 
 
 @dataclass
-class Auth:
+class SessionCredentials:
     """Credentials and the current session; shared by a client's resources."""
 
     email: str | None = None
@@ -204,7 +204,7 @@ class Core:
         self.root_url = self.base_url.removesuffix("/v3")
         if (email is None) != (password is None):
             raise ValueError("give both email and password, or neither")
-        self.auth = Auth(email=email, password=password, session=session, token=token)
+        self.auth = SessionCredentials(email=email, password=password, session=session, token=token)
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.max_retries = max_retries
         self.max_retry_wait = max_retry_wait

@@ -12,7 +12,7 @@ from ._base import DEFAULT_BASE_URL, Async, AsyncCore, Core, M, Sync, SyncCore
 from ._extras import AI, Functions, Presets, SharedTables
 from ._jobs import Exports, Imports
 from ._models import RunStatus
-from ._resources import (
+from .resources import (
     Actions,
     AppAccounts,
     Auth,

@@ -7,7 +7,7 @@ import inspect
 from typing import Any
 
 from ._base import Endpoint, Pager
-from ._resources import NAMESPACES
+from .resources import NAMESPACES
 
 HEADER = """\
 # Python SDK reference

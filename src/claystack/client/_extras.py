@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import orjson
 
-from ._base import M, Op, Resource, api, req
+from ._base import M, Namespace, Op, api, req
 
 
 def _q(value: str | int) -> str:
@@ -21,7 +21,7 @@ def _drop_none(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
-class SharedTables(Resource[M]):
+class SharedTables(Namespace[M]):
     """A table's sharing settings (``share_…``): sharing type, view, people. Stored only;
     claystack serves no public page."""
 
@@ -53,7 +53,7 @@ class SharedTables(Resource[M]):
         return dict((yield req("PATCH", f"/shared-tables/{_q(shared_table_id)}", body)))
 
 
-class Functions(Resource[M]):
+class Functions(Namespace[M]):
     """Function tables (Clay's subroutines: ``BLOCK_TYPE: "SUBROUTINE"``), the tools made
     from them, and the structure of a people/company source."""
 
@@ -110,7 +110,7 @@ class Functions(Resource[M]):
         return dict((yield req("POST", "/actions/run-enrichment", body)))
 
 
-class AI(Resource[M]):
+class AI(Namespace[M]):
     """Clay's AI helpers: the server's configured model (``CLAYSTACK_AI_*``), or a
     deterministic answer offline."""
 
@@ -147,7 +147,7 @@ class AI(Resource[M]):
         return merged
 
 
-class Presets(Resource[M]):
+class Presets(Namespace[M]):
     """Saved presets (``pre__…``): named configurations of an action."""
 
     @api("POST /presets")

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import quote
 
-from ._base import M, Op, Resource, Sleep, api, req
+from ._base import M, Namespace, Op, Sleep, api, req
 from ._exceptions import ClayError, ClayTimeoutError
-from ._models import Model
+from ._models import Export, ImportJob
 
 __all__ = ["Export", "Exports", "ImportJob", "Imports"]
 
@@ -24,50 +24,11 @@ def _id(obj: Any) -> str:
     return str(getattr(obj, "id", obj))
 
 
-class Export(Model):
-    """An export job (``ej_…``). Once ``status`` is ``FINISHED``, ``downloadUrl`` is a
-    signed link to the CSV that works without a login for 24 hours."""
-
-    id: str
-    status: str
-    tableId: str | None = None
-    viewId: str | None = None
-    fileName: str | None = None
-    totalRecordsInViewCount: int | None = None
-    recordsExportedCount: int = 0
-    downloadUrl: str | None = None
-    expiresAt: str | None = None
-    error: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status != "ACTIVE"
-
-
-class ImportJob(Model):
-    """An import job (``ij_…``); ``state`` holds ``status``, ``numRowsSoFar`` (rows added so
-    far), ``errorCount`` and ``errors`` (malformed CSV rows left out, by line)."""
-
-    id: str
-    status: str
-    tableId: str | None = None
-    state: dict[str, Any] = {}
-
-    @property
-    def done(self) -> bool:
-        return self.status != "ACTIVE"
-
-    @property
-    def rows(self) -> int:
-        """Rows added to the table so far."""
-        return int(self.state.get("numRowsSoFar") or 0)
-
-
 def _failed(kind: str, job_id: str, message: str | None) -> ClayError:
     return ClayError(f"{kind} {job_id} failed: {message or 'no reason given'}", type="JobFailed")
 
 
-class Exports(Resource[M]):
+class Exports(Namespace[M]):
     """CSV exports of a table or a view, built in the background by the server."""
 
     @api("POST /tables/{tableId}/export", "POST /tables/{tableId}/views/{viewId}/export")
@@ -124,7 +85,7 @@ class Exports(Resource[M]):
         return size
 
 
-class Imports(Resource[M]):
+class Imports(Namespace[M]):
     """CSV imports into a table through claystack's signed upload form."""
 
     @api("POST /imports/signed-s3-post-url", "POST /imports/upload")
@@ -219,7 +180,7 @@ class Imports(Resource[M]):
             if on_progress is not None:
                 on_progress(job)
             if job.status == "FAILED":
-                raise _failed("import", iid, job.state.get("error"))
+                raise _failed("import", iid, job.state.error)
             if job.done:
                 return job
             if time.monotonic() >= deadline:

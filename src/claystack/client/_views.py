@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._base import M, Op, Resource, api, req
+from ._base import M, Namespace, Op, api, req
 from ._models import View
 
 
@@ -27,7 +27,7 @@ def _view(data: Any) -> View:
     return View.model_validate(data["view"] if "view" in data else data)
 
 
-class Views(Resource[M]):
+class Views(Namespace[M]):
     """Views: filtered, sorted windows on a table, with their own column order and
     visibility. The system views of a ``basic`` table ("All rows", "Errored rows", "Fully
     enriched rows") carry ``typeSettings.preconfiguredType`` and cannot be deleted."""

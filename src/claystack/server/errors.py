@@ -48,10 +48,12 @@ class BadRequest(ClayError):
 
 
 class InvalidParameter(BadRequest):
-    """Clay's message for one bad field: ``Invalid request parameter(s): Field "x" - text``."""
+    """Clay's message for one bad field: ``Invalid request parameter(s): Field "x" - text``;
+    with no ``field``, ``Invalid request parameter(s): text``."""
 
-    def __init__(self, field: str, text: str) -> None:
-        super().__init__(f'Invalid request parameter(s): Field "{field}" - {text}')
+    def __init__(self, field: str | None, text: str) -> None:
+        where = f'Field "{field}" - ' if field is not None else ""
+        super().__init__(f"Invalid request parameter(s): {where}{text}")
         self.field = field
 
 

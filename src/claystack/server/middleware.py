@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import BadRequest, ClayError, Forbidden, PayloadTooLarge
+from .errors import BadRequest, ClayError, Forbidden, InvalidParameter, PayloadTooLarge
 
 _JSON_TYPES = (b"application/json", b"application/merge-patch+json")
 UPLOAD_PATHS = frozenset({"/v3/imports/upload"})
@@ -111,7 +111,7 @@ class TransportMiddleware:
         limit = self.max_upload_bytes if upload else self.max_body_bytes
         try:
             if query_has_empty_name(scope.get("query_string") or b""):
-                raise BadRequest("Invalid request parameter(s): a query parameter has no name")
+                raise InvalidParameter(None, "a query parameter has no name")
             if length is not None and int(length) > limit:
                 raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
         except ValueError:

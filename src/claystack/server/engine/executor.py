@@ -9,11 +9,14 @@ import logging
 import time
 from typing import Any
 
+from ...integrations import Action, ActionError, ActionResult, Integration, RunContext
+from ...wire.cells import CellStatus
 from ..config import Settings
-from ..enrichment.base import ActionError, ActionResult, Integration, RunContext
+from ..enrichment import context
 from ..services import credits
 from ..services.common import now_ms
 from ..storage.engine import Database
+from . import batching
 from .work import Charge, Job, Outcome, Step, Task, dumps
 
 log = logging.getLogger("claystack.engine")
@@ -54,12 +57,12 @@ class Executor:
             limit = self.settings.max_cell_bytes
             if size > limit:
                 error = f"Action result is larger than the cell limit of {limit} bytes"
-                outcome = Outcome(task.job, "ERROR", error=error, charges=outcome.charges)
+                outcome = Outcome(task.job, CellStatus.ERROR, error=error, charges=outcome.charges)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never lose a worker to one cell
             log.exception("executing %s failed", task.job.key)
-            outcome = Outcome(task.job, "ERROR", error=f"Internal error: {exc}")
+            outcome = Outcome(task.job, CellStatus.ERROR, error=f"Internal error: {exc}")
         outcome.reserved = task.reserved
         return outcome
 
@@ -76,7 +79,8 @@ class Executor:
 
     async def _call(self, task: Task, step: Step) -> ActionResult:
         job = task.job
-        ctx = RunContext(
+        ctx = context.for_action(
+            step.action,
             workspace_id=job.workspace_id,
             table_id=job.table_id,
             field_id=job.field_id,
@@ -94,10 +98,12 @@ class Executor:
             timeout = self.settings.run_action_timeout_seconds
             try:
                 async with asyncio.timeout(timeout):
-                    result = await step.action.run(dict(step.inputs or {}), ctx)
+                    result = await _run_one(step.action, dict(step.inputs or {}), ctx)
             except TimeoutError:
                 raise ActionError(
-                    f"The action took longer than {timeout:g}s", "ERROR_TIMEOUT", retryable=True
+                    f"The action took longer than {timeout:g}s",
+                    CellStatus.ERROR_TIMEOUT,
+                    retryable=True,
                 ) from None
         finally:
             if sem is not None:
@@ -124,7 +130,7 @@ class Executor:
             except ActionError as exc:
                 return self._failed(job, exc)
             except Exception as exc:
-                return Outcome(job, "ERROR", error=f"{type(exc).__name__}: {exc}")
+                return Outcome(job, CellStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
             return self._succeeded(job, result, self._charge(task, step, result, None))
         charges: list[Charge] = []
         trail: list[dict[str, Any]] = []
@@ -136,43 +142,48 @@ class Executor:
                 "actionKey": step.action.key,
             }
             if step.inputs is None:
-                trail.append({**info, "status": "ERROR_BLANK_TOKEN", "error": step.blank})
+                trail.append({**info, "status": CellStatus.ERROR_BLANK_TOKEN, "error": step.blank})
                 continue
             if step.price > budget:
-                trail.append({**info, "status": "ERROR_OUT_OF_CREDITS"})
+                trail.append({**info, "status": CellStatus.ERROR_OUT_OF_CREDITS})
                 continue
             try:
                 result = await self._call(task, step)
             except Exception as exc:
-                status = exc.status if isinstance(exc, ActionError) else "ERROR"
+                status = exc.status if isinstance(exc, ActionError) else CellStatus.ERROR
                 message = exc.message if isinstance(exc, ActionError) else f"{exc}"
                 trail.append({**info, "status": status, "error": message})
                 continue
             step_charges = self._charge(task, step, result, i)
             budget -= sum(c.amount for c in step_charges)
             charges += step_charges
-            status = "SUCCESS" if result.has_data else "SUCCESS_NO_DATA"
+            status = CellStatus.SUCCESS if result.has_data else CellStatus.SUCCESS_NO_DATA
             trail.append({**info, "status": status})
             if result.has_data:
                 full = result.full_value if result.full_value is not None else result.value
                 wrapped = {"value": result.value, "result": full, "step": info, "steps": trail}
                 return Outcome(
-                    job, "SUCCESS", value=result.value, full_value=wrapped, charges=charges
+                    job, CellStatus.SUCCESS, value=result.value, full_value=wrapped, charges=charges
                 )
-        if any(t["status"] == "SUCCESS_NO_DATA" for t in trail):
-            return Outcome(job, "SUCCESS_NO_DATA", full_value={"steps": trail}, charges=charges)
+        if any(t["status"] == CellStatus.SUCCESS_NO_DATA for t in trail):
+            return Outcome(
+                job, CellStatus.SUCCESS_NO_DATA, full_value={"steps": trail}, charges=charges
+            )
         if all(
-            t["status"] == "ERROR_OUT_OF_CREDITS"
+            t["status"] == CellStatus.ERROR_OUT_OF_CREDITS
             for t in trail
-            if t["status"] != "ERROR_BLANK_TOKEN"
+            if t["status"] != CellStatus.ERROR_BLANK_TOKEN
         ):
             return Outcome(
-                job, "ERROR_OUT_OF_CREDITS", error="Out of credits", full_value={"steps": trail}
+                job,
+                CellStatus.ERROR_OUT_OF_CREDITS,
+                error="Out of credits",
+                full_value={"steps": trail},
             )
         last = next(t for t in reversed(trail) if "error" in t)
         return Outcome(
             job,
-            "ERROR",
+            CellStatus.ERROR,
             error=f"No step returned data; last error: {last.get('error')}",
             full_value={"steps": trail},
             charges=charges,
@@ -180,7 +191,7 @@ class Executor:
 
     def _succeeded(self, job: Job, result: ActionResult, charges: list[Charge]) -> Outcome:
         full = result.full_value if result.full_value is not None else result.value
-        status = "SUCCESS" if result.has_data else "SUCCESS_NO_DATA"
+        status = CellStatus.SUCCESS if result.has_data else CellStatus.SUCCESS_NO_DATA
         return Outcome(job, status, value=result.value, full_value=full, charges=charges)
 
     def _failed(self, job: Job, exc: ActionError) -> Outcome:
@@ -193,5 +204,14 @@ class Executor:
             else:
                 delay = self.settings.run_retry_base_seconds * 2 ** (job.attempts - 1)
             delay = min(delay, self.settings.run_retry_max_seconds)
-            return Outcome(job, "RETRY", error=exc.message, retry_at=now_ms() + int(delay * 1000))
-        return Outcome(job, exc.status or "ERROR", error=exc.message)
+            return Outcome(
+                job, CellStatus.RETRY, error=exc.message, retry_at=now_ms() + int(delay * 1000)
+            )
+        return Outcome(job, exc.status or CellStatus.ERROR, error=exc.message)
+
+
+async def _run_one(action: Action, inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    """One cell: through the action's batch hook, with the cells beside it, when it has one."""
+    if action.run_batch is None:
+        return await action.run(inputs, ctx)
+    return await batching.run(action, inputs, ctx)

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ...wire.cells import CellStatus
 from ..config import Settings
 from ..enrichment import bindings, evaluation, formulas, registry
 from ..enrichment.pool import FormulaPool
@@ -110,7 +111,7 @@ class Planner:
                 out.append(self._prepare_one(j, f.type_settings, values, creds, evaluated))
             except Exception as exc:  # a bad formula or setting fails the cell, not the batch
                 log.exception("preparing %s/%s failed", j.field_id, j.record_id)
-                out.append(Outcome(j, "ERROR", error=f"Could not prepare the run: {exc}"))
+                out.append(Outcome(j, CellStatus.ERROR, error=f"Could not prepare the run: {exc}"))
         return out
 
     def _prepare_one(
@@ -139,11 +140,13 @@ class Planner:
             except evaluation.FormulaError as exc:
                 return Outcome(
                     job,
-                    "ERROR_INVALID_INPUT",
+                    CellStatus.ERROR_INVALID_INPUT,
                     error=f"Run condition failed: {evaluation.error_message(exc)}",
                 )
             if not _truthy(ok):
-                return Outcome(job, "ERROR_RUN_CONDITION_NOT_MET", error="Run condition not met")
+                return Outcome(
+                    job, CellStatus.ERROR_RUN_CONDITION_NOT_MET, error="Run condition not met"
+                )
         waterfall = settings.get("actionPackageId") == WATERFALL
         steps: list[Step] = []
         for spec in settings.get("steps") or [] if waterfall else [settings]:
@@ -153,7 +156,7 @@ class Planner:
             if integration is None or action is None:
                 if waterfall:
                     continue
-                return Outcome(job, "ERROR", error=f"Action {pkg}/{key} is not installed")
+                return Outcome(job, CellStatus.ERROR, error=f"Action {pkg}/{key} is not installed")
             inputs: dict[str, Any] | None = {}
             blank: str | None = None
             for binding in bindings.runnable(spec.get("inputsBinding")):
@@ -173,13 +176,13 @@ class Planner:
                     if waterfall:
                         blank, inputs = msg, None
                         break
-                    return Outcome(job, "ERROR_INVALID_INPUT", error=msg)
+                    return Outcome(job, CellStatus.ERROR_INVALID_INPUT, error=msg)
             if inputs is None and not waterfall:
-                return Outcome(job, "ERROR_BLANK_TOKEN", error=blank)
+                return Outcome(job, CellStatus.ERROR_BLANK_TOKEN, error=blank)
             aa = spec.get("authAccountId")
             cred = creds.get((job.workspace_id, aa, pkg), {}) if aa else {}
             if isinstance(cred, ClayError):
-                return Outcome(job, "ERROR_INVALID_INPUT", error=f"{aa}: {cred.message}")
+                return Outcome(job, CellStatus.ERROR_INVALID_INPUT, error=f"{aa}: {cred.message}")
             price = 0
             if inputs is not None:
                 own = action.price(inputs, cred, self.settings)
@@ -187,7 +190,7 @@ class Planner:
             steps.append(Step(integration, action, inputs, cred, blank, price))
         if not any(s.inputs is not None for s in steps):
             message = next((s.blank for s in steps if s.blank), "No step of the waterfall can run")
-            return Outcome(job, "ERROR_BLANK_TOKEN", error=message)
+            return Outcome(job, CellStatus.ERROR_BLANK_TOKEN, error=message)
         return Task(job, steps, waterfall)
 
     def reserve(self, task: Task, balances: Mapping[int, int]) -> Outcome | None:
@@ -200,7 +203,7 @@ class Planner:
             available = balances.get(ws, 0) - self.reserved.get(ws, 0)
             floor = min(p for p in prices if p > 0) if task.waterfall else need
             if available < floor:
-                return Outcome(task.job, "ERROR_OUT_OF_CREDITS", error="Out of credits")
+                return Outcome(task.job, CellStatus.ERROR_OUT_OF_CREDITS, error="Out of credits")
             task.reserved = min(need, available)
             self.reserved[ws] = self.reserved.get(ws, 0) + task.reserved
         return None

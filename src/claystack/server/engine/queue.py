@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire.cells import CellStatus
 from ..config import Settings
 from ..errors import ClayError
 from ..services import app_accounts, credits
@@ -23,7 +24,7 @@ from ..storage.engine import Database
 from ..storage.models import Field, Record, RunJob
 from .work import Job, job_from_row
 
-_RUNNING_CELL = orjson.dumps({"status": "RUNNING"}).decode()
+_RUNNING_CELL = orjson.dumps({"status": CellStatus.RUNNING}).decode()
 
 Credentials = Mapping[str, Any] | ClayError
 

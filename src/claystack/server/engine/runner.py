@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
+from ...wire.cells import CellStatus
 from ..config import Settings
 from ..enrichment.pool import FormulaPool
 from ..services.common import now_ms
@@ -193,7 +194,10 @@ class Runner:
                 except Exception as exc:  # put the jobs back rather than lose them
                     log.exception("planning %d run jobs failed", len(claim.jobs))
                     at = now_ms() + 1000
-                    planned = [Outcome(j, "RETRY", error=f"{exc}", retry_at=at) for j in claim.jobs]
+                    planned = [
+                        Outcome(j, CellStatus.RETRY, error=f"{exc}", retry_at=at)
+                        for j in claim.jobs
+                    ]
                 for item in planned:
                     if isinstance(item, Task):
                         refused = self.planner.reserve(item, claim.balances)

@@ -15,6 +15,7 @@ from sqlalchemy import Text, cast, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire.cells import CellStatus
 from ..config import Settings
 from ..enrichment import evaluation, formulas
 from ..enrichment.pool import FormulaPool
@@ -197,7 +198,7 @@ class Sweeper:
                 .where(
                     Record.table_id == table_id,
                     Record.seq > position,
-                    runs.cell_status(field_id) == "QUEUED",
+                    runs.cell_status(field_id) == CellStatus.QUEUED,
                 )
                 .order_by(Record.seq)
                 .limit(limit)
@@ -244,7 +245,7 @@ class Sweeper:
                         .where(
                             Record.table_id == table_id,
                             Record.seq > start,
-                            runs.cell_status(field_id) == "QUEUED",
+                            runs.cell_status(field_id) == CellStatus.QUEUED,
                         )
                         .order_by(Record.seq)
                         .limit(1)
@@ -289,9 +290,15 @@ class Sweeper:
                 if _too_big(value, limit):
                     value = formulas.result_too_big(limit)
             if isinstance(value, evaluation.FormulaError):
-                out.append(FormulaCell(r.seq, r.id, "ERROR", None, evaluation.error_message(value)))
+                out.append(
+                    FormulaCell(
+                        r.seq, r.id, CellStatus.ERROR, None, evaluation.error_message(value)
+                    )
+                )
             else:
-                status = "SUCCESS_NO_DATA" if evaluation.is_blank(value) else "SUCCESS"
+                status = (
+                    CellStatus.SUCCESS_NO_DATA if evaluation.is_blank(value) else CellStatus.SUCCESS
+                )
                 out.append(FormulaCell(r.seq, r.id, status, value))
         return out
 
@@ -334,5 +341,5 @@ class Sweeper:
             c = cells[0]
             if c.error == _UNSTORABLE:
                 raise
-            failed = FormulaCell(c.seq, c.record_id, "ERROR", None, _UNSTORABLE)
+            failed = FormulaCell(c.seq, c.record_id, CellStatus.ERROR, None, _UNSTORABLE)
             return await self._write_formulas(conn, field_id, [failed], stamps)

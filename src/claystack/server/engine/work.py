@@ -9,9 +9,10 @@ from typing import Any
 
 import orjson
 
-from ..enrichment.base import Action, Integration
+from ...integrations import Action, Integration
+from ...wire.cells import CellStatus
 
-FINAL_OK = ("SUCCESS", "SUCCESS_NO_DATA")
+FINAL_OK = (CellStatus.SUCCESS, CellStatus.SUCCESS_NO_DATA)
 
 
 @dataclass(slots=True)

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire.cells import CellStatus
 from ..services import credits, runs, tables
 from ..services.common import now_ms
 from ..services.runs import META_OBJECT
@@ -140,7 +141,7 @@ class Writer:
                     del params["path"]
                 else:
                     del params["f"]
-                if o.status == "RETRY":
+                if o.status == CellStatus.RETRY:
                     retries.append(params)
                     continue
                 params["value"] = dumps(o.value if o.status in FINAL_OK else None)
@@ -170,7 +171,11 @@ class Writer:
                     update(RunJob)
                     .where(RunJob.id == bindparam("b_id"))
                     .values(lease_until=None, lease_owner=None, not_before=bindparam("b_at")),
-                    [{"b_id": o.job.id, "b_at": o.retry_at} for o in batch if o.status == "RETRY"],
+                    [
+                        {"b_id": o.job.id, "b_at": o.retry_at}
+                        for o in batch
+                        if o.status == CellStatus.RETRY
+                    ],
                 )
             await self._cascade(conn, batch)
             for start in range(0, len(done), 1000):

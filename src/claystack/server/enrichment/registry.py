@@ -8,7 +8,7 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import Any
 
-from .base import Action, Integration
+from ...integrations import Action, Integration
 
 GROUP = "claystack.integrations"
 log = logging.getLogger("claystack")

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import Body, Path, Request
 from starlette.responses import Response
 
-from ..deps import Conn, CurrentActor, get_settings, read_only
-from ..schemas_catalog import (
+from ...wire import (
     FormulaGenIn,
     FormulaGenOut,
     MetaprompterIn,
     TableDescriptionIn,
     TableDescriptionOut,
 )
+from ..deps import Conn, CurrentActor, get_settings, read_only
 from ..services import ai_helpers
 from . import JSONOut, ok, router
 

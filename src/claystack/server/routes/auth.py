@@ -5,9 +5,15 @@ from typing import Annotated
 from fastapi import Query, Request
 from starlette.responses import Response
 
+from ...wire import (
+    ApiTokenOut,
+    LoginIn,
+    LoginOut,
+    Me,
+    Success,
+)
 from ..deps import Conn, CurrentActor, Secret, get_settings
 from ..errors import Unauthorized
-from ..schemas import ApiTokenOut, LoginIn, LoginOut, MeOut, Success
 from ..security import client_address
 from ..services import accounts
 from . import JSONOut, ok, router
@@ -62,7 +68,7 @@ async def logout(
     return response
 
 
-@api.get("/v3/me", responses=ok(MeOut))
+@api.get("/v3/me", responses=ok(Me))
 async def me(conn: Conn, actor: CurrentActor, secret: Secret) -> JSONOut:
     """The logged-in user, with the API token usable as ``Authorization: Bearer``."""
     return JSONOut(await accounts.me(conn, secret, actor))

@@ -6,8 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
 
+from ...wire import (
+    CreditReport,
+)
 from ..deps import Conn, DefaultScope, WorkspaceScope
-from ..schemas import CreditReportOut
 from ..services import credit_reports
 from ..services.credit_reports import ReportQuery
 from . import JSONOut, ok, router
@@ -76,7 +78,7 @@ Report = Annotated[ReportQuery, Depends(report_query)]
 TypeKey = Annotated[str, Path(alias="type", description="The integration key")]
 
 
-@api.get("/v3/workspaces/{workspaceId}/credits", responses=ok(CreditReportOut))
+@api.get("/v3/workspaces/{workspaceId}/credits", responses=ok(CreditReport))
 async def workspace_credits(conn: Conn, scope: WorkspaceScope, q: Report) -> JSONOut:
     """A workspace's balance, grants and usage in a time range, by day, user, integration,
     table and field."""
@@ -85,7 +87,7 @@ async def workspace_credits(conn: Conn, scope: WorkspaceScope, q: Report) -> JSO
 
 @api.get(
     "/v3/credit-reporting/{workspaceId}/creditReportType/{reportType}",
-    responses=ok(CreditReportOut),
+    responses=ok(CreditReport),
 )
 async def credit_reporting(
     conn: Conn,
@@ -105,7 +107,7 @@ async def credit_reporting(
     return JSONOut(await credit_reports.report(conn, scope, kind, q))
 
 
-@api.get("/v3/users/{userId}/credits", responses=ok(CreditReportOut))
+@api.get("/v3/users/{userId}/credits", responses=ok(CreditReport))
 async def user_credits(
     conn: Conn, scope: DefaultScope, q: Report, user_id: Annotated[int, Path(alias="userId")]
 ) -> JSONOut:
@@ -113,13 +115,13 @@ async def user_credits(
     return JSONOut(await credit_reports.user_report(conn, scope, user_id, q))
 
 
-@api.get("/v3/integrations/{type}/credits", responses=ok(CreditReportOut))
+@api.get("/v3/integrations/{type}/credits", responses=ok(CreditReport))
 async def integration_credits(conn: Conn, scope: DefaultScope, q: Report, key: TypeKey) -> JSONOut:
     """One integration's usage (``?workspaceId=``, else the caller's default workspace)."""
     return JSONOut(await credit_reports.integration_report(conn, scope, key, "workspace", q))
 
 
-@api.get("/v3/integrations/{type}/credits/report", responses=ok(CreditReportOut))
+@api.get("/v3/integrations/{type}/credits/report", responses=ok(CreditReport))
 async def integration_credit_report(
     conn: Conn, scope: DefaultScope, q: Report, key: TypeKey
 ) -> JSONOut:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from ...wire import (
+    Health,
+    Readiness,
+    ResetDone,
+)
 from ..errors import NoMatchingURL, ServiceUnavailable
-from ..schemas import Health, Readiness
 from . import JSONOut, ok, router
 
 api = router("emulator")
@@ -50,7 +54,7 @@ async def ready(request: Request) -> JSONOut:
     )
 
 
-@api.post("/_claystack/reset", responses=ok(Health))
+@api.post("/_claystack/reset", responses=ok(ResetDone))
 async def reset(request: Request) -> JSONOut:
     """Wipes every table and re-seeds the demo user and workspace (only with
     ``CLAYSTACK_ENABLE_RESET=1``; otherwise a 404 that says how to enable it)."""

@@ -6,19 +6,19 @@ from typing import Annotated
 
 from fastapi import Body, Path
 
-from ..deps import Conn, TableDep
-from ..schemas_tables import (
+from ...wire import (
     Empty,
+    Field,
     FieldGroupDeleteIn,
     FieldGroupIn,
     FieldGroupOut,
     FieldGroupPatch,
     FieldIdsIn,
-    FieldOutV2,
     GroupCreated,
     WaterfallIn,
     WaterfallOut,
 )
+from ..deps import Conn, TableDep
 from ..services import field_groups
 from . import JSONOut, ok, router
 
@@ -27,7 +27,7 @@ GroupId = Annotated[str, Path(alias="groupId")]
 T = "/v3/tables/{tableId}"
 
 
-@api.get(T + "/fields", responses=ok(list[FieldOutV2]))
+@api.get(T + "/fields", responses=ok(list[Field]))
 async def list_fields(conn: Conn, table: TableDep) -> JSONOut:
     """The table's columns, as a JSON array, in order."""
     return JSONOut(await field_groups.list_fields(conn, table))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from ...wire import CpjTableIn, CpjTableOut, SubroutineList, ToolIn, ToolOut
 from ..deps import Conn, CurrentActor, Secret, WorkspaceReadScope, WorkspaceScope, get_settings
-from ..schemas_catalog import CpjTableIn, CpjTableOut, SubroutineList, ToolIn, ToolOut
 from ..services import functions
 from . import JSONOut, ok, router
 

@@ -6,6 +6,27 @@ from typing import Annotated, Any
 
 from fastapi import Body, Path, Query, Request
 
+from ...wire import (
+    AccountType,
+    AccountTypeSummary,
+    ActionCatalog,
+    AppAccount,
+    AppAccountEnvelope,
+    AppAccountIn,
+    AppAccountPatch,
+    DisabledActions,
+    DynamicFieldOut,
+    DynamicFieldsIn,
+    IntegrationEnvelope,
+    IntegrationList,
+    PresetIn,
+    PresetOut,
+    SearchIn,
+    SearchResults,
+    Success,
+    ValidateAuthIn,
+    ValidateAuthOut,
+)
 from ..deps import (
     AppAccountDep,
     Conn,
@@ -19,29 +40,6 @@ from ..deps import (
     read_only,
 )
 from ..errors import NotFound
-from ..schemas import (
-    AppAccountEnvelope,
-    AppAccountIn,
-    AppAccountOut,
-    AppAccountPatch,
-    IntegrationEnvelope,
-    IntegrationList,
-    Success,
-)
-from ..schemas_catalog import (
-    AccountType,
-    AccountTypeSummary,
-    ActionCatalog,
-    DisabledActions,
-    DynamicFieldOut,
-    DynamicFieldsIn,
-    PresetIn,
-    PresetOut,
-    SearchIn,
-    SearchResults,
-    ValidateAuthIn,
-    ValidateAuthOut,
-)
 from ..services import app_accounts, catalog, presets
 from . import JSONOut, ok, router
 
@@ -145,7 +143,7 @@ async def list_integrations(conn: Conn, scope: DefaultScope) -> JSONOut:
     return JSONOut(await app_accounts.integrations_with_accounts(conn, scope))
 
 
-@api.get("/v3/workspaces/{workspaceId}/app-accounts", responses=ok(list[AppAccountOut]))
+@api.get("/v3/workspaces/{workspaceId}/app-accounts", responses=ok(list[AppAccount]))
 async def list_app_accounts(conn: Conn, scope: WorkspaceScope) -> JSONOut:
     """Connected accounts of the workspace, as a JSON array (no secrets)."""
     return JSONOut(await app_accounts.list_accounts(conn, scope.workspace_id))
@@ -153,7 +151,7 @@ async def list_app_accounts(conn: Conn, scope: WorkspaceScope) -> JSONOut:
 
 @api.get(
     "/v3/workspaces/{workspaceId}/app-accounts/accounts/type/{type}",
-    responses=ok(list[AppAccountOut]),
+    responses=ok(list[AppAccount]),
 )
 async def list_app_accounts_of_type(conn: Conn, scope: WorkspaceScope, key: TypeKey) -> JSONOut:
     """The workspace's connected accounts of one type, as a JSON array."""
@@ -162,7 +160,7 @@ async def list_app_accounts_of_type(conn: Conn, scope: WorkspaceScope, key: Type
 
 @api.get(
     "/v3/workspaces/{workspaceId}/app-accounts/accounts/{accountId}",
-    responses=ok(AppAccountOut),
+    responses=ok(AppAccount),
 )
 async def get_workspace_app_account(
     conn: Conn, scope: WorkspaceScope, account_id: AccountId

@@ -9,6 +9,14 @@ from fastapi import BackgroundTasks, Body, Path, Query, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response
 
+from ...wire import (
+    Export,
+    ExportIn,
+    ImportIn,
+    ImportJob,
+    SignedPostIn,
+    SignedPostOut,
+)
 from ..deps import (
     Conn,
     CurrentActor,
@@ -21,8 +29,7 @@ from ..deps import (
     public_base_url,
     viewer_may_call,
 )
-from ..errors import BadRequest
-from ..schemas import ExportIn, ExportOut, ImportIn, ImportOut, SignedPostIn, SignedPostOut
+from ..errors import BadRequest, InvalidParameter
 from ..services import exports, imports
 from . import JSONOut, ok, router
 
@@ -40,7 +47,7 @@ def _submit(request: Request, background: BackgroundTasks, kind: str, job_id: st
     background.add_task(start)
 
 
-@api.post("/v3/tables/{tableId}/export", responses=ok(ExportOut))
+@api.post("/v3/tables/{tableId}/export", responses=ok(Export))
 @viewer_may_call
 async def export_table(
     request: Request,
@@ -56,7 +63,7 @@ async def export_table(
     return JSONOut(out)
 
 
-@api.post("/v3/tables/{tableId}/views/{viewId}/export", responses=ok(ExportOut))
+@api.post("/v3/tables/{tableId}/views/{viewId}/export", responses=ok(Export))
 @viewer_may_call
 async def export_view(
     request: Request,
@@ -73,7 +80,7 @@ async def export_view(
     return JSONOut(out)
 
 
-@api.get("/v3/exports/{exportId}", responses=ok(ExportOut))
+@api.get("/v3/exports/{exportId}", responses=ok(Export))
 async def get_export(
     request: Request,
     export: ExportDep,
@@ -171,12 +178,12 @@ async def upload(request: Request, secret: Secret) -> Response:
         key = imports.check_upload(secret, fields)
         file = form.get("file")
         if not isinstance(file, UploadFile):
-            raise BadRequest('Invalid request parameter(s): Field "file" - Required')
+            raise InvalidParameter("file", "Required")
         await imports.store_upload(get_settings(request), key, file.file)
     return Response(status_code=204)
 
 
-@api.post("/v3/imports", responses=ok(ImportOut))
+@api.post("/v3/imports", responses=ok(ImportJob))
 async def create_import(
     request: Request,
     background: BackgroundTasks,
@@ -194,7 +201,7 @@ async def create_import(
     return JSONOut(out)
 
 
-@api.get("/v3/imports/{importId}", responses=ok(ImportOut))
+@api.get("/v3/imports/{importId}", responses=ok(ImportJob))
 async def get_import(job: ImportDep) -> JSONOut:
     """The import job: ``state.numRowsSoFar`` grows as rows are stored; rows left out
     (malformed) are listed in ``state.errors``."""

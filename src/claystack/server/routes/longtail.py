@@ -7,19 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, Path, Request
 
-from ..deps import (
-    Conn,
-    CurrentActor,
-    DefaultReadScope,
-    TableReadDep,
-    WorkbookDep,
-    WorkspaceReadScope,
-    WorkspaceScope,
-    get_settings,
-    read_only,
-)
-from ..errors import NotFound
-from ..schemas_catalog import (
+from ...wire import (
     AudienceOut,
     ColumnUsage,
     CreditLimit,
@@ -33,6 +21,18 @@ from ..schemas_catalog import (
     WorkbookBalance,
     WorkspaceUser,
 )
+from ..deps import (
+    Conn,
+    CurrentActor,
+    DefaultReadScope,
+    TableReadDep,
+    WorkbookDep,
+    WorkspaceReadScope,
+    WorkspaceScope,
+    get_settings,
+    read_only,
+)
+from ..errors import NotFound
 from ..services import credit_reports, longtail
 from . import JSONOut, ok, router
 from .credits import Report

@@ -5,23 +5,23 @@ from typing import Annotated, Any
 from fastapi import BackgroundTasks, Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
-from ..deps import Conn, TableDep, TableReadDep, read_only
-from ..errors import BadRequest, PayloadTooLarge
-from ..schemas import (
+from ...wire import (
     BulkFetchIn,
     DeletedRecords,
     DeleteRecordsIn,
     IdList,
+    Record,
     RecordList,
-    RecordOut,
     RecordsIn,
     RecordsOut,
     RecordsPatch,
     RecordsPatchOut,
-    RunStatusOut,
+    RunStatus,
     Success,
+    TableCount,
 )
-from ..schemas_tables import CountOut
+from ..deps import Conn, TableDep, TableReadDep, read_only
+from ..errors import InvalidParameter, PayloadTooLarge
 from ..services import records, runs
 from . import JSONOut, ok, raw_body, read_json, router
 from .runs import wake_runner
@@ -48,25 +48,25 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
     raw = await request.body()
     body = read_json(request, raw) if raw.strip() else {}
     if not isinstance(body, dict) or "records" not in body:
-        raise BadRequest('Invalid request parameter(s): Field "records" - Required')
+        raise InvalidParameter("records", "Required")
     rows = body["records"]
     if not isinstance(rows, list):
-        raise BadRequest('Invalid request parameter(s): Field "records" - expected a list')
+        raise InvalidParameter("records", "expected a list")
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
-            raise BadRequest(f'Invalid request parameter(s): Field "records.{i}" - expected object')
+            raise InvalidParameter(f"records.{i}", "expected object")
     _check_batch(request, len(rows))
     return rows
 
 
-@api.get("/v3/tables/{tableId}/count", responses=ok(CountOut))
+@api.get("/v3/tables/{tableId}/count", responses=ok(TableCount))
 async def count(table: TableDep) -> JSONOut:
     """The number of rows in the table."""
     n = table.row.row_count
     return JSONOut({"tableTotalRecordsCount": n, "count": n})
 
 
-@api.get("/v3/tables/{tableId}/fieldrun", responses=ok(RunStatusOut))
+@api.get("/v3/tables/{tableId}/fieldrun", responses=ok(RunStatus))
 async def field_run(conn: Conn, table: TableDep) -> JSONOut:
     """How many cells of each column are in each status (the run status body)."""
     return JSONOut(await runs.run_status(conn, table))
@@ -108,7 +108,7 @@ async def update_records(
     return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
 
 
-@api.post("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
+@api.post("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
 async def put_record(
     record_id: RecordId,
     conn: Conn,
@@ -123,13 +123,13 @@ async def put_record(
     return JSONOut(out)
 
 
-@api.get("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
+@api.get("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
 async def get_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
     """One row."""
     return JSONOut(await records.get_record(conn, table, record_id))
 
 
-@api.patch("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(RecordOut))
+@api.patch("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
 async def patch_record(
     record_id: RecordId,
     conn: Conn,
@@ -163,7 +163,7 @@ async def delete_records(
     ``recordIds`` beside ``deleteAll`` is ignored)."""
     if body is None or (body.recordIds is None and not body.deleteAll):
         if body is not None and body.model_fields_set - {"omitDeletingRecordIds"}:
-            raise BadRequest('Invalid request parameter(s): give "recordIds" or "deleteAll"')
+            raise InvalidParameter(None, 'give "recordIds" or "deleteAll"')
         count = await records.delete_records(
             conn, table, omit_ids=body.omitDeletingRecordIds if body else ()
         )

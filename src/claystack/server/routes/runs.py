@@ -4,10 +4,14 @@ from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Body, Request
 
+from ...wire import (
+    RunEstimate,
+    RunIn,
+    RunStarted,
+    RunStatus,
+)
 from ..deps import Conn, TableDep, WorkspaceScope, get_settings
 from ..errors import NotFound
-from ..schemas import RunIn, RunStarted, RunStatusOut
-from ..schemas_catalog import RunEstimate
 from ..services import estimate, runs
 from . import JSONOut, ok, router
 
@@ -62,7 +66,7 @@ async def start_run(
 
 @api.get(
     "/v3/workspaces/{workspaceId}/tables/{tableId}/fields/runstatus",
-    responses=ok(RunStatusOut),
+    responses=ok(RunStatus),
 )
 async def run_status(conn: Conn, scope: WorkspaceScope, table: TableDep) -> JSONOut:
     """How many cells of each column are in each status."""

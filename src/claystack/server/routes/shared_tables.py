@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Path
 
+from ...wire import SharedTableIn, SharedTableOut, SharedTablePatch
 from ..deps import Conn, CurrentActor, TableReadDep
-from ..schemas_catalog import SharedTableIn, SharedTableOut, SharedTablePatch
 from ..services import shared_tables
 from . import JSONOut, ok, router
 

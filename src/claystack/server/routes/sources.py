@@ -9,6 +9,19 @@ from fastapi import Body, Path, Query, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ...wire import (
+    ResponseTypeIn,
+    ResponseTypeOut,
+    Source,
+    SourceDeleteIn,
+    SourceEnvelope,
+    SourceIn,
+    SourcePatch,
+    SourceRuns,
+    SourceTokenOut,
+    Success,
+    WebhookAccepted,
+)
 from ..deps import (
     Conn,
     CurrentActor,
@@ -20,16 +33,6 @@ from ..deps import (
     public_base_url,
 )
 from ..errors import NotFound, PayloadTooLarge, as_clay_error
-from ..schemas import SourceDeleteIn, SourceOut, Success, WebhookAccepted
-from ..schemas_catalog import (
-    ResponseTypeIn,
-    ResponseTypeOut,
-    SourceEnvelope,
-    SourceIn,
-    SourcePatch,
-    SourceRuns,
-    SourceTokenOut,
-)
 from ..services import sources, subscriptions, tables, workspaces
 from ..services.webhooks import WebhookIngest
 from . import JSONOut, ok, router
@@ -117,13 +120,13 @@ async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> b
     return True
 
 
-@api.get("/v3/tables/{tableId}/sources", responses=ok(list[SourceOut]))
+@api.get("/v3/tables/{tableId}/sources", responses=ok(list[Source]))
 async def list_table_sources(request: Request, conn: Conn, table: TableDep) -> JSONOut:
     """The table's sources, as a JSON array."""
     return JSONOut(await sources.list_sources(conn, table.id, public_base_url(request)))
 
 
-@api.get("/v3/sources", responses=ok(list[SourceOut]))
+@api.get("/v3/sources", responses=ok(list[Source]))
 async def list_sources(
     request: Request,
     conn: Conn,
@@ -141,7 +144,7 @@ async def list_sources(
     return JSONOut(await sources.list_sources(conn, table.id, public_base_url(request)))
 
 
-@api.get("/v3/workspaces/{workspaceId}/sources", responses=ok(list[SourceOut]))
+@api.get("/v3/workspaces/{workspaceId}/sources", responses=ok(list[Source]))
 async def list_workspace_sources(
     request: Request, conn: Conn, scope: WorkspaceReadScope
 ) -> JSONOut:
@@ -151,7 +154,7 @@ async def list_workspace_sources(
     )
 
 
-@api.get("/v3/sources/{sourceId}", responses=ok(SourceOut))
+@api.get("/v3/sources/{sourceId}", responses=ok(Source))
 async def get_source(request: Request, source: SourceDep) -> JSONOut:
     """One source, with its ingestion ``url``."""
     return JSONOut(sources.source_out(source.row, public_base_url(request)))
@@ -196,7 +199,7 @@ async def delete_table_source(
     return JSONOut({"success": True})
 
 
-@api.post("/v3/sources/{sourceId}/auth-token", responses=ok(SourceOut))
+@api.post("/v3/sources/{sourceId}/auth-token", responses=ok(Source))
 async def new_auth_token(
     request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
 ) -> JSONOut:
@@ -209,7 +212,7 @@ async def new_auth_token(
     return JSONOut(out)
 
 
-@api.delete("/v3/sources/{sourceId}/auth-token", responses=ok(SourceOut))
+@api.delete("/v3/sources/{sourceId}/auth-token", responses=ok(Source))
 async def remove_auth_token(
     request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
 ) -> JSONOut:

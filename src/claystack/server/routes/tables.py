@@ -4,6 +4,26 @@ from typing import Annotated
 
 from fastapi import BackgroundTasks, Body, Path, Query, Request
 
+from ...wire import (
+    Empty,
+    FieldEnvelope,
+    FieldIn,
+    FieldPatch,
+    Success,
+    TableCreate,
+    TableCreated,
+    TableDuplicated,
+    TableEnvelope,
+    TableGraph,
+    TablePatch,
+    TableSchemaV2,
+    TableSourceEnvelope,
+    TableSummaryList,
+    ViewEnvelope,
+    ViewIn,
+    ViewPatch,
+    ViewWrapped,
+)
 from ..deps import (
     Conn,
     CurrentActor,
@@ -15,29 +35,6 @@ from ..deps import (
     public_base_url,
 )
 from ..errors import Forbidden
-from ..schemas import (
-    FieldEnvelope,
-    FieldIn,
-    FieldPatch,
-    Success,
-    TableEnvelope,
-    TablePatch,
-    TableSourceEnvelope,
-    ViewEnvelope,
-    ViewIn,
-    ViewPatch,
-)
-from ..schemas_tables import (
-    Empty,
-    TableCreate,
-    TableCreated,
-    TableDetails,
-    TableDuplicated,
-    TableGraph,
-    TableSchemaV2,
-    TableSummaryList,
-    ViewWrapped,
-)
 from ..services import (
     sources,
     table_copy,
@@ -119,7 +116,7 @@ async def get_table(conn: Conn, table: TableDep) -> JSONOut:
     return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})
 
 
-@api.get("/v3/tables/{tableId}/details", responses=ok(TableDetails))
+@api.get("/v3/tables/{tableId}/details", responses=ok(TableEnvelope))
 async def table_details(conn: Conn, table: TableDep) -> JSONOut:
     """``{table, extraData}``, as the workspace-scoped details route answers."""
     return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})

@@ -10,9 +10,14 @@ from fastapi import Path, Query
 from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 
+from ...wire import (
+    FormulaPreviewIn,
+    FormulaPreviewOut,
+    RowIndexOut,
+    RowsWindow,
+)
 from ..deps import Conn, TableReadDep, read_only
 from ..errors import NotFound
-from ..schemas import FormulaPreviewIn, FormulaPreviewOut, RowIndexOut, RowsWindow
 from ..services import ui
 from . import JSONOut, ok, router
 

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Body, Path
 
-from ..deps import Conn, TableDep, TableReadDep, ViewIdDep, read_only
-from ..schemas_tables import (
+from ...wire import (
     Empty,
     GroupMoveIn,
     ReorderFieldsIn,
@@ -20,6 +19,7 @@ from ..schemas_tables import (
     ViewSortIn,
     ViewWrapped,
 )
+from ..deps import Conn, TableDep, TableReadDep, ViewIdDep, read_only
 from ..services import view_edits
 from . import JSONOut, ok, router
 

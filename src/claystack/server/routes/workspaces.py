@@ -4,6 +4,26 @@ from typing import Annotated
 
 from fastapi import Body
 
+from ...wire import (
+    DeletedResources,
+    DeleteResourcesIn,
+    Folder,
+    FolderIn,
+    MemberList,
+    ResourceList,
+    ResourceSearchIn,
+    ResourcesIn,
+    Table,
+    Workbook,
+    WorkbookCreate,
+    WorkbookIn,
+    WorkbookOverview,
+    WorkbookPatch,
+    WorkbookWithTables,
+    WorkspaceEnvelope,
+    WorkspaceList,
+    WorkspaceResults,
+)
 from ..deps import (
     Conn,
     CurrentActor,
@@ -15,28 +35,6 @@ from ..deps import (
     WorkspaceScope,
     WorkspaceWorkbookDep,
     read_only,
-)
-from ..schemas import (
-    DeletedResources,
-    DeleteResourcesIn,
-    FolderIn,
-    FolderOut,
-    MemberList,
-    ResourceList,
-    ResourceSearchIn,
-    ResourcesIn,
-    TableOut,
-    WorkbookIn,
-    WorkbookOut,
-    WorkspaceEnvelope,
-    WorkspaceList,
-)
-from ..schemas_tables import (
-    WorkbookCreate,
-    WorkbookOverview,
-    WorkbookPatch,
-    WorkbookWithTables,
-    WorkspaceResults,
 )
 from ..services import tables, workbooks, workspaces
 from ..services.common import Scope
@@ -57,7 +55,7 @@ async def get_workspace(conn: Conn, scope: WorkspaceScope) -> JSONOut:
     return JSONOut({"workspace": await workspaces.get_workspace(conn, scope)})
 
 
-@api.post("/v3/workspaces/{workspaceId}/folders", responses=ok(FolderOut))
+@api.post("/v3/workspaces/{workspaceId}/folders", responses=ok(Folder))
 async def create_folder(body: FolderIn, conn: Conn, scope: WorkspaceScope) -> JSONOut:
     """Creates a folder, at the top level or inside ``parentFolderId``."""
     return JSONOut(
@@ -147,7 +145,7 @@ async def search_resources(
     return JSONOut({"resources": found})
 
 
-@api.post("/v3/workbooks", responses=ok(WorkbookOut))
+@api.post("/v3/workbooks", responses=ok(Workbook))
 async def create_workbook(body: WorkbookIn, conn: Conn, actor: CurrentActor) -> JSONOut:
     """Creates a workbook in ``workspaceId``."""
     scope = await workspaces.resolve_workspace(conn, actor, body.workspaceId, write=True)
@@ -171,13 +169,13 @@ async def delete_workbook(conn: Conn, workbook: WorkbookDep) -> JSONOut:
     return JSONOut({"success": True, "deleted": deleted})
 
 
-@api.get("/v3/workspaces/{workspaceId}/workbooks", responses=ok(list[WorkbookOut]))
+@api.get("/v3/workspaces/{workspaceId}/workbooks", responses=ok(list[Workbook]))
 async def list_workbooks(conn: Conn, scope: WorkspaceScope) -> JSONOut:
     """Every workbook of the workspace, as a JSON array."""
     return JSONOut(await workspaces.list_workbooks(conn, scope))
 
 
-@api.post("/v3/workspaces/{workspaceId}/workbooks", responses=ok(WorkbookOut))
+@api.post("/v3/workspaces/{workspaceId}/workbooks", responses=ok(Workbook))
 async def create_workspace_workbook(
     conn: Conn, scope: WorkspaceScope, body: Annotated[WorkbookCreate | None, Body()] = None
 ) -> JSONOut:
@@ -195,13 +193,13 @@ async def create_workspace_workbook(
     )
 
 
-@api.get("/v3/workspaces/{workspaceId}/workbooks/{workbookId}", responses=ok(WorkbookOut))
+@api.get("/v3/workspaces/{workspaceId}/workbooks/{workbookId}", responses=ok(Workbook))
 async def get_workbook(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONOut:
     """One workbook, bare."""
     return JSONOut(await workbooks.get_workbook(conn, *workbook))
 
 
-@api.patch("/v3/workspaces/{workspaceId}/workbooks/{workbookId}", responses=ok(WorkbookOut))
+@api.patch("/v3/workspaces/{workspaceId}/workbooks/{workbookId}", responses=ok(Workbook))
 async def patch_workbook(
     conn: Conn, workbook: WorkspaceWorkbookDep, body: Annotated[WorkbookPatch | None, Body()] = None
 ) -> JSONOut:
@@ -216,14 +214,14 @@ async def get_workbook_with_tables(conn: Conn, workbook: WorkspaceWorkbookDep) -
     return JSONOut(await workbooks.get_workbook(conn, *workbook, with_tables=True))
 
 
-@api.get("/v3/workbooks/{workbookId}/tables", responses=ok(list[TableOut]))
+@api.get("/v3/workbooks/{workbookId}/tables", responses=ok(list[Table]))
 async def list_workbook_tables(conn: Conn, workbook: WorkbookDep) -> JSONOut:
     """The tables of a workbook, in full, as a JSON array."""
     scope, workbook_id = workbook
     return JSONOut(await tables.list_tables_in_workbook(conn, scope, workbook_id))
 
 
-@api.get("/v3/workspaces/{workspaceId}/workbooks/{workbookId}/tables", responses=ok(list[TableOut]))
+@api.get("/v3/workspaces/{workspaceId}/workbooks/{workbookId}/tables", responses=ok(list[Table]))
 async def list_workspace_workbook_tables(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONOut:
     """The tables of a workbook, in full, as a JSON array."""
     return JSONOut(await tables.list_tables_in_workbook(conn, *workbook))

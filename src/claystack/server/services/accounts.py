@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import security
 from ..config import Settings
-from ..errors import BadRequest, Conflict, NotFound, TooManyRequests, Unauthorized
+from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized
 from ..storage.models import Instance, LoginFailure, Membership, Session, User, Workspace
 from . import credits as credits_svc
 from .common import ROLES, Actor, iso, now_ms
@@ -49,7 +49,7 @@ async def create_user(
 ) -> dict[str, Any]:
     email = email.strip().lower()
     if "@" not in email:
-        raise BadRequest(f'Invalid request parameter(s): Field "email" - "{email}" is not an email')
+        raise InvalidParameter("email", f'"{email}" is not an email')
     if len(password) < 8:
         raise BadRequest("Password must be at least 8 characters long")
     if await conn.scalar(select(User.id).where(User.email == email)) is not None:

@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...integrations import Integration
 from ..enrichment import registry
-from ..enrichment.base import Integration
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import AppAccount, Instance
 from .common import Scope, iso, now_ms
@@ -178,7 +178,7 @@ def validate_credentials(schema: dict[str, Any], credentials: Any) -> dict[str, 
     describes flat key/value credentials). Messages name keys, never values."""
 
     def bad(key: str, text: str) -> BadRequest:
-        return BadRequest(f'Invalid request parameter(s): Field "credentials{key}" - {text}')
+        return InvalidParameter(f"credentials{key}", f"{text}")
 
     if not isinstance(credentials, dict):
         raise bad("", "expected an object")
@@ -224,7 +224,7 @@ def account_out(row: Any) -> dict[str, Any]:
 def _check_name(name: str) -> str:
     name = name.strip()
     if not name or len(name) > 500:
-        raise BadRequest('Invalid request parameter(s): Field "name" - 1 to 500 characters')
+        raise InvalidParameter("name", "1 to 500 characters")
     return name
 
 
@@ -238,12 +238,11 @@ async def create_account(
     credentials: Any,
 ) -> dict[str, Any]:
     if not type_key:
-        raise BadRequest('Invalid request parameter(s): Field "appAccountTypeId" - Required')
+        raise InvalidParameter("appAccountTypeId", "Required")
     integration = registry.get(type_key)
     if integration is None:
-        raise BadRequest(
-            'Invalid request parameter(s): Field "appAccountTypeId" - '
-            f"no integration {type_key!r}; GET /v3/integrations lists them"
+        raise InvalidParameter(
+            "appAccountTypeId", f"no integration {type_key!r}; GET /v3/integrations lists them"
         )
     creds = validate_credentials(integration.credentials_schema or {}, credentials or {})
     now = now_ms()

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...integrations import Action, Integration
 from ..enrichment import registry
-from ..enrichment.base import Action, Integration
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, InvalidParameter, NotFound
 from . import app_accounts, credits
 from .common import Scope
 
@@ -139,15 +139,15 @@ _SEARCH_TYPES = {"action", "actions", "enrichment", "enrichments", "integration"
 def search(body: dict[str, Any], settings: Any) -> dict[str, Any]:
     query = body.get("userQuery", body.get("query", ""))
     if not isinstance(query, str):
-        raise BadRequest('Invalid request parameter(s): Field "userQuery" - expected a string')
+        raise InvalidParameter("userQuery", "expected a string")
     types = body.get("types")
     if types is not None and (
         not isinstance(types, list) or not all(isinstance(t, str) for t in types)
     ):
-        raise BadRequest('Invalid request parameter(s): Field "types" - expected strings')
+        raise InvalidParameter("types", "expected strings")
     limit = body.get("limit", 20)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
-        raise BadRequest('Invalid request parameter(s): Field "limit" - expected 1 to 1000')
+        raise InvalidParameter("limit", "expected 1 to 1000")
     if types and not _SEARCH_TYPES & {t.lower() for t in types}:
         return {"results": []}
     words = [w for w in re.split(r"\W+", query.lower()) if w]
@@ -184,9 +184,7 @@ def dynamic_fields(body: dict[str, Any]) -> list[dict[str, Any]]:
     """Options of an input, from its schema's ``enum``; ``[]`` for free inputs."""
     requests = body.get("dynamicRequests")
     if not isinstance(requests, list) or not all(isinstance(r, dict) for r in requests):
-        raise BadRequest(
-            'Invalid request parameter(s): Field "dynamicRequests" - expected a list of objects'
-        )
+        raise InvalidParameter("dynamicRequests", "expected a list of objects")
     out = []
     for req in requests:
         path = req.get("parameterPath")
@@ -263,7 +261,7 @@ async def validate_auth(
     integration = _integration(key)
     method = body.get("authMethod") or {}
     if not isinstance(method, dict):
-        raise BadRequest('Invalid request parameter(s): Field "authMethod" - expected object')
+        raise InvalidParameter("authMethod", "expected object")
     account_id = method.get("appAccountId") or body.get("appAccountId")
     meta = {"appAccountTypeId": integration.key}
     try:

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment import registry
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, InvalidParameter, NotFound
 from ..storage.models import CreditEntry, CreditRollup, Field, Membership, Table, User
 from . import credits
 from .common import Scope, iso
@@ -76,7 +76,7 @@ class ReportQuery:
 
 
 def _bad(field: str, text: str) -> BadRequest:
-    return BadRequest(f'Invalid request parameter(s): Field "{field}" - {text}')
+    return InvalidParameter(f"{field}", f"{text}")
 
 
 def parse_time(value: str | None, field: str, *, end: bool = False) -> int | None:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire.cells import CellStatus
 from ..enrichment import bindings, evaluation, registry
 from ..errors import ClayError
 from ..storage.models import Field, Record
@@ -149,7 +150,7 @@ async def estimate_run(
             values = _values(types, rec.cells, rec.meta)
             for plan in plans:
                 status = ((rec.meta or {}).get(plan.field.id) or {}).get("status")
-                if status == "SUCCESS" and not force:
+                if status == CellStatus.SUCCESS and not force:
                     plan.out["skipped"]["alreadySucceeded"] += 1
                     continue
                 plan.add(values, creds)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import BadRequest, FieldNameAlreadyExists, NotFound
+from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Source, Table, View
 from . import tables as tables_svc
@@ -21,7 +21,7 @@ DELETED_INPUT = "DELETED_INPUT_FIELD"
 
 
 def _bad(message: str) -> BadRequest:
-    return BadRequest(f"Invalid request parameter(s): {message}")
+    return InvalidParameter(None, message)
 
 
 async def list_fields(conn: AsyncConnection, table: TableRef) -> list[dict[str, Any]]:

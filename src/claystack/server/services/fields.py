@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment import bindings as bindings_mod
 from ..enrichment import formulas, registry
-from ..errors import BadRequest
+from ..errors import BadRequest, InvalidParameter
 from ..storage.models import AppAccount, Field
 
 WATERFALL = "waterfall"
@@ -39,7 +39,7 @@ INPUT_ALIASES: dict[str, dict[str, str]] = {
 
 
 def _bad(field: str, message: str) -> BadRequest:
-    return BadRequest(f'Invalid request parameter(s): Field "typeSettings.{field}" - {message}')
+    return InvalidParameter(f"typeSettings.{field}", f"{message}")
 
 
 @dataclass(frozen=True)

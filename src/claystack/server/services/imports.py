@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...csvio import CsvError, CsvReader, read_csv
 from ..config import Settings
-from ..errors import BadRequest, ClayError, Forbidden, NotFound
+from ..errors import BadRequest, ClayError, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
 from ..security import signature_ok, url_signature
 from ..storage.engine import Database
@@ -46,7 +46,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
 def _bad(message: str) -> BadRequest:
-    return BadRequest(f"Invalid request parameter(s): {message}")
+    return InvalidParameter(None, message)
 
 
 # -- signed upload -------------------------------------------------------------------------

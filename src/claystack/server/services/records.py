@@ -13,6 +13,7 @@ import orjson
 from sqlalchemy import ColumnElement, Text, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire.cells import CellStatus
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTooLarge
 from ..ids import new_ids
 from ..storage import bulk
@@ -162,9 +163,9 @@ async def add_records(
         if rid is None:
             rid = next(minted)
         elif not isinstance(rid, str) or not rid or len(rid) > MAX_ID_LENGTH:
-            raise BadRequest(
-                f'Invalid request parameter(s): Field "records[{i}].id" - '
-                f"expected a non-empty string of at most {MAX_ID_LENGTH} characters"
+            raise InvalidParameter(
+                f"records[{i}].id",
+                f"expected a non-empty string of at most {MAX_ID_LENGTH} characters",
             )
         if rid in seen:
             raise Conflict(f"Record id {rid} appears twice in the request")
@@ -416,7 +417,7 @@ async def bulk_fetch(
     """Rows by id, in the order asked. With ``external`` field ids, each row also carries
     ``externalContent: {f_…: {fullValue, status, error?}}`` at record level."""
     if not record_ids:
-        raise BadRequest('Invalid request parameter(s): Field "recordIds" - must not be empty')
+        raise InvalidParameter("recordIds", "must not be empty")
     found = await _load(conn, table.id, list(dict.fromkeys(record_ids)))
     only = frozenset(field_ids) if field_ids else None
     rows = [found[rid] for rid in dict.fromkeys(record_ids) if rid in found]
@@ -429,7 +430,7 @@ async def bulk_fetch(
                 m = meta.get(fid)
                 if m:
                     item = {"fullValue": m.get("fullValue", row.cells.get(fid))}
-                    item["status"] = "FAILED" if m.get("error") else "SUCCESS"
+                    item["status"] = "FAILED" if m.get("error") else CellStatus.SUCCESS
                     if m.get("error"):
                         item["error"] = m["error"]
                     content[fid] = item

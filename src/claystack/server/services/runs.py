@@ -34,8 +34,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire.cells import CellStatus
 from ..enrichment import evaluation
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id, new_ids
 from ..storage.models import CellStatusCount, Field, FormulaRun, Record, RunJob, Table
 from . import tables as tables_svc
@@ -44,9 +45,14 @@ from .common import now_ms
 from .fields import RUNNABLE_TYPES
 from .tables import TableRef
 
-QUEUED_CELL = orjson.dumps({"status": "QUEUED"}).decode()
+QUEUED_CELL = orjson.dumps({"status": CellStatus.QUEUED}).decode()
 _NOWHERE = 2**62  # the position of a sweep that has nothing queued yet
-PENDING_STATUSES = ("QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK")
+PENDING_STATUSES = (
+    CellStatus.QUEUED,
+    CellStatus.RUNNING,
+    CellStatus.RETRY,
+    CellStatus.AWAITING_CALLBACK,
+)
 
 
 # Plain rows may hold SQL NULL or JSON null in ``meta``; both read as an empty object.
@@ -59,7 +65,7 @@ META_OBJECT = {
 
 
 def _bad(message: str) -> BadRequest:
-    return BadRequest(f"Invalid request parameter(s): {message}")
+    return InvalidParameter(None, message)
 
 
 def cell_status(field_id: str) -> ColumnElement[Any]:
@@ -119,7 +125,7 @@ async def _queue_formula(
     for conds in where:
         marked = await conn.scalars(
             update(Record)
-            .where(*conds, or_(status.is_(None), status != "QUEUED"))
+            .where(*conds, or_(status.is_(None), status != CellStatus.QUEUED))
             .values(meta=set_meta_expr(conn, field_id, QUEUED_CELL))
             .returning(Record.seq)
         )
@@ -235,7 +241,7 @@ async def start_run(
         conds: list[ColumnElement[bool]] = [Record.table_id == table.id, Record.seq.in_(seqs)]
         if not force:
             status = cell_status(fid)
-            conds.append(or_(status.is_(None), status != "SUCCESS"))
+            conds.append(or_(status.is_(None), status != CellStatus.SUCCESS))
         if ftype == "formula":
             await _queue_formula(
                 conn, scope.workspace_id, scope.actor.user_id, table.id, fid, [conds]
@@ -453,9 +459,9 @@ def _status_counts(table_id: str, fields: Sequence[str]) -> Any:
         .group_by(c.field_id, c.status)
     )
     status = case(
-        (RunJob.lease_until.is_not(None), "RUNNING"),
-        (RunJob.not_before > now_ms(), "RETRY"),
-        else_="QUEUED",
+        (RunJob.lease_until.is_not(None), CellStatus.RUNNING),
+        (RunJob.not_before > now_ms(), CellStatus.RETRY),
+        else_=CellStatus.QUEUED,
     )
     jobs = (
         select(RunJob.field_id, status.label("status"), func.count().label("n"))

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import BadRequest, Forbidden, NotFound
+from ..errors import BadRequest, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Source, SourceBuffer
 from . import records as records_svc
@@ -31,7 +31,7 @@ _NO_CAP = 2**62
 
 
 def _bad(field: str, text: str) -> BadRequest:
-    return BadRequest(f'Invalid request parameter(s): Field "{field}" - {text}')
+    return InvalidParameter(f"{field}", f"{text}")
 
 
 def with_envelope(out: dict[str, Any]) -> dict[str, Any]:
@@ -204,11 +204,9 @@ async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> d
     try:
         n = int(limit)
     except (TypeError, ValueError):
-        raise BadRequest(
-            "Invalid request parameter(s): Field 'limit' - Expected number, received nan"
-        ) from None
+        raise InvalidParameter(None, "Field 'limit' - Expected number, received nan") from None
     if n < 1:
-        raise BadRequest("Invalid request parameter(s): Field 'limit' - must be at least 1")
+        raise InvalidParameter(None, "Field 'limit' - must be at least 1")
     row = await _reload(conn, source.id)
     buffered = await conn.scalar(
         select(func.count()).select_from(SourceBuffer).where(SourceBuffer.source_id == source.id)

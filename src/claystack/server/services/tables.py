@@ -11,7 +11,7 @@ import orjson
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import BadRequest, FieldNameAlreadyExists, NotFound
+from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
 from . import fields as fields_svc
@@ -196,12 +196,10 @@ async def create_table(
     template = template or "basic"
     if template not in TEMPLATES:
         choices = ", ".join(TEMPLATES)
-        raise BadRequest(f'Invalid request parameter(s): Field "template" - one of {choices}')
+        raise InvalidParameter("template", f"one of {choices}")
     table_type = (table_type or "spreadsheet").lower()
     if table_type not in TABLE_TYPES:
-        raise BadRequest(
-            f'Invalid request parameter(s): Field "type" - expected one of {", ".join(TABLE_TYPES)}'
-        )
+        raise InvalidParameter("type", f"expected one of {', '.join(TABLE_TYPES)}")
     extra: dict[str, Any] = {}
     if workbook_id is None:
         workbook = await workspaces.create_workbook(conn, scope, name=name)
@@ -298,7 +296,7 @@ async def update_table(
     values: dict[str, Any] = {}
     if name is not None:
         if not name.strip():
-            raise BadRequest('Invalid request parameter(s): Field "name" - must not be empty')
+            raise InvalidParameter("name", "must not be empty")
         values["name"] = name
     if description is not None:
         values["description"] = description
@@ -352,10 +350,7 @@ async def _check_name_free(
 
 def _check_type(field_type: str) -> str:
     if field_type not in FIELD_TYPES:
-        raise BadRequest(
-            f'Invalid request parameter(s): Field "type" - "{field_type}" is not one of '
-            f"{', '.join(FIELD_TYPES)}"
-        )
+        raise InvalidParameter("type", f'"{field_type}" is not one of ' + ", ".join(FIELD_TYPES))
     return field_type
 
 
@@ -368,7 +363,7 @@ async def create_field(
     type_settings: dict[str, Any] | None,
 ) -> dict[str, Any]:
     if not name.strip():
-        raise BadRequest('Invalid request parameter(s): Field "name" - must not be empty')
+        raise InvalidParameter("name", "must not be empty")
     _check_type(field_type)
     await _check_name_free(conn, table.id, name)
     position = await conn.scalar(
@@ -444,7 +439,7 @@ async def update_field(
     values: dict[str, Any] = {}
     if name is not None and name != row.name:
         if not name.strip():
-            raise BadRequest('Invalid request parameter(s): Field "name" - must not be empty')
+            raise InvalidParameter("name", "must not be empty")
         await _check_name_free(conn, table.id, name, except_id=field_id)
         values["name"] = name
     if field_type is not None:

@@ -11,7 +11,7 @@ from fractional_indexing import generate_n_keys_between
 from sqlalchemy import Text, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Record, View
 from . import tables as tables_svc
@@ -25,7 +25,7 @@ _SCAN_CHUNK = 5_000
 
 
 def _bad(message: str) -> BadRequest:
-    return BadRequest(f"Invalid request parameter(s): {message}")
+    return InvalidParameter(None, message)
 
 
 async def get_view(conn: AsyncConnection, table: TableRef, view_id: str) -> dict[str, Any]:

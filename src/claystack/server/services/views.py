@@ -21,7 +21,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from ..errors import BadRequest
+from ...wire.cells import CellStatus
+from ..errors import BadRequest, InvalidParameter
 from ..storage.models import Record
 from .workspaces import like_escape
 
@@ -68,7 +69,7 @@ _SYSTEM_COLUMNS: dict[str, ColumnElement[Any]] = {
 
 
 def _bad(message: str) -> BadRequest:
-    return BadRequest(f"Invalid request parameter(s): {message}")
+    return InvalidParameter(None, message)
 
 
 def _nonneg_int(name: str, value: Any) -> int | None:
@@ -320,7 +321,9 @@ def _system_filter(config: dict[str, Any]) -> ColumnElement[bool] | None:
         if not action_ids:
             return true()
         conds = [
-            Record.meta[fid]["status"].as_string().in_(("SUCCESS", "SUCCESS_NO_DATA"))
+            Record.meta[fid]["status"]
+            .as_string()
+            .in_((CellStatus.SUCCESS, CellStatus.SUCCESS_NO_DATA))
             for fid in action_ids
         ]
         return and_(Record.meta.is_not(None), *conds)

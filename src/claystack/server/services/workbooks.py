@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment import registry
-from ..errors import BadRequest, NotFound
+from ..errors import InvalidParameter, NotFound
 from ..storage.models import Field, Table, Workbook
 from . import workspaces
 from .common import Scope, iso, now_ms
@@ -50,7 +50,7 @@ async def update_workbook(
     await _workbook(conn, scope, workbook_id)
     if name is not None:
         if not name.strip():
-            raise BadRequest('Invalid request parameter(s): Field "name" - must not be empty')
+            raise InvalidParameter("name", "must not be empty")
         await conn.execute(
             update(Workbook)
             .where(Workbook.id == workbook_id)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..errors import BadRequest, Forbidden, NotFound
+from ..errors import Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import (
     Folder,
@@ -370,9 +370,9 @@ def normalize_resource_types(types: Iterable[str] | None) -> set[str]:
     for t in types:
         upper = str(t).upper()
         if upper not in RESOURCE_TYPES:
-            raise BadRequest(
-                f'Invalid request parameter(s): Field "resourceTypes" - unknown type "{t}"; '
-                f"expected one of {', '.join(RESOURCE_TYPES)}"
+            raise InvalidParameter(
+                "resourceTypes",
+                f'unknown type "{t}"; expected one of ' + ", ".join(RESOURCE_TYPES),
             )
         out.add(upper)
     return out
@@ -400,10 +400,7 @@ async def list_resources(
             if await workbook_workspace(conn, pid) != ws:
                 raise NotFound("Workbook not found")
         else:
-            raise BadRequest(
-                'Invalid request parameter(s): Field "parentResource.type" - '
-                "expected FOLDER or WORKBOOK"
-            )
+            raise InvalidParameter("parentResource.type", "expected FOLDER or WORKBOOK")
     else:
         kind, pid = "", ""
 

@@ -18,8 +18,9 @@ import aiohttp
 import orjson
 from yarl import URL
 
-from .. import bindings
-from ..base import Action, ActionError, ActionResult, Integration, RunContext
+from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
+from ....wire.cells import CellStatus
+from .. import bindings, context
 from . import _http
 
 # Credits per successful execution; a model matches its entry or the longest entry it starts
@@ -103,9 +104,9 @@ def _secret(value: Any) -> str:
 
 def _endpoint(ctx: RunContext) -> tuple[str, str, str, _http.Policy | None]:
     creds: Mapping[str, Any] = ctx.credentials or {}
-    settings = ctx.settings
+    settings = context.builtin(ctx).settings
     if creds.get("base_url"):
-        base, policy = str(creds["base_url"]), _http.Policy.from_settings(settings)
+        base, policy = str(creds["base_url"]), ctx.http_policy or _http.Policy()
     else:
         base, policy = str(getattr(settings, "ai_base_url", "") or ""), None
     if not base:
@@ -124,9 +125,13 @@ def _schema(raw: Any) -> dict[str, Any] | None:
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise ActionError("answerSchema is not valid JSON", "ERROR_INVALID_INPUT") from None
+            raise ActionError(
+                "answerSchema is not valid JSON", CellStatus.ERROR_INVALID_INPUT
+            ) from None
     if not isinstance(raw, dict):
-        raise ActionError("answerSchema must be a JSON Schema object", "ERROR_INVALID_INPUT")
+        raise ActionError(
+            "answerSchema must be a JSON Schema object", CellStatus.ERROR_INVALID_INPUT
+        )
     return raw
 
 
@@ -144,7 +149,9 @@ def _decoded(raw: Any) -> Any:
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            raise ActionError("answerSchemaType is not valid JSON", "ERROR_INVALID_INPUT") from None
+            raise ActionError(
+                "answerSchemaType is not valid JSON", CellStatus.ERROR_INVALID_INPUT
+            ) from None
     return raw
 
 
@@ -184,7 +191,7 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     inputs = _aliases(inputs)
     prompt = inputs.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise ActionError("prompt is required", "ERROR_INVALID_INPUT")
+        raise ActionError("prompt is required", CellStatus.ERROR_INVALID_INPUT)
     base, key, model, policy = _endpoint(ctx)
     model = str(inputs.get("model") or model)
     if not model:
@@ -210,12 +217,14 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     def scrub(text: str) -> str:
         return text.replace(key, "***") if key else text
 
-    seconds = float(getattr(ctx.settings, "ai_timeout_seconds", 120.0) or 120.0)
+    seconds = float(getattr(context.builtin(ctx).settings, "ai_timeout_seconds", 120.0) or 120.0)
     try:
         url = URL(f"{base}/chat/completions")
         _http.check_url(url)
     except (ValueError, _http.RefusedTarget):
-        raise ActionError("The AI base URL must be http or https", "ERROR_INVALID_INPUT") from None
+        raise ActionError(
+            "The AI base URL must be http or https", CellStatus.ERROR_INVALID_INPUT
+        ) from None
     try:
         async with asyncio.timeout(seconds):
             response = await _http.request(
@@ -227,12 +236,14 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
             )
     except TimeoutError:
         raise ActionError(
-            f"No answer within {seconds:g}s", "ERROR_TIMEOUT", retryable=True
+            f"No answer within {seconds:g}s", CellStatus.ERROR_TIMEOUT, retryable=True
         ) from None
     except _http.RefusedTarget as exc:
-        raise ActionError(str(exc), "ERROR_INVALID_INPUT") from None
+        raise ActionError(str(exc), CellStatus.ERROR_INVALID_INPUT) from None
     except aiohttp.InvalidURL:
-        raise ActionError("The AI base URL must be http or https", "ERROR_INVALID_INPUT") from None
+        raise ActionError(
+            "The AI base URL must be http or https", CellStatus.ERROR_INVALID_INPUT
+        ) from None
     except aiohttp.ClientError as exc:
         raise ActionError(
             scrub(f"Network error: {exc or type(exc).__name__}"), retryable=True
@@ -271,9 +282,8 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         "finishReason": choice.get("finish_reason"),
     }
     has_data = answer is not None and not (isinstance(answer, str) and not answer.strip())
-    return ActionResult(
-        value=answer, full_value=full, has_data=has_data, credits=price(model, ctx.settings)
-    )
+    credits = price(model, context.builtin(ctx).settings)
+    return ActionResult(value=answer, full_value=full, has_data=has_data, credits=credits)
 
 
 integration = Integration(

@@ -17,8 +17,9 @@ import aiohttp
 import orjson
 from yarl import URL
 
+from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
+from ....wire.cells import CellStatus
 from .. import bindings
-from ..base import Action, ActionError, ActionResult, Integration, RunContext
 from ..formulas import is_blank
 from . import _http
 
@@ -81,7 +82,7 @@ def _pairs(raw: Any, name: str) -> list[tuple[str, str]]:
             if name == "queryString" and "=" in raw:
                 return parse_qsl(raw.lstrip("?"), keep_blank_values=True)
             raise ActionError(
-                f"{name} must be an object or a list of pairs", "ERROR_INVALID_INPUT"
+                f"{name} must be an object or a list of pairs", CellStatus.ERROR_INVALID_INPUT
             ) from None
     items: list[Any]
     if isinstance(raw, Mapping):
@@ -89,7 +90,9 @@ def _pairs(raw: Any, name: str) -> list[tuple[str, str]]:
     elif isinstance(raw, list):
         items = raw
     else:
-        raise ActionError(f"{name} must be an object or a list of pairs", "ERROR_INVALID_INPUT")
+        raise ActionError(
+            f"{name} must be an object or a list of pairs", CellStatus.ERROR_INVALID_INPUT
+        )
     out: list[tuple[str, str]] = []
     for item in items:
         if isinstance(item, Mapping):
@@ -98,9 +101,9 @@ def _pairs(raw: Any, name: str) -> list[tuple[str, str]]:
         elif isinstance(item, list | tuple) and len(item) == 2:
             key, value = item
         else:
-            raise ActionError(f"{name}: {item!r} is not a pair", "ERROR_INVALID_INPUT")
+            raise ActionError(f"{name}: {item!r} is not a pair", CellStatus.ERROR_INVALID_INPUT)
         if key is None or key == "":
-            raise ActionError(f"{name}: a pair has no name", "ERROR_INVALID_INPUT")
+            raise ActionError(f"{name}: a pair has no name", CellStatus.ERROR_INVALID_INPUT)
         if value is None:
             continue
         if isinstance(value, bool):
@@ -144,7 +147,7 @@ def _int(inputs: Mapping[str, Any], name: str, default: int) -> int:
     try:
         return int(raw)
     except (TypeError, ValueError):
-        raise ActionError(f"{name} must be an integer", "ERROR_INVALID_INPUT") from None
+        raise ActionError(f"{name} must be an integer", CellStatus.ERROR_INVALID_INPUT) from None
 
 
 def _bool(inputs: Mapping[str, Any], name: str, default: bool) -> bool:
@@ -159,10 +162,10 @@ def _bool(inputs: Mapping[str, Any], name: str, default: bool) -> bool:
 def _request(inputs: Mapping[str, Any]) -> tuple[str, URL, dict[str, str], bytes | None]:
     method = str(inputs.get("method") or "GET").upper()
     if method not in METHODS:
-        raise ActionError(f"Unsupported method {method}", "ERROR_INVALID_INPUT")
+        raise ActionError(f"Unsupported method {method}", CellStatus.ERROR_INVALID_INPUT)
     raw_url = str(inputs.get("url") or "").strip()
     if not raw_url:
-        raise ActionError("url is required", "ERROR_INVALID_INPUT")
+        raise ActionError("url is required", CellStatus.ERROR_INVALID_INPUT)
     try:
         url = URL(raw_url)
         _http.check_url(url)
@@ -170,9 +173,9 @@ def _request(inputs: Mapping[str, Any]) -> tuple[str, URL, dict[str, str], bytes
         if params:
             url = _http.with_params(url, params)
     except _http.RefusedTarget as exc:
-        raise ActionError(str(exc), "ERROR_INVALID_INPUT") from None
+        raise ActionError(str(exc), CellStatus.ERROR_INVALID_INPUT) from None
     except (ValueError, TypeError) as exc:
-        raise ActionError(f"Invalid url: {exc}", "ERROR_INVALID_INPUT") from None
+        raise ActionError(f"Invalid url: {exc}", CellStatus.ERROR_INVALID_INPUT) from None
     headers = dict(_pairs(inputs.get("headers"), "headers"))
     has_type = any(k.lower() == "content-type" for k in headers)
     body = inputs.get("body")
@@ -221,7 +224,9 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     should_retry = _bool(inputs, "shouldRetry", True)
     max_retries = max(_int(inputs, "maxRetries", DEFAULT_MAX_RETRIES), 0)
 
-    def transient(message: str, status: str = "ERROR", after: float | None = None) -> ActionError:
+    def transient(
+        message: str, status: str = CellStatus.ERROR, after: float | None = None
+    ) -> ActionError:
         retryable = should_retry and max_retries > 0
         return ActionError(message, status, retryable, after, max_retries)
 
@@ -232,7 +237,7 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         except orjson.JSONDecodeError:
             paths = [paths]
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        raise ActionError("fieldPaths must be a list of strings", "ERROR_INVALID_INPUT")
+        raise ActionError("fieldPaths must be a list of strings", CellStatus.ERROR_INVALID_INPUT)
     paths = [p.strip() for p in paths if p.strip()]
 
     seconds = timeout_ms / 1000
@@ -241,23 +246,23 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
             response = await _http.request(
                 method,
                 url,
-                _http.Policy.from_settings(ctx.settings),
+                ctx.http_policy or _http.Policy(),
                 headers=headers,
                 content=payload,
                 max_redirects=MAX_REDIRECTS,
                 max_bytes=MAX_RESPONSE_BYTES,
             )
     except TimeoutError:
-        raise transient(f"No response within {seconds:g}s", "ERROR_TIMEOUT") from None
+        raise transient(f"No response within {seconds:g}s", CellStatus.ERROR_TIMEOUT) from None
     except _http.RefusedTarget as exc:
-        raise ActionError(str(exc), "ERROR_INVALID_INPUT") from None
+        raise ActionError(str(exc), CellStatus.ERROR_INVALID_INPUT) from None
     except (_http.TooManyRedirects, _http.ResponseTooLarge) as exc:
-        raise ActionError(str(exc), "ERROR") from None
+        raise ActionError(str(exc), CellStatus.ERROR) from None
     except aiohttp.InvalidURL as exc:
-        raise ActionError(f"Invalid url: {exc}", "ERROR_INVALID_INPUT") from None
+        raise ActionError(f"Invalid url: {exc}", CellStatus.ERROR_INVALID_INPUT) from None
     except aiohttp.ClientPayloadError as exc:
         if "encoding" in str(exc).lower():  # a body that does not decode: retrying won't help
-            raise ActionError(f"HTTP error: {exc}", "ERROR") from None
+            raise ActionError(f"HTTP error: {exc}", CellStatus.ERROR) from None
         raise transient(f"Network error: {exc}") from None
     except aiohttp.ClientError as exc:
         detail = str(exc) or type(exc).__name__

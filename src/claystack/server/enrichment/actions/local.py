@@ -19,8 +19,10 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
+from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
+from ....wire.cells import CellStatus
 from .. import bindings
-from ..base import Action, ActionError, ActionResult, Integration, RunContext
+from ..context import database
 from ..formulas import is_blank
 from . import subroutine
 
@@ -111,9 +113,9 @@ def _text(inputs: Mapping[str, Any], *names: str, required: bool = True) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()
         if value not in (None, ""):
-            raise ActionError(f"{name} must be a text", "ERROR_INVALID_INPUT")
+            raise ActionError(f"{name} must be a text", CellStatus.ERROR_INVALID_INPUT)
     if required:
-        raise ActionError(f"{names[0]} is required", "ERROR_INVALID_INPUT")
+        raise ActionError(f"{names[0]} is required", CellStatus.ERROR_INVALID_INPUT)
     return ""
 
 
@@ -128,7 +130,7 @@ async def _read_target(key: tuple[int, int, str], ctx: RunContext, table_id: str
     # Later callers start another read: this one may begin after their rows were written.
     future = _next_reads.pop(key)
     try:
-        async with ctx.db.transaction(write=False) as conn:
+        async with database(ctx).transaction(write=False) as conn:
             row = (
                 await conn.execute(
                     select(Table.id, Table.workspace_id, Table.data_version, Table.owner_id).where(
@@ -148,17 +150,16 @@ async def _target(ctx: RunContext, table_id: str) -> Any:
     """The target table's row if it is in the cell's workspace. Cells asking at once share
     one read, which starts after all of them asked (so it sees every row committed before
     their runs were queued)."""
-    if ctx.db is None:
-        raise ActionError("Local actions need the server's database")
+    db = database(ctx)
     loop = asyncio.get_running_loop()
-    key = (id(loop), id(ctx.db), table_id)
+    key = (id(loop), id(db), table_id)
     future = _next_reads.get(key)
     if future is None:
         future = _next_reads[key] = loop.create_future()
         loop.call_soon(_start_read, loop, key, ctx, table_id)
     row = await asyncio.shield(future)
     if row is None or row.workspace_id != ctx.workspace_id:
-        raise ActionError(f"Table not found: {table_id}", "ERROR_INVALID_INPUT")
+        raise ActionError(f"Table not found: {table_id}", CellStatus.ERROR_INVALID_INPUT)
     return row
 
 
@@ -177,7 +178,7 @@ async def _index(ctx: RunContext, table_id: str) -> _Index:
     from ...storage.models import Field, Record
 
     target = await _target(ctx, table_id)
-    key = (id(ctx.db), table_id)
+    key = (id(database(ctx)), table_id)
     cached = _indexes.get(key)
     if cached is not None and cached.version == target.data_version:
         _indexes.move_to_end(key)
@@ -187,7 +188,7 @@ async def _index(ctx: RunContext, table_id: str) -> _Index:
         cached = _indexes.get(key)
         if cached is not None and cached.version == target.data_version:
             return cached
-        async with ctx.db.transaction(write=False) as conn:
+        async with database(ctx).transaction(write=False) as conn:
             names = {
                 r.id: r.name
                 for r in await conn.execute(
@@ -217,7 +218,7 @@ def _column(index: _Index, ref: str, table_id: str) -> str:
     for fid, name in index.names.items():
         if name == ref or name.lower() == lowered:
             return fid
-    raise ActionError(f'No column "{ref}" in table {table_id}', "ERROR_INVALID_INPUT")
+    raise ActionError(f'No column "{ref}" in table {table_id}', CellStatus.ERROR_INVALID_INPUT)
 
 
 def _operator(inputs: Mapping[str, Any]) -> str:
@@ -226,7 +227,7 @@ def _operator(inputs: Mapping[str, Any]) -> str:
     op = _OPERATOR_ALIASES.get(op, op)
     if op not in OPERATORS:
         raise ActionError(
-            f"filterOperator must be one of {', '.join(OPERATORS)}", "ERROR_INVALID_INPUT"
+            f"filterOperator must be one of {', '.join(OPERATORS)}", CellStatus.ERROR_INVALID_INPUT
         )
     return op
 
@@ -270,7 +271,7 @@ async def _lookup(inputs: dict[str, Any], ctx: RunContext, limit: int) -> list[d
     op = _operator(inputs)
     value = inputs.get("rowValue", inputs.get("value"))
     if op in ("equal", "contains") and is_blank(value):
-        raise ActionError("rowValue is blank", "ERROR_BLANK_TOKEN")
+        raise ActionError("rowValue is blank", CellStatus.ERROR_BLANK_TOKEN)
     index = await _index(ctx, table_id)
     fid = _column(index, ref, table_id)
     return [_record(index, p) for p in _matches(index, fid, op, value, limit)]
@@ -306,11 +307,13 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         except orjson.JSONDecodeError:
             values = None
     if not isinstance(values, dict) or not values:
-        raise ActionError("fields must be an object of column → value", "ERROR_INVALID_INPUT")
+        raise ActionError(
+            "fields must be an object of column → value", CellStatus.ERROR_INVALID_INPUT
+        )
     target = await _target(ctx, table_id)
     digest = hashlib.sha256(f"{ctx.table_id}:{ctx.field_id}:{ctx.record_id}".encode()).hexdigest()
     rid = f"r_w{digest[:24]}"
-    async with ctx.db.transaction(write=True) as conn:
+    async with database(ctx).transaction(write=True) as conn:
         row = (await conn.execute(select(Table).where(Table.id == table_id))).one()
         names = {
             r.id: r.name
@@ -323,7 +326,9 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         for ref, value in values.items():
             fid = ref if ref in names else lowered.get(str(ref).lower())
             if fid is None or fid.startswith(("f_created_at", "f_updated_at")):
-                raise ActionError(f'No column "{ref}" in table {table_id}', "ERROR_INVALID_INPUT")
+                raise ActionError(
+                    f'No column "{ref}" in table {table_id}', CellStatus.ERROR_INVALID_INPUT
+                )
             cells[fid] = value
         owner = Actor(int(target.owner_id or 0), "", "")
         ref_ = TableRef(table_id, Scope(owner, ctx.workspace_id, "owner"), row)
@@ -335,11 +340,11 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
                 conn,
                 ref_,
                 [{"id": rid, "cells": cells}],
-                max_cell_bytes=ctx.settings.max_cell_bytes,
+                max_cell_bytes=ctx.limits.max_cell_bytes,
             )
         else:
             await records.update_records(
-                conn, ref_, [(rid, cells)], max_cell_bytes=ctx.settings.max_cell_bytes
+                conn, ref_, [(rid, cells)], max_cell_bytes=ctx.limits.max_cell_bytes
             )
     named = {names[f]: v for f, v in cells.items()}
     return ActionResult(

@@ -16,7 +16,8 @@ import phonenumbers
 import tldextract
 from nameparser import HumanName
 
-from ..base import Action, ActionError, ActionResult, Integration, RunContext
+from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
+from ....wire.cells import CellStatus
 
 
 def _text(inputs: dict[str, Any], *names: str) -> str:
@@ -33,7 +34,7 @@ _NO_DATA = ActionResult(value=None, full_value=None, has_data=False, credits=0)
 
 
 def _invalid(message: str) -> ActionError:
-    return ActionError(message, "ERROR_INVALID_INPUT")
+    return ActionError(message, CellStatus.ERROR_INVALID_INPUT)
 
 
 def _is_ip(text: str) -> bool:

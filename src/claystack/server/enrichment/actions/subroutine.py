@@ -16,8 +16,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from .. import bindings, evaluation, registry
-from ..base import ActionError, ActionResult, RunContext
+from ....integrations import ActionError, ActionResult, RunContext
+from ....wire.cells import CellStatus
+from .. import bindings, context, evaluation, registry
+from ..context import database
 
 KEY = "execute-subroutine"
 INPUTS: dict[str, Any] = {
@@ -73,14 +75,15 @@ async def _step_action(
         if any(evaluation.is_blank(values.get(r)) for r in evaluation.references(text)):
             return None, 0  # a blank input: the column stays empty, as on a row
         inputs[b["name"]] = evaluation.evaluate_input(text, values)
-    nested = RunContext(
+    nested = context.for_action(
+        action,
         workspace_id=ctx.workspace_id,
         table_id=ctx.table_id,
         field_id=ctx.field_id,
         record_id=ctx.record_id,
         credentials=credentials,
-        settings=ctx.settings,
-        db=ctx.db,
+        settings=context.builtin(ctx).settings,
+        db=database(ctx),
     )
     result = await action.run(inputs, nested)
     price = result.credits if result.credits is not None else action.credits
@@ -92,7 +95,7 @@ async def _credentials(ctx: RunContext, fields: list[Any]) -> dict[str, Mapping[
     from ...services import app_accounts
 
     out: dict[str, Mapping[str, Any]] = {}
-    async with ctx.db.transaction(write=False) as conn:
+    async with database(ctx).transaction(write=False) as conn:
         for f in fields:
             aa = f.type_settings.get("authAccountId") if f.type == "action" else None
             if aa:
@@ -119,20 +122,20 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         "",
     )
     if not table_id:
-        raise ActionError("subroutineId is required", "ERROR_INVALID_INPUT")
+        raise ActionError("subroutineId is required", CellStatus.ERROR_INVALID_INPUT)
     given = inputs.get("inputs") or {}
     if not isinstance(given, dict):
-        raise ActionError("inputs must be an object of input name → value", "ERROR_INVALID_INPUT")
-    if ctx.db is None:
-        raise ActionError("Local actions need the server's database")
-    async with ctx.db.transaction(write=False) as conn:
+        raise ActionError(
+            "inputs must be an object of input name → value", CellStatus.ERROR_INVALID_INPUT
+        )
+    async with database(ctx).transaction(write=False) as conn:
         table = (
             await conn.execute(
                 select(Table.workspace_id, Table.settings).where(Table.id == table_id)
             )
         ).first()
         if table is None or table.workspace_id != ctx.workspace_id:
-            raise ActionError(f"Table not found: {table_id}", "ERROR_INVALID_INPUT")
+            raise ActionError(f"Table not found: {table_id}", CellStatus.ERROR_INVALID_INPUT)
         fields = list(
             await conn.execute(
                 select(Field).where(Field.table_id == table_id).order_by(Field.position, Field.id)
@@ -140,7 +143,7 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         )
     settings = table.settings or {}
     if settings.get("BLOCK_TYPE") != "SUBROUTINE":
-        raise ActionError(f"Table {table_id} is not a subroutine", "ERROR_INVALID_INPUT")
+        raise ActionError(f"Table {table_id} is not a subroutine", CellStatus.ERROR_INVALID_INPUT)
     exact = {f.name: f.id for f in fields}
     by_name = {f.name.lower(): f.id for f in reversed(fields)}
     ids = {f.id for f in fields}
@@ -152,11 +155,13 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         else:
             name, optional = str(spec), False
         if name and not optional and evaluation.is_blank(given.get(name)):
-            raise ActionError(f'Input "{name}" is required', "ERROR_INVALID_INPUT")
+            raise ActionError(f'Input "{name}" is required', CellStatus.ERROR_INVALID_INPUT)
     for name, value in given.items():
         fid = name if name in ids else exact.get(name, by_name.get(str(name).lower()))
         if fid is None:
-            raise ActionError(f'The subroutine has no input "{name}"', "ERROR_INVALID_INPUT")
+            raise ActionError(
+                f'The subroutine has no input "{name}"', CellStatus.ERROR_INVALID_INPUT
+            )
         values[fid] = value
     names = {f.id: f.name for f in fields}
     credentials = await _credentials(ctx, fields)

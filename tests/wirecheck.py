@@ -1,0 +1,146 @@
+"""Every answer the suite receives is checked against the wire model its route declares.
+
+``install(app)`` (one line in conftest's ``app`` fixture) adds an ASGI middleware that buffers
+each JSON answer, finds its route's declared response in the app's OpenAPI document (built from
+``claystack.wire``) and validates the body with JSON Schema: a missing field, a mistyped one or
+a wrong enum value fails the test that made the request. Errors (4xx/5xx) are checked against
+Clay's ``{type, message}`` envelope. A 2xx JSON answer of a route that declares no model fails
+too, unless the route is listed in ``UNDECLARED``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import orjson
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# (method, path) of routes whose 2xx answer is JSON but declares no wire model. Keep it empty.
+UNDECLARED: frozenset[tuple[str, str]] = frozenset()
+# Routes whose success is not JSON at all (test_openapi checks every other one declares a model).
+NOT_JSON = frozenset({("GET", "/v3/exports/{exportId}/file"), ("POST", "/v3/imports/upload")})
+
+_DOCS: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
+_ROUTES: dict[int, list[Any]] = {}
+_VALIDATORS: dict[tuple[int, str, str, str], Any] = {}
+
+
+class WireMismatch(AssertionError):
+    """An answer that does not match the wire model its route declares."""
+
+
+def install(app: FastAPI) -> None:
+    app.add_middleware(_WireCheck, fastapi_app=app)
+
+
+def _document(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI document, built once per set of routes (building it is slow)."""
+    key = tuple(
+        sorted((getattr(r, "path", ""), str(getattr(r, "methods", ""))) for r in app.routes)
+    )
+    doc = _DOCS.get(key)
+    if doc is None:
+        doc = _DOCS[key] = app.openapi()
+    return doc
+
+
+def _api_routes(routes: list[Any]) -> list[Any]:
+    """Every route with a path regex, in the order the router tries them."""
+    out: list[Any] = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            out += _api_routes(inner.routes)
+        elif hasattr(route, "path_regex"):
+            out.append(route)
+    return out
+
+
+def _route_path(app: FastAPI, method: str, path: str) -> str:
+    """The path template of the route that answers ``method path`` ("" when none does)."""
+    routes = _ROUTES.get(id(app))
+    if routes is None:
+        routes = _ROUTES[id(app)] = _api_routes(app.routes)
+    for route in routes:
+        methods = getattr(route, "methods", None)
+        if (methods is None or method in methods) and route.path_regex.match(path):
+            return str(route.path_format)
+    return ""
+
+
+def _validator(doc: dict[str, Any], path: str, method: str, status: str) -> Any:
+    """The JSON Schema validator of one declared answer; None when nothing is declared."""
+    key = (id(doc), path, method, status)
+    if key in _VALIDATORS:
+        return _VALIDATORS[key]
+    if status.startswith(("4", "5")):
+        schema: Any = {"$ref": "#/components/schemas/ClayError"}
+    else:
+        responses = doc["paths"].get(path, {}).get(method, {}).get("responses", {})
+        declared = responses.get(status) or {}
+        schema = declared.get("content", {}).get("application/json", {}).get("schema")
+    validator = None
+    if schema is not None:
+        root = {**schema, "components": doc.get("components", {})}
+        validator = jsonschema.Draft202012Validator(root)
+    _VALIDATORS[key] = validator
+    return validator
+
+
+def check(app: FastAPI, scope: Scope, status: int, body: bytes) -> None:
+    """Validates one JSON answer; raises :class:`WireMismatch` on a mismatch."""
+    method = scope["method"].lower()
+    # The app's middleware strips a trailing slash before routing.
+    path = _route_path(app, scope["method"], scope["path"].rstrip("/") or "/")
+    doc = _document(app)
+    if path and path not in doc["paths"] and status < 400:
+        return  # not an API route (/openapi.json, the docs pages): the document leaves it out
+    data = orjson.loads(body)
+    validator = _validator(doc, path, method, str(status))
+    if validator is None:
+        if (method.upper(), path) in UNDECLARED:
+            return
+        raise WireMismatch(f"{method.upper()} {path} answered {status} JSON but declares no model")
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in errors[:5]]
+        raise WireMismatch(
+            f"{method.upper()} {path} answered {status} off its wire model:\n" + "\n".join(lines)
+        )
+
+
+class _WireCheck:
+    def __init__(self, app: ASGIApp, fastapi_app: FastAPI) -> None:
+        self.app = app
+        self.fastapi_app = fastapi_app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        held: list[Message] = []
+        state: dict[str, Any] = {"json": False, "status": 0}
+
+        async def capture(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = dict(message.get("headers") or [])
+                ctype = headers.get(b"content-type", b"").split(b";")[0].strip()
+                state["json"] = ctype == b"application/json"
+                state["status"] = message["status"]
+            if not state["json"]:
+                await send(message)
+                return
+            held.append(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                body = b"".join(
+                    m.get("body", b"") for m in held if m["type"] != "http.response.start"
+                )
+                if body and scope.get("method") != "HEAD":
+                    check(self.fastapi_app, scope, state["status"], body)
+                for m in held:
+                    await send(m)
+                held.clear()
+
+        await self.app(scope, receive, capture)
