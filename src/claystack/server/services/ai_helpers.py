@@ -16,8 +16,9 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..enrichment.actions import ai
-from ..enrichment.base import ActionError, RunContext
+from ..enrichment import context
+from ..enrichment.actions import _http, ai
+from ..enrichment.base import ActionError
 from ..errors import BadRequest, NoMatchingURL, NotFound, ServiceUnavailable
 from ..storage.models import Field, Source
 from . import tables as tables_svc
@@ -42,7 +43,15 @@ async def _ask(settings: Any, prompt: str, system: str, schema: Any = None) -> A
     """The configured model's answer, or None when none is configured or it failed."""
     if not getattr(settings, "ai_base_url", ""):
         return None
-    ctx = RunContext(0, "", "", "", {}, settings)
+    ctx = context.BuiltinContext(
+        workspace_id=0,
+        table_id="",
+        field_id="",
+        record_id="",
+        limits=context.limits(settings),
+        http_policy=_http.Policy.from_settings(settings),
+        settings=settings,
+    )
     inputs = {"prompt": prompt, "systemPrompt": system}
     if schema is not None:
         inputs["answerSchema"] = schema

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..enrichment import registry
+from ..enrichment import context, registry
 from ..enrichment.actions import ai, local, normalize
-from ..enrichment.base import ActionError, RunContext
+from ..enrichment.base import ActionError
 from ..errors import BadRequest, NotFound
 from ..ids import new_id
 from ..storage.models import CreditRollup, Table
@@ -91,7 +91,16 @@ async def run_enrichment(
             f'"{kind}" cannot run outside a table on claystack: only local actions '
             "(normalizers, lookups, functions) run through run-enrichment"
         )
-    ctx = RunContext(scope.workspace_id, "", "", "", {}, settings, db)
+    ctx = context.for_action(
+        found[1],
+        workspace_id=scope.workspace_id,
+        table_id="",
+        field_id="",
+        record_id="",
+        credentials={},
+        settings=settings,
+        db=db,
+    )
     task = new_id("task")
     try:
         result = await found[1].run(dict(inputs), ctx)
