@@ -13,7 +13,7 @@ from sqlalchemy import delete, text
 from .engine import Runner
 from .enrichment.actions import _http as http_clients
 from .jobs import JobRunner
-from .services import accounts, app_accounts
+from .services import accounts
 from .storage import migrate
 from .storage.models import Base, CellStatusCount, CreditRollup, Instance
 
@@ -34,7 +34,6 @@ async def start(app: FastAPI) -> None:
         # Processes starting together must not both create the secret or the demo login.
         await migrate.lock_for_startup(conn)
         app.state.secret = await accounts.instance_secret(conn, settings)
-        app_accounts.use_secret(app.state.secret)
         app.state.webhooks.secret = app.state.secret
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)
     app.state.seeded = seeded

@@ -13,7 +13,7 @@ import signal
 from .config import Settings
 from .engine import Runner
 from .enrichment.actions import _http as http_clients
-from .services import accounts, app_accounts
+from .services import accounts
 from .storage import migrate
 from .storage.engine import Database
 
@@ -36,7 +36,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         await migrate.upgrade(db)
         async with db.transaction(write=True) as conn:
             await migrate.lock_for_startup(conn)
-            app_accounts.use_secret(await accounts.instance_secret(conn, settings))
+            await accounts.instance_secret(conn, settings)  # made here if this start is the first
         runner = Runner(db, settings)
         runner.start()
         log.warning("claystack worker: running (concurrency %d)", settings.run_concurrency)

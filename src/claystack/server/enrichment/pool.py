@@ -59,6 +59,7 @@ class _Slot:
         self.max_result_bytes = max_result_bytes
         self.process: subprocess.Popen[bytes] | None = None
         self.conn: Connection | None = None
+        self.closed = False
 
     def _ensure(self) -> Connection:
         conn = self.conn
@@ -66,6 +67,8 @@ class _Slot:
         # again in the child.
         if conn is None or self.process is None or self.process.poll() is not None:
             self.kill()
+            if self.closed:
+                raise RuntimeError("The formula pool is closed")
             ours, theirs = socket.socketpair()
             with ours, theirs:
                 self.process = subprocess.Popen(
@@ -74,6 +77,9 @@ class _Slot:
                     stdin=subprocess.DEVNULL,
                 )
                 conn = self.conn = Connection(os.dup(ours.fileno()))
+            if self.closed:  # closed while this worker started: it must not outlive the pool
+                self.kill()
+                raise RuntimeError("The formula pool is closed")
             if not conn.poll(_START_SECONDS) or conn.recv() != "ready":
                 self.kill()
                 raise RuntimeError("A formula worker process did not start")
@@ -167,14 +173,18 @@ class FormulaPool:
         self._lock = threading.Lock()
         self._semaphore: asyncio.Semaphore | None = None
         self._threads: ThreadPoolExecutor | None = None
+        self._closed = False
 
     def _start(self) -> None:
+        self._closed = False
         if self._threads is None:
             self._threads = ThreadPoolExecutor(self.size, thread_name_prefix="claystack-formulas")
             self._semaphore = asyncio.Semaphore(self.size)
 
     def _take(self) -> _Slot:
         with self._lock:
+            if self._closed:  # a call queued before close() must not start a worker
+                raise RuntimeError("The formula pool is closed")
             if self._idle:
                 return self._idle.pop()
             slot = _Slot(self.time_limit, self.max_result_bytes)
@@ -207,8 +217,10 @@ class FormulaPool:
     def close(self) -> None:
         """Kills the workers (a call still running gets its answer or a timeout)."""
         with self._lock:
+            self._closed = True
             slots, self._slots, self._idle = self._slots, [], []
         for slot in slots:
+            slot.closed = True
             slot.kill()
         if self._threads is not None:
             self._threads.shutdown(wait=False)

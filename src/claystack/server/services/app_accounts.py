@@ -25,14 +25,6 @@ from ..ids import new_id
 from ..storage.models import AppAccount, Instance
 from .common import Scope, iso, now_ms
 
-_secret: str | None = None
-
-
-def use_secret(secret: str) -> None:
-    """Remembers the instance secret for :func:`resolve_credentials` (set at start-up)."""
-    global _secret
-    _secret = secret
-
 
 @lru_cache(maxsize=8)
 def _fernet(secret: str) -> Fernet:
@@ -360,11 +352,11 @@ async def resolve_credentials(
             f"Connected account {account_id} is for {row.integration!r}, not {integration_key!r}"
         )
     if secret is None:
-        secret = _secret or await conn.scalar(
-            select(Instance.value).where(Instance.key == "secret_key")
-        )
+        # The database's own secret, never a process-wide one: one process may serve several
+        # databases (tests, the pytest plugin), and each keeps its secret in its instance row.
+        secret = await conn.scalar(select(Instance.value).where(Instance.key == "secret_key"))
     if not secret:
-        raise RuntimeError("the instance secret is unknown; call app_accounts.use_secret()")
+        raise RuntimeError("the database has no instance secret; start the server once")
     return _open(secret, row)
 
 
