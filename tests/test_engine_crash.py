@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -36,6 +35,7 @@ from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry, Record, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
+from .fakes import free_port
 
 # 1,000 rows (2,000 calls) is over 30 claim batches: the kill lands mid-run with cells final,
 # running and queued in both columns, which is all the test needs.
@@ -134,14 +134,8 @@ def database(tmp_path: Path) -> Iterator[Settings]:
     pg_execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start(script: Path, db: Settings, provider: Provider) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAYSTACK_")}
     env |= {
         "CLAYSTACK_PORT": str(port),

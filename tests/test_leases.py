@@ -30,6 +30,7 @@ from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, new_table, serve_in_thread
+from .fakes import free_port, wait_ready
 from .test_runs import add_field, add_rows, wait_done
 
 ROWS = 20
@@ -259,7 +260,7 @@ def test_sigterm_releases_a_servers_jobs_and_exits(
         from .conftest import pg_execute
 
         pg_execute(f'CREATE SCHEMA "{schema}"')
-    port = _free_port()
+    port = free_port()
     env |= {
         "CLAYSTACK_DATABASE_URL": db_url,
         "CLAYSTACK_DATABASE_SCHEMA": schema,
@@ -278,7 +279,7 @@ def test_sigterm_releases_a_servers_jobs_and_exits(
     )
     try:
         base = f"http://127.0.0.1:{port}"
-        _wait_ready(base, proc)
+        wait_ready(base, [proc], timeout=120)
         with httpx.Client(base_url=base, timeout=30) as c:
             r = c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
             assert r.status_code == 200, r.text
@@ -329,24 +330,3 @@ async def _read_jobs(url: str, schema: str) -> list[Any]:
             return list(await conn.execute(select(RunJob)))
     finally:
         await db.dispose()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else proc.returncode
-        try:
-            if httpx.get(f"{url}/_claystack/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{url} not ready")

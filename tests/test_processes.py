@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
+from .fakes import free_port, wait_ready
 
 CLI = [sys.executable, "-c", "from claystack.cli import main; main()"]
 
@@ -49,28 +50,6 @@ def test_migrate_applies_and_reports(tmp_path: Path) -> None:
     assert (tmp_path / "m.db").exists()
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(url: str, procs: list[subprocess.Popen[str]]) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        for p in procs:
-            assert p.poll() is None, p.stderr.read() if p.stderr else p.returncode
-        try:
-            if httpx.get(f"{url}/_claystack/ready", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{url} not ready")
-
-
 async def _echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
@@ -101,7 +80,7 @@ def test_api_processes_and_a_worker_share_one_database(pg_schema: str) -> None:
         CLAYSTACK_DATABASE_SCHEMA=pg_schema,
         CLAYSTACK_HTTP_ALLOW_PRIVATE="true",
     )
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     procs: list[subprocess.Popen[str]] = []
     try:
         # Two multi-process servers start at the same moment on a fresh database.
@@ -117,7 +96,7 @@ def test_api_processes_and_a_worker_share_one_database(pg_schema: str) -> None:
             )
         urls = [f"http://127.0.0.1:{port}" for port in ports]
         for url in urls:
-            _wait_ready(url, procs)
+            wait_ready(url, procs)
         with serve_in_thread(_echo) as provider:
             a = httpx.Client(base_url=urls[0], timeout=30)
             b = httpx.Client(base_url=urls[1], timeout=30)

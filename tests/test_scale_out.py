@@ -24,7 +24,8 @@ from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry, Record, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
-from .test_processes import CLI, _env, _free_port
+from .fakes import free_port, wait_ready
+from .test_processes import CLI, _env
 from .test_sources import add_source_body
 
 HOOKS = 4_000
@@ -56,21 +57,6 @@ class Provider:
     def wait_calls(self, n: int, timeout: float = 60) -> None:
         with self._arrived:
             assert self._arrived.wait_for(lambda: self.calls >= n, timeout), self.calls
-
-
-def _wait_ready(url: str, procs: list[subprocess.Popen[str]]) -> None:
-    """Eight Python processes start at once: on a loaded 2-core machine that takes minutes."""
-    deadline = time.monotonic() + 400
-    while time.monotonic() < deadline:
-        for p in procs:
-            assert p.poll() is None, p.stderr.read() if p.stderr else p.returncode
-        try:
-            if httpx.get(f"{url}/_claystack/ready", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url} not ready")
 
 
 def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
@@ -156,7 +142,7 @@ def test_two_servers_and_two_workers_one_killed(
         CLAYSTACK_RUN_LEASE_SECONDS="1",
         CLAYSTACK_RUN_POLL_SECONDS="0.05",
     )
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     # Both servers at the same moment, on a database with no tables yet.
     for port in ports:
         processes.append(
@@ -166,7 +152,7 @@ def test_two_servers_and_two_workers_one_killed(
     processes += workers
     urls = [f"http://127.0.0.1:{port}" for port in ports]
     for url in urls:
-        _wait_ready(url, processes)
+        wait_ready(url, processes, timeout=400)
     a = httpx.Client(base_url=urls[0], timeout=60)
     b = httpx.Client(base_url=urls[1], timeout=60)
     for c in (a, b):

@@ -9,7 +9,6 @@ import logging
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +29,7 @@ from claystack.server.app import create_app
 from claystack.server.config import Settings
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, login, make_client, new_table
+from .fakes import free_port
 
 URL_RE = re.compile(
     r"^http://testserver/v3/sources/webhook/pull-in-data-from-a-webhook-"
@@ -600,12 +600,6 @@ async def test_sdk_sources(app: FastAPI) -> None:
 # -- over real HTTP, concurrently ----------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 SENDERS = 16
 PER_SENDER = 120
 
@@ -657,7 +651,7 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
     """16 senders against ``claystack serve`` in its own process: every 2xx has its row,
     no row lacks a 2xx, the count matches, and retried keys add nothing."""
     url, schema = database
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLAYSTACK_")}
     env.update(
         CLAYSTACK_DATA_DIR=str(tmp_path),
