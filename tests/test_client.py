@@ -484,6 +484,9 @@ async def test_runs_start_and_wait(clay: AsyncClient) -> None:
     await clay.tables.update(table.id, table_settings={"AUTO_RUN_ON": False})
     formula = await clay.fields.create_formula(table.id, "Shout", "{{" + ids["Name"] + "}} + '!'")
     rows = await clay.records.add(table.id, [{ids["Name"]: "ada"}, {ids["Name"]: "bob"}])
+    estimate = await clay.runs.estimate(table.id, [formula.id], num_records=1)
+    assert estimate.preview and estimate.recordCount == 1 and estimate.credits == 0
+    assert estimate.formulaFieldIds == [formula.id]
     started = await clay.runs.start(table.id, [formula.id])
     assert started.recordCount == 2 and started.runMode == "INDIVIDUAL"
     status = await clay.runs.wait(table.id, [formula.id], poll_interval=0.05, timeout=30)

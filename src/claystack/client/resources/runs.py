@@ -21,6 +21,25 @@ from ._util import (
 )
 
 
+def _run_body(
+    table_id: str,
+    field_ids: Iterable[str],
+    record_ids: Iterable[str] | None,
+    view_id: str | None,
+    num_records: int | None,
+    force: bool,
+) -> Op[dict[str, Any]]:
+    """The body of ``PATCH …/run`` (and its estimate): these rows, or a view's first rows."""
+    if record_ids is not None:
+        run_records: dict[str, Any] = {"recordIds": [_id(r) for r in record_ids]}
+    else:
+        top: dict[str, Any] = {"viewId": (yield from _view_of(table_id, view_id))}
+        if num_records is not None:
+            top["numRecords"] = num_records
+        run_records = {"viewIdTopRecords": top}
+    return {"fieldIds": [_id(f) for f in field_ids], "runRecords": run_records, "forceRun": force}
+
+
 class Runs(Namespace[M]):
     """Running enrichment columns and watching them finish."""
 
@@ -40,19 +59,8 @@ class Runs(Namespace[M]):
         ``num_records`` rows of a view (all of them by default; the default view when none
         is given). Cells already ``SUCCESS`` are kept unless ``force``."""
         t = _id(table_id)
-        if record_ids is not None:
-            run_records: dict[str, Any] = {"recordIds": [_id(r) for r in record_ids]}
-        else:
-            top: dict[str, Any] = {"viewId": (yield from _view_of(t, view_id))}
-            if num_records is not None:
-                top["numRecords"] = num_records
-            run_records = {"viewIdTopRecords": top}
-        body = {
-            "fieldIds": [_id(f) for f in field_ids],
-            "runRecords": run_records,
-            "callerName": caller_name,
-            "forceRun": force,
-        }
+        body = yield from _run_body(t, field_ids, record_ids, view_id, num_records, force)
+        body["callerName"] = caller_name
         return RunStarted.model_validate((yield req("PATCH", f"/tables/{_q(t)}/run", body)))
 
     @api("PATCH /tables/{tableId}/run/estimate")
@@ -69,18 +77,7 @@ class Runs(Namespace[M]):
         """What :meth:`start` with the same arguments would spend, without running: the
         rows, the actions (executions) and the credits, per column."""
         t = _id(table_id)
-        if record_ids is not None:
-            run_records: dict[str, Any] = {"recordIds": [_id(r) for r in record_ids]}
-        else:
-            top: dict[str, Any] = {"viewId": (yield from _view_of(t, view_id))}
-            if num_records is not None:
-                top["numRecords"] = num_records
-            run_records = {"viewIdTopRecords": top}
-        body: dict[str, Any] = {
-            "fieldIds": [_id(f) for f in field_ids],
-            "runRecords": run_records,
-            "forceRun": force,
-        }
+        body = yield from _run_body(t, field_ids, record_ids, view_id, num_records, force)
         data = yield req("PATCH", f"/tables/{_q(t)}/run/estimate", body)
         return RunEstimate.model_validate(data)
 
