@@ -52,8 +52,12 @@ def _bad(message: str) -> BadRequest:
 # -- signed upload -------------------------------------------------------------------------
 
 
+def upload_dir(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "uploads"
+
+
 def upload_path(settings: Settings, key: str) -> Path:
-    return Path(settings.data_dir) / "uploads" / hashlib.sha256(key.encode()).hexdigest()
+    return upload_dir(settings) / hashlib.sha256(key.encode()).hexdigest()
 
 
 def signed_post(
