@@ -753,6 +753,39 @@ async def test_waterfall_stops_at_first_data_and_charges_steps_that_ran(
     assert len({c.idempotency_key for c in charges}) == 2
 
 
+async def test_waterfall_passes_over_a_step_it_cannot_pay_for(
+    app: FastAPI, client: httpx.AsyncClient, integrations: None
+) -> None:
+    """A waterfall starts when its cheapest paid step is affordable; a step dearer than the
+    credits held is not called, the next one is. The estimate counts the first runnable step
+    and, as the most it may cost, all of them."""
+    t = await new_table(client, name="Budget", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    steps = [
+        {
+            "actionPackageId": "test-people",
+            "actionKey": key,
+            "inputsBinding": [{"name": "q", "formulaText": "{{" + name + "}}"}],
+        }
+        for key in ("costly", "find")
+    ]
+    settings = {"actionPackageId": "waterfall", "actionKey": "waterfall", "steps": steps}
+    fid = await add_field(client, tid, "Best", {"type": "action", "typeSettings": settings})
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}])
+    body = {"fieldIds": [fid], "runRecords": {"recordIds": ids}}
+    est = (await client.patch(f"/v3/tables/{tid}/run/estimate", json=body)).json()
+    (per,) = est["fields"]
+    assert (per["cells"], per["credits"], per["maxCredits"]) == (1, 10**9, 10**9 + 1)
+    await run(client, tid, body)
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 1}}
+    (cell,) = await cells(client, tid, ids, fid)
+    full = cell["externalContent"]["fullValue"]
+    assert [s["status"] for s in full["steps"]] == ["ERROR_OUT_OF_CREDITS", "SUCCESS"]
+    assert full["step"]["actionKey"] == "find"
+    assert [(c.action_key, c.amount) for c in await ledger(app, tid)] == [("find", -1)]
+
+
 # -- run requests --------------------------------------------------------------------------
 
 

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire.cells import CellStatus
 from ..enrichment import bindings, evaluation, registry
+from ..enrichment.actions import waterfall
 from ..errors import ClayError
 from ..storage.models import Field, Record
 from . import app_accounts, credits
 from . import runs as runs_svc
-from .fields import WATERFALL
 from .tables import TableRef
 
 _CHUNK = 1000
@@ -44,9 +44,9 @@ class _Plan:
         self.field = field
         ts = field.type_settings or {}
         self.condition = ts.get("conditionalRunFormulaText")
-        self.waterfall = ts.get("actionPackageId") == WATERFALL
+        self.composite = waterfall.is_composite(ts)
         self.steps = []
-        for spec in (ts.get("steps") or []) if self.waterfall else [ts]:
+        for spec in waterfall.step_specs(ts):
             integration = registry.get(spec.get("actionPackageId", ""))
             action = integration.action(spec.get("actionKey", "")) if integration else None
             if integration is not None and action is not None:
@@ -103,7 +103,7 @@ class _Plan:
         self.out["cells"] += 1
         self.out["actions"] += 1
         self.out["credits"] += prices[0]
-        self.out["maxCredits"] += sum(prices) if self.waterfall else prices[0]
+        self.out["maxCredits"] += waterfall.most_it_may_cost(self.composite, prices)
 
 
 async def _credentials(
