@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 
 from ...wire import (
     Empty,
@@ -30,6 +30,7 @@ from ..deps import (
     Secret,
     TableDep,
     ViewIdDep,
+    Work,
     WorkspaceScope,
     get_settings,
     public_base_url,
@@ -45,8 +46,8 @@ from ..services import (
     workspaces,
 )
 from ..services.common import Scope
+from ..storage.uow import UnitOfWork
 from . import JSONOut, ok, router
-from .runs import wake_runner
 
 api = router("tables")
 FieldId = Annotated[str, Path(alias="fieldId")]
@@ -54,11 +55,11 @@ ViewId = Annotated[str, Path(alias="viewId")]
 
 
 async def _create(
-    request: Request, conn: Conn, scope: Scope, secret: str, body: TableCreate | None
+    request: Request, uow: UnitOfWork, scope: Scope, secret: str, body: TableCreate | None
 ) -> JSONOut:
     settings = get_settings(request)
     out = await table_setup.create(
-        conn,
+        uow,
         scope,
         body or TableCreate(),
         secret=secret,
@@ -71,7 +72,7 @@ async def _create(
 @api.post("/v3/tables", responses=ok(TableCreated))
 async def create_table(
     request: Request,
-    conn: Conn,
+    uow: Work,
     actor: CurrentActor,
     secret: Secret,
     body: Annotated[TableCreate | None, Body()] = None,
@@ -81,22 +82,22 @@ async def create_table(
     made for it. ``template``: ``basic`` (Default view and the system views), ``no_views``
     (Default view only) or ``basic_source`` (basic plus a webhook source and its field)."""
     workspace = body.workspaceId if body else None
-    scope = await workspaces.default_workspace(conn, actor, workspace)
+    scope = await workspaces.default_workspace(uow.conn, actor, workspace)
     if not scope.can_write:
         raise Forbidden("Your role in this workspace is read-only")
-    return await _create(request, conn, scope, secret, body)
+    return await _create(request, uow, scope, secret, body)
 
 
 @api.post("/v3/workspaces/{workspaceId}/tables", responses=ok(TableCreated))
 async def create_workspace_table(
     request: Request,
-    conn: Conn,
+    uow: Work,
     scope: WorkspaceScope,
     secret: Secret,
     body: Annotated[TableCreate | None, Body()] = None,
 ) -> JSONOut:
     """As ``POST /v3/tables``; the path's workspace wins over a body ``workspaceId``."""
-    return await _create(request, conn, scope, secret, body)
+    return await _create(request, uow, scope, secret, body)
 
 
 @api.get("/v3/workspaces/{workspaceId}/tables", responses=ok(TableSummaryList))
@@ -125,7 +126,7 @@ async def table_details(conn: Conn, table: TableDep) -> JSONOut:
 @api.patch("/v3/tables/{tableId}", responses=ok(TableSourceEnvelope))
 async def patch_table(
     request: Request,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
     secret: Secret,
     body: Annotated[TablePatch | None, Body()] = None,
@@ -139,10 +140,10 @@ async def patch_table(
     source = None
     if add:
         source = await sources.add_source(
-            conn, table, add, secret=secret, base_url=public_base_url(request)
+            uow, table, add, secret=secret, base_url=public_base_url(request)
         )
     out = await tables.update_table(
-        conn,
+        uow.conn,
         table,
         name=body.name,
         description=body.description,
@@ -153,52 +154,46 @@ async def patch_table(
 
 
 @api.delete("/v3/tables/{tableId}", responses=ok(Success))
-async def delete_table(conn: Conn, table: TableDep) -> JSONOut:
+async def delete_table(uow: Work, table: TableDep) -> JSONOut:
     """Deletes a table and all its rows."""
-    await tables.delete_table(conn, table)
+    await tables.delete_table(uow, table)
     return JSONOut({"success": True})
 
 
 @api.post("/v3/tables/{tableId}/fields", responses=ok(FieldEnvelope))
-async def create_field(
-    request: Request, background: BackgroundTasks, body: FieldIn, conn: Conn, table: TableDep
-) -> JSONOut:
+async def create_field(body: FieldIn, uow: Work, table: TableDep) -> JSONOut:
     """Adds a column; a duplicate name is 409 ``FieldNameAlreadyExists``. A formula (any
     field with ``typeSettings.formulaText``) computes every existing row at once."""
     field = await tables.create_field(
-        conn, table, name=body.name, field_type=body.type, type_settings=body.typeSettings
+        uow, table, name=body.name, field_type=body.type, type_settings=body.typeSettings
     )
-    wake_runner(request, background)
     return JSONOut({"field": field})
 
 
 @api.patch("/v3/tables/{tableId}/fields/{fieldId}", responses=ok(FieldEnvelope))
 async def patch_field(
-    request: Request,
-    background: BackgroundTasks,
     body: FieldPatch,
     field_id: FieldId,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
 ) -> JSONOut:
     """Renames a column or changes its type or settings (settings merge); a changed
     formula computes every row again."""
     field = await tables.update_field(
-        conn,
+        uow,
         table,
         field_id,
         name=body.name,
         field_type=body.type,
         type_settings=body.typeSettings,
     )
-    wake_runner(request, background)
     return JSONOut({"field": field})
 
 
 @api.delete("/v3/tables/{tableId}/fields/{fieldId}", responses=ok(Success))
-async def delete_field(field_id: FieldId, conn: Conn, table: TableDep) -> JSONOut:
+async def delete_field(field_id: FieldId, uow: Work, table: TableDep) -> JSONOut:
     """Deletes a column and its cells in every row."""
-    await tables.delete_field(conn, table, field_id)
+    await tables.delete_field(uow, table, field_id)
     return JSONOut({"success": True})
 
 

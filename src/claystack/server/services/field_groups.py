@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Source, Table, View
+from ..storage.uow import UnitOfWork
 from . import tables as tables_svc
 from .common import now_ms
 from .tables import SYSTEM_FIELD_IDS, TableRef
@@ -62,9 +63,10 @@ def _without(groups: dict[str, Any], field_ids: set[str]) -> dict[str, Any]:
     return out
 
 
-async def delete_fields(conn: AsyncConnection, table: TableRef, field_ids: Any) -> None:
+async def delete_fields(uow: UnitOfWork, table: TableRef, field_ids: Any) -> None:
     """Deletes several columns at once. Columns reading one of them stay, marked with
     ``settingsError``; the names are free again at once."""
+    conn = uow.conn
     ids = _ids(field_ids, "fieldIds")
     fields = {f.id: f for f in await tables_svc.list_fields(conn, table.id)}
     missing = [f for f in ids if f not in fields]
@@ -91,9 +93,9 @@ async def delete_fields(conn: AsyncConnection, table: TableRef, field_ids: Any) 
                 .values(type_settings={**f.type_settings, "settingsError": DELETED_INPUT})
             )
     await _save_groups(conn, table.id, _without(await _groups(conn, table.id), gone))
-    await tables_svc._touch(conn, table.id)  # the table's row before the records'
+    await tables_svc.touch(uow, table.id)  # the table's row before the records'
     for fid in ids:
-        await tables_svc._drop_cells(conn, table.id, fid)
+        await tables_svc.drop_cells(uow, table.id, fid)
     await tables_svc._sync_view_fields(conn, table.id)
 
 
@@ -150,9 +152,10 @@ async def update_group(
 
 
 async def delete_group(
-    conn: AsyncConnection, table: TableRef, group_id: str, delete_members: bool
+    uow: UnitOfWork, table: TableRef, group_id: str, delete_members: bool
 ) -> None:
     """Ungroups, or with ``delete_members`` deletes the group's fields too."""
+    conn = uow.conn
     groups = await _groups(conn, table.id)
     group = groups.pop(group_id, None)
     if group is None:
@@ -161,14 +164,15 @@ async def delete_group(
     if delete_members:
         members = [f["id"] for f in (group.get("groupDetails") or {}).get("fields", [])]
         fresh = TableRef(table.id, table.scope, await tables_svc.reload(conn, table.id))
-        await delete_fields(conn, fresh, members)
+        await delete_fields(uow, fresh, members)
 
 
 async def create_waterfall(
-    conn: AsyncConnection, table: TableRef, body: dict[str, Any]
+    uow: UnitOfWork, table: TableRef, body: dict[str, Any]
 ) -> dict[str, Any]:
     """An action column per step, an output formula taking the first non-empty
     ``{{step}}?.<attributePath>``, and one group holding them; ``{"fieldGroupMap"}``."""
+    conn = uow.conn
     configs = body.get("waterfallConfigs")
     if (
         not isinstance(configs, list)
@@ -197,14 +201,14 @@ async def create_waterfall(
         if body.get("runAsButton"):
             settings["runAsButton"] = True
         field = await tables_svc.create_field(
-            conn, table, name=step_name, field_type="action", type_settings=settings
+            uow, table, name=step_name, field_type="action", type_settings=settings
         )
         path = str(cfg.get("attributePath") or "").strip(".")
         steps.append((field["id"], path))
     parts = [f"{{{{{fid}}}}}?.{path}" if path else f"{{{{{fid}}}}}" for fid, path in steps]
     text = "[" + ", ".join(parts) + '].find(v => v !== undefined && v !== null && v !== "")'
     output = await tables_svc.create_field(
-        conn,
+        uow,
         table,
         name=out_name,
         field_type="formula",

@@ -18,6 +18,7 @@ from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTo
 from ..ids import new_ids
 from ..storage import bulk
 from ..storage.models import Record, Table
+from ..storage.uow import UnitOfWork
 from . import runs as runs_svc
 from . import tables as tables_svc
 from . import views as views_svc
@@ -138,7 +139,7 @@ def cell_too_large(value: Any, max_bytes: int) -> bool:
 
 
 async def add_records(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     records: Sequence[dict[str, Any]],
     *,
@@ -152,6 +153,7 @@ async def add_records(
     answer (an import discards it)."""
     if not records:
         return []
+    conn = uow.conn
     writable = await _writable_fields(conn, table.id)
     given = [r.get("id") for r in records]
     minted = iter(new_ids("r", sum(1 for g in given if g is None)))
@@ -181,17 +183,11 @@ async def add_records(
         )
         if clash is not None:
             raise Conflict(f"A record with id {clash} already exists in this table")
-    await bulk.insert_records(conn, rows)
-    await conn.execute(
-        update(Table)
-        .where(Table.id == table.id)
-        .values(
-            row_count=Table.row_count + len(rows),
-            data_version=Table.data_version + 1,
-            updated_at=now,
-        )
-    )
-    await runs_svc.auto_run(conn, table, rows, actions=run_actions)
+    # New rows lock nothing another writer holds: the table's row after them, so writers
+    # adding rows to one table meet only here, just before they commit.
+    await bulk.insert_records(uow, table.id, rows)
+    await uow.write_tables([table.id], row_count=Table.row_count + len(rows), updated_at=now)
+    await runs_svc.auto_run(uow, table, rows, actions=run_actions)
     if not answer:
         return []
     stamp = iso(now)
@@ -235,16 +231,6 @@ _DELETE_ONE = (
     .where(Record.table_id == bindparam("t"), Record.id == bindparam("r"))
     .execution_options(sqlite_inline=True)
 )
-_COUNT_DOWN = (
-    update(Table)
-    .where(Table.id == bindparam("t"))
-    .values(
-        row_count=Table.row_count - bindparam("n"),
-        data_version=Table.data_version + 1,
-        updated_at=bindparam("now"),
-    )
-    .execution_options(sqlite_inline=True)
-)
 
 
 async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> dict[str, Any]:
@@ -258,7 +244,7 @@ _MISSING = object()
 
 
 async def update_records(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     updates: Sequence[tuple[str, dict[str, Any]]],
     *,
@@ -269,6 +255,7 @@ async def update_records(
     that never ran on those rows whose inputs are now all present."""
     if not updates:
         return []
+    conn = uow.conn
     writable = await _writable_fields(conn, table.id)
     ids = [rid for rid, _ in updates]
     existing = await _load(conn, table.id, ids)
@@ -281,7 +268,7 @@ async def update_records(
         base = merged.get(rid, existing[rid].cells)
         merged[rid] = {**base, **cells}
     now = now_ms()
-    await tables_svc.data_changed(conn, [table.id])  # the table's row before the records'
+    await uow.write_tables([table.id])  # the table's row before the records'
     await conn.execute(
         update(Record)
         .where(Record.seq == bindparam("b_seq"))
@@ -296,7 +283,7 @@ async def update_records(
     ]
     if changed:
         scope = table.scope
-        await runs_svc.cascade(conn, scope.workspace_id, scope.actor.user_id, table.id, changed)
+        await runs_svc.cascade(uow, scope.workspace_id, scope.actor.user_id, table.id, changed)
     stamp = iso(now)
     return [
         record_out(table.id, rid, cells, existing[rid].meta, iso(existing[rid].created_at), stamp)
@@ -304,16 +291,15 @@ async def update_records(
     ]
 
 
-async def delete_record(conn: AsyncConnection, table: TableRef, record_id: str) -> None:
-    # The table's row first, then the record: every writer takes them in that order, so
-    # PostgreSQL never finds two of them waiting for each other. A miss rolls it back.
-    await conn.execute(_COUNT_DOWN, {"t": table.id, "n": 1, "now": now_ms()})
-    if not (await conn.execute(_DELETE_ONE, {"t": table.id, "r": record_id})).rowcount:
+async def delete_record(uow: UnitOfWork, table: TableRef, record_id: str) -> None:
+    # The table's row first, then the record (the unit of work's order). A miss rolls it back.
+    await uow.write_tables([table.id], row_count=Table.row_count - 1, updated_at=now_ms())
+    if not (await uow.conn.execute(_DELETE_ONE, {"t": table.id, "r": record_id})).rowcount:
         raise NotFound("Record not found")
 
 
 async def delete_records(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     *,
     record_ids: Sequence[str] | None = None,
@@ -322,7 +308,8 @@ async def delete_records(
 ) -> int:
     """Deletes the given rows, or (no ids) every row the view shows bar ``omit_ids``, or
     every row of the table. Returns how many went."""
-    await tables_svc.data_changed(conn, [table.id])  # the table's row before the records'
+    await uow.write_tables([table.id])  # the table's row before the records'
+    conn = uow.conn
     stmt = delete(Record).where(Record.table_id == table.id)
     if record_ids is not None:
         if not record_ids:
@@ -342,7 +329,7 @@ async def delete_records(
             stmt = stmt.where(Record.id.not_in(list(omit_ids)))
         deleted = (await conn.execute(stmt)).rowcount or 0
     if deleted:
-        await conn.execute(_COUNT_DOWN, {"t": table.id, "n": deleted, "now": now_ms()})
+        await uow.write_tables([table.id], row_count=Table.row_count - deleted, updated_at=now_ms())
     return deleted
 
 
@@ -438,11 +425,12 @@ async def bulk_fetch(
     return out
 
 
-async def ensure_record(conn: AsyncConnection, table: TableRef, record_id: str) -> dict[str, Any]:
+async def ensure_record(uow: UnitOfWork, table: TableRef, record_id: str) -> dict[str, Any]:
     """The row with this id, made blank when it does not exist yet."""
+    conn = uow.conn
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is not None:
         return _rows_out(table.id, [row])[0]
     # A blank row has no cell to measure against the size limit.
-    await add_records(conn, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)
+    await add_records(uow, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)
     return await get_record(conn, table, record_id)

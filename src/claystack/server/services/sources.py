@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Membership, Source
+from ..storage.uow import UnitOfWork
 from . import records as records_svc
 from . import tables as tables_svc
 from .common import Actor, Scope, iso, now_ms
@@ -212,14 +213,15 @@ def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], 
 
 
 async def add_source(
-    conn: AsyncConnection, table: TableRef, add: Any, *, secret: str, base_url: str
+    uow: UnitOfWork, table: TableRef, add: Any, *, secret: str, base_url: str
 ) -> dict[str, Any]:
     """Creates a webhook source and its source field. The answer carries ``authToken``
     when one was asked for or given: the only time it is shown."""
+    conn = uow.conn
     name, type_settings, token = _add_source_body(add, table.scope.workspace_id)
     source_id = new_id("s")
     field = await tables_svc.create_field(
-        conn,
+        uow,
         table,
         name=await _free_field_name(conn, table.id, name),
         field_type="source",
@@ -274,15 +276,17 @@ async def workspace_sources(
 
 
 async def set_auth_token(
-    conn: AsyncConnection, source: SourceRef, *, secret: str, base_url: str, remove: bool = False
+    uow: UnitOfWork, source: SourceRef, *, secret: str, base_url: str, remove: bool = False
 ) -> dict[str, Any]:
     """Replaces the source's token with a new one (shown once), or removes it."""
+    conn = uow.conn
     token = None if remove else new_token()
     await conn.execute(
         update(Source)
         .where(Source.id == source.id)
         .values(auth_token_hash=hash_token(secret, token) if token else None, updated_at=now_ms())
     )
+    uow.source_changed(source.row.hook_uuid)
     out = source_out(await _reload(conn, source.id), base_url)
     if token:
         out["authToken"] = token
@@ -304,9 +308,10 @@ async def _rows_of(conn: AsyncConnection, table_id: str, field_id: str) -> list[
     return [r[0] for r in result]
 
 
-async def delete_source(conn: AsyncConnection, source: SourceRef, *, delete_records: bool) -> int:
+async def delete_source(uow: UnitOfWork, source: SourceRef, *, delete_records: bool) -> int:
     """Soft-deletes the source (its URL answers 404 from now on); with ``delete_records``
     also deletes the rows it created. Returns how many rows went."""
+    conn = uow.conn
     # Taken first so webhook rows being written now are committed before the rows of the
     # source are looked up, and rows written later see the source deleted (PostgreSQL).
     live = await conn.scalar(
@@ -323,7 +328,8 @@ async def delete_source(conn: AsyncConnection, source: SourceRef, *, delete_reco
         table_id = source.row.table_id
         table = TableRef(table_id, source.scope, await tables_svc.reload(conn, table_id))
         ids = await _rows_of(conn, table_id, source.row.field_id)
-        deleted = await records_svc.delete_records(conn, table, record_ids=ids)
+        deleted = await records_svc.delete_records(uow, table, record_ids=ids)
         values["num_records"] = Source.num_records - deleted
     await conn.execute(update(Source).where(Source.id == source.id).values(**values))
+    uow.source_changed(source.row.hook_uuid)
     return deleted

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..errors import BadRequest, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Source, SourceBuffer
+from ..storage.uow import UnitOfWork
 from . import records as records_svc
 from . import sources as sources_svc
 from . import tables as tables_svc
@@ -134,12 +135,11 @@ async def buffer_payload(
     return record_id, None
 
 
-async def subscribe(
-    conn: AsyncConnection, table: TableRef, field_id: str, type_settings: Any
-) -> None:
+async def subscribe(uow: UnitOfWork, table: TableRef, field_id: str, type_settings: Any) -> None:
     """A source field names sources in ``sourceIds``: each unsubscribed source of the
     workspace now feeds this field, and its buffered payloads become rows (unless
     ``canCreateRecords`` is false, which drops them)."""
+    conn = uow.conn
     ids = type_settings.get("sourceIds") if isinstance(type_settings, dict) else None
     if not isinstance(ids, list):
         return
@@ -171,7 +171,7 @@ async def subscribe(
                 chunk = buffered[start : start + 1000]
                 rows = [{"id": b.record_id, "cells": {field_id: b.payload}} for b in chunk]
                 # Each payload was held to the webhook payload limit when it arrived.
-                added = await records_svc.add_records(conn, table, rows, max_cell_bytes=_NO_CAP)
+                added = await records_svc.add_records(uow, table, rows, max_cell_bytes=_NO_CAP)
                 made += len(added)
         await conn.execute(delete(SourceBuffer).where(SourceBuffer.source_id == sid))
         await conn.execute(
@@ -223,8 +223,9 @@ async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> d
 
 
 async def set_response_type(
-    conn: AsyncConnection, source: SourceRef, response_type: Any
+    uow: UnitOfWork, source: SourceRef, response_type: Any
 ) -> dict[str, Any]:
+    conn = uow.conn
     if response_type not in RESPONSE_TYPES:
         raise _bad("responseType", f"expected one of {', '.join(RESPONSE_TYPES)}")
     settings = dict(source.row.type_settings or {})
@@ -234,12 +235,13 @@ async def set_response_type(
         .where(Source.id == source.id)
         .values(type_settings=settings, updated_at=now_ms())
     )
+    uow.source_changed(source.row.hook_uuid)
     return {"success": True, "responseType": response_type}
 
 
 async def new_auth_token(
-    conn: AsyncConnection, source: SourceRef, *, secret: str, base_url: str
+    uow: UnitOfWork, source: SourceRef, *, secret: str, base_url: str
 ) -> dict[str, Any]:
     """Clay's shape of a new token: ``{token, headerName}``, shown this once."""
-    out = await sources_svc.set_auth_token(conn, source, secret=secret, base_url=base_url)
+    out = await sources_svc.set_auth_token(uow, source, secret=secret, base_url=base_url)
     return {"token": out["authToken"], "headerName": TOKEN_HEADER, "sourceId": source.id}

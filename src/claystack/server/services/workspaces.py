@@ -19,6 +19,7 @@ from ..storage.models import (
     Workbook,
     Workspace,
 )
+from ..storage.uow import UnitOfWork
 from . import credits
 from .common import Actor, Scope, int_id, iso, now_ms
 
@@ -232,7 +233,7 @@ async def list_workbooks(conn: AsyncConnection, scope: Scope) -> list[dict[str, 
 
 
 async def delete_resources(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     scope: Scope,
     *,
     folder_ids: Iterable[str] = (),
@@ -242,6 +243,7 @@ async def delete_resources(
 ) -> dict[str, list[str]]:
     """Deletes folders (with everything beneath them), workbooks (with their tables) and
     tables. With ``strict``, any id outside the workspace is a 404 and nothing is deleted."""
+    conn = uow.conn
     ws = scope.workspace_id
     folder_ids, workbook_ids, table_ids = set(folder_ids), set(workbook_ids), set(table_ids)
     all_folders = {
@@ -308,6 +310,7 @@ async def delete_resources(
         else set()
     )
     if doomed_tables:
+        await uow.write_tables(doomed_tables)  # their rows before their records'
         await conn.execute(delete(Record).where(Record.table_id.in_(doomed_tables)))
         await conn.execute(delete(Table).where(Table.id.in_(doomed_tables)))
     if found_wb:
