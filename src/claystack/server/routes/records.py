@@ -62,7 +62,7 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
 async def count(table: TableDep) -> JSONOut:
     """The number of rows in the table."""
     n = table.row.row_count
-    return JSONOut({"tableTotalRecordsCount": n, "count": n})
+    return JSONOut(TableCount.build(tableTotalRecordsCount=n, count=n))
 
 
 @api.get("/v3/tables/{tableId}/fieldrun", responses=ok(RunStatus))
@@ -84,7 +84,7 @@ async def add_records(
     table's ``AUTO_RUN_ON``, its enrichment columns are queued for the new rows."""
     # ``table`` comes first so a missing session or a foreign table answers before the body.
     out = await records.add_records(uow, table, rows, max_cell_bytes=_cell_cap(request))
-    return JSONOut({"records": out})
+    return JSONOut(RecordsOut.build(records=out))
 
 
 @api.patch("/v3/tables/{tableId}/records", responses=ok(RecordsPatchOut))
@@ -100,7 +100,9 @@ async def update_records(
     updated = await records.update_records(
         uow, table, [(r.id, r.cells) for r in body.records], max_cell_bytes=_cell_cap(request)
     )
-    return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
+    return JSONOut(
+        RecordsPatchOut.build(records=updated, extraData={"message": "Record updates enqueued"})
+    )
 
 
 @api.post("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
@@ -134,14 +136,14 @@ async def patch_record(
     updated = await records.update_records(
         uow, table, [(record_id, cells)], max_cell_bytes=_cell_cap(request)
     )
-    return JSONOut(updated[0])
+    return JSONOut(Record.build(**updated[0]))
 
 
 @api.delete("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Success))
 async def delete_record(record_id: RecordId, uow: Work, table: TableDep) -> JSONOut:
     """Deletes one row."""
     await records.delete_record(uow, table, record_id)
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))
 
 
 @api.delete("/v3/tables/{tableId}/records", responses=ok(DeletedRecords))
@@ -163,7 +165,7 @@ async def delete_records(
         count = await records.delete_records(
             uow, table, view_id=body.viewId, omit_ids=body.omitDeletingRecordIds
         )
-    return JSONOut({"success": True, "deletedCount": count})
+    return JSONOut(DeletedRecords.build(success=True, deletedCount=count))
 
 
 @api.post("/v3/tables/{tableId}/bulk-fetch-records", responses=ok(RecordList))
@@ -173,7 +175,7 @@ async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableReadDep) -> JSON
     found = await records.bulk_fetch(
         conn, table, body.recordIds, body.fieldIds, body.includeExternalContentFieldIds
     )
-    return JSONOut({"results": found})
+    return JSONOut(RecordList.build(results=found))
 
 
 @api.get("/v3/tables/{tableId}/views/{viewId}/records", responses=ok(RecordList))
@@ -186,7 +188,7 @@ async def list_view_records(
 ) -> JSONOut:
     """A page of the rows a view shows, in its order."""
     rows = await records.list_records(conn, table, view_id, limit=limit, offset=offset)
-    return JSONOut({"results": rows})
+    return JSONOut(RecordList.build(results=rows))
 
 
 @api.get("/v3/tables/{tableId}/views/{viewId}/records/ids", responses=ok(IdList))

@@ -1,7 +1,10 @@
 """Rows: adding, reading, updating, deleting and listing them in view order.
 
 This is the hot path. Rows are written with one multi-row statement per request and
-read without the ORM; the table's ``row_count`` moves in the same transaction.
+read without the ORM; the table's ``row_count`` moves in the same transaction. One row is
+answered as a ``wire.Record``; many rows (a page, a batch written) stay plain dicts of the
+same shape (``Row``), the fast path: routes put them in their envelope model, and no model
+is built per row.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import orjson
 from sqlalchemy import ColumnElement, Text, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Record as RecordOut
 from ...wire.cells import CellStatus
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTooLarge
 from ..ids import new_ids
@@ -35,6 +39,9 @@ _READ_COLUMNS = (
     Record.updated_at,
 )
 
+
+# A row in the ``wire.Record`` shape, as a plain dict (see the module's docstring).
+Row = dict[str, Any]
 
 # Every cell read carries ``metadata`` (spec part 2 §13); plain cells share this empty one.
 NO_META: dict[str, Any] = {}
@@ -82,7 +89,7 @@ def _rows_out(
     table_id: str,
     rows: Iterable[Any],
     only: frozenset[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     stamps: dict[int, str | None] = {}
 
     def stamp(ms: int) -> str | None:
@@ -146,7 +153,7 @@ async def add_records(
     max_cell_bytes: int,
     run_actions: bool = True,
     answer: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Inserts rows, keeping client ids and cell values; all or nothing (a cell over
     ``max_cell_bytes`` is a 413). With ``run_actions=False`` auto-run queues only formula
     columns (an import without run); with ``answer=False`` the rows are not built into an
@@ -233,11 +240,11 @@ _DELETE_ONE = (
 )
 
 
-async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> dict[str, Any]:
+async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> RecordOut:
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is None:
         raise NotFound("Record not found")
-    return _rows_out(table.id, [row])[0]
+    return RecordOut.build(**_rows_out(table.id, [row])[0])
 
 
 _MISSING = object()
@@ -249,7 +256,7 @@ async def update_records(
     updates: Sequence[tuple[str, dict[str, Any]]],
     *,
     max_cell_bytes: int,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Merges new cell values into existing rows; any unknown id fails the whole request.
     With auto-run on, the changes queue the formula columns that read them, and the columns
     that never ran on those rows whose inputs are now all present."""
@@ -356,7 +363,7 @@ async def record_ids_json(conn: AsyncConnection, table: TableRef, view_id: str) 
 
 async def list_records(
     conn: AsyncConnection, table: TableRef, view_id: str, *, limit: int, offset: int
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     cfg = await tables_svc.view_config(conn, table.id, view_id)
     if offset >= SEEK_FROM and views_svc.is_plain(cfg):
         start = await _seek(conn, table.id, offset)
@@ -400,7 +407,7 @@ async def bulk_fetch(
     record_ids: Sequence[str],
     field_ids: Sequence[str] | None,
     external: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Rows by id, in the order asked. With ``external`` field ids, each row also carries
     ``externalContent: {f_…: {fullValue, status, error?}}`` at record level."""
     if not record_ids:
@@ -425,12 +432,12 @@ async def bulk_fetch(
     return out
 
 
-async def ensure_record(uow: UnitOfWork, table: TableRef, record_id: str) -> dict[str, Any]:
+async def ensure_record(uow: UnitOfWork, table: TableRef, record_id: str) -> RecordOut:
     """The row with this id, made blank when it does not exist yet."""
     conn = uow.conn
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is not None:
-        return _rows_out(table.id, [row])[0]
+        return RecordOut.build(**_rows_out(table.id, [row])[0])
     # A blank row has no cell to measure against the size limit.
     await add_records(uow, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)
     return await get_record(conn, table, record_id)

@@ -34,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import RunStarted, RunStatus
 from ...wire.cells import CellStatus
 from ..enrichment import evaluation
 from ..errors import BadRequest, InvalidParameter, NotFound
@@ -230,7 +231,7 @@ async def start_run(
     field_ids: Any,
     run_records: Any,
     force: bool = False,
-) -> dict[str, Any]:
+) -> RunStarted:
     """Queues ``field_ids`` for the rows ``run_records`` names. Cells already SUCCESS are
     kept unless ``force``; a cell that is already queued or running keeps its job."""
     conn = uow.conn
@@ -281,7 +282,7 @@ async def start_run(
         await conn.execute(
             _insert(conn).from_select(_JOB_COLUMNS, ordered).on_conflict_do_nothing()
         )
-    return {"recordCount": int(count or 0), "runMode": "INDIVIDUAL"}
+    return RunStarted.build(recordCount=int(count or 0), runMode="INDIVIDUAL")
 
 
 async def enqueue_rows(
@@ -484,7 +485,7 @@ def _status_counts(table_id: str, fields: Sequence[str]) -> Any:
     return union_all(finals, jobs, sweeps)
 
 
-async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
+async def run_status(conn: AsyncConnection, table: TableRef) -> RunStatus:
     """Cell status counts per action and formula field: pending ones from the job queue and
     the formula sweeps, final ones from the per-field counts."""
     fields = tuple(
@@ -495,7 +496,7 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
         )
     )
     if not fields:
-        return {"statusCountsByField": {}}
+        return RunStatus.build(statusCountsByField={})
     counts: dict[str, dict[str, int]] = {}
     for fid, status, n in await conn.execute(_status_counts(table.id, fields)):
         if n and fid in fields:
@@ -505,7 +506,7 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
         for fid in fields
         if fid in counts
     }
-    return {"statusCountsByField": out}
+    return RunStatus.build(statusCountsByField=out)
 
 
 # -- a new or changed formula column -------------------------------------------------------
