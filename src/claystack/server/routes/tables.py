@@ -48,6 +48,7 @@ from ..services import (
 from ..services.common import Scope
 from ..storage.uow import UnitOfWork
 from . import JSONOut, ok, router
+from .views import wrapped
 
 api = router("tables")
 FieldId = Annotated[str, Path(alias="fieldId")]
@@ -114,13 +115,13 @@ async def list_workspace_tables(
 @api.get("/v3/tables/{tableId}", responses=ok(TableEnvelope))
 async def get_table(conn: Conn, table: TableDep) -> JSONOut:
     """A table with its fields and views."""
-    return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})
+    return JSONOut(TableEnvelope.build(table=await tables.table_out(conn, table.row), extraData={}))
 
 
 @api.get("/v3/tables/{tableId}/details", responses=ok(TableEnvelope))
 async def table_details(conn: Conn, table: TableDep) -> JSONOut:
     """``{table, extraData}``, as the workspace-scoped details route answers."""
-    return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})
+    return JSONOut(TableEnvelope.build(table=await tables.table_out(conn, table.row), extraData={}))
 
 
 @api.patch("/v3/tables/{tableId}", responses=ok(TableSourceEnvelope))
@@ -150,14 +151,16 @@ async def patch_table(
         table_settings=body.tableSettings,
         field_group_map=body.fieldGroupMap,
     )
-    return JSONOut({"table": out, "source": source} if source else {"table": out})
+    if source:
+        return JSONOut(TableSourceEnvelope.build(table=out, source=source))
+    return JSONOut(TableSourceEnvelope.build(table=out))
 
 
 @api.delete("/v3/tables/{tableId}", responses=ok(Success))
 async def delete_table(uow: Work, table: TableDep) -> JSONOut:
     """Deletes a table and all its rows."""
     await tables.delete_table(uow, table)
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))
 
 
 @api.post("/v3/tables/{tableId}/fields", responses=ok(FieldEnvelope))
@@ -167,7 +170,7 @@ async def create_field(body: FieldIn, uow: Work, table: TableDep) -> JSONOut:
     field = await tables.create_field(
         uow, table, name=body.name, field_type=body.type, type_settings=body.typeSettings
     )
-    return JSONOut({"field": field})
+    return JSONOut(FieldEnvelope.build(field=field))
 
 
 @api.patch("/v3/tables/{tableId}/fields/{fieldId}", responses=ok(FieldEnvelope))
@@ -187,14 +190,14 @@ async def patch_field(
         field_type=body.type,
         type_settings=body.typeSettings,
     )
-    return JSONOut({"field": field})
+    return JSONOut(FieldEnvelope.build(field=field))
 
 
 @api.delete("/v3/tables/{tableId}/fields/{fieldId}", responses=ok(Success))
 async def delete_field(field_id: FieldId, uow: Work, table: TableDep) -> JSONOut:
     """Deletes a column and its cells in every row."""
     await tables.delete_field(uow, table, field_id)
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))
 
 
 @api.post("/v3/tables/{tableId}/views", responses=ok(ViewWrapped))
@@ -202,7 +205,7 @@ async def create_view(body: ViewIn, conn: Conn, table: TableDep) -> JSONOut:
     """Adds a view with optional ``filter``, ``sort``, ``limit`` and ``offset``."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
     view = await tables.create_view(conn, table, name=body.name, config=config)
-    return JSONOut({"view": view, **view})
+    return wrapped(view)
 
 
 @api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewEnvelope))
@@ -210,14 +213,14 @@ async def patch_view(body: ViewPatch, view_id: ViewId, conn: Conn, table: TableD
     """Changes a view; only the keys sent change."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
     view = await tables.update_view(conn, table, view_id, name=body.name, config=config)
-    return JSONOut({"view": view})
+    return JSONOut(ViewEnvelope.build(view=view))
 
 
 @api.delete("/v3/tables/{tableId}/views/{viewId}", responses=ok(Success))
 async def delete_view(view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
     """Deletes a view (a table keeps at least one)."""
     await tables.delete_view(conn, table, view_id)
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))
 
 
 @api.post("/v3/tables/{tableId}/duplicate", responses=ok(TableDuplicated))

@@ -28,7 +28,7 @@ def _bad(message: str) -> BadRequest:
 async def list_fields(conn: AsyncConnection, table: TableRef) -> list[dict[str, Any]]:
     rows = await tables_svc.list_fields(conn, table.id)
     return tables_svc.with_groups(
-        [tables_svc.field_out(f) for f in rows], table.row.field_group_map
+        [tables_svc.field_row(f) for f in rows], table.row.field_group_map
     )
 
 

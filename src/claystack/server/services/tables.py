@@ -10,6 +10,9 @@ import orjson
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Field as FieldOut
+from ...wire import Table as TableOut
+from ...wire import View as ViewOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
@@ -82,7 +85,12 @@ async def resolve_table(conn: AsyncConnection, actor: Actor, table_id: str) -> T
 # -- serialization -------------------------------------------------------------------------
 
 
-def field_out(row: Any) -> dict[str, Any]:
+def field_out(row: Any) -> FieldOut:
+    return FieldOut.build(**field_row(row))
+
+
+def field_row(row: Any) -> dict[str, Any]:
+    """A field in the ``wire.Field`` shape as a plain dict, for lists of them."""
     return {
         "id": row.id,
         "tableId": row.table_id,
@@ -109,7 +117,12 @@ def with_groups(fields: list[dict[str, Any]], groups: dict[str, Any]) -> list[di
     return [{**f, "groupId": member.get(f["id"])} for f in fields]
 
 
-def view_out(row: Any) -> dict[str, Any]:
+def view_out(row: Any) -> ViewOut:
+    return ViewOut.build(**view_row(row))
+
+
+def view_row(row: Any) -> dict[str, Any]:
+    """A view in the ``wire.View`` shape as a plain dict, for lists of them."""
     cfg = row.config
     fields = cfg.get("fields") or {}
     return {
@@ -150,27 +163,28 @@ async def list_views(conn: AsyncConnection, table_id: str) -> list[Any]:
     )
 
 
-async def table_out(conn: AsyncConnection, row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "workspaceId": row.workspace_id,
-        "workbookId": row.workbook_id,
-        "name": row.name,
-        "description": row.description,
-        "type": row.type,
-        "parentFolderId": row.parent_folder_id,
-        "tableSettings": row.settings,
-        "fieldGroupMap": row.field_group_map,
-        "firstViewId": row.first_view_id,
-        "fields": with_groups(
-            [field_out(f) for f in await list_fields(conn, row.id)], row.field_group_map
+async def table_out(conn: AsyncConnection, row: Any) -> TableOut:
+    """The table with its fields and views (those two as plain dicts of their shapes)."""
+    return TableOut.build(
+        id=row.id,
+        workspaceId=row.workspace_id,
+        workbookId=row.workbook_id,
+        name=row.name,
+        description=row.description,
+        type=row.type,
+        parentFolderId=row.parent_folder_id,
+        tableSettings=row.settings,
+        fieldGroupMap=row.field_group_map,
+        firstViewId=row.first_view_id,
+        fields=with_groups(
+            [field_row(f) for f in await list_fields(conn, row.id)], row.field_group_map
         ),
-        "views": [view_out(v) for v in await list_views(conn, row.id)],
-        "ownerId": row.owner_id,
-        "rowCount": row.row_count,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
+        views=[view_row(v) for v in await list_views(conn, row.id)],
+        ownerId=row.owner_id,
+        rowCount=row.row_count,
+        createdAt=iso(row.created_at),
+        updatedAt=iso(row.updated_at),
+    )
 
 
 async def reload(conn: AsyncConnection, table_id: str) -> Any:
@@ -191,7 +205,7 @@ async def create_table(
     table_settings: dict[str, Any] | None = None,
     template: str | None = None,
     icon: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[TableOut, dict[str, Any]]:
     name = name if name and name.strip() else DEFAULT_TABLE_NAME
     template = template or "basic"
     if template not in TEMPLATES:
@@ -292,7 +306,7 @@ async def update_table(
     description: str | None = None,
     table_settings: dict[str, Any] | None = None,
     field_group_map: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> TableOut:
     values: dict[str, Any] = {}
     if name is not None:
         if not name.strip():
@@ -316,7 +330,7 @@ async def delete_table(uow: UnitOfWork, table: TableRef) -> None:
 
 async def list_tables_in_workbook(
     conn: AsyncConnection, scope: Scope, workbook_id: str
-) -> list[dict[str, Any]]:
+) -> list[TableOut]:
     if await workspaces.workbook_workspace(conn, workbook_id) != scope.workspace_id:
         raise NotFound("Workbook not found")
     rows = list(
@@ -361,7 +375,7 @@ async def create_field(
     name: str,
     field_type: str,
     type_settings: dict[str, Any] | None,
-) -> dict[str, Any]:
+) -> FieldOut:
     conn = uow.conn
     if not name.strip():
         raise InvalidParameter("name", "must not be empty")
@@ -433,7 +447,7 @@ async def update_field(
     name: str | None,
     field_type: str | None,
     type_settings: dict[str, Any] | None,
-) -> dict[str, Any]:
+) -> FieldOut:
     conn = uow.conn
     row = await _field(conn, table.id, field_id)
     if field_id in SYSTEM_FIELD_IDS and (field_type or type_settings):
@@ -584,7 +598,7 @@ async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dic
 
 async def create_view(
     conn: AsyncConnection, table: TableRef, *, name: str, config: dict[str, Any]
-) -> dict[str, Any]:
+) -> ViewOut:
     from .views import validate_view_config
 
     types = await field_ids(conn, table.id)
@@ -616,7 +630,7 @@ async def update_view(
     *,
     name: str | None,
     config: dict[str, Any],
-) -> dict[str, Any]:
+) -> ViewOut:
     from .views import validate_view_config
 
     row = await get_view(conn, table.id, view_id)
