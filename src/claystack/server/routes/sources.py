@@ -177,7 +177,7 @@ async def delete_source(
     """Deletes a source: its URL answers 404 from now on. ``deleteRecords: true`` (in the
     body or the query) also deletes the rows it brought in."""
     await sources.delete_source(uow, source, delete_records=_wants_rows(body, delete_records))
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))
 
 
 @api.delete("/v3/tables/{tableId}/sources/{sourceId}", responses=ok(Success))
@@ -192,7 +192,7 @@ async def delete_table_source(
     if source.row.table_id != table.id:
         raise NotFound("Source not found")
     await sources.delete_source(uow, source, delete_records=_wants_rows(body, delete_records))
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))
 
 
 @api.post("/v3/sources/{sourceId}/auth-token", responses=ok(Source))

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Source as SourceOut
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Membership, Source
@@ -79,7 +80,13 @@ def source_url(base_url: str, row: Any) -> str:
     return f"{base_url}{WEBHOOK_PATH}{row.slug}-{row.hook_uuid}"
 
 
-def source_out(row: Any, base_url: str) -> dict[str, Any]:
+def source_out(row: Any, base_url: str, **more: Any) -> SourceOut:
+    """The source as answered; ``more``: keys shown once (``authToken``)."""
+    return SourceOut.build(**source_row(row, base_url), **more)
+
+
+def source_row(row: Any, base_url: str) -> dict[str, Any]:
+    """A source in the ``wire.Source`` shape as a plain dict, for lists of them."""
     url = source_url(base_url, row)
     return {
         "id": row.id,
@@ -214,7 +221,7 @@ def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], 
 
 async def add_source(
     uow: UnitOfWork, table: TableRef, add: Any, *, secret: str, base_url: str
-) -> dict[str, Any]:
+) -> SourceOut:
     """Creates a webhook source and its source field. The answer carries ``authToken``
     when one was asked for or given: the only time it is shown."""
     conn = uow.conn
@@ -248,10 +255,8 @@ async def add_source(
             deleted_at=None,
         )
     )
-    out = source_out(await _reload(conn, source_id), base_url)
-    if token:
-        out["authToken"] = token
-    return out
+    row = await _reload(conn, source_id)
+    return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
 
 
 async def list_sources(conn: AsyncConnection, table_id: str, base_url: str) -> list[dict[str, Any]]:
@@ -260,7 +265,7 @@ async def list_sources(conn: AsyncConnection, table_id: str, base_url: str) -> l
         .where(Source.table_id == table_id, Source.deleted_at.is_(None))
         .order_by(Source.created_at, Source.id)
     )
-    return [source_out(r, base_url) for r in rows]
+    return [source_row(r, base_url) for r in rows]
 
 
 async def workspace_sources(
@@ -272,12 +277,12 @@ async def workspace_sources(
         .where(Source.workspace_id == workspace_id, Source.deleted_at.is_(None))
         .order_by(Source.created_at, Source.id)
     )
-    return [source_out(r, base_url) for r in rows]
+    return [source_row(r, base_url) for r in rows]
 
 
 async def set_auth_token(
     uow: UnitOfWork, source: SourceRef, *, secret: str, base_url: str, remove: bool = False
-) -> dict[str, Any]:
+) -> SourceOut:
     """Replaces the source's token with a new one (shown once), or removes it."""
     conn = uow.conn
     token = None if remove else new_token()
@@ -287,10 +292,8 @@ async def set_auth_token(
         .values(auth_token_hash=hash_token(secret, token) if token else None, updated_at=now_ms())
     )
     uow.source_changed(source.row.hook_uuid)
-    out = source_out(await _reload(conn, source.id), base_url)
-    if token:
-        out["authToken"] = token
-    return out
+    row = await _reload(conn, source.id)
+    return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
 
 
 async def _rows_of(conn: AsyncConnection, table_id: str, field_id: str) -> list[str]:

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import ResponseTypeOut, SourceEnvelope, SourceTokenOut
+from ...wire import Source as SourceOut
 from ..errors import BadRequest, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Source, SourceBuffer
@@ -35,14 +37,14 @@ def _bad(field: str, text: str) -> BadRequest:
     return InvalidParameter(f"{field}", f"{text}")
 
 
-def with_envelope(out: dict[str, Any]) -> dict[str, Any]:
+def with_envelope(out: SourceOut) -> SourceEnvelope:
     """``{"source": S, …S}``: clients read either."""
-    return {"source": out, **out}
+    return SourceEnvelope.build(source=out, **out.wire_dict())
 
 
 async def create_source(
     conn: AsyncConnection, actor: Actor, body: dict[str, Any], *, secret: str, base_url: str
-) -> dict[str, Any]:
+) -> SourceOut:
     """A source with no subscription yet: it buffers what it receives (``numSourceRecords``)
     until a source field subscribes it. ``workspaceId`` (else the caller's default) must be
     writable by the caller; a ``tableId`` must be in it."""
@@ -99,10 +101,7 @@ async def create_source(
         )
     )
     row = (await conn.execute(select(Source).where(Source.id == source_id))).one()
-    out = source_out(row, base_url)
-    if token:
-        out["authToken"] = token
-    return out
+    return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
 
 
 async def buffer_payload(
@@ -187,7 +186,7 @@ async def _reload(conn: AsyncConnection, source_id: str) -> Any:
 
 async def rename(
     conn: AsyncConnection, source: SourceRef, name: Any, *, base_url: str
-) -> dict[str, Any]:
+) -> SourceOut:
     if name is not None:
         if not isinstance(name, str) or not name.strip() or len(name) > 500:
             raise _bad("name", "expected 1 to 500 characters")
@@ -224,7 +223,7 @@ async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> d
 
 async def set_response_type(
     uow: UnitOfWork, source: SourceRef, response_type: Any
-) -> dict[str, Any]:
+) -> ResponseTypeOut:
     conn = uow.conn
     if response_type not in RESPONSE_TYPES:
         raise _bad("responseType", f"expected one of {', '.join(RESPONSE_TYPES)}")
@@ -236,12 +235,12 @@ async def set_response_type(
         .values(type_settings=settings, updated_at=now_ms())
     )
     uow.source_changed(source.row.hook_uuid)
-    return {"success": True, "responseType": response_type}
+    return ResponseTypeOut.build(success=True, responseType=response_type)
 
 
 async def new_auth_token(
     uow: UnitOfWork, source: SourceRef, *, secret: str, base_url: str
-) -> dict[str, Any]:
+) -> SourceTokenOut:
     """Clay's shape of a new token: ``{token, headerName}``, shown this once."""
     out = await sources_svc.set_auth_token(uow, source, secret=secret, base_url=base_url)
-    return {"token": out["authToken"], "headerName": TOKEN_HEADER, "sourceId": source.id}
+    return SourceTokenOut.build(token=out["authToken"], headerName=TOKEN_HEADER, sourceId=source.id)
