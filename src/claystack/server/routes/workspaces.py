@@ -212,7 +212,7 @@ async def patch_workbook(
 @api.get("/v3/{workspaceId}/workbooks/{workbookId}", responses=ok(WorkbookWithTables))
 async def get_workbook_with_tables(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONOut:
     """One workbook with ``orderedWorkbookTables`` ``[{id, name}]``."""
-    return JSONOut(await workbooks.get_workbook(conn, *workbook, with_tables=True))
+    return JSONOut(await workbooks.get_workbook_with_tables(conn, *workbook))
 
 
 @api.get("/v3/workbooks/{workbookId}/tables", responses=ok(list[Table]))

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Workbook as WorkbookOut
 from ..errors import Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import (
@@ -175,7 +176,12 @@ async def folder_workspace(conn: AsyncConnection, folder_id: str) -> int | None:
 # -- workbooks -----------------------------------------------------------------------------
 
 
-def workbook_out(row: Any) -> dict[str, Any]:
+def workbook_out(row: Any) -> WorkbookOut:
+    return WorkbookOut.build(**workbook_row(row))
+
+
+def workbook_row(row: Any) -> dict[str, Any]:
+    """A workbook in the ``wire.Workbook`` shape as a plain dict, for lists of them."""
     return {
         "id": row.id,
         "workspaceId": row.workspace_id,
@@ -198,7 +204,7 @@ async def create_workbook(
     parent_folder_id: str | None = None,
     settings: dict[str, Any] | None = None,
     description: str | None = None,
-) -> dict[str, Any]:
+) -> WorkbookOut:
     await _check_folder(conn, scope.workspace_id, parent_folder_id)
     now = now_ms()
     values = {
@@ -226,7 +232,7 @@ async def list_workbooks(conn: AsyncConnection, scope: Scope) -> list[dict[str, 
         .where(Workbook.workspace_id == scope.workspace_id)
         .order_by(Workbook.created_at, Workbook.id)
     )
-    return [workbook_out(r) for r in rows]
+    return [workbook_row(r) for r in rows]
 
 
 # -- deletion ------------------------------------------------------------------------------
