@@ -20,7 +20,6 @@ from .services import accounts, app_accounts, exports, imports, sources, tables,
 from .services.common import Actor, Scope
 from .services.sources import SourceRef
 from .services.tables import TableRef
-from .services.webhooks import WebhookIngest
 from .storage.engine import Database
 from .storage.uow import UnitOfWork
 
@@ -303,11 +302,3 @@ async def import_row(
 
 
 ImportDep = Annotated[Any, Depends(import_row, scope="function")]
-
-
-async def get_webhooks(request: Request) -> WebhookIngest:
-    ingest: WebhookIngest = request.app.state.webhooks
-    return ingest
-
-
-Webhooks = Annotated[WebhookIngest, Depends(get_webhooks)]
