@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .models import Table
@@ -84,6 +84,11 @@ class UnitOfWork:
         ids = sorted(set(table_ids) if values else set(table_ids) - self._tables)
         if not ids:
             return
+        if len(ids) > 1 and self.dialect == "postgresql":
+            # One UPDATE … IN locks rows in the order its plan finds them, not the list's.
+            await self.conn.execute(
+                select(Table.id).where(Table.id.in_(ids)).order_by(Table.id).with_for_update()
+            )
         if values:
             stmt = update(Table).where(Table.id.in_(ids) if len(ids) > 1 else Table.id == ids[0])
             bump = {i for i in ids if i not in self._tables}
@@ -145,9 +150,7 @@ class UnitOfWork:
     async def before_commit(self) -> None:
         """Moves the versions of tables that only had rows inserted."""
         if self._inserted:
-            await self._bump(sorted(self._inserted))
-            self._tables.update(self._inserted)
-            self._inserted.clear()
+            await self.write_tables(self._inserted)
 
     async def committed(self) -> None:
         """Runs the after-commit hooks, in the order they were registered."""
