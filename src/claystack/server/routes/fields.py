@@ -37,7 +37,7 @@ async def list_fields(conn: Conn, table: TableDep) -> JSONOut:
 async def delete_fields(body: FieldIdsIn, uow: Work, table: TableDep) -> JSONOut:
     """Deletes ``fieldIds`` at once; columns reading them get a ``settingsError``."""
     await field_groups.delete_fields(uow, table, body.fieldIds)
-    return JSONOut({})
+    return JSONOut(Empty.build())
 
 
 @api.post(T + "/fields/group", responses=ok(GroupCreated))
@@ -65,7 +65,7 @@ async def delete_group(
     """Ungroups (``deleteFields: false``) or deletes the group's columns too."""
     delete_members = body.deleteFields if body else False
     await field_groups.delete_group(uow, table, group_id, delete_members)
-    return JSONOut({})
+    return JSONOut(Empty.build())
 
 
 @api.post(T + "/waterfall/v2", responses=ok(WaterfallOut))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import FieldGroupOut, GroupCreated, WaterfallOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Source, Table, View
@@ -112,7 +113,7 @@ async def _check_members(conn: AsyncConnection, table: TableRef, ids: Sequence[s
 
 async def create_group(
     conn: AsyncConnection, table: TableRef, field_ids: Any, name: Any
-) -> dict[str, Any]:
+) -> GroupCreated:
     """A new group of these fields (taken out of any other group); ``{"groupId"}``."""
     ids = _ids(field_ids, "fieldIds")
     await _check_members(conn, table, ids)
@@ -123,12 +124,12 @@ async def create_group(
     members = [{"id": f, "isOutputField": False} for f in ids]
     groups[gid] = _group(gid, name or "Group", members)
     await _save_groups(conn, table.id, groups)
-    return {"groupId": gid}
+    return GroupCreated.build(groupId=gid)
 
 
 async def update_group(
     conn: AsyncConnection, table: TableRef, group_id: str, body: dict[str, Any]
-) -> dict[str, Any]:
+) -> FieldGroupOut:
     """Renames a group and replaces its members with ``fields: [{id, isOutputField?}]``."""
     groups = await _groups(conn, table.id)
     if group_id not in groups:
@@ -148,7 +149,7 @@ async def update_group(
     groups = _without(groups, {m["id"] for m in members})
     groups[group_id] = _group(group_id, name or groups[group_id].get("name", "Group"), members)
     await _save_groups(conn, table.id, groups)
-    return dict(groups[group_id])
+    return FieldGroupOut.build(**groups[group_id])
 
 
 async def delete_group(
@@ -167,9 +168,7 @@ async def delete_group(
         await delete_fields(uow, fresh, members)
 
 
-async def create_waterfall(
-    uow: UnitOfWork, table: TableRef, body: dict[str, Any]
-) -> dict[str, Any]:
+async def create_waterfall(uow: UnitOfWork, table: TableRef, body: dict[str, Any]) -> WaterfallOut:
     """An action column per step, an output formula taking the first non-empty
     ``{{step}}?.<attributePath>``, and one group holding them; ``{"fieldGroupMap"}``."""
     conn = uow.conn
@@ -225,7 +224,7 @@ async def create_waterfall(
     groups = await _groups(conn, table.id)
     groups[gid] = _group(gid, group_name, members)
     await _save_groups(conn, table.id, groups)
-    return {"fieldGroupMap": {gid: groups[gid]}}
+    return WaterfallOut.build(fieldGroupMap={gid: groups[gid]})
 
 
 async def _hide(conn: AsyncConnection, table_id: str, field_ids: list[str]) -> None:
