@@ -55,6 +55,7 @@ async def _start_workers(app: FastAPI) -> None:
         runner = Runner(db, settings)
         runner.start()
         app.state.runner = runner
+    db.listeners.jobs_queued = lambda: _wake_runner(app)
     jobs = JobRunner(db, settings, wake_runs=lambda: _wake_runner(app))
     jobs.start()
     app.state.jobs = jobs

@@ -11,6 +11,7 @@ from ...wire import (
     Empty,
     GroupMoveIn,
     ReorderFieldsIn,
+    View,
     ViewFieldPatchIn,
     ViewFieldSettingsIn,
     ViewFilterIn,
@@ -30,8 +31,9 @@ GroupId = Annotated[str, Path(alias="groupId")]
 V = "/v3/tables/{tableId}/views/{viewId}"
 
 
-def wrapped(view: dict[str, Any]) -> JSONOut:
-    return JSONOut({"view": view, **view})
+def wrapped(view: View) -> JSONOut:
+    """The view under ``view`` and at top level too (``ViewWrapped``)."""
+    return JSONOut(ViewWrapped.build(view=view, **view.wire_dict()))
 
 
 def _dump(body: Any) -> Any:

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import RunEstimate
 from ...wire.cells import CellStatus
 from ..enrichment import bindings, evaluation, registry
 from ..enrichment.actions import waterfall
@@ -131,7 +132,7 @@ async def estimate_run(
     field_ids: Any,
     run_records: Any,
     force: bool = False,
-) -> dict[str, Any]:
+) -> RunEstimate:
     """The ``PATCH …/run`` body's cost, checked as strictly as the run itself."""
     selection = await runs_svc._selection(conn, table, run_records)
     kinds = await runs_svc._runnable_fields(conn, table.id, field_ids)
@@ -157,15 +158,15 @@ async def estimate_run(
     fields = [p.out for p in plans]
     total = sum(f["credits"] for f in fields)
     balance = await credits.balance(conn, table.scope.workspace_id)
-    return {
-        "preview": True,
-        "recordCount": rows,
-        "runMode": "INDIVIDUAL",
-        "actions": sum(f["actions"] for f in fields),
-        "credits": total,
-        "maxCredits": sum(f["maxCredits"] for f in fields),
-        "balance": balance,
-        "sufficientCredits": balance >= total,
-        "formulaFieldIds": [fid for fid, kind in kinds.items() if kind == "formula"],
-        "fields": fields,
-    }
+    return RunEstimate.build(
+        preview=True,
+        recordCount=rows,
+        runMode="INDIVIDUAL",
+        actions=sum(f["actions"] for f in fields),
+        credits=total,
+        maxCredits=sum(f["maxCredits"] for f in fields),
+        balance=balance,
+        sufficientCredits=balance >= total,
+        formulaFieldIds=[fid for fid, kind in kinds.items() if kind == "formula"],
+        fields=fields,
+    )

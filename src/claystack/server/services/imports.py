@@ -390,7 +390,8 @@ async def _store_batch(
     """Adds one batch of rows and the job's progress in one transaction; False when the
     job is no longer ACTIVE (cancelled by a reset, or taken over)."""
     held, renewed = lease.renew()
-    async with db.transaction(write=True) as conn:
+    async with db.unit_of_work() as uow:
+        conn = uow.conn
         # The job's row first: a process that lost its lease stops here, adding nothing.
         job = (
             await conn.execute(
@@ -417,7 +418,7 @@ async def _store_batch(
             if not table.scope.can_write:
                 raise Forbidden("The user who started the import can no longer write this table")
             await records_svc.add_records(
-                conn,
+                uow,
                 table,
                 batch,
                 max_cell_bytes=max_cell_bytes,
