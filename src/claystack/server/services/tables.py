@@ -615,6 +615,7 @@ async def create_view(
         )
     )
     await _sync_view_fields(conn, table.id)
+    await views_svc.prepare_indexes(conn, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 
@@ -639,6 +640,7 @@ async def update_view(
     if name is not None:
         values["name"] = name
     await conn.execute(update(View).where(View.id == view_id).values(**values))
+    await views_svc.prepare_indexes(conn, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 

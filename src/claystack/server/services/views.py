@@ -12,6 +12,7 @@ from sqlalchemy import (
     and_,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -23,6 +24,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ...wire.cells import CellStatus
 from ..errors import BadRequest, InvalidParameter
+from ..storage import search_index
 from ..storage.models import Record
 from .workspaces import like_escape
 
@@ -137,9 +139,29 @@ def validate_view_config(config: dict[str, Any], field_types: dict[str, str]) ->
     return out
 
 
+class _CellText(FunctionElement[Any]):
+    """A cell's text with the field id written into the SQL, as the filter indexes spell it
+    (storage/search_index.py), so that the database can use them."""
+
+    inherit_cache = True
+    name = "cell_text"
+    type = String()
+
+
+@compiles(_CellText)
+def _cell_text_sql(element: _CellText, compiler: SQLCompiler, **kw: Any) -> str:
+    cells_col, field = element.clauses.clauses
+    cells = compiler.process(cells_col, **kw)
+    # The field id rides as a literal column (part of the statement's cache key).
+    lowered = search_index.cell_expression(compiler.dialect.name, str(field), cells)
+    return lowered.removeprefix("lower(")[:-1]
+
+
 def _cell_text(field_id: str) -> ColumnElement[Any]:
     if field_id in _SYSTEM_COLUMNS:
         return _SYSTEM_COLUMNS[field_id]
+    if search_index.safe_id(field_id):
+        return _CellText(Record.__table__.c.cells, literal_column(field_id))
     return Record.cells[field_id].as_string()
 
 
@@ -355,6 +377,9 @@ def order_clauses(config: dict[str, Any]) -> list[ColumnElement[Any]]:
 def where_view(stmt: Select[Any], table_id: str, config: dict[str, Any]) -> Select[Any]:
     """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, unordered."""
     stmt = stmt.where(Record.table_id == table_id)
+    if (config.get("filter") or {}).get("items") and search_index.safe_id(table_id):
+        # Written out, so that the filter indexes (partial, per table) apply.
+        stmt = stmt.where(Record.table_id == literal_column(f"'{table_id}'"))
     system = _system_filter(config)
     if system is not None:
         stmt = stmt.where(system)
@@ -378,6 +403,28 @@ def apply_view(
         if config.get("offset"):
             stmt = stmt.offset(config["offset"])
     return stmt
+
+
+INDEXED_OPERATORS = ("equals",)
+
+
+async def prepare_indexes(conn: Any, table_id: str, config: dict[str, Any]) -> None:
+    """Makes the filter indexes a big table's view will use (``EQUAL`` on a cell)."""
+    items = (config.get("filter") or {}).get("items") or []
+    fields = {
+        i["fieldId"]
+        for i in items
+        if i["operator"] in INDEXED_OPERATORS and i["fieldId"] not in _SYSTEM_COLUMNS
+    }
+    if not fields:
+        return
+    from ..storage.models import Table
+
+    rows = await conn.scalar(select(Table.row_count).where(Table.id == table_id))
+    if (rows or 0) < search_index.FILTER_MIN_ROWS:
+        return
+    for field_id in sorted(fields):
+        await search_index.ensure_filter_index(conn, table_id, field_id)
 
 
 def ids_select(table_id: str, config: dict[str, Any]) -> Select[Any]:
