@@ -151,7 +151,8 @@ async def enable(conn: AsyncConnection, table_id: str) -> None:
     await conn.execute(
         text(
             "INSERT INTO search_tables (table_id, built_to, target) "
-            "SELECT :t, 0, coalesce(max(seq), 0) FROM records WHERE table_id = :t "
+            "SELECT CAST(:t AS VARCHAR(40)), 0, coalesce(max(seq), 0) FROM records "
+            "WHERE table_id = :t "
             "ON CONFLICT (table_id) DO NOTHING"
         ),
         {"t": table_id},
