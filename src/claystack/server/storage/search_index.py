@@ -100,7 +100,6 @@ CREATE: dict[str, list[str]] = {
         "CREATE TABLE record_search (seq BIGINT PRIMARY KEY REFERENCES records (seq) "
         "ON DELETE CASCADE, table_id VARCHAR(40) NOT NULL, body TEXT NOT NULL)",
         "CREATE INDEX ix_record_search_body ON record_search USING gin (body {ops})",
-        "CREATE INDEX ix_record_search_table_id ON record_search (table_id)",
         _PG_FUNCTION,
         "CREATE TRIGGER records_search_insert AFTER INSERT ON records "
         "REFERENCING NEW TABLE AS claystack_new "
@@ -222,7 +221,13 @@ async def build_step(conn: AsyncConnection, table_id: str, chunk: int = BUILD_CH
         )
     await conn.execute(text(insert), params)
     await conn.execute(text("UPDATE search_tables SET built_to = :hi WHERE table_id = :t"), params)
-    return hi >= row.target
+    if hi < row.target:
+        return False
+    if conn.dialect.name == "postgresql":
+        # Fresh statistics, or the planner may read the table's rows instead of the index
+        # (a table just bulk-loaded has none yet).
+        await conn.execute(text("ANALYZE records, record_search"))
+    return True
 
 
 # -- filters ---------------------------------------------------------------------------------
