@@ -16,7 +16,7 @@ from claystack.server.storage.models import Record
 
 from .conftest import new_table
 
-N = max(search_index.SEARCH_MIN_ROWS, search_index.FILTER_MIN_ROWS)
+N = max(search_index.SEARCH_MIN_ROWS, search_index.FILTER_MIN_ROWS) + 50
 
 
 def _note(i: int) -> Any:
@@ -41,8 +41,10 @@ async def _big_table(client: httpx.AsyncClient) -> dict[str, Any]:
         }
         for i in range(N)
     ]
-    r = await client.post(f"/v3/tables/{table['id']}/records", json={"records": rows})
-    assert r.status_code == 200, r.text
+    for start in range(0, N, 5_000):
+        chunk = {"records": rows[start : start + 5_000]}
+        r = await client.post(f"/v3/tables/{table['id']}/records", json=chunk)
+        assert r.status_code == 200, r.text
     return table
 
 
@@ -133,6 +135,16 @@ async def test_search_index_answers_as_the_scan(client: httpx.AsyncClient, app: 
     assert r.status_code == 200, r.text
     assert await search("QQZX arr") == [{"fieldId": f["name"], "recordId": "late"}]
     assert await _candidates(app, t, "qqzx arr") == {"late"}
+    # Emptying the table takes it off the list (its rows' delete skips the index).
+    r = await client.request("DELETE", f"/v3/tables/{t}/records", json={"deleteAll": True})
+    assert r.status_code == 200, r.text
+    assert await _state(app, t) == "absent"
+    assert await search("QQZX arr") == []
+    await client.post(
+        f"/v3/tables/{t}/records",
+        json={"records": [{"id": "again", "cells": {f["name"]: "QQZX arrives again"}}]},
+    )
+    assert await search("QQZX arr") == [{"fieldId": f["name"], "recordId": "again"}]
 
 
 async def test_small_tables_get_no_index(client: httpx.AsyncClient, app: FastAPI) -> None:
@@ -191,3 +203,18 @@ async def test_equal_filter_index(client: httpx.AsyncClient, app: FastAPI, value
     )
     assert r.status_code == 200, r.text
     assert await ids() == [f"r{i}" for i in range(52, N, 53)]
+    # The index goes with its field, and with its table.
+    name = search_index.filter_index_name(t, f["city"])
+    r = await client.delete(f"/v3/tables/{t}/fields/{f['city']}")
+    assert r.status_code == 200, r.text
+    assert not await _index_exists(app, name)
+    await client.patch(
+        f"{base}/filter",
+        json={"items": [{"fieldId": f["name"], "type": "EQUAL", "value": "person 12"}]},
+    )
+    assert await ids() == ["r12"]
+    name = search_index.filter_index_name(t, f["name"])
+    assert await _index_exists(app, name)
+    r = await client.delete(f"/v3/tables/{t}")
+    assert r.status_code == 200, r.text
+    assert not await _index_exists(app, name)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...wire.cells import CellStatus
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTooLarge
 from ..ids import new_ids
-from ..storage import bulk
+from ..storage import bulk, search_index
 from ..storage.models import Record, Table
 from . import runs as runs_svc
 from . import tables as tables_svc
@@ -333,13 +333,17 @@ async def delete_records(
             result = await conn.execute(stmt.where(Record.id.in_(chunk)))
             deleted += result.rowcount or 0
     else:
+        every_row = not omit_ids
         if view_id is not None:
             config = await tables_svc.view_config(conn, table.id, view_id)
             if not views_svc.is_plain(config):
+                every_row = False
                 shown = views_svc.apply_view(select(Record.seq), table.id, config)
                 stmt = stmt.where(Record.seq.in_(shown.scalar_subquery()))
         if omit_ids:
             stmt = stmt.where(Record.id.not_in(list(omit_ids)))
+        if every_row:
+            await search_index.forget(conn, [table.id])
         deleted = (await conn.execute(stmt)).rowcount or 0
     if deleted:
         await conn.execute(_COUNT_DOWN, {"t": table.id, "n": deleted, "now": now_ms()})

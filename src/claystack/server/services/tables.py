@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
 from . import fields as fields_svc
 from . import views as views_svc
@@ -498,6 +499,7 @@ async def delete_field(conn: AsyncConnection, table: TableRef, field_id: str) ->
     if source is not None:
         raise BadRequest(f'Field is fed by the source "{source}"; delete that source first')
     await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id == field_id))
+    await search_index.drop_filter_indexes(conn, table.id, [field_id])
     await _touch(conn, table.id)  # the table's row before the records'
     await _drop_cells(conn, table.id, field_id)
     await _sync_view_fields(conn, table.id)

@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import (
+    Field,
     Folder,
     Membership,
     Record,
@@ -308,6 +310,11 @@ async def delete_resources(
         else set()
     )
     if doomed_tables:
+        doomed = sorted(doomed_tables)
+        await search_index.forget(conn, doomed)
+        for table_id in doomed:
+            fields = await conn.scalars(select(Field.id).where(Field.table_id == table_id))
+            await search_index.drop_filter_indexes(conn, table_id, list(fields))
         await conn.execute(delete(Record).where(Record.table_id.in_(doomed_tables)))
         await conn.execute(delete(Table).where(Table.id.in_(doomed_tables)))
     if found_wb:
