@@ -16,7 +16,7 @@ JSON text lowered), with a ``pg_trgm`` GIN index answering ``LIKE '%…%'``; sta
 triggers keep it, and rows leave it with their record (foreign key).
 
 **Filters**: a partial expression index per (table, field),
-``lower(json_extract(cells, '$."f_…"')) WHERE table_id = 't_…'`` (PostgreSQL:
+``lower(CAST(json_extract(cells, '$."f_…"') AS VARCHAR)) WHERE table_id = 't_…'`` (PostgreSQL:
 ``lower(cells ->> 'f_…')``), made when a view of a big table filters on that field:
 ``EQUAL`` becomes an index lookup. Writes to other tables only test the index's ``WHERE``.
 """
@@ -250,7 +250,8 @@ def safe_id(value: str) -> bool:
 def cell_expression(dialect: str, field_id: str, column: str = "cells") -> str:
     """The lowered text of a cell, spelled as its index spells it."""
     if dialect == "sqlite":
-        return f"lower(json_extract({column}, '$.\"{field_id}\"'))"
+        # The CAST as SQLAlchemy's ``as_string()`` writes it: numbers compare as text.
+        return f"lower(CAST(json_extract({column}, '$.\"{field_id}\"') AS VARCHAR))"
     return f"lower(({column} ->> '{field_id}'))"
 
 
