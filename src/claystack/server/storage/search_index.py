@@ -79,7 +79,9 @@ BEGIN
     JOIN search_tables s ON s.table_id = n.table_id
     WHERE n.seq <= s.built_to OR n.seq > s.target;
   ELSE
-    UPDATE record_search r SET body = lower(n.cells::text) FROM claystack_new n
+    -- Through the (short) list first: updates of other tables' rows probe nothing.
+    UPDATE record_search r SET body = lower(n.cells::text)
+    FROM claystack_new n JOIN search_tables s ON s.table_id = n.table_id
     WHERE r.seq = n.seq AND r.body IS DISTINCT FROM lower(n.cells::text);
   END IF;
   RETURN NULL;
