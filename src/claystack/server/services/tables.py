@@ -582,8 +582,13 @@ async def get_view(conn: AsyncConnection, table_id: str, view_id: str) -> Any:
 
 async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dict[str, Any]:
     """A view's config as ``views.apply_view`` needs it (with the action field ids that the
-    "Fully enriched rows" filter reads)."""
+    "Fully enriched rows" filter reads, and whether the table's search index can narrow a
+    ``CONTAINS``)."""
     cfg = dict((await get_view(conn, table_id, view_id)).config)
+    items = (cfg.get("filter") or {}).get("items") or []
+    if any(i.get("operator") == "contains" for i in items):
+        if await search_index.state(conn, table_id) == "ready":
+            cfg["searchIndex"] = conn.dialect.name
     if views_svc.preconfigured_type(cfg) == views_svc.FULLY_ENRICHED:
         cfg["actionFieldIds"] = list(
             await conn.scalars(

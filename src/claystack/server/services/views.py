@@ -230,7 +230,11 @@ def _prefilter(value: Any) -> ColumnElement[bool] | None:
     return _RowTextHas(Record.__table__.c.cells, literal(pattern, String))
 
 
-def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
+def _condition(
+    item: dict[str, Any], table_id: str = "", trigrams: str | None = None
+) -> ColumnElement[bool]:
+    """One filter item. ``trigrams`` names the dialect when the table's search index is
+    ready: ``CONTAINS`` then reads only the rows it names."""
     cell = _cell_text(item["fieldId"])
     op, value = item["operator"], item.get("value")
     empty = or_(cell.is_(None), cell == "")
@@ -253,7 +257,12 @@ def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
         return or_(cell.is_(None), not_(cond))
     like = func.lower(cell).like("%" + like_escape(text) + "%", escape="\\")
     if op == "contains":
-        return like if first is None else and_(first, like)
+        if first is None:
+            return like
+        rows = None if trigrams is None else search_index.candidates(trigrams, table_id, text)
+        if rows is not None:
+            return and_(Record.seq.in_(rows), first, like)
+        return and_(first, like)
     return or_(cell.is_(None), not_(like))
 
 
@@ -384,7 +393,8 @@ def where_view(stmt: Select[Any], table_id: str, config: dict[str, Any]) -> Sele
     if system is not None:
         stmt = stmt.where(system)
     flt = config.get("filter") or {}
-    conds = [_condition(i) for i in flt.get("items") or []]
+    trigrams = config.get("searchIndex")
+    conds = [_condition(i, table_id, trigrams) for i in flt.get("items") or []]
     if conds:
         stmt = stmt.where(
             and_(*conds) if flt.get("combinationMode", "AND") == "AND" else or_(*conds)

@@ -27,7 +27,7 @@ import hashlib
 import re
 from typing import Any
 
-from sqlalchemy import BigInteger, column, delete, text
+from sqlalchemy import BigInteger, bindparam, column, delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .models import SearchTable
@@ -175,13 +175,13 @@ def candidates(dialect: str, table_id: str, needle: str) -> Any:
         query = " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
         return (
             text("SELECT rowid FROM records_search WHERE records_search MATCH :q")
-            .bindparams(q=query)
+            .bindparams(bindparam("q", query, unique=True))
             .columns(column("rowid", BigInteger))
         )
     pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return (
         text("SELECT seq FROM record_search WHERE table_id = :st AND body LIKE :sp ESCAPE '\\'")
-        .bindparams(st=table_id, sp=pattern)
+        .bindparams(bindparam("st", table_id, unique=True), bindparam("sp", pattern, unique=True))
         .columns(column("seq", BigInteger))
     )
 
