@@ -141,7 +141,7 @@ class Settings(BaseSettings):
     retention_sweep_seconds: float = Field(default=600.0, gt=0)
     import_max_file_bytes: int = Field(default=2 * 1024**3, gt=0)
     # Rows stored per transaction by an import job.
-    import_batch_size: int = Field(default=2_000, gt=0)
+    import_batch_size: int = Field(default=5_000, gt=0)
 
     @model_validator(mode="after")
     def _hosted_limits(self) -> Settings:

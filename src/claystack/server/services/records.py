@@ -20,7 +20,7 @@ from ...wire import Record as RecordOut
 from ...wire.cells import CellStatus
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTooLarge
 from ..ids import new_ids
-from ..storage import bulk
+from ..storage import bulk, search_index
 from ..storage.models import Record, Table
 from ..storage.uow import UnitOfWork
 from . import runs as runs_svc
@@ -327,13 +327,17 @@ async def delete_records(
             result = await conn.execute(stmt.where(Record.id.in_(chunk)))
             deleted += result.rowcount or 0
     else:
+        every_row = not omit_ids
         if view_id is not None:
             config = await tables_svc.view_config(conn, table.id, view_id)
             if not views_svc.is_plain(config):
+                every_row = False
                 shown = views_svc.apply_view(select(Record.seq), table.id, config)
                 stmt = stmt.where(Record.seq.in_(shown.scalar_subquery()))
         if omit_ids:
             stmt = stmt.where(Record.id.not_in(list(omit_ids)))
+        if every_row:
+            await search_index.forget(conn, [table.id])
         deleted = (await conn.execute(stmt)).rowcount or 0
     if deleted:
         await uow.write_tables([table.id], row_count=Table.row_count - deleted, updated_at=now_ms())

@@ -15,6 +15,7 @@ from ...wire import Table as TableOut
 from ...wire import View as ViewOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
 from ..storage.uow import UnitOfWork
 from . import fields as fields_svc
@@ -516,6 +517,7 @@ async def delete_field(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
         raise BadRequest(f'Field is fed by the source "{source}"; delete that source first')
     await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id == field_id))
     await touch(uow, table.id)  # the table's row before the records'
+    await search_index.drop_filter_indexes(conn, table.id, [field_id])
     await drop_cells(uow, table.id, field_id)
     await _sync_view_fields(conn, table.id)
 
@@ -585,8 +587,13 @@ async def get_view(conn: AsyncConnection, table_id: str, view_id: str) -> Any:
 
 async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dict[str, Any]:
     """A view's config as ``views.apply_view`` needs it (with the action field ids that the
-    "Fully enriched rows" filter reads)."""
+    "Fully enriched rows" filter reads, and whether the table's search index can narrow a
+    ``CONTAINS``)."""
     cfg = dict((await get_view(conn, table_id, view_id)).config)
+    items = (cfg.get("filter") or {}).get("items") or []
+    if any(i.get("operator") == "contains" for i in items):
+        if await search_index.state(conn, table_id) == "ready":
+            cfg["searchIndex"] = conn.dialect.name
     if views_svc.preconfigured_type(cfg) == views_svc.FULLY_ENRICHED:
         cfg["actionFieldIds"] = list(
             await conn.scalars(
@@ -620,6 +627,7 @@ async def create_view(
         )
     )
     await _sync_view_fields(conn, table.id)
+    await views_svc.prepare_indexes(conn, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 
@@ -644,6 +652,7 @@ async def update_view(
     if name is not None:
         values["name"] = name
     await conn.execute(update(View).where(View.id == view_id).values(**values))
+    await views_svc.prepare_indexes(conn, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 

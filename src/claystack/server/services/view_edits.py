@@ -3,7 +3,7 @@ duplicating, searching, reading one view."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...wire import View as ViewOut
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import Record, View
 from . import tables as tables_svc
 from . import views as views_svc
@@ -189,12 +190,17 @@ def _text(value: Any) -> str:
 
 
 async def search(
-    conn: AsyncConnection, table: TableRef, view_id: str, term: Any
+    conn: AsyncConnection,
+    table: TableRef,
+    view_id: str,
+    term: Any,
+    want_index: Callable[[str], None] | None = None,
 ) -> list[dict[str, str]]:
     """``[{fieldId, recordId}]`` for every visible cell of the rows the view shows whose
     value contains ``term`` (case-insensitive), in view and column order; at most
     ``SEARCH_LIMIT``. The database narrows the rows first (a substring test on the row's
-    JSON text), so only candidate rows reach Python."""
+    JSON text, answered from the search index once the table has one: a big table that has
+    none yet asks ``want_index`` for it), so only candidate rows reach Python."""
     if not isinstance(term, str):
         raise _bad('Field "searchTerm" - Required')
     needle = term.strip().lower()
@@ -218,6 +224,14 @@ async def search(
     if conn.dialect.name == "sqlite":
         prefilter = prefilter and needle.isascii()
     if prefilter:
+        indexed = await search_index.state(conn, table.id)
+        if indexed != "ready" and want_index is not None:
+            if await tables_svc.row_count(conn, table.id) >= search_index.SEARCH_MIN_ROWS:
+                want_index(table.id)
+        if indexed == "ready":
+            candidates = search_index.candidates(conn.dialect.name, table.id, needle)
+            if candidates is not None:
+                stmt = stmt.where(Record.seq.in_(candidates))
         pattern = "%" + like_escape(needle) + "%"
         text = cast(Record.cells, Text)
         # SQLite's LIKE already ignores ASCII case (the needle is ASCII there): lower() would

@@ -11,7 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...wire import Workbook as WorkbookOut
 from ..errors import Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import (
+    Field,
     Folder,
     Membership,
     Record,
@@ -317,6 +319,11 @@ async def delete_resources(
     )
     if doomed_tables:
         await uow.write_tables(doomed_tables)  # their rows before their records'
+        doomed = sorted(doomed_tables)
+        await search_index.forget(conn, doomed)
+        for table_id in doomed:
+            fields = await conn.scalars(select(Field.id).where(Field.table_id == table_id))
+            await search_index.drop_filter_indexes(conn, table_id, list(fields))
         await conn.execute(delete(Record).where(Record.table_id.in_(doomed_tables)))
         await conn.execute(delete(Table).where(Table.id.in_(doomed_tables)))
     if found_wb:
