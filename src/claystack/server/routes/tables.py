@@ -19,7 +19,6 @@ from ...wire import (
     TableSchemaV2,
     TableSourceEnvelope,
     TableSummaryList,
-    ViewEnvelope,
     ViewIn,
     ViewPatch,
     ViewWrapped,
@@ -149,7 +148,8 @@ async def patch_table(
         table_settings=body.tableSettings,
         field_group_map=body.fieldGroupMap,
     )
-    return JSONOut({"table": out, "source": source} if source else {"table": out})
+    mirrored = {**out, "table": out}
+    return JSONOut({**mirrored, "source": source} if source else mirrored)
 
 
 @api.delete("/v3/tables/{tableId}", responses=ok(Success))
@@ -210,12 +210,12 @@ async def create_view(body: ViewIn, conn: Conn, table: TableDep) -> JSONOut:
     return JSONOut({"view": view, **view})
 
 
-@api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewEnvelope))
+@api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewWrapped))
 async def patch_view(body: ViewPatch, view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
     """Changes a view; only the keys sent change."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
     view = await tables.update_view(conn, table, view_id, name=body.name, config=config)
-    return JSONOut({"view": view})
+    return JSONOut({"view": view, **view})
 
 
 @api.delete("/v3/tables/{tableId}/views/{viewId}", responses=ok(Success))
