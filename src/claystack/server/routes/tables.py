@@ -129,8 +129,8 @@ async def patch_table(
     secret: Secret,
     body: Annotated[TablePatch | None, Body()] = None,
 ) -> JSONOut:
-    """Renames, describes, or merges ``tableSettings``/``fieldGroupMap``; empty objects
-    change nothing. ``sourceSettings.addSource`` adds a webhook source (and its source
+    """Renames, describes, moves (``workbookId``) or merges ``tableSettings``/``fieldGroupMap``;
+    empty objects change nothing. ``sourceSettings.addSource`` adds a webhook source (and its source
     field); the answer then carries ``source`` with its ingestion ``url``, and with
     ``authToken`` when ``typeSettings.generateAuthToken`` was true."""
     body = body or TablePatch()
@@ -147,6 +147,7 @@ async def patch_table(
         description=body.description,
         table_settings=body.tableSettings,
         field_group_map=body.fieldGroupMap,
+        workbook_id=body.workbookId,
     )
     mirrored = {**out, "table": out}
     return JSONOut({**mirrored, "source": source} if source else mirrored)
