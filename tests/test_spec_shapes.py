@@ -1997,11 +1997,6 @@ async def test_spec_row(
         )
     else:
         r = await caller.request(row.method, url, json=body, headers=headers)
-    import os
-
-    if os.environ.get("SHAPES_DUMP"):
-        with open(os.environ["SHAPES_DUMP"], "a") as fh:
-            fh.write(f"### {row.id}  -> {r.status_code}\n{r.text[:1500]}\n")
     assert r.status_code == row.status, f"{r.status_code}: {r.text[:500]}"
     if row.check is not None:
         out = row.check(r, ctx)
