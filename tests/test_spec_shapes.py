@@ -2028,3 +2028,27 @@ def test_every_spec_row_has_a_case() -> None:
         if not any(called(method, v) for v in variants):
             missing.append(f"{method} {spec_path}")
     assert missing == []
+
+
+# Part 2 §1: "A path {ws} must own the resource, else 404" — every row whose path names both a
+# workspace and something in it, called with another workspace of the same user.
+OWNED = re.compile(r"\{(t|wb|aa|s|f|v|g|r)\}")
+FOREIGN = [
+    r
+    for r in ROWS
+    if "{ws}" in r.path and OWNED.search(r.path.split(" (", 1)[0]) and r.status == 200
+]
+
+
+@pytest.mark.parametrize("row", FOREIGN, ids=[r.id for r in FOREIGN])
+async def test_foreign_workspace_is_404(
+    app: FastAPI, client: httpx.AsyncClient, anon: httpx.AsyncClient, row: Row
+) -> None:
+    ctx = Ctx(app, client, anon)
+    for name in row.needs.split():
+        await ctx.get(name)
+    url = await ctx.fill(row.path.split(" (", 1)[0].replace("{ws}", "{otherws}"))
+    body = None if row.method == "GET" else await ctx.fill_body(row.body)
+    r = await client.request(row.method, url, json=body)
+    assert r.status_code == 404, r.text
+    error(r.json(), "NotFound")
