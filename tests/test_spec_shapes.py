@@ -301,6 +301,20 @@ class Ctx:
         self.ids["formula"] = fid = r.json()["field"]["id"]
         await wait_cell(self.client, f"/v3/tables/{t}/records/r_audit", fid)
 
+    async def _make_act(self) -> None:  # an http-api-v2 action column, by Clay's package id
+        body = {
+            "name": "Call",
+            "type": "action",
+            "typeSettings": {
+                "actionKey": "http-api-v2",
+                "actionPackageId": HTTP,
+                "inputsBinding": [{"name": "url", "formulaText": '"http://127.0.0.1:9/"'}],
+            },
+        }
+        r = await self.client.post(f"/v3/tables/{await self.get('t')}/fields", json=body)
+        assert r.status_code == 200, r.text
+        self.ids["act"] = r.json()["field"]["id"]
+
     async def _make_tool(self) -> None:
         r = await self.client.post("/v3/workspaces/1/tools", json={"tableId": await self.get("fn")})
         assert r.status_code == 200, r.text
@@ -1136,6 +1150,24 @@ async def _patched_to_formula(r: httpx.Response, ctx: Ctx) -> None:
     assert cell["value"] == "Ada!" and cell["metadata"]["status"] == "SUCCESS", cell
 
 
+async def _still_formula(r: httpx.Response, ctx: Ctx) -> None:
+    f = field_obj(has(r.json(), "field")["field"])
+    assert f["type"] == "formula" and f["typeSettings"].get("formulaText"), f
+    url = f"/v3/tables/{await ctx.get('t')}/records/r_audit"
+    deadline = time.monotonic() + 30
+    while (cell := await wait_cell(ctx.client, url, f["id"]))["value"] != "Ada?":
+        assert time.monotonic() < deadline, cell
+        await asyncio.sleep(0.02)
+
+
+async def _formula_shout(r: httpx.Response, ctx: Ctx) -> None:
+    f = field_obj(has(r.json(), "field")["field"])
+    assert f["type"] == "formula", f
+    url = f"/v3/tables/{await ctx.get('t')}/records/r_audit"
+    cell = await wait_cell(ctx.client, url, f["id"])
+    assert cell["value"] == "Ada!" and cell["metadata"]["status"] == "SUCCESS", cell
+
+
 async def _empty_formula(r: httpx.Response, ctx: Ctx) -> None:
     f = field_obj(has(r.json(), "field")["field"])
     assert f["type"] == "formula", f
@@ -1325,6 +1357,10 @@ ROWS: list[Row] = [
                     {"name": "method", "formulaText": '"GET"'},
                     {"name": "headers", "formulaMap": {"X-A": '"1"'}},
                     {"name": "body", "optional": True},
+                    {"name": "retryOptions|maxRetries", "formulaText": "2"},
+                    {"name": "followRedirects", "formulaText": "true"},
+                    {"name": "returnResponseMetadata", "formulaText": "false"},
+                    {"name": "queryString"},
                 ],
                 "dataTypeSettings": {"type": "json"},
             },
@@ -1395,6 +1431,31 @@ ROWS: list[Row] = [
     Row("PATCH", "/v3/tables/{t}/fields/{f}", {"name": "Full name"}, _field_patched),
     Row(
         "PATCH",
+        "/v3/tables/{t}/fields/{formula} (no formulaType: keeps the formula)",
+        {"typeSettings": {"formulaText": '{{@f}} + "?"'}},
+        _still_formula,
+    ),
+    Row(
+        "POST",
+        "/v3/tables/{t}/fields (formulaText, no dataTypeSettings)",
+        {"name": "Shout", "type": "text", "typeSettings": {"formulaText": '{{@f}} + "!"'}},
+        _formula_shout,
+    ),
+    Row(
+        "PATCH",
+        "/v3/tables/{t}/fields/{act} (changing actionKey)",
+        {
+            "typeSettings": {
+                "actionKey": "normalize-domain",
+                "actionPackageId": HTTP,
+                "inputsBinding": [{"name": "domain", "formulaText": "{{@f}}"}],
+            }
+        },
+        _errored("BadRequest"),
+        status=400,
+    ),
+    Row(
+        "PATCH",
         "/v3/tables/{t}/fields/{f2} (text to formula)",
         {
             "typeSettings": {
@@ -1446,6 +1507,12 @@ ROWS: list[Row] = [
     Row("GET", "/v3/tables/{t}/records/{r}", check=_record_read),
     Row("PATCH", "/v3/tables/{t}/records/{r}", {"cells": {"{f}": "Ann"}}, _record_patched("Ann")),
     Row("PATCH", "/v3/tables/{t}/records/{r} (flat)", {"{f}": "Flat"}, _record_patched("Flat")),
+    Row(
+        "PATCH",
+        "/v3/tables/{t}/records/{r} (wrapped cell value)",
+        {"cells": {"{f}": {"value": "Wrapped", "metadata": {"status": "SUCCESS"}}}},
+        _record_patched("Wrapped"),
+    ),
     Row("DELETE", "/v3/tables/{t}/records/{r}", check=_count_after(1)),
     Row("DELETE", "/v3/tables/{t}/records", None, _count_after(0)),
     Row("DELETE", "/v3/tables/{t}/records (recordIds)", {"recordIds": ["{r}"]}, _count_after(1)),
