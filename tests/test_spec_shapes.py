@@ -27,7 +27,7 @@ from claystack.server.services import accounts
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, new_table
 from .test_exports import wait_export
-from .test_imports import upload
+from .test_imports import upload, wait_import
 
 # -- the keys the spec names for each object ----------------------------------------------
 
@@ -97,8 +97,14 @@ def array(obj: Any, keys: list[str] | str = (), where: str = "answer") -> list[A
     return obj
 
 
+MINTED = re.compile(r"0t[A-Za-z0-9]{17}")
+
+
 def prefixed(value: Any, prefix: str, where: str = "id") -> None:
+    """``value`` is ``prefix`` + a minted id body (part 1 §3: ``0t`` + 17 base62 chars)."""
     assert isinstance(value, str) and value.startswith(prefix), f"{where} {value!r} ≠ {prefix}…"
+    if value not in SYSTEM_FIELDS:
+        assert MINTED.fullmatch(value[len(prefix) :]), f"{where} {value!r}: not 0t + 17 base62"
 
 
 def mirrored(body: Any, name: str) -> dict[str, Any]:
@@ -203,7 +209,7 @@ class Ctx:
             json={
                 "records": [
                     {"id": "r_audit", "cells": {name: "Ada", domain: "acme.com"}},
-                    {"cells": {name: "Bo"}},
+                    {"id": "r_bo", "cells": {name: "Bo"}},
                 ]
             },
         )
@@ -314,6 +320,16 @@ class Ctx:
         r = await self.client.post(f"/v3/tables/{await self.get('t')}/fields", json=body)
         assert r.status_code == 200, r.text
         self.ids["act"] = r.json()["field"]["id"]
+
+    async def _make_sv(self) -> None:  # the source table's default view
+        table = (await self.client.get(f"/v3/tables/{await self.get('st')}")).json()["table"]
+        self.ids["sv"] = table["firstViewId"]
+
+    async def _make_payload(self) -> None:  # one webhook payload into the source table
+        hook = f"/v3/sources/webhook/{await self.get('hook')}"
+        r = await self.anon.post(hook, json={"email": "ada@acme.com", "name": "Ada"})
+        assert r.status_code == 200, r.text
+        self.ids["payload"] = r.json().get("recordId")
 
     async def _make_tool(self) -> None:
         r = await self.client.post("/v3/workspaces/1/tools", json={"tableId": await self.get("fn")})
@@ -557,9 +573,7 @@ async def _view_read(r: httpx.Response, ctx: Ctx) -> None:
 
 async def _ids(r: httpx.Response, ctx: Ctx) -> None:
     ids = array(has(r.json(), "results")["results"])
-    assert ids[0] == "r_audit" and len(ids) == 2, ids
-    for i in ids:
-        prefixed(i, "r_")
+    assert ids == ["r_audit", "r_bo"], ids  # view order: insertion
 
 
 async def _records_added(r: httpx.Response, ctx: Ctx) -> None:
@@ -776,7 +790,9 @@ async def _ws_sources(r: httpx.Response, ctx: Ctx) -> None:
 async def _duplicate(r: httpx.Response, ctx: Ctx) -> None:
     body = has(r.json(), "table oldViewIdToNewViewIdMap oldFieldIdToNewFieldIdMap")
     t = table_obj(body["table"])
-    assert t["id"] != await ctx.get("t")
+    assert t["id"] != await ctx.get("t") and t["workbookId"] == await ctx.get("wb"), t
+    count = await ctx.client.get(f"/v3/tables/{t['id']}/count")
+    assert count.json()["count"] == 0, "a duplicate has no rows"
     assert await ctx.get("f") in body["oldFieldIdToNewFieldIdMap"]
     assert await ctx.get("v") in body["oldViewIdToNewViewIdMap"]
 
@@ -795,8 +811,21 @@ async def _schema(r: httpx.Response, ctx: Ctx) -> None:
 async def _graph(r: httpx.Response, ctx: Ctx) -> None:
     body = has(r.json(), "nodes edges")
     array(body["nodes"], "nodeId name type field extractedFieldIds", "nodes")
-    for e in array(body["edges"], "sourceNodeId targetNodeId type", "edges"):
+    edges = array(body["edges"], "sourceNodeId targetNodeId type", "edges")
+    for e in edges:
         assert e["type"] in ("Input", "ConditionalRun"), e
+    f, formula = await ctx.get("f"), await ctx.get("formula")
+    assert {"sourceNodeId": f, "targetNodeId": formula, "type": "Input"} in edges, edges
+
+
+async def _source_schema(r: httpx.Response, ctx: Ctx) -> None:
+    """§3.3: a source field's ``children`` are the keys seen in its payloads."""
+    schema = has(r.json(), "tableSchema exampleRecords")["tableSchema"]
+    sources = [c for c in schema.values() if c["type"] == "source"]
+    assert len(sources) == 1, schema
+    children = has(sources[0], "children", "source column")["children"]
+    has(children, "email", "children")
+    has(children["email"], "dataType", "children.email")
 
 
 async def _export_started(r: httpx.Response, ctx: Ctx) -> None:
@@ -841,6 +870,8 @@ async def _import_read(r: httpx.Response, ctx: Ctx) -> None:
     body = has(r.json(), "id status state")
     has(body["state"], "status numRowsSoFar", "state")
     assert body["state"]["status"] in ("ACTIVE", "FINISHED", "FAILED"), body
+    done = await wait_import(ctx.client, await ctx.get("import"))
+    assert done["state"]["status"] == "FINISHED" and done["state"]["numRowsSoFar"] == 1, done
 
 
 async def _share(r: httpx.Response, ctx: Ctx) -> None:
@@ -851,6 +882,8 @@ async def _share(r: httpx.Response, ctx: Ctx) -> None:
 async def _share_by_table(r: httpx.Response, ctx: Ctx) -> None:
     await _share(r, ctx)
     assert r.json()["id"] == await ctx.get("share")
+    other = await ctx.client.get(f"/v3/shared-tables/by-table-id/{await ctx.get('st')}")
+    assert other.status_code == 404, other.text
 
 
 async def _fields_array(r: httpx.Response, ctx: Ctx) -> None:
@@ -910,6 +943,17 @@ def _view_answer(check: Callable[[dict[str, Any]], None] | None = None) -> Check
             check(v)
 
     return run
+
+
+def _view_ids(expected: list[str]) -> Check:
+    """The view answer, then its record ids: the filter or sort is applied server-side."""
+
+    async def check(r: httpx.Response, ctx: Ctx) -> None:
+        v = view_obj(mirrored(r.json(), "view"))
+        got = await ctx.client.get(f"/v3/tables/{await ctx.get('t')}/views/{v['id']}/records/ids")
+        assert got.json()["results"] == expected, got.json()
+
+    return check
 
 
 async def _view_field_hidden(r: httpx.Response, ctx: Ctx) -> None:
@@ -1022,8 +1066,11 @@ async def _source_runs(r: httpx.Response, ctx: Ctx) -> None:
     error(bad.json(), "BadRequest", "limit")
 
 
-def _response_type(body: Any) -> None:
-    assert body == {"success": True, "responseType": "PLAIN_TEXT"}, body
+async def _response_type(r: httpx.Response, ctx: Ctx) -> None:
+    assert r.json() == {"success": True, "responseType": "PLAIN_TEXT"}, r.json()
+    ack = await ctx.anon.post(f"/v3/sources/webhook/{await ctx.get('hook')}", json={"a": 1})
+    assert ack.status_code == 200 and ack.headers["content-type"].startswith("text/plain"), ack
+    assert ack.text == "OK", ack.text
 
 
 def _auth_token(body: Any) -> None:
@@ -1685,7 +1732,13 @@ ROWS: list[Row] = [
     Row("POST", "/v3/tables/{t}/duplicate", {}, _duplicate),
     Row("POST", "/v3/tables/{t}/duplicate/", {}, _duplicate),
     Row("GET", "/v3/tables/{t}/views/{v}/table-schema-v2", check=_schema),
-    Row("GET", "/v3/tables/{t}/graph", check=_graph),
+    Row("GET", "/v3/tables/{t}/graph", check=_graph, needs="formula"),
+    Row(
+        "GET",
+        "/v3/tables/{st}/views/{sv}/table-schema-v2 (source field children)",
+        check=_source_schema,
+        needs="payload",
+    ),
     Row("POST", "/v3/tables/{t}/export", None, _export_started),
     Row("POST", "/v3/tables/{t}/views/{v}/export", {}, _export_started),
     Row("GET", "/v3/exports/{export}", check=_export_read),
@@ -1752,14 +1805,20 @@ ROWS: list[Row] = [
     Row(
         "PATCH",
         "/v3/tables/{t}/views/{v}/filter",
-        {"combinationMode": "AND", "items": [{"fieldId": "{f}", "type": "CONTAIN", "value": "a"}]},
-        _view_answer(lambda v: has(v["filter"], "items", "filter")),
+        {"combinationMode": "AND", "items": [{"fieldId": "{f}", "type": "CONTAIN", "value": "ad"}]},
+        _view_ids(["r_audit"]),
+    ),
+    Row(
+        "PATCH",
+        "/v3/tables/{t}/views/{v}/filter (NOT_EMPTY on domain)",
+        {"combinationMode": "OR", "items": [{"fieldId": "{f2}", "type": "NOT_EMPTY"}]},
+        _view_ids(["r_audit"]),
     ),
     Row(
         "PATCH",
         "/v3/tables/{t}/views/{v}/sort",
         {"items": [{"fieldId": "{f}", "direction": "DESC"}]},
-        _view_answer(lambda v: None if v["sort"] else pytest.fail("sort not stored")),
+        _view_ids(["r_bo", "r_audit"]),
     ),
     Row(
         "PATCH",
@@ -1877,7 +1936,7 @@ ROWS: list[Row] = [
         "PATCH",
         "/v3/sources/webhook/response-type/{s}",
         {"sourceId": "{s}", "responseType": "PLAIN_TEXT"},
-        ok_json(_response_type),
+        _response_type,
     ),
     Row("POST", "/v3/sources/webhook/auth-token/{s}", {}, ok_json(_auth_token)),
     Row(
