@@ -2054,6 +2054,35 @@ ROWS: list[Row] = [
     ),
     Row(
         "GET",
+        WS + "/audiences/segments",
+        check=ok_json(lambda b: None if b == {"segments": [], "total": 0} else pytest.fail(str(b))),
+    ),
+    Row(
+        "GET",
+        WS + "/audiences/count",
+        check=ok_json(lambda b: None if b == {"count": 0} else pytest.fail(str(b))),
+    ),
+    Row(
+        "GET",
+        WS + "/audiences/contacts",
+        check=ok_json(
+            lambda b: has(has(b, "contacts pagination")["pagination"], "hasMore", "pagination")
+        ),
+    ),
+    Row(
+        "GET",
+        WS + "/audiences/imports",
+        check=ok_json(lambda b: None if b == {"imports": []} else pytest.fail(str(b))),
+    ),
+    Row(
+        "POST",
+        WS + "/audiences/segments (write)",
+        {"name": "S"},
+        _errored("BadRequest"),
+        status=400,
+    ),
+    Row(
+        "GET",
         "/v3/resources/starred",
         check=ok_json(lambda b: array(has(b, "starredResources")["starredResources"])),
     ),
