@@ -19,7 +19,6 @@ from ...wire import (
     TableSchemaV2,
     TableSourceEnvelope,
     TableSummaryList,
-    ViewEnvelope,
     ViewIn,
     ViewPatch,
     ViewWrapped,
@@ -132,8 +131,8 @@ async def patch_table(
     secret: Secret,
     body: Annotated[TablePatch | None, Body()] = None,
 ) -> JSONOut:
-    """Renames, describes, or merges ``tableSettings``/``fieldGroupMap``; empty objects
-    change nothing. ``sourceSettings.addSource`` adds a webhook source (and its source
+    """Renames, describes, moves (``workbookId``) or merges ``tableSettings``/``fieldGroupMap``;
+    empty objects change nothing. ``sourceSettings.addSource`` adds a webhook source (and its source
     field); the answer then carries ``source`` with its ingestion ``url``, and with
     ``authToken`` when ``typeSettings.generateAuthToken`` was true."""
     body = body or TablePatch()
@@ -150,10 +149,10 @@ async def patch_table(
         description=body.description,
         table_settings=body.tableSettings,
         field_group_map=body.fieldGroupMap,
+        workbook_id=body.workbookId,
     )
-    if source:
-        return JSONOut(TableSourceEnvelope.build(table=out, source=source))
-    return JSONOut(TableSourceEnvelope.build(table=out))
+    extra = {"source": source} if source else {}
+    return JSONOut(TableSourceEnvelope.build(**out.wire_dict(), table=out, **extra))
 
 
 @api.delete("/v3/tables/{tableId}", responses=ok(Success))
@@ -208,12 +207,12 @@ async def create_view(body: ViewIn, conn: Conn, table: TableDep) -> JSONOut:
     return wrapped(view)
 
 
-@api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewEnvelope))
+@api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewWrapped))
 async def patch_view(body: ViewPatch, view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
     """Changes a view; only the keys sent change."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
     view = await tables.update_view(conn, table, view_id, name=body.name, config=config)
-    return JSONOut(ViewEnvelope.build(view=view))
+    return wrapped(view)
 
 
 @api.delete("/v3/tables/{tableId}/views/{viewId}", responses=ok(Success))

@@ -413,7 +413,8 @@ async def bulk_fetch(
     external: Sequence[str] | None = None,
 ) -> list[Row]:
     """Rows by id, in the order asked. With ``external`` field ids, each row also carries
-    ``externalContent: {f_…: {fullValue, status, error?}}`` at record level."""
+    ``externalContent: {f_…: {fullValue, status, error?}}`` at record level (a plain cell's
+    ``fullValue`` is its value; blank cells are left out)."""
     if not record_ids:
         raise InvalidParameter("recordIds", "must not be empty")
     found = await _load(conn, table.id, list(dict.fromkeys(record_ids)))
@@ -432,6 +433,8 @@ async def bulk_fetch(
                     if m.get("error"):
                         item["error"] = m["error"]
                     content[fid] = item
+                elif row.cells.get(fid) not in (None, ""):  # a plain cell: its value is all
+                    content[fid] = {"fullValue": row.cells[fid], "status": CellStatus.SUCCESS}
             rec["externalContent"] = content
     return out
 

@@ -307,8 +307,20 @@ async def update_table(
     description: str | None = None,
     table_settings: dict[str, Any] | None = None,
     field_group_map: dict[str, Any] | None = None,
+    workbook_id: str | None = None,
 ) -> TableOut:
     values: dict[str, Any] = {}
+    if workbook_id is not None and workbook_id != table.row.workbook_id:
+        wb = (
+            await conn.execute(
+                select(Workbook.workspace_id, Workbook.parent_folder_id).where(
+                    Workbook.id == workbook_id
+                )
+            )
+        ).first()
+        if wb is None or wb.workspace_id != table.scope.workspace_id:
+            raise NotFound("Workbook not found")
+        values.update(workbook_id=workbook_id, parent_folder_id=wb.parent_folder_id)
     if name is not None:
         if not name.strip():
             raise InvalidParameter("name", "must not be empty")
