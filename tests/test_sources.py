@@ -601,7 +601,7 @@ async def test_sdk_sources(app: FastAPI) -> None:
 
 
 SENDERS = 16
-PER_SENDER = 120
+PER_SENDER = 40
 
 
 def _edge_cases_over_http(port: int, path: str) -> list[int]:
