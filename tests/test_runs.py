@@ -40,7 +40,7 @@ class Provider(ThreadingHTTPServer):
     """A local enrichment API. ``/person?q=`` answers ``{"name": Q}`` (``{}`` for "nodata");
     ``/flaky?q=`` answers 429 (Retry-After: 1) the first time per q, ``/limited?q=`` the
     first two times; ``/down`` answers 500; ``/slow`` answers only once ``release`` is set
-    (at the end of the test, long after the engine's timeout); ``/badjson`` answers 200
+    (when the module's tests end, long after the engine's timeout); ``/badjson`` answers 200
     with a body that is not JSON. ``POST /v1/chat/completions`` is an OpenAI-compatible
     model server (see ``_chat``). ``hits`` counts requests per path and q (per model and
     prompt for the chat), ``times`` holds when each arrived."""

@@ -25,12 +25,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 import pytest
 
-from .client import Client
+if TYPE_CHECKING:
+    from .client import Client
 
 __all__ = ["ClaystackServer", "MissingServerExtra"]
 
@@ -187,6 +188,8 @@ class ClaystackServer:
         ``email``/``password``, ``session`` or ``token`` say otherwise."""
         if not {"session", "token", "email"} & kwargs.keys():
             kwargs.update(email=self.email, password=self.password)
+        from .client import Client
+
         return Client(self.base_url, **kwargs)
 
     def __enter__(self) -> Self:
