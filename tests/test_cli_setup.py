@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 
 from claystack.cli import app as cli_app
 
-from .fakes import free_port
+from .fakes import free_port, poller
 
 CLI = [sys.executable, "-c", "from claystack.cli import main; main()"]
 
@@ -101,15 +101,16 @@ def serve(home: Home) -> Iterator[object]:
         server = Serving(proc, log, port)
         started.append(server)
         deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{server.url}/_claystack/health", timeout=2).status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+        with poller() as http:
+            while True:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    if http.get(f"{server.url}/_claystack/health").status_code == 200:
+                        return server
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
 
     yield start
     for server in started:
@@ -238,13 +239,14 @@ def test_admin_commands_take_data_dir_and_refuse_a_missing_database(
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         deadline = time.monotonic() + 180
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/_claystack/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        with poller() as http:
+            while True:
+                try:
+                    http.get(f"http://127.0.0.1:{port}/_claystack/health")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
     finally:
         proc.terminate()
         proc.wait(30)

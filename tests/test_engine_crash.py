@@ -35,7 +35,7 @@ from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry, Record, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
-from .fakes import free_port
+from .fakes import free_port, poller
 
 # 500 rows (1,000 calls) is over 30 claim batches: the kill lands mid-run with cells final,
 # running and queued in both columns, which is all the test needs.
@@ -158,13 +158,14 @@ def _start(script: Path, db: Settings, provider: Provider) -> tuple[subprocess.P
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log_path.read_text()
-        try:
-            httpx.get(f"{base}/v3/me", timeout=1)
-            return proc, base
-        except httpx.TransportError:
-            time.sleep(0.1)
+    with poller() as http:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                http.get(f"{base}/v3/me", timeout=1)
+                return proc, base
+            except httpx.TransportError:
+                time.sleep(0.1)
     proc.kill()
     raise AssertionError("server did not start")
 
