@@ -70,6 +70,7 @@ class ClaystackServer:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
+        self._http: httpx.Client | None = None
         self.settings: Any = None
 
     # -- where it is -------------------------------------------------------------------
@@ -169,6 +170,9 @@ class ClaystackServer:
             self._thread.join(timeout=30)
             self._thread = None
         self._close_socket()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -180,8 +184,9 @@ class ClaystackServer:
 
     def reset(self) -> None:
         """Wipes all data and seeds the demo user and workspace again (sessions end)."""
-        with httpx.Client() as http:
-            http.post(self.url + "/_claystack/reset").raise_for_status()
+        if self._http is None:  # one client for every reset: making one loads the CA bundle
+            self._http = httpx.Client(timeout=60)
+        self._http.post(self.url + "/_claystack/reset").raise_for_status()
 
     def client(self, **kwargs: Any) -> Client:
         """A :class:`Client` for this server, logged in as the demo user unless
