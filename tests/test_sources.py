@@ -666,11 +666,11 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        with poller() as http:
+        with poller() as poll:
             while True:
                 assert proc.poll() is None, log.read_text()
                 try:
-                    http.get(base + "/_claystack/health", timeout=1)
+                    poll.get(base + "/_claystack/health", timeout=1)
                     break
                 except httpx.TransportError:
                     assert time.monotonic() < deadline
