@@ -73,7 +73,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
 
     def rank(item: pytest.Item) -> int:
-        name = Path(str(item.fspath)).relative_to(here).as_posix()
+        path = Path(str(item.fspath))
+        name = path.relative_to(here).as_posix() if here in path.parents else ""
         return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
 
     items.sort(key=rank)  # stable: the rest keep their order
