@@ -39,7 +39,8 @@ PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
 class Provider(ThreadingHTTPServer):
     """A local enrichment API. ``/person?q=`` answers ``{"name": Q}`` (``{}`` for "nodata");
     ``/flaky?q=`` answers 429 (Retry-After: 1) the first time per q, ``/limited?q=`` the
-    first two times; ``/down`` answers 500; ``/slow`` takes 4 s; ``/badjson`` answers 200
+    first two times; ``/down`` answers 500; ``/slow`` answers only once ``release`` is set
+    (when the module's tests end, long after the engine's timeout); ``/badjson`` answers 200
     with a body that is not JSON. ``POST /v1/chat/completions`` is an OpenAI-compatible
     model server (see ``_chat``). ``hits`` counts requests per path and q (per model and
     prompt for the chat), ``times`` holds when each arrived."""
@@ -52,6 +53,7 @@ class Provider(ThreadingHTTPServer):
         self.times: dict[str, list[float]] = {}
         self.lock = threading.Lock()
         self.active = self.most_active = 0
+        self.release = threading.Event()
 
     def hit(self, key: str) -> int:
         with self.lock:
@@ -88,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif parsed.path == "/down":
             status, body = 500, {"error": "boom"}
         elif parsed.path == "/slow":
-            time.sleep(4)
+            self.server.release.wait(60)
         elif parsed.path == "/serial":
             with self.server.lock:
                 self.server.active += 1
@@ -153,6 +155,7 @@ def provider() -> Iterator[Provider]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
+    server.release.set()
     server.shutdown()
     server.server_close()
 

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 
+from . import security
 from .engine import Runner
 from .enrichment.actions import _http as http_clients
 from .indexer import SearchIndexer
@@ -45,6 +46,7 @@ async def start(app: FastAPI) -> None:
             settings.demo_password,
             seeded["workspaceId"],
         )
+    await security.prepare_dummy_hash()
     await _start_workers(app)
 
 
