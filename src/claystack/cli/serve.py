@@ -68,14 +68,13 @@ def serve(
             highlight=False,
         )
     console.print(f"claystack listening on [bold]{settings.base_url}/v3[/bold]", highlight=False)
-    _tune_gc()
     if workers > 1:
         # Each process builds its own app from the environment: hand it this command's options.
         for name, value in overrides.items():
             if value is not None:
                 os.environ[f"CLAYSTACK_{name.upper()}"] = str(value)
         uvicorn.run(
-            "claystack.server.app:create_app",
+            "claystack.server.app:create_served_app",
             factory=True,
             workers=workers,
             # A child still importing on a busy machine is not dead: give it time to answer.
@@ -88,10 +87,10 @@ def serve(
             proxy_headers=False,
         )
         return
-    from ..server.app import create_app
+    from ..server.app import create_served_app
 
     uvicorn.run(
-        create_app(settings),
+        create_served_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=log_level,
@@ -140,14 +139,3 @@ def _prepare(settings: Any) -> bool:
         return await accounts.seed_demo(conn, settings, secret) is not None
 
     return bool(run_on_database(seed, settings))
-
-
-def _tune_gc() -> None:
-    """A server allocates many short-lived dicts per request (1,000-row batches); the default
-    collector thresholds make it rescan long-lived objects over and over. Freeze what start-up
-    built and collect the young generation less often."""
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 50, 100)

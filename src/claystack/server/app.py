@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
-from . import lifecycle, security
+from . import gctune, lifecycle, security
 from .config import Settings
 from .errors import (
     BadRequest,
@@ -171,6 +171,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(CsrfMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def create_served_app(settings: Settings | None = None) -> FastAPI:
+    """``create_app`` for a process that will serve for long (``claystack serve`` and each of
+    its worker processes): the garbage collector is tuned once the app is built."""
+    app = create_app(settings)
+    gctune.tune()
     return app
 
 

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import signal
 
+from . import gctune
 from .config import Settings
 from .engine import Runner
 from .enrichment.actions import _http as http_clients
@@ -40,6 +41,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
         runner = Runner(db, settings)
         runner.start()
         db.listeners.jobs_queued = runner.wake
+        gctune.tune()
         log.warning("claystack worker: running (concurrency %d)", settings.run_concurrency)
         await stop.wait()
     finally:
