@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import (  # noqa: E402 - the sibling module, importable when run as a script
     WORKSPACE,
+    Profiler,
     Server,
     loadavg,
     machine_info,
@@ -70,24 +71,25 @@ def wait(c: httpx.Client, tid: str, fid: str) -> tuple[dict[str, int], int]:
         time.sleep(0.5)  # the SDK's runs.wait default
 
 
-def bench_formula(server: Server, rows: int) -> dict[str, Any]:
+def bench_formula(server: Server, rows: int, profiler: Profiler) -> dict[str, Any]:
     with server.client() as c:
         t0 = time.perf_counter()
         tid, _, ids = make_table(c, "Formula fill", ("name",), rows, lambda _, i: f"p{i}")
         insert_s = time.perf_counter() - t0
         formula = "{{" + ids["name"] + '}}.toUpperCase() + "!"'
         cpu0 = proc_cpu_seconds(server.pid)
-        t0 = time.perf_counter()
-        r = check(
-            c.post(
-                f"/v3/tables/{tid}/fields",
-                json={"name": "F", "type": "text", "typeSettings": {"formulaText": formula}},
+        with profiler.phase("formula_fill"):
+            t0 = time.perf_counter()
+            r = check(
+                c.post(
+                    f"/v3/tables/{tid}/fields",
+                    json={"name": "F", "type": "text", "typeSettings": {"formulaText": formula}},
+                )
             )
-        )
-        create_s = time.perf_counter() - t0
-        fid = r.json()["field"]["id"]
-        counts, polls = wait(c, tid, fid)
-        seconds = time.perf_counter() - t0
+            create_s = time.perf_counter() - t0
+            fid = r.json()["field"]["id"]
+            counts, polls = wait(c, tid, fid)
+            seconds = time.perf_counter() - t0
     return {
         "rows": rows,
         "insert_s": round(insert_s, 1),
@@ -102,7 +104,7 @@ def bench_formula(server: Server, rows: int) -> dict[str, Any]:
     }
 
 
-def bench_lookup(server: Server, rows: int) -> dict[str, Any]:
+def bench_lookup(server: Server, rows: int, profiler: Profiler) -> dict[str, Any]:
     with server.client() as c:
         target, _, tf = make_table(
             c,
@@ -131,11 +133,12 @@ def bench_lookup(server: Server, rows: int) -> dict[str, Any]:
         )
         fid = r.json()["field"]["id"]
         cpu0 = proc_cpu_seconds(server.pid)
-        t0 = time.perf_counter()
-        body = {"fieldIds": [fid], "runRecords": {"viewIdTopRecords": {"viewId": view}}}
-        check(c.patch(f"/v3/tables/{tid}/run", json=body))
-        counts, polls = wait(c, tid, fid)
-        seconds = time.perf_counter() - t0
+        with profiler.phase("lookup"):
+            t0 = time.perf_counter()
+            body = {"fieldIds": [fid], "runRecords": {"viewIdTopRecords": {"viewId": view}}}
+            check(c.patch(f"/v3/tables/{tid}/run", json=body))
+            counts, polls = wait(c, tid, fid)
+            seconds = time.perf_counter() - t0
     return {
         "rows": rows,
         "target_rows": rows,
@@ -154,17 +157,19 @@ def main() -> None:
     parser.add_argument("--database", help="postgresql://… (default: a fresh SQLite file)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
     parser.add_argument("--only", default="a,b", help="comma-separated phases (a, b)")
+    parser.add_argument("--profile", type=Path, help="write py-spy profiles of each phase here")
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     only = set(args.only.split(","))
     results: dict[str, Any] = {"machine": machine_info(), "loadavg_start": loadavg()}
     with Server(args.database) as server:
         results["backend"] = server.backend
+        profiler = Profiler(server.pid, args.profile)
         if "a" in only:
-            results["a_formula_fill"] = bench_formula(server, 1_000_000 // scale)
+            results["a_formula_fill"] = bench_formula(server, 1_000_000 // scale, profiler)
             print(json.dumps({"a_formula_fill": results["a_formula_fill"]}), flush=True)
         if "b" in only:
-            results["b_lookup"] = bench_lookup(server, 100_000 // scale)
+            results["b_lookup"] = bench_lookup(server, 100_000 // scale, profiler)
             print(json.dumps({"b_lookup": results["b_lookup"]}), flush=True)
     results["loadavg_end"] = loadavg()
     RESULTS.mkdir(exist_ok=True)

@@ -16,9 +16,9 @@ from sqlalchemy import select
 
 from claystack.server.config import Settings
 from claystack.server.engine import Runner
-from claystack.server.storage import migrate
+from claystack.server.storage import counters, migrate
 from claystack.server.storage.engine import Database
-from claystack.server.storage.models import FormulaRun, RunJob
+from claystack.server.storage.models import FormulaRun, Record, RunJob
 
 from .conftest import PG_URL, new_table
 from .test_runs import add_field, add_rows, cells, run, wait_done
@@ -466,3 +466,58 @@ async def test_writers_of_one_table_at_once_never_fail(
     assert r.json() == {"tableTotalRecordsCount": 95, "count": 95}
     got = await cells(client, tid, ids[:10], fid)
     assert [c["value"] for c in got] == [f"E{i}" for i in range(20, 30)]
+
+
+async def test_a_new_formula_column_is_a_fill_that_writes_no_row_until_computed(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    """A new formula column on an auto-run table queues its cells as the sweep's range
+    (``fill_until``), not as a QUEUED mark in each row; they read as QUEUED all the same,
+    are counted once whatever else queues them meanwhile, and the counts stay exact."""
+    t = await new_table(client, name="Fill", fields=("n",))
+    tid, n = t["id"], t["byName"]["n"]
+    ids = await add_rows(client, tid, [{"cells": {n: f"v{i}"}} for i in range(5)])
+    async with app.state.db.transaction(write=False) as conn:
+        before = {r.id: r.updated_at for r in await conn.execute(select(Record))}
+    fid = await add_field(client, tid, "F", formula("{{" + n + "}}.toUpperCase()"))
+    (sweep,) = await sweeps(app)
+    assert (sweep.pending, sweep.fill_until is not None) == (5, True)
+    async with app.state.db.transaction(write=False) as conn:
+        rows = list(await conn.execute(select(Record)))
+    assert all(fid not in (r.meta or {}) for r in rows)  # no row written
+    assert {r.id: r.updated_at for r in rows} == before
+    assert await status_counts(client, tid) == {fid: {"QUEUED": 5}}
+    assert {c["metadata"]["status"] for c in await cells(client, tid, ids, fid)} == {"QUEUED"}
+
+    # A row added meanwhile, a run over every row and a changed formula: each cell once.
+    ids += await add_rows(client, tid, [{"cells": {n: "v5"}}])
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    r = await client.patch(
+        f"/v3/tables/{tid}/fields/{fid}",
+        json={"typeSettings": {"formulaText": "{{" + n + '}} + "!"'}},
+    )
+    assert r.status_code == 200, r.text
+    assert [s.pending for s in await sweeps(app)] == [6]
+    assert await status_counts(client, tid) == {fid: {"QUEUED": 6}}
+    assert {c["metadata"]["status"] for c in await cells(client, tid, ids, fid)} == {"QUEUED"}
+
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 6}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == [f"v{i}!" for i in range(6)]
+    assert await sweeps(app) == []
+
+    # Changed once computed, the formula marks the cells that have a status.
+    await engine.stop()
+    r = await client.patch(
+        f"/v3/tables/{tid}/fields/{fid}",
+        json={"typeSettings": {"formulaText": "{{" + n + "}}.length"}},
+    )
+    assert r.status_code == 200, r.text
+    assert [s.pending for s in await sweeps(app)] == [6]
+    assert await status_counts(client, tid) == {fid: {"QUEUED": 6}}
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 6}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == [2] * 6
+    async with app.state.db.transaction(write=False) as conn:
+        assert await counters.check_cell_counts(conn, tid) == []

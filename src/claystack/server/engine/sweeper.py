@@ -32,7 +32,7 @@ SWEEP_BATCHES = 16  # batches of one formula column before its workspace's next 
 _UNSTORABLE = "The formula's value could not be stored"
 
 # One statement stores a batch of formula cells: rows matched by ``seq``, unchanged since
-# they were read (``updated_at``) and still QUEUED.
+# they were read (``updated_at``) and still QUEUED (marked, or in the fill with no status).
 _FORMULA_SQL = {
     "sqlite": (
         "UPDATE records SET cells = json_set(cells, :path, json(json_extract(v.value, '$.v'))), "
@@ -40,7 +40,8 @@ _FORMULA_SQL = {
         "updated_at = :now FROM json_each(:rows) AS v "
         "WHERE records.seq = json_extract(v.value, '$.s') "
         "AND records.updated_at = json_extract(v.value, '$.u') "
-        "AND json_extract(records.meta, :status) = 'QUEUED'"
+        "AND (json_extract(records.meta, :status) = 'QUEUED' OR (records.seq > :after "
+        "AND records.seq <= :until AND json_extract(records.meta, :status) IS NULL))"
     ),
     "postgresql": (
         "UPDATE records SET "
@@ -49,7 +50,8 @@ _FORMULA_SQL = {
         "updated_at = :now "
         "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(s bigint, u bigint, v jsonb, m jsonb) "
         "WHERE records.seq = v.s AND records.updated_at = v.u "
-        "AND records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED'"
+        "AND (records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED' OR (records.seq > :after "
+        "AND records.seq <= :until AND records.meta -> CAST(:f AS text) ->> 'status' IS NULL))"
     ),
 }
 
@@ -151,7 +153,9 @@ class Sweeper:
         writing: asyncio.Task[None] | None = None
         try:
             for _ in range(batches):
-                fields, rows, raw = await self.read(table_id, field_id, position, limit)
+                fields, rows, raw = await self.read(
+                    table_id, field_id, position, limit, sweep.after_seq, sweep.fill_until
+                )
                 target = fields.get(field_id)
                 runnable = target is not None and target.type == "formula"
                 cells = []
@@ -175,7 +179,13 @@ class Sweeper:
         return found
 
     async def read(
-        self, table_id: str, field_id: str, position: int, limit: int
+        self,
+        table_id: str,
+        field_id: str,
+        position: int,
+        limit: int,
+        after_seq: int | None = None,
+        fill_until: int | None = None,
     ) -> tuple[dict[str, Any], list[Any], bool]:
         """The table's fields, the column's next QUEUED cells after ``position`` (none when
         the column is gone or no longer a formula), and whether their ``cells`` are the JSON
@@ -198,7 +208,7 @@ class Sweeper:
                 .where(
                     Record.table_id == table_id,
                     Record.seq > position,
-                    runs.cell_status(field_id) == CellStatus.QUEUED,
+                    runs.queued(field_id, after_seq, fill_until),
                 )
                 .order_by(Record.seq)
                 .limit(limit)
@@ -227,11 +237,15 @@ class Sweeper:
             await tables.data_changed(conn, [table_id])  # table, then sweep, then records
             current = (
                 await conn.execute(
-                    select(FormulaRun.after_seq, FormulaRun.pending).where(this).with_for_update()
+                    select(FormulaRun.after_seq, FormulaRun.pending, FormulaRun.fill_until)
+                    .where(this)
+                    .with_for_update()
                 )
             ).first()
+            after = current.after_seq if current is not None else 0
+            until = current.fill_until if current is not None else None
             stamps = {r.seq: r.updated_at for r in rows}
-            written = await self._write_formulas(conn, field_id, cells, stamps)
+            written = await self._write_formulas(conn, field_id, cells, stamps, after, until)
             if current is not None:
                 left = max(int(current.pending) - written, 0)
                 moved: dict[str, Any] = {"pending": left}
@@ -245,7 +259,7 @@ class Sweeper:
                         .where(
                             Record.table_id == table_id,
                             Record.seq > start,
-                            runs.cell_status(field_id) == CellStatus.QUEUED,
+                            runs.queued(field_id, current.after_seq, until),
                         )
                         .order_by(Record.seq)
                         .limit(1)
@@ -308,9 +322,12 @@ class Sweeper:
         field_id: str,
         cells: Sequence[FormulaCell],
         stamps: Mapping[int, int],
+        after: int,
+        until: int | None,
     ) -> int:
         """Stores the cells whose rows still have the ``updated_at`` they were read with
-        and are still QUEUED; how many it stored."""
+        and are still QUEUED (``after`` and ``until``: the sweep's fill); how many it
+        stored."""
         if not cells:
             return 0
         dialect = conn.dialect.name
@@ -325,7 +342,13 @@ class Sweeper:
                 items.append(
                     {"s": c.seq, "u": stamps[c.seq], "v": dumps(c.value), "m": dumps(meta)}
                 )
-        params = {"f": field_id, "now": now_ms(), "rows": dumps(items)}
+        params = {
+            "f": field_id,
+            "now": now_ms(),
+            "rows": dumps(items),
+            "after": after,
+            "until": -1 if until is None else until,
+        }
         if dialect != "postgresql":
             params["path"] = f'$."{field_id}"'
             params["status"] = f'$."{field_id}".status'
@@ -336,10 +359,14 @@ class Sweeper:
         except DBAPIError:
             if len(cells) > 1:  # find the values the database refuses (NUL on PostgreSQL)
                 half = len(cells) // 2
-                first = await self._write_formulas(conn, field_id, cells[:half], stamps)
-                return first + await self._write_formulas(conn, field_id, cells[half:], stamps)
+                first = await self._write_formulas(
+                    conn, field_id, cells[:half], stamps, after, until
+                )
+                return first + await self._write_formulas(
+                    conn, field_id, cells[half:], stamps, after, until
+                )
             c = cells[0]
             if c.error == _UNSTORABLE:
                 raise
             failed = FormulaCell(c.seq, c.record_id, CellStatus.ERROR, None, _UNSTORABLE)
-            return await self._write_formulas(conn, field_id, [failed], stamps)
+            return await self._write_formulas(conn, field_id, [failed], stamps, after, until)

@@ -77,9 +77,27 @@ def record_out(
     }
 
 
+Fills = Sequence[tuple[str, int, int]]
+_QUEUED_META = {"status": CellStatus.QUEUED}
+
+
+def _meta(row: Any, fills: Fills) -> Any:
+    """The row's ``meta`` with the cells a formula fill has queued (``runs.fills``) QUEUED:
+    the fill does not write them into the row."""
+    meta = row.meta
+    for fid, after, until in fills:
+        if after < row.seq <= until:
+            cell = meta.get(fid) if isinstance(meta, dict) else None
+            if not isinstance(cell, dict) or cell.get("status") is None:
+                meta = dict(meta) if isinstance(meta, dict) else {}
+                meta[fid] = {**cell, **_QUEUED_META} if isinstance(cell, dict) else _QUEUED_META
+    return meta
+
+
 def _rows_out(
     table_id: str,
     rows: Iterable[Any],
+    fills: Fills,
     only: frozenset[str] | None = None,
 ) -> list[dict[str, Any]]:
     stamps: dict[int, str | None] = {}
@@ -91,7 +109,15 @@ def _rows_out(
         return text
 
     return [
-        record_out(table_id, r.id, r.cells, r.meta, stamp(r.created_at), stamp(r.updated_at), only)
+        record_out(
+            table_id,
+            r.id,
+            r.cells,
+            _meta(r, fills) if fills else r.meta,
+            stamp(r.created_at),
+            stamp(r.updated_at),
+            only,
+        )
         for r in rows
     ]
 
@@ -251,7 +277,7 @@ async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> 
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is None:
         raise NotFound("Record not found")
-    return _rows_out(table.id, [row])[0]
+    return _rows_out(table.id, [row], await runs_svc.fills(conn, table.id))[0]
 
 
 _MISSING = object()
@@ -272,6 +298,7 @@ async def update_records(
     writable = await _writable_fields(conn, table.id)
     ids = [rid for rid, _ in updates]
     existing = await _load(conn, table.id, ids)
+    fills = await runs_svc.fills(conn, table.id)
     missing = [rid for rid in ids if rid not in existing]
     if missing:
         raise NotFound(f"Record not found: {missing[0]}")
@@ -299,7 +326,14 @@ async def update_records(
         await runs_svc.cascade(conn, scope.workspace_id, scope.actor.user_id, table.id, changed)
     stamp = iso(now)
     return [
-        record_out(table.id, rid, cells, existing[rid].meta, iso(existing[rid].created_at), stamp)
+        record_out(
+            table.id,
+            rid,
+            cells,
+            _meta(existing[rid], fills),
+            iso(existing[rid].created_at),
+            stamp,
+        )
         for rid, cells in merged.items()
     ]
 
@@ -380,13 +414,14 @@ async def list_records(
             .where(Record.table_id == table.id, Record.seq >= start)
             .order_by(Record.seq)
         )
-        return _rows_out(table.id, await conn.execute(stmt.limit(limit)))
+        rows = list(await conn.execute(stmt.limit(limit)))
+        return _rows_out(table.id, rows, await runs_svc.fills(conn, table.id))
     view_limit, view_offset = cfg.get("limit"), cfg.get("offset") or 0
     if view_limit is not None:
         limit = max(0, min(limit, view_limit - offset))
     stmt = views_svc.apply_view(select(*_READ_COLUMNS), table.id, cfg, window=False)
-    rows = await conn.execute(stmt.limit(limit).offset(view_offset + offset))
-    return _rows_out(table.id, rows)
+    rows = list(await conn.execute(stmt.limit(limit).offset(view_offset + offset)))
+    return _rows_out(table.id, rows, await runs_svc.fills(conn, table.id))
 
 
 SEEK_FROM = 1_000
@@ -421,10 +456,11 @@ async def bulk_fetch(
     found = await _load(conn, table.id, list(dict.fromkeys(record_ids)))
     only = frozenset(field_ids) if field_ids else None
     rows = [found[rid] for rid in dict.fromkeys(record_ids) if rid in found]
-    out = _rows_out(table.id, rows, only)
+    fills = await runs_svc.fills(conn, table.id)
+    out = _rows_out(table.id, rows, fills, only)
     if external:
         for row, rec in zip(rows, out, strict=True):
-            meta = row.meta or {}
+            meta = _meta(row, fills) or {}
             content = {}
             for fid in external:
                 m = meta.get(fid)
@@ -442,7 +478,7 @@ async def ensure_record(conn: AsyncConnection, table: TableRef, record_id: str) 
     """The row with this id, made blank when it does not exist yet."""
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is not None:
-        return _rows_out(table.id, [row])[0]
+        return _rows_out(table.id, [row], await runs_svc.fills(conn, table.id))[0]
     # A blank row has no cell to measure against the size limit.
     await add_records(conn, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)
     return await get_record(conn, table, record_id)
