@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from claystack.server.config import Settings
-from claystack.server.engine import Runner
+from claystack.server.engine import Runner, sweeper
 from claystack.server.storage import counters, migrate
 from claystack.server.storage.engine import Database
 from claystack.server.storage.models import FormulaRun, Record, RunJob
@@ -353,20 +353,25 @@ async def test_a_run_of_several_action_columns_is_queued_row_by_row(
     assert [(j.record_id, j.field_id) for j in jobs] == [(rid, f) for rid in ids for f in (b, a)]
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["cells", "whole"])
 async def test_a_row_changed_while_its_batch_was_evaluated_is_evaluated_again(
-    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner, whole: bool
 ) -> None:
+    """Either way of evaluating a batch: row by row, or whole in one call into JavaScript."""
     tid, n, fid, ids = await queued_table(client, 3)
     (sweep,) = await sweeps(app)
-    fields, rows, raw = await engine.sweeper.read(tid, fid, sweep.after_seq, BATCH)
-    assert [r.id for r in rows] == ids
-    results = await engine.sweeper.evaluate(fields[fid], fields, rows, raw)
+    read = engine.sweeper.read_whole if whole else engine.sweeper.read_cells
+    batch = await read(tid, fid, sweep.after_seq, BATCH, sweep)
+    assert batch is not None and batch.count == 3
+    assert (batch.stored is not None) == whole
     await edit(client, tid, ids[1], {n: "edited"})  # lands between the read and the write
-    await engine.sweeper.store(sweep, sweep.after_seq, rows, results, True, True)
+    await engine.sweeper.store(sweep, sweep.after_seq, batch, True)
     got = await cells(client, tid, ids, fid)
     assert [c["metadata"]["status"] for c in got] == ["SUCCESS", "QUEUED", "SUCCESS"]
     (moved,) = await sweeps(app)
-    assert moved.pending == 1 and moved.after_seq == rows[1].seq - 1
+    async with app.state.db.transaction(write=False) as conn:
+        second = await conn.scalar(select(Record.seq).where(Record.id == ids[1]))
+    assert moved.pending == 1 and moved.after_seq == second - 1
 
     engine.start()
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 3}}
@@ -521,3 +526,18 @@ async def test_a_new_formula_column_is_a_fill_that_writes_no_row_until_computed(
     assert [c["value"] for c in await cells(client, tid, ids, fid)] == [2] * 6
     async with app.state.db.transaction(write=False) as conn:
         assert await counters.check_cell_counts(conn, tid) == []
+
+
+async def test_a_batch_evaluated_whole_stops_at_its_size_budget(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sweeper, "_WHOLE_BYTES", 1)  # one row's cells are more than that
+    tid, n, fid, ids = await queued_table(client, 3)
+    (sweep,) = await sweeps(app)
+    batch = await engine.sweeper.read_whole(tid, fid, sweep.after_seq, BATCH, sweep)
+    assert batch is not None and (batch.count, batch.end) == (1, False)
+    await engine.sweeper.store(sweep, sweep.after_seq, batch, batch.end)
+    assert [s.pending for s in await sweeps(app)] == [2]
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 3}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == ["V0", "V1", "V2"]

@@ -96,6 +96,9 @@ def _boolean(value: Any) -> Any:
     return None
 
 
+COERCED_TYPES = ("number", "boolean", "checkbox", "url", "email")  # what ``coerce`` changes
+
+
 def coerce(value: Any, data_type: Any) -> Any:
     """A computed value as the column's ``dataTypeSettings.type`` says (spec part 2 §4.2):
     ``number`` parses text (``"1,200"`` → 1200), ``boolean`` reads yes/no words, ``url`` and
