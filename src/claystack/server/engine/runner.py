@@ -173,8 +173,8 @@ class Runner:
 
     def _room(self, workspace_id: int) -> int:
         most = 2 * self.concurrency
-        if workspace_id in self._inline_only:
-            most = max(most, self.settings.run_claim_batch)
+        if workspace_id in self._inline_only:  # one claim planned while the next is claimed
+            most = max(most, 2 * self.settings.run_claim_batch)
         return most - self._inflight.get(workspace_id, 0)
 
     async def _claim_round(self) -> bool:

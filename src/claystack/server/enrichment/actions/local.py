@@ -13,7 +13,7 @@ import asyncio
 import hashlib
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -92,6 +92,8 @@ class _Index:
     names: dict[str, str]  # field id → name
     rows: list[tuple[str, dict[str, Any]]]  # (record id, cells), in row order
     by_value: dict[str, dict[str, list[int]]]  # field id → normalised value → row positions
+    columns: dict[str, str] = field(default_factory=dict)  # column asked for → field id
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)  # position → as answered
 
     def column(self, field_id: str) -> dict[str, list[int]]:
         found = self.by_value.get(field_id)
@@ -212,6 +214,13 @@ async def _index(ctx: RunContext, table_id: str) -> _Index:
 
 
 def _column(index: _Index, ref: str, table_id: str) -> str:
+    found = index.columns.get(ref)
+    if found is None:
+        found = index.columns[ref] = _find_column(index, ref, table_id)
+    return found
+
+
+def _find_column(index: _Index, ref: str, table_id: str) -> str:
     if ref in index.names:
         return ref
     lowered = ref.lower()
@@ -256,9 +265,14 @@ def _matches(index: _Index, field_id: str, op: str, value: Any, limit: int) -> l
 
 
 def _record(index: _Index, position: int) -> dict[str, Any]:
-    rid, cells = index.rows[position]
-    named = {index.names.get(fid, fid): v for fid, v in cells.items()}
-    return {"id": rid, **named}
+    """The row at ``position`` by column name; the same dict for every cell that finds it
+    (results are only ever serialized)."""
+    found = index.records.get(position)
+    if found is None:
+        rid, cells = index.rows[position]
+        named = {index.names.get(fid, fid): v for fid, v in cells.items()}
+        found = index.records[position] = {"id": rid, **named}
+    return found
 
 
 def _query(inputs: dict[str, Any]) -> tuple[str, str, str, Any]:
