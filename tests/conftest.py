@@ -10,6 +10,7 @@ settings, replaces ``app`` or reaches the database without it gets a fresh one.
 from __future__ import annotations
 
 import asyncio
+import compileall
 import concurrent.futures
 import os
 import socket
@@ -25,6 +26,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+import claystack
 from claystack.server import lifecycle
 from claystack.server.app import create_app
 from claystack.server.config import Settings
@@ -35,6 +37,47 @@ from . import wirecheck
 DEMO_EMAIL = "demo@claystack.dev"
 DEMO_PASSWORD = "claystack"
 PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
+
+# The files that take longest (real processes, a browser, many requests), longest first:
+# pytest-xdist hands out whole files in this order, so none is left running alone at the end.
+LONG_FIRST = (
+    "test_sources.py",
+    "test_cli.py",
+    "browser/test_app.py",
+    "test_cli_setup.py",
+    "test_errors.py",
+    "test_cli_examples.py",
+    "test_engine_crash.py",
+    "test_runs.py",
+    "test_credits.py",
+    "test_client.py",
+    "test_auth.py",
+    "test_imports.py",
+    "test_engine_limits.py",
+    "test_testing_fixture.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    # The order of LONG_FIRST, not xdist's (files with the most tests first).
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+    # Bytecode of the package, written once: with PYTHONDONTWRITEBYTECODE set, each of the
+    # run's processes (workers, `claystack serve`, the CLI) would compile it from source.
+    compileall.compile_dir(Path(claystack.__file__).parent, quiet=2)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+
+    def rank(item: pytest.Item) -> int:
+        path = Path(str(item.fspath))
+        name = path.relative_to(here).as_posix() if here in path.parents else ""
+        return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -23,7 +23,8 @@ from claystack.testing import ClaystackServer
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD
 
-IMPORT_ROWS = int(os.environ.get("CLAYSTACK_TEST_IMPORT_ROWS", "20000"))
+# Five batches of the default 1,000 rows: streaming is the same at any size (set more to try).
+IMPORT_ROWS = int(os.environ.get("CLAYSTACK_TEST_IMPORT_ROWS", "5000"))
 CLI = [sys.executable, "-c", "from claystack.cli import main; main()"]
 
 
@@ -115,6 +116,22 @@ def test_unreachable_host_is_one_line(config_dir: Path) -> None:
     )
     assert out.returncode == 1 and out.stdout == ""
     assert out.stderr.strip() == "error: cannot reach http://127.0.0.1:9: connection refused"
+
+
+def test_help_loads_neither_the_sdk_nor_the_server() -> None:
+    """`claystack --help` (and every command's start) builds the command tree without
+    importing the SDK, the server or their libraries: they load when a command runs."""
+    code = (
+        "import sys\n"
+        "import typer\n"
+        "from claystack.cli import app\n"
+        "typer.main.get_command(app)\n"
+        "heavy = ('claystack.client', 'claystack.server', 'claystack.wire', 'httpx', 'pydantic')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m.startswith(heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_expired_session_is_one_line_with_a_hint(cli: Cli, config_dir: Path) -> None:

@@ -1,27 +1,37 @@
-"""A new user's setup through the real ``claystack`` command, each in its own process, with a
-fresh HOME and no CLAYSTACK_ settings: where the data lives, serve's output, the admin
-commands from another directory, login's default URL."""
+"""A new user's setup through the real ``claystack`` command, with a fresh HOME and no
+CLAYSTACK_ settings: where the data lives, serve's output, the admin commands from another
+directory, login's default URL. ``serve`` runs in its own process (the process is what is
+tested); the other commands run in this one (typer's CliRunner, with that HOME, environment
+and working directory), against the served database and over HTTP."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
+
+from claystack.cli import app as cli_app
+
+from .fakes import free_port, poller
 
 CLI = [sys.executable, "-c", "from claystack.cli import main; main()"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@dataclass
+class Ran:
+    """What a ``claystack`` command did: its exit code and output."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 class Home:
@@ -35,17 +45,23 @@ class Home:
         self.env["HOME"] = str(self.home)
         self.data = self.home / ".local" / "share" / "claystack" / "claystack.db"
 
-    def run(
-        self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
-    ) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*CLI, *args],
-            cwd=cwd or self.root,
-            env={**self.env, **(env or {})},
-            capture_output=True,
-            text=True,
-            timeout=120,
+    def run(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Ran:
+        """Runs ``claystack ARGS`` in this process, as this user in ``cwd``."""
+        with pytest.MonkeyPatch.context() as patch:
+            for name in os.environ.keys() - self.env.keys():
+                patch.delenv(name)
+            for name, value in {**self.env, **(env or {})}.items():
+                patch.setenv(name, value)
+            patch.chdir(cwd or self.root)
+            result = CliRunner().invoke(cli_app, list(args), catch_exceptions=False)
+        return Ran(result.exit_code, result.stdout, result.stderr)
+
+    def process(self, *args: str, cwd: Path) -> Ran:
+        """Runs ``claystack ARGS`` in its own process (for ``serve``, which would not return)."""
+        out = subprocess.run(
+            [*CLI, *args], cwd=cwd, env=self.env, capture_output=True, text=True, timeout=120
         )
+        return Ran(out.returncode, out.stdout, out.stderr)
 
     def dir(self, name: str) -> Path:
         path = self.root / name
@@ -85,15 +101,16 @@ def serve(home: Home) -> Iterator[object]:
         server = Serving(proc, log, port)
         started.append(server)
         deadline = time.monotonic() + 180
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{server.url}/_claystack/health", timeout=2).status_code == 200:
-                    return server
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+        with poller() as http:
+            while True:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    if http.get(f"{server.url}/_claystack/health").status_code == 200:
+                        return server
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.05)
 
     yield start
     for server in started:
@@ -110,7 +127,7 @@ def stop(server: Serving) -> None:
     server.proc.wait(30)
 
 
-def one_line_error(out: subprocess.CompletedProcess[str]) -> str:
+def one_line_error(out: Ran) -> str:
     assert out.returncode != 0, out.stdout
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), out.stderr
@@ -124,6 +141,21 @@ def test_serve_and_admin_commands_share_one_per_user_database(home: Home, serve:
     assert "created the demo login: demo@claystack.dev / claystack" in printed
     assert printed.index("database:") < printed.index("claystack listening on")
     assert home.data.is_file() and not (home.root / "project" / ".claystack").exists()
+
+    # login's default URL is the local server's, from CLAYSTACK_HOST and CLAYSTACK_PORT.
+    out = home.run(
+        "login",
+        "--email",
+        "demo@claystack.dev",
+        "--password",
+        "claystack",
+        env={"CLAYSTACK_PORT": str(server.port), "CLAYSTACK_HOST": "0.0.0.0"},
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"logged in to {server.url}/v3" in out.stdout
+    # The saved login is used from then on, wherever the command runs.
+    whoami = home.run("whoami", cwd=home.dir("q"))
+    assert whoami.returncode == 0 and "demo@claystack.dev" in whoami.stdout
 
     # From any other directory, the admin commands find the same database.
     elsewhere = home.dir("elsewhere")
@@ -161,7 +193,7 @@ def test_serve_and_admin_commands_share_one_per_user_database(home: Home, serve:
     assert one_line_error(short) == "error: Password must be at least 8 characters long"
 
     # The same port again: one line, before anything says "listening".
-    busy = home.run("serve", "--port", str(server.port), cwd=elsewhere)
+    busy = home.process("serve", "--port", str(server.port), cwd=elsewhere)
     line = one_line_error(busy)
     assert f"port {server.port} on 127.0.0.1 is already in use" in line
     assert "listening" not in busy.stdout
@@ -207,13 +239,14 @@ def test_admin_commands_take_data_dir_and_refuse_a_missing_database(
             assert proc.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
         deadline = time.monotonic() + 180
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/_claystack/health", timeout=2)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline
-                time.sleep(0.05)
+        with poller() as http:
+            while True:
+                try:
+                    http.get(f"http://127.0.0.1:{port}/_claystack/health")
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
     finally:
         proc.terminate()
         proc.wait(30)
@@ -240,20 +273,3 @@ def test_admin_commands_take_data_dir_and_refuse_a_missing_database(
     assert by_url.returncode == 0, by_url.stderr
     assert f"(database: {data / 'claystack.db'})" in by_url.stdout
     assert not home.data.exists()
-
-
-def test_login_defaults_to_claystack_host_and_port(home: Home, serve: object) -> None:
-    server = serve(home.dir("p"))  # type: ignore[operator]
-    out = home.run(
-        "login",
-        "--email",
-        "demo@claystack.dev",
-        "--password",
-        "claystack",
-        env={"CLAYSTACK_PORT": str(server.port), "CLAYSTACK_HOST": "0.0.0.0"},
-    )
-    assert out.returncode == 0, out.stderr
-    assert f"logged in to {server.url}/v3" in out.stdout
-    # The saved login is used from then on, wherever the command runs.
-    whoami = home.run("whoami", cwd=home.dir("q"))
-    assert whoami.returncode == 0 and "demo@claystack.dev" in whoami.stdout

@@ -238,6 +238,9 @@ async def test_tables_fields_and_views(clay: AsyncClient) -> None:
     assert {"f_created_at", "f_updated_at"} <= {f.id for f in table.fields}
     renamed = await clay.tables.update(table.id, name="Leads 2", table_settings={"AUTO_RUN_ON": 0})
     assert renamed.name == "Leads 2" and renamed.tableSettings["AUTO_RUN_ON"] == 0
+    other = await clay.workbooks.create(1, "Archive")
+    moved = await clay.tables.update(table.id, workbook_id=other.id)
+    assert moved.workbookId == other.id
 
     name = await clay.fields.create(table.id, "Name")
     score = await clay.fields.create(table.id, "Score", "number")

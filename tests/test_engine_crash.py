@@ -1,4 +1,4 @@
-"""kill -9 of a real server in the middle of a 1,000-row run, then a restart on the same
+"""kill -9 of a real server in the middle of a 500-row run, then a restart on the same
 database (SQLite, or PostgreSQL with ``CLAYSTACK_TEST_DATABASE_URL``): every cell ends final
 with the provider's answer, no cell that was final at the kill is called again, only the
 calls in flight at the kill are repeated, and each priced cell is in the ledger once.
@@ -35,11 +35,11 @@ from claystack.server.storage.engine import Database
 from claystack.server.storage.models import CreditEntry, Record, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
-from .fakes import free_port
+from .fakes import free_port, poller
 
-# 1,000 rows (2,000 calls) is over 30 claim batches: the kill lands mid-run with cells final,
+# 500 rows (1,000 calls) is over 30 claim batches: the kill lands mid-run with cells final,
 # running and queued in both columns, which is all the test needs.
-ROWS = 1_000
+ROWS = 500
 CONCURRENCY = 32
 PRICE = 3
 FINAL = {"SUCCESS", "SUCCESS_NO_DATA", "ERROR"}
@@ -158,13 +158,14 @@ def _start(script: Path, db: Settings, provider: Provider) -> tuple[subprocess.P
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log_path.read_text()
-        try:
-            httpx.get(f"{base}/v3/me", timeout=1)
-            return proc, base
-        except httpx.TransportError:
-            time.sleep(0.1)
+    with poller() as http:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                http.get(f"{base}/v3/me", timeout=1)
+                return proc, base
+            except httpx.TransportError:
+                time.sleep(0.1)
     proc.kill()
     raise AssertionError("server did not start")
 
@@ -262,7 +263,8 @@ def test_kill_9_mid_run_then_restart_finishes_every_cell_once(
             )
             record_ids: list[str] = []
             for start in range(0, ROWS, 1000):
-                rows = [{"cells": {name_id: f"p{i}"}} for i in range(start, start + 1000)]
+                end = min(start + 1000, ROWS)
+                rows = [{"cells": {name_id: f"p{i}"}} for i in range(start, end)]
                 r = c.post(f"/v3/tables/{tid}/records", content=orjson.dumps({"records": rows}))
                 assert r.status_code == 200, r.text
                 record_ids += [rec["id"] for rec in r.json()["records"]]

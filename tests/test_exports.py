@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -243,13 +244,16 @@ async def test_sdk_exports_and_downloads(
 
 # -- over real HTTP --------------------------------------------------------------------------
 
-SCENARIO_ROWS = 100_000
+# 30,000 rows: the filtered view's 15,000 are written in three of the job's 5,000-row batches,
+# as a million would be in 100 (bench/export_import.py measures large exports; set
+# CLAYSTACK_TEST_EXPORT_ROWS=100000 to run the scenario at the size the issue named).
+SCENARIO_ROWS = int(os.environ.get("CLAYSTACK_TEST_EXPORT_ROWS", "30000"))
 
 
-def test_scenario_export_a_100k_row_view_over_http(
+def test_scenario_export_a_large_filtered_view_over_http(
     database: Any, tmp_path: Any, monkeypatch: Any
 ) -> None:
-    """A real server: 100,000 rows, a filtered view with a hidden column, exported by the
+    """A real server: 30,000 rows, a filtered view with a hidden column, exported by the
     CLI (``tables export --wait``) and downloaded with a plain httpx client (no cookie)."""
     from typer.testing import CliRunner
 

@@ -8,7 +8,6 @@ import io
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,11 @@ import typer
 from claystack.cli import app as cli_app
 from claystack.server.config import Settings
 
+from .fakes import free_port, poller
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 CLI = [sys.executable, "-c", "from claystack.cli import main; main()"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Served:
@@ -58,15 +53,16 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     server = Served(cwd, port, log)
     try:
         deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{server.url}/_claystack/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+        with poller() as http:
+            while True:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    if http.get(f"{server.url}/_claystack/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
         yield server
     finally:
         proc.terminate()

@@ -39,7 +39,8 @@ PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
 class Provider(ThreadingHTTPServer):
     """A local enrichment API. ``/person?q=`` answers ``{"name": Q}`` (``{}`` for "nodata");
     ``/flaky?q=`` answers 429 (Retry-After: 1) the first time per q, ``/limited?q=`` the
-    first two times; ``/down`` answers 500; ``/slow`` takes 4 s; ``/badjson`` answers 200
+    first two times; ``/down`` answers 500; ``/slow`` answers only once ``release`` is set
+    (when the module's tests end, long after the engine's timeout); ``/badjson`` answers 200
     with a body that is not JSON. ``POST /v1/chat/completions`` is an OpenAI-compatible
     model server (see ``_chat``). ``hits`` counts requests per path and q (per model and
     prompt for the chat), ``times`` holds when each arrived."""
@@ -52,6 +53,7 @@ class Provider(ThreadingHTTPServer):
         self.times: dict[str, list[float]] = {}
         self.lock = threading.Lock()
         self.active = self.most_active = 0
+        self.release = threading.Event()
 
     def hit(self, key: str) -> int:
         with self.lock:
@@ -88,7 +90,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif parsed.path == "/down":
             status, body = 500, {"error": "boom"}
         elif parsed.path == "/slow":
-            time.sleep(4)
+            self.server.release.wait(60)
         elif parsed.path == "/serial":
             with self.server.lock:
                 self.server.active += 1
@@ -153,6 +155,7 @@ def provider() -> Iterator[Provider]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
+    server.release.set()
     server.shutdown()
     server.server_close()
 
@@ -751,6 +754,39 @@ async def test_waterfall_stops_at_first_data_and_charges_steps_that_ran(
     charges = await ledger(app, tid)
     assert [(c.action_key, c.amount) for c in charges] == [("find", -1), ("find-premium", -3)]
     assert len({c.idempotency_key for c in charges}) == 2
+
+
+async def test_waterfall_passes_over_a_step_it_cannot_pay_for(
+    app: FastAPI, client: httpx.AsyncClient, integrations: None
+) -> None:
+    """A waterfall starts when its cheapest paid step is affordable; a step dearer than the
+    credits held is not called, the next one is. The estimate counts the first runnable step
+    and, as the most it may cost, all of them."""
+    t = await new_table(client, name="Budget", fields=("name",))
+    tid, name = t["id"], t["byName"]["name"]
+    await client.patch(f"/v3/tables/{tid}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    steps = [
+        {
+            "actionPackageId": "test-people",
+            "actionKey": key,
+            "inputsBinding": [{"name": "q", "formulaText": "{{" + name + "}}"}],
+        }
+        for key in ("costly", "find")
+    ]
+    settings = {"actionPackageId": "waterfall", "actionKey": "waterfall", "steps": steps}
+    fid = await add_field(client, tid, "Best", {"type": "action", "typeSettings": settings})
+    ids = await add_rows(client, tid, [{"cells": {name: "ada"}}])
+    body = {"fieldIds": [fid], "runRecords": {"recordIds": ids}}
+    est = (await client.patch(f"/v3/tables/{tid}/run/estimate", json=body)).json()
+    (per,) = est["fields"]
+    assert (per["cells"], per["credits"], per["maxCredits"]) == (1, 10**9, 10**9 + 1)
+    await run(client, tid, body)
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 1}}
+    (cell,) = await cells(client, tid, ids, fid)
+    full = cell["externalContent"]["fullValue"]
+    assert [s["status"] for s in full["steps"]] == ["ERROR_OUT_OF_CREDITS", "SUCCESS"]
+    assert full["step"]["actionKey"] == "find"
+    assert [(c.action_key, c.amount) for c in await ledger(app, tid)] == [("find", -1)]
 
 
 # -- run requests --------------------------------------------------------------------------

@@ -25,12 +25,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 import pytest
 
-from .client import Client
+if TYPE_CHECKING:
+    from .client import Client
 
 __all__ = ["ClaystackServer", "MissingServerExtra"]
 
@@ -69,6 +70,7 @@ class ClaystackServer:
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
+        self._http: httpx.Client | None = None
         self.settings: Any = None
 
     # -- where it is -------------------------------------------------------------------
@@ -168,6 +170,9 @@ class ClaystackServer:
             self._thread.join(timeout=30)
             self._thread = None
         self._close_socket()
+        if self._http is not None:
+            self._http.close()
+            self._http = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -179,14 +184,17 @@ class ClaystackServer:
 
     def reset(self) -> None:
         """Wipes all data and seeds the demo user and workspace again (sessions end)."""
-        with httpx.Client() as http:
-            http.post(self.url + "/_claystack/reset").raise_for_status()
+        if self._http is None:  # one client for every reset: making one loads the CA bundle
+            self._http = httpx.Client(timeout=60)
+        self._http.post(self.url + "/_claystack/reset").raise_for_status()
 
     def client(self, **kwargs: Any) -> Client:
         """A :class:`Client` for this server, logged in as the demo user unless
         ``email``/``password``, ``session`` or ``token`` say otherwise."""
         if not {"session", "token", "email"} & kwargs.keys():
             kwargs.update(email=self.email, password=self.password)
+        from .client import Client
+
         return Client(self.base_url, **kwargs)
 
     def __enter__(self) -> Self:

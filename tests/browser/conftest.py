@@ -6,6 +6,10 @@ for the package (Playwright's sync API holds the main thread's event loop while 
 must be gone before the suite's async tests); big tables are seeded through the bulk API,
 never through the UI. No browser is ever downloaded: without ``/usr/bin/chromium``
 (``apt-get install -y chromium``) they skip, unless ``CI`` is set, where they fail.
+
+Tests marked ``both_browsers`` run a second time in Debian's Firefox ESR
+(``apt-get install -y firefox-esr``), which Playwright drives over WebDriver BiDi
+(``channel="moz-firefox"``: stock Firefox, no patched build).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from claystack.server.config import Settings
 from ..conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
 
 CHROMIUM = os.environ.get("CLAYSTACK_TEST_CHROMIUM", "/usr/bin/chromium")
+FIREFOX = os.environ.get("CLAYSTACK_TEST_FIREFOX", "/usr/bin/firefox-esr")
+EXECUTABLES = {"chromium": CHROMIUM, "firefox": FIREFOX}
 LAUNCH_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -36,6 +42,13 @@ LAUNCH_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "browser_name" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_browsers")
+        names = ["chromium", "firefox"] if both else ["chromium"]
+        metafunc.parametrize("browser_name", names, indirect=True, scope="package")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -80,15 +93,29 @@ def clay(web_url: str) -> Iterator[Client]:
 
 
 @pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
-    if not shutil.which(CHROMIUM):
+def browser_name(request: pytest.FixtureRequest) -> str:
+    """``chromium``, or ``firefox`` for a ``both_browsers`` test's second run."""
+    return str(getattr(request, "param", "chromium"))
+
+
+@pytest.fixture(scope="package")
+def browser(browser_name: str) -> Iterator[Any]:
+    executable = EXECUTABLES[browser_name]
+    if not shutil.which(executable):
+        package = "chromium" if browser_name == "chromium" else "firefox-esr"
+        missing = f"{executable} is missing (apt-get install -y {package})"
         if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+            pytest.fail(missing)
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        if browser_name == "firefox":
+            browser = p.firefox.launch(
+                channel="moz-firefox", executable_path=executable, headless=True
+            )
+        else:
+            browser = p.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
         yield browser
         browser.close()
 
@@ -109,12 +136,13 @@ def logged_in_state(browser: Any, web_url: str) -> Any:
 
 
 @pytest.fixture
-def page(browser: Any, web_url: str, logged_in_state: Any) -> Iterator[Any]:
+def page(browser: Any, browser_name: str, web_url: str, logged_in_state: Any) -> Iterator[Any]:
     """A logged-in page; console errors and failed requests of the app fail the test."""
     context = browser.new_context(
         storage_state=logged_in_state, base_url=web_url, viewport={"width": 1400, "height": 900}
     )
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_url)
+    if browser_name == "chromium":  # Firefox has no clipboard permissions to grant
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_url)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

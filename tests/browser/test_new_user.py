@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 
 def add_column(page: Any, name: str, kind: str) -> Any:
     page.get_by_role("button", name="+ Column").click()
@@ -18,12 +20,19 @@ def add_column(page: Any, name: str, kind: str) -> Any:
 
 def type_cell(page: Any, row: int, column: str, text: str) -> None:
     cell = page.locator(f"[data-testid=grid] [row-index='{row}'] [col-id='{column}']")
-    cell.dblclick()
+    if page.context.browser.browser_type.name == "firefox":
+        # Over WebDriver BiDi, Firefox ESR 153 counts Playwright's second click as a new
+        # first click (event.detail 1, no dblclick): edit the way keyboard users do.
+        cell.click()
+        cell.press("Enter")
+    else:
+        cell.dblclick()
     editor = cell.locator("input")
     editor.fill(text)
     editor.press("Enter")
 
 
+@pytest.mark.both_browsers
 def test_new_user_builds_an_enrichment_table(page: Any) -> None:
     page.goto("/")
     page.get_by_role("button", name="+ Table").click()

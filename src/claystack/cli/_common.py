@@ -5,14 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.table import Table as RichTable
-from rich.text import Text
 
-from ..client import Client, Table
 from . import _config
 from ._console import console, fail
 
@@ -25,6 +22,9 @@ WorkspaceOpt = Annotated[
     typer.Option("--workspace", "-w", help="Workspace id (default: the one saved at login)"),
 ]
 TableArg = Annotated[str, typer.Argument(help="Table id (t_…)")]
+
+if TYPE_CHECKING:
+    from ..client import Client, Table
 
 
 def default_url() -> str:
@@ -40,6 +40,8 @@ def default_url() -> str:
 
 
 def open_client(ctx: typer.Context) -> Client:
+    from ..client import Client
+
     opts = ctx.find_root().obj or {}
     saved = _config.load()
     url = (opts.get("url") or saved.get("base_url") or default_url()).rstrip("/")
@@ -73,6 +75,9 @@ def print_json(data: Any) -> None:
 
 
 def print_table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
     out = RichTable(title=title, title_justify="left")
     for column in columns:
         out.add_column(column, overflow="fold")  # ids and URLs are copied: never cut them

@@ -10,7 +10,6 @@ from typing import Any
 import typer
 from typer.core import TyperArgument, TyperGroup, TyperOption
 
-from ..client import ClayError, UnauthorizedError
 from ._console import fail
 
 RELOGIN_HINT = "the session has expired or was revoked; run `claystack login`"
@@ -30,6 +29,8 @@ class ErrorHandlingGroup(TyperGroup):
         return params
 
     def invoke(self, ctx: Any) -> Any:
+        from ..client import ClayError, UnauthorizedError
+
         try:
             return super().invoke(ctx)
         except UnauthorizedError as exc:

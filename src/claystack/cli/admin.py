@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -228,6 +227,8 @@ def run_on_database(fn: Callable[[Any, Any], Awaitable[T]], settings: Any) -> T:
                 return await fn(conn, settings)
         finally:
             await db.dispose()
+
+    import asyncio
 
     try:
         return asyncio.run(go())

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..client import Client
 from . import _config
 from ._common import (
     DEFAULT_URL,
@@ -36,6 +35,8 @@ def login(
     token: Annotated[str | None, typer.Option(help="Log in with an API token instead")] = None,
 ) -> None:
     """Log in and keep the session (or token) in the per-user config file (mode 0600)."""
+    from ..client import Client
+
     root_url = (ctx.find_root().obj or {}).get("url")
     base = (url or root_url or _env_or_saved_url()).rstrip("/")
     if token:

@@ -5,25 +5,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table as RichTable
-from rich.text import Text
 
-from ..client import Client, Table
 from ..csvio import CsvError, CsvReader, CsvReport, infer_type, read_csv
 from ._common import open_client
 from ._console import console, err, fail
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from ..client import Client, Table
 
 SAMPLE_ROWS = 1000
 FIELD_TYPES = (
@@ -231,6 +225,9 @@ def _show_preview(plan: _Plan, fields: _FieldMap, file: Path) -> None:
         f"encoding {report.encoding}, delimiter {delimiter!r}",
         highlight=False,
     )
+    from rich.table import Table as RichTable
+    from rich.text import Text
+
     out = RichTable(title_justify="left")
     for name in ("column", "field", "type", "first values"):
         out.add_column(name)
@@ -387,6 +384,15 @@ def _import(
 
 
 def _progress() -> Progress:
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

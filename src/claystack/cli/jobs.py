@@ -7,16 +7,19 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..client import Client
-from ..client._jobs import Export, ImportJob
 from ..csvio import CsvError, read_csv
 from ._common import open_client
 from ._console import console, err, fail
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from ..client import Client
+    from ..client._jobs import Export, ImportJob
 
 imports_app = typer.Typer(
     help="Server-side CSV imports: upload a file, import it as a job.", no_args_is_help=True
@@ -24,6 +27,8 @@ imports_app = typer.Typer(
 
 
 def _progress(counts: str = "{task.completed:,.0f}/{task.total:,.0f} rows") -> Progress:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as package_version
 from typing import Annotated
 
 import typer
@@ -37,6 +35,9 @@ __all__ = ["app", "console", "err", "fail", "main"]
 
 def _print_version(value: bool) -> None:
     if value:
+        from importlib.metadata import PackageNotFoundError
+        from importlib.metadata import version as package_version
+
         try:
             found = package_version("claystack")
         except PackageNotFoundError:  # a bare checkout, not installed

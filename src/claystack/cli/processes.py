@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import typer
@@ -33,6 +32,8 @@ def worker(
             "a separate worker needs PostgreSQL: on SQLite, `claystack serve` runs the engine "
             "in its one process (set --database-url postgresql://…)"
         )
+    import asyncio
+
     from ..server import worker as engine_worker
 
     console.print("claystack worker: running the engine (Ctrl+C stops it)", highlight=False)
@@ -45,6 +46,8 @@ def migrate(
 ) -> None:
     """Apply the database migrations and exit (every start also does this, under a lock)."""
     settings = load_settings(database_url=database_url, data_dir=data_dir)
+    import asyncio
+
     from ..server.storage import migrate as migrations
     from ..server.storage.engine import Database
 

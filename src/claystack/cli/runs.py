@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.live import Live
-from rich.table import Table as RichTable
 
-from ..client import ClayTimeoutError, Client, RunStatus
 from ._common import (
     JsonOpt,
     TableArg,
@@ -26,8 +23,15 @@ EXIT_TIMED_OUT = 5
 # Not failures: the row did not meet the column's run condition.
 NOT_FAILURES = frozenset({"ERROR_RUN_CONDITION_NOT_MET"})
 
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
+    from ..client import Client, RunStatus
+
 
 def _status_table(status: RunStatus, names: dict[str, str]) -> RichTable:
+    from rich.table import Table as RichTable
+
     statuses = sorted({s for fid in status.statusCountsByField for s in status.counts(fid)})
     out = RichTable(title="run status", title_justify="left")
     out.add_column("field")
@@ -72,6 +76,10 @@ def run(
             else:
                 console.print(f"queued {started.recordCount} rows", highlight=False)
             return
+        from rich.live import Live
+
+        from ..client import ClayTimeoutError
+
         names = {f.id: f.name for f in table.fields}
         with Live(console=err, transient=False, auto_refresh=False) as live:
 

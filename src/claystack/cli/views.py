@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ..client import View
 from ._common import JsonOpt, TableArg
 from ._common import open_client as _client
 from ._common import print_json as _print_json
@@ -19,6 +18,9 @@ views_app = typer.Typer(
 )
 ViewArg = Annotated[str, typer.Argument(help="View id (gv_…)")]
 OPERATORS = ("EQUAL", "NOT_EQUAL", "CONTAIN", "NOT_CONTAIN", "EMPTY", "NOT_EMPTY")
+
+if TYPE_CHECKING:
+    from ..client import View
 
 
 def _show(view: View, json: bool) -> None:

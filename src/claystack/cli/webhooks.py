@@ -10,7 +10,6 @@ import orjson
 import typer
 from rich.markup import escape
 
-from ..client import Client
 from ._common import (
     DEFAULT_URL,
     JsonOpt,
@@ -83,6 +82,8 @@ def webhooks_send(
         fail("give --data or --file")
     payloads: Iterable[str] = [data] if data is not None else _nonblank(file)
     sent = 0
+    from ..client import Client
+
     opts = ctx.find_root().obj or {}
     needs_login = not source.startswith(("http://", "https://"))
     client = open_client(ctx) if needs_login else Client(opts.get("url") or DEFAULT_URL)

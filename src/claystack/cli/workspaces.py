@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import typer
-from rich.tree import Tree
 
 from ._common import (
     JsonOpt,
@@ -37,6 +36,8 @@ def resources(ctx: typer.Context, workspace: WorkspaceOpt = None, json: JsonOpt 
     if json:
         print_json(items)
         return
+    from rich.tree import Tree
+
     root = Tree(f"[bold]workspace {ws}[/bold]")
     nodes: dict[str | None, Tree] = {None: root}
     icons = {"FOLDER": "📁", "WORKBOOK": "📒", "TABLE": "▦"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable
+from functools import cache
 from types import TracebackType
 from typing import Any, Generic, Self
 
@@ -105,6 +107,13 @@ class _Namespaces(Generic[M]):
         return f"<{type(self).__name__} {self.base_url}>"
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """The TLS context every client of this process shares: httpx would load the CA bundle
+    again for each client (~20 ms of CPU), and a program or test may make many."""
+    return httpx.create_ssl_context()
+
+
 def _core_kwargs(
     base_url: str | None,
     email: str | None,
@@ -155,7 +164,7 @@ class Client(_Namespaces[Sync]):
         headers: dict[str, str] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        self._http = httpx.Client(transport=transport)
+        self._http = httpx.Client(transport=transport, verify=_tls() if transport is None else True)
         core = SyncCore(
             self._http,
             **_core_kwargs(
@@ -212,7 +221,9 @@ class AsyncClient(_Namespaces[Async]):
         headers: dict[str, str] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(transport=transport)
+        self._http = httpx.AsyncClient(
+            transport=transport, verify=_tls() if transport is None else True
+        )
         core = AsyncCore(
             self._http,
             **_core_kwargs(

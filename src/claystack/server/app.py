@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = Database.from_settings(settings)
     app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
     app.state.webhooks = WebhookIngest(app.state.db, settings)
+    app.state.db.listeners.source_changed = app.state.webhooks.forget
     app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.

@@ -134,9 +134,14 @@ class Settings(BaseSettings):
     # Signed links: export downloads, and the upload form of an import.
     export_link_seconds: int = Field(default=86_400, gt=0)
     upload_link_seconds: int = Field(default=3_600, gt=0)
+    # Files are deleted this long after an export finished, or after an upload arrived; the
+    # job runner of every server process looks for them every retention_sweep_seconds.
+    export_retention_hours: float = Field(default=72.0, gt=0)
+    upload_retention_hours: float = Field(default=24.0, gt=0)
+    retention_sweep_seconds: float = Field(default=600.0, gt=0)
     import_max_file_bytes: int = Field(default=2 * 1024**3, gt=0)
     # Rows stored per transaction by an import job.
-    import_batch_size: int = Field(default=2_000, gt=0)
+    import_batch_size: int = Field(default=5_000, gt=0)
 
     @model_validator(mode="after")
     def _hosted_limits(self) -> Settings:

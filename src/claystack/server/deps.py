@@ -20,8 +20,8 @@ from .services import accounts, app_accounts, exports, imports, sources, tables,
 from .services.common import Actor, Scope
 from .services.sources import SourceRef
 from .services.tables import TableRef
-from .services.webhooks import WebhookIngest
 from .storage.engine import Database
+from .storage.uow import UnitOfWork
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -67,13 +67,23 @@ def is_write(request: Request) -> bool:
     return not getattr(endpoint, "claystack_read_only", False)
 
 
-async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
+async def unit_of_work(request: Request) -> AsyncIterator[UnitOfWork]:
+    """The request's one transaction: committed when the handler returns (before the answer
+    is sent), its after-commit hooks run then; rolled back if the handler raises."""
     db = get_database(request)
-    async with db.transaction(write=is_write(request)) as conn:
-        yield conn
+    async with db.unit_of_work(write=is_write(request)) as uow:
+        yield uow
 
 
-Conn = Annotated[AsyncConnection, Depends(transaction, scope="function")]
+Work = Annotated[UnitOfWork, Depends(unit_of_work, scope="function")]
+
+
+async def connection(uow: Work) -> AsyncConnection:
+    """The unit of work's connection, for routes whose services only read."""
+    return uow.conn
+
+
+Conn = Annotated[AsyncConnection, Depends(connection, scope="function")]
 
 
 async def secret_key(request: Request, conn: Conn) -> str:
@@ -292,11 +302,3 @@ async def import_row(
 
 
 ImportDep = Annotated[Any, Depends(import_row, scope="function")]
-
-
-async def get_webhooks(request: Request) -> WebhookIngest:
-    ingest: WebhookIngest = request.app.state.webhooks
-    return ingest
-
-
-Webhooks = Annotated[WebhookIngest, Depends(get_webhooks)]

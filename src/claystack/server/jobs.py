@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
+from dataclasses import astuple
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
 from .config import Settings
-from .services import exports, imports
+from .services import exports, imports, retention
 from .services.common import now_ms
 from .services.leases import Lease
 from .storage.engine import Database
@@ -129,7 +131,18 @@ class JobRunner:
             )
 
     async def _poll(self) -> None:
+        next_sweep = 0.0
         while True:
+            try:
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + self.settings.retention_sweep_seconds
+                    swept = await retention.sweep(self.db, self.settings)
+                    if swept.exports or swept.uploads:
+                        log.info("deleted %d export and %d upload files", *astuple(swept))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("deleting old export and upload files failed")
             try:
                 now = now_ms()
                 async with self.db.transaction(write=False) as conn:

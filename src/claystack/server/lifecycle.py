@@ -10,11 +10,13 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import delete, text
 
+from . import security
 from .engine import Runner
 from .enrichment.actions import _http as http_clients
+from .indexer import SearchIndexer
 from .jobs import JobRunner
 from .services import accounts
-from .storage import migrate
+from .storage import migrate, search_index
 from .storage.models import Base, CellStatusCount, CreditRollup, Instance
 
 log = logging.getLogger("claystack")
@@ -44,6 +46,7 @@ async def start(app: FastAPI) -> None:
             settings.demo_password,
             seeded["workspaceId"],
         )
+    await security.prepare_dummy_hash()
     await _start_workers(app)
 
 
@@ -55,9 +58,11 @@ async def _start_workers(app: FastAPI) -> None:
         runner = Runner(db, settings)
         runner.start()
         app.state.runner = runner
+    db.listeners.jobs_queued = lambda: _wake_runner(app)
     jobs = JobRunner(db, settings, wake_runs=lambda: _wake_runner(app))
     jobs.start()
     app.state.jobs = jobs
+    app.state.search_indexer = SearchIndexer(db)
 
 
 def _wake_runner(app: FastAPI) -> None:
@@ -73,10 +78,17 @@ async def stop(app: FastAPI) -> None:
     jobs: JobRunner | None = getattr(app.state, "jobs", None)
     if jobs is not None:
         await jobs.stop()
+    await _stop_indexer(app)
     runner: Runner | None = getattr(app.state, "runner", None)
     if runner is not None:
         await runner.stop()
     await http_clients.aclose()
+
+
+async def _stop_indexer(app: FastAPI) -> None:
+    indexer: SearchIndexer | None = getattr(app.state, "search_indexer", None)
+    if indexer is not None:
+        await indexer.stop()
 
 
 async def ping(app: FastAPI) -> None:
@@ -94,6 +106,7 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     jobs: JobRunner | None = getattr(app.state, "jobs", None)
     if jobs is not None:
         await jobs.stop()
+    await _stop_indexer(app)
     async with db.transaction(write=True) as conn:
         names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
         if db.is_sqlite:
@@ -105,6 +118,7 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
                     await conn.execute(delete(table))
             if await _has_sequence(conn):
                 await conn.exec_driver_sql("DELETE FROM sqlite_sequence")
+            await conn.exec_driver_sql(search_index.RESET["sqlite"])
         else:
             await conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
         seeded = await accounts.seed_demo(conn, settings, app.state.secret)

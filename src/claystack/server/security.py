@@ -8,6 +8,7 @@ import hmac
 import ipaddress
 import secrets
 import time
+from functools import cache
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -20,8 +21,13 @@ _HASHERS = {
     "low": PasswordHasher(time_cost=1, memory_cost=64, parallelism=1),
 }
 _hasher = _HASHERS["standard"]
-# Verified against when the email is unknown, so both paths cost the same.
-_DUMMY_HASHES = {cost: h.hash("claystack-dummy-password") for cost, h in _HASHERS.items()}
+
+
+@cache
+def _dummy_hash(cost: str) -> str:
+    """Verified against when the email is unknown, so both paths cost the same. Made on first
+    use: hashing at full cost at import would slow every process start, the CLI's included."""
+    return _HASHERS[cost].hash("claystack-dummy-password")
 
 
 def use_password_cost(cost: str) -> None:
@@ -35,13 +41,24 @@ async def hash_password(password: str) -> str:
     return await anyio.to_thread.run_sync(_hasher.hash, password)
 
 
+def _cost_of(hasher: PasswordHasher) -> str:
+    return "standard" if hasher is _HASHERS["standard"] else "low"
+
+
+async def prepare_dummy_hash() -> None:
+    """Makes the dummy hash at start-up (in a thread), so that the first login with an unknown
+    email costs what every later one does."""
+    await anyio.to_thread.run_sync(_dummy_hash, _cost_of(_hasher))
+
+
 async def verify_password(password_hash: str | None, password: str) -> bool:
     hasher = _hasher
-    dummy = _DUMMY_HASHES["standard" if hasher is _HASHERS["standard"] else "low"]
+    cost = _cost_of(hasher)
 
     def check() -> bool:
         try:
-            return hasher.verify(password_hash or dummy, password) and bool(password_hash)
+            against = password_hash or _dummy_hash(cost)
+            return hasher.verify(against, password) and bool(password_hash)
         except (VerificationError, InvalidHashError):
             return False
 

@@ -39,6 +39,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> None:
             await accounts.instance_secret(conn, settings)  # made here if this start is the first
         runner = Runner(db, settings)
         runner.start()
+        db.listeners.jobs_queued = runner.wake
         log.warning("claystack worker: running (concurrency %d)", settings.run_concurrency)
         await stop.wait()
     finally:

@@ -3,7 +3,7 @@ OpenAPI document) and the SDK (its typed results). Split by resource; import fro
 
 from __future__ import annotations
 
-from ._base import WireModel
+from ._base import WireModel, dumps
 from .ai import (
     FormulaGenIn,
     FormulaGenOut,
@@ -426,6 +426,7 @@ __all__ = [
     "WaterfallStepIn",
     "WebhookAccepted",
     "WireModel",
+    "dumps",
     "Workbook",
     "WorkbookBalance",
     "WorkbookCreate",

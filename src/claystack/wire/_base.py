@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict
+import orjson
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 
 def _required_on_the_wire(schema: dict[str, Any], cls: type[Any]) -> None:
@@ -29,6 +30,23 @@ class WireModel(BaseModel):
         json_schema_extra=_required_on_the_wire,
     )
     wire_omittable: ClassVar[tuple[str, ...]] = ()
+    _wire_keys: tuple[str, ...] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def build(cls, **values: Any) -> Self:
+        """An answer the server assembled from its own stored data: not validated again
+        (``model_construct``), and written by :func:`dumps` exactly as given: these keys, in
+        this order, a ``None`` as ``null``. A value may be a plain dict where a nested model
+        is declared: the server's fast path for bulk rows (a records page builds no model per
+        row)."""
+        model = cls.model_construct(**values)
+        model.__pydantic_private__["_wire_keys"] = tuple(values)  # type: ignore[index]
+        return model
+
+    def wire_dict(self) -> dict[str, Any]:
+        """The keys this model answers with and their values (nested models as they are)."""
+        out: dict[str, Any] = _jsonable(self)
+        return out
 
     # Dict-style reads: several nested shapes were plain dicts in the SDK before they were typed
     # (``report.filters["integrations"]``, ``action.pricing.get("credits")``); they still read so.
@@ -42,3 +60,20 @@ class WireModel(BaseModel):
             return self[key]
         except KeyError:
             return default
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        private = value.__pydantic_private__
+        keys = private.get("_wire_keys") if private else None
+        data, extra = value.__dict__, value.__pydantic_extra__ or {}
+        if keys is None:  # validated (parsed) models: the fields that were given
+            keys = (*(k for k in data if k in value.model_fields_set), *extra)
+        return {k: data[k] if k in data else extra[k] for k in keys}
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def dumps(value: Any) -> bytes:
+    """JSON of an answer: wire models (see :meth:`WireModel.build`), dicts, lists, scalars.
+    The server's one serialiser (``routes.JSONOut``)."""
+    return orjson.dumps(value, default=_jsonable)

@@ -41,7 +41,10 @@ class Source(WireModel):
     """Only on the answer that created the token."""
 
 
-class TableSourceEnvelope(WireModel):
+class TableSourceEnvelope(Table):
+    """``PATCH /v3/tables/{t}``: the table under ``table`` and, for clients that read it bare,
+    its keys at top level too (spec part 2 §1, §12); ``source`` when one was added."""
+
     wire_omittable = ("source",)
 
     table: Table

@@ -73,6 +73,7 @@ class TableCreate(WireModel):
 class TablePatch(WireModel):
     name: str | None = _Field(default=None, max_length=500)
     description: str | None = None
+    workbookId: str | None = _Field(default=None, description="Moves the table to this workbook")
     tableSettings: dict[str, Any] | None = None
     fieldGroupMap: dict[str, Any] | None = None
     sourceSettings: dict[str, Any] | None = None

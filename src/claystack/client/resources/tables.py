@@ -68,14 +68,16 @@ class Tables(Namespace[M]):
         description: str | None = None,
         table_settings: dict[str, Any] | None = None,
         field_group_map: dict[str, Any] | None = None,
+        workbook_id: str | None = None,
     ) -> Op[Table]:
-        """Renames or describes a table, or merges ``table_settings`` (e.g.
-        ``{"AUTO_RUN_ON": False}``)."""
+        """Renames or describes a table, moves it to ``workbook_id``, or merges
+        ``table_settings`` (e.g. ``{"AUTO_RUN_ON": False}``)."""
         body = _drop_none(
             name=name,
             description=description,
             tableSettings=table_settings,
             fieldGroupMap=field_group_map,
+            workbookId=workbook_id,
         )
         data = yield req("PATCH", f"/tables/{_q(_id(table_id))}", body)
         return Table.model_validate(data["table"])

@@ -1,6 +1,7 @@
-"""The executor: runs a planned task's action (or waterfall steps) under the integration's
-concurrency and rate limits and the run timeout, and turns what happened into an
-``Outcome``: a result and its charges, a retry at a backoff, or an error."""
+"""The executor: runs a planned task's action (a composite's steps through
+``enrichment/actions/waterfall.py``) under the integration's concurrency and rate limits
+and the run timeout, and turns what happened into an ``Outcome``: a result and its
+charges, a retry at a backoff, or an error."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ...integrations import Action, ActionError, ActionResult, Integration, RunC
 from ...wire.cells import CellStatus
 from ..config import Settings
 from ..enrichment import context
-from ..enrichment.actions import local
+from ..enrichment.actions import local, waterfall
 from ..services import credits
 from ..services.common import now_ms
 from ..storage.engine import Database
@@ -78,7 +79,7 @@ class Executor:
         """Whether ``task`` runs with the others of its claim in one call, in the planning
         task: a built-in local action (a lookup in claystack's own tables) that has a batch
         hook and no concurrency or rate limit, so no executor task per cell is needed."""
-        if task.waterfall or len(task.steps) != 1:
+        if task.composite or len(task.steps) != 1:
             return False
         step = task.steps[0]
         if step.integration.key not in INLINE or step.action.run_batch is None:
@@ -199,71 +200,29 @@ class Executor:
 
     async def _execute(self, task: Task) -> Outcome:
         job = task.job
-        if not task.waterfall:
-            step = task.steps[0]
-            try:
-                result = await self._call(task, step)
-            except ActionError as exc:
-                return self._failed(job, exc)
-            except Exception as exc:
-                return Outcome(job, CellStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
-            return self._succeeded(job, result, self._charge(task, step, result, None))
-        charges: list[Charge] = []
-        trail: list[dict[str, Any]] = []
-        budget = task.reserved
-        for i, step in enumerate(task.steps):
-            info: dict[str, Any] = {
-                "index": i,
-                "actionPackageId": step.integration.key,
-                "actionKey": step.action.key,
-            }
-            if step.inputs is None:
-                trail.append({**info, "status": CellStatus.ERROR_BLANK_TOKEN, "error": step.blank})
-                continue
-            if step.price > budget:
-                trail.append({**info, "status": CellStatus.ERROR_OUT_OF_CREDITS})
-                continue
-            try:
-                result = await self._call(task, step)
-            except Exception as exc:
-                status = exc.status if isinstance(exc, ActionError) else CellStatus.ERROR
-                message = exc.message if isinstance(exc, ActionError) else f"{exc}"
-                trail.append({**info, "status": status, "error": message})
-                continue
-            step_charges = self._charge(task, step, result, i)
-            budget -= sum(c.amount for c in step_charges)
-            charges += step_charges
-            status = CellStatus.SUCCESS if result.has_data else CellStatus.SUCCESS_NO_DATA
-            trail.append({**info, "status": status})
-            if result.has_data:
-                full = result.full_value if result.full_value is not None else result.value
-                wrapped = {"value": result.value, "result": full, "step": info, "steps": trail}
-                return Outcome(
-                    job, CellStatus.SUCCESS, value=result.value, full_value=wrapped, charges=charges
-                )
-        if any(t["status"] == CellStatus.SUCCESS_NO_DATA for t in trail):
-            return Outcome(
-                job, CellStatus.SUCCESS_NO_DATA, full_value={"steps": trail}, charges=charges
+        if task.composite:
+            done = await waterfall.run(
+                task.steps,
+                task.reserved,
+                lambda i: self._call(task, task.steps[i]),
+                lambda i, result: self._charge(task, task.steps[i], result, i),
             )
-        if all(
-            t["status"] == CellStatus.ERROR_OUT_OF_CREDITS
-            for t in trail
-            if t["status"] != CellStatus.ERROR_BLANK_TOKEN
-        ):
             return Outcome(
                 job,
-                CellStatus.ERROR_OUT_OF_CREDITS,
-                error="Out of credits",
-                full_value={"steps": trail},
+                done.status,
+                value=done.value,
+                full_value=done.full_value,
+                error=done.error,
+                charges=done.charges,
             )
-        last = next(t for t in reversed(trail) if "error" in t)
-        return Outcome(
-            job,
-            CellStatus.ERROR,
-            error=f"No step returned data; last error: {last.get('error')}",
-            full_value={"steps": trail},
-            charges=charges,
-        )
+        step = task.steps[0]
+        try:
+            result = await self._call(task, step)
+        except ActionError as exc:
+            return self._failed(job, exc)
+        except Exception as exc:
+            return Outcome(job, CellStatus.ERROR, error=f"{type(exc).__name__}: {exc}")
+        return self._succeeded(job, result, self._charge(task, step, result, None))
 
     def _succeeded(self, job: Job, result: ActionResult, charges: list[Charge]) -> Outcome:
         full = result.full_value if result.full_value is not None else result.value

@@ -1,6 +1,7 @@
 """The planner: what a claimed job will do. It evaluates run conditions and input bindings
-(in the formula worker processes), picks the action (or the waterfall's steps), asks each
-its price and holds the credits a task may spend while it runs."""
+(in the formula worker processes), picks the action's steps (one, or a composite's:
+``enrichment/actions/waterfall.py``), asks each its price and holds the credits a task may
+spend while it runs."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from typing import Any
 from ...wire.cells import CellStatus
 from ..config import Settings
 from ..enrichment import bindings, evaluation, formulas, registry
+from ..enrichment.actions import waterfall
 from ..enrichment.pool import FormulaPool
 from ..errors import ClayError
 from ..services import credits
-from ..services.fields import WATERFALL
 from .queue import Claim, Credentials
 from .work import Job, Outcome, Step, Task, cell_values
 
@@ -63,8 +64,7 @@ class Planner:
                 continue
             ts = f.type_settings
             texts = [ts.get("conditionalRunFormulaText")]
-            steps = ts.get("steps") or [] if ts.get("actionPackageId") == WATERFALL else [ts]
-            for spec in steps:
+            for spec in waterfall.step_specs(ts):
                 runnable = bindings.runnable(spec.get("inputsBinding"))
                 texts += [b.get("formulaText") for b in runnable]
             values: dict[str, Any] | None = None
@@ -152,14 +152,15 @@ class Planner:
                 return Outcome(
                     job, CellStatus.ERROR_RUN_CONDITION_NOT_MET, error="Run condition not met"
                 )
-        waterfall = settings.get("actionPackageId") == WATERFALL
+        # A composite passes over a step that cannot run; a plain action fails the cell.
+        composite = waterfall.is_composite(settings)
         steps: list[Step] = []
-        for spec in settings.get("steps") or [] if waterfall else [settings]:
+        for spec in waterfall.step_specs(settings):
             pkg, key = spec.get("actionPackageId", ""), spec.get("actionKey", "")
             integration = registry.get(pkg)
             action = integration.action(key) if integration else None
             if integration is None or action is None:
-                if waterfall:
+                if composite:
                     continue
                 return Outcome(job, CellStatus.ERROR, error=f"Action {pkg}/{key} is not installed")
             inputs: dict[str, Any] | None = {}
@@ -178,11 +179,11 @@ class Planner:
                     inputs[binding["name"]] = value  # type: ignore[index]
                 except evaluation.FormulaError as exc:
                     msg = f'Input "{binding.get("name")}": {evaluation.error_message(exc)}'
-                    if waterfall:
+                    if composite:
                         blank, inputs = msg, None
                         break
                     return Outcome(job, CellStatus.ERROR_INVALID_INPUT, error=msg)
-            if inputs is None and not waterfall:
+            if inputs is None and not composite:
                 return Outcome(job, CellStatus.ERROR_BLANK_TOKEN, error=blank)
             aa = spec.get("authAccountId")
             cred = creds.get((job.workspace_id, aa, pkg), {}) if aa else {}
@@ -196,7 +197,7 @@ class Planner:
         if not any(s.inputs is not None for s in steps):
             message = next((s.blank for s in steps if s.blank), "No step of the waterfall can run")
             return Outcome(job, CellStatus.ERROR_BLANK_TOKEN, error=message)
-        return Task(job, steps, waterfall)
+        return Task(job, steps, composite)
 
     def reserve(self, task: Task, balances: Mapping[int, int]) -> Outcome | None:
         """Holds the credits ``task`` may spend; the outcome instead when its workspace
@@ -206,8 +207,7 @@ class Planner:
         need = sum(prices)
         if need > 0:
             available = balances.get(ws, 0) - self.reserved.get(ws, 0)
-            floor = min(p for p in prices if p > 0) if task.waterfall else need
-            if available < floor:
+            if available < waterfall.price_to_start(task.composite, prices):
                 return Outcome(task.job, CellStatus.ERROR_OUT_OF_CREDITS, error="Out of credits")
             task.reserved = min(need, available)
             self.reserved[ws] = self.reserved.get(ws, 0) + task.reserved

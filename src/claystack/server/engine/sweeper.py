@@ -371,8 +371,9 @@ class Sweeper:
         any cell can remain without scanning for one."""
         table_id, field_id = sweep.table_id, sweep.field_id
         this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
-        async with self.db.transaction(write=True) as conn:
-            await tables.data_changed(conn, [table_id])  # table, then sweep, then records
+        async with self.db.unit_of_work() as uow:
+            conn = uow.conn
+            await uow.write_tables([table_id])  # table, then sweep, then records
             current = (
                 await conn.execute(
                     select(FormulaRun.after_seq, FormulaRun.pending, FormulaRun.fill_until)
@@ -423,7 +424,7 @@ class Sweeper:
             done = [(field_id, c.record_id) for c in cells if c.status in FINAL_OK]
             if done:
                 # A new result, even an equal one, is news to the formulas that read it.
-                await runs.cascade(conn, sweep.workspace_id, sweep.user_id, table_id, done)
+                await runs.cascade(uow, sweep.workspace_id, sweep.user_id, table_id, done)
         if done:
             self.on_news()
 

@@ -40,7 +40,7 @@ class Charge:
 class Step:
     integration: Integration
     action: Action
-    inputs: dict[str, Any] | None  # None: an input was blank (waterfall steps are skipped)
+    inputs: dict[str, Any] | None  # None: passed over by a composite (``blank`` says why)
     credentials: Mapping[str, Any]
     blank: str | None = None
     price: int = 0  # what the action quotes for these inputs
@@ -50,7 +50,7 @@ class Step:
 class Task:
     job: Job
     steps: list[Step]
-    waterfall: bool
+    composite: bool  # a waterfall: the steps are tried in turn (enrichment/actions/waterfall.py)
     reserved: int = 0
 
 

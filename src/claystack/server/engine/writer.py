@@ -12,11 +12,12 @@ from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire.cells import CellStatus
-from ..services import credits, runs, tables
+from ..services import credits, runs
 from ..services.common import now_ms
 from ..services.runs import META_OBJECT
 from ..storage.engine import Database
 from ..storage.models import RunJob
+from ..storage.uow import UnitOfWork
 from .work import FINAL_OK, Outcome, dumps
 
 log = logging.getLogger("claystack.engine")
@@ -127,9 +128,10 @@ class Writer:
 
     async def _write(self, batch: Sequence[Outcome]) -> None:
         now = now_ms()
-        async with self.db.transaction(write=True) as conn:
-            # The tables' rows before their records' (see tables.data_changed).
-            await tables.data_changed(conn, {o.job.table_id for o in batch if o.status})
+        async with self.db.unit_of_work() as uow:
+            conn = uow.conn
+            # The tables' rows before their records' (storage/uow.py).
+            await uow.write_tables({o.job.table_id for o in batch if o.status})
             batch = await self._ours(conn, batch)
             dialect = conn.dialect.name
             finals: list[dict[str, Any]] = []
@@ -188,7 +190,7 @@ class Writer:
                         if o.status == CellStatus.RETRY
                     ],
                 )
-            await self._cascade(conn, batch)
+            await self._cascade(uow, batch)
             for start in range(0, len(done), 1000):
                 await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
 
@@ -209,7 +211,7 @@ class Writer:
             log.info("dropped %d results of jobs another process took over", len(ids) - len(held))
         return [o for o in batch if o.job.id in held]
 
-    async def _cascade(self, conn: AsyncConnection, batch: Sequence[Outcome]) -> None:
+    async def _cascade(self, uow: UnitOfWork, batch: Sequence[Outcome]) -> None:
         groups: dict[tuple[int, int | None, str], list[tuple[str, str]]] = {}
         for o in batch:
             if o.status in FINAL_OK:
@@ -219,4 +221,4 @@ class Writer:
                 )
         for (ws, user, table_id), done in groups.items():
             # A new result, even an equal one, is news to the formulas that read it.
-            await runs.cascade(conn, ws, user, table_id, done)
+            await runs.cascade(uow, ws, user, table_id, done)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
@@ -13,17 +12,19 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ...wire import dumps
 from ..errors import ClayError
 from ..middleware import parse_json
 
 
 class JSONOut(Response):
-    """JSON rendered by orjson; routes return it directly so no per-field encoding runs."""
+    """The one serialisation of an answer: a wire model (or dict) rendered by orjson with
+    ``wire.dumps``; routes return it directly so no per-field encoding runs."""
 
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        return dumps(content)
 
 
 def ok(model: Any) -> dict[int | str, dict[str, Any]]:

@@ -18,7 +18,7 @@ from ...wire import (
     WaterfallIn,
     WaterfallOut,
 )
-from ..deps import Conn, TableDep
+from ..deps import Conn, TableDep, Work
 from ..services import field_groups
 from . import JSONOut, ok, router
 
@@ -34,10 +34,10 @@ async def list_fields(conn: Conn, table: TableDep) -> JSONOut:
 
 
 @api.delete(T + "/fields", responses=ok(Empty))
-async def delete_fields(body: FieldIdsIn, conn: Conn, table: TableDep) -> JSONOut:
+async def delete_fields(body: FieldIdsIn, uow: Work, table: TableDep) -> JSONOut:
     """Deletes ``fieldIds`` at once; columns reading them get a ``settingsError``."""
-    await field_groups.delete_fields(conn, table, body.fieldIds)
-    return JSONOut({})
+    await field_groups.delete_fields(uow, table, body.fieldIds)
+    return JSONOut(Empty.build())
 
 
 @api.post(T + "/fields/group", responses=ok(GroupCreated))
@@ -58,18 +58,18 @@ async def update_group(
 @api.delete(T + "/fields/group/{groupId}", responses=ok(Empty))
 async def delete_group(
     group_id: GroupId,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
     body: Annotated[FieldGroupDeleteIn | None, Body()] = None,
 ) -> JSONOut:
     """Ungroups (``deleteFields: false``) or deletes the group's columns too."""
     delete_members = body.deleteFields if body else False
-    await field_groups.delete_group(conn, table, group_id, delete_members)
-    return JSONOut({})
+    await field_groups.delete_group(uow, table, group_id, delete_members)
+    return JSONOut(Empty.build())
 
 
 @api.post(T + "/waterfall/v2", responses=ok(WaterfallOut))
-async def create_waterfall(body: WaterfallIn, conn: Conn, table: TableDep) -> JSONOut:
+async def create_waterfall(body: WaterfallIn, uow: Work, table: TableDep) -> JSONOut:
     """Action columns per step, an output column taking the first non-empty result, and
     a group holding them."""
-    return JSONOut(await field_groups.create_waterfall(conn, table, body.model_dump()))
+    return JSONOut(await field_groups.create_waterfall(uow, table, body.model_dump()))

@@ -5,7 +5,15 @@ from __future__ import annotations
 from fastapi import Request
 
 from ...wire import CpjTableIn, CpjTableOut, SubroutineList, ToolIn, ToolOut
-from ..deps import Conn, CurrentActor, Secret, WorkspaceReadScope, WorkspaceScope, get_settings
+from ..deps import (
+    Conn,
+    CurrentActor,
+    Secret,
+    Work,
+    WorkspaceReadScope,
+    WorkspaceScope,
+    get_settings,
+)
 from ..services import functions
 from . import JSONOut, ok, router
 
@@ -33,12 +41,12 @@ async def create_tool(conn: Conn, scope: WorkspaceScope, body: ToolIn) -> JSONOu
 
 @api.post("/v3/sources/create-cpj-table", responses=ok(CpjTableOut))
 async def create_cpj_table(
-    request: Request, conn: Conn, actor: CurrentActor, secret: Secret, body: CpjTableIn
+    request: Request, uow: Work, actor: CurrentActor, secret: Secret, body: CpjTableIn
 ) -> JSONOut:
     """A people/company source's workbook, table, source, source field and ``basicFields``
     (formulas over ``{{source}}``). Its rows come from Clay's data: none offline."""
     out = await functions.create_cpj_table(
-        conn,
+        uow,
         actor,
         body.model_dump(),
         secret=secret,

@@ -88,14 +88,11 @@ async def get_export(
     download: Annotated[bool, Query()] = False,
 ) -> JSONOut:
     """The export job; once FINISHED, ``downloadUrl`` (and ``url``) is a signed link to
-    the CSV, valid for 24 h without a login. Unknown or foreign ids are 404."""
-    settings = get_settings(request)
+    the CSV, valid for 24 h without a login (never past the file's deletion,
+    ``CLAYSTACK_EXPORT_RETENTION_HOURS`` after it finished). Unknown or foreign ids are 404."""
     return JSONOut(
         exports.get_export(
-            export,
-            secret=secret,
-            base_url=public_base_url(request),
-            ttl_seconds=settings.export_link_seconds,
+            export, get_settings(request), secret=secret, base_url=public_base_url(request)
         )
     )
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import BackgroundTasks, Body, Depends, Path, Query, Request
+from fastapi import Body, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from ...wire import (
@@ -20,11 +20,10 @@ from ...wire import (
     Success,
     TableCount,
 )
-from ..deps import Conn, TableDep, TableReadDep, read_only
+from ..deps import Conn, TableDep, TableReadDep, Work, read_only
 from ..errors import InvalidParameter, PayloadTooLarge
 from ..services import records, runs
 from . import JSONOut, ok, raw_body, read_json, router
-from .runs import wake_runner
 
 api = router("records")
 RecordId = Annotated[str, Path(alias="recordId")]
@@ -63,7 +62,7 @@ async def _records_body(request: Request) -> list[dict[str, Any]]:
 async def count(table: TableDep) -> JSONOut:
     """The number of rows in the table."""
     n = table.row.row_count
-    return JSONOut({"tableTotalRecordsCount": n, "count": n})
+    return JSONOut(TableCount.build(tableTotalRecordsCount=n, count=n))
 
 
 @api.get("/v3/tables/{tableId}/fieldrun", responses=ok(RunStatus))
@@ -78,48 +77,43 @@ async def field_run(conn: Conn, table: TableDep) -> JSONOut:
 async def add_records(
     table: TableDep,
     rows: Annotated[list[dict[str, Any]], Depends(_records_body)],
-    conn: Conn,
+    uow: Work,
     request: Request,
-    background: BackgroundTasks,
 ) -> JSONOut:
     """Adds rows; client-given ``id``s are kept, otherwise ``r_…`` ids are minted. With the
     table's ``AUTO_RUN_ON``, its enrichment columns are queued for the new rows."""
     # ``table`` comes first so a missing session or a foreign table answers before the body.
-    out = await records.add_records(conn, table, rows, max_cell_bytes=_cell_cap(request))
-    wake_runner(request, background)
-    return JSONOut({"records": out})
+    out = await records.add_records(uow, table, rows, max_cell_bytes=_cell_cap(request))
+    return JSONOut(RecordsOut.build(records=out))
 
 
 @api.patch("/v3/tables/{tableId}/records", responses=ok(RecordsPatchOut))
 async def update_records(
     body: RecordsPatch,
     request: Request,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
-    background: BackgroundTasks,
 ) -> JSONOut:
     """Merges cell values into existing rows. With the table's ``AUTO_RUN_ON``, formula
     columns reading the changed cells are queued again."""
     _check_batch(request, len(body.records))
     updated = await records.update_records(
-        conn, table, [(r.id, r.cells) for r in body.records], max_cell_bytes=_cell_cap(request)
+        uow, table, [(r.id, r.cells) for r in body.records], max_cell_bytes=_cell_cap(request)
     )
-    wake_runner(request, background)
-    return JSONOut({"records": updated, "extraData": {"message": "Record updates enqueued"}})
+    return JSONOut(
+        RecordsPatchOut.build(records=updated, extraData={"message": "Record updates enqueued"})
+    )
 
 
 @api.post("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
 async def put_record(
     record_id: RecordId,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
-    request: Request,
-    background: BackgroundTasks,
     body: Annotated[dict[str, Any] | None, Body()] = None,
 ) -> JSONOut:
     """A blank row with the client's id (``r_<millis>``); an existing id answers that row."""
-    out = await records.ensure_record(conn, table, record_id)
-    wake_runner(request, background)
+    out = await records.ensure_record(uow, table, record_id)
     return JSONOut(out)
 
 
@@ -132,31 +126,29 @@ async def get_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOu
 @api.patch("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Record))
 async def patch_record(
     record_id: RecordId,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
     body: Annotated[dict[str, Any], Body()],
     request: Request,
-    background: BackgroundTasks,
 ) -> JSONOut:
     """Updates one row from ``{cells:{…}}`` or the flat ``{f_…: value}``."""
     cells = body["cells"] if isinstance(body.get("cells"), dict) else body
     updated = await records.update_records(
-        conn, table, [(record_id, cells)], max_cell_bytes=_cell_cap(request)
+        uow, table, [(record_id, cells)], max_cell_bytes=_cell_cap(request)
     )
-    wake_runner(request, background)
-    return JSONOut(updated[0])
+    return JSONOut(Record.build(**updated[0]))
 
 
 @api.delete("/v3/tables/{tableId}/records/{recordId:path}", responses=ok(Success))
-async def delete_record(record_id: RecordId, conn: Conn, table: TableDep) -> JSONOut:
+async def delete_record(record_id: RecordId, uow: Work, table: TableDep) -> JSONOut:
     """Deletes one row."""
-    await records.delete_record(conn, table, record_id)
-    return JSONOut({"success": True})
+    await records.delete_record(uow, table, record_id)
+    return JSONOut(Success.build(success=True))
 
 
 @api.delete("/v3/tables/{tableId}/records", responses=ok(DeletedRecords))
 async def delete_records(
-    conn: Conn, table: TableDep, body: Annotated[DeleteRecordsIn | None, Body()] = None
+    uow: Work, table: TableDep, body: Annotated[DeleteRecordsIn | None, Body()] = None
 ) -> JSONOut:
     """No body deletes every row; ``recordIds`` deletes those; ``deleteAll`` with
     ``viewId`` deletes the rows the view shows except ``omitDeletingRecordIds`` (an empty
@@ -165,15 +157,15 @@ async def delete_records(
         if body is not None and body.model_fields_set - {"omitDeletingRecordIds"}:
             raise InvalidParameter(None, 'give "recordIds" or "deleteAll"')
         count = await records.delete_records(
-            conn, table, omit_ids=body.omitDeletingRecordIds if body else ()
+            uow, table, omit_ids=body.omitDeletingRecordIds if body else ()
         )
     elif body.recordIds or (body.recordIds is not None and not body.deleteAll):
-        count = await records.delete_records(conn, table, record_ids=body.recordIds)
+        count = await records.delete_records(uow, table, record_ids=body.recordIds)
     else:
         count = await records.delete_records(
-            conn, table, view_id=body.viewId, omit_ids=body.omitDeletingRecordIds
+            uow, table, view_id=body.viewId, omit_ids=body.omitDeletingRecordIds
         )
-    return JSONOut({"success": True, "deletedCount": count})
+    return JSONOut(DeletedRecords.build(success=True, deletedCount=count))
 
 
 @api.post("/v3/tables/{tableId}/bulk-fetch-records", responses=ok(RecordList))
@@ -183,7 +175,7 @@ async def bulk_fetch(body: BulkFetchIn, conn: Conn, table: TableReadDep) -> JSON
     found = await records.bulk_fetch(
         conn, table, body.recordIds, body.fieldIds, body.includeExternalContentFieldIds
     )
-    return JSONOut({"results": found})
+    return JSONOut(RecordList.build(results=found))
 
 
 @api.get("/v3/tables/{tableId}/views/{viewId}/records", responses=ok(RecordList))
@@ -196,7 +188,7 @@ async def list_view_records(
 ) -> JSONOut:
     """A page of the rows a view shows, in its order."""
     rows = await records.list_records(conn, table, view_id, limit=limit, offset=offset)
-    return JSONOut({"results": rows})
+    return JSONOut(RecordList.build(results=rows))
 
 
 @api.get("/v3/tables/{tableId}/views/{viewId}/records/ids", responses=ok(IdList))

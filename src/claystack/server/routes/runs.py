@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import BackgroundTasks, Body, Request
+from fastapi import Body, Request
 
 from ...wire import (
     RunEstimate,
@@ -10,19 +10,12 @@ from ...wire import (
     RunStarted,
     RunStatus,
 )
-from ..deps import Conn, TableDep, WorkspaceScope, get_settings
+from ..deps import Conn, TableDep, Work, WorkspaceScope, get_settings
 from ..errors import NotFound
 from ..services import estimate, runs
 from . import JSONOut, ok, router
 
 api = router("runs")
-
-
-def wake_runner(request: Request, background: BackgroundTasks) -> None:
-    """Nudges the engine once the request's transaction has committed."""
-    runner = getattr(request.app.state, "runner", None)
-    if runner is not None:
-        background.add_task(runner.wake)
 
 
 def _run(body: RunIn) -> dict[str, Any]:
@@ -46,8 +39,7 @@ async def estimate_run(
 )
 async def start_run(
     request: Request,
-    background: BackgroundTasks,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
     body: Annotated[RunIn | None, Body()] = None,
 ) -> JSONOut:
@@ -55,12 +47,11 @@ async def start_run(
     body = body or RunIn()
     if body.preview:
         return JSONOut(
-            await estimate.estimate_run(conn, table, get_settings(request), **_run(body))
+            await estimate.estimate_run(uow.conn, table, get_settings(request), **_run(body))
         )
     out = await runs.start_run(
-        conn, table, field_ids=body.fieldIds, run_records=body.runRecords, force=body.forceRun
+        uow, table, field_ids=body.fieldIds, run_records=body.runRecords, force=body.forceRun
     )
-    wake_runner(request, background)
     return JSONOut(out)
 
 

@@ -28,7 +28,7 @@ from ..deps import (
     Secret,
     SourceDep,
     TableDep,
-    Webhooks,
+    Work,
     WorkspaceReadScope,
     public_base_url,
 )
@@ -169,58 +169,50 @@ def _wants_rows(body: SourceDeleteIn | None, query: bool | None) -> bool:
 
 @api.delete("/v3/sources/{sourceId}", responses=ok(Success))
 async def delete_source(
-    conn: Conn,
+    uow: Work,
     source: SourceDep,
-    ingest: Webhooks,
     body: Annotated[SourceDeleteIn | None, Body()] = None,
     delete_records: DeleteRecordsQuery = None,
 ) -> JSONOut:
     """Deletes a source: its URL answers 404 from now on. ``deleteRecords: true`` (in the
     body or the query) also deletes the rows it brought in."""
-    await sources.delete_source(conn, source, delete_records=_wants_rows(body, delete_records))
-    ingest.forget(source.row.hook_uuid)
-    return JSONOut({"success": True})
+    await sources.delete_source(uow, source, delete_records=_wants_rows(body, delete_records))
+    return JSONOut(Success.build(success=True))
 
 
 @api.delete("/v3/tables/{tableId}/sources/{sourceId}", responses=ok(Success))
 async def delete_table_source(
-    conn: Conn,
+    uow: Work,
     table: TableDep,
     source: SourceDep,
-    ingest: Webhooks,
     body: Annotated[SourceDeleteIn | None, Body()] = None,
     delete_records: DeleteRecordsQuery = None,
 ) -> JSONOut:
     """Same as ``DELETE /v3/sources/{sourceId}``, for a source of this table."""
     if source.row.table_id != table.id:
         raise NotFound("Source not found")
-    await sources.delete_source(conn, source, delete_records=_wants_rows(body, delete_records))
-    ingest.forget(source.row.hook_uuid)
-    return JSONOut({"success": True})
+    await sources.delete_source(uow, source, delete_records=_wants_rows(body, delete_records))
+    return JSONOut(Success.build(success=True))
 
 
 @api.post("/v3/sources/{sourceId}/auth-token", responses=ok(Source))
-async def new_auth_token(
-    request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
-) -> JSONOut:
+async def new_auth_token(request: Request, uow: Work, source: SourceDep, secret: Secret) -> JSONOut:
     """Gives the source a new auth token, replacing any old one. The answer is the source
     with ``authToken``: the only time the token is shown."""
     out = await sources.set_auth_token(
-        conn, source, secret=secret, base_url=public_base_url(request)
+        uow, source, secret=secret, base_url=public_base_url(request)
     )
-    ingest.forget(source.row.hook_uuid)
     return JSONOut(out)
 
 
 @api.delete("/v3/sources/{sourceId}/auth-token", responses=ok(Source))
 async def remove_auth_token(
-    request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
+    request: Request, uow: Work, source: SourceDep, secret: Secret
 ) -> JSONOut:
     """Removes the source's auth token: its URL then takes rows without one."""
     out = await sources.set_auth_token(
-        conn, source, secret=secret, base_url=public_base_url(request), remove=True
+        uow, source, secret=secret, base_url=public_base_url(request), remove=True
     )
-    ingest.forget(source.row.hook_uuid)
     return JSONOut(out)
 
 
@@ -259,23 +251,19 @@ async def source_runs(
 
 
 @api.patch("/v3/sources/webhook/response-type/{sourceId}", responses=ok(ResponseTypeOut))
-async def set_response_type(
-    conn: Conn, source: SourceDep, ingest: Webhooks, body: ResponseTypeIn
-) -> JSONOut:
+async def set_response_type(uow: Work, source: SourceDep, body: ResponseTypeIn) -> JSONOut:
     """How the webhook URL answers: ``JSON`` or ``PLAIN_TEXT``."""
-    out = await subscriptions.set_response_type(conn, source, body.responseType)
-    ingest.forget(source.row.hook_uuid)
+    out = await subscriptions.set_response_type(uow, source, body.responseType)
     return JSONOut(out)
 
 
 @api.post("/v3/sources/webhook/auth-token/{sourceId}", responses=ok(SourceTokenOut))
 async def webhook_auth_token(
-    request: Request, conn: Conn, source: SourceDep, secret: Secret, ingest: Webhooks
+    request: Request, uow: Work, source: SourceDep, secret: Secret
 ) -> JSONOut:
     """A new auth token for the webhook, replacing any old one: ``{token, headerName}``,
     the only time it is shown."""
     out = await subscriptions.new_auth_token(
-        conn, source, secret=secret, base_url=public_base_url(request)
+        uow, source, secret=secret, base_url=public_base_url(request)
     )
-    ingest.forget(source.row.hook_uuid)
     return JSONOut(out)

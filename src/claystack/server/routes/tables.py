@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import BackgroundTasks, Body, Path, Query, Request
+from fastapi import Body, Path, Query, Request
 
 from ...wire import (
     Empty,
@@ -19,7 +19,6 @@ from ...wire import (
     TableSchemaV2,
     TableSourceEnvelope,
     TableSummaryList,
-    ViewEnvelope,
     ViewIn,
     ViewPatch,
     ViewWrapped,
@@ -30,6 +29,7 @@ from ..deps import (
     Secret,
     TableDep,
     ViewIdDep,
+    Work,
     WorkspaceScope,
     get_settings,
     public_base_url,
@@ -45,8 +45,9 @@ from ..services import (
     workspaces,
 )
 from ..services.common import Scope
+from ..storage.uow import UnitOfWork
 from . import JSONOut, ok, router
-from .runs import wake_runner
+from .views import wrapped
 
 api = router("tables")
 FieldId = Annotated[str, Path(alias="fieldId")]
@@ -54,11 +55,11 @@ ViewId = Annotated[str, Path(alias="viewId")]
 
 
 async def _create(
-    request: Request, conn: Conn, scope: Scope, secret: str, body: TableCreate | None
+    request: Request, uow: UnitOfWork, scope: Scope, secret: str, body: TableCreate | None
 ) -> JSONOut:
     settings = get_settings(request)
     out = await table_setup.create(
-        conn,
+        uow,
         scope,
         body or TableCreate(),
         secret=secret,
@@ -71,7 +72,7 @@ async def _create(
 @api.post("/v3/tables", responses=ok(TableCreated))
 async def create_table(
     request: Request,
-    conn: Conn,
+    uow: Work,
     actor: CurrentActor,
     secret: Secret,
     body: Annotated[TableCreate | None, Body()] = None,
@@ -81,22 +82,22 @@ async def create_table(
     made for it. ``template``: ``basic`` (Default view and the system views), ``no_views``
     (Default view only) or ``basic_source`` (basic plus a webhook source and its field)."""
     workspace = body.workspaceId if body else None
-    scope = await workspaces.default_workspace(conn, actor, workspace)
+    scope = await workspaces.default_workspace(uow.conn, actor, workspace)
     if not scope.can_write:
         raise Forbidden("Your role in this workspace is read-only")
-    return await _create(request, conn, scope, secret, body)
+    return await _create(request, uow, scope, secret, body)
 
 
 @api.post("/v3/workspaces/{workspaceId}/tables", responses=ok(TableCreated))
 async def create_workspace_table(
     request: Request,
-    conn: Conn,
+    uow: Work,
     scope: WorkspaceScope,
     secret: Secret,
     body: Annotated[TableCreate | None, Body()] = None,
 ) -> JSONOut:
     """As ``POST /v3/tables``; the path's workspace wins over a body ``workspaceId``."""
-    return await _create(request, conn, scope, secret, body)
+    return await _create(request, uow, scope, secret, body)
 
 
 @api.get("/v3/workspaces/{workspaceId}/tables", responses=ok(TableSummaryList))
@@ -113,25 +114,25 @@ async def list_workspace_tables(
 @api.get("/v3/tables/{tableId}", responses=ok(TableEnvelope))
 async def get_table(conn: Conn, table: TableDep) -> JSONOut:
     """A table with its fields and views."""
-    return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})
+    return JSONOut(TableEnvelope.build(table=await tables.table_out(conn, table.row), extraData={}))
 
 
 @api.get("/v3/tables/{tableId}/details", responses=ok(TableEnvelope))
 async def table_details(conn: Conn, table: TableDep) -> JSONOut:
     """``{table, extraData}``, as the workspace-scoped details route answers."""
-    return JSONOut({"table": await tables.table_out(conn, table.row), "extraData": {}})
+    return JSONOut(TableEnvelope.build(table=await tables.table_out(conn, table.row), extraData={}))
 
 
 @api.patch("/v3/tables/{tableId}", responses=ok(TableSourceEnvelope))
 async def patch_table(
     request: Request,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
     secret: Secret,
     body: Annotated[TablePatch | None, Body()] = None,
 ) -> JSONOut:
-    """Renames, describes, or merges ``tableSettings``/``fieldGroupMap``; empty objects
-    change nothing. ``sourceSettings.addSource`` adds a webhook source (and its source
+    """Renames, describes, moves (``workbookId``) or merges ``tableSettings``/``fieldGroupMap``;
+    empty objects change nothing. ``sourceSettings.addSource`` adds a webhook source (and its source
     field); the answer then carries ``source`` with its ingestion ``url``, and with
     ``authToken`` when ``typeSettings.generateAuthToken`` was true."""
     body = body or TablePatch()
@@ -139,67 +140,63 @@ async def patch_table(
     source = None
     if add:
         source = await sources.add_source(
-            conn, table, add, secret=secret, base_url=public_base_url(request)
+            uow, table, add, secret=secret, base_url=public_base_url(request)
         )
     out = await tables.update_table(
-        conn,
+        uow.conn,
         table,
         name=body.name,
         description=body.description,
         table_settings=body.tableSettings,
         field_group_map=body.fieldGroupMap,
+        workbook_id=body.workbookId,
     )
-    return JSONOut({"table": out, "source": source} if source else {"table": out})
+    extra = {"source": source} if source else {}
+    return JSONOut(TableSourceEnvelope.build(**out.wire_dict(), table=out, **extra))
 
 
 @api.delete("/v3/tables/{tableId}", responses=ok(Success))
-async def delete_table(conn: Conn, table: TableDep) -> JSONOut:
+async def delete_table(uow: Work, table: TableDep) -> JSONOut:
     """Deletes a table and all its rows."""
-    await tables.delete_table(conn, table)
-    return JSONOut({"success": True})
+    await tables.delete_table(uow, table)
+    return JSONOut(Success.build(success=True))
 
 
 @api.post("/v3/tables/{tableId}/fields", responses=ok(FieldEnvelope))
-async def create_field(
-    request: Request, background: BackgroundTasks, body: FieldIn, conn: Conn, table: TableDep
-) -> JSONOut:
+async def create_field(body: FieldIn, uow: Work, table: TableDep) -> JSONOut:
     """Adds a column; a duplicate name is 409 ``FieldNameAlreadyExists``. A formula (any
     field with ``typeSettings.formulaText``) computes every existing row at once."""
     field = await tables.create_field(
-        conn, table, name=body.name, field_type=body.type, type_settings=body.typeSettings
+        uow, table, name=body.name, field_type=body.type, type_settings=body.typeSettings
     )
-    wake_runner(request, background)
-    return JSONOut({"field": field})
+    return JSONOut(FieldEnvelope.build(field=field))
 
 
 @api.patch("/v3/tables/{tableId}/fields/{fieldId}", responses=ok(FieldEnvelope))
 async def patch_field(
-    request: Request,
-    background: BackgroundTasks,
     body: FieldPatch,
     field_id: FieldId,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
 ) -> JSONOut:
     """Renames a column or changes its type or settings (settings merge); a changed
     formula computes every row again."""
     field = await tables.update_field(
-        conn,
+        uow,
         table,
         field_id,
         name=body.name,
         field_type=body.type,
         type_settings=body.typeSettings,
     )
-    wake_runner(request, background)
-    return JSONOut({"field": field})
+    return JSONOut(FieldEnvelope.build(field=field))
 
 
 @api.delete("/v3/tables/{tableId}/fields/{fieldId}", responses=ok(Success))
-async def delete_field(field_id: FieldId, conn: Conn, table: TableDep) -> JSONOut:
+async def delete_field(field_id: FieldId, uow: Work, table: TableDep) -> JSONOut:
     """Deletes a column and its cells in every row."""
-    await tables.delete_field(conn, table, field_id)
-    return JSONOut({"success": True})
+    await tables.delete_field(uow, table, field_id)
+    return JSONOut(Success.build(success=True))
 
 
 @api.post("/v3/tables/{tableId}/views", responses=ok(ViewWrapped))
@@ -207,22 +204,22 @@ async def create_view(body: ViewIn, conn: Conn, table: TableDep) -> JSONOut:
     """Adds a view with optional ``filter``, ``sort``, ``limit`` and ``offset``."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
     view = await tables.create_view(conn, table, name=body.name, config=config)
-    return JSONOut({"view": view, **view})
+    return wrapped(view)
 
 
-@api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewEnvelope))
+@api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewWrapped))
 async def patch_view(body: ViewPatch, view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
     """Changes a view; only the keys sent change."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
     view = await tables.update_view(conn, table, view_id, name=body.name, config=config)
-    return JSONOut({"view": view})
+    return wrapped(view)
 
 
 @api.delete("/v3/tables/{tableId}/views/{viewId}", responses=ok(Success))
 async def delete_view(view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
     """Deletes a view (a table keeps at least one)."""
     await tables.delete_view(conn, table, view_id)
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))
 
 
 @api.post("/v3/tables/{tableId}/duplicate", responses=ok(TableDuplicated))

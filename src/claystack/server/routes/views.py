@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Body, Path
+from fastapi import Body, Path, Request
 
 from ...wire import (
     Empty,
     GroupMoveIn,
     ReorderFieldsIn,
+    View,
     ViewFieldPatchIn,
     ViewFieldSettingsIn,
     ViewFilterIn,
@@ -30,8 +31,9 @@ GroupId = Annotated[str, Path(alias="groupId")]
 V = "/v3/tables/{tableId}/views/{viewId}"
 
 
-def wrapped(view: dict[str, Any]) -> JSONOut:
-    return JSONOut({"view": view, **view})
+def wrapped(view: View) -> JSONOut:
+    """The view under ``view`` and at top level too (``ViewWrapped``)."""
+    return JSONOut(ViewWrapped.build(view=view, **view.wire_dict()))
 
 
 def _dump(body: Any) -> Any:
@@ -115,8 +117,9 @@ async def duplicate_view(
 @api.post(V + "/search", responses=ok(ViewSearchOut))
 @read_only
 async def search_view(
-    view_id: ViewId, conn: Conn, table: TableReadDep, body: ViewSearchIn
+    request: Request, view_id: ViewId, conn: Conn, table: TableReadDep, body: ViewSearchIn
 ) -> JSONOut:
     """Cells of the view's visible columns containing ``searchTerm`` (any case)."""
-    hits = await view_edits.search(conn, table, view_id, body.searchTerm)
+    indexer = request.app.state.search_indexer
+    hits = await view_edits.search(conn, table, view_id, body.searchTerm, indexer.request)
     return JSONOut({"results": hits})

@@ -30,6 +30,7 @@ from ..deps import (
     DefaultReadScope,
     DefaultScope,
     FolderDep,
+    Work,
     WorkbookDep,
     WorkspaceReadScope,
     WorkspaceScope,
@@ -70,22 +71,22 @@ async def create_folder(body: FolderIn, conn: Conn, scope: WorkspaceScope) -> JS
 
 
 @api.delete("/v3/folders/{folderId}", responses=ok(DeletedResources))
-async def delete_folder(conn: Conn, folder: FolderDep) -> JSONOut:
+async def delete_folder(uow: Work, folder: FolderDep) -> JSONOut:
     """Deletes a folder and everything inside it."""
     scope, folder_id = folder
-    deleted = await workspaces.delete_resources(conn, scope, folder_ids=[folder_id])
+    deleted = await workspaces.delete_resources(uow, scope, folder_ids=[folder_id])
     return JSONOut({"success": True, "deleted": deleted})
 
 
 @api.delete("/v3/workspaces/{workspaceId}/resources", responses=ok(DeletedResources))
 async def delete_resources(
-    conn: Conn, scope: WorkspaceScope, body: Annotated[DeleteResourcesIn | None, Body()] = None
+    uow: Work, scope: WorkspaceScope, body: Annotated[DeleteResourcesIn | None, Body()] = None
 ) -> JSONOut:
     """Deletes folders (with their contents), workbooks (with their tables) and tables.
     Deletion is always permanent here; ``isPermanentDelete`` is accepted and ignored."""
     body = body or DeleteResourcesIn()
     deleted = await workspaces.delete_resources(
-        conn,
+        uow,
         scope,
         folder_ids=body.folderIds,
         workbook_ids=body.workbookIds,
@@ -162,10 +163,10 @@ async def create_workbook(body: WorkbookIn, conn: Conn, actor: CurrentActor) -> 
 
 
 @api.delete("/v3/workbooks/{workbookId}", responses=ok(DeletedResources))
-async def delete_workbook(conn: Conn, workbook: WorkbookDep) -> JSONOut:
+async def delete_workbook(uow: Work, workbook: WorkbookDep) -> JSONOut:
     """Deletes a workbook and its tables."""
     scope, workbook_id = workbook
-    deleted = await workspaces.delete_resources(conn, scope, workbook_ids=[workbook_id])
+    deleted = await workspaces.delete_resources(uow, scope, workbook_ids=[workbook_id])
     return JSONOut({"success": True, "deleted": deleted})
 
 
@@ -211,7 +212,7 @@ async def patch_workbook(
 @api.get("/v3/{workspaceId}/workbooks/{workbookId}", responses=ok(WorkbookWithTables))
 async def get_workbook_with_tables(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONOut:
     """One workbook with ``orderedWorkbookTables`` ``[{id, name}]``."""
-    return JSONOut(await workbooks.get_workbook(conn, *workbook, with_tables=True))
+    return JSONOut(await workbooks.get_workbook_with_tables(conn, *workbook))
 
 
 @api.get("/v3/workbooks/{workbookId}/tables", responses=ok(list[Table]))

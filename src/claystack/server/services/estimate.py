@@ -13,13 +13,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import RunEstimate
 from ...wire.cells import CellStatus
 from ..enrichment import bindings, evaluation, registry
+from ..enrichment.actions import waterfall
 from ..errors import ClayError
 from ..storage.models import Field, Record
 from . import app_accounts, credits
 from . import runs as runs_svc
-from .fields import WATERFALL
 from .tables import TableRef
 
 _CHUNK = 1000
@@ -44,9 +45,9 @@ class _Plan:
         self.field = field
         ts = field.type_settings or {}
         self.condition = ts.get("conditionalRunFormulaText")
-        self.waterfall = ts.get("actionPackageId") == WATERFALL
+        self.composite = waterfall.is_composite(ts)
         self.steps = []
-        for spec in (ts.get("steps") or []) if self.waterfall else [ts]:
+        for spec in waterfall.step_specs(ts):
             integration = registry.get(spec.get("actionPackageId", ""))
             action = integration.action(spec.get("actionKey", "")) if integration else None
             if integration is not None and action is not None:
@@ -103,7 +104,7 @@ class _Plan:
         self.out["cells"] += 1
         self.out["actions"] += 1
         self.out["credits"] += prices[0]
-        self.out["maxCredits"] += sum(prices) if self.waterfall else prices[0]
+        self.out["maxCredits"] += waterfall.most_it_may_cost(self.composite, prices)
 
 
 async def _credentials(
@@ -131,7 +132,7 @@ async def estimate_run(
     field_ids: Any,
     run_records: Any,
     force: bool = False,
-) -> dict[str, Any]:
+) -> RunEstimate:
     """The ``PATCH …/run`` body's cost, checked as strictly as the run itself."""
     selection = await runs_svc._selection(conn, table, run_records)
     kinds = await runs_svc._runnable_fields(conn, table.id, field_ids)
@@ -157,15 +158,15 @@ async def estimate_run(
     fields = [p.out for p in plans]
     total = sum(f["credits"] for f in fields)
     balance = await credits.balance(conn, table.scope.workspace_id)
-    return {
-        "preview": True,
-        "recordCount": rows,
-        "runMode": "INDIVIDUAL",
-        "actions": sum(f["actions"] for f in fields),
-        "credits": total,
-        "maxCredits": sum(f["maxCredits"] for f in fields),
-        "balance": balance,
-        "sufficientCredits": balance >= total,
-        "formulaFieldIds": [fid for fid, kind in kinds.items() if kind == "formula"],
-        "fields": fields,
-    }
+    return RunEstimate.build(
+        preview=True,
+        recordCount=rows,
+        runMode="INDIVIDUAL",
+        actions=sum(f["actions"] for f in fields),
+        credits=total,
+        maxCredits=sum(f["maxCredits"] for f in fields),
+        balance=balance,
+        sufficientCredits=balance >= total,
+        formulaFieldIds=[fid for fid, kind in kinds.items() if kind == "formula"],
+        fields=fields,
+    )

@@ -146,10 +146,22 @@ def export_out(row: Any, url: str | None, expires: int | None) -> dict[str, Any]
     return out
 
 
-def get_export(row: Any, *, secret: str, base_url: str, ttl_seconds: int) -> dict[str, Any]:
+def file_deadline(settings: Settings, finished_at: int) -> int:
+    """When a finished export's file is deleted (epoch seconds)."""
+    return finished_at // 1000 + int(settings.export_retention_hours * 3600)
+
+
+def get_export(row: Any, settings: Settings, *, secret: str, base_url: str) -> dict[str, Any]:
+    """The job's answer; a finished one carries a fresh signed link, which never outlives
+    the file (after ``export_retention_hours`` there is no link, and ``expiresAt`` is past)."""
     if row.status != FINISHED:
         return export_out(row, None, None)
-    url, expires = signed_file_url(secret, base_url, row.id, ttl_seconds)
+    deadline = file_deadline(settings, row.finished_at)
+    left = deadline - int(time.time())
+    if left <= 0:
+        return export_out(row, None, deadline)
+    ttl = min(settings.export_link_seconds, left)
+    url, expires = signed_file_url(secret, base_url, row.id, ttl)
     return export_out(row, url, expires)
 
 
@@ -171,12 +183,16 @@ async def file_for_download(
         raise Forbidden("The download link has expired; fetch the export again for a new one")
     row = (
         await conn.execute(
-            select(ExportJob.status, ExportJob.file_name).where(ExportJob.id == export_id)
+            select(ExportJob.status, ExportJob.file_name, ExportJob.finished_at).where(
+                ExportJob.id == export_id
+            )
         )
     ).first()
     path = export_path(settings, export_id)
-    if row is None or row.status != FINISHED or not path.exists():
+    if row is None or row.status != FINISHED:
         raise NotFound("Export file not found")
+    if file_deadline(settings, row.finished_at) <= time.time() or not path.exists():
+        raise NotFound("The export's file has been deleted; export the view again")
     return path, row.file_name
 
 

@@ -9,9 +9,12 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import FieldGroupOut, GroupCreated, WaterfallOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import Field, Source, Table, View
+from ..storage.uow import UnitOfWork
 from . import tables as tables_svc
 from .common import now_ms
 from .tables import SYSTEM_FIELD_IDS, TableRef
@@ -27,7 +30,7 @@ def _bad(message: str) -> BadRequest:
 async def list_fields(conn: AsyncConnection, table: TableRef) -> list[dict[str, Any]]:
     rows = await tables_svc.list_fields(conn, table.id)
     return tables_svc.with_groups(
-        [tables_svc.field_out(f) for f in rows], table.row.field_group_map
+        [tables_svc.field_row(f) for f in rows], table.row.field_group_map
     )
 
 
@@ -62,9 +65,10 @@ def _without(groups: dict[str, Any], field_ids: set[str]) -> dict[str, Any]:
     return out
 
 
-async def delete_fields(conn: AsyncConnection, table: TableRef, field_ids: Any) -> None:
+async def delete_fields(uow: UnitOfWork, table: TableRef, field_ids: Any) -> None:
     """Deletes several columns at once. Columns reading one of them stay, marked with
     ``settingsError``; the names are free again at once."""
+    conn = uow.conn
     ids = _ids(field_ids, "fieldIds")
     fields = {f.id: f for f in await tables_svc.list_fields(conn, table.id)}
     missing = [f for f in ids if f not in fields]
@@ -83,6 +87,7 @@ async def delete_fields(conn: AsyncConnection, table: TableRef, field_ids: Any) 
         raise BadRequest(f'A field is fed by the source "{fed}"; delete that source first')
     gone = set(ids)
     await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id.in_(ids)))
+    await search_index.drop_filter_indexes(conn, table.id, ids)
     for f in fields.values():
         if f.id not in gone and gone & set(tables_svc.input_field_ids(f.type_settings)):
             await conn.execute(
@@ -91,9 +96,9 @@ async def delete_fields(conn: AsyncConnection, table: TableRef, field_ids: Any) 
                 .values(type_settings={**f.type_settings, "settingsError": DELETED_INPUT})
             )
     await _save_groups(conn, table.id, _without(await _groups(conn, table.id), gone))
-    await tables_svc._touch(conn, table.id)  # the table's row before the records'
+    await tables_svc.touch(uow, table.id)  # the table's row before the records'
     for fid in ids:
-        await tables_svc._drop_cells(conn, table.id, fid)
+        await tables_svc.drop_cells(uow, table.id, fid)
     await tables_svc._sync_view_fields(conn, table.id)
 
 
@@ -110,7 +115,7 @@ async def _check_members(conn: AsyncConnection, table: TableRef, ids: Sequence[s
 
 async def create_group(
     conn: AsyncConnection, table: TableRef, field_ids: Any, name: Any
-) -> dict[str, Any]:
+) -> GroupCreated:
     """A new group of these fields (taken out of any other group); ``{"groupId"}``."""
     ids = _ids(field_ids, "fieldIds")
     await _check_members(conn, table, ids)
@@ -121,12 +126,12 @@ async def create_group(
     members = [{"id": f, "isOutputField": False} for f in ids]
     groups[gid] = _group(gid, name or "Group", members)
     await _save_groups(conn, table.id, groups)
-    return {"groupId": gid}
+    return GroupCreated.build(groupId=gid)
 
 
 async def update_group(
     conn: AsyncConnection, table: TableRef, group_id: str, body: dict[str, Any]
-) -> dict[str, Any]:
+) -> FieldGroupOut:
     """Renames a group and replaces its members with ``fields: [{id, isOutputField?}]``."""
     groups = await _groups(conn, table.id)
     if group_id not in groups:
@@ -146,13 +151,14 @@ async def update_group(
     groups = _without(groups, {m["id"] for m in members})
     groups[group_id] = _group(group_id, name or groups[group_id].get("name", "Group"), members)
     await _save_groups(conn, table.id, groups)
-    return dict(groups[group_id])
+    return FieldGroupOut.build(**groups[group_id])
 
 
 async def delete_group(
-    conn: AsyncConnection, table: TableRef, group_id: str, delete_members: bool
+    uow: UnitOfWork, table: TableRef, group_id: str, delete_members: bool
 ) -> None:
     """Ungroups, or with ``delete_members`` deletes the group's fields too."""
+    conn = uow.conn
     groups = await _groups(conn, table.id)
     group = groups.pop(group_id, None)
     if group is None:
@@ -161,14 +167,13 @@ async def delete_group(
     if delete_members:
         members = [f["id"] for f in (group.get("groupDetails") or {}).get("fields", [])]
         fresh = TableRef(table.id, table.scope, await tables_svc.reload(conn, table.id))
-        await delete_fields(conn, fresh, members)
+        await delete_fields(uow, fresh, members)
 
 
-async def create_waterfall(
-    conn: AsyncConnection, table: TableRef, body: dict[str, Any]
-) -> dict[str, Any]:
+async def create_waterfall(uow: UnitOfWork, table: TableRef, body: dict[str, Any]) -> WaterfallOut:
     """An action column per step, an output formula taking the first non-empty
     ``{{step}}?.<attributePath>``, and one group holding them; ``{"fieldGroupMap"}``."""
+    conn = uow.conn
     configs = body.get("waterfallConfigs")
     if (
         not isinstance(configs, list)
@@ -197,14 +202,14 @@ async def create_waterfall(
         if body.get("runAsButton"):
             settings["runAsButton"] = True
         field = await tables_svc.create_field(
-            conn, table, name=step_name, field_type="action", type_settings=settings
+            uow, table, name=step_name, field_type="action", type_settings=settings
         )
         path = str(cfg.get("attributePath") or "").strip(".")
         steps.append((field["id"], path))
     parts = [f"{{{{{fid}}}}}?.{path}" if path else f"{{{{{fid}}}}}" for fid, path in steps]
     text = "[" + ", ".join(parts) + '].find(v => v !== undefined && v !== null && v !== "")'
     output = await tables_svc.create_field(
-        conn,
+        uow,
         table,
         name=out_name,
         field_type="formula",
@@ -221,7 +226,7 @@ async def create_waterfall(
     groups = await _groups(conn, table.id)
     groups[gid] = _group(gid, group_name, members)
     await _save_groups(conn, table.id, groups)
-    return {"fieldGroupMap": {gid: groups[gid]}}
+    return WaterfallOut.build(fieldGroupMap={gid: groups[gid]})
 
 
 async def _hide(conn: AsyncConnection, table_id: str, field_ids: list[str]) -> None:

@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment import bindings as bindings_mod
 from ..enrichment import formulas, registry
+from ..enrichment.actions import waterfall
 from ..errors import BadRequest, InvalidParameter
 from ..storage.models import AppAccount, Field
 
-WATERFALL = "waterfall"
+WATERFALL = waterfall.KEY
 RUNNABLE_TYPES = ("action", "formula")
 FORMULA_KEYS = ("formulaText", "formula", "formulaWaterfall")
 UNKNOWN_ACTION = "UNKNOWN_ACTION"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..storage.models import Field, Source, Table
+from ..storage.uow import UnitOfWork
 from . import catalog, sources, tables, workspaces
 from .common import Actor, Scope, now_ms
 from .tables import TableRef
@@ -184,10 +185,11 @@ def _basic_field(entry: Any, source_field: str, i: int) -> tuple[str, str, dict[
 
 
 async def create_cpj_table(
-    conn: AsyncConnection, actor: Actor, body: dict[str, Any], *, secret: str, base_url: str
+    uow: UnitOfWork, actor: Actor, body: dict[str, Any], *, secret: str, base_url: str
 ) -> dict[str, Any]:
     """Workbook, table, source and source field, and ``basicFields`` as formulas over the
     source field (``{{source}}``). The rows would come from Clay's people data: none offline."""
+    conn = uow.conn
     scope = await workspaces.default_workspace(conn, actor, body.get("workspaceId"))
     if not scope.can_write:
         raise Forbidden("Your role in this workspace is read-only")
@@ -224,11 +226,11 @@ async def create_cpj_table(
         "source": {"type": "webhook", "name": f"Find {kind}"},
         "typeSettings": {"cpjType": kind, "cpjTypeSettings": config.get("typeSettings") or {}},
     }
-    source = await sources.add_source(conn, ref, add, secret=secret, base_url=base_url)
+    source = await sources.add_source(uow, ref, add, secret=secret, base_url=base_url)
     for i, entry in enumerate(basic):
         fname, ftype, settings = _basic_field(entry, source["dataFieldId"], i)
         await tables.create_field(
-            conn, ref, name=fname, field_type=ftype, type_settings=settings or None
+            uow, ref, name=fname, field_type=ftype, type_settings=settings or None
         )
     row = await tables.reload(conn, ref.id)
     return {

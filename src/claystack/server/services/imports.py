@@ -8,6 +8,7 @@ cookie and a form cannot be reused for another key or after it expires.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -25,7 +26,7 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...csvio import CsvError, CsvReader, read_csv
+from ...csvio import CsvError, CsvReader, CsvReport, read_csv
 from ..config import Settings
 from ..errors import BadRequest, ClayError, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
@@ -52,8 +53,12 @@ def _bad(message: str) -> BadRequest:
 # -- signed upload -------------------------------------------------------------------------
 
 
+def upload_dir(settings: Settings) -> Path:
+    return Path(settings.data_dir) / "uploads"
+
+
 def upload_path(settings: Settings, key: str) -> Path:
-    return Path(settings.data_dir) / "uploads" / hashlib.sha256(key.encode()).hexdigest()
+    return upload_dir(settings) / hashlib.sha256(key.encode()).hexdigest()
 
 
 def signed_post(
@@ -268,18 +273,44 @@ def _render(template: str, row: dict[str, str]) -> Any:
     return text or None
 
 
-def _batch(rows: Iterator[dict[str, str]], size: int, mapping: dict[str, str]) -> list[Any]:
-    out = []
+_Plan = tuple[list[tuple[str, str]], list[tuple[str, str]]]
+
+
+def _plan(mapping: dict[str, str]) -> _Plan:
+    """The ``map`` split into (field, column) for templates that are one whole column (the
+    common case, a dictionary read per cell) and (field, template) for the others."""
+    whole, other = [], []
+    for fid, template in mapping.items():
+        match = _TEMPLATE.fullmatch(template.strip())
+        if match:
+            whole.append((fid, match.group(1)))
+        else:
+            other.append((fid, template))
+    return whole, other
+
+
+def _batch(
+    rows: Iterator[dict[str, str]], size: int, plan: _Plan, report: CsvReport
+) -> tuple[list[Any], int, int]:
+    """The next ``size`` rows as records, with how many bad rows the report listed and
+    skipped once they were read (taken here, in the reading thread, so that the next
+    batch, read while this one is stored, adds nothing to this one's errors)."""
+    whole, other = plan
+    out: list[Any] = []
     for row in rows:
         cells = {}
-        for fid, template in mapping.items():
-            value = _render(template, row)
-            if value is not None:
+        for fid, column in whole:
+            value = row.get(column)
+            if value:
                 cells[fid] = value
+        for fid, template in other:
+            rendered = _render(template, row)
+            if rendered is not None:
+                cells[fid] = rendered
         out.append({"cells": cells})
         if len(out) >= size:
             break
-    return out
+    return out, len(report.bad_rows), report.skipped
 
 
 async def _actor(conn: AsyncConnection, user_id: int | None) -> Actor | None:
@@ -335,34 +366,45 @@ async def run_import(
             await anyio.to_thread.run_sync(_skip, rows, skip)
         report = reader.report
         listed, skipped = len(report.bad_rows), report.skipped
-        while True:
-            batch = await anyio.to_thread.run_sync(
-                _batch, rows, settings.import_batch_size, mapping
-            )
-            errors = [{"line": b.line, "message": b.reason} for b in report.bad_rows[listed:]]
-            new_skipped = report.skipped - skipped
-            listed, skipped = len(report.bad_rows), report.skipped
-            try:
-                alive = await _store_batch(
-                    db,
-                    import_id,
-                    actor,
-                    batch,
-                    errors,
-                    new_skipped,
-                    run_actions,
-                    lease,
-                    settings.max_cell_bytes,
-                )
-            except ClayError as exc:
-                await _finish(db, import_id, lease, FAILED, exc.message)
-                return
-            if not alive:
-                return
-            if batch and run_actions:
-                wake()
-            if not batch:
-                break
+        plan = _plan(mapping)
+
+        def read() -> asyncio.Task[tuple[list[Any], int, int]]:
+            work = anyio.to_thread.run_sync(_batch, rows, settings.import_batch_size, plan, report)
+            return asyncio.ensure_future(work)
+
+        # The next batch is read (a worker thread) while this one is stored.
+        pending: asyncio.Task[tuple[list[Any], int, int]] | None = read()
+        try:
+            while pending is not None:
+                batch, bad, skipped_now = await pending
+                pending = read() if batch else None
+                errors = [
+                    {"line": b.line, "message": b.reason} for b in report.bad_rows[listed:bad]
+                ]
+                new_skipped = skipped_now - skipped
+                listed, skipped = bad, skipped_now
+                try:
+                    alive = await _store_batch(
+                        db,
+                        import_id,
+                        actor,
+                        batch,
+                        errors,
+                        new_skipped,
+                        run_actions,
+                        lease,
+                        settings.max_cell_bytes,
+                    )
+                except ClayError as exc:
+                    await _finish(db, import_id, lease, FAILED, exc.message)
+                    return
+                if not alive:
+                    return
+                if batch and run_actions:
+                    wake()
+        finally:
+            if pending is not None:  # the reading thread must be done before the file closes
+                await asyncio.gather(pending, return_exceptions=True)
     await _finish(db, import_id, lease, FINISHED)
 
 
@@ -386,7 +428,8 @@ async def _store_batch(
     """Adds one batch of rows and the job's progress in one transaction; False when the
     job is no longer ACTIVE (cancelled by a reset, or taken over)."""
     held, renewed = lease.renew()
-    async with db.transaction(write=True) as conn:
+    async with db.unit_of_work() as uow:
+        conn = uow.conn
         # The job's row first: a process that lost its lease stops here, adding nothing.
         job = (
             await conn.execute(
@@ -413,7 +456,7 @@ async def _store_batch(
             if not table.scope.can_write:
                 raise Forbidden("The user who started the import can no longer write this table")
             await records_svc.add_records(
-                conn,
+                uow,
                 table,
                 batch,
                 max_cell_bytes=max_cell_bytes,

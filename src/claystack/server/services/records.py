@@ -1,7 +1,10 @@
 """Rows: adding, reading, updating, deleting and listing them in view order.
 
 This is the hot path. Rows are written with one multi-row statement per request and
-read without the ORM; the table's ``row_count`` moves in the same transaction.
+read without the ORM; the table's ``row_count`` moves in the same transaction. One row is
+answered as a ``wire.Record``; many rows (a page, a batch written) stay plain dicts of the
+same shape (``Row``), the fast path: routes put them in their envelope model, and no model
+is built per row.
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ import orjson
 from sqlalchemy import ColumnElement, Text, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Record as RecordOut
 from ...wire.cells import CellStatus
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTooLarge
 from ..ids import new_ids
-from ..storage import bulk
+from ..storage import bulk, search_index
 from ..storage.models import Record, Table
+from ..storage.uow import UnitOfWork
 from . import runs as runs_svc
 from . import tables as tables_svc
 from . import views as views_svc
@@ -34,6 +39,9 @@ _READ_COLUMNS = (
     Record.updated_at,
 )
 
+
+# A row in the ``wire.Record`` shape, as a plain dict (see the module's docstring).
+Row = dict[str, Any]
 
 # Every cell read carries ``metadata`` (spec part 2 §13); plain cells share this empty one.
 NO_META: dict[str, Any] = {}
@@ -99,7 +107,7 @@ def _rows_out(
     rows: Iterable[Any],
     fills: Fills,
     only: frozenset[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     stamps: dict[int, str | None] = {}
 
     def stamp(ms: int) -> str | None:
@@ -164,20 +172,21 @@ def cell_too_large(value: Any, max_bytes: int) -> bool:
 
 
 async def add_records(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     records: Sequence[dict[str, Any]],
     *,
     max_cell_bytes: int,
     run_actions: bool = True,
     answer: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Inserts rows, keeping client ids and cell values; all or nothing (a cell over
     ``max_cell_bytes`` is a 413). With ``run_actions=False`` auto-run queues only formula
     columns (an import without run); with ``answer=False`` the rows are not built into an
     answer (an import discards it)."""
     if not records:
         return []
+    conn = uow.conn
     writable = await _writable_fields(conn, table.id)
     given = [r.get("id") for r in records]
     minted = iter(new_ids("r", sum(1 for g in given if g is None)))
@@ -207,17 +216,11 @@ async def add_records(
         )
         if clash is not None:
             raise Conflict(f"A record with id {clash} already exists in this table")
-    await bulk.insert_records(conn, rows)
-    await conn.execute(
-        update(Table)
-        .where(Table.id == table.id)
-        .values(
-            row_count=Table.row_count + len(rows),
-            data_version=Table.data_version + 1,
-            updated_at=now,
-        )
-    )
-    await runs_svc.auto_run(conn, table, rows, actions=run_actions)
+    # New rows lock nothing another writer holds: the table's row after them, so writers
+    # adding rows to one table meet only here, just before they commit.
+    await bulk.insert_records(uow, table.id, rows)
+    await uow.write_tables([table.id], row_count=Table.row_count + len(rows), updated_at=now)
+    await runs_svc.auto_run(uow, table, rows, actions=run_actions)
     if not answer:
         return []
     stamp = iso(now)
@@ -261,40 +264,31 @@ _DELETE_ONE = (
     .where(Record.table_id == bindparam("t"), Record.id == bindparam("r"))
     .execution_options(sqlite_inline=True)
 )
-_COUNT_DOWN = (
-    update(Table)
-    .where(Table.id == bindparam("t"))
-    .values(
-        row_count=Table.row_count - bindparam("n"),
-        data_version=Table.data_version + 1,
-        updated_at=bindparam("now"),
-    )
-    .execution_options(sqlite_inline=True)
-)
 
 
-async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> dict[str, Any]:
+async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> RecordOut:
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is None:
         raise NotFound("Record not found")
-    return _rows_out(table.id, [row], await runs_svc.fills(conn, table.id))[0]
+    return RecordOut.build(**_rows_out(table.id, [row], await runs_svc.fills(conn, table.id))[0])
 
 
 _MISSING = object()
 
 
 async def update_records(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     updates: Sequence[tuple[str, dict[str, Any]]],
     *,
     max_cell_bytes: int,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Merges new cell values into existing rows; any unknown id fails the whole request.
     With auto-run on, the changes queue the formula columns that read them, and the columns
     that never ran on those rows whose inputs are now all present."""
     if not updates:
         return []
+    conn = uow.conn
     writable = await _writable_fields(conn, table.id)
     ids = [rid for rid, _ in updates]
     existing = await _load(conn, table.id, ids)
@@ -308,7 +302,7 @@ async def update_records(
         base = merged.get(rid, existing[rid].cells)
         merged[rid] = {**base, **cells}
     now = now_ms()
-    await tables_svc.data_changed(conn, [table.id])  # the table's row before the records'
+    await uow.write_tables([table.id])  # the table's row before the records'
     await conn.execute(
         update(Record)
         .where(Record.seq == bindparam("b_seq"))
@@ -323,7 +317,7 @@ async def update_records(
     ]
     if changed:
         scope = table.scope
-        await runs_svc.cascade(conn, scope.workspace_id, scope.actor.user_id, table.id, changed)
+        await runs_svc.cascade(uow, scope.workspace_id, scope.actor.user_id, table.id, changed)
     stamp = iso(now)
     return [
         record_out(
@@ -338,16 +332,15 @@ async def update_records(
     ]
 
 
-async def delete_record(conn: AsyncConnection, table: TableRef, record_id: str) -> None:
-    # The table's row first, then the record: every writer takes them in that order, so
-    # PostgreSQL never finds two of them waiting for each other. A miss rolls it back.
-    await conn.execute(_COUNT_DOWN, {"t": table.id, "n": 1, "now": now_ms()})
-    if not (await conn.execute(_DELETE_ONE, {"t": table.id, "r": record_id})).rowcount:
+async def delete_record(uow: UnitOfWork, table: TableRef, record_id: str) -> None:
+    # The table's row first, then the record (the unit of work's order). A miss rolls it back.
+    await uow.write_tables([table.id], row_count=Table.row_count - 1, updated_at=now_ms())
+    if not (await uow.conn.execute(_DELETE_ONE, {"t": table.id, "r": record_id})).rowcount:
         raise NotFound("Record not found")
 
 
 async def delete_records(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     *,
     record_ids: Sequence[str] | None = None,
@@ -356,7 +349,8 @@ async def delete_records(
 ) -> int:
     """Deletes the given rows, or (no ids) every row the view shows bar ``omit_ids``, or
     every row of the table. Returns how many went."""
-    await tables_svc.data_changed(conn, [table.id])  # the table's row before the records'
+    await uow.write_tables([table.id])  # the table's row before the records'
+    conn = uow.conn
     stmt = delete(Record).where(Record.table_id == table.id)
     if record_ids is not None:
         if not record_ids:
@@ -367,16 +361,20 @@ async def delete_records(
             result = await conn.execute(stmt.where(Record.id.in_(chunk)))
             deleted += result.rowcount or 0
     else:
+        every_row = not omit_ids
         if view_id is not None:
             config = await tables_svc.view_config(conn, table.id, view_id)
             if not views_svc.is_plain(config):
+                every_row = False
                 shown = views_svc.apply_view(select(Record.seq), table.id, config)
                 stmt = stmt.where(Record.seq.in_(shown.scalar_subquery()))
         if omit_ids:
             stmt = stmt.where(Record.id.not_in(list(omit_ids)))
+        if every_row:
+            await search_index.forget(conn, [table.id])
         deleted = (await conn.execute(stmt)).rowcount or 0
     if deleted:
-        await conn.execute(_COUNT_DOWN, {"t": table.id, "n": deleted, "now": now_ms()})
+        await uow.write_tables([table.id], row_count=Table.row_count - deleted, updated_at=now_ms())
     return deleted
 
 
@@ -403,7 +401,7 @@ async def record_ids_json(conn: AsyncConnection, table: TableRef, view_id: str) 
 
 async def list_records(
     conn: AsyncConnection, table: TableRef, view_id: str, *, limit: int, offset: int
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     cfg = await tables_svc.view_config(conn, table.id, view_id)
     if offset >= SEEK_FROM and views_svc.is_plain(cfg):
         start = await _seek(conn, table.id, offset)
@@ -448,9 +446,10 @@ async def bulk_fetch(
     record_ids: Sequence[str],
     field_ids: Sequence[str] | None,
     external: Sequence[str] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Rows by id, in the order asked. With ``external`` field ids, each row also carries
-    ``externalContent: {f_…: {fullValue, status, error?}}`` at record level."""
+    ``externalContent: {f_…: {fullValue, status, error?}}`` at record level (a plain cell's
+    ``fullValue`` is its value; blank cells are left out)."""
     if not record_ids:
         raise InvalidParameter("recordIds", "must not be empty")
     found = await _load(conn, table.id, list(dict.fromkeys(record_ids)))
@@ -470,15 +469,19 @@ async def bulk_fetch(
                     if m.get("error"):
                         item["error"] = m["error"]
                     content[fid] = item
+                elif row.cells.get(fid) not in (None, ""):  # a plain cell: its value is all
+                    content[fid] = {"fullValue": row.cells[fid], "status": CellStatus.SUCCESS}
             rec["externalContent"] = content
     return out
 
 
-async def ensure_record(conn: AsyncConnection, table: TableRef, record_id: str) -> dict[str, Any]:
+async def ensure_record(uow: UnitOfWork, table: TableRef, record_id: str) -> RecordOut:
     """The row with this id, made blank when it does not exist yet."""
+    conn = uow.conn
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is not None:
-        return _rows_out(table.id, [row], await runs_svc.fills(conn, table.id))[0]
+        fills = await runs_svc.fills(conn, table.id)
+        return RecordOut.build(**_rows_out(table.id, [row], fills)[0])
     # A blank row has no cell to measure against the size limit.
-    await add_records(conn, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)
+    await add_records(uow, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)
     return await get_record(conn, table, record_id)

@@ -35,11 +35,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import RunStarted, RunStatus
 from ...wire.cells import CellStatus
 from ..enrichment import evaluation
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id, new_ids
 from ..storage.models import CellStatusCount, Field, FormulaRun, Record, RunJob, Table
+from ..storage.uow import UnitOfWork
 from . import tables as tables_svc
 from . import views as views_svc
 from .common import now_ms
@@ -132,7 +134,7 @@ async def _count_unrun(
 
 
 async def _queue_formula(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     workspace_id: int,
     user_id: int | None,
     table_id: str,
@@ -149,6 +151,9 @@ async def _queue_formula(
     # The sweep's row before the records' (and after the table's, which the caller holds):
     # a sweep storing cells of this column takes them in that order too, so on PostgreSQL
     # the two wait for each other instead of deadlocking.
+    uow.declared(table_id)
+    uow.jobs_queued()
+    conn = uow.conn
     this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
     ins = _insert(conn, FormulaRun).values(
         table_id=table_id,
@@ -304,20 +309,21 @@ _JOB_COLUMNS = [
 
 
 async def start_run(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     *,
     field_ids: Any,
     run_records: Any,
     force: bool = False,
-) -> dict[str, Any]:
+) -> RunStarted:
     """Queues ``field_ids`` for the rows ``run_records`` names. Cells already SUCCESS are
     kept unless ``force``; a cell that is already queued or running keeps its job."""
+    conn = uow.conn
     selection = await _selection(conn, table, run_records)
     fields = await _runnable_fields(conn, table.id, field_ids)
     seqs = selection.scalar_subquery()
     count = await conn.scalar(select(func.count()).select_from(Record).where(Record.seq.in_(seqs)))
-    await tables_svc.data_changed(conn, [table.id])  # the table's row before the records'
+    await uow.write_tables([table.id])  # the table's row before the records'
     now = now_ms()
     scope = table.scope
     jobs: list[Any] = []  # one SELECT of job rows per action column
@@ -328,7 +334,7 @@ async def start_run(
             conds.append(or_(status.is_(None), status != CellStatus.SUCCESS))
         if ftype == "formula":
             await _queue_formula(
-                conn, scope.workspace_id, scope.actor.user_id, table.id, fid, [conds]
+                uow, scope.workspace_id, scope.actor.user_id, table.id, fid, [conds]
             )
             continue
         token = new_id("rj") + ":"
@@ -352,6 +358,7 @@ async def start_run(
             update(Record).where(*conds).values(meta=set_meta_expr(conn, fid, QUEUED_CELL))
         )
     if jobs:
+        uow.jobs_queued()
         # Row by row, each row's columns in the request's order: the engine claims jobs in
         # id order, so a run of several columns fills rows one after another.
         every: Any = union_all(*jobs).subquery() if len(jobs) > 1 else jobs[0].subquery()
@@ -359,11 +366,11 @@ async def start_run(
         await conn.execute(
             _insert(conn).from_select(_JOB_COLUMNS, ordered).on_conflict_do_nothing()
         )
-    return {"recordCount": int(count or 0), "runMode": "INDIVIDUAL"}
+    return RunStarted.build(recordCount=int(count or 0), runMode="INDIVIDUAL")
 
 
 async def enqueue_rows(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     workspace_id: int,
     user_id: int | None,
     table_id: str,
@@ -371,19 +378,20 @@ async def enqueue_rows(
     pairs: Sequence[tuple[str, str]],
 ) -> None:
     """Queues explicit (field id, record id) pairs, e.g. for rows just added."""
+    conn = uow.conn
     by_field: dict[str, list[str]] = {}
     for fid, rid in pairs:
         by_field.setdefault(fid, []).append(rid)
     actions = [(fid, rid) for fid, rid in pairs if field_kind[fid] == "action"]
     if pairs:
-        await tables_svc.data_changed(conn, [table_id])
+        await uow.write_tables([table_id])
     for fid, rids in by_field.items():
         chunks = [
             [Record.table_id == table_id, Record.id.in_(rids[start : start + 1000])]
             for start in range(0, len(rids), 1000)
         ]
         if field_kind[fid] == "formula":
-            await _queue_formula(conn, workspace_id, user_id, table_id, fid, chunks)
+            await _queue_formula(uow, workspace_id, user_id, table_id, fid, chunks)
             continue
         for conds in chunks:
             await conn.execute(
@@ -391,6 +399,7 @@ async def enqueue_rows(
             )
     if not actions:
         return
+    uow.jobs_queued()
     now = now_ms()
     keys = new_ids("rj", len(actions))
     await conn.execute(
@@ -415,7 +424,7 @@ async def enqueue_rows(
 
 
 async def auto_run(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     rows: Iterable[dict[str, Any]],
     *,
@@ -426,6 +435,7 @@ async def auto_run(
     ``AUTO_RUN_ON`` is on."""
     if not (table.row.settings or {}).get("AUTO_RUN_ON", True):
         return
+    conn = uow.conn
     types = RUNNABLE_TYPES if actions else ("formula",)
     fields = [
         f
@@ -447,11 +457,11 @@ async def auto_run(
             if all(not evaluation.is_blank(cells.get(r)) for r in refs[f.id]):
                 pairs.append((f.id, row["id"]))
     scope = table.scope
-    await enqueue_rows(conn, scope.workspace_id, scope.actor.user_id, table.id, kinds, pairs)
+    await enqueue_rows(uow, scope.workspace_id, scope.actor.user_id, table.id, kinds, pairs)
 
 
 async def cascade(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     workspace_id: int,
     user_id: int | None,
     table_id: str,
@@ -462,9 +472,10 @@ async def cascade(
     their inputs are now present, and queues again the formula fields that have run (a
     formula follows its inputs) unless the changed field itself reads that formula through
     other formulas: "never run" and that check keep a cycle of fields from looping."""
+    conn = uow.conn
     settings = await conn.scalar(select(Table.settings).where(Table.id == table_id))
     if not (settings or {}).get("AUTO_RUN_ON", True):
-        await _mark_stale_readers(conn, table_id, done)
+        await _mark_stale_readers(uow, table_id, done)
         return
     fields = list(
         await conn.execute(
@@ -509,7 +520,7 @@ async def cascade(
                     pairs.add((reader, rid))
             elif types[reader] == "formula" and reader not in upstream.get(fid, ()):
                 pairs.add((reader, rid))
-    await enqueue_rows(conn, workspace_id, user_id, table_id, kinds, sorted(pairs))
+    await enqueue_rows(uow, workspace_id, user_id, table_id, kinds, sorted(pairs))
 
 
 def _formula_upstream(types: dict[str, str], refs: dict[str, list[str]]) -> dict[str, set[str]]:
@@ -558,7 +569,7 @@ def _status_counts(table_id: str, fields: Sequence[str]) -> Any:
     return union_all(finals, jobs, sweeps)
 
 
-async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
+async def run_status(conn: AsyncConnection, table: TableRef) -> RunStatus:
     """Cell status counts per action and formula field: pending ones from the job queue and
     the formula sweeps, final ones from the per-field counts."""
     fields = tuple(
@@ -569,7 +580,7 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
         )
     )
     if not fields:
-        return {"statusCountsByField": {}}
+        return RunStatus.build(statusCountsByField={})
     counts: dict[str, dict[str, int]] = {}
     for fid, status, n in await conn.execute(_status_counts(table.id, fields)):
         if n and fid in fields:
@@ -579,7 +590,7 @@ async def run_status(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
         for fid in fields
         if fid in counts
     }
-    return {"statusCountsByField": out}
+    return RunStatus.build(statusCountsByField=out)
 
 
 # -- a new or changed formula column -------------------------------------------------------
@@ -600,11 +611,11 @@ _STALE_SQL = {
 
 
 async def _mark_stale_readers(
-    conn: AsyncConnection, table_id: str, done: Sequence[tuple[str, str]]
+    uow: UnitOfWork, table_id: str, done: Sequence[tuple[str, str]]
 ) -> None:
     """With auto-run off, the formula cells that read changed cells are marked stale."""
     formulas = list(
-        await conn.execute(
+        await uow.conn.execute(
             select(Field.id, Field.type_settings).where(
                 Field.table_id == table_id, Field.type == "formula"
             )
@@ -620,12 +631,14 @@ async def _mark_stale_readers(
             {r for ref in tables_svc.input_field_ids(f.type_settings) for r in changed.get(ref, ())}
         )
         for start in range(0, len(rids), 1000):
-            await _stale(conn, table_id, f.id, rids[start : start + 1000])
+            await _stale(uow, table_id, f.id, rids[start : start + 1000])
 
 
 async def _stale(
-    conn: AsyncConnection, table_id: str, field_id: str, record_ids: Sequence[str] | None
+    uow: UnitOfWork, table_id: str, field_id: str, record_ids: Sequence[str] | None
 ) -> None:
+    uow.declared(table_id)
+    conn = uow.conn
     dialect = conn.dialect.name
     params: dict[str, Any] = {"t": table_id, "stale": orjson.dumps(STALE).decode()}
     if dialect == "postgresql":
@@ -640,15 +653,15 @@ async def _stale(
     await conn.execute(stmt, params)
 
 
-async def fill_column(conn: AsyncConnection, table: TableRef, field_id: str) -> None:
+async def fill_column(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
     """Computes a formula column on every row without a run call, through the formula
     sweep, while the table's auto-run is on; with it off, marks the cells stale (§4.2)."""
-    await tables_svc.data_changed(conn, [table.id])
-    settings = await conn.scalar(select(Table.settings).where(Table.id == table.id))
+    await uow.write_tables([table.id])
+    settings = await uow.conn.scalar(select(Table.settings).where(Table.id == table.id))
     scope = table.scope
     if (settings or {}).get("AUTO_RUN_ON", True):
         await _queue_formula(
-            conn,
+            uow,
             scope.workspace_id,
             scope.actor.user_id,
             table.id,
@@ -657,4 +670,4 @@ async def fill_column(conn: AsyncConnection, table: TableRef, field_id: str) -> 
             fill=True,
         )
         return
-    await _stale(conn, table.id, field_id, None)
+    await _stale(uow, table.id, field_id, None)

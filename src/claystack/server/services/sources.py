@@ -18,9 +18,11 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Source as SourceOut
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Field, Membership, Source
+from ..storage.uow import UnitOfWork
 from . import records as records_svc
 from . import tables as tables_svc
 from .common import Actor, Scope, iso, now_ms
@@ -78,7 +80,13 @@ def source_url(base_url: str, row: Any) -> str:
     return f"{base_url}{WEBHOOK_PATH}{row.slug}-{row.hook_uuid}"
 
 
-def source_out(row: Any, base_url: str) -> dict[str, Any]:
+def source_out(row: Any, base_url: str, **more: Any) -> SourceOut:
+    """The source as answered; ``more``: keys shown once (``authToken``)."""
+    return SourceOut.build(**source_row(row, base_url), **more)
+
+
+def source_row(row: Any, base_url: str) -> dict[str, Any]:
+    """A source in the ``wire.Source`` shape as a plain dict, for lists of them."""
     url = source_url(base_url, row)
     return {
         "id": row.id,
@@ -212,14 +220,15 @@ def _add_source_body(add: Any, workspace_id: int) -> tuple[str, dict[str, Any], 
 
 
 async def add_source(
-    conn: AsyncConnection, table: TableRef, add: Any, *, secret: str, base_url: str
-) -> dict[str, Any]:
+    uow: UnitOfWork, table: TableRef, add: Any, *, secret: str, base_url: str
+) -> SourceOut:
     """Creates a webhook source and its source field. The answer carries ``authToken``
     when one was asked for or given: the only time it is shown."""
+    conn = uow.conn
     name, type_settings, token = _add_source_body(add, table.scope.workspace_id)
     source_id = new_id("s")
     field = await tables_svc.create_field(
-        conn,
+        uow,
         table,
         name=await _free_field_name(conn, table.id, name),
         field_type="source",
@@ -246,10 +255,8 @@ async def add_source(
             deleted_at=None,
         )
     )
-    out = source_out(await _reload(conn, source_id), base_url)
-    if token:
-        out["authToken"] = token
-    return out
+    row = await _reload(conn, source_id)
+    return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
 
 
 async def list_sources(conn: AsyncConnection, table_id: str, base_url: str) -> list[dict[str, Any]]:
@@ -258,7 +265,7 @@ async def list_sources(conn: AsyncConnection, table_id: str, base_url: str) -> l
         .where(Source.table_id == table_id, Source.deleted_at.is_(None))
         .order_by(Source.created_at, Source.id)
     )
-    return [source_out(r, base_url) for r in rows]
+    return [source_row(r, base_url) for r in rows]
 
 
 async def workspace_sources(
@@ -270,23 +277,23 @@ async def workspace_sources(
         .where(Source.workspace_id == workspace_id, Source.deleted_at.is_(None))
         .order_by(Source.created_at, Source.id)
     )
-    return [source_out(r, base_url) for r in rows]
+    return [source_row(r, base_url) for r in rows]
 
 
 async def set_auth_token(
-    conn: AsyncConnection, source: SourceRef, *, secret: str, base_url: str, remove: bool = False
-) -> dict[str, Any]:
+    uow: UnitOfWork, source: SourceRef, *, secret: str, base_url: str, remove: bool = False
+) -> SourceOut:
     """Replaces the source's token with a new one (shown once), or removes it."""
+    conn = uow.conn
     token = None if remove else new_token()
     await conn.execute(
         update(Source)
         .where(Source.id == source.id)
         .values(auth_token_hash=hash_token(secret, token) if token else None, updated_at=now_ms())
     )
-    out = source_out(await _reload(conn, source.id), base_url)
-    if token:
-        out["authToken"] = token
-    return out
+    uow.source_changed(source.row.hook_uuid)
+    row = await _reload(conn, source.id)
+    return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
 
 
 async def _rows_of(conn: AsyncConnection, table_id: str, field_id: str) -> list[str]:
@@ -304,9 +311,10 @@ async def _rows_of(conn: AsyncConnection, table_id: str, field_id: str) -> list[
     return [r[0] for r in result]
 
 
-async def delete_source(conn: AsyncConnection, source: SourceRef, *, delete_records: bool) -> int:
+async def delete_source(uow: UnitOfWork, source: SourceRef, *, delete_records: bool) -> int:
     """Soft-deletes the source (its URL answers 404 from now on); with ``delete_records``
     also deletes the rows it created. Returns how many rows went."""
+    conn = uow.conn
     # Taken first so webhook rows being written now are committed before the rows of the
     # source are looked up, and rows written later see the source deleted (PostgreSQL).
     live = await conn.scalar(
@@ -323,7 +331,8 @@ async def delete_source(conn: AsyncConnection, source: SourceRef, *, delete_reco
         table_id = source.row.table_id
         table = TableRef(table_id, source.scope, await tables_svc.reload(conn, table_id))
         ids = await _rows_of(conn, table_id, source.row.field_id)
-        deleted = await records_svc.delete_records(conn, table, record_ids=ids)
+        deleted = await records_svc.delete_records(uow, table, record_ids=ids)
         values["num_records"] = Source.num_records - deleted
     await conn.execute(update(Source).where(Source.id == source.id).values(**values))
+    uow.source_changed(source.row.hook_uuid)
     return deleted

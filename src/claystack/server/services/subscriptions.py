@@ -11,9 +11,12 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import ResponseTypeOut, SourceEnvelope, SourceTokenOut
+from ...wire import Source as SourceOut
 from ..errors import BadRequest, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage.models import Source, SourceBuffer
+from ..storage.uow import UnitOfWork
 from . import records as records_svc
 from . import sources as sources_svc
 from . import tables as tables_svc
@@ -34,14 +37,14 @@ def _bad(field: str, text: str) -> BadRequest:
     return InvalidParameter(f"{field}", f"{text}")
 
 
-def with_envelope(out: dict[str, Any]) -> dict[str, Any]:
+def with_envelope(out: SourceOut) -> SourceEnvelope:
     """``{"source": S, …S}``: clients read either."""
-    return {"source": out, **out}
+    return SourceEnvelope.build(source=out, **out.wire_dict())
 
 
 async def create_source(
     conn: AsyncConnection, actor: Actor, body: dict[str, Any], *, secret: str, base_url: str
-) -> dict[str, Any]:
+) -> SourceOut:
     """A source with no subscription yet: it buffers what it receives (``numSourceRecords``)
     until a source field subscribes it. ``workspaceId`` (else the caller's default) must be
     writable by the caller; a ``tableId`` must be in it."""
@@ -98,10 +101,7 @@ async def create_source(
         )
     )
     row = (await conn.execute(select(Source).where(Source.id == source_id))).one()
-    out = source_out(row, base_url)
-    if token:
-        out["authToken"] = token
-    return out
+    return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
 
 
 async def buffer_payload(
@@ -134,12 +134,11 @@ async def buffer_payload(
     return record_id, None
 
 
-async def subscribe(
-    conn: AsyncConnection, table: TableRef, field_id: str, type_settings: Any
-) -> None:
+async def subscribe(uow: UnitOfWork, table: TableRef, field_id: str, type_settings: Any) -> None:
     """A source field names sources in ``sourceIds``: each unsubscribed source of the
     workspace now feeds this field, and its buffered payloads become rows (unless
     ``canCreateRecords`` is false, which drops them)."""
+    conn = uow.conn
     ids = type_settings.get("sourceIds") if isinstance(type_settings, dict) else None
     if not isinstance(ids, list):
         return
@@ -171,7 +170,7 @@ async def subscribe(
                 chunk = buffered[start : start + 1000]
                 rows = [{"id": b.record_id, "cells": {field_id: b.payload}} for b in chunk]
                 # Each payload was held to the webhook payload limit when it arrived.
-                added = await records_svc.add_records(conn, table, rows, max_cell_bytes=_NO_CAP)
+                added = await records_svc.add_records(uow, table, rows, max_cell_bytes=_NO_CAP)
                 made += len(added)
         await conn.execute(delete(SourceBuffer).where(SourceBuffer.source_id == sid))
         await conn.execute(
@@ -187,7 +186,7 @@ async def _reload(conn: AsyncConnection, source_id: str) -> Any:
 
 async def rename(
     conn: AsyncConnection, source: SourceRef, name: Any, *, base_url: str
-) -> dict[str, Any]:
+) -> SourceOut:
     if name is not None:
         if not isinstance(name, str) or not name.strip() or len(name) > 500:
             raise _bad("name", "expected 1 to 500 characters")
@@ -223,8 +222,9 @@ async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> d
 
 
 async def set_response_type(
-    conn: AsyncConnection, source: SourceRef, response_type: Any
-) -> dict[str, Any]:
+    uow: UnitOfWork, source: SourceRef, response_type: Any
+) -> ResponseTypeOut:
+    conn = uow.conn
     if response_type not in RESPONSE_TYPES:
         raise _bad("responseType", f"expected one of {', '.join(RESPONSE_TYPES)}")
     settings = dict(source.row.type_settings or {})
@@ -234,12 +234,13 @@ async def set_response_type(
         .where(Source.id == source.id)
         .values(type_settings=settings, updated_at=now_ms())
     )
-    return {"success": True, "responseType": response_type}
+    uow.source_changed(source.row.hook_uuid)
+    return ResponseTypeOut.build(success=True, responseType=response_type)
 
 
 async def new_auth_token(
-    conn: AsyncConnection, source: SourceRef, *, secret: str, base_url: str
-) -> dict[str, Any]:
+    uow: UnitOfWork, source: SourceRef, *, secret: str, base_url: str
+) -> SourceTokenOut:
     """Clay's shape of a new token: ``{token, headerName}``, shown this once."""
-    out = await sources_svc.set_auth_token(conn, source, secret=secret, base_url=base_url)
-    return {"token": out["authToken"], "headerName": TOKEN_HEADER, "sourceId": source.id}
+    out = await sources_svc.set_auth_token(uow, source, secret=secret, base_url=base_url)
+    return SourceTokenOut.build(token=out["authToken"], headerName=TOKEN_HEADER, sourceId=source.id)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..errors import BadRequest
+from ..storage.uow import UnitOfWork
 from . import sources, tables
 from .common import Scope
 from .tables import TableRef
 
 
 async def create(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     scope: Scope,
     body: Any,
     *,
@@ -23,6 +22,7 @@ async def create(
 ) -> dict[str, Any]:
     """``{table, extraData}``; ``basic_source`` adds the ``sourceSettings.addSource`` source
     and its source field; ``blank_row`` adds one empty row (``CLAYSTACK_INITIAL_BLANK_ROW``)."""
+    conn = uow.conn
     add = (body.sourceSettings or {}).get("addSource")
     if body.template == "basic_source" and not add:
         add = {"source": {"type": "webhook", "name": "Webhook"}}
@@ -43,11 +43,11 @@ async def create(
     ref = TableRef(table["id"], scope, await tables.reload(conn, table["id"]))
     out: dict[str, Any] = {"table": table, "extraData": extra}
     if add:
-        out["source"] = await sources.add_source(conn, ref, add, secret=secret, base_url=base_url)
+        out["source"] = await sources.add_source(uow, ref, add, secret=secret, base_url=base_url)
     if blank_row:
         from . import records
 
-        rows = await records.add_records(conn, ref, [{}], max_cell_bytes=1)  # no cells
+        rows = await records.add_records(uow, ref, [{}], max_cell_bytes=1)  # no cells
         extra.update(initialRecordIds=[r["id"] for r in rows], initialRecords=rows)
     if add or blank_row:
         out["table"] = await tables.table_out(conn, await tables.reload(conn, table["id"]))

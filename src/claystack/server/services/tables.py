@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +10,14 @@ import orjson
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Field as FieldOut
+from ...wire import Table as TableOut
+from ...wire import View as ViewOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
+from ..storage.uow import UnitOfWork
 from . import fields as fields_svc
 from . import views as views_svc
 from . import workspaces
@@ -82,7 +86,12 @@ async def resolve_table(conn: AsyncConnection, actor: Actor, table_id: str) -> T
 # -- serialization -------------------------------------------------------------------------
 
 
-def field_out(row: Any) -> dict[str, Any]:
+def field_out(row: Any) -> FieldOut:
+    return FieldOut.build(**field_row(row))
+
+
+def field_row(row: Any) -> dict[str, Any]:
+    """A field in the ``wire.Field`` shape as a plain dict, for lists of them."""
     return {
         "id": row.id,
         "tableId": row.table_id,
@@ -109,7 +118,12 @@ def with_groups(fields: list[dict[str, Any]], groups: dict[str, Any]) -> list[di
     return [{**f, "groupId": member.get(f["id"])} for f in fields]
 
 
-def view_out(row: Any) -> dict[str, Any]:
+def view_out(row: Any) -> ViewOut:
+    return ViewOut.build(**view_row(row))
+
+
+def view_row(row: Any) -> dict[str, Any]:
+    """A view in the ``wire.View`` shape as a plain dict, for lists of them."""
     cfg = row.config
     fields = cfg.get("fields") or {}
     return {
@@ -150,27 +164,28 @@ async def list_views(conn: AsyncConnection, table_id: str) -> list[Any]:
     )
 
 
-async def table_out(conn: AsyncConnection, row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "workspaceId": row.workspace_id,
-        "workbookId": row.workbook_id,
-        "name": row.name,
-        "description": row.description,
-        "type": row.type,
-        "parentFolderId": row.parent_folder_id,
-        "tableSettings": row.settings,
-        "fieldGroupMap": row.field_group_map,
-        "firstViewId": row.first_view_id,
-        "fields": with_groups(
-            [field_out(f) for f in await list_fields(conn, row.id)], row.field_group_map
+async def table_out(conn: AsyncConnection, row: Any) -> TableOut:
+    """The table with its fields and views (those two as plain dicts of their shapes)."""
+    return TableOut.build(
+        id=row.id,
+        workspaceId=row.workspace_id,
+        workbookId=row.workbook_id,
+        name=row.name,
+        description=row.description,
+        type=row.type,
+        parentFolderId=row.parent_folder_id,
+        tableSettings=row.settings,
+        fieldGroupMap=row.field_group_map,
+        firstViewId=row.first_view_id,
+        fields=with_groups(
+            [field_row(f) for f in await list_fields(conn, row.id)], row.field_group_map
         ),
-        "views": [view_out(v) for v in await list_views(conn, row.id)],
-        "ownerId": row.owner_id,
-        "rowCount": row.row_count,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
+        views=[view_row(v) for v in await list_views(conn, row.id)],
+        ownerId=row.owner_id,
+        rowCount=row.row_count,
+        createdAt=iso(row.created_at),
+        updatedAt=iso(row.updated_at),
+    )
 
 
 async def reload(conn: AsyncConnection, table_id: str) -> Any:
@@ -191,7 +206,7 @@ async def create_table(
     table_settings: dict[str, Any] | None = None,
     template: str | None = None,
     icon: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[TableOut, dict[str, Any]]:
     name = name if name and name.strip() else DEFAULT_TABLE_NAME
     template = template or "basic"
     if template not in TEMPLATES:
@@ -292,8 +307,20 @@ async def update_table(
     description: str | None = None,
     table_settings: dict[str, Any] | None = None,
     field_group_map: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+    workbook_id: str | None = None,
+) -> TableOut:
     values: dict[str, Any] = {}
+    if workbook_id is not None and workbook_id != table.row.workbook_id:
+        wb = (
+            await conn.execute(
+                select(Workbook.workspace_id, Workbook.parent_folder_id).where(
+                    Workbook.id == workbook_id
+                )
+            )
+        ).first()
+        if wb is None or wb.workspace_id != table.scope.workspace_id:
+            raise NotFound("Workbook not found")
+        values.update(workbook_id=workbook_id, parent_folder_id=wb.parent_folder_id)
     if name is not None:
         if not name.strip():
             raise InvalidParameter("name", "must not be empty")
@@ -310,13 +337,13 @@ async def update_table(
     return await table_out(conn, await reload(conn, table.id))
 
 
-async def delete_table(conn: AsyncConnection, table: TableRef) -> None:
-    await workspaces.delete_resources(conn, table.scope, table_ids=[table.id])
+async def delete_table(uow: UnitOfWork, table: TableRef) -> None:
+    await workspaces.delete_resources(uow, table.scope, table_ids=[table.id])
 
 
 async def list_tables_in_workbook(
     conn: AsyncConnection, scope: Scope, workbook_id: str
-) -> list[dict[str, Any]]:
+) -> list[TableOut]:
     if await workspaces.workbook_workspace(conn, workbook_id) != scope.workspace_id:
         raise NotFound("Workbook not found")
     rows = list(
@@ -355,13 +382,14 @@ def _check_type(field_type: str) -> str:
 
 
 async def create_field(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     *,
     name: str,
     field_type: str,
     type_settings: dict[str, Any] | None,
-) -> dict[str, Any]:
+) -> FieldOut:
+    conn = uow.conn
     if not name.strip():
         raise InvalidParameter("name", "must not be empty")
     _check_type(field_type)
@@ -392,22 +420,22 @@ async def create_field(
     await _check_inputs(conn, table.id, values["type_settings"])
     await conn.execute(insert(Field).values(**values))
     await _sync_view_fields(conn, table.id)
-    await _touch(conn, table.id)
+    await touch(uow, table.id)
     if field_type == "formula" and settings.get("formulaText"):
-        await _fill_formula(conn, table, field_id)
+        await _fill_formula(uow, table, field_id)
     if field_type == "source":
         from . import subscriptions  # sources import this module
 
-        await subscriptions.subscribe(conn, table, field_id, values["type_settings"])
+        await subscriptions.subscribe(uow, table, field_id, values["type_settings"])
     return field_out(await _field(conn, table.id, field_id))
 
 
-async def _fill_formula(conn: AsyncConnection, table: TableRef, field_id: str) -> None:
+async def _fill_formula(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
     """A new or changed formula computes every existing row (auto-run on), or marks its
     cells stale until a run (auto-run off)."""
     from . import runs
 
-    await runs.fill_column(conn, table, field_id)
+    await runs.fill_column(uow, table, field_id)
 
 
 async def _check_inputs(
@@ -425,14 +453,15 @@ async def _check_inputs(
 
 
 async def update_field(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     field_id: str,
     *,
     name: str | None,
     field_type: str | None,
     type_settings: dict[str, Any] | None,
-) -> dict[str, Any]:
+) -> FieldOut:
+    conn = uow.conn
     row = await _field(conn, table.id, field_id)
     if field_id in SYSTEM_FIELD_IDS and (field_type or type_settings):
         raise BadRequest("System fields cannot be changed")
@@ -473,13 +502,14 @@ async def update_field(
         await conn.execute(
             update(Field).where(Field.table_id == table.id, Field.id == field_id).values(**values)
         )
-        await _touch(conn, table.id)
+        await touch(uow, table.id)
     if refill:
-        await _fill_formula(conn, table, field_id)
+        await _fill_formula(uow, table, field_id)
     return field_out(await _field(conn, table.id, field_id))
 
 
-async def delete_field(conn: AsyncConnection, table: TableRef, field_id: str) -> None:
+async def delete_field(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
+    conn = uow.conn
     await _field(conn, table.id, field_id)
     if field_id in SYSTEM_FIELD_IDS:
         raise BadRequest("System fields cannot be deleted")
@@ -498,13 +528,16 @@ async def delete_field(conn: AsyncConnection, table: TableRef, field_id: str) ->
     if source is not None:
         raise BadRequest(f'Field is fed by the source "{source}"; delete that source first')
     await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id == field_id))
-    await _touch(conn, table.id)  # the table's row before the records'
-    await _drop_cells(conn, table.id, field_id)
+    await touch(uow, table.id)  # the table's row before the records'
+    await search_index.drop_filter_indexes(conn, table.id, [field_id])
+    await drop_cells(uow, table.id, field_id)
     await _sync_view_fields(conn, table.id)
 
 
-async def _drop_cells(conn: AsyncConnection, table_id: str, field_id: str) -> None:
+async def drop_cells(uow: UnitOfWork, table_id: str, field_id: str) -> None:
     """Removes a deleted field's cells from every row, inside the database."""
+    uow.declared(table_id)
+    conn = uow.conn
     if conn.dialect.name == "postgresql":
         for col in ("cells", "meta"):
             await conn.exec_driver_sql(
@@ -522,24 +555,10 @@ async def _drop_cells(conn: AsyncConnection, table_id: str, field_id: str) -> No
             )
 
 
-async def _touch(conn: AsyncConnection, table_id: str) -> None:
-    await conn.execute(
-        update(Table)
-        .where(Table.id == table_id)
-        .values(updated_at=now_ms(), data_version=Table.data_version + 1)
-    )
-
-
-async def data_changed(conn: AsyncConnection, table_ids: Iterable[str]) -> None:
-    """Records that rows of these tables, or their cells' run statuses, change in this
-    transaction (``Table.data_version``). Call it before touching their records: a write
-    takes a table's row before its records' rows (in id order), so on PostgreSQL two
-    writers never wait for each other."""
-    ids = sorted(set(table_ids))
-    if ids:
-        await conn.execute(
-            update(Table).where(Table.id.in_(ids)).values(data_version=Table.data_version + 1)
-        )
+async def touch(uow: UnitOfWork, table_id: str) -> None:
+    """The table changed (its fields, or its rows next): ``updated_at`` and the version
+    move, and its row is locked before any record's."""
+    await uow.write_tables([table_id], updated_at=now_ms())
 
 
 # Built once: every write of rows validates against it.
@@ -580,8 +599,13 @@ async def get_view(conn: AsyncConnection, table_id: str, view_id: str) -> Any:
 
 async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dict[str, Any]:
     """A view's config as ``views.apply_view`` needs it (with the action field ids that the
-    "Fully enriched rows" filter reads)."""
+    "Fully enriched rows" filter reads, and whether the table's search index can narrow a
+    ``CONTAINS``)."""
     cfg = dict((await get_view(conn, table_id, view_id)).config)
+    items = (cfg.get("filter") or {}).get("items") or []
+    if any(i.get("operator") == "contains" for i in items):
+        if await search_index.state(conn, table_id) == "ready":
+            cfg["searchIndex"] = conn.dialect.name
     if views_svc.preconfigured_type(cfg) == views_svc.FULLY_ENRICHED:
         cfg["actionFieldIds"] = list(
             await conn.scalars(
@@ -593,7 +617,7 @@ async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dic
 
 async def create_view(
     conn: AsyncConnection, table: TableRef, *, name: str, config: dict[str, Any]
-) -> dict[str, Any]:
+) -> ViewOut:
     from .views import validate_view_config
 
     types = await field_ids(conn, table.id)
@@ -615,6 +639,7 @@ async def create_view(
         )
     )
     await _sync_view_fields(conn, table.id)
+    await views_svc.prepare_indexes(conn, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 
@@ -625,7 +650,7 @@ async def update_view(
     *,
     name: str | None,
     config: dict[str, Any],
-) -> dict[str, Any]:
+) -> ViewOut:
     from .views import validate_view_config
 
     row = await get_view(conn, table.id, view_id)
@@ -639,6 +664,7 @@ async def update_view(
     if name is not None:
         values["name"] = name
     await conn.execute(update(View).where(View.id == view_id).values(**values))
+    await views_svc.prepare_indexes(conn, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 

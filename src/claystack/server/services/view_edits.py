@@ -3,7 +3,7 @@ duplicating, searching, reading one view."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -11,8 +11,10 @@ from fractional_indexing import generate_n_keys_between
 from sqlalchemy import Text, cast, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import View as ViewOut
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import Record, View
 from . import tables as tables_svc
 from . import views as views_svc
@@ -28,29 +30,23 @@ def _bad(message: str) -> BadRequest:
     return InvalidParameter(None, message)
 
 
-async def get_view(conn: AsyncConnection, table: TableRef, view_id: str) -> dict[str, Any]:
+async def get_view(conn: AsyncConnection, table: TableRef, view_id: str) -> ViewOut:
     return tables_svc.view_out(await tables_svc.get_view(conn, table.id, view_id))
 
 
-async def set_filter(
-    conn: AsyncConnection, table: TableRef, view_id: str, body: Any
-) -> dict[str, Any]:
+async def set_filter(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
     """The body is the filter itself; ``{}`` or ``null`` clears it."""
     flt = body if body else None
     return await tables_svc.update_view(conn, table, view_id, name=None, config={"filter": flt})
 
 
-async def set_sort(
-    conn: AsyncConnection, table: TableRef, view_id: str, body: Any
-) -> dict[str, Any]:
+async def set_sort(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
     items = body.get("items") if isinstance(body, dict) else body
     sort = items if items else None
     return await tables_svc.update_view(conn, table, view_id, name=None, config={"sort": sort})
 
 
-async def set_fields(
-    conn: AsyncConnection, table: TableRef, view_id: str, body: Any
-) -> dict[str, Any]:
+async def set_fields(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
     """``{f_…: {isVisible?, width?, isPinned?}}``."""
     return await tables_svc.update_view(conn, table, view_id, name=None, config={"fields": body})
 
@@ -74,7 +70,7 @@ async def _move(
     before: str | None,
     *,
     adjacent: bool = False,
-) -> dict[str, Any]:
+) -> ViewOut:
     """Moves ``block`` (kept in its view order) after or before another column, giving its
     columns fresh fractional ``order`` keys between the neighbours."""
     row = await tables_svc.get_view(conn, table.id, view_id)
@@ -110,7 +106,7 @@ async def _move(
 
 async def patch_field(
     conn: AsyncConnection, table: TableRef, view_id: str, field_id: str, body: Any
-) -> dict[str, Any]:
+) -> ViewOut:
     """One column of a view: ``isVisible``, ``width``, ``isPinned``, or a move with
     ``afterFieldId``/``beforeFieldId``."""
     if not isinstance(body, dict):
@@ -129,7 +125,7 @@ async def patch_field(
 
 async def reorder_fields(
     conn: AsyncConnection, table: TableRef, view_id: str, body: Any
-) -> dict[str, Any]:
+) -> ViewOut:
     """Moves adjacent columns together (``Fields are not adjacent in the view.`` else)."""
     if not isinstance(body, dict):
         raise _bad("expected an object")
@@ -142,7 +138,7 @@ async def reorder_fields(
 
 async def move_group(
     conn: AsyncConnection, table: TableRef, view_id: str, group_id: str, body: Any
-) -> dict[str, Any]:
+) -> ViewOut:
     """Moves every column of a field group next to another column."""
     if not isinstance(body, dict):
         raise _bad("expected an object")
@@ -154,7 +150,7 @@ async def move_group(
     return await _move(conn, table, view_id, members, after, before)
 
 
-async def duplicate(conn: AsyncConnection, table: TableRef, view_id: str) -> dict[str, Any]:
+async def duplicate(conn: AsyncConnection, table: TableRef, view_id: str) -> ViewOut:
     """A copy named ``<name> (copy)``, placed last; a copy of a system view is an ordinary
     (deletable) view with the same filter, sort and columns."""
     row = await tables_svc.get_view(conn, table.id, view_id)
@@ -194,12 +190,17 @@ def _text(value: Any) -> str:
 
 
 async def search(
-    conn: AsyncConnection, table: TableRef, view_id: str, term: Any
+    conn: AsyncConnection,
+    table: TableRef,
+    view_id: str,
+    term: Any,
+    want_index: Callable[[str], None] | None = None,
 ) -> list[dict[str, str]]:
     """``[{fieldId, recordId}]`` for every visible cell of the rows the view shows whose
     value contains ``term`` (case-insensitive), in view and column order; at most
     ``SEARCH_LIMIT``. The database narrows the rows first (a substring test on the row's
-    JSON text), so only candidate rows reach Python."""
+    JSON text, answered from the search index once the table has one: a big table that has
+    none yet asks ``want_index`` for it), so only candidate rows reach Python."""
     if not isinstance(term, str):
         raise _bad('Field "searchTerm" - Required')
     needle = term.strip().lower()
@@ -223,6 +224,14 @@ async def search(
     if conn.dialect.name == "sqlite":
         prefilter = prefilter and needle.isascii()
     if prefilter:
+        indexed = await search_index.state(conn, table.id)
+        if indexed != "ready" and want_index is not None:
+            if await tables_svc.row_count(conn, table.id) >= search_index.SEARCH_MIN_ROWS:
+                want_index(table.id)
+        if indexed == "ready":
+            candidates = search_index.candidates(conn.dialect.name, table.id, needle)
+            if candidates is not None:
+                stmt = stmt.where(Record.seq.in_(candidates))
         pattern = "%" + like_escape(needle) + "%"
         text = cast(Record.cells, Text)
         # SQLite's LIKE already ignores ASCII case (the needle is ASCII there): lower() would

@@ -12,6 +12,7 @@ from sqlalchemy import (
     and_,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -23,6 +24,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ...wire.cells import CellStatus
 from ..errors import BadRequest, InvalidParameter
+from ..storage import search_index
 from ..storage.models import Record
 from .workspaces import like_escape
 
@@ -137,9 +139,29 @@ def validate_view_config(config: dict[str, Any], field_types: dict[str, str]) ->
     return out
 
 
+class _CellText(FunctionElement[Any]):
+    """A cell's text with the field id written into the SQL, as the filter indexes spell it
+    (storage/search_index.py), so that the database can use them."""
+
+    inherit_cache = True
+    name = "cell_text"
+    type = String()
+
+
+@compiles(_CellText)
+def _cell_text_sql(element: _CellText, compiler: SQLCompiler, **kw: Any) -> str:
+    cells_col, field = element.clauses.clauses
+    cells = compiler.process(cells_col, **kw)
+    # The field id rides as a literal column (part of the statement's cache key).
+    lowered = search_index.cell_expression(compiler.dialect.name, str(field), cells)
+    return lowered.removeprefix("lower(")[:-1]
+
+
 def _cell_text(field_id: str) -> ColumnElement[Any]:
     if field_id in _SYSTEM_COLUMNS:
         return _SYSTEM_COLUMNS[field_id]
+    if search_index.safe_id(field_id):
+        return _CellText(Record.__table__.c.cells, literal_column(field_id))
     return Record.cells[field_id].as_string()
 
 
@@ -208,7 +230,11 @@ def _prefilter(value: Any) -> ColumnElement[bool] | None:
     return _RowTextHas(Record.__table__.c.cells, literal(pattern, String))
 
 
-def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
+def _condition(
+    item: dict[str, Any], table_id: str = "", trigrams: str | None = None
+) -> ColumnElement[bool]:
+    """One filter item. ``trigrams`` names the dialect when the table's search index is
+    ready: ``CONTAINS`` then reads only the rows it names."""
     cell = _cell_text(item["fieldId"])
     op, value = item["operator"], item.get("value")
     empty = or_(cell.is_(None), cell == "")
@@ -231,7 +257,12 @@ def _condition(item: dict[str, Any]) -> ColumnElement[bool]:
         return or_(cell.is_(None), not_(cond))
     like = func.lower(cell).like("%" + like_escape(text) + "%", escape="\\")
     if op == "contains":
-        return like if first is None else and_(first, like)
+        if first is None:
+            return like
+        rows = None if trigrams is None else search_index.candidates(trigrams, table_id, text)
+        if rows is not None:
+            return and_(Record.seq.in_(rows), first, like)
+        return and_(first, like)
     return or_(cell.is_(None), not_(like))
 
 
@@ -355,11 +386,15 @@ def order_clauses(config: dict[str, Any]) -> list[ColumnElement[Any]]:
 def where_view(stmt: Select[Any], table_id: str, config: dict[str, Any]) -> Select[Any]:
     """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, unordered."""
     stmt = stmt.where(Record.table_id == table_id)
+    if (config.get("filter") or {}).get("items") and search_index.safe_id(table_id):
+        # Written out, so that the filter indexes (partial, per table) apply.
+        stmt = stmt.where(Record.table_id == literal_column(f"'{table_id}'"))
     system = _system_filter(config)
     if system is not None:
         stmt = stmt.where(system)
     flt = config.get("filter") or {}
-    conds = [_condition(i) for i in flt.get("items") or []]
+    trigrams = config.get("searchIndex")
+    conds = [_condition(i, table_id, trigrams) for i in flt.get("items") or []]
     if conds:
         stmt = stmt.where(
             and_(*conds) if flt.get("combinationMode", "AND") == "AND" else or_(*conds)
@@ -378,6 +413,28 @@ def apply_view(
         if config.get("offset"):
             stmt = stmt.offset(config["offset"])
     return stmt
+
+
+INDEXED_OPERATORS = ("equals",)
+
+
+async def prepare_indexes(conn: Any, table_id: str, config: dict[str, Any]) -> None:
+    """Makes the filter indexes a big table's view will use (``EQUAL`` on a cell)."""
+    items = (config.get("filter") or {}).get("items") or []
+    fields = {
+        i["fieldId"]
+        for i in items
+        if i["operator"] in INDEXED_OPERATORS and i["fieldId"] not in _SYSTEM_COLUMNS
+    }
+    if not fields:
+        return
+    from ..storage.models import Table
+
+    rows = await conn.scalar(select(Table.row_count).where(Table.id == table_id))
+    if (rows or 0) < search_index.FILTER_MIN_ROWS:
+        return
+    for field_id in sorted(fields):
+        await search_index.ensure_filter_index(conn, table_id, field_id)
 
 
 def ids_select(table_id: str, config: dict[str, Any]) -> Select[Any]:

@@ -40,6 +40,7 @@ from ..errors import (
 from ..middleware import check_depth, legacy_body, parse_json
 from ..storage.engine import Database
 from ..storage.models import Source, SourceDelivery, Table
+from ..storage.uow import UnitOfWork
 from . import rates, subscriptions
 from . import records as records_svc
 from .common import Actor, Scope, now_ms
@@ -309,8 +310,8 @@ class WebhookIngest:
 
     async def _write(self, batch: list[_Pending], attempt: int = 0) -> None:
         try:
-            async with self.db.transaction(write=True) as conn:
-                results = await _apply(conn, batch, self.settings)
+            async with self.db.unit_of_work() as uow:
+                results = await _apply(uow, batch, self.settings)
         except _KeyRace:
             # Another process stored one of these keys after our read; the retry sees it.
             if attempt < 3:
@@ -415,9 +416,10 @@ _COUNT = (
 
 
 async def _apply(
-    conn: AsyncConnection, batch: list[_Pending], settings: Settings
+    uow: UnitOfWork, batch: list[_Pending], settings: Settings
 ) -> list[tuple[str, bool] | ClayError]:
     """Writes a batch inside one transaction; returns each request's answer in order."""
+    conn = uow.conn
     ids = list({item.hook.source_id for item in batch})
     # One row per source: the source's columns plus its table's (``TableRef.row``).
     capped = settings.webhook_max_submissions_per_source or settings.webhook_max_table_rows
@@ -480,7 +482,7 @@ async def _apply(
         actor = Actor(src.source_owner_id or 0, "", "Webhook")
         ref = TableRef(table_id, Scope(actor, src.workspace_id, "owner"), src)
         added = await records_svc.add_records(
-            conn,
+            uow,
             ref,
             [
                 {"cells": {sources[batch[i].hook.source_id].source_field_id: batch[i].payload}}

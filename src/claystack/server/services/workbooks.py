@@ -9,6 +9,8 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Workbook as WorkbookOut
+from ...wire import WorkbookWithTables
 from ..enrichment import registry
 from ..errors import InvalidParameter, NotFound
 from ..storage.models import Field, Table, Workbook
@@ -33,20 +35,26 @@ async def _tables(conn: AsyncConnection, workbook_id: str) -> list[Any]:
     )
 
 
-async def get_workbook(
-    conn: AsyncConnection, scope: Scope, workbook_id: str, *, with_tables: bool = False
-) -> dict[str, Any]:
-    out = workspaces.workbook_out(await _workbook(conn, scope, workbook_id))
-    if with_tables:
-        out["orderedWorkbookTables"] = [
+async def get_workbook(conn: AsyncConnection, scope: Scope, workbook_id: str) -> WorkbookOut:
+    return workspaces.workbook_out(await _workbook(conn, scope, workbook_id))
+
+
+async def get_workbook_with_tables(
+    conn: AsyncConnection, scope: Scope, workbook_id: str
+) -> WorkbookWithTables:
+    """The workbook with ``orderedWorkbookTables`` ``[{id, name}]``."""
+    row = await _workbook(conn, scope, workbook_id)
+    return WorkbookWithTables.build(
+        **workspaces.workbook_row(row),
+        orderedWorkbookTables=[
             {"id": t.id, "name": t.name} for t in await _tables(conn, workbook_id)
-        ]
-    return out
+        ],
+    )
 
 
 async def update_workbook(
     conn: AsyncConnection, scope: Scope, workbook_id: str, *, name: str | None
-) -> dict[str, Any]:
+) -> WorkbookOut:
     await _workbook(conn, scope, workbook_id)
     if name is not None:
         if not name.strip():

@@ -8,9 +8,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Workbook as WorkbookOut
 from ..errors import Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
+from ..storage import search_index
 from ..storage.models import (
+    Field,
     Folder,
     Membership,
     Record,
@@ -19,6 +22,7 @@ from ..storage.models import (
     Workbook,
     Workspace,
 )
+from ..storage.uow import UnitOfWork
 from . import credits
 from .common import Actor, Scope, int_id, iso, now_ms
 
@@ -174,7 +178,12 @@ async def folder_workspace(conn: AsyncConnection, folder_id: str) -> int | None:
 # -- workbooks -----------------------------------------------------------------------------
 
 
-def workbook_out(row: Any) -> dict[str, Any]:
+def workbook_out(row: Any) -> WorkbookOut:
+    return WorkbookOut.build(**workbook_row(row))
+
+
+def workbook_row(row: Any) -> dict[str, Any]:
+    """A workbook in the ``wire.Workbook`` shape as a plain dict, for lists of them."""
     return {
         "id": row.id,
         "workspaceId": row.workspace_id,
@@ -197,7 +206,7 @@ async def create_workbook(
     parent_folder_id: str | None = None,
     settings: dict[str, Any] | None = None,
     description: str | None = None,
-) -> dict[str, Any]:
+) -> WorkbookOut:
     await _check_folder(conn, scope.workspace_id, parent_folder_id)
     now = now_ms()
     values = {
@@ -225,14 +234,14 @@ async def list_workbooks(conn: AsyncConnection, scope: Scope) -> list[dict[str, 
         .where(Workbook.workspace_id == scope.workspace_id)
         .order_by(Workbook.created_at, Workbook.id)
     )
-    return [workbook_out(r) for r in rows]
+    return [workbook_row(r) for r in rows]
 
 
 # -- deletion ------------------------------------------------------------------------------
 
 
 async def delete_resources(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     scope: Scope,
     *,
     folder_ids: Iterable[str] = (),
@@ -242,6 +251,7 @@ async def delete_resources(
 ) -> dict[str, list[str]]:
     """Deletes folders (with everything beneath them), workbooks (with their tables) and
     tables. With ``strict``, any id outside the workspace is a 404 and nothing is deleted."""
+    conn = uow.conn
     ws = scope.workspace_id
     folder_ids, workbook_ids, table_ids = set(folder_ids), set(workbook_ids), set(table_ids)
     all_folders = {
@@ -308,6 +318,12 @@ async def delete_resources(
         else set()
     )
     if doomed_tables:
+        await uow.write_tables(doomed_tables)  # their rows before their records'
+        doomed = sorted(doomed_tables)
+        await search_index.forget(conn, doomed)
+        for table_id in doomed:
+            fields = await conn.scalars(select(Field.id).where(Field.table_id == table_id))
+            await search_index.drop_filter_indexes(conn, table_id, list(fields))
         await conn.execute(delete(Record).where(Record.table_id.in_(doomed_tables)))
         await conn.execute(delete(Table).where(Table.id.in_(doomed_tables)))
     if found_wb:

@@ -14,9 +14,9 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import sqlite_driver
+from .uow import UnitOfWork
 
 _SQLITE_INSERT = (
     "INSERT INTO records (table_id, id, cells, meta, created_at, updated_at) "
@@ -35,8 +35,11 @@ _PG_INSERT = text(
 )
 
 
-async def insert_records(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Inserts rows given as dicts of ``table_id, id, cells, created_at, updated_at``."""
+async def insert_records(uow: UnitOfWork, table_id: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Inserts rows of one table given as dicts of ``table_id, id, cells, created_at,
+    updated_at``; the unit of work moves the table's version."""
+    uow.rows_inserted(table_id)
+    conn = uow.conn
     dumps = orjson.dumps
     if conn.dialect.name != "sqlite":
         await conn.execute(

@@ -12,6 +12,8 @@ import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from .uow import CommitListeners, UnitOfWork
+
 
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
@@ -59,6 +61,7 @@ class Database:
                 kwargs["connect_args"] = {"server_settings": server}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         self.write_lock = asyncio.Lock()
+        self.listeners = CommitListeners()
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
 
@@ -81,6 +84,16 @@ class Database:
         else:
             async with self._begin(immediate=False) as conn:
                 yield conn
+
+    @asynccontextmanager
+    async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[UnitOfWork]:
+        """One transaction as a unit of work (``storage/uow.py``): its after-commit hooks run
+        once the commit has happened, and not at all if the block raises."""
+        async with self.transaction(write=write) as conn:
+            uow = UnitOfWork(conn, write=write, listeners=self.listeners)
+            yield uow
+            await uow.before_commit()
+        await uow.committed()
 
     @asynccontextmanager
     async def _begin(self, *, immediate: bool) -> AsyncIterator[AsyncConnection]:

@@ -514,3 +514,16 @@ class Preset(Base):
     preset: Mapped[dict[str, Any]] = mapped_column(Json)
     created_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class SearchTable(Base):
+    """A table whose rows the search index holds (storage/search_index.py): rows with
+    ``seq <= built_to`` or ``seq > target`` are in it; the index serves searches once
+    ``built_to`` reaches ``target``."""
+
+    __tablename__ = "search_tables"
+    table_id: Mapped[str] = mapped_column(
+        ForeignKey("tables.id", ondelete="CASCADE"), primary_key=True
+    )
+    built_to: Mapped[int] = mapped_column(BigInteger)
+    target: Mapped[int] = mapped_column(BigInteger)

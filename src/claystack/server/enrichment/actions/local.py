@@ -390,7 +390,8 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     target = await _target(ctx, table_id)
     digest = hashlib.sha256(f"{ctx.table_id}:{ctx.field_id}:{ctx.record_id}".encode()).hexdigest()
     rid = f"r_w{digest[:24]}"
-    async with database(ctx).transaction(write=True) as conn:
+    async with database(ctx).unit_of_work() as uow:
+        conn = uow.conn
         row = (await conn.execute(select(Table).where(Table.id == table_id))).one()
         names = {
             r.id: r.name
@@ -414,14 +415,14 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         )
         if exists is None:
             await records.add_records(
-                conn,
+                uow,
                 ref_,
                 [{"id": rid, "cells": cells}],
                 max_cell_bytes=ctx.limits.max_cell_bytes,
             )
         else:
             await records.update_records(
-                conn, ref_, [(rid, cells)], max_cell_bytes=ctx.limits.max_cell_bytes
+                uow, ref_, [(rid, cells)], max_cell_bytes=ctx.limits.max_cell_bytes
             )
     named = {names[f]: v for f, v in cells.items()}
     return ActionResult(

@@ -1,8 +1,8 @@
 """a formula column's fill: its cells queued as a range of rows beside them (formula_runs.
 fill_until) instead of a QUEUED mark written into every row
 
-Revision ID: 0016_engine
-Revises: 0015_clients
+Revision ID: 0017_engine
+Revises: 0016_views
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016_engine"
-down_revision = "0015_clients"
+revision = "0017_engine"
+down_revision = "0016_views"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,164 @@
+"""The unit of work: the one object a request's (or a job's) write transaction goes through.
+
+It keeps two invariants that callers used to keep by memory:
+
+- **Tables before records.** A write declares the tables whose rows (records, their cells'
+  run statuses) it changes with ``write_tables``: their ``tables`` rows are locked in id
+  order and their ``data_version`` moves, before any record is touched. Writers of records
+  call ``declared`` (updates, deletes) and raise if that was forgotten; inserted rows lock
+  nothing another writer holds, so ``rows_inserted`` may come first and the version moves
+  at the latest just before commit. On PostgreSQL two writers therefore never wait for
+  each other; caches keyed on ``data_version`` (lookups) never serve stale rows.
+- **After commit, never before, never on rollback.** ``after_commit(fn)`` runs ``fn`` once
+  the transaction has committed: nudging the run engine (``jobs_queued``), dropping cached
+  webhook lookups (``source_changed``). What runs there is this process's reaction, wired
+  at start in ``CommitListeners``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from .models import Table
+
+log = logging.getLogger("claystack")
+
+Hook = Callable[[], Awaitable[None] | None]
+
+
+class UndeclaredWrite(RuntimeError):
+    """A record writer ran for a table the unit of work was not told about: a bug."""
+
+
+@dataclass(slots=True)
+class CommitListeners:
+    """What this process does once a unit of work that queued jobs or changed a source has
+    committed; set by the app (``lifecycle``) or the worker at start."""
+
+    jobs_queued: Callable[[], None] | None = None
+    source_changed: Callable[[str | None], None] | None = None
+
+
+_BUMP_ONE = (
+    update(Table)
+    .where(Table.id == bindparam("t"))
+    .values(data_version=Table.data_version + 1)
+    .execution_options(sqlite_inline=True)
+)
+
+
+class UnitOfWork:
+    """One transaction and what must happen around it (see the module's docstring)."""
+
+    __slots__ = ("conn", "write", "_listeners", "_tables", "_inserted", "_hooks", "_flags")
+
+    def __init__(
+        self, conn: AsyncConnection, *, write: bool, listeners: CommitListeners | None = None
+    ) -> None:
+        self.conn = conn
+        self.write = write
+        self._listeners = listeners or CommitListeners()
+        self._tables: set[str] = set()
+        self._inserted: set[str] = set()
+        self._hooks: list[Hook] = []
+        self._flags: set[object] = set()
+
+    @property
+    def dialect(self) -> str:
+        return self.conn.dialect.name
+
+    async def write_tables(self, table_ids: Iterable[str], **values: Any) -> None:
+        """Declares that rows of these tables change in this transaction: locks their
+        ``tables`` rows in id order and moves ``data_version``, once per table. ``values``
+        are more ``tables`` columns to set in the same statement (``row_count``,
+        ``updated_at``); with them the statement runs even for a table already declared."""
+        if not self.write:
+            raise UndeclaredWrite("write_tables in a read-only transaction")
+        ids = sorted(set(table_ids) if values else set(table_ids) - self._tables)
+        if not ids:
+            return
+        if len(ids) > 1 and self.dialect == "postgresql":
+            # One UPDATE … IN locks rows in the order its plan finds them, not the list's.
+            await self.conn.execute(
+                select(Table.id).where(Table.id.in_(ids)).order_by(Table.id).with_for_update()
+            )
+        if values:
+            stmt = update(Table).where(Table.id.in_(ids) if len(ids) > 1 else Table.id == ids[0])
+            bump = {i for i in ids if i not in self._tables}
+            if bump == set(ids):
+                values["data_version"] = Table.data_version + 1
+            elif bump:
+                # Some were declared already: move only the others' versions, separately.
+                await self._bump(sorted(bump))
+            await self.conn.execute(stmt.values(**values).execution_options(sqlite_inline=True))
+        else:
+            await self._bump(ids)
+        self._tables.update(ids)
+        self._inserted.difference_update(ids)
+
+    async def _bump(self, ids: list[str]) -> None:
+        if len(ids) == 1:
+            await self.conn.execute(_BUMP_ONE, {"t": ids[0]})
+        else:
+            await self.conn.execute(
+                update(Table).where(Table.id.in_(ids)).values(data_version=Table.data_version + 1)
+            )
+
+    def declared(self, table_id: str) -> None:
+        """Raises unless ``write_tables`` named this table: record updates and deletes call
+        it before their statement, so a writer cannot skip the lock order."""
+        if table_id not in self._tables:
+            raise UndeclaredWrite(f"records of {table_id} written before uow.write_tables")
+
+    def rows_inserted(self, table_id: str) -> None:
+        """New rows of this table: its version moves before commit if nothing else did."""
+        if not self.write:
+            raise UndeclaredWrite("rows inserted in a read-only transaction")
+        if table_id not in self._tables:
+            self._inserted.add(table_id)
+
+    def after_commit(self, fn: Hook) -> None:
+        """Runs ``fn`` (plain or async) once the transaction has committed; never if it rolls
+        back. A failing hook is logged: the write it follows stands."""
+        self._hooks.append(fn)
+
+    def once(self, key: object, fn: Hook) -> None:
+        """``after_commit(fn)`` unless a hook with this key is registered already."""
+        if key not in self._flags:
+            self._flags.add(key)
+            self._hooks.append(fn)
+
+    def jobs_queued(self) -> None:
+        """Run jobs or a formula sweep were queued: the engine is nudged after commit."""
+        wake = self._listeners.jobs_queued
+        if wake is not None:
+            self.once("jobs_queued", wake)
+
+    def source_changed(self, hook_uuid: str | None) -> None:
+        """A source's URL, token or answer type changed: cached lookups go after commit."""
+        forget = self._listeners.source_changed
+        if forget is not None:
+            self.after_commit(lambda: forget(hook_uuid))
+
+    async def before_commit(self) -> None:
+        """Moves the versions of tables that only had rows inserted."""
+        if self._inserted:
+            await self.write_tables(self._inserted)
+
+    async def committed(self) -> None:
+        """Runs the after-commit hooks, in the order they were registered."""
+        hooks, self._hooks = self._hooks, []
+        for fn in hooks:
+            try:
+                result = fn()
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:  # noqa: BLE001 - the transaction stands whatever a hook does
+                log.exception("after-commit hook failed")
