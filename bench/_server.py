@@ -86,11 +86,13 @@ def proc_cpu_seconds(pid: int) -> float:
 def tree_cpu_seconds(pid: int) -> float:
     """User + system CPU time of the process and its children (``serve --workers N``)."""
     total = proc_cpu_seconds(pid)
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            children = [int(c) for c in f.read().split()]
+    children: list[int] = []
+    try:  # a child started by any thread (the formula workers) is listed under that thread
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                children += [int(c) for c in f.read().split()]
     except OSError:
-        children = []
+        pass
     return total + sum(tree_cpu_seconds(c) for c in children)
 
 

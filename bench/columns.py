@@ -5,7 +5,8 @@
     b  a lookup-row-in-other-table column over 100,000 rows against a 100,000-row table,
        run with PATCH /run until no cell is pending                 bar >= 5,000 cells/s
 
-Usage: ``.venv/bin/python bench/columns.py [--database URL] [--quick] [--only a,b]``.
+Usage: ``.venv/bin/python bench/columns.py [--database URL] [--quick] [--only a,b]
+[--env CLAYSTACK_X=y] [--profile DIR]``.
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _server import (  # noqa: E402 - the sibling module, importable when run as a script
     WORKSPACE,
+    Profiler,
     Server,
     loadavg,
     machine_info,
     proc_cpu_seconds,
+    tree_cpu_seconds,
 )
 
 PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
@@ -70,24 +73,25 @@ def wait(c: httpx.Client, tid: str, fid: str) -> tuple[dict[str, int], int]:
         time.sleep(0.5)  # the SDK's runs.wait default
 
 
-def bench_formula(server: Server, rows: int) -> dict[str, Any]:
+def bench_formula(server: Server, rows: int, profiler: Profiler) -> dict[str, Any]:
     with server.client() as c:
         t0 = time.perf_counter()
         tid, _, ids = make_table(c, "Formula fill", ("name",), rows, lambda _, i: f"p{i}")
         insert_s = time.perf_counter() - t0
         formula = "{{" + ids["name"] + '}}.toUpperCase() + "!"'
-        cpu0 = proc_cpu_seconds(server.pid)
-        t0 = time.perf_counter()
-        r = check(
-            c.post(
-                f"/v3/tables/{tid}/fields",
-                json={"name": "F", "type": "text", "typeSettings": {"formulaText": formula}},
+        cpu0, tree0 = proc_cpu_seconds(server.pid), tree_cpu_seconds(server.pid)
+        with profiler.phase("formula_fill"):
+            t0 = time.perf_counter()
+            r = check(
+                c.post(
+                    f"/v3/tables/{tid}/fields",
+                    json={"name": "F", "type": "text", "typeSettings": {"formulaText": formula}},
+                )
             )
-        )
-        create_s = time.perf_counter() - t0
-        fid = r.json()["field"]["id"]
-        counts, polls = wait(c, tid, fid)
-        seconds = time.perf_counter() - t0
+            create_s = time.perf_counter() - t0
+            fid = r.json()["field"]["id"]
+            counts, polls = wait(c, tid, fid)
+            seconds = time.perf_counter() - t0
     return {
         "rows": rows,
         "insert_s": round(insert_s, 1),
@@ -95,6 +99,7 @@ def bench_formula(server: Server, rows: int) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "cells_per_s": round(rows / seconds),
         "server_cpu_s": round(proc_cpu_seconds(server.pid) - cpu0, 1),
+        "with_formula_workers_cpu_s": round(tree_cpu_seconds(server.pid) - tree0, 1),
         "statuses": counts,
         "polls": polls,
         "bar": "<= 30 s for 1,000,000 rows (>= 35,000 cells/s)",
@@ -102,7 +107,7 @@ def bench_formula(server: Server, rows: int) -> dict[str, Any]:
     }
 
 
-def bench_lookup(server: Server, rows: int) -> dict[str, Any]:
+def bench_lookup(server: Server, rows: int, profiler: Profiler) -> dict[str, Any]:
     with server.client() as c:
         target, _, tf = make_table(
             c,
@@ -130,18 +135,22 @@ def bench_lookup(server: Server, rows: int) -> dict[str, Any]:
             )
         )
         fid = r.json()["field"]["id"]
-        cpu0 = proc_cpu_seconds(server.pid)
-        t0 = time.perf_counter()
-        body = {"fieldIds": [fid], "runRecords": {"viewIdTopRecords": {"viewId": view}}}
-        check(c.patch(f"/v3/tables/{tid}/run", json=body))
-        counts, polls = wait(c, tid, fid)
-        seconds = time.perf_counter() - t0
+        cpu0, tree0 = proc_cpu_seconds(server.pid), tree_cpu_seconds(server.pid)
+        with profiler.phase("lookup"):
+            t0 = time.perf_counter()
+            body = {"fieldIds": [fid], "runRecords": {"viewIdTopRecords": {"viewId": view}}}
+            check(c.patch(f"/v3/tables/{tid}/run", json=body))
+            run_s = time.perf_counter() - t0
+            counts, polls = wait(c, tid, fid)
+            seconds = time.perf_counter() - t0
     return {
         "rows": rows,
         "target_rows": rows,
+        "run_request_s": round(run_s, 2),
         "seconds": round(seconds, 2),
         "cells_per_s": round(rows / seconds),
         "server_cpu_s": round(proc_cpu_seconds(server.pid) - cpu0, 1),
+        "with_formula_workers_cpu_s": round(tree_cpu_seconds(server.pid) - tree0, 1),
         "statuses": counts,
         "polls": polls,
         "bar": ">= 5,000 cells/s",
@@ -154,17 +163,23 @@ def main() -> None:
     parser.add_argument("--database", help="postgresql://… (default: a fresh SQLite file)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the rows")
     parser.add_argument("--only", default="a,b", help="comma-separated phases (a, b)")
+    parser.add_argument("--profile", type=Path, help="write py-spy profiles of each phase here")
+    parser.add_argument(
+        "--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)"
+    )
     args = parser.parse_args()
     scale = 10 if args.quick else 1
     only = set(args.only.split(","))
     results: dict[str, Any] = {"machine": machine_info(), "loadavg_start": loadavg()}
-    with Server(args.database) as server:
+    env = dict(item.split("=", 1) for item in args.env)
+    with Server(args.database, env=env) as server:
         results["backend"] = server.backend
+        profiler = Profiler(server.pid, args.profile)
         if "a" in only:
-            results["a_formula_fill"] = bench_formula(server, 1_000_000 // scale)
+            results["a_formula_fill"] = bench_formula(server, 1_000_000 // scale, profiler)
             print(json.dumps({"a_formula_fill": results["a_formula_fill"]}), flush=True)
         if "b" in only:
-            results["b_lookup"] = bench_lookup(server, 100_000 // scale)
+            results["b_lookup"] = bench_lookup(server, 100_000 // scale, profiler)
             print(json.dumps({"b_lookup": results["b_lookup"]}), flush=True)
     results["loadavg_end"] = loadavg()
     RESULTS.mkdir(exist_ok=True)

@@ -15,10 +15,10 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from claystack.server.config import Settings
-from claystack.server.engine import Runner
-from claystack.server.storage import migrate
+from claystack.server.engine import Runner, sweeper
+from claystack.server.storage import counters, migrate
 from claystack.server.storage.engine import Database
-from claystack.server.storage.models import FormulaRun, RunJob
+from claystack.server.storage.models import FormulaRun, Record, RunJob
 
 from .conftest import PG_URL, new_table
 from .test_runs import add_field, add_rows, cells, run, wait_done
@@ -353,20 +353,25 @@ async def test_a_run_of_several_action_columns_is_queued_row_by_row(
     assert [(j.record_id, j.field_id) for j in jobs] == [(rid, f) for rid in ids for f in (b, a)]
 
 
+@pytest.mark.parametrize("whole", [False, True], ids=["cells", "whole"])
 async def test_a_row_changed_while_its_batch_was_evaluated_is_evaluated_again(
-    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner, whole: bool
 ) -> None:
+    """Either way of evaluating a batch: row by row, or whole in one call into JavaScript."""
     tid, n, fid, ids = await queued_table(client, 3)
     (sweep,) = await sweeps(app)
-    fields, rows, raw = await engine.sweeper.read(tid, fid, sweep.after_seq, BATCH)
-    assert [r.id for r in rows] == ids
-    results = await engine.sweeper.evaluate(fields[fid], fields, rows, raw)
+    read = engine.sweeper.read_whole if whole else engine.sweeper.read_cells
+    batch = await read(tid, fid, sweep.after_seq, BATCH, sweep)
+    assert batch is not None and batch.count == 3
+    assert (batch.stored is not None) == whole
     await edit(client, tid, ids[1], {n: "edited"})  # lands between the read and the write
-    await engine.sweeper.store(sweep, sweep.after_seq, rows, results, True, True)
+    await engine.sweeper.store(sweep, sweep.after_seq, batch, True)
     got = await cells(client, tid, ids, fid)
     assert [c["metadata"]["status"] for c in got] == ["SUCCESS", "QUEUED", "SUCCESS"]
     (moved,) = await sweeps(app)
-    assert moved.pending == 1 and moved.after_seq == rows[1].seq - 1
+    async with app.state.db.transaction(write=False) as conn:
+        second = await conn.scalar(select(Record.seq).where(Record.id == ids[1]))
+    assert moved.pending == 1 and moved.after_seq == second - 1
 
     engine.start()
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 3}}
@@ -466,3 +471,73 @@ async def test_writers_of_one_table_at_once_never_fail(
     assert r.json() == {"tableTotalRecordsCount": 95, "count": 95}
     got = await cells(client, tid, ids[:10], fid)
     assert [c["value"] for c in got] == [f"E{i}" for i in range(20, 30)]
+
+
+async def test_a_new_formula_column_is_a_fill_that_writes_no_row_until_computed(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner
+) -> None:
+    """A new formula column on an auto-run table queues its cells as the sweep's range
+    (``fill_until``), not as a QUEUED mark in each row; they read as QUEUED all the same,
+    are counted once whatever else queues them meanwhile, and the counts stay exact."""
+    t = await new_table(client, name="Fill", fields=("n",))
+    tid, n = t["id"], t["byName"]["n"]
+    ids = await add_rows(client, tid, [{"cells": {n: f"v{i}"}} for i in range(5)])
+    async with app.state.db.transaction(write=False) as conn:
+        before = {r.id: r.updated_at for r in await conn.execute(select(Record))}
+    fid = await add_field(client, tid, "F", formula("{{" + n + "}}.toUpperCase()"))
+    (sweep,) = await sweeps(app)
+    assert (sweep.pending, sweep.fill_until is not None) == (5, True)
+    async with app.state.db.transaction(write=False) as conn:
+        rows = list(await conn.execute(select(Record)))
+    assert all(fid not in (r.meta or {}) for r in rows)  # no row written
+    assert {r.id: r.updated_at for r in rows} == before
+    assert await status_counts(client, tid) == {fid: {"QUEUED": 5}}
+    assert {c["metadata"]["status"] for c in await cells(client, tid, ids, fid)} == {"QUEUED"}
+
+    # A row added meanwhile, a run over every row and a changed formula: each cell once.
+    ids += await add_rows(client, tid, [{"cells": {n: "v5"}}])
+    r = await run(client, tid, {"fieldIds": [fid], "runRecords": {"recordIds": ids}})
+    assert r.status_code == 200, r.text
+    r = await client.patch(
+        f"/v3/tables/{tid}/fields/{fid}",
+        json={"typeSettings": {"formulaText": "{{" + n + '}} + "!"'}},
+    )
+    assert r.status_code == 200, r.text
+    assert [s.pending for s in await sweeps(app)] == [6]
+    assert await status_counts(client, tid) == {fid: {"QUEUED": 6}}
+    assert {c["metadata"]["status"] for c in await cells(client, tid, ids, fid)} == {"QUEUED"}
+
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 6}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == [f"v{i}!" for i in range(6)]
+    assert await sweeps(app) == []
+
+    # Changed once computed, the formula marks the cells that have a status.
+    await engine.stop()
+    r = await client.patch(
+        f"/v3/tables/{tid}/fields/{fid}",
+        json={"typeSettings": {"formulaText": "{{" + n + "}}.length"}},
+    )
+    assert r.status_code == 200, r.text
+    assert [s.pending for s in await sweeps(app)] == [6]
+    assert await status_counts(client, tid) == {fid: {"QUEUED": 6}}
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 6}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == [2] * 6
+    async with app.state.db.transaction(write=False) as conn:
+        assert await counters.check_cell_counts(conn, tid) == []
+
+
+async def test_a_batch_evaluated_whole_stops_at_its_size_budget(
+    client: httpx.AsyncClient, app: FastAPI, engine: Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sweeper, "_WHOLE_BYTES", 1)  # one row's cells are more than that
+    tid, n, fid, ids = await queued_table(client, 3)
+    (sweep,) = await sweeps(app)
+    batch = await engine.sweeper.read_whole(tid, fid, sweep.after_seq, BATCH, sweep)
+    assert batch is not None and (batch.count, batch.end) == (1, False)
+    await engine.sweeper.store(sweep, sweep.after_seq, batch, batch.end)
+    assert [s.pending for s in await sweeps(app)] == [2]
+    engine.start()
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 3}}
+    assert [c["value"] for c in await cells(client, tid, ids, fid)] == ["V0", "V1", "V2"]

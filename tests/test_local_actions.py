@@ -7,8 +7,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
 
 from claystack.server.config import Settings
+from claystack.server.storage.models import CreditEntry
 
 from .conftest import UserFactory, new_table
 from .test_runs import add_rows, balance, run, wait_done
@@ -262,3 +265,39 @@ async def test_execute_subroutine_runs_a_function_tables_columns(
     assert cell["externalContent"]["error"] == f"Table {plain} is not a subroutine"
     r = await client.get(f"/v3/tables/{fn}/count")
     assert r.json()["tableTotalRecordsCount"] == 0  # no row written to the function table
+
+
+async def test_a_column_of_lookups_runs_as_one_batch_each_cell_an_action_once(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """Lookups run inline, a claim's cells in one call: each executed cell still is one
+    zero-credit action in the ledger, charged once per run, and blank inputs and missing
+    matches end their own cells only."""
+    target, _ = await companies(client)
+    t = await new_table(client, name="People", fields=("Domain",))
+    tid, pf = t["id"], t["byName"]
+    domains = ["acme.com", "", "globex.com", "nope.com"]
+    ids = await add_rows(client, tid, [{"cells": {pf["Domain"]: d}} for d in domains])
+    fid = await add_field(
+        client, tid, "Company", lookup("lookup-row-in-other-table", target, "Domain", "{{Domain}}")
+    )
+    every = {"fieldIds": [fid], "runRecords": {"recordIds": ids}}
+    for attempt in (1, 2):
+        r = await run(client, tid, {**every, "forceRun": True})
+        assert r.status_code == 200, r.text
+        done = await wait_done(client, tid)
+        assert done[fid] == {"SUCCESS": 2, "SUCCESS_NO_DATA": 1, "ERROR_BLANK_TOKEN": 1}
+        async with app.state.db.transaction(write=False) as conn:
+            entries = list(
+                await conn.execute(select(CreditEntry).where(CreditEntry.table_id == tid))
+            )
+        assert len(entries) == 3 * attempt  # the blank cell never ran
+        assert {(e.amount, e.actions) for e in entries} == {(0, 1)}
+        assert len({e.idempotency_key for e in entries}) == len(entries)
+    got = await values(client, tid, ids, fid)
+    assert [g["value"]["Company"] if g and g.get("value") else None for g in got] == [
+        "Acme",
+        None,
+        "Globex",
+        None,
+    ]

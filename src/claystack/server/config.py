@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     run_workers: bool = True
     run_concurrency: int = Field(default=64, gt=0)
     run_claim_batch: int = Field(default=1_000, gt=0)
-    run_formula_batch: int = Field(default=2_000, gt=0)
+    run_formula_batch: int = Field(default=10_000, gt=0)
     run_max_attempts: int = Field(default=4, gt=0)
     run_retry_base_seconds: float = Field(default=1.0, ge=0)
     run_retry_max_seconds: float = Field(default=300.0, ge=0)

@@ -8,18 +8,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from ...integrations import Action, ActionError, ActionResult, Integration, RunContext
 from ...wire.cells import CellStatus
 from ..config import Settings
 from ..enrichment import context
-from ..enrichment.actions import waterfall
+from ..enrichment.actions import local, waterfall
 from ..services import credits
 from ..services.common import now_ms
 from ..storage.engine import Database
 from . import batching
 from .work import Charge, Job, Outcome, Step, Task, dumps
+
+# Integrations whose batch-hooked actions run ``inline``: local, quick, no provider to pace.
+INLINE = frozenset({local.KEY})
 
 log = logging.getLogger("claystack.engine")
 
@@ -54,12 +58,7 @@ class Executor:
     async def run(self, task: Task) -> Outcome:
         """What running ``task`` came to; never raises (but for cancellation)."""
         try:
-            outcome = await self._execute(task)
-            size = len(dumps([outcome.value, outcome.full_value])) - 3
-            limit = self.settings.max_cell_bytes
-            if size > limit:
-                error = f"Action result is larger than the cell limit of {limit} bytes"
-                outcome = Outcome(task.job, CellStatus.ERROR, error=error, charges=outcome.charges)
+            outcome = self._checked(task, await self._execute(task))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # never lose a worker to one cell
@@ -67,6 +66,82 @@ class Executor:
             outcome = Outcome(task.job, CellStatus.ERROR, error=f"Internal error: {exc}")
         outcome.reserved = task.reserved
         return outcome
+
+    def _checked(self, task: Task, outcome: Outcome) -> Outcome:
+        size = len(dumps([outcome.value, outcome.full_value])) - 3
+        limit = self.settings.max_cell_bytes
+        if size > limit:
+            error = f"Action result is larger than the cell limit of {limit} bytes"
+            return Outcome(task.job, CellStatus.ERROR, error=error, charges=outcome.charges)
+        return outcome
+
+    def inline(self, task: Task) -> bool:
+        """Whether ``task`` runs with the others of its claim in one call, in the planning
+        task: a built-in local action (a lookup in claystack's own tables) that has a batch
+        hook and no concurrency or rate limit, so no executor task per cell is needed."""
+        if task.composite or len(task.steps) != 1:
+            return False
+        step = task.steps[0]
+        if step.integration.key not in INLINE or step.action.run_batch is None:
+            return False
+        return self._limits(step.integration) == (None, None)
+
+    async def run_inline(self, tasks: Sequence[Task]) -> list[Outcome]:
+        """The outcomes of ``inline`` tasks of one action, run in one batch call; as
+        ``run`` would give them one by one."""
+        step = tasks[0].steps[0]
+        ctxs = [
+            context.for_action(
+                step.action,
+                workspace_id=t.job.workspace_id,
+                table_id=t.job.table_id,
+                field_id=t.job.field_id,
+                record_id=t.job.record_id,
+                credentials=t.steps[0].credentials,
+                settings=self.settings,
+                db=self.db,
+            )
+            for t in tasks
+        ]
+        timeout = self.settings.run_action_timeout_seconds
+        results: list[Any]
+        try:
+            async with asyncio.timeout(timeout):
+                results = await step.action.execute_batch(
+                    [dict(t.steps[0].inputs or {}) for t in tasks], ctxs
+                )
+        except TimeoutError:
+            late = ActionError(
+                f"The action took longer than {timeout:g}s",
+                CellStatus.ERROR_TIMEOUT,
+                retryable=True,
+            )
+            results = [late] * len(tasks)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # each cell fails as it would alone
+            results = [exc] * len(tasks)
+        outcomes = []
+        for task, result in zip(tasks, results, strict=True):
+            try:
+                job, own = task.job, task.steps[0]
+                if isinstance(result, ActionError):
+                    outcome = self._failed(job, result)
+                elif isinstance(result, Exception):
+                    error = f"{type(result).__name__}: {result}"
+                    outcome = Outcome(job, CellStatus.ERROR, error=error)
+                elif not isinstance(result, ActionResult):
+                    wrong = f"The action returned {type(result).__name__}, not ActionResult"
+                    outcome = self._failed(job, ActionError(wrong))
+                else:
+                    outcome = self._succeeded(job, result, self._charge(task, own, result, None))
+                outcome = self._checked(task, outcome)
+            except Exception as exc:  # never lose a batch to one cell
+                log.exception("executing %s failed", task.job.key)
+                outcome = Outcome(task.job, CellStatus.ERROR, error=f"Internal error: {exc}")
+            outcome.reserved = task.reserved
+            outcomes.append(outcome)
+        return outcomes
 
     def _limits(
         self, integration: Integration

@@ -73,6 +73,8 @@ class Planner:
                     continue
                 if evaluation.single_reference(formula) is not None:
                     continue
+                if evaluation.string_literal(formula)[0]:
+                    continue
                 if values is None:
                     tf = per_table.get(j.table_id)
                     if tf is None:
@@ -126,6 +128,9 @@ class Planner:
             single = evaluation.single_reference(text)
             if single is not None:
                 return values.get(single)
+            literal, value = evaluation.string_literal(text)
+            if literal:
+                return value
             if (job.id, text) not in evaluated:
                 raise evaluation.FormulaError("syntax", "SyntaxError: empty formula")
             value = evaluated[(job.id, text)]

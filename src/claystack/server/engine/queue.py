@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire.cells import CellStatus
@@ -22,11 +22,23 @@ from ..services.common import now_ms
 from ..services.runs import set_meta_expr
 from ..storage.engine import Database
 from ..storage.models import Field, Record, RunJob
-from .work import Job, job_from_row
+from .work import JOB_COLUMNS, Job, job_from_row
 
 _RUNNING_CELL = orjson.dumps({"status": CellStatus.RUNNING}).decode()
 
 Credentials = Mapping[str, Any] | ClayError
+
+# The workspaces with ready jobs: one step of the (kind, workspace_id, not_before) index per
+# workspace (a loose index scan), where SELECT DISTINCT walked every queued job, 80 ms per
+# claim with 100,000 jobs queued.
+_WAITING = text(
+    "WITH RECURSIVE w(ws) AS ("
+    "SELECT min(workspace_id) FROM run_jobs WHERE kind = :k "
+    "UNION ALL SELECT (SELECT min(r.workspace_id) FROM run_jobs r "
+    "WHERE r.kind = :k AND r.workspace_id > w.ws) FROM w WHERE w.ws IS NOT NULL) "
+    "SELECT ws FROM w WHERE ws IS NOT NULL AND EXISTS (SELECT 1 FROM run_jobs r "
+    "WHERE r.kind = :k AND r.workspace_id = w.ws AND r.not_before <= :now)"
+)
 
 
 async def resolve_credentials(
@@ -106,7 +118,7 @@ class ActionQueue:
         lease = self._lease_ms()
         ready = (RunJob.kind == kind) & (RunJob.not_before <= now)
         async with self.db.transaction(write=False) as conn:
-            waiting = list(await conn.scalars(select(RunJob.workspace_id).where(ready).distinct()))
+            waiting = list(await conn.scalars(_WAITING, {"k": kind, "now": now}))
         wants = {ws: room(ws) for ws in sorted(waiting)}
         wants = {ws: n for ws, n in wants.items() if n > 0}
         if not wants:
@@ -116,7 +128,7 @@ class ActionQueue:
             rows: list[Any] = []
             for ws, n in wants.items():
                 rows += await conn.execute(
-                    select(RunJob)
+                    select(*[RunJob.__table__.c[c] for c in JOB_COLUMNS])
                     .where(ready, RunJob.workspace_id == ws)
                     .order_by(RunJob.not_before, RunJob.id)
                     .limit(min(n, share))
@@ -124,7 +136,7 @@ class ActionQueue:
                 )
             if not rows:
                 return None
-            ids = [r.id for r in rows]
+            ids = [r[0] for r in rows]
             # A claimed job is invisible to other claims until its lease runs out (a
             # lapsed lease, of a process that died, makes it ready again: a takeover).
             for start in range(0, len(ids), 1000):

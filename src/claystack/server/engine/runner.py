@@ -69,6 +69,9 @@ class Runner:
         self._inflight: dict[int, int] = {}  # workspace → action jobs claimed, not yet written
         self._planning: dict[int, asyncio.Task[None]] = {}  # workspace → its planning task
         self._plans: dict[int, list[Claim]] = {}  # workspace → claims waiting for it
+        # Workspaces whose last claim ran inline only (lookups): no executor waits for
+        # their jobs, so they may claim whole batches at once.
+        self._inline_only: set[int] = set()
         self._stopping = False
         self._busy = 0  # executor tasks running an action
         self._quiet = asyncio.Event()  # set when ``_busy`` drops to 0
@@ -80,6 +83,7 @@ class Runner:
         self.writer.results = asyncio.Queue()
         self._inflight = {}
         self._plans = {}
+        self._inline_only = set()
         self.planner.reserved = {}
         self._stopping = False
         self._busy = 0
@@ -168,7 +172,10 @@ class Runner:
                 await _idle(wake, poll)
 
     def _room(self, workspace_id: int) -> int:
-        return 2 * self.concurrency - self._inflight.get(workspace_id, 0)
+        most = 2 * self.concurrency
+        if workspace_id in self._inline_only:  # one claim planned while the next is claimed
+            most = max(most, 2 * self.settings.run_claim_batch)
+        return most - self._inflight.get(workspace_id, 0)
 
     async def _claim_round(self) -> bool:
         claim = await self.queue.claim(self.settings.run_claim_batch, self._room)
@@ -198,14 +205,29 @@ class Runner:
                         Outcome(j, CellStatus.RETRY, error=f"{exc}", retry_at=at)
                         for j in claim.jobs
                     ]
+                inline: dict[int, list[Task]] = {}  # action → its tasks run in one call
                 for item in planned:
                     if isinstance(item, Task):
                         refused = self.planner.reserve(item, claim.balances)
                         if refused is None:
-                            self._exec.put(item)
+                            if self.executor.inline(item):
+                                inline.setdefault(id(item.steps[0].action), []).append(item)
+                            else:
+                                self._exec.put(item)
                             continue
                         item = refused
                     self.writer.put(item)
+                if inline and len(inline) == 1 and all(isinstance(p, Task) for p in planned):
+                    only = next(iter(inline.values()))
+                    whole = len(only) == len(planned)
+                else:
+                    whole = False
+                if whole:
+                    self._inline_only.add(workspace_id)
+                else:
+                    self._inline_only.discard(workspace_id)
+                for tasks in inline.values():
+                    self.writer.put_all(await self.executor.run_inline(tasks))
         finally:
             self._planning.pop(workspace_id, None)
             self._plans.pop(workspace_id, None)

@@ -9,9 +9,12 @@ import asyncio
 import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, select, text, update
+import orjson
+from sqlalchemy import Text, cast, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -19,8 +22,9 @@ from ...wire.cells import CellStatus
 from ..config import Settings
 from ..enrichment import evaluation, formulas
 from ..enrichment.pool import FormulaPool
-from ..services import runs
+from ..services import runs, tables
 from ..services.common import now_ms
+from ..services.fields import RUNNABLE_TYPES
 from ..services.runs import META_OBJECT
 from ..storage.engine import Database
 from ..storage.models import Field, FormulaRun, Record
@@ -29,10 +33,11 @@ from .work import FINAL_OK, FormulaCell, cell_values, dumps
 log = logging.getLogger("claystack.engine")
 
 SWEEP_BATCHES = 16  # batches of one formula column before its workspace's next turn
+_WHOLE_BYTES = 4 * 1024 * 1024  # cells of a batch evaluated whole, at most (about)
 _UNSTORABLE = "The formula's value could not be stored"
 
 # One statement stores a batch of formula cells: rows matched by ``seq``, unchanged since
-# they were read (``updated_at``) and still QUEUED.
+# they were read (``updated_at``) and still QUEUED (marked, or in the fill with no status).
 _FORMULA_SQL = {
     "sqlite": (
         "UPDATE records SET cells = json_set(cells, :path, json(json_extract(v.value, '$.v'))), "
@@ -40,7 +45,8 @@ _FORMULA_SQL = {
         "updated_at = :now FROM json_each(:rows) AS v "
         "WHERE records.seq = json_extract(v.value, '$.s') "
         "AND records.updated_at = json_extract(v.value, '$.u') "
-        "AND json_extract(records.meta, :status) = 'QUEUED'"
+        "AND (json_extract(records.meta, :status) = 'QUEUED' OR (records.seq > :after "
+        "AND records.seq <= :until AND json_extract(records.meta, :status) IS NULL))"
     ),
     "postgresql": (
         "UPDATE records SET "
@@ -49,9 +55,67 @@ _FORMULA_SQL = {
         "updated_at = :now "
         "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(s bigint, u bigint, v jsonb, m jsonb) "
         "WHERE records.seq = v.s AND records.updated_at = v.u "
-        "AND records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED'"
+        "AND (records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED' OR (records.seq > :after "
+        "AND records.seq <= :until AND records.meta -> CAST(:f AS text) ->> 'status' IS NULL))"
     ),
 }
+
+
+# The same for a batch evaluated whole in JavaScript (``formulas.evaluate_rows``): items
+# ``[seq, updated_at, value, meta, id]``, value and meta already JSON.
+_ROWS_SQL = {
+    "sqlite": (
+        "UPDATE records SET cells = json_set(cells, :path, v.value -> '$[2]'), "
+        f"meta = json_set({META_OBJECT['sqlite']}, :path, v.value -> '$[3]'), "
+        "updated_at = :now FROM json_each(:rows) AS v "
+        "WHERE records.seq = v.value ->> '$[0]' AND records.updated_at = v.value ->> '$[1]' "
+        "AND (json_extract(records.meta, :status) = 'QUEUED' OR (records.seq > :after "
+        "AND records.seq <= :until AND json_extract(records.meta, :status) IS NULL))"
+    ),
+    "postgresql": (
+        "UPDATE records SET "
+        "cells = records.cells || jsonb_build_object(CAST(:f AS text), v.x -> 2), "
+        f"meta = {META_OBJECT['postgresql']} || jsonb_build_object(CAST(:f AS text), v.x -> 3), "
+        "updated_at = :now FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS v(x) "
+        "WHERE records.seq = CAST(v.x ->> 0 AS bigint) "
+        "AND records.updated_at = CAST(v.x ->> 1 AS bigint) "
+        "AND (records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED' OR (records.seq > :after "
+        "AND records.seq <= :until AND records.meta -> CAST(:f AS text) ->> 'status' IS NULL))"
+    ),
+}
+
+
+@dataclass(slots=True)
+class _Batch:
+    """A batch read and evaluated: ``cells`` (with ``stamps``, each row's ``updated_at``
+    as read), or ``stored``, the JSON text of the rows to store (``_ROWS_SQL``)."""
+
+    fields: dict[str, Any]
+    runnable: bool
+    count: int = 0
+    last: int = 0
+    end: bool = True  # the read reached the column's last queued cell
+    cells: list[FormulaCell] = field(default_factory=list)
+    stamps: dict[int, int] = field(default_factory=dict)
+    stored: str | None = None
+
+
+def _read_by_others(fields: Mapping[str, Any], field_id: str) -> bool:
+    """Whether a formula or action column reads ``field_id`` (its new cells cascade)."""
+    return any(
+        field_id in tables.input_field_ids(f.type_settings)
+        for f in fields.values()
+        if f.type in RUNNABLE_TYPES
+    )
+
+
+def _decode_rows(stored: str) -> tuple[list[FormulaCell], dict[int, int]]:
+    """The cells of a batch evaluated whole, and each row's ``updated_at`` as read."""
+    cells, stamps = [], {}
+    for seq, updated_at, value, meta, record_id in orjson.loads(stored):
+        cells.append(FormulaCell(seq, record_id, meta["status"], value, meta.get("error")))
+        stamps[seq] = updated_at
+    return cells, stamps
 
 
 def _too_big(value: Any, limit: int) -> bool:
@@ -147,25 +211,24 @@ class Sweeper:
             ).first()
         if sweep is None:
             return False
-        position, found = sweep.after_seq, False
+        position, found, whole = sweep.after_seq, False, True
         writing: asyncio.Task[None] | None = None
         try:
             for _ in range(batches):
-                fields, rows, raw = await self.read(table_id, field_id, position, limit)
-                target = fields.get(field_id)
-                runnable = target is not None and target.type == "formula"
-                cells = []
-                if rows:
-                    cells = await self.evaluate(target, fields, rows, raw)
+                batch = None
+                if whole:
+                    batch = await self.read_whole(table_id, field_id, position, limit, sweep)
+                    whole = batch is not None
+                if batch is None:
+                    batch = await self.read_cells(table_id, field_id, position, limit, sweep)
                 if writing is not None:
                     await writing
-                found |= bool(rows)
-                end = len(rows) < limit
-                store = self.store(sweep, position, rows, cells, runnable, end)
-                writing = asyncio.create_task(store)
+                found |= batch.count > 0
+                end = batch.end
+                writing = asyncio.create_task(self.store(sweep, position, batch, end))
                 if end:
                     break
-                position = rows[-1].seq
+                position = batch.last
             if writing is not None:
                 await writing
         finally:
@@ -174,8 +237,101 @@ class Sweeper:
                 await asyncio.gather(writing, return_exceptions=True)
         return found
 
+    async def read_cells(
+        self, table_id: str, field_id: str, position: int, limit: int, sweep: Any
+    ) -> _Batch:
+        """The next batch, evaluated row by row (``evaluate``)."""
+        fields, rows, raw = await self.read(
+            table_id, field_id, position, limit, sweep.after_seq, sweep.fill_until
+        )
+        target = fields.get(field_id)
+        batch = _Batch(fields, target is not None and target.type == "formula")
+        if rows:
+            batch.cells = await self.evaluate(target, fields, rows, raw)
+            batch.stamps = {r.seq: r.updated_at for r in rows}
+            batch.count, batch.last = len(rows), rows[-1].seq
+        batch.end = len(rows) < limit
+        return batch
+
+    async def read_whole(
+        self, table_id: str, field_id: str, position: int, limit: int, sweep: Any
+    ) -> _Batch | None:
+        """The next batch read as one JSON text and evaluated in one call into JavaScript,
+        the rows to store coming back as one JSON text, with no work per row in Python;
+        None when the formula or the batch needs ``read_cells`` (it reads an action
+        column's result, its column's type converts values, or ``evaluate_rows`` says
+        so)."""
+        async with self.db.transaction(write=False) as conn:
+            fields = {
+                f.id: f for f in await conn.execute(select(Field).where(Field.table_id == table_id))
+            }
+            target = fields.get(field_id)
+            if target is None or target.type != "formula":
+                return _Batch(fields, False)
+            ts = target.type_settings
+            refs = evaluation.references(str(ts.get("formulaText") or ""))
+            if any(getattr(fields.get(r), "type", None) == "action" for r in refs):
+                return None
+            if (ts.get("dataTypeSettings") or {}).get("type") in evaluation.COERCED_TYPES:
+                return None
+            pg = conn.dialect.name == "postgresql"
+            queued = (
+                select(Record.seq, Record.updated_at, Record.id, Record.cells)
+                .where(
+                    Record.table_id == table_id,
+                    Record.seq > position,
+                    runs.queued(field_id, sweep.after_seq, sweep.fill_until),
+                )
+                .order_by(Record.seq)
+                .limit(limit)
+                .subquery()
+            )
+            q = queued.c
+            size = func.pg_column_size(q.cells) if pg else func.length(q.cells)
+            # A batch stops at _WHOLE_BYTES of cells (JavaScript's memory is limited), but
+            # takes one row at least.
+            before = func.sum(size).over(order_by=q.seq) - size
+            sized = select(q.seq, q.updated_at, q.id, q.cells, before.label("before")).subquery()
+            c = sized.c
+            taken = c.before < _WHOLE_BYTES
+            if pg:
+                items: Any = cast(
+                    func.json_agg(
+                        aggregate_order_by(
+                            func.json_build_array(c.seq, c.updated_at, c.id, c.cells), c.seq
+                        )
+                    ).filter(taken),
+                    Text,
+                )
+            else:
+                items = func.json_group_array(
+                    func.json_array(c.seq, c.updated_at, c.id, func.json(c.cells))
+                ).filter(taken)
+            total, count, last, rows = (
+                await conn.execute(
+                    select(
+                        func.count(),
+                        func.count().filter(taken),
+                        func.max(c.seq).filter(taken),
+                        items,
+                    )
+                )
+            ).one()
+        batch = _Batch(fields, True, int(count), int(last or 0), end=total < limit)
+        if batch.count:
+            batch.stored = await self.pool.evaluate_rows(str(ts.get("formulaText") or ""), rows)
+            if batch.stored is None:
+                return None
+        return batch
+
     async def read(
-        self, table_id: str, field_id: str, position: int, limit: int
+        self,
+        table_id: str,
+        field_id: str,
+        position: int,
+        limit: int,
+        after_seq: int | None = None,
+        fill_until: int | None = None,
     ) -> tuple[dict[str, Any], list[Any], bool]:
         """The table's fields, the column's next QUEUED cells after ``position`` (none when
         the column is gone or no longer a formula), and whether their ``cells`` are the JSON
@@ -198,22 +354,14 @@ class Sweeper:
                 .where(
                     Record.table_id == table_id,
                     Record.seq > position,
-                    runs.cell_status(field_id) == CellStatus.QUEUED,
+                    runs.queued(field_id, after_seq, fill_until),
                 )
                 .order_by(Record.seq)
                 .limit(limit)
             )
             return fields, list(rows), raw
 
-    async def store(
-        self,
-        sweep: Any,
-        start: int,
-        rows: Sequence[Any],
-        cells: Sequence[FormulaCell],
-        runnable: bool,
-        end: bool,
-    ) -> None:
+    async def store(self, sweep: Any, start: int, batch: _Batch, end: bool) -> None:
         """Stores a batch read after ``start`` and moves the sweep to just before the first
         cell still QUEUED after ``start``, or ends it (``end``: the read reached the table's
         last queued cell). A cell is stored only if its row is unchanged since it was read;
@@ -228,11 +376,26 @@ class Sweeper:
             await uow.write_tables([table_id])  # table, then sweep, then records
             current = (
                 await conn.execute(
-                    select(FormulaRun.after_seq, FormulaRun.pending).where(this).with_for_update()
+                    select(FormulaRun.after_seq, FormulaRun.pending, FormulaRun.fill_until)
+                    .where(this)
+                    .with_for_update()
                 )
             ).first()
-            stamps = {r.seq: r.updated_at for r in rows}
-            written = await self._write_formulas(conn, field_id, cells, stamps)
+            after = current.after_seq if current is not None else 0
+            until = current.fill_until if current is not None else None
+            cells = batch.cells
+            written: int | None = None
+            if batch.stored is not None:
+                written = await self._write_rows(conn, field_id, batch.stored, after, until)
+                if written is None:  # a value the database refuses: find it cell by cell
+                    cells, batch.stamps = _decode_rows(batch.stored)
+                elif _read_by_others(batch.fields, field_id):
+                    cells = _decode_rows(batch.stored)[0]
+            if written is None:
+                written = await self._write_formulas(
+                    conn, field_id, cells, batch.stamps, after, until
+                )
+            runnable = batch.runnable
             if current is not None:
                 left = max(int(current.pending) - written, 0)
                 moved: dict[str, Any] = {"pending": left}
@@ -246,7 +409,7 @@ class Sweeper:
                         .where(
                             Record.table_id == table_id,
                             Record.seq > start,
-                            runs.cell_status(field_id) == CellStatus.QUEUED,
+                            runs.queued(field_id, current.after_seq, until),
                         )
                         .order_by(Record.seq)
                         .limit(1)
@@ -303,15 +466,42 @@ class Sweeper:
                 out.append(FormulaCell(r.seq, r.id, status, value))
         return out
 
+    async def _write_rows(
+        self, conn: AsyncConnection, field_id: str, rows: str, after: int, until: int | None
+    ) -> int | None:
+        """Stores a batch evaluated whole (``_ROWS_SQL``); how many cells it stored, None
+        when the database refused the batch."""
+        dialect = conn.dialect.name
+        params: dict[str, Any] = {
+            "now": now_ms(),
+            "rows": rows,
+            "after": after,
+            "until": -1 if until is None else until,
+        }
+        if dialect == "postgresql":
+            params["f"] = field_id
+        else:
+            params["path"] = f'$."{field_id}"'
+            params["status"] = f'$."{field_id}".status'
+        try:
+            async with conn.begin_nested():
+                result = await conn.execute(text(_ROWS_SQL[dialect]), params)
+        except DBAPIError:
+            return None
+        return result.rowcount or 0
+
     async def _write_formulas(
         self,
         conn: AsyncConnection,
         field_id: str,
         cells: Sequence[FormulaCell],
         stamps: Mapping[int, int],
+        after: int,
+        until: int | None,
     ) -> int:
         """Stores the cells whose rows still have the ``updated_at`` they were read with
-        and are still QUEUED; how many it stored."""
+        and are still QUEUED (``after`` and ``until``: the sweep's fill); how many it
+        stored."""
         if not cells:
             return 0
         dialect = conn.dialect.name
@@ -326,7 +516,13 @@ class Sweeper:
                 items.append(
                     {"s": c.seq, "u": stamps[c.seq], "v": dumps(c.value), "m": dumps(meta)}
                 )
-        params = {"f": field_id, "now": now_ms(), "rows": dumps(items)}
+        params = {
+            "f": field_id,
+            "now": now_ms(),
+            "rows": dumps(items),
+            "after": after,
+            "until": -1 if until is None else until,
+        }
         if dialect != "postgresql":
             params["path"] = f'$."{field_id}"'
             params["status"] = f'$."{field_id}".status'
@@ -337,10 +533,14 @@ class Sweeper:
         except DBAPIError:
             if len(cells) > 1:  # find the values the database refuses (NUL on PostgreSQL)
                 half = len(cells) // 2
-                first = await self._write_formulas(conn, field_id, cells[:half], stamps)
-                return first + await self._write_formulas(conn, field_id, cells[half:], stamps)
+                first = await self._write_formulas(
+                    conn, field_id, cells[:half], stamps, after, until
+                )
+                return first + await self._write_formulas(
+                    conn, field_id, cells[half:], stamps, after, until
+                )
             c = cells[0]
             if c.error == _UNSTORABLE:
                 raise
             failed = FormulaCell(c.seq, c.record_id, CellStatus.ERROR, None, _UNSTORABLE)
-            return await self._write_formulas(conn, field_id, [failed], stamps)
+            return await self._write_formulas(conn, field_id, [failed], stamps, after, until)

@@ -85,19 +85,24 @@ class FormulaCell:
     error: str | None = None
 
 
+JOB_COLUMNS = (
+    "id",
+    "key",
+    "kind",
+    "workspace_id",
+    "table_id",
+    "field_id",
+    "record_id",
+    "user_id",
+    "attempts",
+)
+
+
 def job_from_row(r: Any, claimed: bool = False) -> Job:
-    """A ``run_jobs`` row as a ``Job`` (``claimed``: counting the attempt being made)."""
-    return Job(
-        r.id,
-        r.key,
-        r.kind,
-        r.workspace_id,
-        r.table_id,
-        r.field_id,
-        r.record_id,
-        r.user_id,
-        r.attempts + claimed,
-    )
+    """A row of ``JOB_COLUMNS``, in that order, as a ``Job`` (``claimed``: counting the
+    attempt being made). By position: a row's attributes cost more, a claim reads many."""
+    i, key, kind, ws, table_id, field_id, record_id, user_id, attempts = r
+    return Job(i, key, kind, ws, table_id, field_id, record_id, user_id, attempts + claimed)
 
 
 def cell_values(fields: Mapping[str, Any], cells: Mapping[str, Any], meta: Any) -> dict[str, Any]:

@@ -62,6 +62,7 @@ class Writer:
         self.on_written = on_written
         self.owner = owner
         self.results: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._burst = False  # outcomes came all at once (put_all): no need to wait for more
         # Held by each write and by the lease heartbeat: both lock this process's jobs,
         # in one transaction at a time, so they never deadlock on PostgreSQL.
         self.lock = asyncio.Lock()
@@ -69,8 +70,15 @@ class Writer:
     def put(self, outcome: Outcome) -> None:
         self.results.put_nowait(outcome)
 
+    def put_all(self, outcomes: Sequence[Outcome]) -> None:
+        """Outcomes of a batch run together: stored as soon as the writer is free."""
+        for outcome in outcomes:
+            self.results.put_nowait(outcome)
+        self._burst = True
+
     async def run(self) -> None:
-        """Stores outcomes as they come, in batches of what arrived within 20 ms."""
+        """Stores outcomes as they come, in batches of what arrived within 20 ms (or at
+        once, after a ``put_all``)."""
         loop = asyncio.get_running_loop()
         while True:
             batch = [await self.results.get()]
@@ -81,6 +89,9 @@ class Writer:
                     continue
                 except asyncio.QueueEmpty:
                     pass
+                if self._burst:
+                    self._burst = False
+                    break
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break

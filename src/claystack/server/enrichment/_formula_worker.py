@@ -4,7 +4,8 @@
 It evaluates ``(text, payloads, time_limit, max_result_bytes)`` requests from its socket and
 sends the results back in chunks of ``CHUNK_ROWS``, each ``(results, last)``; an error is a
 ``(kind, message)`` tuple, which no JSON value is. A chunk ends early at the first row that
-hit the time limit.
+hit the time limit. ``payloads`` given as one JSON text is a formula column's batch
+(``formulas.evaluate_rows``), answered in one message.
 """
 
 from __future__ import annotations
@@ -28,6 +29,12 @@ def serve(conn: Connection) -> None:
             text, payloads, limit, max_bytes = conn.recv()
         except (EOFError, OSError):
             return
+        if isinstance(payloads, str):  # a formula column's batch: see formulas.evaluate_rows
+            rows = formulas.evaluate_rows(
+                text, payloads, time_limit=limit, max_result_bytes=max_bytes
+            )
+            conn.send((rows, True))
+            continue
         if not payloads:
             conn.send(([], True))
             continue

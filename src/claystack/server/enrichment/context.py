@@ -47,18 +47,41 @@ def for_action(
     db: Any,
 ) -> RunContext:
     """The context one execution of ``action`` receives."""
+    shared = _shared(action, settings)
     common: dict[str, Any] = {
         "workspace_id": workspace_id,
         "table_id": table_id,
         "field_id": field_id,
         "record_id": record_id,
         "credentials": credentials,
-        "limits": limits(settings),
-        "http_policy": _http.Policy.from_settings(settings),
+        "limits": shared[0],
+        "http_policy": shared[1],
     }
-    if is_builtin(action):
+    if shared[2]:
         return BuiltinContext(**common, settings=settings, db=db)
     return RunContext(**common)
+
+
+_SHARED: dict[tuple[int, int], tuple[Any, Any, bool, Any, Any]] = {}
+
+
+def _shared(action: Action, settings: Any) -> tuple[Any, Any, bool, Any, Any]:
+    """What every context of ``action`` under ``settings`` shares (a claim builds
+    thousands): limits, HTTP policy, whether it is built in."""
+    key = (id(action), id(settings))
+    found = _SHARED.get(key)
+    # the objects themselves are kept too, so that their ids are never reused meanwhile
+    if found is None or found[3] is not action or found[4] is not settings:
+        if len(_SHARED) > 256:
+            _SHARED.clear()
+        found = _SHARED[key] = (
+            limits(settings),
+            _http.Policy.from_settings(settings),
+            is_builtin(action),
+            action,
+            settings,
+        )
+    return found
 
 
 def builtin(ctx: RunContext) -> BuiltinContext:

@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import orjson
+
 from . import formulas
 
 FormulaError = formulas.FormulaError
@@ -27,6 +29,22 @@ def single_reference(text: str) -> str | None:
     """The field id when the formula is exactly one reference (no JavaScript needed)."""
     single = _SINGLE.match(text or "")
     return single[1] if single else None
+
+
+_NO_LITERAL = (False, None)
+
+
+def string_literal(text: str) -> tuple[bool, Any]:
+    """``(True, value)`` when the formula is one JSON string (``"Domain"``, the common
+    constant input), whose JavaScript value is the same string: no need to run it."""
+    stripped = (text or "").strip()
+    if len(stripped) < 2 or stripped[0] != '"' or stripped[-1] != '"' or "{{" in stripped:
+        return _NO_LITERAL  # a reference inside quotes is replaced: not a constant
+    try:
+        value = orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        return _NO_LITERAL
+    return (True, value) if isinstance(value, str) else _NO_LITERAL
 
 
 def evaluate(text: str, cells: Mapping[str, Any]) -> Any:
@@ -94,6 +112,9 @@ def _boolean(value: Any) -> Any:
         text = value.strip().lower()
         return True if text in _TRUE else False if text in _FALSE else None
     return None
+
+
+COERCED_TYPES = ("number", "boolean", "checkbox", "url", "email")  # what ``coerce`` changes
 
 
 def coerce(value: Any, data_type: Any) -> Any:

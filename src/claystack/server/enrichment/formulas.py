@@ -37,6 +37,7 @@ __all__ = [
     "evaluate",
     "evaluate_many",
     "evaluate_many_json",
+    "evaluate_rows",
     "is_blank",
     "references",
     "render",
@@ -191,6 +192,28 @@ def evaluate_many_json(
     return results
 
 
+def evaluate_rows(
+    text: str, rows: str, *, time_limit: float | None = None, max_result_bytes: int = 0
+) -> str | None:
+    """One formula over a batch of a formula column's rows, all in one call into
+    JavaScript: ``rows`` is the JSON text of ``[seq, updated_at, id, cells]`` items, the
+    answer the JSON text of ``[seq, updated_at, value, meta, id]`` items, value and meta as
+    the database stores the cell (``meta`` a status and error as ``evaluate_many_json``'s
+    caller would make them). None when the batch needs ``evaluate_many_json`` instead: the
+    formula does not compile, the call hit the time or memory limit, or a value is one
+    only Python can judge."""
+    rt = _runtime(time_limit)
+    runner = rt.runner(text)
+    if isinstance(runner, FormulaError):
+        return None
+    try:
+        out = runner(3, rows, max_result_bytes)
+    except quickjs.JSException as exc:
+        rt.failed(exc)
+        return None
+    return out if isinstance(out, str) else None
+
+
 def result_too_big(limit: int) -> FormulaError:
     """The error of a result larger than ``limit`` bytes of JSON."""
     return FormulaError("size", f"{_TOO_BIG}{limit} bytes")
@@ -266,6 +289,43 @@ _PRELUDE = r"""
       return stringify([1, message, kind]);
     }
   };
+  // Python's str.isspace() characters, so that "blank" means what formulas.is_blank says.
+  const BLANK = /^[\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
+  const utf8 = (t) => {
+    let n = 0;
+    for (let i = 0; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      n += c < 0x80 ? 1 : c < 0x800 ? 2 : c >= 0xd800 && c < 0xdc00 ? (i++, 4) : 3;
+    }
+    return n;
+  };
+  // Rows [seq, updatedAt, id, cells] in, rows [seq, updatedAt, value, meta, id] out, each
+  // value and meta as the database stores them; null when a row needs Python's eye.
+  const batch = (f, arg, limit) => {
+    const rows = parse(arg), out = [];
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i];
+      let v, m;
+      try {
+        v = stringify(f(r[3]));
+        if (v === undefined) v = "null";
+        if (v.indexOf("\\ud") >= 0) return null;  // a lone surrogate, escaped
+        if (limit > 0 && v.length * 3 > limit && utf8(v) > limit) {
+          v = "null";
+          m = stringify({ status: "ERROR", error: TOO_BIG + limit + " bytes" });
+        } else {
+          const blank = v === "null" || v === "[]" || v === "{}" ||
+            (v.charCodeAt(0) === 34 && BLANK.test(parse(v)));
+          m = blank ? '{"status":"SUCCESS_NO_DATA"}' : '{"status":"SUCCESS"}';
+        }
+      } catch (e) {
+        v = "null";
+        m = stringify({ status: "ERROR", error: describe(e)[1] });
+      }
+      out.push("[" + r[0] + "," + r[1] + "," + v + "," + m + "," + stringify(r[2]) + "]");
+    }
+    return "[" + out.join(",") + "]";
+  };
   const compile = (expr, cells) => {
     let f;
     try {
@@ -277,6 +337,7 @@ _PRELUDE = r"""
     return (op, arg, limit) => {
       if (op === 0) return encode(f, parse(arg), limit);
       if (op === 2) return "[" + done.join(",") + "]";
+      if (op === 3) return batch(f, arg, limit);
       done = [];
       const rows = parse(arg);
       for (let i = 0; i < rows.length; i++) done.push(encode(f, rows[i], limit));

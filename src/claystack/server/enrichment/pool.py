@@ -125,6 +125,20 @@ class _Slot:
             if last:
                 return results, False
 
+    def evaluate_rows(self, text: str, rows: str) -> str | None:
+        """``formulas.evaluate_rows`` in the worker; None also when it missed its deadline."""
+        conn = self._ensure()
+        try:
+            conn.send((text, rows, self.time_limit, self.max_result_bytes))
+        except OSError:
+            self.kill()
+            return None
+        try:
+            out, _ = self._receive(conn, self.time_limit + _GRACE_SECONDS)
+        except _Missed:
+            return None
+        return out if isinstance(out, str) else None
+
     def evaluate(self, text: str, payloads: Sequence[str]) -> list[_Result]:
         limit = self.time_limit
         timed_out = formulas.FormulaError("timeout", timeout_message(limit))
@@ -202,6 +216,22 @@ class FormulaPool:
             return slot.evaluate(text, payloads)
         finally:
             self._give(slot)
+
+    def _run_rows(self, text: str, rows: str) -> str | None:
+        slot = self._take()
+        try:
+            return slot.evaluate_rows(text, rows)
+        finally:
+            self._give(slot)
+
+    async def evaluate_rows(self, text: str, rows: str) -> str | None:
+        """A formula column's batch in one call (``formulas.evaluate_rows``): the rows to
+        store as one JSON text, or None when the batch needs ``evaluate_many_json``."""
+        self._start()
+        assert self._semaphore is not None
+        async with self._semaphore:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._threads, self._run_rows, text, rows)
 
     async def evaluate_many_json(self, text: str, payloads: Sequence[str]) -> list[_Result]:
         """One formula over rows given as JSON object texts; each item is a value or a

@@ -85,9 +85,27 @@ def record_out(
     }
 
 
+Fills = Sequence[tuple[str, int, int]]
+_QUEUED_META = {"status": CellStatus.QUEUED}
+
+
+def _meta(row: Any, fills: Fills) -> Any:
+    """The row's ``meta`` with the cells a formula fill has queued (``runs.fills``) QUEUED:
+    the fill does not write them into the row."""
+    meta = row.meta
+    for fid, after, until in fills:
+        if after < row.seq <= until:
+            cell = meta.get(fid) if isinstance(meta, dict) else None
+            if not isinstance(cell, dict) or cell.get("status") is None:
+                meta = dict(meta) if isinstance(meta, dict) else {}
+                meta[fid] = {**cell, **_QUEUED_META} if isinstance(cell, dict) else _QUEUED_META
+    return meta
+
+
 def _rows_out(
     table_id: str,
     rows: Iterable[Any],
+    fills: Fills,
     only: frozenset[str] | None = None,
 ) -> list[Row]:
     stamps: dict[int, str | None] = {}
@@ -99,7 +117,15 @@ def _rows_out(
         return text
 
     return [
-        record_out(table_id, r.id, r.cells, r.meta, stamp(r.created_at), stamp(r.updated_at), only)
+        record_out(
+            table_id,
+            r.id,
+            r.cells,
+            _meta(r, fills) if fills else r.meta,
+            stamp(r.created_at),
+            stamp(r.updated_at),
+            only,
+        )
         for r in rows
     ]
 
@@ -244,7 +270,7 @@ async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> 
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is None:
         raise NotFound("Record not found")
-    return RecordOut.build(**_rows_out(table.id, [row])[0])
+    return RecordOut.build(**_rows_out(table.id, [row], await runs_svc.fills(conn, table.id))[0])
 
 
 _MISSING = object()
@@ -266,6 +292,7 @@ async def update_records(
     writable = await _writable_fields(conn, table.id)
     ids = [rid for rid, _ in updates]
     existing = await _load(conn, table.id, ids)
+    fills = await runs_svc.fills(conn, table.id)
     missing = [rid for rid in ids if rid not in existing]
     if missing:
         raise NotFound(f"Record not found: {missing[0]}")
@@ -293,7 +320,14 @@ async def update_records(
         await runs_svc.cascade(uow, scope.workspace_id, scope.actor.user_id, table.id, changed)
     stamp = iso(now)
     return [
-        record_out(table.id, rid, cells, existing[rid].meta, iso(existing[rid].created_at), stamp)
+        record_out(
+            table.id,
+            rid,
+            cells,
+            _meta(existing[rid], fills),
+            iso(existing[rid].created_at),
+            stamp,
+        )
         for rid, cells in merged.items()
     ]
 
@@ -378,13 +412,14 @@ async def list_records(
             .where(Record.table_id == table.id, Record.seq >= start)
             .order_by(Record.seq)
         )
-        return _rows_out(table.id, await conn.execute(stmt.limit(limit)))
+        rows = list(await conn.execute(stmt.limit(limit)))
+        return _rows_out(table.id, rows, await runs_svc.fills(conn, table.id))
     view_limit, view_offset = cfg.get("limit"), cfg.get("offset") or 0
     if view_limit is not None:
         limit = max(0, min(limit, view_limit - offset))
     stmt = views_svc.apply_view(select(*_READ_COLUMNS), table.id, cfg, window=False)
-    rows = await conn.execute(stmt.limit(limit).offset(view_offset + offset))
-    return _rows_out(table.id, rows)
+    rows = list(await conn.execute(stmt.limit(limit).offset(view_offset + offset)))
+    return _rows_out(table.id, rows, await runs_svc.fills(conn, table.id))
 
 
 SEEK_FROM = 1_000
@@ -420,10 +455,11 @@ async def bulk_fetch(
     found = await _load(conn, table.id, list(dict.fromkeys(record_ids)))
     only = frozenset(field_ids) if field_ids else None
     rows = [found[rid] for rid in dict.fromkeys(record_ids) if rid in found]
-    out = _rows_out(table.id, rows, only)
+    fills = await runs_svc.fills(conn, table.id)
+    out = _rows_out(table.id, rows, fills, only)
     if external:
         for row, rec in zip(rows, out, strict=True):
-            meta = row.meta or {}
+            meta = _meta(row, fills) or {}
             content = {}
             for fid in external:
                 m = meta.get(fid)
@@ -444,7 +480,8 @@ async def ensure_record(uow: UnitOfWork, table: TableRef, record_id: str) -> Rec
     conn = uow.conn
     row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
     if row is not None:
-        return RecordOut.build(**_rows_out(table.id, [row])[0])
+        fills = await runs_svc.fills(conn, table.id)
+        return RecordOut.build(**_rows_out(table.id, [row], fills)[0])
     # A blank row has no cell to measure against the size limit.
     await add_records(uow, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)
     return await get_record(conn, table, record_id)

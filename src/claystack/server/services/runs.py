@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     bindparam,
     case,
     cast,
@@ -93,6 +94,45 @@ def _insert(conn: AsyncConnection, model: Any = RunJob) -> Any:
     return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(model)
 
 
+def queued(field_id: str, after_seq: int | None, fill_until: int | None) -> ColumnElement[bool]:
+    """SQL: the row's ``field_id`` cell is QUEUED, marked so or inside the column's fill
+    (``FormulaRun.fill_until``) with no status yet."""
+    status = cell_status(field_id)
+    if fill_until is None or after_seq is None:
+        return status == CellStatus.QUEUED
+    in_fill = and_(Record.seq > after_seq, Record.seq <= fill_until, status.is_(None))
+    return or_(status == CellStatus.QUEUED, in_fill)
+
+
+async def fills(conn: AsyncConnection, table_id: str) -> list[tuple[str, int, int]]:
+    """The table's formula fills: ``(field id, after_seq, fill_until)``, whose cells without
+    a status read as QUEUED (see ``queued``)."""
+    rows = await conn.execute(
+        select(FormulaRun.field_id, FormulaRun.after_seq, FormulaRun.fill_until).where(
+            FormulaRun.table_id == table_id, FormulaRun.fill_until.is_not(None)
+        )
+    )
+    return [(r.field_id, int(r.after_seq), int(r.fill_until)) for r in rows]
+
+
+async def _count_unrun(
+    conn: AsyncConnection, table_id: str, field_id: str, after: int, until: int
+) -> int:
+    if until <= after:
+        return 0
+    n = await conn.scalar(
+        select(func.count())
+        .select_from(Record)
+        .where(
+            Record.table_id == table_id,
+            Record.seq > after,
+            Record.seq <= until,
+            cell_status(field_id).is_(None),
+        )
+    )
+    return int(n or 0)
+
+
 async def _queue_formula(
     uow: UnitOfWork,
     workspace_id: int,
@@ -100,9 +140,14 @@ async def _queue_formula(
     table_id: str,
     field_id: str,
     where: Sequence[Sequence[ColumnElement[bool]]],
+    *,
+    fill: bool = False,
 ) -> None:
     """Marks the formula cells that each ``where`` selects QUEUED (those not queued yet)
-    and starts or widens the column's sweep so that it reaches them."""
+    and starts or widens the column's sweep so that it reaches them. A ``fill`` queues
+    every row of the table: the cells with no status through the sweep's range
+    (``fill_until``), without writing their rows; only cells that have a status are
+    marked."""
     # The sweep's row before the records' (and after the table's, which the caller holds):
     # a sweep storing cells of this column takes them in that order too, so on PostgreSQL
     # the two wait for each other instead of deadlocking.
@@ -125,26 +170,65 @@ async def _queue_formula(
             set_={"user_id": ins.excluded.user_id, "updated_at": ins.excluded.updated_at},
         )
     )
+    current = (
+        await conn.execute(select(FormulaRun.after_seq, FormulaRun.fill_until).where(this))
+    ).one()
+    after, until = int(current.after_seq), current.fill_until
     status = cell_status(field_id)
+    # Cells inside the fill are queued already: marked again, they would be counted twice.
+    not_queued = and_(status.is_not(None), status != CellStatus.QUEUED)
+    if until is None:
+        unmarked = or_(status.is_(None), not_queued)
+    else:
+        outside = or_(Record.seq <= after, Record.seq > until)
+        unmarked = or_(and_(status.is_(None), outside), not_queued)
+    added = 0
+    values: dict[str, Any] = {}
+    start = after
+    if fill:
+        bounds = (
+            await conn.execute(
+                select(func.min(Record.seq), func.max(Record.seq)).where(
+                    Record.table_id == table_id
+                )
+            )
+        ).one()
+        if bounds[0] is not None:
+            first, last = int(bounds[0]), int(bounds[1])
+            start = min(start, first - 1)
+            new_until = last if until is None else max(int(until), last)
+            # Exact whatever the fill held before: its unrun cells were counted then.
+            added = await _count_unrun(conn, table_id, field_id, start, new_until)
+            if until is not None:
+                added -= await _count_unrun(conn, table_id, field_id, after, int(until))
+            until = new_until
+            values["fill_until"] = new_until
+            unmarked = not_queued
     seqs: list[int] = []
     for conds in where:
         marked = await conn.scalars(
             update(Record)
-            .where(*conds, or_(status.is_(None), status != CellStatus.QUEUED))
+            .where(*conds, unmarked)
             .values(meta=set_meta_expr(conn, field_id, QUEUED_CELL))
             .returning(Record.seq)
         )
         seqs += marked
-    if not seqs:
+    if seqs:
+        start = min(start, min(seqs) - 1)
+    if not fill and until is not None and start < after:
+        # Moved back, the fill's range takes in rows the sweep had passed: any without a
+        # status (none, as a rule) are queued now too.
+        added += await _count_unrun(conn, table_id, field_id, start, min(after, int(until)))
+    if not seqs and not added and "fill_until" not in values:
         await conn.execute(delete(FormulaRun).where(this, FormulaRun.after_seq == _NOWHERE))
         return
-    start = min(seqs) - 1
     await conn.execute(
         update(FormulaRun)
         .where(this)
         .values(
             after_seq=case((FormulaRun.after_seq > start, start), else_=FormulaRun.after_seq),
-            pending=FormulaRun.pending + len(seqs),
+            pending=FormulaRun.pending + len(seqs) + added,
+            **values,
         )
     )
 
@@ -583,6 +667,7 @@ async def fill_column(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
             table.id,
             field_id,
             [[Record.table_id == table.id]],
+            fill=True,
         )
         return
     await _stale(uow, table.id, field_id, None)

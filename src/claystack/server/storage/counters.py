@@ -85,8 +85,12 @@ def _pg_cells(sides: list[str], extra: str = "") -> str:
 # rows' delete must not count them back in.
 _LIVE_TABLE = "AND EXISTS (SELECT 1 FROM tables WHERE tables.id = t)"
 
+# JIT off: a transition table has no statistics, so the planner's guess of its size makes a
+# batch of 10,000 rows look costly enough to compile, and the compiling took 1.2 s where
+# the counting takes 0.15 s.
 _PG_CELLS_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION claystack_cell_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION claystack_cell_counts() RETURNS trigger LANGUAGE plpgsql
+SET jit = off AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     {_pg_cells([_pg_side("claystack_new", 1)])}
@@ -141,7 +145,8 @@ _LIVE_WORKSPACE = "AND EXISTS (SELECT 1 FROM workspaces w WHERE w.id = workspace
 # The ledger is append-only, but an entry that is changed anyway (a test moving it in
 # time, a repair) moves its sums with it.
 _PG_ROLLUP_FUNCTION = f"""
-CREATE OR REPLACE FUNCTION claystack_credit_rollup() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION claystack_credit_rollup() RETURNS trigger LANGUAGE plpgsql
+SET jit = off AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     {_pg_rollup([_pg_rollup_side("claystack_new", 1)])}
@@ -176,6 +181,8 @@ def _sqlite_rollup(row: str, sign: int, extra: str = "") -> str:
 
 
 _SQLITE_LIVE_WORKSPACE = "AND EXISTS (SELECT 1 FROM workspaces w WHERE w.id = old.workspace_id)"
+
+PG_FUNCTIONS = [_PG_CELLS_FUNCTION, _PG_ROLLUP_FUNCTION]  # CREATE OR REPLACE: safe again
 
 TRIGGERS: dict[str, list[str]] = {
     "sqlite": [

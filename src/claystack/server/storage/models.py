@@ -369,8 +369,10 @@ class FormulaRun(Base):
     """A formula column's pending work. Its cells marked QUEUED are the work itself; every
     one lies after ``after_seq`` (rows in ``seq`` order), so a sweep walks them in row order
     without a job per cell, moving ``after_seq`` on in the transaction that writes them.
-    ``pending`` counts cells queued and not yet written, for run status; the row goes when
-    the sweep finds no more.
+    A fill (a new or changed formula computing every row) queues cells without writing the
+    rows: with ``fill_until`` set, a cell of a row with ``after_seq < seq <= fill_until``
+    that has no status is QUEUED too. ``pending`` counts cells queued and not yet written,
+    for run status; the row goes when the sweep finds no more.
     """
 
     __tablename__ = "formula_runs"
@@ -383,6 +385,7 @@ class FormulaRun(Base):
     after_seq: Mapped[int] = mapped_column(BigInteger)
     pending: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    fill_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 # -- export and import jobs ------------------------------------------------------------------

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import OrderedDict
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -92,6 +92,8 @@ class _Index:
     names: dict[str, str]  # field id → name
     rows: list[tuple[str, dict[str, Any]]]  # (record id, cells), in row order
     by_value: dict[str, dict[str, list[int]]]  # field id → normalised value → row positions
+    columns: dict[str, str] = field(default_factory=dict)  # column asked for → field id
+    records: dict[int, dict[str, Any]] = field(default_factory=dict)  # position → as answered
 
     def column(self, field_id: str) -> dict[str, list[int]]:
         found = self.by_value.get(field_id)
@@ -212,6 +214,13 @@ async def _index(ctx: RunContext, table_id: str) -> _Index:
 
 
 def _column(index: _Index, ref: str, table_id: str) -> str:
+    found = index.columns.get(ref)
+    if found is None:
+        found = index.columns[ref] = _find_column(index, ref, table_id)
+    return found
+
+
+def _find_column(index: _Index, ref: str, table_id: str) -> str:
     if ref in index.names:
         return ref
     lowered = ref.lower()
@@ -256,12 +265,18 @@ def _matches(index: _Index, field_id: str, op: str, value: Any, limit: int) -> l
 
 
 def _record(index: _Index, position: int) -> dict[str, Any]:
-    rid, cells = index.rows[position]
-    named = {index.names.get(fid, fid): v for fid, v in cells.items()}
-    return {"id": rid, **named}
+    """The row at ``position`` by column name; the same dict for every cell that finds it
+    (results are only ever serialized)."""
+    found = index.records.get(position)
+    if found is None:
+        rid, cells = index.rows[position]
+        named = {index.names.get(fid, fid): v for fid, v in cells.items()}
+        found = index.records[position] = {"id": rid, **named}
+    return found
 
 
-async def _lookup(inputs: dict[str, Any], ctx: RunContext, limit: int) -> list[dict[str, Any]]:
+def _query(inputs: dict[str, Any]) -> tuple[str, str, str, Any]:
+    """A lookup's table, column, operator and value, checked."""
     inputs = bindings.nest(inputs)
     fields = inputs.get("fields")
     if isinstance(fields, dict):  # Clay's nested form: fields|targetColumn…
@@ -272,22 +287,84 @@ async def _lookup(inputs: dict[str, Any], ctx: RunContext, limit: int) -> list[d
     value = inputs.get("rowValue", inputs.get("value"))
     if op in ("equal", "contains") and is_blank(value):
         raise ActionError("rowValue is blank", CellStatus.ERROR_BLANK_TOKEN)
-    index = await _index(ctx, table_id)
+    return table_id, ref, op, value
+
+
+def _found(index: _Index, query: tuple[str, str, str, Any], limit: int) -> list[dict[str, Any]]:
+    table_id, ref, op, value = query
     fid = _column(index, ref, table_id)
     return [_record(index, p) for p in _matches(index, fid, op, value, limit)]
 
 
-async def lookup_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
-    found = await _lookup(inputs, ctx, 1)
+async def _lookup(inputs: dict[str, Any], ctx: RunContext, limit: int) -> list[dict[str, Any]]:
+    query = _query(inputs)
+    return _found(await _index(ctx, query[0]), query, limit)
+
+
+async def _lookup_batch(
+    inputs_list: Sequence[dict[str, Any]], ctxs: Sequence[RunContext], limit: int
+) -> list[list[dict[str, Any]] | ActionError]:
+    """Many lookups at once: each target table read (or found cached) once for all."""
+    queries: list[tuple[str, str, str, Any] | ActionError] = []
+    for inputs in inputs_list:
+        try:
+            queries.append(_query(inputs))
+        except ActionError as exc:
+            queries.append(exc)
+    indexes: dict[tuple[int, str], _Index | ActionError] = {}
+    out: list[list[dict[str, Any]] | ActionError] = []
+    for query, ctx in zip(queries, ctxs, strict=True):
+        if isinstance(query, ActionError):
+            out.append(query)
+            continue
+        key = (ctx.workspace_id, query[0])
+        index = indexes.get(key)
+        if index is None:
+            try:
+                index = indexes[key] = await _index(ctx, query[0])
+            except ActionError as exc:
+                index = indexes[key] = exc
+        if isinstance(index, ActionError):
+            out.append(index)
+            continue
+        try:
+            out.append(_found(index, query, limit))
+        except ActionError as exc:
+            out.append(exc)
+    return out
+
+
+def _one(found: list[dict[str, Any]]) -> ActionResult:
     if not found:
         return ActionResult(value=None, full_value={"record": None}, has_data=False, credits=0)
     return ActionResult(value=found[0], full_value={"record": found[0]}, credits=0)
 
 
-async def lookup_rows(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
-    found = await _lookup(inputs, ctx, MAX_MATCHES)
+def _many(found: list[dict[str, Any]]) -> ActionResult:
     full = {"records": found, "count": len(found)}
     return ActionResult(value=found, full_value=full, has_data=bool(found), credits=0)
+
+
+async def lookup_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    return _one(await _lookup(inputs, ctx, 1))
+
+
+async def lookup_rows(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    return _many(await _lookup(inputs, ctx, MAX_MATCHES))
+
+
+async def lookup_row_batch(
+    inputs_list: Sequence[dict[str, Any]], ctxs: Sequence[RunContext]
+) -> list[ActionResult | ActionError]:
+    found = await _lookup_batch(inputs_list, ctxs, 1)
+    return [f if isinstance(f, ActionError) else _one(f) for f in found]
+
+
+async def lookup_rows_batch(
+    inputs_list: Sequence[dict[str, Any]], ctxs: Sequence[RunContext]
+) -> list[ActionResult | ActionError]:
+    found = await _lookup_batch(inputs_list, ctxs, MAX_MATCHES)
+    return [f if isinstance(f, ActionError) else _many(f) for f in found]
 
 
 async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
@@ -363,6 +440,7 @@ integration = Integration(
             key="lookup-row-in-other-table",
             display_name="Lookup row in other table",
             run=lookup_row,
+            run_batch=lookup_row_batch,
             input_schema=LOOKUP_INPUTS,
             output_schema={"properties": {"record": {"type": "object"}}},
         ),
@@ -370,6 +448,7 @@ integration = Integration(
             key="lookup-multiple-rows-in-other-table",
             display_name="Lookup multiple rows in other table",
             run=lookup_rows,
+            run_batch=lookup_rows_batch,
             input_schema=LOOKUP_INPUTS,
             output_schema={
                 "properties": {"records": {"type": "array"}, "count": {"type": "integer"}}
