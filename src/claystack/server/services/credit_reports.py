@@ -18,13 +18,16 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
+    String,
     and_,
-    case,
     false,
     func,
     literal,
     literal_column,
+    null,
+    or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -286,28 +289,6 @@ def _int(value: Any) -> int:
     return int(value or 0)  # PostgreSQL sums bigints as numeric
 
 
-async def _totals(conn: AsyncConnection, s: Any) -> dict[str, int]:
-    charge = s.c.kind == "charge"
-    row = (
-        await conn.execute(
-            select(
-                func.sum(case((charge, -s.c.amount), else_=0)),
-                func.sum(case((charge, s.c.entries), else_=0)),
-                func.sum(case((s.c.kind == "grant", s.c.amount), else_=0)),
-                func.sum(s.c.amount),
-                func.sum(case((charge, s.c.actions), else_=0)),
-            )
-        )
-    ).one()
-    return {
-        "used": _int(row[0]),
-        "runs": _int(row[1]),
-        "actions": _int(row[4]),
-        "granted": _int(row[2]),
-        "net": _int(row[3]),
-    }
-
-
 def _grouped(s: Any, dims: Iterable[str]) -> tuple[Any, Select[Any]]:
     """Charges summed per group of ``dims``, with the names of users, tables and fields
     (looked up once per group, not once per entry): (the groups, the named select)."""
@@ -369,31 +350,97 @@ async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dic
     return out
 
 
-async def _usage_page(
-    conn: AsyncConnection, s: Any, dims: Iterable[str], q: ReportQuery
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of ``_usage``'s rows, in the same order, sorted and cut by the database;
-    and how many rows there are in all."""
-    u, stmt = _grouped(s, dims)
-    text_order = conn.dialect.name == "postgresql"  # Python's order: code points, not locale
-    order = []
-    for name in ("day", "userId", "integration", "actionKey", "tableId", "fieldId"):
-        if name in u.c:
-            col = u.c[name]
-            if text_order and name not in ("day", "userId"):
-                col = col.collate("C")
-            order.append(col.asc().nulls_last())
-    stmt = stmt.where(u.c.runs != 0).order_by(*order).offset(q.offset)
-    if q.limit is not None:
-        stmt = stmt.limit(q.limit)
-    total = await conn.scalar(select(func.count()).select_from(u).where(u.c.runs != 0))
-    return _items(await conn.execute(stmt)), int(total or 0)
-
-
 def _sort_key(value: Any) -> tuple[bool, int, str]:
     if isinstance(value, int):
         return (False, value, "")
     return (value is None, 0, "" if value is None else str(value))
+
+
+# The columns a report groups by, per dimension (a field's rows carry its table).
+_DIM_COLUMNS = {
+    "date": ("day",),
+    "user": ("user_id",),
+    "integration": ("integration",),
+    "action": ("action_key",),
+    "table": ("table_id",),
+    "field": ("table_id", "field_id"),
+}
+_COLUMNS = ("day", "user_id", "integration", "action_key", "table_id", "field_id")
+_KEYS = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
+BREAKDOWNS = ("date", "user", "integration", "table", "field")
+
+
+def _set_of(dims: Iterable[str]) -> tuple[str, ...]:
+    cols = {c for d in dims for c in _DIM_COLUMNS[d]}
+    return tuple(c for c in _COLUMNS if c in cols)
+
+
+def _all_sets(
+    s: Any, sets: list[tuple[str, ...]], postgres: bool
+) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """Sums of ``s`` per kind and per each grouping set in one statement: GROUPING SETS on
+    PostgreSQL (one pass over the rollup), a UNION ALL of GROUP BYs on SQLite. Columns: gid
+    (the set), kind, the six key columns (NULL where the set does not group by them), amount,
+    runs, actions. Also the gid of each set."""
+    used = [c for c in _COLUMNS if any(c in st for st in sets)]
+    gids = {
+        st: sum(1 << (len(used) - 1 - i) for i, c in enumerate(used) if c not in st) for st in sets
+    }
+    sums = [
+        func.coalesce(func.sum(s.c.amount), 0).cast(BigInteger).label("amount"),
+        func.coalesce(func.sum(s.c.entries), 0).cast(BigInteger).label("runs"),
+        func.coalesce(func.sum(s.c.actions), 0).cast(BigInteger).label("actions"),
+    ]
+
+    def key(col: str, grouped: bool) -> Any:
+        if grouped:
+            return s.c[col].label(col)
+        kind = BigInteger() if col in ("day", "user_id") else String()
+        return null().cast(kind).label(col)
+
+    if postgres:
+        gid = func.grouping(*(s.c[c] for c in used)) if used else literal(0)
+        stmt = select(
+            gid.label("gid"), s.c.kind, *(key(c, c in used) for c in _COLUMNS), *sums
+        ).group_by(s.c.kind, func.grouping_sets(*(tuple_(*(s.c[c] for c in st)) for st in sets)))
+        return stmt.subquery("sets"), gids
+    parts = [
+        select(
+            literal(gids[st]).label("gid"), s.c.kind, *(key(c, c in st) for c in _COLUMNS), *sums
+        ).group_by(s.c.kind, *(s.c[c] for c in st))
+        for st in sets
+    ]
+    return union_all(*parts).subquery("sets"), gids
+
+
+def _shaper(dims: tuple[str, ...]) -> Any:
+    """Turns a row of ``_all_sets`` (joined with the names) into a report row of the set of
+    ``dims``, with the keys in the order reports have always had."""
+    cols = set(dims)
+    picks = [(k, 2 + i) for i, (k, c) in enumerate(zip(_KEYS, _COLUMNS, strict=True)) if c in cols]
+    date_at = [p for k, p in picks if k == "date"]
+    picks = [(k, p) for k, p in picks if k != "date"]
+    picks += [("credits", 8), ("runs", 9), ("actions", 10)]
+    if "user_id" in cols:
+        picks += [("userName", 11), ("userEmail", 12)]
+    if "table_id" in cols:
+        picks.append(("tableName", 13))
+    if "field_id" in cols:
+        picks.append(("fieldName", 14))
+    days: dict[int, str] = {}
+
+    def shape(row: Any) -> dict[str, Any]:
+        item = {k: row[p] for k, p in picks}
+        item["credits"] = -item["credits"]
+        if date_at:
+            day = row[date_at[0]]
+            text = days.get(day)
+            if text is None:
+                text = days[day] = (date(1970, 1, 1) + timedelta(days=int(day))).isoformat()
+            item["date"] = text
+        return item
+
+    return shape
 
 
 async def report(
@@ -401,18 +448,84 @@ async def report(
 ) -> dict[str, Any]:
     group_by = q.group_by if q.group_by is not None else REPORT_TYPES.get(report_type, FULL)
     s = _source(scope.workspace_id, q, empty=report_type in EMPTY_REPORT_TYPES)
-    breakdowns = {
-        dim: await _usage(conn, s, (dim,))
-        for dim in ("date", "user", "integration", "table", "field")
-    }
+    postgres = conn.dialect.name == "postgresql"
+    row_set = _set_of(group_by)
+    sets = list(dict.fromkeys([*(_set_of((d,)) for d in BREAKDOWNS), (), row_set]))
+    g, gids = _all_sets(s, sets, postgres)
+    paged = q.limit is not None or q.offset > 0
+    # The rows are paged by the database when they are a set of their own (the breakdowns
+    # and the totals are whole); the totals set keeps every kind, the others only charges.
+    own = paged and row_set not in {*(_set_of((d,)) for d in BREAKDOWNS), ()}
+    rows_gid, totals_gid = gids[row_set], gids[()]
+    kept = select(g).where(or_(and_(g.c.kind == "charge", g.c.runs != 0), g.c.gid == totals_gid))
+    k = kept.subquery("kept")
+    order: list[Any] = [k.c.gid]
+    for col in _COLUMNS:
+        expr: Any = k.c[col]
+        if postgres and col not in ("day", "user_id"):
+            expr = expr.collate("C")  # Python's order: code points, not locale
+        order.append(expr.asc().nulls_last())
+    names = [
+        User.name.label("userName"),
+        User.email.label("userEmail"),
+        Table.name.label("tableName"),
+        Field.name.label("fieldName"),
+    ]
+    extra: list[Any] = []
+    if own:
+        extra = [
+            func.row_number().over(partition_by=k.c.gid, order_by=order[1:]).label("rn"),
+            func.count().over(partition_by=k.c.gid).label("n"),
+        ]
+    stmt = (
+        select(*k.c, *names, *extra)
+        .outerjoin(User, User.id == k.c.user_id)
+        .outerjoin(Table, Table.id == k.c.table_id)
+        .outerjoin(Field, and_(Field.id == k.c.field_id, Field.table_id == k.c.table_id))
+    )
+    if own:
+        ranked = stmt.subquery("ranked")
+        low = q.offset
+        page_cond = and_(ranked.c.rn > low, *([ranked.c.rn <= low + q.limit] if q.limit else []))
+        stmt = (
+            select(*ranked.c)
+            .where(or_(ranked.c.gid != rows_gid, page_cond))
+            .order_by(ranked.c.gid, ranked.c.rn)
+        )
+    else:
+        stmt = stmt.order_by(*order)
+    by_gid: dict[int, list[Any]] = {}
+    for row in (await conn.execute(stmt)).all():
+        by_gid.setdefault(row[0], []).append(row)
+    totals = {"used": 0, "runs": 0, "actions": 0, "granted": 0, "net": 0}
+    for row in by_gid.get(totals_gid, []):
+        if row[1] == "charge":
+            totals["used"], totals["runs"], totals["actions"] = -row[8], row[9], row[10]
+        elif row[1] == "grant":
+            totals["granted"] = row[8]
+        totals["net"] += row[8]
+
+    def usage(dims: tuple[str, ...]) -> list[dict[str, Any]]:
+        found = by_gid.get(gids[_set_of(dims)], [])
+        shape = _shaper(_set_of(dims))
+        return [shape(r) for r in found if r[1] == "charge" and r[9]]
+
+    breakdowns = {dim: usage((dim,)) for dim in BREAKDOWNS}
     # A field's rows carry its table, so grouping by both is the field breakdown.
     single = set(group_by) - ({"table"} if "field" in group_by else set())
     same = next(iter(single)) if len(single) == 1 else None
-    if q.limit is not None or q.offset:
-        rows, total = await _usage_page(conn, s, group_by, q)
+    if own:
+        found = by_gid.get(rows_gid, [])
+        total = int(found[0][-1]) if found else 0
+        if not found and q.offset:
+            total = await _count(conn, k, rows_gid)
+        shape = _shaper(row_set)
+        rows = [shape(r) for r in found]
     else:
-        rows = breakdowns[same] if same in breakdowns else await _usage(conn, s, group_by)
+        rows = breakdowns[same] if same in breakdowns else usage(group_by)
         total = len(rows)
+        if paged:
+            rows = _page(rows, q)
     out: dict[str, Any] = {
         "workspaceId": scope.workspace_id,
         "reportType": report_type,
@@ -425,11 +538,11 @@ async def report(
         },
         "groupBy": list(group_by),
         "balance": await credits.balance(conn, scope.workspace_id),
-        "totals": await _totals(conn, s),
+        "totals": totals,
         "rows": rows,
         "breakdowns": breakdowns,
     }
-    if q.limit is not None or q.offset:
+    if paged:
         more = q.limit is not None and q.offset + q.limit < total
         out["page"] = {
             "offset": q.offset,
@@ -438,6 +551,11 @@ async def report(
             "nextOffset": q.offset + (q.limit or 0) if more else None,
         }
     return out
+
+
+async def _count(conn: AsyncConnection, k: Any, gid: int) -> int:
+    """How many rows a set has, for a page past its end (the page itself brought none)."""
+    return int(await conn.scalar(select(func.count()).select_from(k).where(k.c.gid == gid)) or 0)
 
 
 async def _in_ledger(conn: AsyncConnection, scope: Scope, cond: ColumnElement[bool]) -> bool:
