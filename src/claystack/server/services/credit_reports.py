@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -413,32 +414,31 @@ def _all_sets(
     return union_all(*parts).subquery("sets"), gids
 
 
-def _shaper(dims: tuple[str, ...]) -> Any:
-    """Turns a row of ``_all_sets`` (joined with the names) into a report row of the set of
-    ``dims``, with the keys in the order reports have always had."""
-    cols = set(dims)
+def _shaper(cols: tuple[str, ...]) -> Any:
+    """Turns rows of ``_all_sets`` (with credits and the names joined) into report rows of
+    the set ``cols``, with the keys in the order reports have always had (date last)."""
     picks = [(k, 2 + i) for i, (k, c) in enumerate(zip(_KEYS, _COLUMNS, strict=True)) if c in cols]
-    date_at = [p for k, p in picks if k == "date"]
     picks = [(k, p) for k, p in picks if k != "date"]
-    picks += [("credits", 8), ("runs", 9), ("actions", 10)]
+    picks += [("credits", 11), ("runs", 9), ("actions", 10)]
     if "user_id" in cols:
-        picks += [("userName", 11), ("userEmail", 12)]
+        picks += [("userName", 12), ("userEmail", 13)]
     if "table_id" in cols:
-        picks.append(("tableName", 13))
+        picks.append(("tableName", 14))
     if "field_id" in cols:
-        picks.append(("fieldName", 14))
+        picks.append(("fieldName", 15))
+    keys = tuple(k for k, _ in picks)
+    get = itemgetter(*(p for _, p in picks))
     days: dict[int, str] = {}
 
-    def shape(row: Any) -> dict[str, Any]:
-        item = {k: row[p] for k, p in picks}
-        item["credits"] = -item["credits"]
-        if date_at:
-            day = row[date_at[0]]
-            text = days.get(day)
-            if text is None:
-                text = days[day] = (date(1970, 1, 1) + timedelta(days=int(day))).isoformat()
-            item["date"] = text
-        return item
+    def shape(rows: list[Any]) -> list[dict[str, Any]]:
+        out = [dict(zip(keys, get(r), strict=True)) for r in rows]
+        if "day" in cols:
+            for item, r in zip(out, rows, strict=True):
+                text = days.get(r[2])
+                if text is None:
+                    text = days[r[2]] = (date(1970, 1, 1) + timedelta(days=int(r[2]))).isoformat()
+                item["date"] = text
+        return out
 
     return shape
 
@@ -450,53 +450,17 @@ async def report(
     s = _source(scope.workspace_id, q, empty=report_type in EMPTY_REPORT_TYPES)
     postgres = conn.dialect.name == "postgresql"
     row_set = _set_of(group_by)
-    sets = list(dict.fromkeys([*(_set_of((d,)) for d in BREAKDOWNS), (), row_set]))
-    g, gids = _all_sets(s, sets, postgres)
     paged = q.limit is not None or q.offset > 0
-    # The rows are paged by the database when they are a set of their own (the breakdowns
-    # and the totals are whole); the totals set keeps every kind, the others only charges.
-    own = paged and row_set not in {*(_set_of((d,)) for d in BREAKDOWNS), ()}
-    rows_gid, totals_gid = gids[row_set], gids[()]
-    kept = select(g).where(or_(and_(g.c.kind == "charge", g.c.runs != 0), g.c.gid == totals_gid))
-    k = kept.subquery("kept")
-    order: list[Any] = [k.c.gid]
-    for col in _COLUMNS:
-        expr: Any = k.c[col]
-        if postgres and col not in ("day", "user_id"):
-            expr = expr.collate("C")  # Python's order: code points, not locale
-        order.append(expr.asc().nulls_last())
-    names = [
-        User.name.label("userName"),
-        User.email.label("userEmail"),
-        Table.name.label("tableName"),
-        Field.name.label("fieldName"),
-    ]
-    extra: list[Any] = []
-    if own:
-        extra = [
-            func.row_number().over(partition_by=k.c.gid, order_by=order[1:]).label("rn"),
-            func.count().over(partition_by=k.c.gid).label("n"),
-        ]
-    stmt = (
-        select(*k.c, *names, *extra)
-        .outerjoin(User, User.id == k.c.user_id)
-        .outerjoin(Table, Table.id == k.c.table_id)
-        .outerjoin(Field, and_(Field.id == k.c.field_id, Field.table_id == k.c.table_id))
-    )
-    if own:
-        ranked = stmt.subquery("ranked")
-        low = q.offset
-        page_cond = and_(ranked.c.rn > low, *([ranked.c.rn <= low + q.limit] if q.limit else []))
-        stmt = (
-            select(*ranked.c)
-            .where(or_(ranked.c.gid != rows_gid, page_cond))
-            .order_by(ranked.c.gid, ranked.c.rn)
-        )
-    else:
-        stmt = stmt.order_by(*order)
+    whole = [*(_set_of((d,)) for d in BREAKDOWNS), ()]
+    # Paged rows that are a set of their own come from a second statement that sorts and
+    # cuts them in the database (the breakdowns and the totals are always whole).
+    own = paged and row_set not in whole
+    sets = list(dict.fromkeys(whole if own else [*whole, row_set]))
+    stmt, order, gids = _named_sets(s, sets, postgres)
     by_gid: dict[int, list[Any]] = {}
-    for row in (await conn.execute(stmt)).all():
+    for row in (await conn.execute(stmt.order_by(*order))).all():
         by_gid.setdefault(row[0], []).append(row)
+    totals_gid = gids[()]
     totals = {"used": 0, "runs": 0, "actions": 0, "granted": 0, "net": 0}
     for row in by_gid.get(totals_gid, []):
         if row[1] == "charge":
@@ -506,21 +470,18 @@ async def report(
         totals["net"] += row[8]
 
     def usage(dims: tuple[str, ...]) -> list[dict[str, Any]]:
-        found = by_gid.get(gids[_set_of(dims)], [])
-        shape = _shaper(_set_of(dims))
-        return [shape(r) for r in found if r[1] == "charge" and r[9]]
+        found = by_gid.get(gids.get(_set_of(dims), -1), [])
+        return _shaper(_set_of(dims))([r for r in found if r[1] == "charge" and r[9]])
 
     breakdowns = {dim: usage((dim,)) for dim in BREAKDOWNS}
     # A field's rows carry its table, so grouping by both is the field breakdown.
     single = set(group_by) - ({"table"} if "field" in group_by else set())
     same = next(iter(single)) if len(single) == 1 else None
     if own:
-        found = by_gid.get(rows_gid, [])
-        total = int(found[0][-1]) if found else 0
-        if not found and q.offset:
-            total = await _count(conn, k, rows_gid)
-        shape = _shaper(row_set)
-        rows = [shape(r) for r in found]
+        page, order, _ = _named_sets(s, [row_set], postgres, q)
+        found = (await conn.execute(page.order_by(*order))).all()
+        total = int(found[0].n) if found else await _count(conn, s, row_set, postgres)
+        rows = _shaper(row_set)(found)
     else:
         rows = breakdowns[same] if same in breakdowns else usage(group_by)
         total = len(rows)
@@ -553,9 +514,58 @@ async def report(
     return out
 
 
-async def _count(conn: AsyncConnection, k: Any, gid: int) -> int:
+async def _count(conn: AsyncConnection, s: Any, cols: tuple[str, ...], postgres: bool) -> int:
     """How many rows a set has, for a page past its end (the page itself brought none)."""
-    return int(await conn.scalar(select(func.count()).select_from(k).where(k.c.gid == gid)) or 0)
+    g, _ = _all_sets(s, [cols], postgres)
+    kept = select(g).where(g.c.kind == "charge", g.c.runs != 0).subquery()
+    return int(await conn.scalar(select(func.count()).select_from(kept)) or 0)
+
+
+def _order(k: Any, postgres: bool) -> list[Any]:
+    order: list[Any] = [k.c.gid]
+    for col in _COLUMNS:
+        expr: Any = k.c[col]
+        if postgres and col not in ("day", "user_id"):
+            expr = expr.collate("C")  # Python's order: code points, not locale
+        order.append(expr.asc().nulls_last())
+    return order
+
+
+def _named_sets(
+    s: Any, sets: list[tuple[str, ...]], postgres: bool, page: ReportQuery | None = None
+) -> tuple[Select[Any], list[Any], dict[tuple[str, ...], int]]:
+    """``_all_sets`` with usage rows only (charges that ran) except in the totals set, the
+    credits and the names of users, tables and fields: (the select, its order, the gids).
+    With ``page``, only that page of the rows (one set), and ``n``: how many there are; the
+    names are looked up for the page's rows alone."""
+    g, gids = _all_sets(s, sets, postgres)
+    total = or_(g.c.gid == gids[()]) if () in gids else false()
+    k = select(g).where(or_(and_(g.c.kind == "charge", g.c.runs != 0), total)).subquery("kept")
+    if page is not None:
+        cut = (
+            select(*k.c, func.count().over().label("n"))
+            .order_by(*_order(k, postgres))
+            .offset(page.offset)
+        )
+        if page.limit is not None:
+            cut = cut.limit(page.limit)
+        k = cut.subquery("page")
+    order = _order(k, postgres)
+    stmt = (
+        select(
+            *(c for c in k.c if c.name != "n"),
+            (-k.c.amount).label("credits"),
+            User.name.label("userName"),
+            User.email.label("userEmail"),
+            Table.name.label("tableName"),
+            Field.name.label("fieldName"),
+            *([k.c.n] if page is not None else []),
+        )
+        .outerjoin(User, User.id == k.c.user_id)
+        .outerjoin(Table, Table.id == k.c.table_id)
+        .outerjoin(Field, and_(Field.id == k.c.field_id, Field.table_id == k.c.table_id))
+    )
+    return stmt, order, gids
 
 
 async def _in_ledger(conn: AsyncConnection, scope: Scope, cond: ColumnElement[bool]) -> bool:
