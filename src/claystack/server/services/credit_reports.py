@@ -470,8 +470,11 @@ async def report(
         totals["net"] += row[8]
 
     def usage(dims: tuple[str, ...]) -> list[dict[str, Any]]:
-        found = by_gid.get(gids.get(_set_of(dims), -1), [])
-        return _shaper(_set_of(dims))([r for r in found if r[1] == "charge" and r[9]])
+        cols = _set_of(dims)
+        found = by_gid.get(gids.get(cols, -1), [])
+        if not cols:  # the totals set keeps every kind
+            found = [r for r in found if r[1] == "charge" and r[9]]
+        return _shaper(cols)(found)
 
     breakdowns = {dim: usage((dim,)) for dim in BREAKDOWNS}
     # A field's rows carry its table, so grouping by both is the field breakdown.
