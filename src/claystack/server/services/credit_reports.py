@@ -12,19 +12,23 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Select,
+    String,
     and_,
-    case,
     false,
     func,
     literal,
     literal_column,
+    null,
+    or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -286,28 +290,6 @@ def _int(value: Any) -> int:
     return int(value or 0)  # PostgreSQL sums bigints as numeric
 
 
-async def _totals(conn: AsyncConnection, s: Any) -> dict[str, int]:
-    charge = s.c.kind == "charge"
-    row = (
-        await conn.execute(
-            select(
-                func.sum(case((charge, -s.c.amount), else_=0)),
-                func.sum(case((charge, s.c.entries), else_=0)),
-                func.sum(case((s.c.kind == "grant", s.c.amount), else_=0)),
-                func.sum(s.c.amount),
-                func.sum(case((charge, s.c.actions), else_=0)),
-            )
-        )
-    ).one()
-    return {
-        "used": _int(row[0]),
-        "runs": _int(row[1]),
-        "actions": _int(row[4]),
-        "granted": _int(row[2]),
-        "net": _int(row[3]),
-    }
-
-
 def _grouped(s: Any, dims: Iterable[str]) -> tuple[Any, Select[Any]]:
     """Charges summed per group of ``dims``, with the names of users, tables and fields
     (looked up once per group, not once per entry): (the groups, the named select)."""
@@ -369,31 +351,96 @@ async def _usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dic
     return out
 
 
-async def _usage_page(
-    conn: AsyncConnection, s: Any, dims: Iterable[str], q: ReportQuery
-) -> tuple[list[dict[str, Any]], int]:
-    """One page of ``_usage``'s rows, in the same order, sorted and cut by the database;
-    and how many rows there are in all."""
-    u, stmt = _grouped(s, dims)
-    text_order = conn.dialect.name == "postgresql"  # Python's order: code points, not locale
-    order = []
-    for name in ("day", "userId", "integration", "actionKey", "tableId", "fieldId"):
-        if name in u.c:
-            col = u.c[name]
-            if text_order and name not in ("day", "userId"):
-                col = col.collate("C")
-            order.append(col.asc().nulls_last())
-    stmt = stmt.where(u.c.runs != 0).order_by(*order).offset(q.offset)
-    if q.limit is not None:
-        stmt = stmt.limit(q.limit)
-    total = await conn.scalar(select(func.count()).select_from(u).where(u.c.runs != 0))
-    return _items(await conn.execute(stmt)), int(total or 0)
-
-
 def _sort_key(value: Any) -> tuple[bool, int, str]:
     if isinstance(value, int):
         return (False, value, "")
     return (value is None, 0, "" if value is None else str(value))
+
+
+# The columns a report groups by, per dimension (a field's rows carry its table).
+_DIM_COLUMNS = {
+    "date": ("day",),
+    "user": ("user_id",),
+    "integration": ("integration",),
+    "action": ("action_key",),
+    "table": ("table_id",),
+    "field": ("table_id", "field_id"),
+}
+_COLUMNS = ("day", "user_id", "integration", "action_key", "table_id", "field_id")
+_KEYS = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
+BREAKDOWNS = ("date", "user", "integration", "table", "field")
+
+
+def _set_of(dims: Iterable[str]) -> tuple[str, ...]:
+    cols = {c for d in dims for c in _DIM_COLUMNS[d]}
+    return tuple(c for c in _COLUMNS if c in cols)
+
+
+def _all_sets(
+    s: Any, sets: list[tuple[str, ...]], postgres: bool
+) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """Sums of ``s`` per kind and per each grouping set in one statement: GROUPING SETS on
+    PostgreSQL (one pass over the rollup), a UNION ALL of GROUP BYs on SQLite. Columns: gid
+    (the set), kind, the six key columns (NULL where the set does not group by them), amount,
+    runs, actions. Also the gid of each set."""
+    used = [c for c in _COLUMNS if any(c in st for st in sets)]
+    gids = {
+        st: sum(1 << (len(used) - 1 - i) for i, c in enumerate(used) if c not in st) for st in sets
+    }
+    sums = [
+        func.coalesce(func.sum(s.c.amount), 0).cast(BigInteger).label("amount"),
+        func.coalesce(func.sum(s.c.entries), 0).cast(BigInteger).label("runs"),
+        func.coalesce(func.sum(s.c.actions), 0).cast(BigInteger).label("actions"),
+    ]
+
+    def key(col: str, grouped: bool) -> Any:
+        if grouped:
+            return s.c[col].label(col)
+        kind = BigInteger() if col in ("day", "user_id") else String()
+        return null().cast(kind).label(col)
+
+    if postgres:
+        gid = func.grouping(*(s.c[c] for c in used)) if used else literal(0)
+        stmt = select(
+            gid.label("gid"), s.c.kind, *(key(c, c in used) for c in _COLUMNS), *sums
+        ).group_by(s.c.kind, func.grouping_sets(*(tuple_(*(s.c[c] for c in st)) for st in sets)))
+        return stmt.subquery("sets"), gids
+    parts = [
+        select(
+            literal(gids[st]).label("gid"), s.c.kind, *(key(c, c in st) for c in _COLUMNS), *sums
+        ).group_by(s.c.kind, *(s.c[c] for c in st))
+        for st in sets
+    ]
+    return union_all(*parts).subquery("sets"), gids
+
+
+def _shaper(cols: tuple[str, ...]) -> Any:
+    """Turns rows of ``_all_sets`` (with credits and the names joined) into report rows of
+    the set ``cols``, with the keys in the order reports have always had (date last)."""
+    picks = [(k, 2 + i) for i, (k, c) in enumerate(zip(_KEYS, _COLUMNS, strict=True)) if c in cols]
+    picks = [(k, p) for k, p in picks if k != "date"]
+    picks += [("credits", 11), ("runs", 9), ("actions", 10)]
+    if "user_id" in cols:
+        picks += [("userName", 12), ("userEmail", 13)]
+    if "table_id" in cols:
+        picks.append(("tableName", 14))
+    if "field_id" in cols:
+        picks.append(("fieldName", 15))
+    keys = tuple(k for k, _ in picks)
+    get = itemgetter(*(p for _, p in picks))
+    days: dict[int, str] = {}
+
+    def shape(rows: list[Any]) -> list[dict[str, Any]]:
+        out = [dict(zip(keys, get(r), strict=True)) for r in rows]
+        if "day" in cols:
+            for item, r in zip(out, rows, strict=True):
+                text = days.get(r[2])
+                if text is None:
+                    text = days[r[2]] = (date(1970, 1, 1) + timedelta(days=int(r[2]))).isoformat()
+                item["date"] = text
+        return out
+
+    return shape
 
 
 async def report(
@@ -401,18 +448,48 @@ async def report(
 ) -> dict[str, Any]:
     group_by = q.group_by if q.group_by is not None else REPORT_TYPES.get(report_type, FULL)
     s = _source(scope.workspace_id, q, empty=report_type in EMPTY_REPORT_TYPES)
-    breakdowns = {
-        dim: await _usage(conn, s, (dim,))
-        for dim in ("date", "user", "integration", "table", "field")
-    }
+    postgres = conn.dialect.name == "postgresql"
+    row_set = _set_of(group_by)
+    paged = q.limit is not None or q.offset > 0
+    whole = [*(_set_of((d,)) for d in BREAKDOWNS), ()]
+    # Paged rows that are a set of their own come from a second statement that sorts and
+    # cuts them in the database (the breakdowns and the totals are always whole).
+    own = paged and row_set not in whole
+    sets = list(dict.fromkeys(whole if own else [*whole, row_set]))
+    stmt, order, gids = _named_sets(s, sets, postgres)
+    by_gid: dict[int, list[Any]] = {}
+    for row in (await conn.execute(stmt.order_by(*order))).all():
+        by_gid.setdefault(row[0], []).append(row)
+    totals_gid = gids[()]
+    totals = {"used": 0, "runs": 0, "actions": 0, "granted": 0, "net": 0}
+    for row in by_gid.get(totals_gid, []):
+        if row[1] == "charge":
+            totals["used"], totals["runs"], totals["actions"] = -row[8], row[9], row[10]
+        elif row[1] == "grant":
+            totals["granted"] = row[8]
+        totals["net"] += row[8]
+
+    def usage(dims: tuple[str, ...]) -> list[dict[str, Any]]:
+        cols = _set_of(dims)
+        found = by_gid.get(gids.get(cols, -1), [])
+        if not cols:  # the totals set keeps every kind
+            found = [r for r in found if r[1] == "charge" and r[9]]
+        return _shaper(cols)(found)
+
+    breakdowns = {dim: usage((dim,)) for dim in BREAKDOWNS}
     # A field's rows carry its table, so grouping by both is the field breakdown.
     single = set(group_by) - ({"table"} if "field" in group_by else set())
     same = next(iter(single)) if len(single) == 1 else None
-    if q.limit is not None or q.offset:
-        rows, total = await _usage_page(conn, s, group_by, q)
+    if own:
+        page, order, _ = _named_sets(s, [row_set], postgres, q)
+        found = (await conn.execute(page.order_by(*order))).all()
+        total = int(found[0].n) if found else await _count(conn, s, row_set, postgres)
+        rows = _shaper(row_set)(found)
     else:
-        rows = breakdowns[same] if same in breakdowns else await _usage(conn, s, group_by)
+        rows = breakdowns[same] if same in breakdowns else usage(group_by)
         total = len(rows)
+        if paged:
+            rows = _page(rows, q)
     out: dict[str, Any] = {
         "workspaceId": scope.workspace_id,
         "reportType": report_type,
@@ -425,11 +502,11 @@ async def report(
         },
         "groupBy": list(group_by),
         "balance": await credits.balance(conn, scope.workspace_id),
-        "totals": await _totals(conn, s),
+        "totals": totals,
         "rows": rows,
         "breakdowns": breakdowns,
     }
-    if q.limit is not None or q.offset:
+    if paged:
         more = q.limit is not None and q.offset + q.limit < total
         out["page"] = {
             "offset": q.offset,
@@ -438,6 +515,60 @@ async def report(
             "nextOffset": q.offset + (q.limit or 0) if more else None,
         }
     return out
+
+
+async def _count(conn: AsyncConnection, s: Any, cols: tuple[str, ...], postgres: bool) -> int:
+    """How many rows a set has, for a page past its end (the page itself brought none)."""
+    g, _ = _all_sets(s, [cols], postgres)
+    kept = select(g).where(g.c.kind == "charge", g.c.runs != 0).subquery()
+    return int(await conn.scalar(select(func.count()).select_from(kept)) or 0)
+
+
+def _order(k: Any, postgres: bool) -> list[Any]:
+    order: list[Any] = [k.c.gid]
+    for col in _COLUMNS:
+        expr: Any = k.c[col]
+        if postgres and col not in ("day", "user_id"):
+            expr = expr.collate("C")  # Python's order: code points, not locale
+        order.append(expr.asc().nulls_last())
+    return order
+
+
+def _named_sets(
+    s: Any, sets: list[tuple[str, ...]], postgres: bool, page: ReportQuery | None = None
+) -> tuple[Select[Any], list[Any], dict[tuple[str, ...], int]]:
+    """``_all_sets`` with usage rows only (charges that ran) except in the totals set, the
+    credits and the names of users, tables and fields: (the select, its order, the gids).
+    With ``page``, only that page of the rows (one set), and ``n``: how many there are; the
+    names are looked up for the page's rows alone."""
+    g, gids = _all_sets(s, sets, postgres)
+    total = or_(g.c.gid == gids[()]) if () in gids else false()
+    k = select(g).where(or_(and_(g.c.kind == "charge", g.c.runs != 0), total)).subquery("kept")
+    if page is not None:
+        cut = (
+            select(*k.c, func.count().over().label("n"))
+            .order_by(*_order(k, postgres))
+            .offset(page.offset)
+        )
+        if page.limit is not None:
+            cut = cut.limit(page.limit)
+        k = cut.subquery("page")
+    order = _order(k, postgres)
+    stmt = (
+        select(
+            *(c for c in k.c if c.name != "n"),
+            (-k.c.amount).label("credits"),
+            User.name.label("userName"),
+            User.email.label("userEmail"),
+            Table.name.label("tableName"),
+            Field.name.label("fieldName"),
+            *([k.c.n] if page is not None else []),
+        )
+        .outerjoin(User, User.id == k.c.user_id)
+        .outerjoin(Table, Table.id == k.c.table_id)
+        .outerjoin(Field, and_(Field.id == k.c.field_id, Field.table_id == k.c.table_id))
+    )
+    return stmt, order, gids
 
 
 async def _in_ledger(conn: AsyncConnection, scope: Scope, cond: ColumnElement[bool]) -> bool:
