@@ -12,7 +12,7 @@ from ...wire import (
     Me,
     Success,
 )
-from ..deps import Conn, CurrentActor, Secret, get_settings
+from ..deps import Conn, CurrentActor, Secret, app_state, get_settings
 from ..errors import Unauthorized
 from ..security import client_address
 from ..services import accounts
@@ -28,7 +28,7 @@ async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> 
     settings = get_settings(request)
     peer = request.client.host if request.client else None
     address = client_address(
-        peer, request.headers.getlist("x-forwarded-for"), request.app.state.trusted_proxies
+        peer, request.headers.getlist("x-forwarded-for"), app_state(request).trusted_proxies
     )
     throttle = accounts.Throttle.of(settings, body.email, address)
     await accounts.check_throttle(conn, throttle)
@@ -62,7 +62,7 @@ async def logout(
     cookie = request.cookies.get("claysession")
     await accounts.logout(conn, secret, cookie, everywhere=everywhere)
     if cookie:
-        request.app.state.auth_cache.forget(cookie)
+        app_state(request).auth_cache.forget(cookie)
     response = JSONOut({"success": True})
     response.delete_cookie("claysession", path="/")
     return response

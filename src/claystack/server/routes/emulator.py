@@ -9,6 +9,7 @@ from ...wire import (
     Readiness,
     ResetDone,
 )
+from ..deps import get_database, get_settings
 from ..errors import NoMatchingURL, ServiceUnavailable
 from . import JSONOut, ok, router
 
@@ -24,7 +25,7 @@ async def health(request: Request) -> JSONOut:
     return JSONOut(
         {
             "status": "ok",
-            "database": request.app.state.db.engine.dialect.name,
+            "database": get_database(request).engine.dialect.name,
             "version": lifecycle.version(),
         }
     )
@@ -37,7 +38,7 @@ async def ready(request: Request) -> JSONOut:
     from .. import lifecycle
     from ..storage import migrate
 
-    db = request.app.state.db
+    db = get_database(request)
     try:
         await lifecycle.ping(request.app)
         missing = await migrate.pending(db)
@@ -60,7 +61,7 @@ async def reset(request: Request) -> JSONOut:
     ``CLAYSTACK_ENABLE_RESET=1``; otherwise a 404 that says how to enable it)."""
     from .. import lifecycle
 
-    if not request.app.state.settings.enable_reset:
+    if not get_settings(request).enable_reset:
         raise NoMatchingURL(
             "Reset is disabled on this server; start it with CLAYSTACK_ENABLE_RESET=1 "
             "(or `claystack serve --enable-reset`) to allow POST /_claystack/reset"

@@ -25,6 +25,7 @@ from ..deps import (
     ImportDep,
     Secret,
     TableReadDep,
+    app_state,
     get_settings,
     public_base_url,
     viewer_may_call,
@@ -39,7 +40,7 @@ ViewId = Annotated[str, Path(alias="viewId")]
 
 def _submit(request: Request, background: BackgroundTasks, kind: str, job_id: str) -> None:
     """Starts the job once the request's transaction has committed."""
-    jobs = request.app.state.jobs
+    jobs = app_state(request).job_runner()
 
     async def start() -> None:  # async: a plain function would run in a worker thread
         jobs.submit(kind, job_id)

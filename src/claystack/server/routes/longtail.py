@@ -29,6 +29,7 @@ from ..deps import (
     WorkbookDep,
     WorkspaceReadScope,
     WorkspaceScope,
+    get_database,
     get_settings,
     read_only,
 )
@@ -123,7 +124,7 @@ async def run_enrichment(
     """Runs one local action (a normalizer, a lookup, a function) on ``inputs`` once,
     outside any table; free. Actions that need a provider answer 400."""
     out = await longtail.run_enrichment(
-        conn, actor, body.model_dump(), get_settings(request), request.app.state.db
+        conn, actor, body.model_dump(), get_settings(request), get_database(request)
     )
     return JSONOut(out)
 
