@@ -38,7 +38,7 @@ async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> 
         # Answered rather than raised: the failure just counted must be committed.
         return Unauthorized("Invalid email or password").to_response()
     await accounts.login_succeeded(conn, throttle)
-    response = JSONOut({"user": result.user})
+    response = JSONOut(LoginOut.build(user=result.user))
     response.set_cookie(
         "claysession",
         result.cookie,
@@ -63,7 +63,7 @@ async def logout(
     await accounts.logout(conn, secret, cookie, everywhere=everywhere)
     if cookie:
         app_state(request).auth_cache.forget(cookie)
-    response = JSONOut({"success": True})
+    response = JSONOut(Success.build(success=True))
     response.delete_cookie("claysession", path="/")
     return response
 
@@ -78,11 +78,13 @@ async def me(conn: Conn, actor: CurrentActor, secret: Secret) -> JSONOut:
 async def rotate_api_token(conn: Conn, actor: CurrentActor, secret: Secret) -> JSONOut:
     """Replaces the caller's API token with a new one; the old token stops working at once,
     in every server process."""
-    return JSONOut({"apiToken": await accounts.rotate_api_token(conn, secret, actor.user_id)})
+    return JSONOut(
+        ApiTokenOut.build(apiToken=await accounts.rotate_api_token(conn, secret, actor.user_id))
+    )
 
 
 @api.delete("/v3/me/api-token", responses=ok(Success))
 async def revoke_api_token(conn: Conn, actor: CurrentActor) -> JSONOut:
     """Revokes the caller's API token; ``POST /v3/me/api-token`` makes a new one."""
     await accounts.revoke_api_token(conn, actor.user_id)
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))

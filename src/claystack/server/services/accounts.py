@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Me
+from ...wire import User as UserOut
 from .. import security
 from ..config import Settings
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized
@@ -19,7 +21,7 @@ from .common import ROLES, Actor, iso, now_ms
 
 @dataclass(frozen=True)
 class Login:
-    user: dict[str, Any]
+    user: UserOut
     cookie: str
 
 
@@ -34,8 +36,8 @@ async def instance_secret(conn: AsyncConnection, settings: Settings) -> str:
     return value
 
 
-def _user_out(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "email": row.email, "name": row.name}
+def _user_out(row: Any) -> UserOut:
+    return UserOut.build(id=row.id, email=row.email, name=row.name)
 
 
 async def create_user(
@@ -271,19 +273,19 @@ async def set_password(conn: AsyncConnection, user_id: int, password: str) -> No
     await revoke_sessions(conn, user_id)
 
 
-async def me(conn: AsyncConnection, secret: str, actor: Actor) -> dict[str, Any]:
+async def me(conn: AsyncConnection, secret: str, actor: Actor) -> Me:
     row = (await conn.execute(select(User).where(User.id == actor.user_id))).one()
-    return {
-        "id": row.id,
-        "email": row.email,
-        "name": row.name,
-        "username": row.email.split("@")[0],
-        "apiToken": None
+    return Me.build(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        username=row.email.split("@")[0],
+        apiToken=None
         if row.api_token_revoked_at is not None
         else security.api_token_for(secret, row.id, row.token_salt),
-        "defaultWorkspaceId": row.default_workspace_id,
-        "createdAt": iso(row.created_at),
-    }
+        defaultWorkspaceId=row.default_workspace_id,
+        createdAt=iso(row.created_at),
+    )
 
 
 async def rotate_api_token(conn: AsyncConnection, secret: str, user_id: int) -> str:
