@@ -60,7 +60,7 @@ async def export_table(
     """Starts a CSV export of every row, in the columns of the table's first view. Poll
     ``GET /v3/exports/{id}`` until FINISHED for its ``downloadUrl``. A read: any role."""
     out = await exports.create_export(conn, table.scope, table.row, None)
-    _submit(request, background, "export", out["id"])
+    _submit(request, background, "export", out.id)
     return JSONOut(out)
 
 
@@ -77,7 +77,7 @@ async def export_view(
     """Starts a CSV export of the rows the view shows (its filter, sort and window), its
     visible columns in its order, values as displayed."""
     out = await exports.create_export(conn, table.scope, table.row, view_id)
-    _submit(request, background, "export", out["id"])
+    _submit(request, background, "export", out.id)
     return JSONOut(out)
 
 
@@ -195,7 +195,7 @@ async def create_import(
     out = await imports.create_import(
         conn, actor, get_settings(request), body.model_dump(exclude_unset=False)
     )
-    _submit(request, background, "import", out["id"])
+    _submit(request, background, "import", out.id)
     return JSONOut(out)
 
 
