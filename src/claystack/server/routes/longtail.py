@@ -71,7 +71,7 @@ async def get_signal(
     scope: WorkspaceReadScope, signal_id: Annotated[str, Path(alias="signalId")]
 ) -> JSONOut:
     """No signal exists on claystack: 404."""
-    return JSONOut(longtail.signal(signal_id))
+    longtail.signal(signal_id)
 
 
 @api.get(
@@ -132,7 +132,7 @@ async def run_enrichment(
 @api.get("/v3/resources/starred", responses=ok(StarredOut))
 async def starred(scope: DefaultReadScope) -> JSONOut:
     """Starred resources: none."""
-    return JSONOut({"starredResources": []})
+    return JSONOut(StarredOut.build(starredResources=[]))
 
 
 @api.get("/v3/resources/{resourceId:path}/star", responses=ok(IsStarred))
@@ -140,13 +140,13 @@ async def is_starred(
     scope: DefaultReadScope, resource_id: Annotated[str, Path(alias="resourceId")]
 ) -> JSONOut:
     """Whether a resource (``{package}%2F{key}``) is starred: never on claystack."""
-    return JSONOut({"isStarred": False})
+    return JSONOut(IsStarred.build(isStarred=False))
 
 
 @api.get("/v3/workspaces/{workspaceId}/default-credit-limits", responses=ok(CreditLimit))
 async def default_credit_limits(scope: WorkspaceReadScope) -> JSONOut:
     """No default credit limit is set on claystack."""
-    return JSONOut({"creditLimit": None})
+    return JSONOut(CreditLimit.build(creditLimit=None))
 
 
 @api.get(
