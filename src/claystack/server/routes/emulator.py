@@ -23,11 +23,11 @@ async def health(request: Request) -> JSONOut:
 
     await lifecycle.ping(request.app)
     return JSONOut(
-        {
-            "status": "ok",
-            "database": get_database(request).engine.dialect.name,
-            "version": lifecycle.version(),
-        }
+        Health.build(
+            status="ok",
+            database=get_database(request).engine.dialect.name,
+            version=lifecycle.version(),
+        )
     )
 
 
@@ -47,11 +47,11 @@ async def ready(request: Request) -> JSONOut:
     if missing:
         raise ServiceUnavailable(f"Migrations pending: {', '.join(sorted(missing))}")
     return JSONOut(
-        {
-            "status": "ready",
-            "database": db.engine.dialect.name,
-            "migrations": sorted(migrate.head_revisions()),
-        }
+        Readiness.build(
+            status="ready",
+            database=db.engine.dialect.name,
+            migrations=sorted(migrate.head_revisions()),
+        )
     )
 
 
@@ -67,4 +67,4 @@ async def reset(request: Request) -> JSONOut:
             "(or `claystack serve --enable-reset`) to allow POST /_claystack/reset"
         )
     seeded = await lifecycle.reset(request.app)
-    return JSONOut({"status": "ok", "seeded": seeded})
+    return JSONOut(ResetDone.build(status="ok", seeded=seeded))
