@@ -122,4 +122,4 @@ async def search_view(
     """Cells of the view's visible columns containing ``searchTerm`` (any case)."""
     indexer = app_state(request).indexer()
     hits = await view_edits.search(conn, table, view_id, body.searchTerm, indexer.request)
-    return JSONOut({"results": hits})
+    return JSONOut(ViewSearchOut.build(results=hits))
