@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
-from . import lifecycle, security
+from . import lifecycle
 from .config import Settings
 from .errors import (
     BadRequest,
@@ -94,7 +94,6 @@ class _App(FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    security.use_password_cost(settings.password_hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

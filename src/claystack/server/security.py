@@ -19,25 +19,20 @@ _HASHERS = {
     "standard": PasswordHasher(),
     "low": PasswordHasher(time_cost=1, memory_cost=64, parallelism=1),
 }
-_hasher = _HASHERS["standard"]
 # Verified against when the email is unknown, so both paths cost the same.
 _DUMMY_HASHES = {cost: h.hash("claystack-dummy-password") for cost, h in _HASHERS.items()}
 
 
-def use_password_cost(cost: str) -> None:
-    """Chooses the argon2 parameters new hashes get (``Settings.password_hash_cost``); a hash
-    keeps the parameters it was made with, so verifying works whatever the choice."""
-    global _hasher
-    _hasher = _HASHERS[cost]
+async def hash_password(password: str, *, cost: str) -> str:
+    """An argon2 hash with the parameters ``cost`` names (``Settings.password_hash_cost``); a
+    hash keeps the parameters it was made with, so verifying works whatever the choice."""
+    return await anyio.to_thread.run_sync(_HASHERS[cost].hash, password)
 
 
-async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
-
-
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    hasher = _hasher
-    dummy = _DUMMY_HASHES["standard" if hasher is _HASHERS["standard"] else "low"]
+async def verify_password(password_hash: str | None, password: str, *, cost: str) -> bool:
+    """Whether ``password`` matches; an unknown user (no hash) costs a check all the same."""
+    hasher = _HASHERS[cost]
+    dummy = _DUMMY_HASHES[cost]
 
     def check() -> bool:
         try:

@@ -47,6 +47,7 @@ async def create_user(
     email: str,
     name: str,
     password: str,
+    cost: str,
     user_id: int | None = None,
 ) -> dict[str, Any]:
     email = email.strip().lower()
@@ -60,7 +61,7 @@ async def create_user(
     values: dict[str, Any] = {
         "email": email,
         "name": name or email.split("@")[0],
-        "password_hash": await security.hash_password(password),
+        "password_hash": await security.hash_password(password, cost=cost),
         "token_salt": salt,
         "api_token_hash": "",
         "created_at": now_ms(),
@@ -147,7 +148,8 @@ async def login(
             )
         )
     ).first()
-    if not await security.verify_password(row.password_hash if row else None, password):
+    hashed = row.password_hash if row else None
+    if not await security.verify_password(hashed, password, cost=settings.password_hash_cost):
         return None
     assert row is not None
     cookie, token = security.new_session_cookie(secret)
@@ -261,14 +263,14 @@ async def revoke_sessions(conn: AsyncConnection, user_id: int) -> None:
     await _revoked(conn, user_id)
 
 
-async def set_password(conn: AsyncConnection, user_id: int, password: str) -> None:
+async def set_password(conn: AsyncConnection, user_id: int, password: str, *, cost: str) -> None:
     """Changes the password and ends every session of the user."""
     if len(password) < 8:
         raise BadRequest("Password must be at least 8 characters long")
     await conn.execute(
         update(User)
         .where(User.id == user_id)
-        .values(password_hash=await security.hash_password(password))
+        .values(password_hash=await security.hash_password(password, cost=cost))
     )
     await revoke_sessions(conn, user_id)
 
@@ -389,6 +391,7 @@ async def seed_demo(
         email=settings.demo_email,
         name=settings.demo_name,
         password=settings.demo_password,
+        cost=settings.password_hash_cost,
         user_id=1,
     )
     ws_id = await create_workspace(
