@@ -267,7 +267,12 @@ async def other_user(app: FastAPI) -> AsyncIterator[UserFactory]:
         db = app.state.db
         async with db.transaction(write=True) as conn:
             await accounts.create_user(
-                conn, app.state.secret, email=email, name="Other", password="other-password"
+                conn,
+                app.state.secret,
+                email=email,
+                name="Other",
+                password="other-password",
+                cost=app.state.settings.password_hash_cost,
             )
             if workspace is None:
                 uid = await accounts.login(

@@ -175,7 +175,9 @@ async def test_logout_all_and_password_change_end_every_session(
     session = {"Cookie": f"claysession={client.cookies['claysession']}"}
     assert await works(second_app, session) == 200
     async with app.state.db.transaction(write=True) as conn:
-        await accounts.set_password(conn, 1, "a-new-password")
+        await accounts.set_password(
+            conn, 1, "a-new-password", cost=app.state.settings.password_hash_cost
+        )
     assert await works(second_app, session) == 401 and await works(app, session) == 401
     await login(client, DEMO_EMAIL, "a-new-password")
 

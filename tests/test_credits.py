@@ -213,7 +213,12 @@ async def _user(
     """A new user, member of ``workspace`` or owner of a new one: (client, user id, ws)."""
     async with app.state.db.transaction(write=True) as conn:
         user = await accounts.create_user(
-            conn, app.state.secret, email=email, name=email.split("@")[0], password="pass-word"
+            conn,
+            app.state.secret,
+            email=email,
+            name=email.split("@")[0],
+            password="pass-word",
+            cost=app.state.settings.password_hash_cost,
         )
         if workspace is None:
             workspace = await accounts.create_workspace(

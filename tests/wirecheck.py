@@ -5,17 +5,23 @@ each JSON answer, finds its route's declared response in the app's OpenAPI docum
 ``claystack.wire``) and validates the body with JSON Schema: a missing field, a mistyped one or
 a wrong enum value fails the test that made the request. Errors (4xx/5xx) are checked against
 Clay's ``{type, message}`` envelope. A 2xx JSON answer of a route that declares no model fails
-too, unless the route is listed in ``UNDECLARED``.
+too, unless the route is listed in ``UNDECLARED``. A 2xx answer of a route that declares an
+object model must also have been rendered from that model (``Model.build``), not a dict: the
+services answer with wire models (docs/architecture.md, "Answers").
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 import jsonschema
 import orjson
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from claystack.server.routes import JSONOut
+from claystack.wire import WireModel
 
 # (method, path) of routes whose 2xx answer is JSON but declares no wire model. Keep it empty.
 UNDECLARED: frozenset[tuple[str, str]] = frozenset()
@@ -37,7 +43,20 @@ class WireMismatch(AssertionError):
     """An answer that does not match the wire model its route declares."""
 
 
+# What the request's JSONOut answers were rendered from (set per request by the middleware).
+_RENDERED: ContextVar[list[Any] | None] = ContextVar("wirecheck_rendered", default=None)
+_render = JSONOut.render
+
+
+def _recording_render(self: JSONOut, content: Any) -> bytes:
+    seen = _RENDERED.get()
+    if seen is not None:
+        seen.append(content)
+    return _render(self, content)
+
+
 def install(app: FastAPI) -> None:
+    JSONOut.render = _recording_render  # type: ignore[method-assign]
     app.add_middleware(_WireCheck, fastapi_app=app)
 
 
@@ -95,7 +114,9 @@ def _validator(doc: dict[str, Any], path: str, method: str, status: str) -> Any:
     return validator
 
 
-def check(app: FastAPI, scope: Scope, status: int, body: bytes) -> None:
+def check(
+    app: FastAPI, scope: Scope, status: int, body: bytes, rendered: list[Any] | None = None
+) -> None:
     """Validates one JSON answer; raises :class:`WireMismatch` on a mismatch."""
     method = scope["method"].lower()
     # The app's middleware strips a trailing slash before routing.
@@ -109,6 +130,12 @@ def check(app: FastAPI, scope: Scope, status: int, body: bytes) -> None:
         if (method.upper(), path) in UNDECLARED:
             return
         raise WireMismatch(f"{method.upper()} {path} answered {status} JSON but declares no model")
+    if rendered and status < 300 and "$ref" in validator.schema:
+        if not isinstance(rendered[-1], WireModel):
+            raise WireMismatch(
+                f"{method.upper()} {path} answered a {type(rendered[-1]).__name__}, not the wire "
+                f"model it declares ({validator.schema['$ref'].rsplit('/', 1)[-1]}.build)"
+            )
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
         lines = [f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in errors[:5]]
@@ -128,6 +155,8 @@ class _WireCheck:
             return
         held: list[Message] = []
         state: dict[str, Any] = {"json": False, "status": 0}
+        rendered: list[Any] = []
+        _RENDERED.set(rendered)
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -144,7 +173,7 @@ class _WireCheck:
                     m.get("body", b"") for m in held if m["type"] != "http.response.start"
                 )
                 if body and scope.get("method") != "HEAD":
-                    check(self.fastapi_app, scope, state["status"], body)
+                    check(self.fastapi_app, scope, state["status"], body, rendered)
                 for m in held:
                     await send(m)
                 held.clear()

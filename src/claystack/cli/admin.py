@@ -50,7 +50,14 @@ def users_create(
         from ..server.services import accounts
 
         secret = await accounts.instance_secret(conn, settings)
-        user = await accounts.create_user(conn, secret, email=email, name=name, password=password)
+        user = await accounts.create_user(
+            conn,
+            secret,
+            email=email,
+            name=name,
+            password=password,
+            cost=settings.password_hash_cost,
+        )
         if workspace is None:
             ws = await accounts.create_workspace(
                 conn,
@@ -114,7 +121,8 @@ def users_set_password(
     async def run(conn: Any, settings: Any) -> None:
         from ..server.services import accounts
 
-        await accounts.set_password(conn, await accounts.user_id_by_email(conn, email), password)
+        user_id = await accounts.user_id_by_email(conn, email)
+        await accounts.set_password(conn, user_id, password, cost=settings.password_hash_cost)
 
     _, where = _with_db(run, data_dir, database_url)
     console.print(

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
-from . import gctune, lifecycle, security
+from . import gctune, lifecycle
 from .config import Settings
 from .errors import (
     BadRequest,
@@ -50,6 +50,7 @@ from .routes import (
 )
 from .security import AuthCache, parse_networks
 from .services.webhooks import WebhookIngest
+from .state import AppState, state_of
 from .storage.engine import Database
 
 
@@ -93,7 +94,6 @@ class _App(FastAPI):
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    security.use_password_cost(settings.password_hash_cost)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await lifecycle.stop(app)
-            await app.state.db.dispose()
+            await state_of(app).db.dispose()
 
     app = _App(
         title="claystack",
@@ -113,12 +113,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.db = Database.from_settings(settings)
-    app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
-    app.state.webhooks = WebhookIngest(app.state.db, settings)
-    app.state.db.listeners.source_changed = app.state.webhooks.forget
-    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
+    db = Database.from_settings(settings)
+    webhooks = WebhookIngest(db, settings)
+    db.listeners.source_changed = webhooks.forget
+    app.state = AppState(  # type: ignore[assignment]
+        settings=settings,
+        db=db,
+        auth_cache=AuthCache(settings.auth_cache_seconds),
+        webhooks=webhooks,
+        trusted_proxies=parse_networks(settings.trusted_proxies),
+    )
 
     # Starlette matches routes in order; the hottest paths (records, count) go first.
     modules = (

@@ -15,20 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .config import Settings
 from .errors import Forbidden, NotFound, Unauthorized
-from .security import AuthCache
 from .services import accounts, app_accounts, exports, imports, sources, tables, workspaces
 from .services.common import Actor, Scope
 from .services.sources import SourceRef
 from .services.tables import TableRef
+from .state import AppState, state_of
 from .storage.engine import Database
 from .storage.uow import UnitOfWork
 
 _SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def app_state(request: Request) -> AppState:
+    """The app's typed state (``server/state.py``): every read of it goes through here."""
+    return state_of(request.app)
+
+
 def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_state(request).settings
 
 
 def public_base_url(request: Request) -> str:
@@ -39,8 +43,7 @@ def public_base_url(request: Request) -> str:
 
 
 def get_database(request: Request) -> Database:
-    db: Database = request.app.state.db
-    return db
+    return app_state(request).db
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -87,18 +90,17 @@ Conn = Annotated[AsyncConnection, Depends(connection, scope="function")]
 
 
 async def secret_key(request: Request, conn: Conn) -> str:
-    cached: str | None = getattr(request.app.state, "secret", None)
-    if cached is None:
-        cached = await accounts.instance_secret(conn, get_settings(request))
-        request.app.state.secret = cached
-    return cached
+    state = app_state(request)
+    if state.secret is None:
+        state.secret = await accounts.instance_secret(conn, state.settings)
+    return state.secret
 
 
 Secret = Annotated[str, Depends(secret_key, scope="function")]
 
 
 async def current_actor(request: Request, conn: Conn, secret: Secret) -> Actor:
-    cache: AuthCache = request.app.state.auth_cache
+    cache = app_state(request).auth_cache
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         credential = auth[7:].strip()

@@ -16,6 +16,7 @@ from .enrichment.actions import _http as http_clients
 from .indexer import SearchIndexer
 from .jobs import JobRunner
 from .services import accounts
+from .state import AppState, state_of
 from .storage import migrate, search_index
 from .storage.models import Base, CellStatusCount, CreditRollup, Instance
 
@@ -30,15 +31,16 @@ def version() -> str:
 
 
 async def start(app: FastAPI) -> None:
-    db, settings = app.state.db, app.state.settings
+    state = state_of(app)
+    db, settings = state.db, state.settings
     await migrate.upgrade(db)
     async with db.transaction(write=True) as conn:
         # Processes starting together must not both create the secret or the demo login.
         await migrate.lock_for_startup(conn)
-        app.state.secret = await accounts.instance_secret(conn, settings)
-        app.state.webhooks.secret = app.state.secret
-        seeded = await accounts.seed_demo(conn, settings, app.state.secret)
-    app.state.seeded = seeded
+        state.secret = await accounts.instance_secret(conn, settings)
+        state.webhooks.secret = state.secret
+        seeded = await accounts.seed_demo(conn, settings, state.secret)
+    state.seeded = seeded
     if seeded:
         log.warning(
             "claystack: created demo user %s (password %r) in workspace %s",
@@ -46,67 +48,65 @@ async def start(app: FastAPI) -> None:
             settings.demo_password,
             seeded["workspaceId"],
         )
-    await security.prepare_dummy_hash()
+    await security.prepare_dummy_hash(settings.password_hash_cost)
     await _start_workers(app)
 
 
 async def _start_workers(app: FastAPI) -> None:
     """New run workers (when enabled) and job runner: nothing in memory is left from before."""
-    db, settings = app.state.db, app.state.settings
+    state = state_of(app)
+    db, settings = state.db, state.settings
     if settings.run_workers:
         # No recovery step: the jobs of a process that died come back as their leases lapse.
         runner = Runner(db, settings)
         runner.start()
-        app.state.runner = runner
-    db.listeners.jobs_queued = lambda: _wake_runner(app)
-    jobs = JobRunner(db, settings, wake_runs=lambda: _wake_runner(app))
+        state.runner = runner
+    db.listeners.jobs_queued = lambda: _wake_runner(state)
+    jobs = JobRunner(db, settings, wake_runs=lambda: _wake_runner(state))
     jobs.start()
-    app.state.jobs = jobs
-    app.state.search_indexer = SearchIndexer(db)
+    state.jobs = jobs
+    state.search_indexer = SearchIndexer(db)
 
 
-def _wake_runner(app: FastAPI) -> None:
-    runner: Runner | None = getattr(app.state, "runner", None)
-    if runner is not None:
-        runner.wake()
+def _wake_runner(state: AppState) -> None:
+    if state.runner is not None:
+        state.runner.wake()
 
 
 async def stop(app: FastAPI) -> None:
     """Drains the webhook writer, stops the run workers (the jobs in hand finish within
     ``shutdown_grace_seconds`` or are released), closes outbound HTTP sessions."""
-    await app.state.webhooks.close()
-    jobs: JobRunner | None = getattr(app.state, "jobs", None)
-    if jobs is not None:
-        await jobs.stop()
-    await _stop_indexer(app)
-    runner: Runner | None = getattr(app.state, "runner", None)
-    if runner is not None:
-        await runner.stop()
+    state = state_of(app)
+    await state.webhooks.close()
+    if state.jobs is not None:
+        await state.jobs.stop()
+    await _stop_indexer(state)
+    if state.runner is not None:
+        await state.runner.stop()
     await http_clients.aclose()
 
 
-async def _stop_indexer(app: FastAPI) -> None:
-    indexer: SearchIndexer | None = getattr(app.state, "search_indexer", None)
-    if indexer is not None:
-        await indexer.stop()
+async def _stop_indexer(state: AppState) -> None:
+    if state.search_indexer is not None:
+        await state.search_indexer.stop()
 
 
 async def ping(app: FastAPI) -> None:
-    async with app.state.db.transaction(write=False) as conn:
+    async with state_of(app).db.transaction(write=False) as conn:
         await conn.execute(text("SELECT 1"))
 
 
 async def reset(app: FastAPI) -> dict[str, Any] | None:
     """Empties every table but ``instance`` and seeds again, in one transaction; the run
     workers and job runner start anew (no rate-limit buckets or plans of before)."""
-    db, settings = app.state.db, app.state.settings
-    runner: Runner | None = getattr(app.state, "runner", None)
-    if runner is not None:
-        await runner.stop(grace=0)
-    jobs: JobRunner | None = getattr(app.state, "jobs", None)
+    state = state_of(app)
+    db, settings = state.db, state.settings
+    if state.runner is not None:
+        await state.runner.stop(grace=0)
+    jobs = state.jobs
     if jobs is not None:
         await jobs.stop()
-    await _stop_indexer(app)
+    await _stop_indexer(state)
     async with db.transaction(write=True) as conn:
         names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
         if db.is_sqlite:
@@ -121,9 +121,9 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
             await conn.exec_driver_sql(search_index.RESET["sqlite"])
         else:
             await conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
-        seeded = await accounts.seed_demo(conn, settings, app.state.secret)
-    app.state.auth_cache.forget()
-    app.state.webhooks.reset()
+        seeded = await accounts.seed_demo(conn, settings, state.require_secret())
+    state.auth_cache.forget()
+    state.webhooks.reset()
     if jobs is not None:
         await _start_workers(app)
     return seeded

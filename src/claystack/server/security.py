@@ -20,7 +20,6 @@ _HASHERS = {
     "standard": PasswordHasher(),
     "low": PasswordHasher(time_cost=1, memory_cost=64, parallelism=1),
 }
-_hasher = _HASHERS["standard"]
 
 
 @cache
@@ -30,30 +29,21 @@ def _dummy_hash(cost: str) -> str:
     return _HASHERS[cost].hash("claystack-dummy-password")
 
 
-def use_password_cost(cost: str) -> None:
-    """Chooses the argon2 parameters new hashes get (``Settings.password_hash_cost``); a hash
-    keeps the parameters it was made with, so verifying works whatever the choice."""
-    global _hasher
-    _hasher = _HASHERS[cost]
+async def hash_password(password: str, *, cost: str) -> str:
+    """An argon2 hash with the parameters ``cost`` names (``Settings.password_hash_cost``); a
+    hash keeps the parameters it was made with, so verifying works whatever the choice."""
+    return await anyio.to_thread.run_sync(_HASHERS[cost].hash, password)
 
 
-async def hash_password(password: str) -> str:
-    return await anyio.to_thread.run_sync(_hasher.hash, password)
-
-
-def _cost_of(hasher: PasswordHasher) -> str:
-    return "standard" if hasher is _HASHERS["standard"] else "low"
-
-
-async def prepare_dummy_hash() -> None:
+async def prepare_dummy_hash(cost: str) -> None:
     """Makes the dummy hash at start-up (in a thread), so that the first login with an unknown
     email costs what every later one does."""
-    await anyio.to_thread.run_sync(_dummy_hash, _cost_of(_hasher))
+    await anyio.to_thread.run_sync(_dummy_hash, cost)
 
 
-async def verify_password(password_hash: str | None, password: str) -> bool:
-    hasher = _hasher
-    cost = _cost_of(hasher)
+async def verify_password(password_hash: str | None, password: str, *, cost: str) -> bool:
+    """Whether ``password`` matches; an unknown user (no hash) costs a check all the same."""
+    hasher = _HASHERS[cost]
 
     def check() -> bool:
         try:

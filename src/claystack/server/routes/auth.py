@@ -12,7 +12,7 @@ from ...wire import (
     Me,
     Success,
 )
-from ..deps import Conn, CurrentActor, Secret, get_settings
+from ..deps import Conn, CurrentActor, Secret, app_state, get_settings
 from ..errors import Unauthorized
 from ..security import client_address
 from ..services import accounts
@@ -28,7 +28,7 @@ async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> 
     settings = get_settings(request)
     peer = request.client.host if request.client else None
     address = client_address(
-        peer, request.headers.getlist("x-forwarded-for"), request.app.state.trusted_proxies
+        peer, request.headers.getlist("x-forwarded-for"), app_state(request).trusted_proxies
     )
     throttle = accounts.Throttle.of(settings, body.email, address)
     await accounts.check_throttle(conn, throttle)
@@ -38,7 +38,7 @@ async def login(body: LoginIn, request: Request, conn: Conn, secret: Secret) -> 
         # Answered rather than raised: the failure just counted must be committed.
         return Unauthorized("Invalid email or password").to_response()
     await accounts.login_succeeded(conn, throttle)
-    response = JSONOut({"user": result.user})
+    response = JSONOut(LoginOut.build(user=result.user))
     response.set_cookie(
         "claysession",
         result.cookie,
@@ -62,8 +62,8 @@ async def logout(
     cookie = request.cookies.get("claysession")
     await accounts.logout(conn, secret, cookie, everywhere=everywhere)
     if cookie:
-        request.app.state.auth_cache.forget(cookie)
-    response = JSONOut({"success": True})
+        app_state(request).auth_cache.forget(cookie)
+    response = JSONOut(Success.build(success=True))
     response.delete_cookie("claysession", path="/")
     return response
 
@@ -78,11 +78,13 @@ async def me(conn: Conn, actor: CurrentActor, secret: Secret) -> JSONOut:
 async def rotate_api_token(conn: Conn, actor: CurrentActor, secret: Secret) -> JSONOut:
     """Replaces the caller's API token with a new one; the old token stops working at once,
     in every server process."""
-    return JSONOut({"apiToken": await accounts.rotate_api_token(conn, secret, actor.user_id)})
+    return JSONOut(
+        ApiTokenOut.build(apiToken=await accounts.rotate_api_token(conn, secret, actor.user_id))
+    )
 
 
 @api.delete("/v3/me/api-token", responses=ok(Success))
 async def revoke_api_token(conn: Conn, actor: CurrentActor) -> JSONOut:
     """Revokes the caller's API token; ``POST /v3/me/api-token`` makes a new one."""
     await accounts.revoke_api_token(conn, actor.user_id)
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))

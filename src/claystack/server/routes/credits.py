@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query, Request
 
@@ -75,6 +75,13 @@ def report_query(
 
 
 Report = Annotated[ReportQuery, Depends(report_query)]
+
+
+def _answer(report: dict[str, Any]) -> JSONOut:
+    # The report's SQL lives in services/credit_reports.py; its rows stay dicts in the model.
+    return JSONOut(CreditReport.build(**report))
+
+
 TypeKey = Annotated[str, Path(alias="type", description="The integration key")]
 
 
@@ -82,7 +89,7 @@ TypeKey = Annotated[str, Path(alias="type", description="The integration key")]
 async def workspace_credits(conn: Conn, scope: WorkspaceScope, q: Report) -> JSONOut:
     """A workspace's balance, grants and usage in a time range, by day, user, integration,
     table and field."""
-    return JSONOut(await credit_reports.report(conn, scope, "workspace", q))
+    return _answer(await credit_reports.report(conn, scope, "workspace", q))
 
 
 @api.get(
@@ -104,7 +111,7 @@ async def credit_reporting(
 ) -> JSONOut:
     """The hosted service's credit-reporting path; filters as query parameters."""
     kind = credit_reports.check_report_type(report_type)
-    return JSONOut(await credit_reports.report(conn, scope, kind, q))
+    return _answer(await credit_reports.report(conn, scope, kind, q))
 
 
 @api.get("/v3/users/{userId}/credits", responses=ok(CreditReport))
@@ -112,13 +119,13 @@ async def user_credits(
     conn: Conn, scope: DefaultScope, q: Report, user_id: Annotated[int, Path(alias="userId")]
 ) -> JSONOut:
     """One user's usage in the workspace (``?workspaceId=``, else the caller's default)."""
-    return JSONOut(await credit_reports.user_report(conn, scope, user_id, q))
+    return _answer(await credit_reports.user_report(conn, scope, user_id, q))
 
 
 @api.get("/v3/integrations/{type}/credits", responses=ok(CreditReport))
 async def integration_credits(conn: Conn, scope: DefaultScope, q: Report, key: TypeKey) -> JSONOut:
     """One integration's usage (``?workspaceId=``, else the caller's default workspace)."""
-    return JSONOut(await credit_reports.integration_report(conn, scope, key, "workspace", q))
+    return _answer(await credit_reports.integration_report(conn, scope, key, "workspace", q))
 
 
 @api.get("/v3/integrations/{type}/credits/report", responses=ok(CreditReport))
@@ -126,4 +133,4 @@ async def integration_credit_report(
     conn: Conn, scope: DefaultScope, q: Report, key: TypeKey
 ) -> JSONOut:
     """One integration's usage broken down by day, user, table and field."""
-    return JSONOut(await credit_reports.integration_report(conn, scope, key, "integration", q))
+    return _answer(await credit_reports.integration_report(conn, scope, key, "integration", q))

@@ -9,6 +9,7 @@ from ...wire import (
     Readiness,
     ResetDone,
 )
+from ..deps import get_database, get_settings
 from ..errors import NoMatchingURL, ServiceUnavailable
 from . import JSONOut, ok, router
 
@@ -22,11 +23,11 @@ async def health(request: Request) -> JSONOut:
 
     await lifecycle.ping(request.app)
     return JSONOut(
-        {
-            "status": "ok",
-            "database": request.app.state.db.engine.dialect.name,
-            "version": lifecycle.version(),
-        }
+        Health.build(
+            status="ok",
+            database=get_database(request).engine.dialect.name,
+            version=lifecycle.version(),
+        )
     )
 
 
@@ -37,7 +38,7 @@ async def ready(request: Request) -> JSONOut:
     from .. import lifecycle
     from ..storage import migrate
 
-    db = request.app.state.db
+    db = get_database(request)
     try:
         await lifecycle.ping(request.app)
         missing = await migrate.pending(db)
@@ -46,11 +47,11 @@ async def ready(request: Request) -> JSONOut:
     if missing:
         raise ServiceUnavailable(f"Migrations pending: {', '.join(sorted(missing))}")
     return JSONOut(
-        {
-            "status": "ready",
-            "database": db.engine.dialect.name,
-            "migrations": sorted(migrate.head_revisions()),
-        }
+        Readiness.build(
+            status="ready",
+            database=db.engine.dialect.name,
+            migrations=sorted(migrate.head_revisions()),
+        )
     )
 
 
@@ -60,10 +61,10 @@ async def reset(request: Request) -> JSONOut:
     ``CLAYSTACK_ENABLE_RESET=1``; otherwise a 404 that says how to enable it)."""
     from .. import lifecycle
 
-    if not request.app.state.settings.enable_reset:
+    if not get_settings(request).enable_reset:
         raise NoMatchingURL(
             "Reset is disabled on this server; start it with CLAYSTACK_ENABLE_RESET=1 "
             "(or `claystack serve --enable-reset`) to allow POST /_claystack/reset"
         )
     seeded = await lifecycle.reset(request.app)
-    return JSONOut({"status": "ok", "seeded": seeded})
+    return JSONOut(ResetDone.build(status="ok", seeded=seeded))

@@ -176,7 +176,11 @@ async def get_workspace_app_account(
 async def get_integration(conn: Conn, scope: DefaultScope, key: TypeKey) -> JSONOut:
     """One integration: its actions with inputs, outputs and credit prices, the credentials
     it needs, and the workspace's accounts for it."""
-    return JSONOut(await app_accounts.integration_with_accounts(conn, scope, key))
+    return JSONOut(
+        IntegrationEnvelope.build(
+            integration=await app_accounts.integration_with_accounts(conn, scope, key)
+        )
+    )
 
 
 @api.get("/v3/app-accounts/types", responses=ok(list[AccountTypeSummary]))
@@ -221,14 +225,16 @@ async def create_app_account(
         name=body.name,
         credentials=body.credentials,
     )
-    return JSONOut({"appAccount": account})
+    return JSONOut(AppAccountEnvelope.build(appAccount=account))
 
 
 @api.get("/v3/app-accounts/{accountId}", responses=ok(AppAccountEnvelope))
 async def get_app_account(conn: Conn, account: AppAccountDep) -> JSONOut:
     """One connected account (without its secrets)."""
     scope, account_id = account
-    return JSONOut({"appAccount": await app_accounts.get_account(conn, scope, account_id)})
+    return JSONOut(
+        AppAccountEnvelope.build(appAccount=await app_accounts.get_account(conn, scope, account_id))
+    )
 
 
 @api.patch("/v3/app-accounts/{accountId}", responses=ok(AppAccountEnvelope))
@@ -240,7 +246,7 @@ async def update_app_account(
     updated = await app_accounts.update_account(
         conn, scope, secret, account_id, name=body.name, credentials=body.credentials
     )
-    return JSONOut({"appAccount": updated})
+    return JSONOut(AppAccountEnvelope.build(appAccount=updated))
 
 
 @api.delete("/v3/app-accounts/{accountId}", responses=ok(Success))
@@ -248,4 +254,4 @@ async def delete_app_account(conn: Conn, account: AppAccountDep) -> JSONOut:
     """Deletes a connected account and its stored credentials."""
     scope, account_id = account
     await app_accounts.delete_account(conn, scope, account_id)
-    return JSONOut({"success": True})
+    return JSONOut(Success.build(success=True))

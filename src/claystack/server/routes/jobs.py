@@ -25,6 +25,7 @@ from ..deps import (
     ImportDep,
     Secret,
     TableReadDep,
+    app_state,
     get_settings,
     public_base_url,
     viewer_may_call,
@@ -39,7 +40,7 @@ ViewId = Annotated[str, Path(alias="viewId")]
 
 def _submit(request: Request, background: BackgroundTasks, kind: str, job_id: str) -> None:
     """Starts the job once the request's transaction has committed."""
-    jobs = request.app.state.jobs
+    jobs = app_state(request).job_runner()
 
     async def start() -> None:  # async: a plain function would run in a worker thread
         jobs.submit(kind, job_id)
@@ -59,7 +60,7 @@ async def export_table(
     """Starts a CSV export of every row, in the columns of the table's first view. Poll
     ``GET /v3/exports/{id}`` until FINISHED for its ``downloadUrl``. A read: any role."""
     out = await exports.create_export(conn, table.scope, table.row, None)
-    _submit(request, background, "export", out["id"])
+    _submit(request, background, "export", out.id)
     return JSONOut(out)
 
 
@@ -76,7 +77,7 @@ async def export_view(
     """Starts a CSV export of the rows the view shows (its filter, sort and window), its
     visible columns in its order, values as displayed."""
     out = await exports.create_export(conn, table.scope, table.row, view_id)
-    _submit(request, background, "export", out["id"])
+    _submit(request, background, "export", out.id)
     return JSONOut(out)
 
 
@@ -194,7 +195,7 @@ async def create_import(
     out = await imports.create_import(
         conn, actor, get_settings(request), body.model_dump(exclude_unset=False)
     )
-    _submit(request, background, "import", out["id"])
+    _submit(request, background, "import", out.id)
     return JSONOut(out)
 
 

@@ -29,6 +29,7 @@ from ..deps import (
     WorkbookDep,
     WorkspaceReadScope,
     WorkspaceScope,
+    get_database,
     get_settings,
     read_only,
 )
@@ -70,7 +71,7 @@ async def get_signal(
     scope: WorkspaceReadScope, signal_id: Annotated[str, Path(alias="signalId")]
 ) -> JSONOut:
     """No signal exists on claystack: 404."""
-    return JSONOut(longtail.signal(signal_id))
+    longtail.signal(signal_id)
 
 
 @api.get(
@@ -123,7 +124,7 @@ async def run_enrichment(
     """Runs one local action (a normalizer, a lookup, a function) on ``inputs`` once,
     outside any table; free. Actions that need a provider answer 400."""
     out = await longtail.run_enrichment(
-        conn, actor, body.model_dump(), get_settings(request), request.app.state.db
+        conn, actor, body.model_dump(), get_settings(request), get_database(request)
     )
     return JSONOut(out)
 
@@ -131,7 +132,7 @@ async def run_enrichment(
 @api.get("/v3/resources/starred", responses=ok(StarredOut))
 async def starred(scope: DefaultReadScope) -> JSONOut:
     """Starred resources: none."""
-    return JSONOut({"starredResources": []})
+    return JSONOut(StarredOut.build(starredResources=[]))
 
 
 @api.get("/v3/resources/{resourceId:path}/star", responses=ok(IsStarred))
@@ -139,13 +140,13 @@ async def is_starred(
     scope: DefaultReadScope, resource_id: Annotated[str, Path(alias="resourceId")]
 ) -> JSONOut:
     """Whether a resource (``{package}%2F{key}``) is starred: never on claystack."""
-    return JSONOut({"isStarred": False})
+    return JSONOut(IsStarred.build(isStarred=False))
 
 
 @api.get("/v3/workspaces/{workspaceId}/default-credit-limits", responses=ok(CreditLimit))
 async def default_credit_limits(scope: WorkspaceReadScope) -> JSONOut:
     """No default credit limit is set on claystack."""
-    return JSONOut({"creditLimit": None})
+    return JSONOut(CreditLimit.build(creditLimit=None))
 
 
 @api.get(

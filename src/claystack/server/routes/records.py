@@ -20,7 +20,7 @@ from ...wire import (
     Success,
     TableCount,
 )
-from ..deps import Conn, TableDep, TableReadDep, Work, read_only
+from ..deps import Conn, TableDep, TableReadDep, Work, get_settings, read_only
 from ..errors import InvalidParameter, PayloadTooLarge
 from ..services import records, runs
 from . import JSONOut, ok, raw_body, read_json, router
@@ -31,14 +31,13 @@ ViewId = Annotated[str, Path(alias="viewId")]
 
 
 def _check_batch(request: Request, size: int) -> None:
-    limit = request.app.state.settings.max_records_per_request
+    limit = get_settings(request).max_records_per_request
     if size > limit:
         raise PayloadTooLarge(f"At most {limit} records per request; split the batch")
 
 
 def _cell_cap(request: Request) -> int:
-    cap: int = request.app.state.settings.max_cell_bytes
-    return cap
+    return get_settings(request).max_cell_bytes
 
 
 async def _records_body(request: Request) -> list[dict[str, Any]]:

@@ -30,11 +30,13 @@ from ..deps import (
     TableDep,
     Work,
     WorkspaceReadScope,
+    app_state,
     public_base_url,
 )
 from ..errors import NotFound, PayloadTooLarge, as_clay_error
 from ..services import sources, subscriptions, tables, workspaces
 from ..services.webhooks import WebhookIngest
+from ..state import state_of
 from . import JSONOut, ok, router
 
 api = router("sources")
@@ -89,7 +91,7 @@ async def ingest(request: Request, hook: Annotated[str, Path(max_length=300)]) -
 
     Requests normally reach ``fast_ingest`` before FastAPI routing; this route documents
     the URL and serves the same way."""
-    return await _ingest(request.app.state.webhooks, hook, request.headers, request.stream())
+    return await _ingest(app_state(request).webhooks, hook, request.headers, request.stream())
 
 
 async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> bool:
@@ -113,7 +115,7 @@ async def fast_ingest(app: Any, scope: Scope, receive: Receive, send: Send) -> b
                 return
 
     try:
-        response = await _ingest(app.state.webhooks, hook, headers, chunks())
+        response = await _ingest(state_of(app).webhooks, hook, headers, chunks())
     except Exception as exc:  # noqa: BLE001 - every failure is answered, never raised
         response = as_clay_error(exc).to_response()
     await response(scope, receive, send)

@@ -108,7 +108,7 @@ async def list_workspace_tables(
 ) -> JSONOut:
     """Every table of the workspace, without fields and views. Like Clay, ``parentFolderId``
     is accepted and ignored, and function tables are left out."""
-    return JSONOut({"results": await workbooks.workspace_tables(conn, scope)})
+    return JSONOut(TableSummaryList.build(results=await workbooks.workspace_tables(conn, scope)))
 
 
 @api.get("/v3/tables/{tableId}", responses=ok(TableEnvelope))

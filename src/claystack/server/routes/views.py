@@ -20,7 +20,7 @@ from ...wire import (
     ViewSortIn,
     ViewWrapped,
 )
-from ..deps import Conn, TableDep, TableReadDep, ViewIdDep, read_only
+from ..deps import Conn, TableDep, TableReadDep, ViewIdDep, app_state, read_only
 from ..services import view_edits
 from . import JSONOut, ok, router
 
@@ -120,6 +120,6 @@ async def search_view(
     request: Request, view_id: ViewId, conn: Conn, table: TableReadDep, body: ViewSearchIn
 ) -> JSONOut:
     """Cells of the view's visible columns containing ``searchTerm`` (any case)."""
-    indexer = request.app.state.search_indexer
+    indexer = app_state(request).indexer()
     hits = await view_edits.search(conn, table, view_id, body.searchTerm, indexer.request)
-    return JSONOut({"results": hits})
+    return JSONOut(ViewSearchOut.build(results=hits))

@@ -47,13 +47,13 @@ api = router("workspaces")
 @api.get("/v3/my-workspaces", responses=ok(WorkspaceList))
 async def my_workspaces(conn: Conn, actor: CurrentActor) -> JSONOut:
     """The workspaces the caller belongs to."""
-    return JSONOut({"results": await workspaces.my_workspaces(conn, actor)})
+    return JSONOut(WorkspaceList.build(results=await workspaces.my_workspaces(conn, actor)))
 
 
 @api.get("/v3/workspaces/{workspaceId}", responses=ok(WorkspaceEnvelope))
 async def get_workspace(conn: Conn, scope: WorkspaceScope) -> JSONOut:
     """One workspace, with its credit balance."""
-    return JSONOut({"workspace": await workspaces.get_workspace(conn, scope)})
+    return JSONOut(WorkspaceEnvelope.build(workspace=await workspaces.get_workspace(conn, scope)))
 
 
 @api.post("/v3/workspaces/{workspaceId}/folders", responses=ok(Folder))
@@ -75,7 +75,7 @@ async def delete_folder(uow: Work, folder: FolderDep) -> JSONOut:
     """Deletes a folder and everything inside it."""
     scope, folder_id = folder
     deleted = await workspaces.delete_resources(uow, scope, folder_ids=[folder_id])
-    return JSONOut({"success": True, "deleted": deleted})
+    return JSONOut(DeletedResources.build(success=True, deleted=deleted))
 
 
 @api.delete("/v3/workspaces/{workspaceId}/resources", responses=ok(DeletedResources))
@@ -92,7 +92,7 @@ async def delete_resources(
         workbook_ids=body.workbookIds,
         table_ids=body.tableIds,
     )
-    return JSONOut({"success": True, "deleted": deleted})
+    return JSONOut(DeletedResources.build(success=True, deleted=deleted))
 
 
 async def _resources(conn: Conn, scope: Scope, body: ResourcesIn | None) -> JSONOut:
@@ -103,8 +103,8 @@ async def _resources(conn: Conn, scope: Scope, body: ResourcesIn | None) -> JSON
     )
     parent = (body.parentResource.type, body.parentResource.id) if body.parentResource else None
     return JSONOut(
-        {
-            "resources": await workspaces.list_resources(
+        ResourceList.build(
+            resources=await workspaces.list_resources(
                 conn,
                 scope,
                 parent=parent,
@@ -113,7 +113,7 @@ async def _resources(conn: Conn, scope: Scope, body: ResourcesIn | None) -> JSON
                 query=filters.q if filters else None,
                 everywhere=body.isGlobalSearch,
             )
-        }
+        )
     )
 
 
@@ -143,7 +143,7 @@ async def search_resources(
         everywhere=True,
         search_descriptions=True,
     )
-    return JSONOut({"resources": found})
+    return JSONOut(ResourceList.build(resources=found))
 
 
 @api.post("/v3/workbooks", responses=ok(Workbook))
@@ -167,7 +167,7 @@ async def delete_workbook(uow: Work, workbook: WorkbookDep) -> JSONOut:
     """Deletes a workbook and its tables."""
     scope, workbook_id = workbook
     deleted = await workspaces.delete_resources(uow, scope, workbook_ids=[workbook_id])
-    return JSONOut({"success": True, "deleted": deleted})
+    return JSONOut(DeletedResources.build(success=True, deleted=deleted))
 
 
 @api.get("/v3/workspaces/{workspaceId}/workbooks", responses=ok(list[Workbook]))
@@ -241,19 +241,19 @@ async def workbook_overview(conn: Conn, workbook: WorkspaceWorkbookDep) -> JSONO
 @api.get("/v3/workspaces", responses=ok(WorkspaceResults))
 async def list_workspaces(conn: Conn, actor: CurrentActor) -> JSONOut:
     """The caller's workspaces as ``{"results": […]}`` (a CLI's health check)."""
-    return JSONOut({"results": await workspaces.my_workspaces(conn, actor)})
+    return JSONOut(WorkspaceResults.build(results=await workspaces.my_workspaces(conn, actor)))
 
 
 @api.get("/v3/owners", responses=ok(MemberList))
 async def owners(conn: Conn, scope: DefaultScope) -> JSONOut:
     """Users of the workspace (``?workspaceId=``, else the caller's default) and their roles."""
-    return JSONOut({"results": await workspaces.members(conn, scope)})
+    return JSONOut(MemberList.build(results=await workspaces.members(conn, scope)))
 
 
 @api.get("/v3/workspaces/{workspaceId}/permissions", responses=ok(MemberList))
 async def permissions(conn: Conn, scope: WorkspaceScope) -> JSONOut:
     """Users of the workspace and their roles."""
-    return JSONOut({"results": await workspaces.members(conn, scope)})
+    return JSONOut(MemberList.build(results=await workspaces.members(conn, scope)))
 
 
 @api.post("/v3/users/{userId}/resources", responses=ok(ResourceList))
@@ -279,4 +279,4 @@ async def user_resources(
         query=filters.q if filters else None,
         everywhere=True,
     )
-    return JSONOut({"resources": found})
+    return JSONOut(ResourceList.build(resources=found))

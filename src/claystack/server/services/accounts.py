@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Me
+from ...wire import User as UserOut
 from .. import security
 from ..config import Settings
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized
@@ -19,7 +21,7 @@ from .common import ROLES, Actor, iso, now_ms
 
 @dataclass(frozen=True)
 class Login:
-    user: dict[str, Any]
+    user: UserOut
     cookie: str
 
 
@@ -34,8 +36,8 @@ async def instance_secret(conn: AsyncConnection, settings: Settings) -> str:
     return value
 
 
-def _user_out(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "email": row.email, "name": row.name}
+def _user_out(row: Any) -> UserOut:
+    return UserOut.build(id=row.id, email=row.email, name=row.name)
 
 
 async def create_user(
@@ -45,6 +47,7 @@ async def create_user(
     email: str,
     name: str,
     password: str,
+    cost: str,
     user_id: int | None = None,
 ) -> dict[str, Any]:
     email = email.strip().lower()
@@ -58,7 +61,7 @@ async def create_user(
     values: dict[str, Any] = {
         "email": email,
         "name": name or email.split("@")[0],
-        "password_hash": await security.hash_password(password),
+        "password_hash": await security.hash_password(password, cost=cost),
         "token_salt": salt,
         "api_token_hash": "",
         "created_at": now_ms(),
@@ -145,7 +148,8 @@ async def login(
             )
         )
     ).first()
-    if not await security.verify_password(row.password_hash if row else None, password):
+    hashed = row.password_hash if row else None
+    if not await security.verify_password(hashed, password, cost=settings.password_hash_cost):
         return None
     assert row is not None
     cookie, token = security.new_session_cookie(secret)
@@ -259,31 +263,31 @@ async def revoke_sessions(conn: AsyncConnection, user_id: int) -> None:
     await _revoked(conn, user_id)
 
 
-async def set_password(conn: AsyncConnection, user_id: int, password: str) -> None:
+async def set_password(conn: AsyncConnection, user_id: int, password: str, *, cost: str) -> None:
     """Changes the password and ends every session of the user."""
     if len(password) < 8:
         raise BadRequest("Password must be at least 8 characters long")
     await conn.execute(
         update(User)
         .where(User.id == user_id)
-        .values(password_hash=await security.hash_password(password))
+        .values(password_hash=await security.hash_password(password, cost=cost))
     )
     await revoke_sessions(conn, user_id)
 
 
-async def me(conn: AsyncConnection, secret: str, actor: Actor) -> dict[str, Any]:
+async def me(conn: AsyncConnection, secret: str, actor: Actor) -> Me:
     row = (await conn.execute(select(User).where(User.id == actor.user_id))).one()
-    return {
-        "id": row.id,
-        "email": row.email,
-        "name": row.name,
-        "username": row.email.split("@")[0],
-        "apiToken": None
+    return Me.build(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        username=row.email.split("@")[0],
+        apiToken=None
         if row.api_token_revoked_at is not None
         else security.api_token_for(secret, row.id, row.token_salt),
-        "defaultWorkspaceId": row.default_workspace_id,
-        "createdAt": iso(row.created_at),
-    }
+        defaultWorkspaceId=row.default_workspace_id,
+        createdAt=iso(row.created_at),
+    )
 
 
 async def rotate_api_token(conn: AsyncConnection, secret: str, user_id: int) -> str:
@@ -387,6 +391,7 @@ async def seed_demo(
         email=settings.demo_email,
         name=settings.demo_name,
         password=settings.demo_password,
+        cost=settings.password_hash_cost,
         user_id=1,
     )
     ws_id = await create_workspace(

@@ -16,6 +16,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import FormulaGenOut, TableDescriptionOut
 from ..enrichment import context
 from ..enrichment.actions import _http, ai
 from ..enrichment.base import ActionError
@@ -72,7 +73,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str:
 
 async def formula(
     conn: AsyncConnection, actor: Actor, body: dict[str, Any], settings: Any
-) -> dict[str, Any]:
+) -> FormulaGenOut:
     """``{formula, dataType}`` for ``userPromptInput``; ``formula`` is ``""`` offline."""
     await workspaces.default_workspace(conn, actor, body.get("workspaceId"))
     prompt = _text(body, "userPromptInput", required=True)
@@ -87,8 +88,10 @@ async def formula(
     answer = await _ask(settings, question, FORMULA_SYSTEM, FORMULA_SCHEMA)
     if isinstance(answer, dict) and isinstance(answer.get("formula"), str):
         kind = answer.get("dataType")
-        return {"formula": answer["formula"], "dataType": kind if kind in DATA_TYPES else "text"}
-    return {"formula": "", "dataType": "text"}
+        return FormulaGenOut.build(
+            formula=answer["formula"], dataType=kind if kind in DATA_TYPES else "text"
+        )
+    return FormulaGenOut.build(formula="", dataType="text")
 
 
 async def _table_facts(conn: AsyncConnection, actor: Actor, table_id: Any) -> dict[str, Any]:
@@ -132,7 +135,7 @@ def _describe(facts: dict[str, Any]) -> str:
 
 async def table_description(
     conn: AsyncConnection, actor: Actor, body: dict[str, Any], settings: Any
-) -> dict[str, Any]:
+) -> TableDescriptionOut:
     """``{description}`` of ``tableId``; nothing is saved."""
     facts = await _table_facts(conn, actor, body.get("tableId"))
     fallback = _describe(facts)
@@ -142,8 +145,8 @@ async def table_description(
         "You describe spreadsheets briefly and plainly.",
     )
     if isinstance(answer, str) and answer.strip():
-        return {"description": answer.strip()}
-    return {"description": fallback}
+        return TableDescriptionOut.build(description=answer.strip())
+    return TableDescriptionOut.build(description=fallback)
 
 
 async def metaprompt(

@@ -19,6 +19,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...integrations import Integration
+from ...wire import AppAccount as AppAccountOut
+from ...wire import IntegrationList, IntegrationWithAccounts
 from ..enrichment import registry
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
@@ -124,19 +126,20 @@ def _integration(key: str) -> Integration:
     return found
 
 
-async def integrations_with_accounts(conn: AsyncConnection, scope: Scope) -> dict[str, Any]:
-    return {
-        "integrations": list_integrations(),
-        "appAccounts": await list_accounts(conn, scope.workspace_id),
-    }
+async def integrations_with_accounts(conn: AsyncConnection, scope: Scope) -> IntegrationList:
+    return IntegrationList.build(
+        integrations=list_integrations(),
+        appAccounts=await list_accounts(conn, scope.workspace_id),
+    )
 
 
 async def integration_with_accounts(
     conn: AsyncConnection, scope: Scope, key: str
-) -> dict[str, Any]:
-    out = integration_out(_integration(key))
-    out["appAccounts"] = await list_accounts(conn, scope.workspace_id, integration=key)
-    return {"integration": out}
+) -> IntegrationWithAccounts:
+    return IntegrationWithAccounts.build(
+        **integration_out(_integration(key)),
+        appAccounts=await list_accounts(conn, scope.workspace_id, integration=key),
+    )
 
 
 # -- credential validation -----------------------------------------------------------------
@@ -198,7 +201,12 @@ def validate_credentials(schema: dict[str, Any], credentials: Any) -> dict[str, 
 # -- connected accounts --------------------------------------------------------------------
 
 
-def account_out(row: Any) -> dict[str, Any]:
+def account_out(row: Any) -> AppAccountOut:
+    return AppAccountOut.build(**account_row(row))
+
+
+def account_row(row: Any) -> dict[str, Any]:
+    """A connected account in the ``wire.AppAccount`` shape as a plain dict, for lists."""
     return {
         "id": row.id,
         "workspaceId": row.workspace_id,
@@ -228,7 +236,7 @@ async def create_account(
     type_key: str | None,
     name: str | None,
     credentials: Any,
-) -> dict[str, Any]:
+) -> AppAccountOut:
     if not type_key:
         raise InvalidParameter("appAccountTypeId", "Required")
     integration = registry.get(type_key)
@@ -264,7 +272,7 @@ async def list_accounts(
     if integration is not None:
         stmt = stmt.where(AppAccount.integration == integration)
     rows = await conn.execute(stmt.order_by(AppAccount.created_at, AppAccount.id))
-    return [account_out(r) for r in rows]
+    return [account_row(r) for r in rows]
 
 
 async def account_workspace(conn: AsyncConnection, account_id: str) -> int | None:
@@ -290,7 +298,7 @@ async def _row(conn: AsyncConnection, workspace_id: int, account_id: str) -> Any
     return row
 
 
-async def get_account(conn: AsyncConnection, scope: Scope, account_id: str) -> dict[str, Any]:
+async def get_account(conn: AsyncConnection, scope: Scope, account_id: str) -> AppAccountOut:
     return account_out(await _row(conn, scope.workspace_id, account_id))
 
 
@@ -302,7 +310,7 @@ async def update_account(
     *,
     name: str | None = None,
     credentials: Any = None,
-) -> dict[str, Any]:
+) -> AppAccountOut:
     """Renames the account and/or replaces its credentials (the whole set)."""
     row = await _row(conn, scope.workspace_id, account_id)
     values: dict[str, Any] = {}

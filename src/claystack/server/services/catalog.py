@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...integrations import Action, Integration
+from ...wire import AccountType, ActionCatalog, DisabledActions, SearchResults, ValidateAuthOut
 from ..enrichment import registry
 from ..errors import BadRequest, InvalidParameter, NotFound
 from . import app_accounts, credits
@@ -116,8 +117,8 @@ def _actions() -> Iterator[tuple[Integration, Action]]:
             yield found[ikey], action
 
 
-def list_actions(settings: Any) -> dict[str, Any]:
-    return {"actions": [action_out(i, a, settings) for i, a in _actions()]}
+def list_actions(settings: Any) -> ActionCatalog:
+    return ActionCatalog.build(actions=[action_out(i, a, settings) for i, a in _actions()])
 
 
 def find_action(package: str | None, key: str | None) -> tuple[Integration, Action] | None:
@@ -136,7 +137,7 @@ def find_action(package: str | None, key: str | None) -> tuple[Integration, Acti
 _SEARCH_TYPES = {"action", "actions", "enrichment", "enrichments", "integration"}
 
 
-def search(body: dict[str, Any], settings: Any) -> dict[str, Any]:
+def search(body: dict[str, Any], settings: Any) -> SearchResults:
     query = body.get("userQuery", body.get("query", ""))
     if not isinstance(query, str):
         raise InvalidParameter("userQuery", "expected a string")
@@ -149,7 +150,7 @@ def search(body: dict[str, Any], settings: Any) -> dict[str, Any]:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
         raise InvalidParameter("limit", "expected 1 to 1000")
     if types and not _SEARCH_TYPES & {t.lower() for t in types}:
-        return {"results": []}
+        return SearchResults.build(results=[])
     words = [w for w in re.split(r"\W+", query.lower()) if w]
     scored: list[tuple[int, dict[str, Any]]] = []
     for integration, action in _actions():
@@ -174,7 +175,7 @@ def search(body: dict[str, Any], settings: Any) -> dict[str, Any]:
             )
         )
     scored.sort(key=lambda s: (s[0], s[1]["name"]))
-    return {"results": [r for _, r in scored[:limit]]}
+    return SearchResults.build(results=[r for _, r in scored[:limit]])
 
 
 # -- dynamic fields ------------------------------------------------------------------------
@@ -228,9 +229,7 @@ def account_types() -> list[dict[str, Any]]:
     ]
 
 
-async def account_type(
-    conn: AsyncConnection, scope: Scope, key: str, settings: Any
-) -> dict[str, Any]:
+async def account_type(conn: AsyncConnection, scope: Scope, key: str, settings: Any) -> AccountType:
     """The bare type object, with the older ``{integration}`` envelope mirrored inside."""
     integration = _integration(key)
     kind = authentication_type(integration)
@@ -240,23 +239,23 @@ async def account_type(
     if first is not None:
         akey, apkg = clay_ids(integration, first)
         info = {"actionKey": akey, "actionPackageId": apkg}
-    envelope = await app_accounts.integration_with_accounts(conn, scope, key)
-    return {
-        "id": integration.key,
-        "authenticationType": kind,
-        "authMethods": [{"type": kind}] if kind != "none" else [],
-        "displayMetadata": _display(integration),
-        "typeSpecific": {"validateAuthActionInfo": info},
-        "actions": [action_out(integration, a, settings) for a in integration.actions],
-        "credentialsSchema": envelope["integration"]["credentialsSchema"],
-        "appAccounts": envelope["integration"]["appAccounts"],
-        "integration": envelope["integration"],
-    }
+    inner = await app_accounts.integration_with_accounts(conn, scope, key)
+    return AccountType.build(
+        id=integration.key,
+        authenticationType=kind,
+        authMethods=[{"type": kind}] if kind != "none" else [],
+        displayMetadata=_display(integration),
+        typeSpecific={"validateAuthActionInfo": info},
+        actions=[action_out(integration, a, settings) for a in integration.actions],
+        credentialsSchema=inner.credentialsSchema,
+        appAccounts=inner.appAccounts,
+        integration=inner,
+    )
 
 
 async def validate_auth(
     conn: AsyncConnection, scope: Scope, key: str, body: dict[str, Any]
-) -> dict[str, Any]:
+) -> ValidateAuthOut:
     """Checks that an account (or inline credentials) can be used for this type."""
     integration = _integration(key)
     method = body.get("authMethod") or {}
@@ -274,12 +273,12 @@ async def validate_auth(
             app_accounts.validate_credentials(integration.credentials_schema or {}, creds)
     except (NotFound, BadRequest) as exc:
         message = "App Account not found" if isinstance(exc, NotFound) else exc.message
-        return {"status": "error", "message": message, "actionMetadata": meta}
-    return {"status": "ok", "message": "Credentials are valid", "actionMetadata": meta}
+        return ValidateAuthOut.build(status="error", message=message, actionMetadata=meta)
+    return ValidateAuthOut.build(status="ok", message="Credentials are valid", actionMetadata=meta)
 
 
 # -- disabled actions ----------------------------------------------------------
 
 
-def disabled_actions() -> dict[str, Any]:
-    return {"disabledActionIds": []}
+def disabled_actions() -> DisabledActions:
+    return DisabledActions.build(disabledActionIds=[])

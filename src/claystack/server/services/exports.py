@@ -23,6 +23,7 @@ import orjson
 from sqlalchemy import ColumnElement, Text, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Export
 from ..config import Settings
 from ..errors import Forbidden, NotFound
 from ..ids import new_id
@@ -60,7 +61,7 @@ def _file_name(table_name: str, view_name: str) -> str:
 
 async def create_export(
     conn: AsyncConnection, scope: Scope, table_row: Any, view_id: str | None
-) -> dict[str, Any]:
+) -> Export:
     """Records an ACTIVE export of ``view_id`` (filtered), or of the whole table in the
     columns of its first view (unfiltered)."""
     filtered = view_id is not None
@@ -124,26 +125,25 @@ def signed_file_url(
     return f"{base_url}/v3/exports/{export_id}/file?expires={expires}&sig={sig}", expires
 
 
-def export_out(row: Any, url: str | None, expires: int | None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "id": row.id,
-        "status": row.status,
-        "tableId": row.table_id,
-        "viewId": row.view_id,
-        "workspaceId": row.workspace_id,
-        "fileName": row.file_name,
-        "exportType": "CSV",
-        "totalRecordsInViewCount": row.total_records,
-        "recordsExportedCount": row.records_exported,
-        "downloadUrl": url,
-        "url": url,
-        "expiresAt": iso(expires * 1000) if expires else None,
-        "error": row.error,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-        "finishedAt": iso(row.finished_at),
-    }
-    return out
+def export_out(row: Any, url: str | None, expires: int | None) -> Export:
+    return Export.build(
+        id=row.id,
+        status=row.status,
+        tableId=row.table_id,
+        viewId=row.view_id,
+        workspaceId=row.workspace_id,
+        fileName=row.file_name,
+        exportType="CSV",
+        totalRecordsInViewCount=row.total_records,
+        recordsExportedCount=row.records_exported,
+        downloadUrl=url,
+        url=url,
+        expiresAt=iso(expires * 1000) if expires else None,
+        error=row.error,
+        createdAt=iso(row.created_at),
+        updatedAt=iso(row.updated_at),
+        finishedAt=iso(row.finished_at),
+    )
 
 
 def file_deadline(settings: Settings, finished_at: int) -> int:
@@ -151,7 +151,7 @@ def file_deadline(settings: Settings, finished_at: int) -> int:
     return finished_at // 1000 + int(settings.export_retention_hours * 3600)
 
 
-def get_export(row: Any, settings: Settings, *, secret: str, base_url: str) -> dict[str, Any]:
+def get_export(row: Any, settings: Settings, *, secret: str, base_url: str) -> Export:
     """The job's answer; a finished one carries a fresh signed link, which never outlives
     the file (after ``export_retention_hours`` there is no link, and ``expiresAt`` is past)."""
     if row.status != FINISHED:

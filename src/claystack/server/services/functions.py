@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import CpjTableOut, SubroutineList, ToolOut
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
 from ..storage.models import Field, Source, Table
 from ..storage.uow import UnitOfWork
@@ -49,12 +50,12 @@ def _price(settings: Any, type_settings: dict[str, Any]) -> tuple[int, bool]:
     return int(pricing["credits"]), bool(pricing["variable"])
 
 
-async def subroutines(conn: AsyncConnection, scope: Scope, settings: Any) -> dict[str, Any]:
+async def subroutines(conn: AsyncConnection, scope: Scope, settings: Any) -> SubroutineList:
     """``{subroutines:[{sourceId, table, cost, actionExecutionCost, containsVariablePricing,
     referenceCount}]}``: ``cost`` is the credits of one call (its action columns' prices)."""
     functions = await _function_tables(conn, scope.workspace_id)
     if not functions:
-        return {"subroutines": []}
+        return SubroutineList.build(subroutines=[])
     ids = [t.id for t in functions]
     fields = list(
         await conn.execute(
@@ -94,7 +95,7 @@ async def subroutines(conn: AsyncConnection, scope: Scope, settings: Any) -> dic
                 "referenceCount": references,
             }
         )
-    return {"subroutines": out}
+    return SubroutineList.build(subroutines=out)
 
 
 # -- tools (§11): a function table offered as a tool -----------------------------------------
@@ -133,7 +134,7 @@ async def list_tools(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]
     ]
 
 
-async def create_tool(conn: AsyncConnection, scope: Scope, body: dict[str, Any]) -> dict[str, Any]:
+async def create_tool(conn: AsyncConnection, scope: Scope, body: dict[str, Any]) -> ToolOut:
     """Offers a function table as a tool (``{type:"function", tableId | id, name?}``); 409 if
     it already is one."""
     kind = body.get("type") or "function"
@@ -161,7 +162,8 @@ async def create_tool(conn: AsyncConnection, scope: Scope, body: dict[str, Any])
         .where(Table.id == table_id)
         .values(settings={**(row.settings or {}), "tool": tool}, updated_at=now_ms())
     )
-    return _tool_out((await conn.execute(select(Table).where(Table.id == table_id))).one())
+    row = (await conn.execute(select(Table).where(Table.id == table_id))).one()
+    return ToolOut.build(**_tool_out(row))
 
 
 # -- create-cpj-table (§8): the structure of a people/company source, without its rows --------
@@ -186,7 +188,7 @@ def _basic_field(entry: Any, source_field: str, i: int) -> tuple[str, str, dict[
 
 async def create_cpj_table(
     uow: UnitOfWork, actor: Actor, body: dict[str, Any], *, secret: str, base_url: str
-) -> dict[str, Any]:
+) -> CpjTableOut:
     """Workbook, table, source and source field, and ``basicFields`` as formulas over the
     source field (``{{source}}``). The rows would come from Clay's people data: none offline."""
     conn = uow.conn
@@ -233,10 +235,10 @@ async def create_cpj_table(
             uow, ref, name=fname, field_type=ftype, type_settings=settings or None
         )
     row = await tables.reload(conn, ref.id)
-    return {
-        "tableId": ref.id,
-        "viewId": row.first_view_id,
-        "workbookId": row.workbook_id,
-        "sourceId": source["id"],
-        "isNewTable": new,
-    }
+    return CpjTableOut.build(
+        tableId=ref.id,
+        viewId=row.first_view_id,
+        workbookId=row.workbook_id,
+        sourceId=source["id"],
+        isNewTable=new,
+    )

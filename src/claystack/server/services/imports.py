@@ -27,6 +27,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...csvio import CsvError, CsvReader, CsvReport, read_csv
+from ...wire import ImportJob as ImportJobOut
+from ...wire import SignedPostOut
 from ..config import Settings
 from ..errors import BadRequest, ClayError, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
@@ -63,7 +65,7 @@ def upload_path(settings: Settings, key: str) -> Path:
 
 def signed_post(
     scope: Scope, filename: str, *, secret: str, base_url: str, ttl_seconds: int
-) -> dict[str, Any]:
+) -> SignedPostOut:
     """A form that uploads one file for this workspace: POST its ``fields`` and ``file``
     as multipart/form-data to ``url``."""
     name = _SAFE_NAME.sub("_", filename).strip() or "upload.csv"
@@ -71,15 +73,15 @@ def signed_post(
     expires = int(time.time()) + ttl_seconds
     doc = {"key": key, "workspaceId": scope.workspace_id, "expiration": expires}
     policy = base64.urlsafe_b64encode(orjson.dumps(doc)).decode()
-    return {
-        "url": f"{base_url}/v3/imports/upload",
-        "fields": {
+    return SignedPostOut.build(
+        url=f"{base_url}/v3/imports/upload",
+        fields={
             "key": key,
             "policy": policy,
             "signature": url_signature(secret, "upload", policy),
         },
-        "expiresAt": iso(expires * 1000),
-    }
+        expiresAt=iso(expires * 1000),
+    )
 
 
 def check_upload(secret: str, fields: dict[str, Any]) -> str:
@@ -160,7 +162,7 @@ def _columns(path: Path, source: dict[str, Any]) -> list[str]:
 
 async def create_import(
     conn: AsyncConnection, actor: Actor, settings: Settings, body: dict[str, Any]
-) -> dict[str, Any]:
+) -> ImportJobOut:
     """Checks the config against the table and the uploaded file's header, then records an
     ACTIVE job."""
     from . import workspaces
@@ -237,7 +239,7 @@ async def resolve_import(conn: AsyncConnection, actor: Actor, import_id: str) ->
     return row
 
 
-def import_out(row: Any) -> dict[str, Any]:
+def import_out(row: Any) -> ImportJobOut:
     state = {
         "status": row.status,
         "numRowsSoFar": row.rows_imported,
@@ -246,17 +248,17 @@ def import_out(row: Any) -> dict[str, Any]:
         "errors": row.row_errors,
         "error": row.error,
     }
-    return {
-        "id": row.id,
-        "status": row.status,
-        "workspaceId": row.workspace_id,
-        "tableId": row.table_id,
-        "state": state,
-        "config": row.config,
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-        "finishedAt": iso(row.finished_at),
-    }
+    return ImportJobOut.build(
+        id=row.id,
+        status=row.status,
+        workspaceId=row.workspace_id,
+        tableId=row.table_id,
+        state=state,
+        config=row.config,
+        createdAt=iso(row.created_at),
+        updatedAt=iso(row.updated_at),
+        finishedAt=iso(row.finished_at),
+    )
 
 
 # -- the job itself ------------------------------------------------------------------------

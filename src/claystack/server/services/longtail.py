@@ -4,11 +4,12 @@ and what needs Clay's own data answers a clear 400."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import AudienceOut, EnrichmentRunOut, WorkbookBalance
 from ..enrichment import context, registry
 from ..enrichment.actions import ai, local, normalize
 from ..enrichment.base import ActionError
@@ -36,23 +37,27 @@ def base_costs(settings: Any) -> list[dict[str, Any]]:
     return [{"model": m, "credits": c} for m, c in sorted(ai.prices(settings).items())]
 
 
-def signal(signal_id: str) -> dict[str, Any]:
+def signal(signal_id: str) -> NoReturn:
     raise NotFound("Signal not found")
 
 
-def empty_audience(part: str) -> dict[str, Any]:
+def empty_audience(part: str) -> AudienceOut:
     if part == "segments":
-        return {"segments": [], "total": 0}
+        return AudienceOut.build(segments=[], total=0)
     if part == "count":
-        return {"count": 0}
+        return AudienceOut.build(count=0)
     if part == "contacts":
-        return {"contacts": [], "pagination": {"total": 0, "offset": 0, "hasMore": False}}
+        return AudienceOut.build(
+            contacts=[], pagination={"total": 0, "offset": 0, "hasMore": False}
+        )
     if part == "imports":
-        return {"imports": []}
+        return AudienceOut.build(imports=[])
     raise NotFound("Audience resource not found")
 
 
-async def workbook_balance(conn: AsyncConnection, scope: Scope, workbook_id: str) -> dict[str, Any]:
+async def workbook_balance(
+    conn: AsyncConnection, scope: Scope, workbook_id: str
+) -> WorkbookBalance:
     """No limit is set on claystack: ``creditsUsed`` is what the workbook's tables spent."""
     used = await conn.scalar(
         select(func.coalesce(func.sum(-CreditRollup.amount), 0)).where(
@@ -61,12 +66,12 @@ async def workbook_balance(conn: AsyncConnection, scope: Scope, workbook_id: str
             CreditRollup.table_id.in_(select(Table.id).where(Table.workbook_id == workbook_id)),
         )
     )
-    return {
-        "creditLimit": None,
-        "creditsUsed": int(used or 0),
-        "balance": await credits.balance(conn, scope.workspace_id),
-        "workbookId": workbook_id,
-    }
+    return WorkbookBalance.build(
+        creditLimit=None,
+        creditsUsed=int(used or 0),
+        balance=await credits.balance(conn, scope.workspace_id),
+        workbookId=workbook_id,
+    )
 
 
 # Actions run-enrichment executes: offline and free, and reading claystack's tables at most.
@@ -75,7 +80,7 @@ LOCAL_INTEGRATIONS = (local.KEY, normalize.integration.key, normalize.domain_int
 
 async def run_enrichment(
     conn: AsyncConnection, actor: Actor, body: dict[str, Any], settings: Any, db: Any
-) -> dict[str, Any]:
+) -> EnrichmentRunOut:
     """Runs one local action on ``inputs`` once, outside any table: ``{result, metadata:
     {status}, taskId}``. Actions that need a provider (or write to a table) are a 400."""
     scope = await workspaces.default_workspace(conn, actor, body.get("workspaceId"))
@@ -105,15 +110,15 @@ async def run_enrichment(
     try:
         result = await found[1].run(dict(inputs), ctx)
     except ActionError as exc:
-        return {
-            "result": None,
-            "metadata": {"status": exc.status, "error": exc.message},
-            "taskId": task,
-        }
+        return EnrichmentRunOut.build(
+            result=None,
+            metadata={"status": exc.status, "error": exc.message},
+            taskId=task,
+        )
     status = "SUCCESS" if result.has_data else "SUCCESS_NO_DATA"
-    return {
-        "result": result.value,
-        "metadata": {"status": status},
-        "taskId": task,
-        "fullValue": result.full_value,
-    }
+    return EnrichmentRunOut.build(
+        result=result.value,
+        metadata={"status": status},
+        taskId=task,
+        fullValue=result.full_value,
+    )

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import PresetOut
 from ..errors import BadRequest, Forbidden
 from ..ids import new_id
 from ..storage.models import Preset
@@ -43,7 +44,7 @@ def _text(body: dict[str, Any], key: str, limit: int, *, required: bool = False)
     return value.strip()
 
 
-async def create(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+async def create(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> PresetOut:
     """Saves a preset in ``workspaceId`` (else the caller's default workspace)."""
     scope = await workspaces.default_workspace(conn, actor, body.get("workspaceId"))
     if not scope.can_write:
@@ -68,7 +69,7 @@ async def create(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> d
         )
     )
     row = (await conn.execute(select(Preset).where(Preset.id == preset_id))).one()
-    return _out(row)
+    return PresetOut.build(**_out(row))
 
 
 async def listed(

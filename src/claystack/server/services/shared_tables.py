@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import SharedTableOut
 from ..errors import BadRequest, Forbidden, NotFound
 from ..ids import new_id
 from ..storage.models import SharedTable, View
@@ -23,17 +24,17 @@ def _bad(field: str, text: str) -> BadRequest:
     return BadRequest(f'Invalid request parameter(s): Field "{field}" - {text}')
 
 
-def _out(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "tableId": row.table_id,
-        "viewId": row.view_id,
-        "sharingType": row.sharing_type,
-        "publicId": row.public_id,
-        "sharedUserEmails": list(row.shared_user_emails or []),
-        "createdAt": iso(row.created_at),
-        "updatedAt": iso(row.updated_at),
-    }
+def _out(row: Any) -> SharedTableOut:
+    return SharedTableOut.build(
+        id=row.id,
+        tableId=row.table_id,
+        viewId=row.view_id,
+        sharingType=row.sharing_type,
+        publicId=row.public_id,
+        sharedUserEmails=list(row.shared_user_emails or []),
+        createdAt=iso(row.created_at),
+        updatedAt=iso(row.updated_at),
+    )
 
 
 async def _by_table(conn: AsyncConnection, table_id: str) -> Any:
@@ -55,7 +56,7 @@ def _check_write(table: TableRef) -> None:
         raise Forbidden("Your role in this workspace is read-only")
 
 
-async def share(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> dict[str, Any]:
+async def share(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> SharedTableOut:
     """The table's sharing settings, created on first call (``PRIVATE``, its first view)."""
     table_id = body.get("tableId")
     if not isinstance(table_id, str) or not table_id:
@@ -99,12 +100,12 @@ async def _resolve(conn: AsyncConnection, actor: Actor, share_id: str) -> tuple[
     return row, table
 
 
-async def get(conn: AsyncConnection, actor: Actor, share_id: str) -> dict[str, Any]:
+async def get(conn: AsyncConnection, actor: Actor, share_id: str) -> SharedTableOut:
     row, _ = await _resolve(conn, actor, share_id)
     return _out(row)
 
 
-async def by_table(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
+async def by_table(conn: AsyncConnection, table: TableRef) -> SharedTableOut:
     row = await _by_table(conn, table.id)
     if row is None:
         raise NotFound("Shared table not found")
@@ -119,7 +120,7 @@ def _emails(value: Any) -> list[str]:
 
 async def patch(
     conn: AsyncConnection, actor: Actor, share_id: str, body: dict[str, Any]
-) -> dict[str, Any]:
+) -> SharedTableOut:
     """Changes ``sharingType``, ``viewId``, ``sharedUserEmails``; ``shouldResetPublicId``
     mints a new public id."""
     row, table = await _resolve(conn, actor, share_id)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ...wire import ResponseTypeOut, SourceEnvelope, SourceTokenOut
+from ...wire import ResponseTypeOut, SourceEnvelope, SourceRuns, SourceTokenOut
 from ...wire import Source as SourceOut
 from ..errors import BadRequest, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
@@ -198,7 +198,7 @@ async def rename(
     return source_out(await _reload(conn, source.id), base_url)
 
 
-async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> dict[str, Any]:
+async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> SourceRuns:
     """A webhook source has one continuous run: what it has received so far."""
     try:
         n = int(limit)
@@ -218,7 +218,7 @@ async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> d
         "numBufferedRecords": int(buffered or 0),
         "createdAt": iso(row.created_at),
     }
-    return {"runs": [run][:n]}
+    return SourceRuns.build(runs=[run][:n])
 
 
 async def set_response_type(

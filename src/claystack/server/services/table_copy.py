@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import TableDuplicated
 from ..ids import new_id
 from ..storage.models import Field, Table, View
 from . import tables as tables_svc
@@ -26,7 +27,7 @@ def _remap(value: Any, mapping: dict[str, str]) -> Any:
     return orjson.loads(_ID.sub(lambda m: mapping.get(m.group(0), m.group(0)), text))
 
 
-async def duplicate(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
+async def duplicate(conn: AsyncConnection, table: TableRef) -> TableDuplicated:
     row = table.row
     fields = await tables_svc.list_fields(conn, table.id)
     views = await tables_svc.list_views(conn, table.id)
@@ -87,8 +88,8 @@ async def duplicate(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
             ],
         )
     out = await tables_svc.table_out(conn, await tables_svc.reload(conn, new_table))
-    return {
-        "table": out,
-        "oldViewIdToNewViewIdMap": view_map,
-        "oldFieldIdToNewFieldIdMap": field_map,
-    }
+    return TableDuplicated.build(
+        table=out,
+        oldViewIdToNewViewIdMap=view_map,
+        oldFieldIdToNewFieldIdMap=field_map,
+    )

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import TableGraph, TableSchemaV2
 from ..storage.models import Record
 from . import tables as tables_svc
 from . import views as views_svc
@@ -65,7 +66,7 @@ def _value_type(value: Any) -> str:
     return "text"
 
 
-async def table_schema(conn: AsyncConnection, table: TableRef, view_id: str) -> dict[str, Any]:
+async def table_schema(conn: AsyncConnection, table: TableRef, view_id: str) -> TableSchemaV2:
     """Each column's kind, data type and (guessed) semantic type; for action and source
     columns, the keys seen in their values as ``children``; and up to ``EXAMPLE_LIMIT``
     of the view's rows as flat ``{f_…: value}`` objects of their non-empty cells."""
@@ -100,7 +101,7 @@ async def table_schema(conn: AsyncConnection, table: TableRef, view_id: str) -> 
                                 children[key]["semanticType"] = guess
             entry["children"] = children
         schema[f.id] = entry
-    return {"tableSchema": schema, "exampleRecords": examples}
+    return TableSchemaV2.build(tableSchema=schema, exampleRecords=examples)
 
 
 def _refs(settings: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -110,7 +111,7 @@ def _refs(settings: dict[str, Any]) -> tuple[list[str], list[str]]:
     return tables_svc.input_field_ids(rest), tables_svc.input_field_ids(condition or "")
 
 
-async def graph(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
+async def graph(conn: AsyncConnection, table: TableRef) -> TableGraph:
     """Nodes per column plus ``root`` (incoming rows); an edge A→B when B reads A
     (``Input``) or its run condition does (``ConditionalRun``). A formula that only
     extracts a key from one action column is folded into that column's
@@ -167,4 +168,4 @@ async def graph(conn: AsyncConnection, table: TableRef) -> dict[str, Any]:
         for ref in conditions:
             if ref in by_id:
                 edge(ref, f.id, "ConditionalRun")
-    return {"nodes": nodes, "edges": edges}
+    return TableGraph.build(nodes=nodes, edges=edges)

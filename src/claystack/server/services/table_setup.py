@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...wire import TableCreated
 from ..errors import BadRequest
 from ..storage.uow import UnitOfWork
 from . import sources, tables
@@ -19,7 +20,7 @@ async def create(
     secret: str,
     base_url: str,
     blank_row: bool = False,
-) -> dict[str, Any]:
+) -> TableCreated:
     """``{table, extraData}``; ``basic_source`` adds the ``sourceSettings.addSource`` source
     and its source field; ``blank_row`` adds one empty row (``CLAYSTACK_INITIAL_BLANK_ROW``)."""
     conn = uow.conn
@@ -51,4 +52,4 @@ async def create(
         extra.update(initialRecordIds=[r["id"] for r in rows], initialRecords=rows)
     if add or blank_row:
         out["table"] = await tables.table_out(conn, await tables.reload(conn, table["id"]))
-    return out
+    return TableCreated.build(**out)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import FormulaPreviewOut, RowIndexOut, RowsWindow
 from ..enrichment import evaluation
 from ..errors import NotFound
 from ..storage.models import Record
@@ -29,16 +30,16 @@ async def view_total(conn: AsyncConnection, table: TableRef, config: dict[str, A
 
 async def rows_window(
     conn: AsyncConnection, table: TableRef, view_id: str, *, offset: int, limit: int
-) -> dict[str, Any]:
+) -> RowsWindow:
     config = await tables_svc.view_config(conn, table.id, view_id)
     total = await view_total(conn, table, config)
     rows = await records_svc.list_records(conn, table, view_id, limit=limit, offset=offset)
-    return {"total": total, "offset": offset, "results": rows}
+    return RowsWindow.build(total=total, offset=offset, results=rows)
 
 
 async def row_index(
     conn: AsyncConnection, table: TableRef, view_id: str, record_id: str
-) -> dict[str, Any]:
+) -> RowIndexOut:
     """Where a row stands in a view (0 is the first row it shows): what a grid needs to
     scroll to a search match, which the search route names by record id only."""
     config = await tables_svc.view_config(conn, table.id, view_id)
@@ -63,12 +64,12 @@ async def row_index(
                 index = None
     if index is None:
         raise NotFound("Record not found in this view")
-    return {"recordId": record_id, "index": int(index)}
+    return RowIndexOut.build(recordId=record_id, index=int(index))
 
 
 async def formula_preview(
     conn: AsyncConnection, table: TableRef, view_id: str, formula: str, limit: int
-) -> dict[str, Any]:
+) -> FormulaPreviewOut:
     view = await tables_svc.get_view(conn, table.id, view_id)
     stmt = views_svc.apply_view(select(Record.id, Record.cells), table.id, view.config)
     rows = list(await conn.execute(stmt.limit(limit)))
@@ -80,4 +81,4 @@ async def formula_preview(
             out.append({"recordId": row.id, "value": None, "error": message})
         else:
             out.append({"recordId": row.id, "value": value, "error": None})
-    return {"results": out}
+    return FormulaPreviewOut.build(results=out)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire import Workbook as WorkbookOut
-from ...wire import WorkbookWithTables
+from ...wire import WorkbookOverview, WorkbookWithTables
 from ..enrichment import registry
 from ..errors import InvalidParameter, NotFound
 from ..storage.models import Field, Table, Workbook
@@ -103,7 +103,7 @@ def _credit_estimate(settings: dict[str, Any]) -> int:
     return int(getattr(action, "credits", 0) or 0)
 
 
-async def overview(conn: AsyncConnection, scope: Scope, workbook_id: str) -> dict[str, Any]:
+async def overview(conn: AsyncConnection, scope: Scope, workbook_id: str) -> WorkbookOverview:
     """Tables as nodes; an edge where one table's field settings name another table of the
     workbook (a lookup or a send reads or feeds it: INFERRED)."""
     await _workbook(conn, scope, workbook_id)
@@ -131,4 +131,4 @@ async def overview(conn: AsyncConnection, scope: Scope, workbook_id: str) -> dic
         for other in sorted(ids - {t.id}):
             if any(other in orjson.dumps(f.type_settings).decode() for f in fields):
                 edges.append({"sourceNodeId": other, "targetNodeId": t.id, "type": "lookup"})
-    return {"nodes": nodes, "edges": edges}
+    return WorkbookOverview.build(nodes=nodes, edges=edges)

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ...wire import Folder as FolderOut
 from ...wire import Workbook as WorkbookOut
+from ...wire import Workspace as WorkspaceOut
 from ..errors import Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage import search_index
@@ -95,9 +97,10 @@ async def default_workspace(conn: AsyncConnection, actor: Actor, requested: Any)
     return await resolve_workspace(conn, actor, ws)
 
 
-async def get_workspace(conn: AsyncConnection, scope: Scope) -> dict[str, Any]:
+async def get_workspace(conn: AsyncConnection, scope: Scope) -> WorkspaceOut:
     row = (await conn.execute(select(Workspace).where(Workspace.id == scope.workspace_id))).one()
-    return _workspace_out(row, scope.role, await credits.balance(conn, scope.workspace_id))
+    balance = await credits.balance(conn, scope.workspace_id)
+    return WorkspaceOut.build(**_workspace_out(row, scope.role, balance))
 
 
 async def members(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:
@@ -124,7 +127,12 @@ async def members(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:
 # -- folders -------------------------------------------------------------------------------
 
 
-def folder_out(row: Any) -> dict[str, Any]:
+def folder_out(row: Any) -> FolderOut:
+    return FolderOut.build(**folder_row(row))
+
+
+def folder_row(row: Any) -> dict[str, Any]:
+    """A folder in the ``wire.Folder`` shape as a plain dict."""
     return {
         "id": row.id,
         "name": row.name,
@@ -154,7 +162,7 @@ async def create_folder(
     name: str,
     parent_folder_id: str | None,
     description: str | None = None,
-) -> dict[str, Any]:
+) -> FolderOut:
     await _check_folder(conn, scope.workspace_id, parent_folder_id)
     now = now_ms()
     values = {
