@@ -19,7 +19,8 @@ from ..config import Settings
 from ..errors import ClayError
 from ..services import app_accounts, credits
 from ..services.common import now_ms
-from ..services.runs import set_meta_expr
+from ..services.runs import META_OBJECT, set_meta_expr
+from ..storage import bulk
 from ..storage.engine import Database
 from ..storage.models import Field, Record, RunJob
 from .work import JOB_COLUMNS, Job, job_from_row
@@ -38,6 +39,23 @@ _WAITING = text(
     "WHERE r.kind = :k AND r.workspace_id > w.ws) FROM w WHERE w.ws IS NOT NULL) "
     "SELECT ws FROM w WHERE ws IS NOT NULL AND EXISTS (SELECT 1 FROM run_jobs r "
     "WHERE r.kind = :k AND r.workspace_id = w.ws AND r.not_before <= :now)"
+)
+
+
+# The claim's statements over many ids on SQLite: the ids as one JSON array parameter
+# (storage/bulk.py: sqlite_ids), not a long IN list of bound parameters.
+_SQLITE_LEASE = text(
+    "UPDATE run_jobs SET lease_until = :until, lease_owner = :owner, not_before = :until, "
+    "attempts = attempts + 1 WHERE id IN (SELECT value FROM json_each(:ids))"
+)
+_SQLITE_RECORDS = text(
+    "SELECT id, cells, meta FROM records "
+    "WHERE table_id = :t AND id IN (SELECT value FROM json_each(:ids))"
+).columns(*(Record.__table__.c[c] for c in ("id", "cells", "meta")))
+
+_SQLITE_RUNNING = text(
+    f"UPDATE records SET meta = json_set({META_OBJECT['sqlite']}, :path, json(:cell)) "
+    "WHERE table_id = :t AND id IN (SELECT value FROM json_each(:ids))"
 )
 
 
@@ -139,7 +157,13 @@ class ActionQueue:
             ids = [r[0] for r in rows]
             # A claimed job is invisible to other claims until its lease runs out (a
             # lapsed lease, of a process that died, makes it ready again: a takeover).
-            for start in range(0, len(ids), 1000):
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                await conn.execute(
+                    _SQLITE_LEASE,
+                    {"ids": bulk.sqlite_ids(ids), "until": now + lease, "owner": self.owner},
+                )
+            for start in range(0, 0 if sqlite else len(ids), 1000):
                 await conn.execute(
                     update(RunJob)
                     .where(RunJob.id.in_(ids[start : start + 1000]))
@@ -181,8 +205,14 @@ class ActionQueue:
         by_table: dict[str, list[str]] = {}
         for j in jobs:
             by_table.setdefault(j.table_id, []).append(j.record_id)
+        sqlite = conn.dialect.name == "sqlite"
         for table_id, rids in by_table.items():
             unique = list(dict.fromkeys(rids))
+            if sqlite:
+                params = {"t": table_id, "ids": bulk.sqlite_ids(unique)}
+                for r in await conn.execute(_SQLITE_RECORDS, params):
+                    records[(table_id, r.id)] = r
+                continue
             for start in range(0, len(unique), 1000):
                 rows = await conn.execute(
                     select(Record.id, Record.cells, Record.meta).where(
@@ -200,7 +230,17 @@ class ActionQueue:
         for j in jobs:
             if (j.table_id, j.record_id) in records:
                 groups.setdefault((j.table_id, j.field_id), []).append(j.record_id)
+        sqlite = conn.dialect.name == "sqlite"
         for (table_id, field_id), rids in groups.items():
+            if sqlite:
+                params = {
+                    "t": table_id,
+                    "path": f'$."{field_id}"',
+                    "cell": _RUNNING_CELL,
+                    "ids": bulk.sqlite_ids(rids),
+                }
+                await conn.execute(_SQLITE_RUNNING, params)
+                continue
             await conn.execute(
                 update(Record)
                 .where(Record.table_id == table_id, Record.id.in_(rids))

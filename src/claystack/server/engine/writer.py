@@ -15,6 +15,7 @@ from ...wire.cells import CellStatus
 from ..services import credits, runs
 from ..services.common import now_ms
 from ..services.runs import META_OBJECT
+from ..storage import bulk
 from ..storage.engine import Database
 from ..storage.models import RunJob
 from ..storage.uow import UnitOfWork
@@ -47,6 +48,20 @@ _META_SQL = {
         "WHERE table_id = :t AND id = :r"
     ),
 }
+
+
+# The same statements for SQLite's driver (positional, in one executemany: see
+# storage/bulk.py) and the job rows by one JSON array parameter.
+_SQLITE_WRITE = (
+    "UPDATE records SET cells = json_set(cells, ?1, json(?2)), "
+    f"meta = json_set({META_OBJECT['sqlite']}, ?1, json(?3)), updated_at = ?4 "
+    "WHERE table_id = ?5 AND id = ?6"
+)
+_SQLITE_HELD = text(
+    "SELECT id FROM run_jobs WHERE id IN (SELECT value FROM json_each(:ids)) "
+    "AND lease_owner = :owner"
+)
+_SQLITE_DELETE = text("DELETE FROM run_jobs WHERE id IN (SELECT value FROM json_each(:ids))")
 
 
 class Writer:
@@ -138,10 +153,33 @@ class Writer:
             retries: list[dict[str, Any]] = []
             done: list[int] = []
             charges: list[dict[str, Any]] = []
+            sqlite = dialect == "sqlite"
+            rows: list[tuple[Any, ...]] = []  # SQLite's finals, positional
             for o in batch:
                 j = o.job
                 if o.status is None:
                     done.append(j.id)
+                    continue
+                if sqlite and o.status != CellStatus.RETRY:
+                    value = o.value if o.status in FINAL_OK else None
+                    meta = dumps(o.cell_meta())
+                    path = f'$."{j.field_id}"'
+                    rows.append((path, dumps(value), meta, now, j.table_id, j.record_id))
+                    done.append(j.id)
+                    charges += [
+                        {
+                            "workspace_id": j.workspace_id,
+                            "amount": c.amount,
+                            "idempotency_key": c.key,
+                            "user_id": j.user_id,
+                            "integration": c.integration,
+                            "action_key": c.action_key,
+                            "table_id": j.table_id,
+                            "field_id": j.field_id,
+                            "record_id": j.record_id,
+                        }
+                        for c in o.charges
+                    ]
                     continue
                 params: dict[str, Any] = {
                     "path": f'$."{j.field_id}"',
@@ -178,6 +216,7 @@ class Writer:
             await credits.charge_many(conn, charges)
             if finals:
                 await conn.execute(text(_WRITE_SQL[dialect]), finals)
+            await bulk.sqlite_many(conn, _SQLITE_WRITE, rows)
             if retries:
                 await conn.execute(text(_META_SQL[dialect]), retries)
                 await conn.execute(
@@ -191,6 +230,10 @@ class Writer:
                     ],
                 )
             await self._cascade(uow, batch)
+            if sqlite:
+                if done:
+                    await conn.execute(_SQLITE_DELETE, {"ids": bulk.sqlite_ids(done)})
+                return
             for start in range(0, len(done), 1000):
                 await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
 
@@ -198,15 +241,22 @@ class Writer:
         """The outcomes whose jobs this process still holds, their rows locked until the
         transaction ends (so no other process can take them over meanwhile)."""
         ids = [o.job.id for o in batch]
-        mine = RunJob.lease_owner == self.owner
         held: set[int] = set()
-        for start in range(0, len(ids), 1000):
-            chunk = ids[start : start + 1000]
-            held.update(
-                await conn.scalars(
-                    select(RunJob.id).where(RunJob.id.in_(chunk), mine).with_for_update()
-                )
+        if conn.dialect.name == "sqlite":  # the write lock is held: no row locks to take
+            found = await conn.scalars(
+                _SQLITE_HELD, {"ids": bulk.sqlite_ids(ids), "owner": self.owner}
             )
+            held.update(found)
+        else:
+            for start in range(0, len(ids), 1000):
+                chunk = ids[start : start + 1000]
+                held.update(
+                    await conn.scalars(
+                        select(RunJob.id)
+                        .where(RunJob.id.in_(chunk), RunJob.lease_owner == self.owner)
+                        .with_for_update()
+                    )
+                )
         if len(held) < len(ids):
             log.info("dropped %d results of jobs another process took over", len(ids) - len(held))
         return [o for o in batch if o.job.id in held]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..storage import bulk
 from ..storage.models import CreditEntry, CreditRollup
 from .common import now_ms
 
@@ -79,6 +80,17 @@ async def charge(
 
 
 _CHARGE = insert(CreditEntry)
+_CHARGE_COLUMNS = (
+    "workspace_id, amount, kind, user_id, integration, action_key, table_id, field_id, "
+    "record_id, actions, idempotency_key, created_at"
+)
+_SQLITE_SEEN = text(
+    "SELECT idempotency_key FROM credit_ledger "
+    "WHERE idempotency_key IN (SELECT value FROM json_each(:keys))"
+)
+# The same insert for SQLite's driver (one executemany, no per-row binding by Core); the
+# tuples follow ``charge_many``'s row dicts, in _CHARGE_COLUMNS' order.
+_SQLITE_CHARGE = f"INSERT INTO credit_ledger ({_CHARGE_COLUMNS}) VALUES ({', '.join(['?'] * 12)})"
 
 
 async def charge_many(conn: AsyncConnection, entries: list[dict[str, Any]]) -> int:
@@ -89,6 +101,10 @@ async def charge_many(conn: AsyncConnection, entries: list[dict[str, Any]]) -> i
         return 0
     keys = [e["idempotency_key"] for e in entries]
     seen: set[str] = set()
+    if conn.dialect.name == "sqlite":
+        found = await conn.scalars(_SQLITE_SEEN, {"keys": bulk.sqlite_ids(keys)})
+        seen.update(found)
+        keys = []
     for start in range(0, len(keys), 500):
         part = keys[start : start + 500]
         found = await conn.scalars(
@@ -118,7 +134,9 @@ async def charge_many(conn: AsyncConnection, entries: list[dict[str, Any]]) -> i
                 "created_at": now,
             }
         )
-    if rows:
+    if rows and conn.dialect.name == "sqlite":
+        await bulk.sqlite_many(conn, _SQLITE_CHARGE, [tuple(r.values()) for r in rows])
+    elif rows:
         await conn.execute(_CHARGE, rows)
     return len(rows)
 

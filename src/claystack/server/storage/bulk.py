@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, Text, bindparam, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from . import sqlite_driver
 from .uow import UnitOfWork
@@ -59,3 +60,19 @@ async def insert_records(uow: UnitOfWork, table_id: str, rows: Sequence[dict[str
     ]
     raw = await conn.get_raw_connection()
     await sqlite_driver.executemany(raw.dbapi_connection, _SQLITE_INSERT, params)
+
+
+async def sqlite_many(conn: AsyncConnection, sql: str, params: Sequence[Sequence[Any]]) -> None:
+    """``sql`` (``?`` placeholders) once per tuple of ``params``, in one ``executemany`` on
+    the driver, inside ``conn``'s transaction: no per-row parameter processing by Core
+    (which cost more than SQLite's own work for the engine's per-cell writes)."""
+    if not params:
+        return
+    raw = await conn.get_raw_connection()
+    await sqlite_driver.executemany(raw.dbapi_connection, sql, params)
+
+
+def sqlite_ids(ids: Sequence[Any]) -> str:
+    """``ids`` as the one parameter of ``IN (SELECT value FROM json_each(?))``: a long IN
+    list's parameters, each expanded and bound by Core, cost more than the statement."""
+    return orjson.dumps(list(ids)).decode()
