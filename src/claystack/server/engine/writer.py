@@ -19,7 +19,7 @@ from ..storage import bulk
 from ..storage.engine import Database
 from ..storage.models import RunJob
 from ..storage.uow import UnitOfWork
-from .work import FINAL_OK, Outcome, dumps
+from .work import FINAL_OK, Job, Outcome, dumps
 
 log = logging.getLogger("claystack.engine")
 
@@ -166,20 +166,7 @@ class Writer:
                     path = f'$."{j.field_id}"'
                     rows.append((path, dumps(value), meta, now, j.table_id, j.record_id))
                     done.append(j.id)
-                    charges += [
-                        {
-                            "workspace_id": j.workspace_id,
-                            "amount": c.amount,
-                            "idempotency_key": c.key,
-                            "user_id": j.user_id,
-                            "integration": c.integration,
-                            "action_key": c.action_key,
-                            "table_id": j.table_id,
-                            "field_id": j.field_id,
-                            "record_id": j.record_id,
-                        }
-                        for c in o.charges
-                    ]
+                    charges += _charge_rows(j, o)
                     continue
                 params: dict[str, Any] = {
                     "path": f'$."{j.field_id}"',
@@ -199,20 +186,7 @@ class Writer:
                 params["now"] = now
                 finals.append(params)
                 done.append(j.id)
-                charges += [
-                    {
-                        "workspace_id": j.workspace_id,
-                        "amount": c.amount,
-                        "idempotency_key": c.key,
-                        "user_id": j.user_id,
-                        "integration": c.integration,
-                        "action_key": c.action_key,
-                        "table_id": j.table_id,
-                        "field_id": j.field_id,
-                        "record_id": j.record_id,
-                    }
-                    for c in o.charges
-                ]
+                charges += _charge_rows(j, o)
             await credits.charge_many(conn, charges)
             if finals:
                 await conn.execute(text(_WRITE_SQL[dialect]), finals)
@@ -272,3 +246,21 @@ class Writer:
         for (ws, user, table_id), done in groups.items():
             # A new result, even an equal one, is news to the formulas that read it.
             await runs.cascade(uow, ws, user, table_id, done)
+
+
+def _charge_rows(job: Job, outcome: Outcome) -> list[dict[str, Any]]:
+    """The ledger rows of what ``outcome`` cost, for ``credits.charge_many``."""
+    return [
+        {
+            "workspace_id": job.workspace_id,
+            "amount": c.amount,
+            "idempotency_key": c.key,
+            "user_id": job.user_id,
+            "integration": c.integration,
+            "action_key": c.action_key,
+            "table_id": job.table_id,
+            "field_id": job.field_id,
+            "record_id": job.record_id,
+        }
+        for c in outcome.charges
+    ]
