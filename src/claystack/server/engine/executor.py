@@ -90,33 +90,15 @@ class Executor:
         """The outcomes of ``inline`` tasks of one action, run in one batch call; as
         ``run`` would give them one by one."""
         step = tasks[0].steps[0]
-        ctxs = [
-            context.for_action(
-                step.action,
-                workspace_id=t.job.workspace_id,
-                table_id=t.job.table_id,
-                field_id=t.job.field_id,
-                record_id=t.job.record_id,
-                credentials=t.steps[0].credentials,
-                settings=self.settings,
-                db=self.db,
-            )
-            for t in tasks
-        ]
-        timeout = self.settings.run_action_timeout_seconds
+        ctxs = [self._context(t, t.steps[0]) for t in tasks]
         results: list[Any]
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(self.settings.run_action_timeout_seconds):
                 results = await step.action.execute_batch(
                     [dict(t.steps[0].inputs or {}) for t in tasks], ctxs
                 )
         except TimeoutError:
-            late = ActionError(
-                f"The action took longer than {timeout:g}s",
-                CellStatus.ERROR_TIMEOUT,
-                retryable=True,
-            )
-            results = [late] * len(tasks)
+            results = [self._timed_out()] * len(tasks)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # each cell fails as it would alone
@@ -154,9 +136,9 @@ class Executor:
             self._buckets[key] = TokenBucket(rate) if rate else None
         return self._semaphores[key], self._buckets[key]
 
-    async def _call(self, task: Task, step: Step) -> ActionResult:
+    def _context(self, task: Task, step: Step) -> RunContext:
         job = task.job
-        ctx = context.for_action(
+        return context.for_action(
             step.action,
             workspace_id=job.workspace_id,
             table_id=job.table_id,
@@ -166,22 +148,27 @@ class Executor:
             settings=self.settings,
             db=self.db,
         )
+
+    def _timed_out(self) -> ActionError:
+        return ActionError(
+            f"The action took longer than {self.settings.run_action_timeout_seconds:g}s",
+            CellStatus.ERROR_TIMEOUT,
+            retryable=True,
+        )
+
+    async def _call(self, task: Task, step: Step) -> ActionResult:
+        ctx = self._context(task, step)
         sem, bucket = self._limits(step.integration)
         if sem is not None:
             await sem.acquire()
         try:
             if bucket is not None:
                 await bucket.take()
-            timeout = self.settings.run_action_timeout_seconds
             try:
-                async with asyncio.timeout(timeout):
+                async with asyncio.timeout(self.settings.run_action_timeout_seconds):
                     result = await _run_one(step.action, dict(step.inputs or {}), ctx)
             except TimeoutError:
-                raise ActionError(
-                    f"The action took longer than {timeout:g}s",
-                    CellStatus.ERROR_TIMEOUT,
-                    retryable=True,
-                ) from None
+                raise self._timed_out() from None
         finally:
             if sem is not None:
                 sem.release()
