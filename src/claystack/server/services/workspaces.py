@@ -329,9 +329,13 @@ async def delete_resources(
         await uow.write_tables(doomed_tables)  # their rows before their records'
         doomed = sorted(doomed_tables)
         await search_index.forget(conn, doomed)
-        for table_id in doomed:
-            fields = await conn.scalars(select(Field.id).where(Field.table_id == table_id))
-            await search_index.drop_filter_indexes(conn, table_id, list(fields))
+        fields: dict[str, list[str]] = {}
+        for table_id, field_id in await conn.execute(
+            select(Field.table_id, Field.id).where(Field.table_id.in_(doomed))
+        ):
+            fields.setdefault(table_id, []).append(field_id)
+        for table_id, field_ids in fields.items():
+            await search_index.drop_filter_indexes(conn, table_id, field_ids)
         await conn.execute(delete(Record).where(Record.table_id.in_(doomed_tables)))
         await conn.execute(delete(Table).where(Table.id.in_(doomed_tables)))
     if found_wb:
