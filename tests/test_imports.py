@@ -342,7 +342,7 @@ async def test_a_job_taken_over_resumes_after_its_stored_rows(
         await conn.execute(delete(Record).where(Record.seq.in_(seqs[2:])))
     # A process holding an older lease is refused at its first write.
     stale = Lease(now_ms() - 10_000, 60)
-    await imports.run_import(db, app.state.settings, iid, stale, lambda: None)
+    await imports.run_import(db, app.state.settings, iid, stale)
     async with db.transaction(write=False) as conn:
         assert len(list(await conn.scalars(keep))) == 2
     app.state.jobs.submit("import", iid)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import astuple
 from typing import Any
 
@@ -30,10 +29,9 @@ _MODELS: dict[str, Any] = {"export": ExportJob, "import": ImportJob}
 
 
 class JobRunner:
-    def __init__(self, db: Database, settings: Settings, wake_runs: Callable[[], None]) -> None:
+    def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self.wake_runs = wake_runs
         self._running: dict[str, asyncio.Task[None]] = {}
         self._held: dict[str, tuple[str, Lease]] = {}  # job id → (kind, its lease)
         self._poller: asyncio.Task[None] | None = None
@@ -108,7 +106,7 @@ class JobRunner:
             if kind == "export":
                 await exports.run_export(self.db, self.settings, job_id, lease)
             else:
-                await imports.run_import(self.db, self.settings, job_id, lease, self.wake_runs)
+                await imports.run_import(self.db, self.settings, job_id, lease)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # a job's failure is its own, never the server's

@@ -62,7 +62,7 @@ async def _start_workers(app: FastAPI) -> None:
         runner.start()
         state.runner = runner
     db.listeners.jobs_queued = lambda: _wake_runner(state)
-    jobs = JobRunner(db, settings, wake_runs=lambda: _wake_runner(state))
+    jobs = JobRunner(db, settings)
     jobs.start()
     state.jobs = jobs
     state.search_indexer = SearchIndexer(db)

@@ -338,9 +338,7 @@ async def _finish(
         )
 
 
-async def run_import(
-    db: Database, settings: Settings, import_id: str, lease: Lease, wake: Any
-) -> None:
+async def run_import(db: Database, settings: Settings, import_id: str, lease: Lease) -> None:
     """Feeds the CSV's rows to the records service in batches, each committed with the
     job's progress; resumes after ``rows_read`` when taken over."""
     async with db.transaction(write=False) as conn:
@@ -402,8 +400,6 @@ async def run_import(
                     return
                 if not alive:
                     return
-                if batch and run_actions:
-                    wake()
         finally:
             if pending is not None:  # the reading thread must be done before the file closes
                 await asyncio.gather(pending, return_exceptions=True)
