@@ -36,17 +36,27 @@ SWEEP_BATCHES = 16  # batches of one formula column before its workspace's next 
 _WHOLE_BYTES = 4 * 1024 * 1024  # cells of a batch evaluated whole, at most (about)
 _UNSTORABLE = "The formula's value could not be stored"
 
+# A cell still QUEUED: marked so, or in the fill's range (``runs.queued``) with no status.
+_STILL_QUEUED = {
+    "sqlite": (
+        " AND (json_extract(records.meta, :status) = 'QUEUED' OR (records.seq > :after"
+        " AND records.seq <= :until AND json_extract(records.meta, :status) IS NULL))"
+    ),
+    "postgresql": (
+        " AND (records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED' OR (records.seq > :after"
+        " AND records.seq <= :until AND records.meta -> CAST(:f AS text) ->> 'status' IS NULL))"
+    ),
+}
+
 # One statement stores a batch of formula cells: rows matched by ``seq``, unchanged since
-# they were read (``updated_at``) and still QUEUED (marked, or in the fill with no status).
+# they were read (``updated_at``) and still QUEUED.
 _FORMULA_SQL = {
     "sqlite": (
         "UPDATE records SET cells = json_set(cells, :path, json(json_extract(v.value, '$.v'))), "
         f"meta = json_set({META_OBJECT['sqlite']}, :path, json(json_extract(v.value, '$.m'))), "
         "updated_at = :now FROM json_each(:rows) AS v "
         "WHERE records.seq = json_extract(v.value, '$.s') "
-        "AND records.updated_at = json_extract(v.value, '$.u') "
-        "AND (json_extract(records.meta, :status) = 'QUEUED' OR (records.seq > :after "
-        "AND records.seq <= :until AND json_extract(records.meta, :status) IS NULL))"
+        "AND records.updated_at = json_extract(v.value, '$.u') " + _STILL_QUEUED["sqlite"]
     ),
     "postgresql": (
         "UPDATE records SET "
@@ -54,9 +64,7 @@ _FORMULA_SQL = {
         f"meta = {META_OBJECT['postgresql']} || jsonb_build_object(CAST(:f AS text), v.m), "
         "updated_at = :now "
         "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(s bigint, u bigint, v jsonb, m jsonb) "
-        "WHERE records.seq = v.s AND records.updated_at = v.u "
-        "AND (records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED' OR (records.seq > :after "
-        "AND records.seq <= :until AND records.meta -> CAST(:f AS text) ->> 'status' IS NULL))"
+        "WHERE records.seq = v.s AND records.updated_at = v.u " + _STILL_QUEUED["postgresql"]
     ),
 }
 
@@ -69,8 +77,7 @@ _ROWS_SQL = {
         f"meta = json_set({META_OBJECT['sqlite']}, :path, v.value -> '$[3]'), "
         "updated_at = :now FROM json_each(:rows) AS v "
         "WHERE records.seq = v.value ->> '$[0]' AND records.updated_at = v.value ->> '$[1]' "
-        "AND (json_extract(records.meta, :status) = 'QUEUED' OR (records.seq > :after "
-        "AND records.seq <= :until AND json_extract(records.meta, :status) IS NULL))"
+        + _STILL_QUEUED["sqlite"]
     ),
     "postgresql": (
         "UPDATE records SET "
@@ -78,9 +85,7 @@ _ROWS_SQL = {
         f"meta = {META_OBJECT['postgresql']} || jsonb_build_object(CAST(:f AS text), v.x -> 3), "
         "updated_at = :now FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS v(x) "
         "WHERE records.seq = CAST(v.x ->> 0 AS bigint) "
-        "AND records.updated_at = CAST(v.x ->> 1 AS bigint) "
-        "AND (records.meta -> CAST(:f AS text) ->> 'status' = 'QUEUED' OR (records.seq > :after "
-        "AND records.seq <= :until AND records.meta -> CAST(:f AS text) ->> 'status' IS NULL))"
+        "AND records.updated_at = CAST(v.x ->> 1 AS bigint) " + _STILL_QUEUED["postgresql"]
     ),
 }
 
