@@ -296,11 +296,6 @@ def _found(index: _Index, query: tuple[str, str, str, Any], limit: int) -> list[
     return [_record(index, p) for p in _matches(index, fid, op, value, limit)]
 
 
-async def _lookup(inputs: dict[str, Any], ctx: RunContext, limit: int) -> list[dict[str, Any]]:
-    query = _query(inputs)
-    return _found(await _index(ctx, query[0]), query, limit)
-
-
 async def _lookup_batch(
     inputs_list: Sequence[dict[str, Any]], ctxs: Sequence[RunContext], limit: int
 ) -> list[list[dict[str, Any]] | ActionError]:
@@ -343,6 +338,14 @@ def _one(found: list[dict[str, Any]]) -> ActionResult:
 def _many(found: list[dict[str, Any]]) -> ActionResult:
     full = {"records": found, "count": len(found)}
     return ActionResult(value=found, full_value=full, has_data=bool(found), credits=0)
+
+
+async def _lookup(inputs: dict[str, Any], ctx: RunContext, limit: int) -> list[dict[str, Any]]:
+    """One lookup: a batch of one."""
+    (found,) = await _lookup_batch([inputs], [ctx], limit)
+    if isinstance(found, ActionError):
+        raise found
+    return found
 
 
 async def lookup_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
