@@ -79,7 +79,7 @@ Report = Annotated[ReportQuery, Depends(report_query)]
 
 
 def _answer(report: dict[str, Any]) -> JSONOut:
-    # The report's rows stay dicts in the model (storage/repositories/credit_ledger.py).
+    # The report's rows stay dicts in the model (storage/repositories/credit_usage.py).
     return JSONOut(CreditReport.build(**report))
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from ..errors import BadRequest, InvalidParameter
-from ..storage.repositories.credit_ledger import ReportQuery
+from ..storage.repositories.credit_usage import ReportQuery
 
 DIMENSIONS = ("date", "user", "integration", "action", "table", "field")
 FULL = ("date", "user", "integration", "table", "field")
