@@ -66,6 +66,7 @@ async def _start_workers(app: FastAPI) -> None:
     jobs.start()
     state.jobs = jobs
     state.search_indexer = SearchIndexer(db)
+    db.listeners.filter_indexes = state.search_indexer.filter_indexes
 
 
 def _wake_runner(state: AppState) -> None:

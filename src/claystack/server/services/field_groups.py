@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...wire import FieldGroupOut, GroupCreated, WaterfallOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
-from ..storage import search_index
 from ..storage.models import Field, Source, Table, View
 from ..storage.uow import UnitOfWork
 from . import tables as tables_svc
@@ -87,7 +86,7 @@ async def delete_fields(uow: UnitOfWork, table: TableRef, field_ids: Any) -> Non
         raise BadRequest(f'A field is fed by the source "{fed}"; delete that source first')
     gone = set(ids)
     await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id.in_(ids)))
-    await search_index.drop_filter_indexes(conn, table.id, ids)
+    await uow.filter_indexes(table.id, ids, drop=True)
     for f in fields.values():
         if f.id not in gone and gone & set(tables_svc.input_field_ids(f.type_settings)):
             await conn.execute(

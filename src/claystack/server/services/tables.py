@@ -529,7 +529,7 @@ async def delete_field(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
         raise BadRequest(f'Field is fed by the source "{source}"; delete that source first')
     await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id == field_id))
     await touch(uow, table.id)  # the table's row before the records'
-    await search_index.drop_filter_indexes(conn, table.id, [field_id])
+    await uow.filter_indexes(table.id, [field_id], drop=True)
     await drop_cells(uow, table.id, field_id)
     await _sync_view_fields(conn, table.id)
 
@@ -616,9 +616,11 @@ async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dic
 
 
 async def create_view(
-    conn: AsyncConnection, table: TableRef, *, name: str, config: dict[str, Any]
+    uow: UnitOfWork, table: TableRef, *, name: str, config: dict[str, Any]
 ) -> ViewOut:
     from .views import validate_view_config
+
+    conn = uow.conn
 
     types = await field_ids(conn, table.id)
     cfg = validate_view_config(config, types)
@@ -639,12 +641,12 @@ async def create_view(
         )
     )
     await _sync_view_fields(conn, table.id)
-    await views_svc.prepare_indexes(conn, table.id, cfg)
+    await views_svc.prepare_indexes(uow, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 
 async def update_view(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     view_id: str,
     *,
@@ -653,6 +655,7 @@ async def update_view(
 ) -> ViewOut:
     from .views import validate_view_config
 
+    conn = uow.conn
     row = await get_view(conn, table.id, view_id)
     types = await field_ids(conn, table.id)
     cfg = validate_view_config(config, types)
@@ -664,7 +667,7 @@ async def update_view(
     if name is not None:
         values["name"] = name
     await conn.execute(update(View).where(View.id == view_id).values(**values))
-    await views_svc.prepare_indexes(conn, table.id, cfg)
+    await views_svc.prepare_indexes(uow, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 

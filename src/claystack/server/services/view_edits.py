@@ -16,6 +16,7 @@ from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage import search_index
 from ..storage.models import Record, View
+from ..storage.uow import UnitOfWork
 from . import tables as tables_svc
 from . import views as views_svc
 from .common import now_ms
@@ -34,21 +35,21 @@ async def get_view(conn: AsyncConnection, table: TableRef, view_id: str) -> View
     return tables_svc.view_out(await tables_svc.get_view(conn, table.id, view_id))
 
 
-async def set_filter(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
+async def set_filter(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
     """The body is the filter itself; ``{}`` or ``null`` clears it."""
     flt = body if body else None
-    return await tables_svc.update_view(conn, table, view_id, name=None, config={"filter": flt})
+    return await tables_svc.update_view(uow, table, view_id, name=None, config={"filter": flt})
 
 
-async def set_sort(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
+async def set_sort(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
     items = body.get("items") if isinstance(body, dict) else body
     sort = items if items else None
-    return await tables_svc.update_view(conn, table, view_id, name=None, config={"sort": sort})
+    return await tables_svc.update_view(uow, table, view_id, name=None, config={"sort": sort})
 
 
-async def set_fields(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
+async def set_fields(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
     """``{f_…: {isVisible?, width?, isPinned?}}``."""
-    return await tables_svc.update_view(conn, table, view_id, name=None, config={"fields": body})
+    return await tables_svc.update_view(uow, table, view_id, name=None, config={"fields": body})
 
 
 def _anchor(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -105,10 +106,11 @@ async def _move(
 
 
 async def patch_field(
-    conn: AsyncConnection, table: TableRef, view_id: str, field_id: str, body: Any
+    uow: UnitOfWork, table: TableRef, view_id: str, field_id: str, body: Any
 ) -> ViewOut:
     """One column of a view: ``isVisible``, ``width``, ``isPinned``, or a move with
     ``afterFieldId``/``beforeFieldId``."""
+    conn = uow.conn
     if not isinstance(body, dict):
         raise _bad("expected an object")
     after, before = _anchor(body)
@@ -117,7 +119,7 @@ async def patch_field(
     if field_id not in (view.config.get("fields") or {}):
         raise NotFound("Field not found")
     if settings:
-        await set_fields(conn, table, view_id, {field_id: settings})
+        await set_fields(uow, table, view_id, {field_id: settings})
     if after is not None or before is not None:
         return await _move(conn, table, view_id, [field_id], after, before)
     return await get_view(conn, table, view_id)

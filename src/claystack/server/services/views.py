@@ -26,6 +26,7 @@ from ...wire.cells import CellStatus
 from ..errors import BadRequest, InvalidParameter
 from ..storage import search_index
 from ..storage.models import Record
+from ..storage.uow import UnitOfWork
 from .workspaces import like_escape
 
 OPERATORS = ("equals", "not_equals", "contains", "not_contains", "is_empty", "is_not_empty")
@@ -418,7 +419,7 @@ def apply_view(
 INDEXED_OPERATORS = ("equals",)
 
 
-async def prepare_indexes(conn: Any, table_id: str, config: dict[str, Any]) -> None:
+async def prepare_indexes(uow: UnitOfWork, table_id: str, config: dict[str, Any]) -> None:
     """Makes the filter indexes a big table's view will use (``EQUAL`` on a cell)."""
     items = (config.get("filter") or {}).get("items") or []
     fields = {
@@ -430,11 +431,10 @@ async def prepare_indexes(conn: Any, table_id: str, config: dict[str, Any]) -> N
         return
     from ..storage.models import Table
 
-    rows = await conn.scalar(select(Table.row_count).where(Table.id == table_id))
+    rows = await uow.conn.scalar(select(Table.row_count).where(Table.id == table_id))
     if (rows or 0) < search_index.FILTER_MIN_ROWS:
         return
-    for field_id in sorted(fields):
-        await search_index.ensure_filter_index(conn, table_id, field_id)
+    await uow.filter_indexes(table_id, sorted(fields), drop=False)
 
 
 def ids_select(table_id: str, config: dict[str, Any]) -> Select[Any]:

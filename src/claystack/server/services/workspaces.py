@@ -335,7 +335,7 @@ async def delete_resources(
         ):
             fields.setdefault(table_id, []).append(field_id)
         for table_id, field_ids in fields.items():
-            await search_index.drop_filter_indexes(conn, table_id, field_ids)
+            await uow.filter_indexes(table_id, field_ids, drop=True)
         await conn.execute(delete(Record).where(Record.table_id.in_(doomed_tables)))
         await conn.execute(delete(Table).where(Table.id.in_(doomed_tables)))
     if found_wb:
