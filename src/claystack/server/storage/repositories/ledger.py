@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...clock import now_ms
 from .. import bulk
-from ..models import CreditEntry, CreditRollup
+from ..models import CreditEntry, CreditRollup, Table
 
 
 async def balance(conn: AsyncConnection, workspace_id: int) -> int:
@@ -139,3 +139,15 @@ async def charge_many(conn: AsyncConnection, entries: list[dict[str, Any]]) -> i
     elif rows:
         await conn.execute(_CHARGE, rows)
     return len(rows)
+
+
+async def spent_by_workbook(conn: AsyncConnection, workspace_id: int, workbook_id: str) -> int:
+    """The credits the workbook's tables were charged."""
+    used = await conn.scalar(
+        select(func.coalesce(func.sum(-CreditRollup.amount), 0)).where(
+            CreditRollup.workspace_id == workspace_id,
+            CreditRollup.kind == "charge",
+            CreditRollup.table_id.in_(select(Table.id).where(Table.workbook_id == workbook_id)),
+        )
+    )
+    return int(used or 0)
