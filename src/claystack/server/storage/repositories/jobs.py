@@ -21,19 +21,22 @@ async def add_export(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(insert(ExportJob).values(**values))
 
 
-async def export_for_member(conn: AsyncConnection, export_id: str, user_id: int) -> Any:
-    """The export if the user belongs to its workspace, else None."""
+async def _for_member(conn: AsyncConnection, job: Any, job_id: str, user_id: int) -> Any:
     return (
         await conn.execute(
-            select(ExportJob)
+            select(job)
             .join(
                 Membership,
-                (Membership.workspace_id == ExportJob.workspace_id)
-                & (Membership.user_id == user_id),
+                (Membership.workspace_id == job.workspace_id) & (Membership.user_id == user_id),
             )
-            .where(ExportJob.id == export_id)
+            .where(job.id == job_id)
         )
     ).first()
+
+
+async def export_for_member(conn: AsyncConnection, export_id: str, user_id: int) -> Any:
+    """The export if the user belongs to its workspace, else None."""
+    return await _for_member(conn, ExportJob, export_id, user_id)
 
 
 async def export_file_row(conn: AsyncConnection, export_id: str) -> Any:
@@ -124,17 +127,7 @@ async def add_import(conn: AsyncConnection, values: dict[str, Any]) -> None:
 
 async def import_for_member(conn: AsyncConnection, import_id: str, user_id: int) -> Any:
     """The import if the user belongs to its workspace, else None."""
-    return (
-        await conn.execute(
-            select(ImportJob)
-            .join(
-                Membership,
-                (Membership.workspace_id == ImportJob.workspace_id)
-                & (Membership.user_id == user_id),
-            )
-            .where(ImportJob.id == import_id)
-        )
-    ).first()
+    return await _for_member(conn, ImportJob, import_id, user_id)
 
 
 async def get_import(conn: AsyncConnection, import_id: str) -> Any:
