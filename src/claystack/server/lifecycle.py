@@ -97,6 +97,16 @@ async def ping(app: FastAPI) -> None:
         await conn.execute(text("SELECT 1"))
 
 
+async def pending_migrations(app: FastAPI) -> set[str]:
+    """The migrations the database still lacks (empty when it is current)."""
+    return await migrate.pending(state_of(app).db)
+
+
+def migration_heads() -> list[str]:
+    """The revisions a current database is at, sorted."""
+    return sorted(migrate.head_revisions())
+
+
 async def reset(app: FastAPI) -> dict[str, Any] | None:
     """Empties every table but ``instance`` and seeds again, in one transaction; the run
     workers and job runner start anew (no rate-limit buckets or plans of before)."""

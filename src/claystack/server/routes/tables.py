@@ -45,7 +45,6 @@ from ..services import (
     workspaces,
 )
 from ..services.common import Scope
-from ..storage.uow import UnitOfWork
 from . import JSONOut, ok, router
 from .views import wrapped
 
@@ -55,7 +54,7 @@ ViewId = Annotated[str, Path(alias="viewId")]
 
 
 async def _create(
-    request: Request, uow: UnitOfWork, scope: Scope, secret: str, body: TableCreate | None
+    request: Request, uow: Work, scope: Scope, secret: str, body: TableCreate | None
 ) -> JSONOut:
     settings = get_settings(request)
     out = await table_setup.create(

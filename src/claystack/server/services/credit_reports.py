@@ -12,11 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ..enrichment import registry
 from ..errors import NotFound
-from ..storage.repositories import credit_usage
+from ..storage.repositories import Connection, credit_usage
 from . import credits
 from .common import Scope, iso
 from .report_query import EMPTY_REPORT_TYPES, FULL, REPORT_TYPES, ReportQuery, page
@@ -25,7 +23,7 @@ BREAKDOWNS = ("date", "user", "integration", "table", "field")
 
 
 async def report(
-    conn: AsyncConnection, scope: Scope, report_type: str, q: ReportQuery
+    conn: Connection, scope: Scope, report_type: str, q: ReportQuery
 ) -> dict[str, Any]:
     group_by = q.group_by if q.group_by is not None else REPORT_TYPES.get(report_type, FULL)
     s = credit_usage.source(scope.workspace_id, q, empty=report_type in EMPTY_REPORT_TYPES)
@@ -76,7 +74,7 @@ async def report(
 
 
 async def user_report(
-    conn: AsyncConnection, scope: Scope, user_id: int, q: ReportQuery
+    conn: Connection, scope: Scope, user_id: int, q: ReportQuery
 ) -> dict[str, Any]:
     """One user's usage; the user must be a member of the workspace or named by its ledger."""
     if not await credit_usage.user_known(conn, scope.workspace_id, user_id):
@@ -85,7 +83,7 @@ async def user_report(
 
 
 async def integration_report(
-    conn: AsyncConnection, scope: Scope, key: str, report_type: str, q: ReportQuery
+    conn: Connection, scope: Scope, key: str, report_type: str, q: ReportQuery
 ) -> dict[str, Any]:
     """One integration's usage: installed ones, and uninstalled ones the ledger names."""
     if registry.get(key) is None and not await credit_usage.integration_in_ledger(
@@ -96,7 +94,7 @@ async def integration_report(
 
 
 async def table_usage(
-    conn: AsyncConnection, scope: Scope, table_id: str, by: str, q: ReportQuery
+    conn: Connection, scope: Scope, table_id: str, by: str, q: ReportQuery
 ) -> list[dict[str, Any]]:
     """One table's usage by day (``time``) or by column (``column``)."""
     s = credit_usage.source(scope.workspace_id, replace(q, table_ids=(table_id,)))
@@ -120,7 +118,7 @@ async def table_usage(
 
 
 async def table_runs(
-    conn: AsyncConnection, scope: Scope, table_id: str, q: ReportQuery
+    conn: Connection, scope: Scope, table_id: str, q: ReportQuery
 ) -> list[dict[str, Any]]:
     """A table's usage by run, newest first. The ledger keeps no run id, so a run is what the
     table was charged within one UTC minute: ``runId`` is ``run_<table>_<minute>``."""

@@ -1,6 +1,11 @@
-"""Repositories: the SQL of the services, one module per aggregate.
+"""Repositories: all the SQL of the services, a module per aggregate.
 
-A repository function takes the connection (or the unit of work, for writes that must declare
-their tables), runs its statements with any dialect branches they need, and answers rows or
-plain values; the services keep the rules, the authorisation and the wire models.
+A repository function is named for what it fetches or changes (``user_by_email``,
+``lock_for_update``) and takes the connection (or the unit of work, for writes that must
+declare their tables first). Services keep the rules, authorisation and answers, and
+import no SQLAlchemy: the connection's type is named here as ``Connection``.
 """
+
+from sqlalchemy.ext.asyncio import AsyncConnection as Connection
+
+__all__ = ["Connection"]
