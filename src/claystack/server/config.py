@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     import_max_file_bytes: int = Field(default=2 * 1024**3, gt=0)
     # Rows stored per transaction by an import job.
     import_batch_size: int = Field(default=5_000, gt=0)
+    # Views of tables with at least this many rows are helped by indexes (a search index,
+    # one per field an EQUAL filter reads); smaller tables are scanned. The search index is
+    # built in the background, this many rows per write transaction.
+    view_index_min_rows: int = Field(default=10_000, gt=0)
+    view_index_build_chunk: int = Field(default=20_000, gt=0)
 
     @model_validator(mode="after")
     def _hosted_limits(self) -> Settings:

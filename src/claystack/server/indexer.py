@@ -19,14 +19,17 @@ log = logging.getLogger("claystack.indexer")
 
 
 class SearchIndexer:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, min_rows: int, chunk: int) -> None:
         self.db = db
+        self.min_rows = min_rows
+        self.chunk = chunk
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._filters: set[asyncio.Task[None]] = set()
 
-    def request(self, table_id: str) -> None:
-        """Starts indexing the table (a no-op while this process already does)."""
-        if table_id in self._tasks:
+    def request(self, table_id: str, rows: int) -> None:
+        """Starts indexing the table if it has ``min_rows`` (a no-op while this process
+        already does); below that a scan is fast enough and an index not worth its writes."""
+        if rows < self.min_rows or table_id in self._tasks:
             return
         task = asyncio.create_task(self._build(table_id), name="claystack-search-index")
         self._tasks[table_id] = task
@@ -39,7 +42,7 @@ class SearchIndexer:
             done = False
             while not done:
                 async with self.db.transaction(write=True) as conn:
-                    done = await search_index.build_step(conn, table_id)
+                    done = await search_index.build_step(conn, table_id, self.chunk)
         except asyncio.CancelledError:
             raise
         except Exception:  # the next search asks again

@@ -65,7 +65,9 @@ async def _start_workers(app: FastAPI) -> None:
     jobs = JobRunner(db, settings)
     jobs.start()
     state.jobs = jobs
-    state.search_indexer = SearchIndexer(db)
+    state.search_indexer = SearchIndexer(
+        db, min_rows=settings.view_index_min_rows, chunk=settings.view_index_build_chunk
+    )
     db.listeners.filter_indexes = state.search_indexer.filter_indexes
 
 

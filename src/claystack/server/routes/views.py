@@ -20,7 +20,16 @@ from ...wire import (
     ViewSortIn,
     ViewWrapped,
 )
-from ..deps import Conn, TableDep, TableReadDep, ViewIdDep, Work, app_state, read_only
+from ..deps import (
+    Conn,
+    IndexMinRows,
+    TableDep,
+    TableReadDep,
+    ViewIdDep,
+    Work,
+    app_state,
+    read_only,
+)
 from ..services import view_edits
 from . import JSONOut, ok, router
 
@@ -51,11 +60,13 @@ async def set_filter(
     view_id: ViewId,
     uow: Work,
     table: TableDep,
+    min_rows: IndexMinRows,
     body: Annotated[ViewFilterIn | None, Body()] = None,
 ) -> JSONOut:
     """Replaces the view's filter with the body (``{}`` clears it). Item ``type`` takes
     Clay's operator names."""
-    return wrapped(await view_edits.set_filter(uow, table, view_id, _dump(body)))
+    view = await view_edits.set_filter(uow, table, view_id, _dump(body), index_min_rows=min_rows)
+    return wrapped(view)
 
 
 @api.patch(V + "/sort", responses=ok(ViewWrapped))

@@ -539,7 +539,12 @@ async def view_config(conn: Connection, table_id: str, view_id: str) -> dict[str
 
 
 async def create_view(
-    uow: UnitOfWork, table: TableRef, *, name: str, config: dict[str, Any]
+    uow: UnitOfWork,
+    table: TableRef,
+    *,
+    name: str,
+    config: dict[str, Any],
+    index_min_rows: int,
 ) -> ViewOut:
     from .views import validate_view_config
 
@@ -561,7 +566,7 @@ async def create_view(
         updated_at=now,
     )
     await _sync_view_fields(conn, table.id)
-    await views_svc.prepare_indexes(uow, table.id, cfg)
+    await views_svc.prepare_indexes(uow, table.id, cfg, index_min_rows)
     return view_out(await get_view(conn, table.id, view_id))
 
 
@@ -572,7 +577,10 @@ async def update_view(
     *,
     name: str | None,
     config: dict[str, Any],
+    index_min_rows: int | None = None,
 ) -> ViewOut:
+    """Changes a view. A config with a filter makes the indexes it needs on a table of at
+    least ``index_min_rows`` (None only for changes that set no filter)."""
     from .views import validate_view_config
 
     conn = uow.conn
@@ -588,7 +596,10 @@ async def update_view(
     if name is not None:
         values["name"] = name
     await views_repo.update_view(conn, view_id, **values)
-    await views_svc.prepare_indexes(uow, table.id, cfg)
+    if index_min_rows is not None:
+        await views_svc.prepare_indexes(uow, table.id, cfg, index_min_rows)
+    elif (cfg.get("filter") or {}).get("items"):
+        raise TypeError("a filter needs index_min_rows")
     return view_out(await get_view(conn, table.id, view_id))
 
 

@@ -33,10 +33,14 @@ async def get_view(conn: Connection, table: TableRef, view_id: str) -> ViewOut:
     return tables_svc.view_out(await tables_svc.get_view(conn, table.id, view_id))
 
 
-async def set_filter(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
+async def set_filter(
+    uow: UnitOfWork, table: TableRef, view_id: str, body: Any, *, index_min_rows: int
+) -> ViewOut:
     """The body is the filter itself; ``{}`` or ``null`` clears it."""
     flt = body if body else None
-    return await tables_svc.update_view(uow, table, view_id, name=None, config={"filter": flt})
+    return await tables_svc.update_view(
+        uow, table, view_id, name=None, config={"filter": flt}, index_min_rows=index_min_rows
+    )
 
 
 async def set_sort(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
@@ -187,13 +191,13 @@ async def search(
     table: TableRef,
     view_id: str,
     term: Any,
-    want_index: Callable[[str], None] | None = None,
+    want_index: Callable[[str, int], None] | None = None,
 ) -> list[dict[str, str]]:
     """``[{fieldId, recordId}]`` for every visible cell of the rows the view shows whose
     value contains ``term`` (case-insensitive), in view and column order; at most
     ``SEARCH_LIMIT``. The database narrows the rows first (a substring test on the row's
-    JSON text, answered from the search index once the table has one: a big table that has
-    none yet asks ``want_index`` for it), so only candidate rows reach Python."""
+    JSON text, answered from the search index once the table has one: a table that has none
+    yet is offered to ``want_index`` with its row count), so only candidate rows reach Python."""
     if not isinstance(term, str):
         raise _bad('Field "searchTerm" - Required')
     needle = term.strip().lower()
@@ -212,8 +216,7 @@ async def search(
     if prefilter:
         state = await search_index.state(conn, table.id)
         if state != "ready" and want_index is not None:
-            if await tables_svc.row_count(conn, table.id) >= search_index.SEARCH_MIN_ROWS:
-                want_index(table.id)
+            want_index(table.id, await tables_svc.row_count(conn, table.id))
         indexed = state == "ready"
     stmt = view_rows.search_select(
         conn, table.id, config, needle if prefilter else None, indexed=indexed

@@ -32,10 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .models import SearchTable
 
-# Below these sizes a scan is fast enough and an index not worth its writes.
-SEARCH_MIN_ROWS = 10_000
-FILTER_MIN_ROWS = 10_000
-BUILD_CHUNK = 20_000
 # Ids we write into SQL text (index expressions must be literal); others get no index.
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,60}$")
 
@@ -194,7 +190,7 @@ async def forget(conn: AsyncConnection, table_ids: list[str]) -> None:
         await conn.execute(delete(SearchTable).where(SearchTable.table_id.in_(table_ids)))
 
 
-async def build_step(conn: AsyncConnection, table_id: str, chunk: int = BUILD_CHUNK) -> bool:
+async def build_step(conn: AsyncConnection, table_id: str, chunk: int) -> bool:
     """Indexes the next ``chunk`` rows of the table that are not indexed yet, in the
     caller's (write) transaction; True when none are left (or the table is gone)."""
     lock = "" if conn.dialect.name == "sqlite" else " FOR UPDATE"

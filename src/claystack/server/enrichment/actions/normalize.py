@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import ipaddress
 from functools import cache
-from typing import Any
-
-import cleanco
-import email_validator
-import phonenumbers
-import tldextract
-from nameparser import HumanName
+from typing import TYPE_CHECKING, Any
 
 from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
 from ....wire.cells import CellStatus
+
+if TYPE_CHECKING:
+    import tldextract
+
+# The parsing libraries (about a tenth of a server's import time, with tldextract's
+# requests) are imported by the first action that needs one, not by every process.
 
 
 def _text(inputs: dict[str, Any], *names: str) -> str:
@@ -47,6 +47,8 @@ def _is_ip(text: str) -> bool:
 
 @cache
 def _extractor() -> tldextract.TLDExtract:
+    import tldextract
+
     # The public suffix list snapshot bundled with tldextract: no fetch, no cache directory.
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
@@ -77,6 +79,8 @@ async def company_name(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     if not raw:
         return _NO_DATA
     name = " ".join(raw.split())
+    import cleanco
+
     for _ in range(3):  # "Acme Holdings Inc." loses one legal suffix per pass
         cleaned = cleanco.basename(name).strip(" ,.-&")
         if cleaned == name:
@@ -91,6 +95,8 @@ async def email(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     raw = _text(inputs, "email")
     if not raw:
         return _NO_DATA
+    import email_validator
+
     try:
         found = email_validator.validate_email(raw, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
@@ -105,17 +111,23 @@ async def email(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     return ActionResult(value=found.normalized, full_value=full, credits=0)
 
 
-_PHONE_TYPES = {
-    value: name.lower()
-    for name, value in vars(phonenumbers.PhoneNumberType).items()
-    if name.isupper()
-}
+@cache
+def _phone_types() -> dict[int, str]:
+    import phonenumbers
+
+    return {
+        value: name.lower()
+        for name, value in vars(phonenumbers.PhoneNumberType).items()
+        if name.isupper()
+    }
 
 
 async def phone(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     raw = _text(inputs, "phone", "phoneNumber")
     if not raw:
         return _NO_DATA
+    import phonenumbers
+
     region = _text(inputs, "defaultRegion", "countryCode").upper() or None
     try:
         number = phonenumbers.parse(raw, region)
@@ -131,7 +143,7 @@ async def phone(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         "national": phonenumbers.format_number(number, fmt.NATIONAL),
         "countryCode": number.country_code,
         "region": phonenumbers.region_code_for_number(number),
-        "type": _PHONE_TYPES.get(phonenumbers.number_type(number), "unknown"),
+        "type": _phone_types().get(phonenumbers.number_type(number), "unknown"),
     }
     return ActionResult(value=e164, full_value=full, credits=0)
 
@@ -143,6 +155,8 @@ async def person_name(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     raw = _text(inputs, "name", "fullName")
     if not raw:
         return _NO_DATA
+    from nameparser import HumanName
+
     parsed = HumanName(raw)
     full = {part: str(getattr(parsed, part)) for part in _NAME_PARTS}
     value = {part: text for part, text in full.items() if text}

@@ -274,8 +274,11 @@ def apply_view(
 INDEXED_OPERATORS = ("equals",)
 
 
-async def prepare_indexes(uow: UnitOfWork, table_id: str, config: dict[str, Any]) -> None:
-    """Makes the filter indexes a big table's view will use (``EQUAL`` on a cell)."""
+async def prepare_indexes(
+    uow: UnitOfWork, table_id: str, config: dict[str, Any], min_rows: int
+) -> None:
+    """Makes the filter indexes the view of a table of at least ``min_rows`` will use
+    (``EQUAL`` on a cell); smaller tables are scanned."""
     items = (config.get("filter") or {}).get("items") or []
     fields = {
         i["fieldId"]
@@ -284,7 +287,7 @@ async def prepare_indexes(uow: UnitOfWork, table_id: str, config: dict[str, Any]
     }
     if not fields:
         return
-    if await tables_repo.row_count(uow.conn, table_id) < search_index.FILTER_MIN_ROWS:
+    if await tables_repo.row_count(uow.conn, table_id) < min_rows:
         return
     await uow.filter_indexes(table_id, sorted(fields), drop=False)
 
