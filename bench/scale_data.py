@@ -36,7 +36,10 @@ from _server import (  # noqa: E402 - the sibling module, importable when run as
     Server,
     loadavg,
     machine_info,
+    pg_backend_pids,
+    pids_cpu_seconds,
     summary_ms,
+    tree_cpu_seconds,
 )
 
 PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
@@ -160,7 +163,7 @@ def bench_reports(server: Server, c: httpx.Client, entries: int) -> dict[str, An
     return out
 
 
-def bench_insert(c: httpx.Client, rows: int) -> dict[str, Any]:
+def bench_insert(server: Server, c: httpx.Client, rows: int) -> dict[str, Any]:
     t = check(c.post("/v3/tables", json={"name": "Ins", "workspaceId": WORKSPACE})).json()["table"]
     tid = t["id"]
     ids = [
@@ -170,6 +173,9 @@ def bench_insert(c: httpx.Client, rows: int) -> dict[str, Any]:
         for k in range(5)
     ]
     batches = []
+    assert server.database
+    backends = pg_backend_pids(server.database, server.pid)
+    cpu0 = (time.process_time(), tree_cpu_seconds(server.pid), pids_cpu_seconds(backends))
     t0 = time.perf_counter()
     for start in range(0, rows, 1000):
         recs = [{"cells": {f: f"value {i} {f}" for f in ids}} for i in range(start, start + 1000)]
@@ -177,10 +183,15 @@ def bench_insert(c: httpx.Client, rows: int) -> dict[str, Any]:
         check(c.post(f"/v3/tables/{tid}/records", content=orjson.dumps({"records": recs})))
         batches.append(time.perf_counter() - b0)
     seconds = time.perf_counter() - t0
+    # backends the pool opened during the run count from zero
+    backends = sorted(set(backends) | set(pg_backend_pids(server.database, server.pid)))
+    cpu1 = (time.process_time(), tree_cpu_seconds(server.pid), pids_cpu_seconds(backends))
+    per_batch = [round((b - a) * 1000 / (rows / 1000), 2) for a, b in zip(cpu0, cpu1, strict=True)]
     return {
         "rows": rows,
         "rows_per_s": round(rows / seconds),
         "batch_median_ms": round(statistics.median(batches) * 1000, 1),
+        "cpu_ms_per_batch": dict(zip(("client", "server", "postgresql"), per_batch, strict=True)),
         "pass": rows / seconds >= 40_000,
     }
 
@@ -234,7 +245,7 @@ def main() -> None:
             result["b_credit_reports"] = bench_reports(server, c, args.entries)
             print("b", result["b_credit_reports"], flush=True)
         if "c" in phases:
-            result["c_insert"] = bench_insert(c, 100_000)
+            result["c_insert"] = bench_insert(server, c, 100_000)
             print("c", result["c_insert"], flush=True)
         if "d" in phases:
             result["d_formula_fill"] = bench_formula(c, tid, nid, args.rows)
