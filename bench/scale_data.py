@@ -196,8 +196,11 @@ def bench_insert(server: Server, c: httpx.Client, rows: int) -> dict[str, Any]:
     }
 
 
-def bench_formula(c: httpx.Client, tid: str, nid: str, rows: int) -> dict[str, Any]:
+def bench_formula(server: Server, c: httpx.Client, tid: str, nid: str, rows: int) -> dict[str, Any]:
     formula = "{{" + nid + '}}.toUpperCase() + "!"'
+    assert server.database
+    backends = pg_backend_pids(server.database, server.pid)
+    cpu0 = (tree_cpu_seconds(server.pid), pids_cpu_seconds(backends))
     t0 = time.perf_counter()
     body = {"name": "G", "type": "formula", "typeSettings": {"formulaText": formula}}
     fid = check(c.post(f"/v3/tables/{tid}/fields", json=body)).json()["field"]["id"]
@@ -210,8 +213,14 @@ def bench_formula(c: httpx.Client, tid: str, nid: str, rows: int) -> dict[str, A
             break
         time.sleep(0.5)
     seconds = time.perf_counter() - t0
+    backends = sorted(set(backends) | set(pg_backend_pids(server.database, server.pid)))
+    cpu1 = (tree_cpu_seconds(server.pid), pids_cpu_seconds(backends))
     return {
         "rows": rows,
+        "cpu_s": {
+            "server_and_formula_workers": round(cpu1[0] - cpu0[0], 1),
+            "postgresql": round(cpu1[1] - cpu0[1], 1),
+        },
         "create_field_request_s": round(create_s, 2),
         "seconds": round(seconds, 1),
         "cells_per_s": round(rows / seconds),
@@ -248,7 +257,7 @@ def main() -> None:
             result["c_insert"] = bench_insert(server, c, 100_000)
             print("c", result["c_insert"], flush=True)
         if "d" in phases:
-            result["d_formula_fill"] = bench_formula(c, tid, nid, args.rows)
+            result["d_formula_fill"] = bench_formula(server, c, tid, nid, args.rows)
             print("d", result["d_formula_fill"], flush=True)
     result["load_end"] = loadavg()
     out = args.out or RESULTS / f"scale_data-{int(time.time())}.json"
