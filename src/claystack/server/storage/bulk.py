@@ -54,9 +54,9 @@ async def insert_records(
             await write
         return result
     dumps = orjson.dumps
-    params = [(table_id, rid, dumps(cells).decode(), now, now) for rid, cells in rows]
+    values = [(table_id, rid, dumps(cells).decode(), now, now) for rid, cells in rows]
     raw = await conn.get_raw_connection()
-    await sqlite_driver.executemany(raw.dbapi_connection, _SQLITE_INSERT, params)
+    await sqlite_driver.executemany(raw.dbapi_connection, _SQLITE_INSERT, values)
     return meanwhile()
 
 
