@@ -406,3 +406,52 @@ def machine_info() -> dict[str, Any]:
         "git_rev": _run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
         "uptime": _run(["uptime"]),
     }
+
+
+def _socket_ports(pid: int) -> set[int]:
+    """Local TCP ports of the sockets ``pid`` has open (from /proc)."""
+    inodes: set[str] = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    except OSError:
+        return set()
+    ports: set[int] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{table}") as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if cols[9] in inodes:
+                        ports.add(int(cols[1].rsplit(":", 1)[1], 16))
+        except OSError:
+            continue
+    return ports
+
+
+def pg_backend_pids(database: str, pid: int) -> list[int]:
+    """The PostgreSQL backends serving process ``pid`` (matched by client port), so a
+    benchmark can count the database's CPU for that process alone."""
+    import asyncpg
+
+    ports = _socket_ports(pid)
+
+    async def run() -> list[int]:
+        conn = await asyncpg.connect(database)
+        try:
+            rows = await conn.fetch("SELECT pid, client_port FROM pg_stat_activity")
+        finally:
+            await conn.close()
+        return [r["pid"] for r in rows if r["client_port"] in ports]
+
+    return asyncio.run(run())
+
+
+def pids_cpu_seconds(pids: Sequence[int]) -> float:
+    return sum(proc_cpu_seconds(p) for p in pids)

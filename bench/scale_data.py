@@ -36,7 +36,10 @@ from _server import (  # noqa: E402 - the sibling module, importable when run as
     Server,
     loadavg,
     machine_info,
+    pg_backend_pids,
+    pids_cpu_seconds,
     summary_ms,
+    tree_cpu_seconds,
 )
 
 PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
@@ -160,7 +163,7 @@ def bench_reports(server: Server, c: httpx.Client, entries: int) -> dict[str, An
     return out
 
 
-def bench_insert(c: httpx.Client, rows: int) -> dict[str, Any]:
+def bench_insert(server: Server, c: httpx.Client, rows: int) -> dict[str, Any]:
     t = check(c.post("/v3/tables", json={"name": "Ins", "workspaceId": WORKSPACE})).json()["table"]
     tid = t["id"]
     ids = [
@@ -170,6 +173,9 @@ def bench_insert(c: httpx.Client, rows: int) -> dict[str, Any]:
         for k in range(5)
     ]
     batches = []
+    assert server.database
+    backends = pg_backend_pids(server.database, server.pid)
+    cpu0 = (time.process_time(), tree_cpu_seconds(server.pid), pids_cpu_seconds(backends))
     t0 = time.perf_counter()
     for start in range(0, rows, 1000):
         recs = [{"cells": {f: f"value {i} {f}" for f in ids}} for i in range(start, start + 1000)]
@@ -177,16 +183,24 @@ def bench_insert(c: httpx.Client, rows: int) -> dict[str, Any]:
         check(c.post(f"/v3/tables/{tid}/records", content=orjson.dumps({"records": recs})))
         batches.append(time.perf_counter() - b0)
     seconds = time.perf_counter() - t0
+    # backends the pool opened during the run count from zero
+    backends = sorted(set(backends) | set(pg_backend_pids(server.database, server.pid)))
+    cpu1 = (time.process_time(), tree_cpu_seconds(server.pid), pids_cpu_seconds(backends))
+    per_batch = [round((b - a) * 1000 / (rows / 1000), 2) for a, b in zip(cpu0, cpu1, strict=True)]
     return {
         "rows": rows,
         "rows_per_s": round(rows / seconds),
         "batch_median_ms": round(statistics.median(batches) * 1000, 1),
+        "cpu_ms_per_batch": dict(zip(("client", "server", "postgresql"), per_batch, strict=True)),
         "pass": rows / seconds >= 40_000,
     }
 
 
-def bench_formula(c: httpx.Client, tid: str, nid: str, rows: int) -> dict[str, Any]:
+def bench_formula(server: Server, c: httpx.Client, tid: str, nid: str, rows: int) -> dict[str, Any]:
     formula = "{{" + nid + '}}.toUpperCase() + "!"'
+    assert server.database
+    backends = pg_backend_pids(server.database, server.pid)
+    cpu0 = (tree_cpu_seconds(server.pid), pids_cpu_seconds(backends))
     t0 = time.perf_counter()
     body = {"name": "G", "type": "formula", "typeSettings": {"formulaText": formula}}
     fid = check(c.post(f"/v3/tables/{tid}/fields", json=body)).json()["field"]["id"]
@@ -199,8 +213,14 @@ def bench_formula(c: httpx.Client, tid: str, nid: str, rows: int) -> dict[str, A
             break
         time.sleep(0.5)
     seconds = time.perf_counter() - t0
+    backends = sorted(set(backends) | set(pg_backend_pids(server.database, server.pid)))
+    cpu1 = (tree_cpu_seconds(server.pid), pids_cpu_seconds(backends))
     return {
         "rows": rows,
+        "cpu_s": {
+            "server_and_formula_workers": round(cpu1[0] - cpu0[0], 1),
+            "postgresql": round(cpu1[1] - cpu0[1], 1),
+        },
         "create_field_request_s": round(create_s, 2),
         "seconds": round(seconds, 1),
         "cells_per_s": round(rows / seconds),
@@ -234,10 +254,10 @@ def main() -> None:
             result["b_credit_reports"] = bench_reports(server, c, args.entries)
             print("b", result["b_credit_reports"], flush=True)
         if "c" in phases:
-            result["c_insert"] = bench_insert(c, 100_000)
+            result["c_insert"] = bench_insert(server, c, 100_000)
             print("c", result["c_insert"], flush=True)
         if "d" in phases:
-            result["d_formula_fill"] = bench_formula(c, tid, nid, args.rows)
+            result["d_formula_fill"] = bench_formula(server, c, tid, nid, args.rows)
             print("d", result["d_formula_fill"], flush=True)
     result["load_end"] = loadavg()
     out = args.out or RESULTS / f"scale_data-{int(time.time())}.json"

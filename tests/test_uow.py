@@ -3,14 +3,18 @@ after-commit hooks, on the app's real database."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
+from claystack.server.errors import NotFound
 from claystack.server.services import tables as tables_svc
+from claystack.server.storage import bulk
 from claystack.server.storage.models import Record, Table
 from claystack.server.storage.uow import UndeclaredWrite
 
@@ -112,6 +116,32 @@ async def test_inserted_rows_move_the_version_before_commit(
     async with app.state.db.unit_of_work() as uow:
         uow.rows_inserted(table["id"])
     assert await _version(app, table["id"]) == before + 2
+
+
+async def _rows_of(app: FastAPI, table_id: str) -> int:
+    async with app.state.db.transaction(write=False) as conn:
+        return int(await conn.scalar(select(func.count()).where(Record.table_id == table_id)))
+
+
+async def test_rows_go_with_their_table_and_never_outlive_it(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    table = await new_table(client, fields=("name",))
+    gone = await new_table(client, name="Gone")
+    for t in (table, gone):
+        r = await client.post(f"/v3/tables/{t['id']}/records", json={"records": [{}, {}, {}]})
+        assert r.status_code == 200
+    assert (await client.delete(f"/v3/tables/{gone['id']}")).status_code == 200
+    assert await _rows_of(app, gone["id"]) == 0
+    assert await _rows_of(app, table["id"]) == 3
+
+    # Rows for a table deleted meanwhile: refused (PostgreSQL finds the table missing
+    # when it locks it, SQLite's foreign key at the insert), none stored.
+    with pytest.raises((NotFound, IntegrityError, sqlite3.IntegrityError)):
+        async with app.state.db.unit_of_work() as uow:
+            await bulk.insert_records(uow, gone["id"], [("r_x", {})], 0, lambda: None)
+            await uow.write_tables([gone["id"]], row_count=Table.row_count + 1)
+    assert await _rows_of(app, gone["id"]) == 0
 
 
 async def test_a_source_change_reaches_its_cached_url_at_once(client: httpx.AsyncClient) -> None:

@@ -58,12 +58,21 @@ def query_has_empty_name(query: bytes) -> bool:
     return any(not name for name, _ in pairs)
 
 
+# Where the middleware leaves ``(body, value)`` for a body it had to parse to tell JSON
+# from a form: ``parse_json_body`` takes the value from there instead of parsing again.
+PARSED_BODY = "claystack.parsed_body"
+
+
 def legacy_body(raw: bytes) -> bytes:
     """The JSON inside a body sent as ``encodeURIComponent(JSON.stringify(obj)) + "="``,
     or a JSON body sent with a form or text content type (curl's ``-d`` default)."""
+    return _legacy_json(raw)[0]
+
+
+def _legacy_json(raw: bytes) -> tuple[bytes, Any]:
+    """``legacy_body``, and the parsed value when the body was JSON as sent (else None)."""
     try:
-        orjson.loads(raw)
-        return raw
+        return raw, orjson.loads(raw)
     except orjson.JSONDecodeError:
         pass
     try:
@@ -78,7 +87,15 @@ def legacy_body(raw: bytes) -> bytes:
         orjson.loads(text)
     except orjson.JSONDecodeError:
         raise BadRequest("Malformed request body: the form key is not JSON") from None
-    return text.encode()
+    return text.encode(), None
+
+
+def parse_json_body(scope: Scope, raw: bytes, max_depth: int) -> Any:
+    """``parse_json`` of a request's body, reusing the value the middleware parsed."""
+    parsed = scope.get(PARSED_BODY)
+    if parsed is not None and parsed[0] == raw and parsed[1] is not None:
+        return check_depth(parsed[1], raw, max_depth)
+    return parse_json(raw, max_depth)
 
 
 class TransportMiddleware:
@@ -131,7 +148,7 @@ class TransportMiddleware:
         # the body would become its generic 400 instead of a 413.
         try:
             raw = await self._read_all(receive)
-            body = legacy_body(raw) if raw.strip() and not is_json else raw
+            body, value = _legacy_json(raw) if raw.strip() and not is_json else (raw, None)
         except ClayError as exc:
             await exc.to_response()(scope, receive, send)
             return
@@ -145,6 +162,8 @@ class TransportMiddleware:
             ]
         scope = dict(scope)
         scope["headers"] = new_headers
+        if value is not None:
+            scope[PARSED_BODY] = (body, value)
         sent = False
 
         async def replay() -> Message:

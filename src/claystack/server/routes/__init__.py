@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute
 
 from ...wire import dumps
 from ..errors import ClayError
-from ..middleware import parse_json
+from ..middleware import parse_json_body
 from ..state import state_of
 
 
@@ -56,7 +56,7 @@ class _OrjsonRequest(Request):
 
 def read_json(request: Request, raw: bytes) -> Any:
     """A request body as JSON, within the server's nesting limit."""
-    return parse_json(raw, state_of(request.app).settings.max_json_depth)
+    return parse_json_body(request.scope, raw, state_of(request.app).settings.max_json_depth)
 
 
 class _Route(APIRoute):

@@ -191,7 +191,7 @@ async def add_records(
     given = [r.get("id") for r in records]
     minted = iter(new_ids("r", sum(1 for g in given if g is None)))
     now = now_ms()
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[str, dict[str, Any]]] = []
     seen: set[str] = set()
     for i, rec in enumerate(records):
         rid = given[i]
@@ -205,9 +205,8 @@ async def add_records(
         if rid in seen:
             raise Conflict(f"Record id {rid} appears twice in the request")
         seen.add(rid)
-        cells = _check_cells(rec.get("cells") or {}, writable, f"records[{i}]", max_cell_bytes)
         rows.append(
-            {"table_id": table.id, "id": rid, "cells": cells, "created_at": now, "updated_at": now}
+            (rid, _check_cells(rec.get("cells") or {}, writable, f"records[{i}]", max_cell_bytes))
         )
     client_ids = [g for g in given if g is not None]
     if client_ids:
@@ -218,21 +217,27 @@ async def add_records(
             raise Conflict(f"A record with id {clash} already exists in this table")
     # New rows lock nothing another writer holds: the table's row after them, so writers
     # adding rows to one table meet only here, just before they commit.
-    await bulk.insert_records(uow, table.id, rows)
+    out = await bulk.insert_records(
+        uow, table.id, rows, now, lambda: _added_out(table.id, rows, now) if answer else []
+    )
     await uow.write_tables([table.id], row_count=Table.row_count + len(rows), updated_at=now)
-    await runs_svc.auto_run(uow, table, rows, actions=run_actions)
-    if not answer:
-        return []
+    await runs_svc.auto_run(
+        uow, table, ({"id": rid, "cells": cells} for rid, cells in rows), actions=run_actions
+    )
+    return out
+
+
+def _added_out(table_id: str, rows: list[tuple[str, dict[str, Any]]], now: int) -> list[Row]:
+    """The answer for rows just added: every cell plain, both stamps ``now``."""
     stamp = iso(now)
     stamp_cell = {"value": stamp, "metadata": NO_META}
-    table_id = table.id
     out = []
-    for r in rows:
-        cells_out = {fid: {"value": v, "metadata": NO_META} for fid, v in r["cells"].items()}
+    for rid, cells in rows:
+        cells_out = {fid: {"value": v, "metadata": NO_META} for fid, v in cells.items()}
         cells_out["f_created_at"] = cells_out["f_updated_at"] = stamp_cell
         out.append(
             {
-                "id": r["id"],
+                "id": rid,
                 "tableId": table_id,
                 "cells": cells_out,
                 "createdAt": stamp,

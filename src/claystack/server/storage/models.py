@@ -210,6 +210,8 @@ class Record(Base):
         Index("ix_records_table_seq_id", "table_id", "seq", "id"),
     )
     seq: Mapped[int] = mapped_column(BigPK, primary_key=True, autoincrement=True)
+    # On PostgreSQL a trigger on ``tables`` does the cascade and ``UnitOfWork.write_tables``
+    # the check (migration 0018_pgwrite): the foreign key checked every inserted row.
     table_id: Mapped[str] = mapped_column(ForeignKey("tables.id", ondelete="CASCADE"))
     id: Mapped[str] = mapped_column(String(200))
     cells: Mapped[dict[str, Any]] = mapped_column(Json)

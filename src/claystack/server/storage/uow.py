@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from ..errors import NotFound
 from . import search_index
 from .models import Table
 
@@ -101,19 +102,25 @@ class UnitOfWork:
             elif bump:
                 # Some were declared already: move only the others' versions, separately.
                 await self._bump(sorted(bump))
-            await self.conn.execute(stmt.values(**values).execution_options(sqlite_inline=True))
+            stmt = stmt.values(**values).execution_options(sqlite_inline=True)
+            found = (await self.conn.execute(stmt)).rowcount
         else:
-            await self._bump(ids)
+            found = await self._bump(ids)
+        if found != len(ids) and not self._inserted.isdisjoint(ids):
+            # No foreign key checks new rows on PostgreSQL (migration 0018): their table is
+            # found here, locked until commit, or the insert fails.
+            raise NotFound("Table not found")
         self._tables.update(ids)
         self._inserted.difference_update(ids)
 
-    async def _bump(self, ids: list[str]) -> None:
+    async def _bump(self, ids: list[str]) -> int:
         if len(ids) == 1:
-            await self.conn.execute(_BUMP_ONE, {"t": ids[0]})
+            result = await self.conn.execute(_BUMP_ONE, {"t": ids[0]})
         else:
-            await self.conn.execute(
+            result = await self.conn.execute(
                 update(Table).where(Table.id.in_(ids)).values(data_version=Table.data_version + 1)
             )
+        return int(result.rowcount)
 
     def declared(self, table_id: str) -> None:
         """Raises unless ``write_tables`` named this table: record updates and deletes call
