@@ -63,6 +63,9 @@ def for_action(
     return RunContext(**common)
 
 
+_CELL = ("workspace_id", "table_id", "field_id", "record_id", "credentials")
+
+
 def for_cells(
     action: Action,
     cells: Sequence[tuple[int, str, str, str, Any]],
@@ -74,30 +77,24 @@ def for_cells(
     field_id, record_id, credentials)``, as ``for_action`` gives them. The first is built;
     the others copy its fields: a frozen dataclass's ``__init__`` costs four times more,
     and an inline batch builds a thousand."""
-    out: list[RunContext] = []
-    for ws, table_id, field_id, record_id, credentials in cells:
-        if not out:
-            first = for_action(
-                action,
-                workspace_id=ws,
-                table_id=table_id,
-                field_id=field_id,
-                record_id=record_id,
-                credentials=credentials,
-                settings=settings,
-                db=db,
-            )
-            out.append(first)
-            continue
+    if not cells:
+        return []
+    ws, table_id, field_id, record_id, credentials = cells[0]
+    first = for_action(
+        action,
+        workspace_id=ws,
+        table_id=table_id,
+        field_id=field_id,
+        record_id=record_id,
+        credentials=credentials,
+        settings=settings,
+        db=db,
+    )
+    out = [first]
+    for cell in cells[1:]:
         ctx = object.__new__(type(first))
-        ctx.__dict__.update(
-            first.__dict__,
-            workspace_id=ws,
-            table_id=table_id,
-            field_id=field_id,
-            record_id=record_id,
-            credentials=credentials,
-        )
+        ctx.__dict__.update(first.__dict__)
+        ctx.__dict__.update(zip(_CELL, cell, strict=True))
         out.append(ctx)
     return out
 
