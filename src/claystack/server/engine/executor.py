@@ -68,11 +68,12 @@ class Executor:
         return outcome
 
     def _checked(self, task: Task, outcome: Outcome) -> Outcome:
-        size = len(dumps([outcome.value, outcome.full_value])) - 3
+        value, full = dumps(outcome.value), dumps(outcome.full_value)
         limit = self.settings.max_cell_bytes
-        if size > limit:
+        if len(value) + len(full) > limit:
             error = f"Action result is larger than the cell limit of {limit} bytes"
             return Outcome(task.job, CellStatus.ERROR, error=error, charges=outcome.charges)
+        outcome.dumped = (value, full)
         return outcome
 
     def inline(self, task: Task) -> bool:
@@ -90,7 +91,13 @@ class Executor:
         """The outcomes of ``inline`` tasks of one action, run in one batch call; as
         ``run`` would give them one by one."""
         step = tasks[0].steps[0]
-        ctxs = [self._context(t, t.steps[0]) for t in tasks]
+        cells = []
+        for t in tasks:
+            j = t.job
+            cells.append(
+                (j.workspace_id, j.table_id, j.field_id, j.record_id, t.steps[0].credentials)
+            )
+        ctxs = context.for_cells(step.action, cells, settings=self.settings, db=self.db)
         results: list[Any]
         try:
             async with asyncio.timeout(self.settings.run_action_timeout_seconds):

@@ -9,6 +9,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from ...wire.cells import CellStatus
@@ -34,6 +35,82 @@ def table_fields(fields: Mapping[tuple[str, str], Any], table_id: str) -> dict[s
     return {fid: f for (tid, fid), f in fields.items() if tid == table_id}
 
 
+_Kind = tuple[str | None, bool, Any]  # (the one field referenced, is a string literal, its value)
+
+
+def _kind(text: str) -> _Kind:
+    """How a formula's value is found: read from the row, a constant, or JavaScript."""
+    literal, value = evaluation.string_literal(text)
+    return evaluation.single_reference(text), literal, value
+
+
+@dataclass(slots=True)
+class _StepRecipe:
+    pkg: str
+    key: str
+    integration: Any
+    action: Any
+    auth: Any
+    bindings: list[tuple[Any, str, list[str]]]  # (input name, formula, fields it references)
+
+
+@dataclass(slots=True)
+class _Recipe:
+    """What planning a field's cells needs from its settings, worked out once per claim
+    rather than once per cell: its steps and their bindings, how each formula is read, and
+    the formulas that need JavaScript (with the fields they reference)."""
+
+    condition: str | None
+    composite: bool
+    steps: list[_StepRecipe]
+    kinds: dict[str, _Kind]
+    scripts: dict[str, list[str]]
+
+
+def _recipe(
+    recipes: dict[tuple[str, str], _Recipe], key: tuple[str, str], settings: Mapping[str, Any]
+) -> _Recipe:
+    found = recipes.get(key)
+    if found is None:
+        found = recipes[key] = _make_recipe(settings)
+    return found
+
+
+def _make_recipe(settings: Mapping[str, Any]) -> _Recipe:
+    condition = settings.get("conditionalRunFormulaText")
+    if not (isinstance(condition, str) and condition.strip()):
+        condition = None
+    steps: list[_StepRecipe] = []
+    texts = [condition]
+    for spec in waterfall.step_specs(settings):
+        pkg, key = spec.get("actionPackageId", ""), spec.get("actionKey", "")
+        integration = registry.get(pkg)
+        action = integration.action(key) if integration else None
+        runnable = bindings.runnable(spec.get("inputsBinding"))
+        texts += [b.get("formulaText") for b in runnable]
+        pairs = [(b.get("name"), b.get("formulaText") or "") for b in runnable]
+        steps.append(
+            _StepRecipe(
+                pkg,
+                key,
+                integration,
+                action,
+                spec.get("authAccountId"),
+                [(name, text, evaluation.references(text)) for name, text in pairs],
+            )
+        )
+    kinds: dict[str, _Kind] = {}
+    scripts: dict[str, list[str]] = {}
+    for text in texts:
+        if not isinstance(text, str) or not text.strip() or text in kinds:
+            continue
+        kinds[text] = _kind(text)
+        single, literal, _ = kinds[text]
+        if single is None and not literal:
+            scripts[text] = evaluation.references(text)
+    return _Recipe(condition, waterfall.is_composite(settings), steps, kinds, scripts)
+
+
 class Planner:
     def __init__(self, settings: Settings, pool: FormulaPool) -> None:
         self.settings = settings
@@ -42,9 +119,10 @@ class Planner:
 
     async def plan(self, claim: Claim) -> list[Task | Outcome]:
         """A task for each claimed job, or the outcome when a check fails before any call."""
-        evaluated = await self.evaluate_inputs(claim.jobs, claim.fields, claim.records)
+        recipes: dict[tuple[str, str], _Recipe] = {}
+        evaluated = await self.evaluate_inputs(claim.jobs, claim.fields, claim.records, recipes)
         return await asyncio.to_thread(
-            self._prepare, claim.jobs, claim.fields, claim.records, claim.creds, evaluated
+            self._prepare, claim.jobs, claim.fields, claim.records, claim.creds, evaluated, recipes
         )
 
     async def evaluate_inputs(
@@ -52,9 +130,11 @@ class Planner:
         jobs: Sequence[Job],
         fields: Mapping[tuple[str, str], Any],
         records: Mapping[tuple[str, str], Any],
+        recipes: dict[tuple[str, str], _Recipe] | None = None,
     ) -> dict[tuple[int, str], Any]:
         """The run conditions and input bindings of the jobs, evaluated in the formula
         worker processes: ``(job id, formula) → value or FormulaError``."""
+        recipes = {} if recipes is None else recipes
         wanted: dict[str, list[tuple[int, str]]] = {}
         per_table: dict[str, dict[str, Any]] = {}
         for j in jobs:
@@ -62,25 +142,18 @@ class Planner:
             rec = records.get((j.table_id, j.record_id))
             if f is None or f.type != "action" or rec is None:
                 continue
-            ts = f.type_settings
-            texts = [ts.get("conditionalRunFormulaText")]
-            for spec in waterfall.step_specs(ts):
-                runnable = bindings.runnable(spec.get("inputsBinding"))
-                texts += [b.get("formulaText") for b in runnable]
-            values: dict[str, Any] | None = None
-            for formula in texts:
-                if not isinstance(formula, str) or not formula.strip():
-                    continue
-                if evaluation.single_reference(formula) is not None:
-                    continue
-                if evaluation.string_literal(formula)[0]:
-                    continue
-                if values is None:
-                    tf = per_table.get(j.table_id)
-                    if tf is None:
-                        tf = per_table[j.table_id] = table_fields(fields, j.table_id)
-                    values = cell_values(tf, rec.cells, rec.meta)
-                payload = formulas.row_json(evaluation.references(formula), values)
+            try:
+                recipe = _recipe(recipes, (j.table_id, j.field_id), f.type_settings)
+            except Exception:  # noqa: BLE001 - preparing the cell reports it, for that cell
+                continue
+            if not recipe.scripts:
+                continue
+            tf = per_table.get(j.table_id)
+            if tf is None:
+                tf = per_table[j.table_id] = table_fields(fields, j.table_id)
+            values = cell_values(tf, rec.cells, rec.meta)
+            for formula, refs in recipe.scripts.items():
+                payload = formulas.row_json(refs, values)
                 wanted.setdefault(formula, []).append((j.id, payload))
         out: dict[tuple[int, str], Any] = {}
         for formula, items in wanted.items():
@@ -96,6 +169,7 @@ class Planner:
         records: Mapping[tuple[str, str], Any],
         creds: Mapping[tuple[int, str, str], Credentials],
         evaluated: Mapping[tuple[int, str], Any],
+        recipes: dict[tuple[str, str], _Recipe],
     ) -> list[Task | Outcome]:
         out: list[Task | Outcome] = []
         per_table: dict[str, dict[str, Any]] = {}
@@ -109,8 +183,9 @@ class Planner:
             if tf is None:
                 tf = per_table[j.table_id] = table_fields(fields, j.table_id)
             try:
+                recipe = _recipe(recipes, (j.table_id, j.field_id), f.type_settings)
                 values = cell_values(tf, rec.cells, rec.meta)
-                out.append(self._prepare_one(j, f.type_settings, values, creds, evaluated))
+                out.append(self._prepare_one(j, recipe, values, creds, evaluated))
             except Exception as exc:  # a bad formula or setting fails the cell, not the batch
                 log.exception("preparing %s/%s failed", j.field_id, j.record_id)
                 out.append(Outcome(j, CellStatus.ERROR, error=f"Could not prepare the run: {exc}"))
@@ -119,16 +194,17 @@ class Planner:
     def _prepare_one(
         self,
         job: Job,
-        settings: Mapping[str, Any],
+        recipe: _Recipe,
         values: Mapping[str, Any],
         creds: Mapping[tuple[int, str, str], Credentials],
         evaluated: Mapping[tuple[int, str], Any],
     ) -> Task | Outcome:
+        kinds = recipe.kinds
+
         def value_of(text: str) -> Any:
-            single = evaluation.single_reference(text)
+            single, literal, value = kinds.get(text) or _kind(text)
             if single is not None:
                 return values.get(single)
-            literal, value = evaluation.string_literal(text)
             if literal:
                 return value
             if (job.id, text) not in evaluated:
@@ -138,8 +214,8 @@ class Planner:
                 raise evaluation.FormulaError(value.kind, value.message)
             return value
 
-        condition = settings.get("conditionalRunFormulaText")
-        if isinstance(condition, str) and condition.strip():
+        condition = recipe.condition
+        if condition is not None:
             try:
                 ok = value_of(condition)
             except evaluation.FormulaError as exc:
@@ -153,39 +229,35 @@ class Planner:
                     job, CellStatus.ERROR_RUN_CONDITION_NOT_MET, error="Run condition not met"
                 )
         # A composite passes over a step that cannot run; a plain action fails the cell.
-        composite = waterfall.is_composite(settings)
+        composite = recipe.composite
         steps: list[Step] = []
-        for spec in waterfall.step_specs(settings):
-            pkg, key = spec.get("actionPackageId", ""), spec.get("actionKey", "")
-            integration = registry.get(pkg)
-            action = integration.action(key) if integration else None
+        for spec in recipe.steps:
+            pkg, key = spec.pkg, spec.key
+            integration, action = spec.integration, spec.action
             if integration is None or action is None:
                 if composite:
                     continue
                 return Outcome(job, CellStatus.ERROR, error=f"Action {pkg}/{key} is not installed")
             inputs: dict[str, Any] | None = {}
             blank: str | None = None
-            for binding in bindings.runnable(spec.get("inputsBinding")):
-                formula = binding.get("formulaText") or ""
-                empty = [
-                    r for r in evaluation.references(formula) if evaluation.is_blank(values.get(r))
-                ]
+            for name, formula, refs in spec.bindings:
+                empty = [r for r in refs if evaluation.is_blank(values.get(r))]
                 if empty:
-                    blank = f'Input "{binding.get("name")}" refers to blank field {empty[0]}'
+                    blank = f'Input "{name}" refers to blank field {empty[0]}'
                     inputs = None
                     break
                 try:
                     value = evaluation.evaluate_input(formula, values, value_of)
-                    inputs[binding["name"]] = value  # type: ignore[index]
+                    inputs[name] = value  # type: ignore[index]
                 except evaluation.FormulaError as exc:
-                    msg = f'Input "{binding.get("name")}": {evaluation.error_message(exc)}'
+                    msg = f'Input "{name}": {evaluation.error_message(exc)}'
                     if composite:
                         blank, inputs = msg, None
                         break
                     return Outcome(job, CellStatus.ERROR_INVALID_INPUT, error=msg)
             if inputs is None and not composite:
                 return Outcome(job, CellStatus.ERROR_BLANK_TOKEN, error=blank)
-            aa = spec.get("authAccountId")
+            aa = spec.auth
             cred = creds.get((job.workspace_id, aa, pkg), {}) if aa else {}
             if isinstance(cred, ClayError):
                 return Outcome(job, CellStatus.ERROR_INVALID_INPUT, error=f"{aa}: {cred.message}")

@@ -42,12 +42,15 @@ _WAITING = text(
 )
 
 
+# The claim's lease on SQLite: the ready jobs picked, leased and read in one statement.
+_SQLITE_CLAIM = text(
+    "UPDATE run_jobs SET lease_until = :until, lease_owner = :owner, not_before = :until, "
+    "attempts = attempts + 1 WHERE id IN (SELECT id FROM run_jobs WHERE kind = :k "
+    "AND not_before <= :now AND workspace_id = :ws ORDER BY not_before, id LIMIT :n) "
+    "RETURNING " + ", ".join(f'"{c}"' for c in JOB_COLUMNS)
+)
 # The claim's statements over many ids on SQLite: the ids as one JSON array parameter
 # (storage/bulk.py: sqlite_ids), not a long IN list of bound parameters.
-_SQLITE_LEASE = text(
-    "UPDATE run_jobs SET lease_until = :until, lease_owner = :owner, not_before = :until, "
-    "attempts = attempts + 1 WHERE id IN (SELECT value FROM json_each(:ids))"
-)
 _SQLITE_RECORDS = text(
     "SELECT id, cells, meta FROM records "
     "WHERE table_id = :t AND id IN (SELECT value FROM json_each(:ids))"
@@ -133,8 +136,6 @@ class ActionQueue:
         workspace's backlog never fills a claim that another's jobs are waiting for."""
         kind = "action"
         now = now_ms()
-        lease = self._lease_ms()
-        ready = (RunJob.kind == kind) & (RunJob.not_before <= now)
         async with self.db.transaction(write=False) as conn:
             waiting = list(await conn.scalars(_WAITING, {"k": kind, "now": now}))
         wants = {ws: room(ws) for ws in sorted(waiting)}
@@ -142,39 +143,12 @@ class ActionQueue:
         if not wants:
             return None
         share = max(1, limit // len(wants))
+        shares = [(ws, min(n, share)) for ws, n in wants.items()]
         async with self.db.transaction(write=True) as conn:
-            rows: list[Any] = []
-            for ws, n in wants.items():
-                rows += await conn.execute(
-                    select(*[RunJob.__table__.c[c] for c in JOB_COLUMNS])
-                    .where(ready, RunJob.workspace_id == ws)
-                    .order_by(RunJob.not_before, RunJob.id)
-                    .limit(min(n, share))
-                    .with_for_update(skip_locked=True)
-                )
-            if not rows:
+            lease_jobs = self._lease_sqlite if conn.dialect.name == "sqlite" else self._lease
+            jobs = await lease_jobs(conn, kind, now, shares)
+            if not jobs:
                 return None
-            ids = [r[0] for r in rows]
-            # A claimed job is invisible to other claims until its lease runs out (a
-            # lapsed lease, of a process that died, makes it ready again: a takeover).
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:
-                await conn.execute(
-                    _SQLITE_LEASE,
-                    {"ids": bulk.sqlite_ids(ids), "until": now + lease, "owner": self.owner},
-                )
-            for start in range(0, 0 if sqlite else len(ids), 1000):
-                await conn.execute(
-                    update(RunJob)
-                    .where(RunJob.id.in_(ids[start : start + 1000]))
-                    .values(
-                        lease_until=now + lease,
-                        lease_owner=self.owner,
-                        not_before=now + lease,
-                        attempts=RunJob.attempts + 1,
-                    )
-                )
-            jobs = [job_from_row(r, claimed=True) for r in rows]
             fields, records = await self.load(conn, jobs)
             balances: dict[int, int] = {}
             creds: dict[tuple[int, str, str], Credentials] = {}
@@ -193,6 +167,51 @@ class ActionQueue:
                         )
             await self._mark_running(conn, jobs, records)
         return Claim(jobs, fields, records, creds, balances)
+
+    async def _lease(
+        self, conn: AsyncConnection, kind: str, now: int, wants: Sequence[tuple[int, int]]
+    ) -> list[Job]:
+        """Leases up to ``n`` ready jobs of each ``(workspace, n)`` of ``wants``."""
+        until = now + self._lease_ms()
+        ready = (RunJob.kind == kind) & (RunJob.not_before <= now)
+        rows: list[Any] = []
+        for ws, n in wants:
+            rows += await conn.execute(
+                select(*[RunJob.__table__.c[c] for c in JOB_COLUMNS])
+                .where(ready, RunJob.workspace_id == ws)
+                .order_by(RunJob.not_before, RunJob.id)
+                .limit(n)
+                .with_for_update(skip_locked=True)
+            )
+        ids = [r[0] for r in rows]
+        # A claimed job is invisible to other claims until its lease runs out (a lapsed
+        # lease, of a process that died, makes it ready again: a takeover).
+        for start in range(0, len(ids), 1000):
+            await conn.execute(
+                update(RunJob)
+                .where(RunJob.id.in_(ids[start : start + 1000]))
+                .values(
+                    lease_until=until,
+                    lease_owner=self.owner,
+                    not_before=until,
+                    attempts=RunJob.attempts + 1,
+                )
+            )
+        return [job_from_row(r, claimed=True) for r in rows]
+
+    async def _lease_sqlite(
+        self, conn: AsyncConnection, kind: str, now: int, wants: Sequence[tuple[int, int]]
+    ) -> list[Job]:
+        """``_lease`` in one statement per workspace (the process holds SQLite's write
+        lock, so no job is taken twice), which counts the attempt too."""
+        until = now + self._lease_ms()
+        rows: list[Any] = []
+        for ws, n in wants:
+            params = {"k": kind, "now": now, "ws": ws, "n": n, "until": until}
+            found = list(await conn.execute(_SQLITE_CLAIM, {**params, "owner": self.owner}))
+            found.sort(key=lambda r: r[0])  # RETURNING's order is SQLite's, not the queue's
+            rows += found
+        return [job_from_row(r) for r in rows]
 
     async def load(
         self, conn: AsyncConnection, jobs: Sequence[Job]

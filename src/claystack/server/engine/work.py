@@ -66,14 +66,27 @@ class Outcome:
     charges: list[Charge] = field(default_factory=list)
     retry_at: int = 0
     reserved: int = 0
+    # The value and full value as JSON, serialized once by the executor's size check for
+    # the writer to store as they are.
+    dumped: tuple[str, str] | None = None
 
-    def cell_meta(self) -> dict[str, Any]:
-        meta: dict[str, Any] = {"status": self.status}
-        if self.full_value is not None:
-            meta["fullValue"] = self.full_value
-        if self.error is not None:
-            meta["error"] = self.error
-        return meta
+    def value_json(self) -> str:
+        """The cell's new value as JSON: the result's on success, else null."""
+        if self.status not in FINAL_OK:
+            return "null"
+        return self.dumped[0] if self.dumped is not None else dumps(self.value)
+
+    def meta_json(self) -> str:
+        """The cell's run state as JSON: ``{"status", "fullValue"?, "error"?}``."""
+        if self.dumped is None or self.full_value is None:
+            meta: dict[str, Any] = {"status": self.status}
+            if self.full_value is not None:
+                meta["fullValue"] = self.full_value
+            if self.error is not None:
+                meta["error"] = self.error
+            return dumps(meta)
+        error = "" if self.error is None else ',"error":' + dumps(self.error)
+        return '{"status":' + dumps(self.status) + ',"fullValue":' + self.dumped[1] + error + "}"
 
 
 @dataclass(slots=True)

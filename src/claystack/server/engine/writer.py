@@ -19,7 +19,7 @@ from ..storage import bulk
 from ..storage.engine import Database
 from ..storage.models import RunJob
 from ..storage.uow import UnitOfWork
-from .work import FINAL_OK, Job, Outcome, dumps
+from .work import FINAL_OK, Job, Outcome
 
 log = logging.getLogger("claystack.engine")
 
@@ -161,17 +161,15 @@ class Writer:
                     done.append(j.id)
                     continue
                 if sqlite and o.status != CellStatus.RETRY:
-                    value = o.value if o.status in FINAL_OK else None
-                    meta = dumps(o.cell_meta())
                     path = f'$."{j.field_id}"'
-                    rows.append((path, dumps(value), meta, now, j.table_id, j.record_id))
+                    rows.append((path, o.value_json(), o.meta_json(), now, j.table_id, j.record_id))
                     done.append(j.id)
                     charges += _charge_rows(j, o)
                     continue
                 params: dict[str, Any] = {
                     "path": f'$."{j.field_id}"',
                     "f": j.field_id,
-                    "meta": dumps(o.cell_meta()),
+                    "meta": o.meta_json(),
                     "t": j.table_id,
                     "r": j.record_id,
                 }
@@ -182,7 +180,7 @@ class Writer:
                 if o.status == CellStatus.RETRY:
                     retries.append(params)
                     continue
-                params["value"] = dumps(o.value if o.status in FINAL_OK else None)
+                params["value"] = o.value_json()
                 params["now"] = now
                 finals.append(params)
                 done.append(j.id)

@@ -290,6 +290,32 @@ def _query(inputs: dict[str, Any]) -> tuple[str, str, str, Any]:
     return table_id, ref, op, value
 
 
+_VALUES = ("rowValue", "value")
+
+
+def _query_of(
+    inputs: dict[str, Any], parsed: dict[Any, tuple[str, str, str]]
+) -> tuple[str, str, str, Any]:
+    """``_query``, with the checks of the inputs other than the value done once for all
+    the cells of a batch that share them (a column of lookups differs only in its value)."""
+    if "fields" in inputs or any("|" in k for k in inputs):
+        return _query(inputs)
+    try:
+        key = frozenset((k, v) for k, v in inputs.items() if k not in _VALUES)
+    except TypeError:  # a value that is a list or an object
+        return _query(inputs)
+    found = parsed.get(key)
+    if found is None:
+        table_id, ref, op, value = _query(inputs)
+        parsed[key] = (table_id, ref, op)
+        return table_id, ref, op, value
+    table_id, ref, op = found
+    value = inputs.get("rowValue", inputs.get("value"))
+    if op in ("equal", "contains") and is_blank(value):
+        raise ActionError("rowValue is blank", CellStatus.ERROR_BLANK_TOKEN)
+    return table_id, ref, op, value
+
+
 def _found(index: _Index, query: tuple[str, str, str, Any], limit: int) -> list[dict[str, Any]]:
     table_id, ref, op, value = query
     fid = _column(index, ref, table_id)
@@ -301,9 +327,10 @@ async def _lookup_batch(
 ) -> list[list[dict[str, Any]] | ActionError]:
     """Many lookups at once: each target table read (or found cached) once for all."""
     queries: list[tuple[str, str, str, Any] | ActionError] = []
+    parsed: dict[Any, tuple[str, str, str]] = {}  # inputs but the value → table, column, op
     for inputs in inputs_list:
         try:
-            queries.append(_query(inputs))
+            queries.append(_query_of(inputs, parsed))
         except ActionError as exc:
             queries.append(exc)
     indexes: dict[tuple[int, str], _Index | ActionError] = {}

@@ -88,8 +88,9 @@ _SQLITE_SEEN = text(
     "SELECT idempotency_key FROM credit_ledger "
     "WHERE idempotency_key IN (SELECT value FROM json_each(:keys))"
 )
+_CHARGE_NAMES = _CHARGE_COLUMNS.split(", ")
 # The same insert for SQLite's driver (one executemany, no per-row binding by Core); the
-# tuples follow ``charge_many``'s row dicts, in _CHARGE_COLUMNS' order.
+# tuples are in _CHARGE_COLUMNS' order.
 _SQLITE_CHARGE = f"INSERT INTO credit_ledger ({_CHARGE_COLUMNS}) VALUES ({', '.join(['?'] * 12)})"
 
 
@@ -119,25 +120,25 @@ async def charge_many(conn: AsyncConnection, entries: list[dict[str, Any]]) -> i
             continue
         seen.add(key)
         rows.append(
-            {
-                "workspace_id": e["workspace_id"],
-                "amount": -e["amount"],
-                "kind": "charge",
-                "user_id": e["user_id"],
-                "integration": e["integration"],
-                "action_key": e["action_key"],
-                "table_id": e["table_id"],
-                "field_id": e["field_id"],
-                "record_id": e["record_id"],
-                "actions": e.get("actions", 1),
-                "idempotency_key": key,
-                "created_at": now,
-            }
+            (
+                e["workspace_id"],
+                -e["amount"],
+                "charge",
+                e["user_id"],
+                e["integration"],
+                e["action_key"],
+                e["table_id"],
+                e["field_id"],
+                e["record_id"],
+                e.get("actions", 1),
+                key,
+                now,
+            )
         )
     if rows and conn.dialect.name == "sqlite":
-        await bulk.sqlite_many(conn, _SQLITE_CHARGE, [tuple(r.values()) for r in rows])
+        await bulk.sqlite_many(conn, _SQLITE_CHARGE, rows)
     elif rows:
-        await conn.execute(_CHARGE, rows)
+        await conn.execute(_CHARGE, [dict(zip(_CHARGE_NAMES, r, strict=True)) for r in rows])
     return len(rows)
 
 
