@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .config import Settings
 from .errors import Forbidden, NotFound, Unauthorized
 from .services import accounts, app_accounts, exports, imports, sources, tables, workspaces
-from .services.common import Actor, Scope
+from .services.common import Actor, Scope, int_id
 from .services.sources import SourceRef
 from .services.tables import TableRef
 from .state import AppState, state_of
@@ -199,6 +199,30 @@ async def view_ref(
 
 
 ViewIdDep = Annotated[str, Depends(view_ref, scope="function")]
+
+
+async def workspace_table_ref(
+    request: Request,
+    conn: Conn,
+    actor: CurrentActor,
+    workspace_id: Annotated[str, Path(alias="workspaceId")],
+    table_id: Annotated[str, Path(alias="tableId")],
+) -> TableRef:
+    """A table reached through ``/v3/workspaces/{ws}/tables/{t}`` by a route that checks
+    ``{ws}`` first: one query when the caller belongs to ``{ws}`` and it owns the table;
+    otherwise the same 404 as checking the workspace and then the table."""
+    try:
+        ref: TableRef | None = await tables.resolve_table(conn, actor, table_id)
+    except NotFound:
+        ref = None
+    if ref is None or ref.scope.workspace_id != int_id(workspace_id):
+        await workspaces.resolve_workspace(conn, actor, workspace_id)
+        raise NotFound("Table not found")
+    _check_write(request, ref.scope)
+    return ref
+
+
+WorkspaceTableDep = Annotated[TableRef, Depends(workspace_table_ref, scope="function")]
 
 
 async def workspace_owns_table(

@@ -60,6 +60,7 @@ class Database:
             if server:
                 kwargs["connect_args"] = {"server_settings": server}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.write_lock = asyncio.Lock()
         self.listeners = CommitListeners()
         if self.is_sqlite:
@@ -82,7 +83,7 @@ class Database:
                 async with self._begin(immediate=True) as conn:
                     yield conn
         else:
-            async with self._begin(immediate=False) as conn:
+            async with self._begin(immediate=False, write=write) as conn:
                 yield conn
 
     @asynccontextmanager
@@ -96,8 +97,14 @@ class Database:
         await uow.committed()
 
     @asynccontextmanager
-    async def _begin(self, *, immediate: bool) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+    async def _begin(
+        self, *, immediate: bool, write: bool = True
+    ) -> AsyncIterator[AsyncConnection]:
+        # PostgreSQL reads run without BEGIN and COMMIT (two round trips of a request that
+        # sends three or four statements): under READ COMMITTED every statement takes its
+        # own snapshot inside a transaction too, so a read sees exactly what it saw there.
+        engine = self.engine if write or self.is_sqlite else self._autocommit
+        async with engine.connect() as conn:
             await conn.begin()
             adapted = None
             if self.is_sqlite:
