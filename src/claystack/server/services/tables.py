@@ -16,7 +16,7 @@ from ...wire import View as ViewOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage import search_index
-from ..storage.models import Field, Membership, Record, Source, Table, View, Workbook
+from ..storage.models import Field, Membership, Record, Source, Table, User, View, Workbook
 from ..storage.uow import UnitOfWork
 from . import fields as fields_svc
 from . import views as views_svc
@@ -73,11 +73,23 @@ _RESOLVE_TABLE = (
 )
 
 
-async def resolve_table(conn: AsyncConnection, actor: Actor, table_id: str) -> TableRef:
-    """The table if the caller belongs to its workspace; 404 otherwise (never 403)."""
-    row = (
-        await conn.execute(_RESOLVE_TABLE, {"user_id": actor.user_id, "table_id": table_id})
-    ).first()
+# The same, found only while the caller's credential version is still the one given: a
+# cached credential is confirmed by the query that finds the table (one round trip).
+_RESOLVE_TABLE_AS_OF = _RESOLVE_TABLE.join(
+    User, (User.id == bindparam("user_id")) & (User.auth_version == bindparam("auth_version"))
+)
+
+
+async def resolve_table(
+    conn: AsyncConnection, actor: Actor, table_id: str, *, auth_version: int | None = None
+) -> TableRef:
+    """The table if the caller belongs to its workspace; 404 otherwise (never 403). With
+    ``auth_version``, also a 404 when the caller's credentials have moved past it."""
+    params: dict[str, Any] = {"user_id": actor.user_id, "table_id": table_id}
+    stmt = _RESOLVE_TABLE
+    if auth_version is not None:
+        stmt, params["auth_version"] = _RESOLVE_TABLE_AS_OF, auth_version
+    row = (await conn.execute(stmt, params)).first()
     if row is None:
         raise NotFound("Table not found")
     return TableRef(row.id, Scope(actor, row.workspace_id, row.role), row)
