@@ -77,7 +77,8 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
-        """One transaction; committed when the block ends, rolled back on any error."""
+        """One transaction; committed when the block ends, rolled back on any error. A read
+        on PostgreSQL is a run of autocommit statements instead (see ``_begin``)."""
         if self.is_sqlite and write:
             async with self.write_lock:
                 async with self._begin(immediate=True) as conn:
