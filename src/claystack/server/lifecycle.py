@@ -66,6 +66,7 @@ async def _start_workers(app: FastAPI) -> None:
     jobs.start()
     state.jobs = jobs
     state.search_indexer = SearchIndexer(db)
+    db.listeners.filter_indexes = state.search_indexer.filter_indexes
 
 
 def _wake_runner(state: AppState) -> None:
@@ -94,6 +95,16 @@ async def _stop_indexer(state: AppState) -> None:
 async def ping(app: FastAPI) -> None:
     async with state_of(app).db.transaction(write=False) as conn:
         await conn.execute(text("SELECT 1"))
+
+
+async def pending_migrations(app: FastAPI) -> set[str]:
+    """The migrations the database still lacks (empty when it is current)."""
+    return await migrate.pending(state_of(app).db)
+
+
+def migration_heads() -> list[str]:
+    """The revisions a current database is at, sorted."""
+    return sorted(migrate.head_revisions())
 
 
 async def reset(app: FastAPI) -> dict[str, Any] | None:

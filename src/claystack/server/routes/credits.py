@@ -11,7 +11,8 @@ from ...wire import (
 )
 from ..deps import Conn, DefaultScope, WorkspaceScope
 from ..services import credit_reports
-from ..services.credit_reports import ReportQuery
+from ..services import report_query as queries
+from ..services.report_query import ReportQuery
 from . import JSONOut, ok, router
 
 api = router("credits")
@@ -61,7 +62,7 @@ def report_query(
         int | None,
         Query(
             ge=1,
-            le=credit_reports.MAX_PAGE,
+            le=queries.MAX_PAGE,
             description="Page `rows` (and the per-table arrays): at most this many; the "
             "answer then carries `page` with `total` and `nextOffset`.",
         ),
@@ -71,14 +72,14 @@ def report_query(
     ] = None,
 ) -> ReportQuery:
     # The declared parameters document the query; the parser reads every form of them.
-    return credit_reports.parse_query(request.query_params.multi_items())
+    return queries.parse_query(request.query_params.multi_items())
 
 
 Report = Annotated[ReportQuery, Depends(report_query)]
 
 
 def _answer(report: dict[str, Any]) -> JSONOut:
-    # The report's SQL lives in services/credit_reports.py; its rows stay dicts in the model.
+    # The report's rows stay dicts in the model (storage/repositories/credit_usage.py).
     return JSONOut(CreditReport.build(**report))
 
 
@@ -110,7 +111,7 @@ async def credit_reporting(
     ],
 ) -> JSONOut:
     """The hosted service's credit-reporting path; filters as query parameters."""
-    kind = credit_reports.check_report_type(report_type)
+    kind = queries.check_report_type(report_type)
     return _answer(await credit_reports.report(conn, scope, kind, q))
 
 

@@ -36,12 +36,11 @@ async def ready(request: Request) -> JSONOut:
     """Readiness for orchestrators: the database answers and its migrations are current
     (503 ``ServiceUnavailable`` otherwise, e.g. while another process is still migrating)."""
     from .. import lifecycle
-    from ..storage import migrate
 
     db = get_database(request)
     try:
         await lifecycle.ping(request.app)
-        missing = await migrate.pending(db)
+        missing = await lifecycle.pending_migrations(request.app)
     except Exception as exc:  # any database failure means "not ready", never a 500
         raise ServiceUnavailable(f"Database unreachable: {type(exc).__name__}") from exc
     if missing:
@@ -50,7 +49,7 @@ async def ready(request: Request) -> JSONOut:
         Readiness.build(
             status="ready",
             database=db.engine.dialect.name,
-            migrations=sorted(migrate.head_revisions()),
+            migrations=lifecycle.migration_heads(),
         )
     )
 

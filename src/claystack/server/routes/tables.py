@@ -45,7 +45,6 @@ from ..services import (
     workspaces,
 )
 from ..services.common import Scope
-from ..storage.uow import UnitOfWork
 from . import JSONOut, ok, router
 from .views import wrapped
 
@@ -55,7 +54,7 @@ ViewId = Annotated[str, Path(alias="viewId")]
 
 
 async def _create(
-    request: Request, uow: UnitOfWork, scope: Scope, secret: str, body: TableCreate | None
+    request: Request, uow: Work, scope: Scope, secret: str, body: TableCreate | None
 ) -> JSONOut:
     settings = get_settings(request)
     out = await table_setup.create(
@@ -200,18 +199,18 @@ async def delete_field(field_id: FieldId, uow: Work, table: TableDep) -> JSONOut
 
 
 @api.post("/v3/tables/{tableId}/views", responses=ok(ViewWrapped))
-async def create_view(body: ViewIn, conn: Conn, table: TableDep) -> JSONOut:
+async def create_view(body: ViewIn, uow: Work, table: TableDep) -> JSONOut:
     """Adds a view with optional ``filter``, ``sort``, ``limit`` and ``offset``."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
-    view = await tables.create_view(conn, table, name=body.name, config=config)
+    view = await tables.create_view(uow, table, name=body.name, config=config)
     return wrapped(view)
 
 
 @api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewWrapped))
-async def patch_view(body: ViewPatch, view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
+async def patch_view(body: ViewPatch, view_id: ViewId, uow: Work, table: TableDep) -> JSONOut:
     """Changes a view; only the keys sent change."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
-    view = await tables.update_view(conn, table, view_id, name=body.name, config=config)
+    view = await tables.update_view(uow, table, view_id, name=body.name, config=config)
     return wrapped(view)
 
 

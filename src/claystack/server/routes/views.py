@@ -20,7 +20,7 @@ from ...wire import (
     ViewSortIn,
     ViewWrapped,
 )
-from ..deps import Conn, TableDep, TableReadDep, ViewIdDep, app_state, read_only
+from ..deps import Conn, TableDep, TableReadDep, ViewIdDep, Work, app_state, read_only
 from ..services import view_edits
 from . import JSONOut, ok, router
 
@@ -49,43 +49,43 @@ async def get_view(view_id: ViewId, conn: Conn, table: TableDep) -> JSONOut:
 @api.patch(V + "/filter", responses=ok(ViewWrapped))
 async def set_filter(
     view_id: ViewId,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
     body: Annotated[ViewFilterIn | None, Body()] = None,
 ) -> JSONOut:
     """Replaces the view's filter with the body (``{}`` clears it). Item ``type`` takes
     Clay's operator names."""
-    return wrapped(await view_edits.set_filter(conn, table, view_id, _dump(body)))
+    return wrapped(await view_edits.set_filter(uow, table, view_id, _dump(body)))
 
 
 @api.patch(V + "/sort", responses=ok(ViewWrapped))
 async def set_sort(
-    view_id: ViewId, conn: Conn, table: TableDep, body: Annotated[ViewSortIn | None, Body()] = None
+    view_id: ViewId, uow: Work, table: TableDep, body: Annotated[ViewSortIn | None, Body()] = None
 ) -> JSONOut:
     """Replaces the view's sort (``items: [{fieldId, direction: ASC|DESC}]``)."""
-    return wrapped(await view_edits.set_sort(conn, table, view_id, _dump(body)))
+    return wrapped(await view_edits.set_sort(uow, table, view_id, _dump(body)))
 
 
 @api.patch(V + "/fields", responses=ok(ViewWrapped))
 async def set_fields(
     view_id: ViewId,
-    conn: Conn,
+    uow: Work,
     table: TableDep,
     body: Annotated[dict[str, ViewFieldSettingsIn], Body()],
 ) -> JSONOut:
     """Column settings keyed by field id: ``{f_…: {isVisible?, width?, isPinned?}}``."""
     changes = {k: v.model_dump(exclude_none=True) for k, v in body.items()}
-    return wrapped(await view_edits.set_fields(conn, table, view_id, changes))
+    return wrapped(await view_edits.set_fields(uow, table, view_id, changes))
 
 
 @api.patch(V + "/fields/{fieldId}", responses=ok(ViewWrapped))
 async def patch_view_field(
-    view_id: ViewId, field_id: FieldId, conn: Conn, table: TableDep, body: ViewFieldPatchIn
+    view_id: ViewId, field_id: FieldId, uow: Work, table: TableDep, body: ViewFieldPatchIn
 ) -> JSONOut:
     """One column: ``isVisible``, ``width``, ``isPinned``, or a move with ``afterFieldId``
     or ``beforeFieldId``."""
     changes = body.model_dump(exclude_none=True)
-    return wrapped(await view_edits.patch_field(conn, table, view_id, field_id, changes))
+    return wrapped(await view_edits.patch_field(uow, table, view_id, field_id, changes))
 
 
 @api.patch(V + "/reorder-fields", responses=ok(ViewWrapped))

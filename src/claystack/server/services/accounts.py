@@ -6,15 +6,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import Me
 from ...wire import User as UserOut
 from .. import security
 from ..config import Settings
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, TooManyRequests, Unauthorized
-from ..storage.models import Instance, LoginFailure, Membership, Session, User, Workspace
+from ..storage.repositories import Connection
+from ..storage.repositories import accounts as repo
+from ..storage.repositories import workspaces as workspaces_repo
 from . import credits as credits_svc
 from .common import ROLES, Actor, iso, now_ms
 
@@ -25,14 +24,14 @@ class Login:
     cookie: str
 
 
-async def instance_secret(conn: AsyncConnection, settings: Settings) -> str:
+async def instance_secret(conn: Connection, settings: Settings) -> str:
     """The key that signs cookies and derives API tokens: the setting, else one made once."""
     if settings.secret_key:
         return settings.secret_key
-    value = await conn.scalar(select(Instance.value).where(Instance.key == "secret_key"))
+    value = await repo.instance_value(conn, "secret_key")
     if value is None:
         value = secrets.token_urlsafe(48)
-        await conn.execute(insert(Instance).values(key="secret_key", value=value))
+        await repo.add_instance_value(conn, "secret_key", value)
     return value
 
 
@@ -41,7 +40,7 @@ def _user_out(row: Any) -> UserOut:
 
 
 async def create_user(
-    conn: AsyncConnection,
+    conn: Connection,
     secret: str,
     *,
     email: str,
@@ -55,7 +54,7 @@ async def create_user(
         raise InvalidParameter("email", f'"{email}" is not an email')
     if len(password) < 8:
         raise BadRequest("Password must be at least 8 characters long")
-    if await conn.scalar(select(User.id).where(User.email == email)) is not None:
+    if await repo.user_id_by_email(conn, email) is not None:
         raise Conflict(f"A user with email {email} already exists")
     salt = secrets.token_hex(8)
     values: dict[str, Any] = {
@@ -68,16 +67,14 @@ async def create_user(
     }
     if user_id is not None:
         values["id"] = user_id
-    new_id = (await conn.execute(insert(User).values(**values).returning(User.id))).scalar_one()
+    new_id = await repo.add_user(conn, values)
     token = security.api_token_for(secret, new_id, salt)
-    await conn.execute(
-        update(User).where(User.id == new_id).values(api_token_hash=security.sha256(token))
-    )
+    await repo.update_user(conn, new_id, api_token_hash=security.sha256(token))
     return {"id": new_id, "email": values["email"], "name": values["name"]}
 
 
 async def create_workspace(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     name: str,
     owner_id: int,
@@ -88,79 +85,47 @@ async def create_workspace(
     values: dict[str, Any] = {"name": name, "created_at": now, "updated_at": now}
     if workspace_id is not None:
         values["id"] = workspace_id
-    ws_id = (
-        await conn.execute(insert(Workspace).values(**values).returning(Workspace.id))
-    ).scalar_one()
-    await conn.execute(
-        insert(Membership).values(
-            workspace_id=ws_id, user_id=owner_id, role="owner", created_at=now
-        )
-    )
-    await conn.execute(
-        update(User)
-        .where(User.id == owner_id, User.default_workspace_id.is_(None))
-        .values(default_workspace_id=ws_id)
-    )
+    ws_id = await workspaces_repo.add_workspace(conn, values)
+    await workspaces_repo.add_member(conn, ws_id, owner_id, role="owner", created_at=now)
+    await repo.set_default_workspace_if_unset(conn, owner_id, ws_id)
     if credits:
         await credits_svc.grant(conn, ws_id, credits, user_id=owner_id)
     return ws_id
 
 
-async def add_member(conn: AsyncConnection, *, workspace_id: int, email: str, role: str) -> None:
+async def add_member(conn: Connection, *, workspace_id: int, email: str, role: str) -> None:
     if role not in ROLES:
         raise BadRequest(f"Unknown role {role!r}; expected one of {', '.join(ROLES)}")
-    user_id = await conn.scalar(select(User.id).where(User.email == email.strip().lower()))
+    user_id = await repo.user_id_by_email(conn, email.strip().lower())
     if user_id is None:
         raise NotFound(f"No user with email {email}")
-    if await conn.scalar(select(Workspace.id).where(Workspace.id == workspace_id)) is None:
+    if not await workspaces_repo.exists(conn, workspace_id):
         raise NotFound("Workspace not found")
-    existing = await conn.scalar(
-        select(Membership.role).where(
-            Membership.workspace_id == workspace_id, Membership.user_id == user_id
-        )
-    )
-    if existing is not None:
-        await conn.execute(
-            update(Membership)
-            .where(Membership.workspace_id == workspace_id, Membership.user_id == user_id)
-            .values(role=role)
-        )
+    if await workspaces_repo.member_role(conn, workspace_id, user_id) is not None:
+        await workspaces_repo.set_member_role(conn, workspace_id, user_id, role)
     else:
-        await conn.execute(
-            insert(Membership).values(
-                workspace_id=workspace_id, user_id=user_id, role=role, created_at=now_ms()
-            )
+        await workspaces_repo.add_member(
+            conn, workspace_id, user_id, role=role, created_at=now_ms()
         )
-    await conn.execute(
-        update(User)
-        .where(User.id == user_id, User.default_workspace_id.is_(None))
-        .values(default_workspace_id=workspace_id)
-    )
+    await repo.set_default_workspace_if_unset(conn, user_id, workspace_id)
 
 
 async def login(
-    conn: AsyncConnection, settings: Settings, secret: str, *, email: str, password: str
+    conn: Connection, settings: Settings, secret: str, *, email: str, password: str
 ) -> Login | None:
-    row = (
-        await conn.execute(
-            select(User.id, User.email, User.name, User.password_hash).where(
-                User.email == email.strip().lower()
-            )
-        )
-    ).first()
+    row = await repo.login_row(conn, email.strip().lower())
     hashed = row.password_hash if row else None
     if not await security.verify_password(hashed, password, cost=settings.password_hash_cost):
         return None
     assert row is not None
     cookie, token = security.new_session_cookie(secret)
     now = now_ms()
-    await conn.execute(
-        insert(Session).values(
-            token_hash=security.sha256(token),
-            user_id=row.id,
-            created_at=now,
-            expires_at=now + settings.session_ttl_seconds * 1000,
-        )
+    await repo.add_session(
+        conn,
+        token_hash=security.sha256(token),
+        user_id=row.id,
+        created_at=now,
+        expires_at=now + settings.session_ttl_seconds * 1000,
     )
     return Login(user=_user_out(row), cookie=cookie)
 
@@ -174,109 +139,65 @@ class Credential:
     expires_ms: int | None = None
 
 
-async def actor_from_cookie(conn: AsyncConnection, secret: str, cookie: str) -> Credential:
+async def actor_from_cookie(conn: Connection, secret: str, cookie: str) -> Credential:
     """The caller behind a session cookie, and when the session expires (epoch ms)."""
     token = security.session_token_from_cookie(secret, cookie)
     if token is None:
         raise Unauthorized()
-    row = (
-        await conn.execute(
-            select(User.id, User.email, User.name, User.auth_version, Session.expires_at)
-            .join(Session, Session.user_id == User.id)
-            .where(
-                Session.token_hash == security.sha256(token),
-                Session.expires_at > now_ms(),
-                Session.revoked_at.is_(None),
-            )
-        )
-    ).first()
+    row = await repo.user_by_session(conn, security.sha256(token), now_ms())
     if row is None:
         raise Unauthorized()
     return Credential(Actor(row.id, row.email, row.name), row.auth_version, row.expires_at)
 
 
-async def actor_from_api_token(conn: AsyncConnection, token: str) -> Credential:
-    row = (
-        await conn.execute(
-            select(User.id, User.email, User.name, User.auth_version).where(
-                User.api_token_hash == security.sha256(token),
-                User.api_token_revoked_at.is_(None),
-            )
-        )
-    ).first()
+async def actor_from_api_token(conn: Connection, token: str) -> Credential:
+    row = await repo.user_by_api_token(conn, security.sha256(token))
     if row is None:
         raise Unauthorized()
     return Credential(Actor(row.id, row.email, row.name), row.auth_version)
 
 
-_AUTH_VERSION = (
-    select(User.auth_version)
-    .where(User.id == bindparam("user_id"))
-    .execution_options(sqlite_inline=True)
-)
-
-
-async def auth_version(conn: AsyncConnection, user_id: int) -> int | None:
+async def auth_version(conn: Connection, user_id: int) -> int | None:
     """The user's credential version: a cached credential checked at another is stale."""
-    value = await conn.scalar(_AUTH_VERSION, {"user_id": user_id})
+    value = await repo.auth_version(conn, user_id)
     return None if value is None else int(value)
 
 
-async def _revoked(conn: AsyncConnection, user_id: int, **values: Any) -> None:
-    await conn.execute(
-        update(User).where(User.id == user_id).values(auth_version=User.auth_version + 1, **values)
-    )
-
-
 async def logout(
-    conn: AsyncConnection, secret: str, cookie: str | None, *, everywhere: bool = False
+    conn: Connection, secret: str, cookie: str | None, *, everywhere: bool = False
 ) -> None:
     """Revokes the session of ``cookie``; with ``everywhere``, every session of its user."""
     token = security.session_token_from_cookie(secret, cookie or "")
     if token is None:
         return
-    user_id = await conn.scalar(
-        select(Session.user_id).where(
-            Session.token_hash == security.sha256(token), Session.revoked_at.is_(None)
-        )
-    )
+    user_id = await repo.live_session_user(conn, security.sha256(token))
     if user_id is None:
         return
     if everywhere:
         await revoke_sessions(conn, user_id)
         return
-    await conn.execute(
-        update(Session)
-        .where(Session.token_hash == security.sha256(token), Session.revoked_at.is_(None))
-        .values(revoked_at=now_ms())
-    )
-    await _revoked(conn, user_id)
+    await repo.revoke_session(conn, security.sha256(token), now_ms())
+    await repo.revoke_credentials(conn, user_id)
 
 
-async def revoke_sessions(conn: AsyncConnection, user_id: int) -> None:
+async def revoke_sessions(conn: Connection, user_id: int) -> None:
     """Ends every session of the user, in every server process at once."""
-    await conn.execute(
-        update(Session)
-        .where(Session.user_id == user_id, Session.revoked_at.is_(None))
-        .values(revoked_at=now_ms())
-    )
-    await _revoked(conn, user_id)
+    await repo.revoke_user_sessions(conn, user_id, now_ms())
+    await repo.revoke_credentials(conn, user_id)
 
 
-async def set_password(conn: AsyncConnection, user_id: int, password: str, *, cost: str) -> None:
+async def set_password(conn: Connection, user_id: int, password: str, *, cost: str) -> None:
     """Changes the password and ends every session of the user."""
     if len(password) < 8:
         raise BadRequest("Password must be at least 8 characters long")
-    await conn.execute(
-        update(User)
-        .where(User.id == user_id)
-        .values(password_hash=await security.hash_password(password, cost=cost))
+    await repo.update_user(
+        conn, user_id, password_hash=await security.hash_password(password, cost=cost)
     )
     await revoke_sessions(conn, user_id)
 
 
-async def me(conn: AsyncConnection, secret: str, actor: Actor) -> Me:
-    row = (await conn.execute(select(User).where(User.id == actor.user_id))).one()
+async def me(conn: Connection, secret: str, actor: Actor) -> Me:
+    row = await repo.get_user(conn, actor.user_id)
     return Me.build(
         id=row.id,
         email=row.email,
@@ -290,11 +211,11 @@ async def me(conn: AsyncConnection, secret: str, actor: Actor) -> Me:
     )
 
 
-async def rotate_api_token(conn: AsyncConnection, secret: str, user_id: int) -> str:
+async def rotate_api_token(conn: Connection, secret: str, user_id: int) -> str:
     """A new API token for the user; the old one stops working at once, everywhere."""
     salt = secrets.token_hex(8)
     token = security.api_token_for(secret, user_id, salt)
-    await _revoked(
+    await repo.revoke_credentials(
         conn,
         user_id,
         token_salt=salt,
@@ -304,15 +225,17 @@ async def rotate_api_token(conn: AsyncConnection, secret: str, user_id: int) -> 
     return token
 
 
-async def revoke_api_token(conn: AsyncConnection, user_id: int) -> None:
+async def revoke_api_token(conn: Connection, user_id: int) -> None:
     """Revokes the user's API token (until the next rotation)."""
     # The column is unique and required: a hash no token has keeps both true.
     unusable = security.sha256("revoked:" + secrets.token_hex(16))
-    await _revoked(conn, user_id, api_token_hash=unusable, api_token_revoked_at=now_ms())
+    await repo.revoke_credentials(
+        conn, user_id, api_token_hash=unusable, api_token_revoked_at=now_ms()
+    )
 
 
-async def user_id_by_email(conn: AsyncConnection, email: str) -> int:
-    user_id = await conn.scalar(select(User.id).where(User.email == email.strip().lower()))
+async def user_id_by_email(conn: Connection, email: str) -> int:
+    user_id = await repo.user_id_by_email(conn, email.strip().lower())
     if user_id is None:
         raise NotFound(f"No user with email {email}")
     return int(user_id)
@@ -338,18 +261,11 @@ class Throttle:
         )
 
 
-async def check_throttle(conn: AsyncConnection, throttle: Throttle) -> None:
+async def check_throttle(conn: Connection, throttle: Throttle) -> None:
     """429 when the account or the address has failed too often within the window."""
     now = now_ms()
     limit_of = dict(throttle.limits)
-    rows = await conn.execute(
-        select(LoginFailure.key, func.count(), func.min(LoginFailure.created_at))
-        .where(
-            LoginFailure.key.in_(list(limit_of)),
-            LoginFailure.created_at > now - throttle.window_ms,
-        )
-        .group_by(LoginFailure.key)
-    )
+    rows = await repo.failures_since(conn, list(limit_of), now - throttle.window_ms)
     for key, count, oldest in rows:
         if count >= limit_of[key]:
             raise TooManyRequests(
@@ -358,30 +274,28 @@ async def check_throttle(conn: AsyncConnection, throttle: Throttle) -> None:
             )
 
 
-async def login_failed(conn: AsyncConnection, throttle: Throttle) -> None:
+async def login_failed(conn: Connection, throttle: Throttle) -> None:
     now = now_ms()
     keys = [key for key, _ in throttle.limits]
-    await conn.execute(insert(LoginFailure), [{"key": k, "created_at": now} for k in keys])
-    stale = LoginFailure.created_at <= now - throttle.window_ms
-    await conn.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys), stale))
+    await repo.add_failures(conn, keys, now)
+    stale = now - throttle.window_ms
+    await repo.delete_stale_failures(conn, stale, keys)
     if secrets.randbelow(100) == 0:  # now and then, keys no one tries any more
-        await conn.execute(delete(LoginFailure).where(stale))
+        await repo.delete_stale_failures(conn, stale)
 
 
-async def login_succeeded(conn: AsyncConnection, throttle: Throttle) -> None:
+async def login_succeeded(conn: Connection, throttle: Throttle) -> None:
     """Clears the account's failures (never the address's: one good login must not reset
     an attacker's budget there)."""
     account = throttle.limits[0][0]
-    await conn.execute(delete(LoginFailure).where(LoginFailure.key == account))
+    await repo.clear_failures(conn, account)
 
 
-async def user_count(conn: AsyncConnection) -> int:
-    return int(await conn.scalar(select(func.count()).select_from(User)) or 0)
+async def user_count(conn: Connection) -> int:
+    return await repo.count_users(conn)
 
 
-async def seed_demo(
-    conn: AsyncConnection, settings: Settings, secret: str
-) -> dict[str, Any] | None:
+async def seed_demo(conn: Connection, settings: Settings, secret: str) -> dict[str, Any] | None:
     """Creates the demo user (id 1) and workspace (id 1) on an empty database."""
     if not settings.seed_demo or await user_count(conn):
         return None
@@ -401,10 +315,5 @@ async def seed_demo(
         credits=settings.initial_credits,
         workspace_id=1,
     )
-    if conn.dialect.name == "postgresql":
-        for table in ("users", "workspaces"):
-            await conn.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"(SELECT MAX(id) FROM {table}))"
-            )
+    await repo.sync_id_sequences(conn)
     return {"user": user, "workspaceId": ws_id}

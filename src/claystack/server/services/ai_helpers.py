@@ -13,15 +13,15 @@ import re
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire import FormulaGenOut, TableDescriptionOut
 from ..enrichment import context
 from ..enrichment.actions import _http, ai
 from ..enrichment.base import ActionError
 from ..errors import BadRequest, NoMatchingURL, NotFound, ServiceUnavailable
-from ..storage.models import Field, Source
+from ..storage.repositories import Connection
+from ..storage.repositories import fields as fields_repo
+from ..storage.repositories import sources as sources_repo
 from . import tables as tables_svc
 from . import workspaces
 from .common import Actor
@@ -72,7 +72,7 @@ def _text(body: dict[str, Any], key: str, *, required: bool = False) -> str:
 
 
 async def formula(
-    conn: AsyncConnection, actor: Actor, body: dict[str, Any], settings: Any
+    conn: Connection, actor: Actor, body: dict[str, Any], settings: Any
 ) -> FormulaGenOut:
     """``{formula, dataType}`` for ``userPromptInput``; ``formula`` is ``""`` offline."""
     await workspaces.default_workspace(conn, actor, body.get("workspaceId"))
@@ -94,25 +94,13 @@ async def formula(
     return FormulaGenOut.build(formula="", dataType="text")
 
 
-async def _table_facts(conn: AsyncConnection, actor: Actor, table_id: Any) -> dict[str, Any]:
+async def _table_facts(conn: Connection, actor: Actor, table_id: Any) -> dict[str, Any]:
     if not isinstance(table_id, str) or not table_id:
         raise BadRequest('Invalid request parameter(s): Field "tableId" - Required')
     table = await tables_svc.resolve_table(conn, actor, table_id)
     name = table.row.name
-    fields = (
-        await conn.execute(
-            select(Field.name, Field.type)
-            .where(Field.table_id == table.id)
-            .order_by(Field.position)
-        )
-    ).all()
-    sources = (
-        await conn.execute(
-            select(Source.name, Source.type).where(
-                Source.table_id == table.id, Source.deleted_at.is_(None)
-            )
-        )
-    ).all()
+    fields = await fields_repo.names_and_types(conn, table.id)
+    sources = await sources_repo.names_and_types(conn, table.id)
     return {
         "name": name,
         "columns": [(f.name, f.type) for f in fields],
@@ -134,7 +122,7 @@ def _describe(facts: dict[str, Any]) -> str:
 
 
 async def table_description(
-    conn: AsyncConnection, actor: Actor, body: dict[str, Any], settings: Any
+    conn: Connection, actor: Actor, body: dict[str, Any], settings: Any
 ) -> TableDescriptionOut:
     """``{description}`` of ``tableId``; nothing is saved."""
     facts = await _table_facts(conn, actor, body.get("tableId"))
@@ -149,9 +137,7 @@ async def table_description(
     return TableDescriptionOut.build(description=fallback)
 
 
-async def metaprompt(
-    conn: AsyncConnection, actor: Actor, body: dict[str, Any], settings: Any
-) -> str:
+async def metaprompt(conn: Connection, actor: Actor, body: dict[str, Any], settings: Any) -> str:
     """The metaprompter's answer: three JSON objects, one per line (``text/plain``)."""
     task = _text(body, "taskDescription") or _text(body, "prompt")
     if not task.strip():
@@ -188,7 +174,7 @@ async def metaprompt(
 
 
 async def chat(
-    conn: AsyncConnection, actor: Actor, workspace_id: str, body: dict[str, Any], settings: Any
+    conn: Connection, actor: Actor, workspace_id: str, body: dict[str, Any], settings: Any
 ) -> dict[str, Any]:
     """One answer of the configured model to ``message`` (or the last of ``messages``).
     Without a model the route does not exist (404 ``NoMatchingURL``), as the spec asks."""

@@ -15,8 +15,6 @@ import orjson
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...integrations import Integration
 from ...wire import AppAccount as AppAccountOut
@@ -24,7 +22,9 @@ from ...wire import IntegrationList, IntegrationWithAccounts
 from ..enrichment import registry
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
-from ..storage.models import AppAccount, Instance
+from ..storage.repositories import Connection
+from ..storage.repositories import accounts as accounts_repo
+from ..storage.repositories import app_accounts as repo
 from .common import Scope, iso, now_ms
 
 
@@ -126,7 +126,7 @@ def _integration(key: str) -> Integration:
     return found
 
 
-async def integrations_with_accounts(conn: AsyncConnection, scope: Scope) -> IntegrationList:
+async def integrations_with_accounts(conn: Connection, scope: Scope) -> IntegrationList:
     return IntegrationList.build(
         integrations=list_integrations(),
         appAccounts=await list_accounts(conn, scope.workspace_id),
@@ -134,7 +134,7 @@ async def integrations_with_accounts(conn: AsyncConnection, scope: Scope) -> Int
 
 
 async def integration_with_accounts(
-    conn: AsyncConnection, scope: Scope, key: str
+    conn: Connection, scope: Scope, key: str
 ) -> IntegrationWithAccounts:
     return IntegrationWithAccounts.build(
         **integration_out(_integration(key)),
@@ -229,7 +229,7 @@ def _check_name(name: str) -> str:
 
 
 async def create_account(
-    conn: AsyncConnection,
+    conn: Connection,
     scope: Scope,
     secret: str,
     *,
@@ -259,51 +259,34 @@ async def create_account(
         "updated_at": now,
         "deleted_at": None,
     }
-    await conn.execute(insert(AppAccount).values(**values))
+    await repo.add(conn, values)
     return account_out(_Row(values))
 
 
 async def list_accounts(
-    conn: AsyncConnection, workspace_id: int, integration: str | None = None
+    conn: Connection, workspace_id: int, integration: str | None = None
 ) -> list[dict[str, Any]]:
-    stmt = select(AppAccount).where(
-        AppAccount.workspace_id == workspace_id, AppAccount.deleted_at.is_(None)
-    )
-    if integration is not None:
-        stmt = stmt.where(AppAccount.integration == integration)
-    rows = await conn.execute(stmt.order_by(AppAccount.created_at, AppAccount.id))
+    rows = await repo.list_for_workspace(conn, workspace_id, integration)
     return [account_row(r) for r in rows]
 
 
-async def account_workspace(conn: AsyncConnection, account_id: str) -> int | None:
-    return await conn.scalar(
-        select(AppAccount.workspace_id).where(
-            AppAccount.id == account_id, AppAccount.deleted_at.is_(None)
-        )
-    )
+async def account_workspace(conn: Connection, account_id: str) -> int | None:
+    return await repo.workspace_of(conn, account_id)
 
 
-async def _row(conn: AsyncConnection, workspace_id: int, account_id: str) -> Any:
-    row = (
-        await conn.execute(
-            select(AppAccount).where(
-                AppAccount.id == account_id,
-                AppAccount.workspace_id == workspace_id,
-                AppAccount.deleted_at.is_(None),
-            )
-        )
-    ).first()
+async def _row(conn: Connection, workspace_id: int, account_id: str) -> Any:
+    row = await repo.get_live(conn, workspace_id, account_id)
     if row is None:
         raise NotFound("Connected account not found")
     return row
 
 
-async def get_account(conn: AsyncConnection, scope: Scope, account_id: str) -> AppAccountOut:
+async def get_account(conn: Connection, scope: Scope, account_id: str) -> AppAccountOut:
     return account_out(await _row(conn, scope.workspace_id, account_id))
 
 
 async def update_account(
-    conn: AsyncConnection,
+    conn: Connection,
     scope: Scope,
     secret: str,
     account_id: str,
@@ -325,24 +308,20 @@ async def update_account(
         values["credential_keys"] = sorted(creds)
     if values:
         values["updated_at"] = now_ms()
-        await conn.execute(update(AppAccount).where(AppAccount.id == row.id).values(**values))
+        await repo.update_account(conn, row.id, **values)
     merged = {c: getattr(row, c) for c in row._fields}
     merged.update(values)
     return account_out(_Row(merged))
 
 
-async def delete_account(conn: AsyncConnection, scope: Scope, account_id: str) -> None:
+async def delete_account(conn: Connection, scope: Scope, account_id: str) -> None:
     row = await _row(conn, scope.workspace_id, account_id)
     # The ciphertext goes with the deletion; the row stays so old ids still explain themselves.
-    await conn.execute(
-        update(AppAccount)
-        .where(AppAccount.id == row.id)
-        .values(deleted_at=now_ms(), credentials="", credential_keys=[])
-    )
+    await repo.update_account(conn, row.id, deleted_at=now_ms(), credentials="", credential_keys=[])
 
 
 async def resolve_credentials(
-    conn: AsyncConnection,
+    conn: Connection,
     workspace_id: int,
     account_id: str,
     integration_key: str,
@@ -362,7 +341,7 @@ async def resolve_credentials(
     if secret is None:
         # The database's own secret, never a process-wide one: one process may serve several
         # databases (tests, the pytest plugin), and each keeps its secret in its instance row.
-        secret = await conn.scalar(select(Instance.value).where(Instance.key == "secret_key"))
+        secret = await accounts_repo.instance_value(conn, "secret_key")
     if not secret:
         raise RuntimeError("the database has no instance secret; start the server once")
     return _open(secret, row)

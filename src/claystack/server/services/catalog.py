@@ -8,12 +8,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...integrations import Action, Integration
 from ...wire import AccountType, ActionCatalog, DisabledActions, SearchResults, ValidateAuthOut
 from ..enrichment import registry
 from ..errors import BadRequest, InvalidParameter, NotFound
+from ..storage.repositories import Connection
 from . import app_accounts, credits
 from .common import Scope
 
@@ -229,7 +228,7 @@ def account_types() -> list[dict[str, Any]]:
     ]
 
 
-async def account_type(conn: AsyncConnection, scope: Scope, key: str, settings: Any) -> AccountType:
+async def account_type(conn: Connection, scope: Scope, key: str, settings: Any) -> AccountType:
     """The bare type object, with the older ``{integration}`` envelope mirrored inside."""
     integration = _integration(key)
     kind = authentication_type(integration)
@@ -254,7 +253,7 @@ async def account_type(conn: AsyncConnection, scope: Scope, key: str, settings: 
 
 
 async def validate_auth(
-    conn: AsyncConnection, scope: Scope, key: str, body: dict[str, Any]
+    conn: Connection, scope: Scope, key: str, body: dict[str, Any]
 ) -> ValidateAuthOut:
     """Checks that an account (or inline credentials) can be used for this type."""
     integration = _integration(key)

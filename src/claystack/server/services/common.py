@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+
+from ..clock import now_ms as now_ms
 
 # Integer ids are 64-bit signed in both databases: a larger one names nothing.
 MAX_INT_ID = 2**63 - 1
@@ -17,10 +18,6 @@ def int_id(value: object) -> int | None:
     except (TypeError, ValueError, OverflowError):
         return None
     return number if 0 < number <= MAX_INT_ID else None
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def iso(ms: int | None) -> str | None:

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import RunEstimate
 from ...wire.cells import CellStatus
 from ..enrichment import bindings, evaluation, registry
 from ..enrichment.actions import waterfall
 from ..errors import ClayError
-from ..storage.models import Field, Record
+from ..storage.repositories import Connection
+from ..storage.repositories import fields as fields_repo
+from ..storage.repositories import records as records_repo
 from . import app_accounts, credits
 from . import runs as runs_svc
 from .tables import TableRef
@@ -107,9 +106,7 @@ class _Plan:
         self.out["maxCredits"] += waterfall.most_it_may_cost(self.composite, prices)
 
 
-async def _credentials(
-    conn: AsyncConnection, table: TableRef, plans: list[_Plan]
-) -> dict[Any, Any]:
+async def _credentials(conn: Connection, table: TableRef, plans: list[_Plan]) -> dict[Any, Any]:
     found: dict[Any, Any] = {}
     for plan in plans:
         for integration, _, spec in plan.steps:
@@ -125,7 +122,7 @@ async def _credentials(
 
 
 async def estimate_run(
-    conn: AsyncConnection,
+    conn: Connection,
     table: TableRef,
     settings: Any,
     *,
@@ -136,17 +133,15 @@ async def estimate_run(
     """The ``PATCH …/run`` body's cost, checked as strictly as the run itself."""
     selection = await runs_svc._selection(conn, table, run_records)
     kinds = await runs_svc._runnable_fields(conn, table.id, field_ids)
-    all_fields = list(await conn.execute(select(Field).where(Field.table_id == table.id)))
+    all_fields = await fields_repo.list_any_order(conn, table.id)
     types = {f.id: f.type for f in all_fields}
     plans = [_Plan(f, settings) for f in all_fields if kinds.get(f.id) == "action"]
     creds = await _credentials(conn, table, plans)
-    seqs = [s for (s,) in await conn.execute(selection)]
+    seqs = await records_repo.seqs(conn, selection)
     rows = 0
     for start in range(0, len(seqs), _CHUNK):
         chunk = seqs[start : start + _CHUNK]
-        for rec in await conn.execute(
-            select(Record.cells, Record.meta).where(Record.seq.in_(chunk))
-        ):
+        for rec in await records_repo.cells_and_meta(conn, chunk):
             rows += 1
             values = _values(types, rec.cells, rec.meta)
             for plan in plans:

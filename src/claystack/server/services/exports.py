@@ -13,15 +13,12 @@ import logging
 import os
 import re
 import time
-from array import array
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import anyio
 import orjson
-from sqlalchemy import ColumnElement, Text, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire import Export
 from ..config import Settings
@@ -29,7 +26,8 @@ from ..errors import Forbidden, NotFound
 from ..ids import new_id
 from ..security import signature_ok, url_signature
 from ..storage.engine import Database
-from ..storage.models import ExportJob, Membership, Record, Table
+from ..storage.repositories import Connection, view_rows
+from ..storage.repositories import jobs as repo
 from . import tables as tables_svc
 from . import views as views_svc
 from .common import Actor, Scope, iso, now_ms
@@ -60,15 +58,14 @@ def _file_name(table_name: str, view_name: str) -> str:
 
 
 async def create_export(
-    conn: AsyncConnection, scope: Scope, table_row: Any, view_id: str | None
+    conn: Connection, scope: Scope, table_row: Any, view_id: str | None
 ) -> Export:
     """Records an ACTIVE export of ``view_id`` (filtered), or of the whole table in the
     columns of its first view (unfiltered)."""
     filtered = view_id is not None
     view = await tables_svc.get_view(conn, table_row.id, view_id or table_row.first_view_id)
     if filtered and not views_svc.is_plain(view.config):
-        shown = views_svc.ids_select(table_row.id, view.config).subquery()
-        total = int(await conn.scalar(select(func.count()).select_from(shown)) or 0)
+        total = await view_rows.count_shown(conn, table_row.id, view.config)
     else:
         total = int(table_row.row_count)
     now = now_ms()
@@ -89,7 +86,7 @@ async def create_export(
         "updated_at": now,
         "finished_at": None,
     }
-    await conn.execute(insert(ExportJob).values(**row))
+    await repo.add_export(conn, row)
     return export_out(_Row(row), None, None)
 
 
@@ -98,19 +95,9 @@ class _Row:
         self.__dict__.update(values)
 
 
-async def resolve_export(conn: AsyncConnection, actor: Actor, export_id: str) -> Any:
+async def resolve_export(conn: Connection, actor: Actor, export_id: str) -> Any:
     """The export if the caller belongs to its workspace; the same 404 otherwise."""
-    row = (
-        await conn.execute(
-            select(ExportJob)
-            .join(
-                Membership,
-                (Membership.workspace_id == ExportJob.workspace_id)
-                & (Membership.user_id == actor.user_id),
-            )
-            .where(ExportJob.id == export_id)
-        )
-    ).first()
+    row = await repo.export_for_member(conn, export_id, actor.user_id)
     if row is None:
         raise NotFound("Export not found")
     return row
@@ -166,7 +153,7 @@ def get_export(row: Any, settings: Settings, *, secret: str, base_url: str) -> E
 
 
 async def file_for_download(
-    conn: AsyncConnection,
+    conn: Connection,
     settings: Settings,
     secret: str,
     export_id: str,
@@ -181,13 +168,7 @@ async def file_for_download(
         raise Forbidden("The download link's signature is not valid")
     if int(expires) < time.time():
         raise Forbidden("The download link has expired; fetch the export again for a new one")
-    row = (
-        await conn.execute(
-            select(ExportJob.status, ExportJob.file_name, ExportJob.finished_at).where(
-                ExportJob.id == export_id
-            )
-        )
-    ).first()
+    row = await repo.export_file_row(conn, export_id)
     path = export_path(settings, export_id)
     if row is None or row.status != FINISHED:
         raise NotFound("Export file not found")
@@ -228,27 +209,6 @@ def visible_columns(fields: Sequence[Any], view_config: dict[str, Any]) -> list[
     return [(fid, name) for _, fid, name in shown]
 
 
-async def _ordered_seqs(conn: AsyncConnection, table_id: str, config: dict[str, Any]) -> array[int]:
-    """Every row the view shows, in order, as one compact array of ``seq``s (8 bytes a row),
-    aggregated by the database so no per-row Python objects pile up."""
-    shown = views_svc.apply_view(select(Record.seq), table_id, config).subquery()
-    agg: ColumnElement[Any]
-    if conn.dialect.name == "postgresql":
-        agg = func.coalesce(func.json_agg(shown.c.seq).cast(Text), "[]")
-    else:
-        agg = func.json_group_array(shown.c.seq)
-    text = await conn.scalar(select(agg).select_from(shown))
-    return array("q", orjson.loads(text or "[]"))
-
-
-_COLUMNS = (
-    Record.seq,
-    Record.cells.cast(Text).label("cells"),  # decoded in the writer's thread, not the loop
-    Record.created_at,
-    Record.updated_at,
-)
-
-
 async def _row_batches(
     db: Database, table_id: str, config: dict[str, Any], filtered: bool
 ) -> AsyncIterator[list[Any]]:
@@ -259,29 +219,17 @@ async def _row_batches(
         last = 0
         while True:
             async with db.transaction(write=False) as conn:
-                rows = list(
-                    await conn.execute(
-                        select(*_COLUMNS)
-                        .where(Record.table_id == table_id, Record.seq > last)
-                        .order_by(Record.seq)
-                        .limit(_BATCH)
-                    )
-                )
+                rows = await repo.rows_after(conn, table_id, last, _BATCH)
             if not rows:
                 return
             yield rows
             last = rows[-1].seq
     async with db.transaction(write=False) as conn:
-        ordered = await _ordered_seqs(conn, table_id, config)
+        ordered = await repo.ordered_seqs(conn, table_id, config)
     for start in range(0, len(ordered), _BATCH):
         seqs = ordered[start : start + _BATCH].tolist()
         async with db.transaction(write=False) as conn:
-            found = {
-                r.seq: r
-                for r in await conn.execute(
-                    select(*_COLUMNS).where(Record.table_id == table_id, Record.seq.in_(seqs))
-                )
-            }
+            found = await repo.rows_by_seq(conn, table_id, seqs)
         # A row deleted since the order was read is left out.
         yield [found[s] for s in seqs if s in found]
 
@@ -307,25 +255,18 @@ async def _progress(db: Database, export_id: str, lease: Lease, **values: Any) -
     or taken over by another process."""
     held, renewed = lease.renew()
     async with db.transaction(write=True) as conn:
-        result = await conn.execute(
-            update(ExportJob)
-            .where(
-                ExportJob.id == export_id,
-                ExportJob.status == ACTIVE,
-                ExportJob.lease_until == held,
-            )
-            .values({"updated_at": now_ms(), "lease_until": renewed, **values})
+        return await repo.export_progress(
+            conn, export_id, held, {"updated_at": now_ms(), "lease_until": renewed, **values}
         )
-    return bool(result.rowcount)
 
 
 async def run_export(db: Database, settings: Settings, export_id: str, lease: Lease) -> None:
     """Writes the export's file in batches, then marks it FINISHED (or FAILED)."""
     async with db.transaction(write=False) as conn:
-        job = (await conn.execute(select(ExportJob).where(ExportJob.id == export_id))).first()
+        job = await repo.get_export(conn, export_id)
         if job is None or job.status != ACTIVE:
             return
-        table = (await conn.execute(select(Table).where(Table.id == job.table_id))).first()
+        table = await repo.get_table(conn, job.table_id)
         view = None
         if table is not None:
             try:

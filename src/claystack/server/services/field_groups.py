@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import FieldGroupOut, GroupCreated, WaterfallOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
-from ..storage import search_index
-from ..storage.models import Field, Source, Table, View
+from ..storage.repositories import Connection
+from ..storage.repositories import fields as fields_repo
+from ..storage.repositories import sources as sources_repo
+from ..storage.repositories import tables as tables_repo
+from ..storage.repositories import views as views_repo
 from ..storage.uow import UnitOfWork
 from . import tables as tables_svc
 from .common import now_ms
@@ -27,7 +27,7 @@ def _bad(message: str) -> BadRequest:
     return InvalidParameter(None, message)
 
 
-async def list_fields(conn: AsyncConnection, table: TableRef) -> list[dict[str, Any]]:
+async def list_fields(conn: Connection, table: TableRef) -> list[dict[str, Any]]:
     rows = await tables_svc.list_fields(conn, table.id)
     return tables_svc.with_groups(
         [tables_svc.field_row(f) for f in rows], table.row.field_group_map
@@ -40,17 +40,13 @@ def _ids(value: Any, name: str) -> list[str]:
     return list(dict.fromkeys(value))
 
 
-async def _groups(conn: AsyncConnection, table_id: str) -> dict[str, Any]:
-    found = await conn.scalar(select(Table.field_group_map).where(Table.id == table_id))
+async def _groups(conn: Connection, table_id: str) -> dict[str, Any]:
+    found = await tables_repo.field_group_map(conn, table_id)
     return dict(found or {})
 
 
-async def _save_groups(conn: AsyncConnection, table_id: str, groups: dict[str, Any]) -> None:
-    await conn.execute(
-        update(Table)
-        .where(Table.id == table_id)
-        .values(field_group_map=groups, updated_at=now_ms())
-    )
+async def _save_groups(conn: Connection, table_id: str, groups: dict[str, Any]) -> None:
+    await tables_repo.update_table(conn, table_id, field_group_map=groups, updated_at=now_ms())
 
 
 def _without(groups: dict[str, Any], field_ids: set[str]) -> dict[str, Any]:
@@ -78,22 +74,19 @@ async def delete_fields(uow: UnitOfWork, table: TableRef, field_ids: Any) -> Non
         raise BadRequest("System fields cannot be deleted")
     if not ids:
         return
-    fed = await conn.scalar(
-        select(Source.name).where(
-            Source.table_id == table.id, Source.field_id.in_(ids), Source.deleted_at.is_(None)
-        )
-    )
+    fed = await sources_repo.name_feeding_any(conn, table.id, ids)
     if fed is not None:
         raise BadRequest(f'A field is fed by the source "{fed}"; delete that source first')
     gone = set(ids)
-    await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id.in_(ids)))
-    await search_index.drop_filter_indexes(conn, table.id, ids)
+    await fields_repo.delete_fields(conn, table.id, ids)
+    await uow.filter_indexes(table.id, ids, drop=True)
     for f in fields.values():
         if f.id not in gone and gone & set(tables_svc.input_field_ids(f.type_settings)):
-            await conn.execute(
-                update(Field)
-                .where(Field.table_id == table.id, Field.id == f.id)
-                .values(type_settings={**f.type_settings, "settingsError": DELETED_INPUT})
+            await fields_repo.update_field(
+                conn,
+                table.id,
+                f.id,
+                type_settings={**f.type_settings, "settingsError": DELETED_INPUT},
             )
     await _save_groups(conn, table.id, _without(await _groups(conn, table.id), gone))
     await tables_svc.touch(uow, table.id)  # the table's row before the records'
@@ -106,7 +99,7 @@ def _group(gid: str, name: str, members: Sequence[dict[str, Any]]) -> dict[str, 
     return {"id": gid, "name": name, "groupDetails": {"fields": list(members)}}
 
 
-async def _check_members(conn: AsyncConnection, table: TableRef, ids: Sequence[str]) -> None:
+async def _check_members(conn: Connection, table: TableRef, ids: Sequence[str]) -> None:
     known = set(await tables_svc.field_ids(conn, table.id))
     unknown = [f for f in ids if f not in known]
     if unknown:
@@ -114,7 +107,7 @@ async def _check_members(conn: AsyncConnection, table: TableRef, ids: Sequence[s
 
 
 async def create_group(
-    conn: AsyncConnection, table: TableRef, field_ids: Any, name: Any
+    conn: Connection, table: TableRef, field_ids: Any, name: Any
 ) -> GroupCreated:
     """A new group of these fields (taken out of any other group); ``{"groupId"}``."""
     ids = _ids(field_ids, "fieldIds")
@@ -130,7 +123,7 @@ async def create_group(
 
 
 async def update_group(
-    conn: AsyncConnection, table: TableRef, group_id: str, body: dict[str, Any]
+    conn: Connection, table: TableRef, group_id: str, body: dict[str, Any]
 ) -> FieldGroupOut:
     """Renames a group and replaces its members with ``fields: [{id, isOutputField?}]``."""
     groups = await _groups(conn, table.id)
@@ -229,12 +222,10 @@ async def create_waterfall(uow: UnitOfWork, table: TableRef, body: dict[str, Any
     return WaterfallOut.build(fieldGroupMap={gid: groups[gid]})
 
 
-async def _hide(conn: AsyncConnection, table_id: str, field_ids: list[str]) -> None:
+async def _hide(conn: Connection, table_id: str, field_ids: list[str]) -> None:
     for view in await tables_svc.list_views(conn, table_id):
         fields = {k: dict(v) for k, v in (view.config.get("fields") or {}).items()}
         for fid in field_ids:
             if fid in fields:
                 fields[fid]["isVisible"] = False
-        await conn.execute(
-            update(View).where(View.id == view.id).values(config={**view.config, "fields": fields})
-        )
+        await views_repo.update_view(conn, view.id, config={**view.config, "fields": fields})

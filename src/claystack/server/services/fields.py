@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..enrichment import bindings as bindings_mod
 from ..enrichment import formulas, registry
 from ..enrichment.actions import waterfall
 from ..errors import BadRequest, InvalidParameter
-from ..storage.models import AppAccount, Field
+from ..storage.repositories import Connection
+from ..storage.repositories import app_accounts as app_accounts_repo
+from ..storage.repositories import fields as fields_repo
 
 WATERFALL = waterfall.KEY
 RUNNABLE_TYPES = ("action", "formula")
@@ -179,19 +179,11 @@ def _bindings(value: Any, columns: Columns, where: str) -> list[dict[str, Any]]:
 
 
 async def _check_account(
-    conn: AsyncConnection, workspace_id: int, account_id: Any, integration: str, where: str
+    conn: Connection, workspace_id: int, account_id: Any, integration: str, where: str
 ) -> None:
     if not isinstance(account_id, str) or not account_id:
         raise _bad(where + "authAccountId", "expected a connected account id")
-    row = (
-        await conn.execute(
-            select(AppAccount.integration).where(
-                AppAccount.id == account_id,
-                AppAccount.workspace_id == workspace_id,
-                AppAccount.deleted_at.is_(None),
-            )
-        )
-    ).first()
+    row = await app_accounts_repo.integration_of(conn, workspace_id, account_id)
     if row is None:
         raise _bad(where + "authAccountId", f'connected account "{account_id}" not found')
     if row.integration != integration:
@@ -202,7 +194,7 @@ async def _check_account(
 
 
 async def _action(
-    conn: AsyncConnection,
+    conn: Connection,
     workspace_id: int,
     settings: dict[str, Any],
     columns: Columns,
@@ -247,7 +239,7 @@ async def _action(
 
 
 async def prepare(
-    conn: AsyncConnection,
+    conn: Connection,
     *,
     workspace_id: int,
     table_id: str,
@@ -261,8 +253,7 @@ async def prepare(
     settings = {k: v for k, v in settings.items() if v is not None}
     if field_type not in RUNNABLE_TYPES and not is_formula(field_type, settings):
         return field_type, settings
-    rows = await conn.execute(select(Field.id, Field.name).where(Field.table_id == table_id))
-    columns = Columns({r.id: r.name for r in rows}, field_id)
+    columns = Columns(await fields_repo.names(conn, table_id), field_id)
     if is_formula(field_type, settings):
         return "formula", _formula(field_type, settings, columns)
     if previous and previous.get("actionKey") and settings.get("actionKey"):

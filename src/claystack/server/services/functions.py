@@ -11,12 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire import CpjTableOut, SubroutineList, ToolOut
 from ..errors import BadRequest, Conflict, Forbidden, NotFound
-from ..storage.models import Field, Source, Table
+from ..storage.repositories import Connection
+from ..storage.repositories import fields as fields_repo
+from ..storage.repositories import sources as sources_repo
+from ..storage.repositories import tables as tables_repo
 from ..storage.uow import UnitOfWork
 from . import catalog, sources, tables, workspaces
 from .common import Actor, Scope, now_ms
@@ -34,10 +35,8 @@ def _bad(field: str, text: str) -> BadRequest:
     return BadRequest(f'Invalid request parameter(s): Field "{field}" - {text}')
 
 
-async def _function_tables(conn: AsyncConnection, workspace_id: int) -> list[Any]:
-    rows = await conn.execute(
-        select(Table).where(Table.workspace_id == workspace_id).order_by(Table.created_at, Table.id)
-    )
+async def _function_tables(conn: Connection, workspace_id: int) -> list[Any]:
+    rows = await tables_repo.list_for_workspace(conn, workspace_id)
     return [r for r in rows if is_function(r.settings)]
 
 
@@ -50,25 +49,15 @@ def _price(settings: Any, type_settings: dict[str, Any]) -> tuple[int, bool]:
     return int(pricing["credits"]), bool(pricing["variable"])
 
 
-async def subroutines(conn: AsyncConnection, scope: Scope, settings: Any) -> SubroutineList:
+async def subroutines(conn: Connection, scope: Scope, settings: Any) -> SubroutineList:
     """``{subroutines:[{sourceId, table, cost, actionExecutionCost, containsVariablePricing,
     referenceCount}]}``: ``cost`` is the credits of one call (its action columns' prices)."""
     functions = await _function_tables(conn, scope.workspace_id)
     if not functions:
         return SubroutineList.build(subroutines=[])
     ids = [t.id for t in functions]
-    fields = list(
-        await conn.execute(
-            select(Field.table_id, Field.type, Field.type_settings)
-            .join(Table, Table.id == Field.table_id)
-            .where(Table.workspace_id == scope.workspace_id, Field.type == "action")
-        )
-    )
-    source_rows = await conn.execute(
-        select(Source.id, Source.table_id, Source.type, Source.type_settings)
-        .where(Source.table_id.in_(ids), Source.deleted_at.is_(None))
-        .order_by(Source.created_at, Source.id)
-    )
+    fields = await fields_repo.action_settings_in_workspace(conn, scope.workspace_id)
+    source_rows = await sources_repo.list_for_tables(conn, ids)
     source_of: dict[str, str] = {}
     for s in source_rows:
         manual = s.type == "manual" or (s.type_settings or {}).get("type") == "subroutine"
@@ -126,7 +115,7 @@ def _tool_out(row: Any) -> dict[str, Any]:
     }
 
 
-async def list_tools(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:
+async def list_tools(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
     return [
         _tool_out(t)
         for t in await _function_tables(conn, scope.workspace_id)
@@ -134,7 +123,7 @@ async def list_tools(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]
     ]
 
 
-async def create_tool(conn: AsyncConnection, scope: Scope, body: dict[str, Any]) -> ToolOut:
+async def create_tool(conn: Connection, scope: Scope, body: dict[str, Any]) -> ToolOut:
     """Offers a function table as a tool (``{type:"function", tableId | id, name?}``); 409 if
     it already is one."""
     kind = body.get("type") or "function"
@@ -144,7 +133,7 @@ async def create_tool(conn: AsyncConnection, scope: Scope, body: dict[str, Any])
     if not isinstance(raw, str) or not raw:
         raise _bad("tableId", "Required")
     table_id = raw.removeprefix("function:")
-    row = (await conn.execute(select(Table).where(Table.id == table_id))).first()
+    row = await tables_repo.find_by_id(conn, table_id)
     if row is None or row.workspace_id != scope.workspace_id:
         raise NotFound("Table not found")
     if not is_function(row.settings):
@@ -157,12 +146,10 @@ async def create_tool(conn: AsyncConnection, scope: Scope, body: dict[str, Any])
     tool = {"name": name or row.name, "createdAt": now_ms()}
     if isinstance(body.get("description"), str):
         tool["description"] = body["description"]
-    await conn.execute(
-        update(Table)
-        .where(Table.id == table_id)
-        .values(settings={**(row.settings or {}), "tool": tool}, updated_at=now_ms())
+    await tables_repo.update_table(
+        conn, table_id, settings={**(row.settings or {}), "tool": tool}, updated_at=now_ms()
     )
-    row = (await conn.execute(select(Table).where(Table.id == table_id))).one()
+    row = await tables_repo.get_by_id(conn, table_id)
     return ToolOut.build(**_tool_out(row))
 
 

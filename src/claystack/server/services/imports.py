@@ -23,8 +23,6 @@ from typing import IO, Any
 
 import anyio
 import orjson
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...csvio import CsvError, CsvReader, CsvReport, read_csv
 from ...wire import ImportJob as ImportJobOut
@@ -34,7 +32,8 @@ from ..errors import BadRequest, ClayError, Forbidden, InvalidParameter, NotFoun
 from ..ids import new_id
 from ..security import signature_ok, url_signature
 from ..storage.engine import Database
-from ..storage.models import ImportJob, Membership, User
+from ..storage.repositories import Connection
+from ..storage.repositories import jobs as repo
 from . import records as records_svc
 from . import tables as tables_svc
 from .common import Actor, Scope, iso, now_ms
@@ -161,7 +160,7 @@ def _columns(path: Path, source: dict[str, Any]) -> list[str]:
 
 
 async def create_import(
-    conn: AsyncConnection, actor: Actor, settings: Settings, body: dict[str, Any]
+    conn: Connection, actor: Actor, settings: Settings, body: dict[str, Any]
 ) -> ImportJobOut:
     """Checks the config against the table and the uploaded file's header, then records an
     ACTIVE job."""
@@ -212,7 +211,7 @@ async def create_import(
         "updated_at": now,
         "finished_at": None,
     }
-    await conn.execute(insert(ImportJob).values(**row))
+    await repo.add_import(conn, row)
     return import_out(_Row(row))
 
 
@@ -221,19 +220,9 @@ class _Row:
         self.__dict__.update(values)
 
 
-async def resolve_import(conn: AsyncConnection, actor: Actor, import_id: str) -> Any:
+async def resolve_import(conn: Connection, actor: Actor, import_id: str) -> Any:
     """The import if the caller belongs to its workspace; the same 404 otherwise."""
-    row = (
-        await conn.execute(
-            select(ImportJob)
-            .join(
-                Membership,
-                (Membership.workspace_id == ImportJob.workspace_id)
-                & (Membership.user_id == actor.user_id),
-            )
-            .where(ImportJob.id == import_id)
-        )
-    ).first()
+    row = await repo.import_for_member(conn, import_id, actor.user_id)
     if row is None:
         raise NotFound("Import not found")
     return row
@@ -315,10 +304,10 @@ def _batch(
     return out, len(report.bad_rows), report.skipped
 
 
-async def _actor(conn: AsyncConnection, user_id: int | None) -> Actor | None:
+async def _actor(conn: Connection, user_id: int | None) -> Actor | None:
     if user_id is None:
         return None
-    user = (await conn.execute(select(User).where(User.id == user_id))).first()
+    user = await repo.get_user(conn, user_id)
     return None if user is None else Actor(user.id, user.email, user.name)
 
 
@@ -327,22 +316,14 @@ async def _finish(
 ) -> None:
     now = now_ms()
     async with db.transaction(write=True) as conn:
-        await conn.execute(
-            update(ImportJob)
-            .where(
-                ImportJob.id == import_id,
-                ImportJob.status == ACTIVE,
-                ImportJob.lease_until == lease.value,
-            )
-            .values(status=status, error=error, updated_at=now, finished_at=now, lease_until=None)
-        )
+        await repo.finish_import(conn, import_id, lease.value, status=status, error=error, now=now)
 
 
 async def run_import(db: Database, settings: Settings, import_id: str, lease: Lease) -> None:
     """Feeds the CSV's rows to the records service in batches, each committed with the
     job's progress; resumes after ``rows_read`` when taken over."""
     async with db.transaction(write=False) as conn:
-        job = (await conn.execute(select(ImportJob).where(ImportJob.id == import_id))).first()
+        job = await repo.get_import(conn, import_id)
         if job is None or job.status != ACTIVE:
             return
         actor = await _actor(conn, job.user_id)
@@ -429,24 +410,15 @@ async def _store_batch(
     async with db.unit_of_work() as uow:
         conn = uow.conn
         # The job's row first: a process that lost its lease stops here, adding nothing.
-        job = (
-            await conn.execute(
-                update(ImportJob)
-                .where(
-                    ImportJob.id == import_id,
-                    ImportJob.status == ACTIVE,
-                    ImportJob.lease_until == held,
-                )
-                .values(
-                    rows_read=ImportJob.rows_read + len(batch),
-                    rows_imported=ImportJob.rows_imported + len(batch),
-                    error_count=ImportJob.error_count + skipped,
-                    updated_at=now_ms(),
-                    lease_until=renewed,
-                )
-                .returning(ImportJob.table_id, ImportJob.row_errors)
-            )
-        ).first()
+        job = await repo.import_progress(
+            conn,
+            import_id,
+            held,
+            rows=len(batch),
+            skipped=skipped,
+            now=now_ms(),
+            renewed=renewed,
+        )
         if job is None:
             return False
         if batch:
@@ -464,7 +436,5 @@ async def _store_batch(
         kept = list(job.row_errors or [])
         if errors and len(kept) < MAX_REPORTED_ERRORS:
             kept += errors[: MAX_REPORTED_ERRORS - len(kept)]
-            await conn.execute(
-                update(ImportJob).where(ImportJob.id == import_id).values(row_errors=kept)
-            )
+            await repo.set_import_errors(conn, import_id, kept)
     return True

@@ -6,16 +6,13 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import AudienceOut, EnrichmentRunOut, WorkbookBalance
 from ..enrichment import context, registry
 from ..enrichment.actions import ai, local, normalize
 from ..enrichment.base import ActionError
 from ..errors import BadRequest, NotFound
 from ..ids import new_id
-from ..storage.models import CreditRollup, Table
+from ..storage.repositories import Connection, ledger
 from . import credits, workspaces
 from .common import Actor, Scope
 
@@ -26,7 +23,7 @@ def hosted_only(what: str) -> BadRequest:
     return BadRequest(HOSTED_DATA.format(what=what))
 
 
-async def users(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:
+async def users(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
     return [
         {"id": m["userId"], "email": m["email"], "name": m["name"], "role": m["role"]}
         for m in await workspaces.members(conn, scope)
@@ -55,20 +52,12 @@ def empty_audience(part: str) -> AudienceOut:
     raise NotFound("Audience resource not found")
 
 
-async def workbook_balance(
-    conn: AsyncConnection, scope: Scope, workbook_id: str
-) -> WorkbookBalance:
+async def workbook_balance(conn: Connection, scope: Scope, workbook_id: str) -> WorkbookBalance:
     """No limit is set on claystack: ``creditsUsed`` is what the workbook's tables spent."""
-    used = await conn.scalar(
-        select(func.coalesce(func.sum(-CreditRollup.amount), 0)).where(
-            CreditRollup.workspace_id == scope.workspace_id,
-            CreditRollup.kind == "charge",
-            CreditRollup.table_id.in_(select(Table.id).where(Table.workbook_id == workbook_id)),
-        )
-    )
+    used = await ledger.spent_by_workbook(conn, scope.workspace_id, workbook_id)
     return WorkbookBalance.build(
         creditLimit=None,
-        creditsUsed=int(used or 0),
+        creditsUsed=used,
         balance=await credits.balance(conn, scope.workspace_id),
         workbookId=workbook_id,
     )
@@ -79,7 +68,7 @@ LOCAL_INTEGRATIONS = (local.KEY, normalize.integration.key, normalize.domain_int
 
 
 async def run_enrichment(
-    conn: AsyncConnection, actor: Actor, body: dict[str, Any], settings: Any, db: Any
+    conn: Connection, actor: Actor, body: dict[str, Any], settings: Any, db: Any
 ) -> EnrichmentRunOut:
     """Runs one local action on ``inputs`` once, outside any table: ``{result, metadata:
     {status}, taskId}``. Actions that need a provider (or write to a table) are a 400."""

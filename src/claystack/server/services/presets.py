@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import PresetOut
 from ..errors import BadRequest, Forbidden
 from ..ids import new_id
-from ..storage.models import Preset
+from ..storage.repositories import Connection
+from ..storage.repositories import presets as repo
 from . import workspaces
 from .common import Actor, Scope, iso, now_ms
 
@@ -44,7 +42,7 @@ def _text(body: dict[str, Any], key: str, limit: int, *, required: bool = False)
     return value.strip()
 
 
-async def create(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> PresetOut:
+async def create(conn: Connection, actor: Actor, body: dict[str, Any]) -> PresetOut:
     """Saves a preset in ``workspaceId`` (else the caller's default workspace)."""
     scope = await workspaces.default_workspace(conn, actor, body.get("workspaceId"))
     if not scope.can_write:
@@ -54,44 +52,34 @@ async def create(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> P
     if not isinstance(preset, dict):
         raise _bad("preset", "expected an object")
     preset_id = new_id("pre_")
-    await conn.execute(
-        insert(Preset).values(
-            id=preset_id,
-            workspace_id=scope.workspace_id,
-            name=name,
-            type=_text(body, "type", 60) or "action",
-            category=_text(body, "category", 200),
-            action_key=_text(body, "actionKey", 200),
-            action_package_id=_text(body, "actionPackageId", 100),
-            preset=preset,
-            created_by=actor.user_id,
-            created_at=now_ms(),
-        )
+    await repo.add(
+        conn,
+        id=preset_id,
+        workspace_id=scope.workspace_id,
+        name=name,
+        type=_text(body, "type", 60) or "action",
+        category=_text(body, "category", 200),
+        action_key=_text(body, "actionKey", 200),
+        action_package_id=_text(body, "actionPackageId", 100),
+        preset=preset,
+        created_by=actor.user_id,
+        created_at=now_ms(),
     )
-    row = (await conn.execute(select(Preset).where(Preset.id == preset_id))).one()
+    row = await repo.get_by_id(conn, preset_id)
     return PresetOut.build(**_out(row))
 
 
 async def listed(
-    conn: AsyncConnection,
+    conn: Connection,
     scope: Scope,
     *,
     types: list[str] | None = None,
     category: str | None = None,
 ) -> list[dict[str, Any]]:
-    stmt = select(Preset).where(Preset.workspace_id == scope.workspace_id)
-    if types:
-        stmt = stmt.where(Preset.type.in_(types))
-    if category:
-        stmt = stmt.where(Preset.category == category)
-    rows = await conn.execute(stmt.order_by(Preset.created_at, Preset.id))
+    rows = await repo.list_for_workspace(conn, scope.workspace_id, types=types, category=category)
     return [_out(r) for r in rows]
 
 
-async def categories(conn: AsyncConnection, scope: Scope) -> list[str]:
-    rows = await conn.scalars(
-        select(Preset.category)
-        .where(Preset.workspace_id == scope.workspace_id, Preset.category.is_not(None))
-        .distinct()
-    )
+async def categories(conn: Connection, scope: Scope) -> list[str]:
+    rows = await repo.categories(conn, scope.workspace_id)
     return sorted(str(c) for c in rows)

@@ -11,23 +11,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import BigInteger, String, bindparam, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from ..storage.models import RateBucket
-
-_TAKE = text(
-    "INSERT INTO rate_buckets (key, tat) VALUES (:key, CAST(:now AS bigint) + :step) "
-    "ON CONFLICT (key) DO UPDATE SET tat = GREATEST(rate_buckets.tat, :now) + :step "
-    "WHERE GREATEST(rate_buckets.tat, :now) + :step - :now <= :window "
-    "RETURNING tat"
-).bindparams(
-    bindparam("key", type_=String),
-    bindparam("now", type_=BigInteger),
-    bindparam("step", type_=BigInteger),
-    bindparam("window", type_=BigInteger),
-)
-_TAT = select(RateBucket.tat).where(RateBucket.key == bindparam("key"))
+from ..storage.repositories import Connection, rate_buckets
 
 
 def _now_us() -> int:
@@ -35,15 +19,14 @@ def _now_us() -> int:
 
 
 async def take(
-    conn: AsyncConnection, key: str, rate: float, burst: int, now_us: int | None = None
+    conn: Connection, key: str, rate: float, burst: int, now_us: int | None = None
 ) -> float:
     """Takes one token of ``key`` (``rate`` per second, ``burst`` deep): 0 if taken, else
     the seconds until one will be there."""
     step = max(1, round(1_000_000 / rate))
     now = _now_us() if now_us is None else now_us
-    params = {"key": key, "now": now, "step": step, "window": step * burst}
-    if (await conn.execute(_TAKE, params)).first() is not None:
+    if await rate_buckets.take(conn, key, now=now, step=step, window=step * burst):
         return 0.0
-    tat = await conn.scalar(_TAT, {"key": key})
+    tat = await rate_buckets.arrival(conn, key)
     wait_us = (tat or now) + step - now - step * burst
     return max(wait_us, 1) / 1_000_000

@@ -16,11 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-from sqlalchemy import select
 
 from ..config import Settings
 from ..storage.engine import Database
-from ..storage.models import ExportJob
+from ..storage.repositories import jobs as jobs_repo
 from . import exports, imports
 
 
@@ -39,8 +38,7 @@ async def sweep(db: Database, settings: Settings, now: float | None = None) -> S
     async with db.transaction(write=False) as conn:
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
-            query = select(ExportJob.id, ExportJob.status, ExportJob.finished_at)
-            for row in await conn.execute(query.where(ExportJob.id.in_(chunk))):
+            for row in await jobs_repo.export_states(conn, chunk):
                 rows[row.id] = (row.status, row.finished_at)
     due: list[Path] = []
     for path in export_files:

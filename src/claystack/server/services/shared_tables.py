@@ -6,13 +6,12 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import SharedTableOut
 from ..errors import BadRequest, Forbidden, NotFound
 from ..ids import new_id
-from ..storage.models import SharedTable, View
+from ..storage.repositories import Connection
+from ..storage.repositories import shared_tables as repo
+from ..storage.repositories import views as views_repo
 from . import tables
 from .common import Actor, iso, now_ms
 from .tables import TableRef
@@ -37,16 +36,14 @@ def _out(row: Any) -> SharedTableOut:
     )
 
 
-async def _by_table(conn: AsyncConnection, table_id: str) -> Any:
-    stmt = select(SharedTable).where(SharedTable.table_id == table_id)
-    return (await conn.execute(stmt)).first()
+async def _by_table(conn: Connection, table_id: str) -> Any:
+    return await repo.get_for_table(conn, table_id)
 
 
-async def _check_view(conn: AsyncConnection, table_id: str, view_id: Any) -> str:
+async def _check_view(conn: Connection, table_id: str, view_id: Any) -> str:
     if not isinstance(view_id, str) or not view_id:
         raise _bad("viewId", "expected a view id")
-    found = await conn.scalar(select(View.id).where(View.table_id == table_id, View.id == view_id))
-    if found is None:
+    if not await views_repo.exists(conn, table_id, view_id):
         raise NotFound("View not found")
     return view_id
 
@@ -56,7 +53,7 @@ def _check_write(table: TableRef) -> None:
         raise Forbidden("Your role in this workspace is read-only")
 
 
-async def share(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> SharedTableOut:
+async def share(conn: Connection, actor: Actor, body: dict[str, Any]) -> SharedTableOut:
     """The table's sharing settings, created on first call (``PRIVATE``, its first view)."""
     table_id = body.get("tableId")
     if not isinstance(table_id, str) or not table_id:
@@ -73,24 +70,23 @@ async def share(conn: AsyncConnection, actor: Actor, body: dict[str, Any]) -> Sh
         raise _bad("sharingType", "expected a string")
     now = now_ms()
     share_id = new_id("share")
-    await conn.execute(
-        insert(SharedTable).values(
-            id=share_id,
-            workspace_id=table.scope.workspace_id,
-            table_id=table.id,
-            view_id=view_id,
-            sharing_type=sharing,
-            public_id=secrets.token_urlsafe(16),
-            shared_user_emails=[],
-            created_at=now,
-            updated_at=now,
-        )
+    await repo.add(
+        conn,
+        id=share_id,
+        workspace_id=table.scope.workspace_id,
+        table_id=table.id,
+        view_id=view_id,
+        sharing_type=sharing,
+        public_id=secrets.token_urlsafe(16),
+        shared_user_emails=[],
+        created_at=now,
+        updated_at=now,
     )
     return _out(await _by_table(conn, table.id))
 
 
-async def _resolve(conn: AsyncConnection, actor: Actor, share_id: str) -> tuple[Any, TableRef]:
-    row = (await conn.execute(select(SharedTable).where(SharedTable.id == share_id))).first()
+async def _resolve(conn: Connection, actor: Actor, share_id: str) -> tuple[Any, TableRef]:
+    row = await repo.get_by_id(conn, share_id)
     if row is None:
         raise NotFound("Shared table not found")
     try:
@@ -100,12 +96,12 @@ async def _resolve(conn: AsyncConnection, actor: Actor, share_id: str) -> tuple[
     return row, table
 
 
-async def get(conn: AsyncConnection, actor: Actor, share_id: str) -> SharedTableOut:
+async def get(conn: Connection, actor: Actor, share_id: str) -> SharedTableOut:
     row, _ = await _resolve(conn, actor, share_id)
     return _out(row)
 
 
-async def by_table(conn: AsyncConnection, table: TableRef) -> SharedTableOut:
+async def by_table(conn: Connection, table: TableRef) -> SharedTableOut:
     row = await _by_table(conn, table.id)
     if row is None:
         raise NotFound("Shared table not found")
@@ -119,7 +115,7 @@ def _emails(value: Any) -> list[str]:
 
 
 async def patch(
-    conn: AsyncConnection, actor: Actor, share_id: str, body: dict[str, Any]
+    conn: Connection, actor: Actor, share_id: str, body: dict[str, Any]
 ) -> SharedTableOut:
     """Changes ``sharingType``, ``viewId``, ``sharedUserEmails``; ``shouldResetPublicId``
     mints a new public id."""
@@ -139,6 +135,6 @@ async def patch(
         values["public_id"] = secrets.token_urlsafe(16)
     if values:
         values["updated_at"] = now_ms()
-        await conn.execute(update(SharedTable).where(SharedTable.id == row.id).values(**values))
+        await repo.update_share(conn, row.id, **values)
     row, _ = await _resolve(conn, actor, share_id)
     return _out(row)

@@ -15,13 +15,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import Source as SourceOut
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
-from ..storage.models import Field, Membership, Source
+from ..storage.repositories import Connection
+from ..storage.repositories import sources as repo
 from ..storage.uow import UnitOfWork
 from . import records as records_svc
 from . import tables as tables_svc
@@ -112,34 +110,16 @@ def source_row(row: Any, base_url: str) -> dict[str, Any]:
     }
 
 
-# Built once: this runs on every source request.
-_RESOLVE_SOURCE = (
-    select(Source, Membership.role)
-    .join(
-        Membership,
-        (Membership.workspace_id == Source.workspace_id)
-        & (Membership.user_id == bindparam("user_id")),
-    )
-    .where(Source.id == bindparam("source_id"), Source.deleted_at.is_(None))
-)
-
-
-async def resolve_source(conn: AsyncConnection, actor: Actor, source_id: str) -> SourceRef:
+async def resolve_source(conn: Connection, actor: Actor, source_id: str) -> SourceRef:
     """The source if the caller belongs to its workspace; 404 otherwise (never 403)."""
-    row = (
-        await conn.execute(_RESOLVE_SOURCE, {"user_id": actor.user_id, "source_id": source_id})
-    ).first()
+    row = await repo.get_for_member(conn, source_id, actor.user_id)
     if row is None:
         raise NotFound("Source not found")
     return SourceRef(row.id, Scope(actor, row.workspace_id, row.role), row)
 
 
-async def _reload(conn: AsyncConnection, source_id: str) -> Any:
-    return (await conn.execute(select(Source).where(Source.id == source_id))).one()
-
-
-async def _free_field_name(conn: AsyncConnection, table_id: str, name: str) -> str:
-    taken = set((await conn.scalars(select(Field.name).where(Field.table_id == table_id))).all())
+async def _free_field_name(conn: Connection, table_id: str, name: str) -> str:
+    taken = await repo.field_names(conn, table_id)
     candidate, n = name, 1
     while candidate in taken:
         n += 1
@@ -235,48 +215,39 @@ async def add_source(
         type_settings={"sourceIds": [source_id], "canCreateRecords": True},
     )
     now = now_ms()
-    await conn.execute(
-        insert(Source).values(
-            id=source_id,
-            table_id=table.id,
-            workspace_id=table.scope.workspace_id,
-            field_id=field["id"],
-            name=name,
-            type="webhook",
-            type_settings=type_settings,
-            slug=slugify(type_settings["urlSlugText"]),
-            hook_uuid=str(uuid.uuid4()),
-            auth_token_hash=hash_token(secret, token) if token else None,
-            num_records=0,
-            num_submissions=0,
-            owner_id=table.scope.actor.user_id,
-            created_at=now,
-            updated_at=now,
-            deleted_at=None,
-        )
+    await repo.add(
+        conn,
+        id=source_id,
+        table_id=table.id,
+        workspace_id=table.scope.workspace_id,
+        field_id=field["id"],
+        name=name,
+        type="webhook",
+        type_settings=type_settings,
+        slug=slugify(type_settings["urlSlugText"]),
+        hook_uuid=str(uuid.uuid4()),
+        auth_token_hash=hash_token(secret, token) if token else None,
+        num_records=0,
+        num_submissions=0,
+        owner_id=table.scope.actor.user_id,
+        created_at=now,
+        updated_at=now,
+        deleted_at=None,
     )
-    row = await _reload(conn, source_id)
+    row = await repo.get_by_id(conn, source_id)
     return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
 
 
-async def list_sources(conn: AsyncConnection, table_id: str, base_url: str) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(Source)
-        .where(Source.table_id == table_id, Source.deleted_at.is_(None))
-        .order_by(Source.created_at, Source.id)
-    )
+async def list_sources(conn: Connection, table_id: str, base_url: str) -> list[dict[str, Any]]:
+    rows = await repo.list_for_table(conn, table_id)
     return [source_row(r, base_url) for r in rows]
 
 
 async def workspace_sources(
-    conn: AsyncConnection, workspace_id: int, base_url: str
+    conn: Connection, workspace_id: int, base_url: str
 ) -> list[dict[str, Any]]:
     """Every live source of a workspace, subscribed or buffering."""
-    rows = await conn.execute(
-        select(Source)
-        .where(Source.workspace_id == workspace_id, Source.deleted_at.is_(None))
-        .order_by(Source.created_at, Source.id)
-    )
+    rows = await repo.list_for_workspace(conn, workspace_id)
     return [source_row(r, base_url) for r in rows]
 
 
@@ -286,29 +257,15 @@ async def set_auth_token(
     """Replaces the source's token with a new one (shown once), or removes it."""
     conn = uow.conn
     token = None if remove else new_token()
-    await conn.execute(
-        update(Source)
-        .where(Source.id == source.id)
-        .values(auth_token_hash=hash_token(secret, token) if token else None, updated_at=now_ms())
+    await repo.update_source(
+        conn,
+        source.id,
+        auth_token_hash=hash_token(secret, token) if token else None,
+        updated_at=now_ms(),
     )
     uow.source_changed(source.row.hook_uuid)
-    row = await _reload(conn, source.id)
+    row = await repo.get_by_id(conn, source.id)
     return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
-
-
-async def _rows_of(conn: AsyncConnection, table_id: str, field_id: str) -> list[str]:
-    """Ids of the rows whose cell of ``field_id`` is set: the rows a source created."""
-    if conn.dialect.name == "postgresql":
-        result = await conn.exec_driver_sql(
-            "SELECT id FROM records WHERE table_id = $1 AND cells ? $2::text",
-            (table_id, field_id),
-        )
-    else:
-        result = await conn.exec_driver_sql(
-            "SELECT id FROM records WHERE table_id = ? AND json_type(cells, ?) IS NOT NULL",
-            (table_id, f'$."{field_id}"'),
-        )
-    return [r[0] for r in result]
 
 
 async def delete_source(uow: UnitOfWork, source: SourceRef, *, delete_records: bool) -> int:
@@ -317,22 +274,17 @@ async def delete_source(uow: UnitOfWork, source: SourceRef, *, delete_records: b
     conn = uow.conn
     # Taken first so webhook rows being written now are committed before the rows of the
     # source are looked up, and rows written later see the source deleted (PostgreSQL).
-    live = await conn.scalar(
-        select(Source.id)
-        .where(Source.id == source.id, Source.deleted_at.is_(None))
-        .with_for_update()
-    )
-    if live is None:
+    if await repo.lock_live(conn, source.id) is None:
         raise NotFound("Source not found")
     now = now_ms()
     deleted = 0
-    values: dict[str, Any] = {"deleted_at": now, "updated_at": now}
+    records_deleted = None
     if delete_records and source.row.table_id is not None:
         table_id = source.row.table_id
         table = TableRef(table_id, source.scope, await tables_svc.reload(conn, table_id))
-        ids = await _rows_of(conn, table_id, source.row.field_id)
-        deleted = await records_svc.delete_records(uow, table, record_ids=ids)
-        values["num_records"] = Source.num_records - deleted
-    await conn.execute(update(Source).where(Source.id == source.id).values(**values))
+        # The rows a source created are those whose cell of its field is set.
+        ids = await repo.record_ids_with_cell(conn, table_id, source.row.field_id)
+        deleted = records_deleted = await records_svc.delete_records(uow, table, record_ids=ids)
+    await repo.soft_delete(conn, source.id, now, records_deleted=records_deleted)
     uow.source_changed(source.row.hook_uuid)
     return deleted

@@ -8,14 +8,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import ResponseTypeOut, SourceEnvelope, SourceRuns, SourceTokenOut
 from ...wire import Source as SourceOut
 from ..errors import BadRequest, Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
-from ..storage.models import Source, SourceBuffer
+from ..storage.repositories import Connection
+from ..storage.repositories import sources as repo
 from ..storage.uow import UnitOfWork
 from . import records as records_svc
 from . import sources as sources_svc
@@ -43,7 +41,7 @@ def with_envelope(out: SourceOut) -> SourceEnvelope:
 
 
 async def create_source(
-    conn: AsyncConnection, actor: Actor, body: dict[str, Any], *, secret: str, base_url: str
+    conn: Connection, actor: Actor, body: dict[str, Any], *, secret: str, base_url: str
 ) -> SourceOut:
     """A source with no subscription yet: it buffers what it receives (``numSourceRecords``)
     until a source field subscribes it. ``workspaceId`` (else the caller's default) must be
@@ -80,57 +78,41 @@ async def create_source(
     token = new_token() if settings.get("generateAuthToken") else None
     now = now_ms()
     source_id = new_id("s")
-    await conn.execute(
-        insert(Source).values(
-            id=source_id,
-            table_id=None,
-            workspace_id=scope.workspace_id,
-            field_id=None,
-            name=name.strip(),
-            type=kind,
-            type_settings=stored,
-            slug=slugify(slug_text),
-            hook_uuid=str(uuid.uuid4()),
-            auth_token_hash=hash_token(secret, token) if token else None,
-            num_records=0,
-            num_submissions=0,
-            owner_id=scope.actor.user_id,
-            created_at=now,
-            updated_at=now,
-            deleted_at=None,
-        )
+    await repo.add(
+        conn,
+        id=source_id,
+        table_id=None,
+        workspace_id=scope.workspace_id,
+        field_id=None,
+        name=name.strip(),
+        type=kind,
+        type_settings=stored,
+        slug=slugify(slug_text),
+        hook_uuid=str(uuid.uuid4()),
+        auth_token_hash=hash_token(secret, token) if token else None,
+        num_records=0,
+        num_submissions=0,
+        owner_id=scope.actor.user_id,
+        created_at=now,
+        updated_at=now,
+        deleted_at=None,
     )
-    row = (await conn.execute(select(Source).where(Source.id == source_id))).one()
+    row = await repo.get_by_id(conn, source_id)
     return source_out(row, base_url, authToken=token) if token else source_out(row, base_url)
 
 
 async def buffer_payload(
-    conn: AsyncConnection, source_id: str, payload: Any
+    conn: Connection, source_id: str, payload: Any
 ) -> tuple[str | None, str | None]:
     """Keeps a payload of a source no field subscribes yet: ``(the id its row will have,
     None)``; ``(None, table id)`` when the source was subscribed meanwhile (write a row)."""
-    row = (
-        await conn.execute(
-            select(Source.table_id)
-            .where(Source.id == source_id, Source.deleted_at.is_(None))
-            .with_for_update()
-        )
-    ).first()
+    row = await repo.lock_table_of(conn, source_id)
     if row is None:
         raise NotFound("Webhook not found")
     if row.table_id is not None:
         return None, row.table_id
     record_id = new_id("r")
-    await conn.execute(
-        insert(SourceBuffer).values(
-            source_id=source_id, record_id=record_id, payload=payload, created_at=now_ms()
-        )
-    )
-    await conn.execute(
-        update(Source)
-        .where(Source.id == source_id)
-        .values(num_records=Source.num_records + 1, num_submissions=Source.num_submissions + 1)
-    )
+    await repo.buffer(conn, source_id, record_id, payload, now_ms())
     return record_id, None
 
 
@@ -145,25 +127,9 @@ async def subscribe(uow: UnitOfWork, table: TableRef, field_id: str, type_settin
     for sid in ids:
         if not isinstance(sid, str):
             continue
-        found = await conn.scalar(
-            select(Source.id)
-            .where(
-                Source.id == sid,
-                Source.workspace_id == table.scope.workspace_id,
-                Source.table_id.is_(None),
-                Source.deleted_at.is_(None),
-            )
-            .with_for_update()
-        )
-        if found is None:
+        if await repo.lock_unsubscribed(conn, sid, table.scope.workspace_id) is None:
             continue
-        buffered = (
-            await conn.execute(
-                select(SourceBuffer.record_id, SourceBuffer.payload)
-                .where(SourceBuffer.source_id == sid)
-                .order_by(SourceBuffer.seq)
-            )
-        ).all()
+        buffered = await repo.buffered(conn, sid)
         made = 0
         if type_settings.get("canCreateRecords", True) is not False:
             for start in range(0, len(buffered), 1000):
@@ -172,33 +138,21 @@ async def subscribe(uow: UnitOfWork, table: TableRef, field_id: str, type_settin
                 # Each payload was held to the webhook payload limit when it arrived.
                 added = await records_svc.add_records(uow, table, rows, max_cell_bytes=_NO_CAP)
                 made += len(added)
-        await conn.execute(delete(SourceBuffer).where(SourceBuffer.source_id == sid))
-        await conn.execute(
-            update(Source)
-            .where(Source.id == sid)
-            .values(table_id=table.id, field_id=field_id, num_records=made, updated_at=now_ms())
+        await repo.clear_buffer(conn, sid)
+        await repo.update_source(
+            conn, sid, table_id=table.id, field_id=field_id, num_records=made, updated_at=now_ms()
         )
 
 
-async def _reload(conn: AsyncConnection, source_id: str) -> Any:
-    return (await conn.execute(select(Source).where(Source.id == source_id))).one()
-
-
-async def rename(
-    conn: AsyncConnection, source: SourceRef, name: Any, *, base_url: str
-) -> SourceOut:
+async def rename(conn: Connection, source: SourceRef, name: Any, *, base_url: str) -> SourceOut:
     if name is not None:
         if not isinstance(name, str) or not name.strip() or len(name) > 500:
             raise _bad("name", "expected 1 to 500 characters")
-        await conn.execute(
-            update(Source)
-            .where(Source.id == source.id)
-            .values(name=name.strip(), updated_at=now_ms())
-        )
-    return source_out(await _reload(conn, source.id), base_url)
+        await repo.update_source(conn, source.id, name=name.strip(), updated_at=now_ms())
+    return source_out(await repo.get_by_id(conn, source.id), base_url)
 
 
-async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> SourceRuns:
+async def source_runs(conn: Connection, source: SourceRef, limit: Any) -> SourceRuns:
     """A webhook source has one continuous run: what it has received so far."""
     try:
         n = int(limit)
@@ -206,10 +160,8 @@ async def source_runs(conn: AsyncConnection, source: SourceRef, limit: Any) -> S
         raise InvalidParameter(None, "Field 'limit' - Expected number, received nan") from None
     if n < 1:
         raise InvalidParameter(None, "Field 'limit' - must be at least 1")
-    row = await _reload(conn, source.id)
-    buffered = await conn.scalar(
-        select(func.count()).select_from(SourceBuffer).where(SourceBuffer.source_id == source.id)
-    )
+    row = await repo.get_by_id(conn, source.id)
+    buffered = await repo.count_buffered(conn, source.id)
     run = {
         "id": f"run_{row.id}",
         "status": "ACTIVE" if row.table_id is not None else "BUFFERING",
@@ -229,11 +181,7 @@ async def set_response_type(
         raise _bad("responseType", f"expected one of {', '.join(RESPONSE_TYPES)}")
     settings = dict(source.row.type_settings or {})
     settings["responseType"] = response_type
-    await conn.execute(
-        update(Source)
-        .where(Source.id == source.id)
-        .values(type_settings=settings, updated_at=now_ms())
-    )
+    await repo.update_source(conn, source.id, type_settings=settings, updated_at=now_ms())
     uow.source_changed(source.row.hook_uuid)
     return ResponseTypeOut.build(success=True, responseType=response_type)
 

@@ -7,12 +7,13 @@ import re
 from typing import Any
 
 import orjson
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire import TableDuplicated
 from ..ids import new_id
-from ..storage.models import Field, Table, View
+from ..storage.repositories import Connection
+from ..storage.repositories import fields as fields_repo
+from ..storage.repositories import tables as tables_repo
+from ..storage.repositories import views as views_repo
 from . import tables as tables_svc
 from .common import now_ms
 from .tables import SYSTEM_FIELD_IDS, TableRef
@@ -27,7 +28,7 @@ def _remap(value: Any, mapping: dict[str, str]) -> Any:
     return orjson.loads(_ID.sub(lambda m: mapping.get(m.group(0), m.group(0)), text))
 
 
-async def duplicate(conn: AsyncConnection, table: TableRef) -> TableDuplicated:
+async def duplicate(conn: Connection, table: TableRef) -> TableDuplicated:
     row = table.row
     fields = await tables_svc.list_fields(conn, table.id)
     views = await tables_svc.list_views(conn, table.id)
@@ -37,26 +38,25 @@ async def duplicate(conn: AsyncConnection, table: TableRef) -> TableDuplicated:
     mapping = {**field_map, **view_map, **group_map}
     now = now_ms()
     new_table = new_id("t")
-    await conn.execute(
-        insert(Table).values(
-            id=new_table,
-            workspace_id=row.workspace_id,
-            workbook_id=row.workbook_id,
-            parent_folder_id=row.parent_folder_id,
-            name=f"{row.name} (copy)",
-            description=row.description,
-            type=row.type,
-            settings=_remap(row.settings, mapping),
-            field_group_map=_remap(row.field_group_map or {}, mapping),
-            first_view_id=view_map.get(row.first_view_id or ""),
-            owner_id=table.scope.actor.user_id,
-            row_count=0,
-            created_at=now,
-            updated_at=now,
-        )
+    await tables_repo.add(
+        conn,
+        id=new_table,
+        workspace_id=row.workspace_id,
+        workbook_id=row.workbook_id,
+        parent_folder_id=row.parent_folder_id,
+        name=f"{row.name} (copy)",
+        description=row.description,
+        type=row.type,
+        settings=_remap(row.settings, mapping),
+        field_group_map=_remap(row.field_group_map or {}, mapping),
+        first_view_id=view_map.get(row.first_view_id or ""),
+        owner_id=table.scope.actor.user_id,
+        row_count=0,
+        created_at=now,
+        updated_at=now,
     )
-    await conn.execute(
-        insert(Field),
+    await fields_repo.add_many(
+        conn,
         [
             {
                 "id": field_map.get(f.id, f.id),
@@ -72,8 +72,8 @@ async def duplicate(conn: AsyncConnection, table: TableRef) -> TableDuplicated:
         ],
     )
     if views:
-        await conn.execute(
-            insert(View),
+        await views_repo.add_many(
+            conn,
             [
                 {
                     "id": view_map[v.id],

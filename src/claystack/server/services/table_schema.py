@@ -6,13 +6,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import TableGraph, TableSchemaV2
-from ..storage.models import Record
+from ..storage.repositories import Connection, view_rows
 from . import tables as tables_svc
-from . import views as views_svc
 from .common import iso
 from .tables import SYSTEM_FIELD_IDS, TableRef
 
@@ -66,16 +62,15 @@ def _value_type(value: Any) -> str:
     return "text"
 
 
-async def table_schema(conn: AsyncConnection, table: TableRef, view_id: str) -> TableSchemaV2:
+async def table_schema(conn: Connection, table: TableRef, view_id: str) -> TableSchemaV2:
     """Each column's kind, data type and (guessed) semantic type; for action and source
     columns, the keys seen in their values as ``children``; and up to ``EXAMPLE_LIMIT``
     of the view's rows as flat ``{f_…: value}`` objects of their non-empty cells."""
     config = await tables_svc.view_config(conn, table.id, view_id)
     fields = await tables_svc.list_fields(conn, table.id)
-    stmt = views_svc.apply_view(
-        select(Record.cells, Record.created_at, Record.updated_at), table.id, config
+    rows = await view_rows.shown_rows(
+        conn, table.id, config, ("cells", "created_at", "updated_at"), EXAMPLE_LIMIT
     )
-    rows = list(await conn.execute(stmt.limit(EXAMPLE_LIMIT)))
     examples = []
     for r in rows:
         flat = {k: v for k, v in (r.cells or {}).items() if v not in (None, "", [], {})}
@@ -111,7 +106,7 @@ def _refs(settings: dict[str, Any]) -> tuple[list[str], list[str]]:
     return tables_svc.input_field_ids(rest), tables_svc.input_field_ids(condition or "")
 
 
-async def graph(conn: AsyncConnection, table: TableRef) -> TableGraph:
+async def graph(conn: Connection, table: TableRef) -> TableGraph:
     """Nodes per column plus ``root`` (incoming rows); an edge A→B when B reads A
     (``Input``) or its run condition does (``ConditionalRun``). A formula that only
     extracts a key from one action column is folded into that column's

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire import Field as FieldOut
 from ...wire import Table as TableOut
@@ -16,7 +14,13 @@ from ...wire import View as ViewOut
 from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage import search_index
-from ..storage.models import Field, Membership, Record, Source, Table, User, View, Workbook
+from ..storage.repositories import Connection
+from ..storage.repositories import fields as fields_repo
+from ..storage.repositories import records as records_repo
+from ..storage.repositories import sources as sources_repo
+from ..storage.repositories import tables as repo
+from ..storage.repositories import views as views_repo
+from ..storage.repositories import workbooks as workbooks_repo
 from ..storage.uow import UnitOfWork
 from . import fields as fields_svc
 from . import views as views_svc
@@ -60,36 +64,12 @@ class TableRef:
     row: Any
 
 
-# Built once: this runs on every table request.
-_RESOLVE_TABLE = (
-    select(Table, Membership.role)
-    .join(
-        Membership,
-        (Membership.workspace_id == Table.workspace_id)
-        & (Membership.user_id == bindparam("user_id")),
-    )
-    .where(Table.id == bindparam("table_id"))
-    .execution_options(sqlite_inline=True)
-)
-
-
-# The same, found only while the caller's credential version is still the one given: a
-# cached credential is confirmed by the query that finds the table (one round trip).
-_RESOLVE_TABLE_AS_OF = _RESOLVE_TABLE.join(
-    User, (User.id == bindparam("user_id")) & (User.auth_version == bindparam("auth_version"))
-)
-
-
 async def resolve_table(
-    conn: AsyncConnection, actor: Actor, table_id: str, *, auth_version: int | None = None
+    conn: Connection, actor: Actor, table_id: str, *, auth_version: int | None = None
 ) -> TableRef:
     """The table if the caller belongs to its workspace; 404 otherwise (never 403). With
     ``auth_version``, also a 404 when the caller's credentials have moved past it."""
-    params: dict[str, Any] = {"user_id": actor.user_id, "table_id": table_id}
-    stmt = _RESOLVE_TABLE
-    if auth_version is not None:
-        stmt, params["auth_version"] = _RESOLVE_TABLE_AS_OF, auth_version
-    row = (await conn.execute(stmt, params)).first()
+    row = await repo.get_for_member(conn, table_id, actor.user_id, auth_version=auth_version)
     if row is None:
         raise NotFound("Table not found")
     return TableRef(row.id, Scope(actor, row.workspace_id, row.role), row)
@@ -160,23 +140,15 @@ def input_field_ids(type_settings: Any) -> list[str]:
     return list(dict.fromkeys(_FIELD_REF.findall(text)))
 
 
-async def list_fields(conn: AsyncConnection, table_id: str) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(Field).where(Field.table_id == table_id).order_by(Field.position, Field.id)
-        )
-    )
+async def list_fields(conn: Connection, table_id: str) -> list[Any]:
+    return await fields_repo.list_for_table(conn, table_id)
 
 
-async def list_views(conn: AsyncConnection, table_id: str) -> list[Any]:
-    return list(
-        await conn.execute(
-            select(View).where(View.table_id == table_id).order_by(View.position, View.id)
-        )
-    )
+async def list_views(conn: Connection, table_id: str) -> list[Any]:
+    return await views_repo.list_for_table(conn, table_id)
 
 
-async def table_out(conn: AsyncConnection, row: Any) -> TableOut:
+async def table_out(conn: Connection, row: Any) -> TableOut:
     """The table with its fields and views (those two as plain dicts of their shapes)."""
     return TableOut.build(
         id=row.id,
@@ -200,15 +172,15 @@ async def table_out(conn: AsyncConnection, row: Any) -> TableOut:
     )
 
 
-async def reload(conn: AsyncConnection, table_id: str) -> Any:
-    return (await conn.execute(select(Table).where(Table.id == table_id))).one()
+async def reload(conn: Connection, table_id: str) -> Any:
+    return await repo.get_by_id(conn, table_id)
 
 
 # -- tables --------------------------------------------------------------------------------
 
 
 async def create_table(
-    conn: AsyncConnection,
+    conn: Connection,
     scope: Scope,
     *,
     name: str | None,
@@ -233,42 +205,35 @@ async def create_table(
         extra["newlyCreatedWorkbook"] = workbook
         workbook_id, folder_id = workbook["id"], None
     else:
-        wb = (
-            await conn.execute(
-                select(Workbook.workspace_id, Workbook.parent_folder_id).where(
-                    Workbook.id == workbook_id
-                )
-            )
-        ).first()
+        wb = await workbooks_repo.placement(conn, workbook_id)
         if wb is None or wb.workspace_id != scope.workspace_id:
             raise NotFound("Workbook not found")
         folder_id = wb.parent_folder_id
     now = now_ms()
     table_id, view_id = new_id("t"), new_id("gv")
-    await conn.execute(
-        insert(Table).values(
-            id=table_id,
-            workspace_id=scope.workspace_id,
-            workbook_id=workbook_id,
-            parent_folder_id=folder_id,
-            name=name,
-            description=description,
-            type=table_type,
-            settings={
-                **DEFAULT_TABLE_SETTINGS,
-                **(table_settings or {}),
-                **({"icon": icon} if icon else {}),
-            },
-            field_group_map={},
-            first_view_id=view_id,
-            owner_id=scope.actor.user_id,
-            row_count=0,
-            created_at=now,
-            updated_at=now,
-        )
+    await repo.add(
+        conn,
+        id=table_id,
+        workspace_id=scope.workspace_id,
+        workbook_id=workbook_id,
+        parent_folder_id=folder_id,
+        name=name,
+        description=description,
+        type=table_type,
+        settings={
+            **DEFAULT_TABLE_SETTINGS,
+            **(table_settings or {}),
+            **({"icon": icon} if icon else {}),
+        },
+        field_group_map={},
+        first_view_id=view_id,
+        owner_id=scope.actor.user_id,
+        row_count=0,
+        created_at=now,
+        updated_at=now,
     )
-    await conn.execute(
-        insert(Field),
+    await fields_repo.add_many(
+        conn,
         [
             {
                 "id": fid,
@@ -300,8 +265,8 @@ async def create_table(
             }
             for k, vname, text in views_svc.PRECONFIGURED
         ]
-    await conn.execute(
-        insert(View),
+    await views_repo.add_many(
+        conn,
         [
             {**v, "table_id": table_id, "position": i, "created_at": now, "updated_at": now}
             for i, v in enumerate(views)
@@ -312,7 +277,7 @@ async def create_table(
 
 
 async def update_table(
-    conn: AsyncConnection,
+    conn: Connection,
     table: TableRef,
     *,
     name: str | None = None,
@@ -323,13 +288,7 @@ async def update_table(
 ) -> TableOut:
     values: dict[str, Any] = {}
     if workbook_id is not None and workbook_id != table.row.workbook_id:
-        wb = (
-            await conn.execute(
-                select(Workbook.workspace_id, Workbook.parent_folder_id).where(
-                    Workbook.id == workbook_id
-                )
-            )
-        ).first()
+        wb = await workbooks_repo.placement(conn, workbook_id)
         if wb is None or wb.workspace_id != table.scope.workspace_id:
             raise NotFound("Workbook not found")
         values.update(workbook_id=workbook_id, parent_folder_id=wb.parent_folder_id)
@@ -345,7 +304,7 @@ async def update_table(
         values["field_group_map"] = {**table.row.field_group_map, **field_group_map}
     if values:
         values["updated_at"] = now_ms()
-        await conn.execute(update(Table).where(Table.id == table.id).values(**values))
+        await repo.update_table(conn, table.id, **values)
     return await table_out(conn, await reload(conn, table.id))
 
 
@@ -354,35 +313,28 @@ async def delete_table(uow: UnitOfWork, table: TableRef) -> None:
 
 
 async def list_tables_in_workbook(
-    conn: AsyncConnection, scope: Scope, workbook_id: str
+    conn: Connection, scope: Scope, workbook_id: str
 ) -> list[TableOut]:
     if await workspaces.workbook_workspace(conn, workbook_id) != scope.workspace_id:
         raise NotFound("Workbook not found")
-    rows = list(
-        await conn.execute(
-            select(Table).where(Table.workbook_id == workbook_id).order_by(Table.created_at)
-        )
-    )
+    rows = await repo.list_for_workbook(conn, workbook_id)
     return [await table_out(conn, r) for r in rows]
 
 
 # -- fields --------------------------------------------------------------------------------
 
 
-async def _field(conn: AsyncConnection, table_id: str, field_id: str) -> Any:
-    row = (
-        await conn.execute(select(Field).where(Field.table_id == table_id, Field.id == field_id))
-    ).first()
+async def _field(conn: Connection, table_id: str, field_id: str) -> Any:
+    row = await fields_repo.get(conn, table_id, field_id)
     if row is None:
         raise NotFound("Field not found")
     return row
 
 
 async def _check_name_free(
-    conn: AsyncConnection, table_id: str, name: str, except_id: str | None = None
+    conn: Connection, table_id: str, name: str, except_id: str | None = None
 ) -> None:
-    stmt = select(Field.id).where(Field.table_id == table_id, Field.name == name)
-    existing = await conn.scalar(stmt)
+    existing = await fields_repo.id_named(conn, table_id, name)
     if existing is not None and existing != except_id:
         raise FieldNameAlreadyExists(f'A field named "{name}" already exists in this table')
 
@@ -406,9 +358,7 @@ async def create_field(
         raise InvalidParameter("name", "must not be empty")
     _check_type(field_type)
     await _check_name_free(conn, table.id, name)
-    position = await conn.scalar(
-        select(func.coalesce(func.max(Field.position), 0) + 1).where(Field.table_id == table.id)
-    )
+    position = await fields_repo.next_position(conn, table.id)
     now = now_ms()
     field_id = new_id("f")
     field_type, settings = await fields_svc.prepare(
@@ -430,7 +380,7 @@ async def create_field(
         "updated_at": now,
     }
     await _check_inputs(conn, table.id, values["type_settings"])
-    await conn.execute(insert(Field).values(**values))
+    await fields_repo.add(conn, values)
     await _sync_view_fields(conn, table.id)
     await touch(uow, table.id)
     if field_type == "formula" and settings.get("formulaText"):
@@ -451,14 +401,14 @@ async def _fill_formula(uow: UnitOfWork, table: TableRef, field_id: str) -> None
 
 
 async def _check_inputs(
-    conn: AsyncConnection, table_id: str, type_settings: Any, field_id: str | None = None
+    conn: Connection, table_id: str, type_settings: Any, field_id: str | None = None
 ) -> None:
     refs = input_field_ids(type_settings)
     if not refs:
         return
     if field_id in refs:
         raise BadRequest("typeSettings refers to the field itself")
-    known = set((await conn.scalars(select(Field.id).where(Field.table_id == table_id))).all())
+    known = await fields_repo.ids(conn, table_id)
     missing = [r for r in refs if r not in known]
     if missing:
         raise BadRequest(f"typeSettings refers to unknown field {missing[0]}")
@@ -511,9 +461,7 @@ async def update_field(
             refill = fields_svc.formula_changed(row.type_settings, merged)
     if values:
         values["updated_at"] = now_ms()
-        await conn.execute(
-            update(Field).where(Field.table_id == table.id, Field.id == field_id).values(**values)
-        )
+        await fields_repo.update_field(conn, table.id, field_id, **values)
         await touch(uow, table.id)
     if refill:
         await _fill_formula(uow, table, field_id)
@@ -532,16 +480,12 @@ async def delete_field(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
     ]
     if users:
         raise BadRequest(f'Field is used by "{users[0]}"; change or delete that field first')
-    source = await conn.scalar(
-        select(Source.name).where(
-            Source.table_id == table.id, Source.field_id == field_id, Source.deleted_at.is_(None)
-        )
-    )
+    source = await sources_repo.name_feeding(conn, table.id, field_id)
     if source is not None:
         raise BadRequest(f'Field is fed by the source "{source}"; delete that source first')
-    await conn.execute(delete(Field).where(Field.table_id == table.id, Field.id == field_id))
+    await fields_repo.delete_field(conn, table.id, field_id)
     await touch(uow, table.id)  # the table's row before the records'
-    await search_index.drop_filter_indexes(conn, table.id, [field_id])
+    await uow.filter_indexes(table.id, [field_id], drop=True)
     await drop_cells(uow, table.id, field_id)
     await _sync_view_fields(conn, table.id)
 
@@ -549,22 +493,7 @@ async def delete_field(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
 async def drop_cells(uow: UnitOfWork, table_id: str, field_id: str) -> None:
     """Removes a deleted field's cells from every row, inside the database."""
     uow.declared(table_id)
-    conn = uow.conn
-    if conn.dialect.name == "postgresql":
-        for col in ("cells", "meta"):
-            await conn.exec_driver_sql(
-                f"UPDATE records SET {col} = {col} - $1::text "
-                f"WHERE table_id = $2 AND {col} ? $1::text",
-                (field_id, table_id),
-            )
-    else:
-        path = f'$."{field_id}"'
-        for col in ("cells", "meta"):
-            await conn.exec_driver_sql(
-                f"UPDATE records SET {col} = json_remove({col}, ?) "
-                f"WHERE table_id = ? AND json_type({col}, ?) IS NOT NULL",
-                (path, table_id, path),
-            )
+    await records_repo.drop_field_cells(uow.conn, table_id, field_id)
 
 
 async def touch(uow: UnitOfWork, table_id: str) -> None:
@@ -573,43 +502,32 @@ async def touch(uow: UnitOfWork, table_id: str) -> None:
     await uow.write_tables([table_id], updated_at=now_ms())
 
 
-# Built once: every write of rows validates against it.
-_FIELD_TYPES = select(Field.id, Field.type).where(Field.table_id == bindparam("table_id"))
-
-
-async def field_ids(conn: AsyncConnection, table_id: str) -> dict[str, str]:
+async def field_ids(conn: Connection, table_id: str) -> dict[str, str]:
     """Field id → type, for validating writes."""
-    rows = await conn.execute(_FIELD_TYPES, {"table_id": table_id})
-    return {r.id: r.type for r in rows}
+    return await fields_repo.types(conn, table_id)
 
 
 # -- views ---------------------------------------------------------------------------------
 
 
-async def _sync_view_fields(conn: AsyncConnection, table_id: str) -> None:
+async def _sync_view_fields(conn: Connection, table_id: str) -> None:
     """Every view lists every field (new ones visible), and none that are gone."""
     ids = [f.id for f in await list_fields(conn, table_id)]
     for view in await list_views(conn, table_id):
         current = view.config.get("fields") or {}
         fields = views_svc.field_entries(current, ids)
         if fields != current:
-            await conn.execute(
-                update(View)
-                .where(View.id == view.id)
-                .values(config={**view.config, "fields": fields})
-            )
+            await views_repo.update_view(conn, view.id, config={**view.config, "fields": fields})
 
 
-async def get_view(conn: AsyncConnection, table_id: str, view_id: str) -> Any:
-    row = (
-        await conn.execute(select(View).where(View.table_id == table_id, View.id == view_id))
-    ).first()
+async def get_view(conn: Connection, table_id: str, view_id: str) -> Any:
+    row = await views_repo.get(conn, table_id, view_id)
     if row is None:
         raise NotFound("View not found")
     return row
 
 
-async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dict[str, Any]:
+async def view_config(conn: Connection, table_id: str, view_id: str) -> dict[str, Any]:
     """A view's config as ``views.apply_view`` needs it (with the action field ids that the
     "Fully enriched rows" filter reads, and whether the table's search index can narrow a
     ``CONTAINS``)."""
@@ -619,44 +537,39 @@ async def view_config(conn: AsyncConnection, table_id: str, view_id: str) -> dic
         if await search_index.state(conn, table_id) == "ready":
             cfg["searchIndex"] = conn.dialect.name
     if views_svc.preconfigured_type(cfg) == views_svc.FULLY_ENRICHED:
-        cfg["actionFieldIds"] = list(
-            await conn.scalars(
-                select(Field.id).where(Field.table_id == table_id, Field.type == "action")
-            )
-        )
+        cfg["actionFieldIds"] = await fields_repo.action_ids(conn, table_id)
     return cfg
 
 
 async def create_view(
-    conn: AsyncConnection, table: TableRef, *, name: str, config: dict[str, Any]
+    uow: UnitOfWork, table: TableRef, *, name: str, config: dict[str, Any]
 ) -> ViewOut:
     from .views import validate_view_config
 
+    conn = uow.conn
+
     types = await field_ids(conn, table.id)
     cfg = validate_view_config(config, types)
-    position = await conn.scalar(
-        select(func.coalesce(func.max(View.position), -1) + 1).where(View.table_id == table.id)
-    )
+    position = await views_repo.next_position(conn, table.id)
     now = now_ms()
     view_id = new_id("gv")
-    await conn.execute(
-        insert(View).values(
-            id=view_id,
-            table_id=table.id,
-            name=name,
-            position=position,
-            config={"fields": {}, **cfg},
-            created_at=now,
-            updated_at=now,
-        )
+    await views_repo.add(
+        conn,
+        id=view_id,
+        table_id=table.id,
+        name=name,
+        position=position,
+        config={"fields": {}, **cfg},
+        created_at=now,
+        updated_at=now,
     )
     await _sync_view_fields(conn, table.id)
-    await views_svc.prepare_indexes(conn, table.id, cfg)
+    await views_svc.prepare_indexes(uow, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 
 async def update_view(
-    conn: AsyncConnection,
+    uow: UnitOfWork,
     table: TableRef,
     view_id: str,
     *,
@@ -664,6 +577,8 @@ async def update_view(
     config: dict[str, Any],
 ) -> ViewOut:
     from .views import validate_view_config
+
+    conn = uow.conn
 
     row = await get_view(conn, table.id, view_id)
     types = await field_ids(conn, table.id)
@@ -675,33 +590,28 @@ async def update_view(
     values: dict[str, Any] = {"config": {**row.config, **cfg}, "updated_at": now_ms()}
     if name is not None:
         values["name"] = name
-    await conn.execute(update(View).where(View.id == view_id).values(**values))
-    await views_svc.prepare_indexes(conn, table.id, cfg)
+    await views_repo.update_view(conn, view_id, **values)
+    await views_svc.prepare_indexes(uow, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 
-async def delete_view(conn: AsyncConnection, table: TableRef, view_id: str) -> None:
+async def delete_view(conn: Connection, table: TableRef, view_id: str) -> None:
     view = await get_view(conn, table.id, view_id)
     if views_svc.preconfigured_type(view.config):
         raise BadRequest(f'The view "{view.name}" is a system view and cannot be deleted')
     views = await list_views(conn, table.id)
     if len(views) == 1:
         raise BadRequest("A table must keep at least one view")
-    await conn.execute(delete(View).where(View.id == view_id))
+    await views_repo.delete_view(conn, view_id)
     if table.row.first_view_id == view_id:
         first = next(v.id for v in views if v.id != view_id)
-        await conn.execute(update(Table).where(Table.id == table.id).values(first_view_id=first))
+        await repo.update_table(conn, table.id, first_view_id=first)
 
 
-async def row_count(conn: AsyncConnection, table_id: str) -> int:
-    return int(await conn.scalar(select(Table.row_count).where(Table.id == table_id)) or 0)
+async def row_count(conn: Connection, table_id: str) -> int:
+    return await repo.row_count(conn, table_id)
 
 
-async def actual_row_count(conn: AsyncConnection, table_id: str) -> int:
+async def actual_row_count(conn: Connection, table_id: str) -> int:
     """The counted number of rows (slow; for checks, never on a request path)."""
-    return int(
-        await conn.scalar(
-            select(func.count()).select_from(Record).where(Record.table_id == table_id)
-        )
-        or 0
-    )
+    return await repo.count_records(conn, table_id)

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import FormulaPreviewOut, RowIndexOut, RowsWindow
 from ..enrichment import evaluation
 from ..errors import NotFound
-from ..storage.models import Record
+from ..storage.repositories import Connection, view_rows
 from . import records as records_svc
 from . import tables as tables_svc
 from . import views as views_svc
@@ -20,16 +17,15 @@ from .tables import TableRef
 PREVIEW_ROWS = 10
 
 
-async def view_total(conn: AsyncConnection, table: TableRef, config: dict[str, Any]) -> int:
+async def view_total(conn: Connection, table: TableRef, config: dict[str, Any]) -> int:
     """How many rows the view shows: the table's kept count when the view is plain."""
     if views_svc.is_plain(config):
         return await tables_svc.row_count(conn, table.id)
-    shown = views_svc.ids_select(table.id, config).subquery()
-    return int(await conn.scalar(select(func.count()).select_from(shown)) or 0)
+    return await view_rows.count_shown(conn, table.id, config)
 
 
 async def rows_window(
-    conn: AsyncConnection, table: TableRef, view_id: str, *, offset: int, limit: int
+    conn: Connection, table: TableRef, view_id: str, *, offset: int, limit: int
 ) -> RowsWindow:
     config = await tables_svc.view_config(conn, table.id, view_id)
     total = await view_total(conn, table, config)
@@ -37,26 +33,14 @@ async def rows_window(
     return RowsWindow.build(total=total, offset=offset, results=rows)
 
 
-async def row_index(
-    conn: AsyncConnection, table: TableRef, view_id: str, record_id: str
-) -> RowIndexOut:
+async def row_index(conn: Connection, table: TableRef, view_id: str, record_id: str) -> RowIndexOut:
     """Where a row stands in a view (0 is the first row it shows): what a grid needs to
     scroll to a search match, which the search route names by record id only."""
     config = await tables_svc.view_config(conn, table.id, view_id)
     if views_svc.is_plain(config):
-        seq = await conn.scalar(
-            select(Record.seq).where(Record.table_id == table.id, Record.id == record_id)
-        )
-        index = None
-        if seq is not None:
-            before = select(func.count()).where(Record.table_id == table.id, Record.seq < seq)
-            index = int(await conn.scalar(before) or 0)
+        index = await view_rows.index_in_insertion_order(conn, table.id, record_id)
     else:
-        number = func.row_number().over(order_by=views_svc.order_clauses(config)) - 1
-        ranked = views_svc.where_view(
-            select(Record.id, number.label("n")), table.id, config
-        ).subquery()
-        index = await conn.scalar(select(ranked.c.n).where(ranked.c.id == record_id))
+        index = await view_rows.index_in_view_order(conn, table.id, config, record_id)
         if index is not None:
             index -= config.get("offset") or 0
             limit = config.get("limit")
@@ -68,11 +52,10 @@ async def row_index(
 
 
 async def formula_preview(
-    conn: AsyncConnection, table: TableRef, view_id: str, formula: str, limit: int
+    conn: Connection, table: TableRef, view_id: str, formula: str, limit: int
 ) -> FormulaPreviewOut:
     view = await tables_svc.get_view(conn, table.id, view_id)
-    stmt = views_svc.apply_view(select(Record.id, Record.cells), table.id, view.config)
-    rows = list(await conn.execute(stmt.limit(limit)))
+    rows = await view_rows.shown_rows(conn, table.id, view.config, ("id", "cells"), limit)
     values = evaluation.evaluate_many(formula, [r.cells or {} for r in rows]) if formula else []
     out = []
     for row, value in zip(rows, values, strict=True):

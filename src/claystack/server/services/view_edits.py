@@ -8,19 +8,18 @@ from typing import Any
 
 import orjson
 from fractional_indexing import generate_n_keys_between
-from sqlalchemy import Text, cast, func, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire import View as ViewOut
 from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage import search_index
-from ..storage.models import Record, View
+from ..storage.repositories import Connection, view_rows
+from ..storage.repositories import views as views_repo
+from ..storage.uow import UnitOfWork
 from . import tables as tables_svc
 from . import views as views_svc
 from .common import now_ms
 from .tables import TableRef
-from .workspaces import like_escape
 
 SEARCH_LIMIT = 10_000
 _SCAN_CHUNK = 5_000
@@ -30,25 +29,25 @@ def _bad(message: str) -> BadRequest:
     return InvalidParameter(None, message)
 
 
-async def get_view(conn: AsyncConnection, table: TableRef, view_id: str) -> ViewOut:
+async def get_view(conn: Connection, table: TableRef, view_id: str) -> ViewOut:
     return tables_svc.view_out(await tables_svc.get_view(conn, table.id, view_id))
 
 
-async def set_filter(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
+async def set_filter(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
     """The body is the filter itself; ``{}`` or ``null`` clears it."""
     flt = body if body else None
-    return await tables_svc.update_view(conn, table, view_id, name=None, config={"filter": flt})
+    return await tables_svc.update_view(uow, table, view_id, name=None, config={"filter": flt})
 
 
-async def set_sort(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
+async def set_sort(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
     items = body.get("items") if isinstance(body, dict) else body
     sort = items if items else None
-    return await tables_svc.update_view(conn, table, view_id, name=None, config={"sort": sort})
+    return await tables_svc.update_view(uow, table, view_id, name=None, config={"sort": sort})
 
 
-async def set_fields(conn: AsyncConnection, table: TableRef, view_id: str, body: Any) -> ViewOut:
+async def set_fields(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
     """``{f_…: {isVisible?, width?, isPinned?}}``."""
-    return await tables_svc.update_view(conn, table, view_id, name=None, config={"fields": body})
+    return await tables_svc.update_view(uow, table, view_id, name=None, config={"fields": body})
 
 
 def _anchor(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -62,7 +61,7 @@ def _anchor(body: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 async def _move(
-    conn: AsyncConnection,
+    conn: Connection,
     table: TableRef,
     view_id: str,
     block: Sequence[str],
@@ -96,19 +95,18 @@ async def _move(
     high = fields[rest[at]]["order"] if at < len(rest) else None
     for fid, key in zip(moving, generate_n_keys_between(low, high, len(moving)), strict=True):
         fields[fid] = {**fields[fid], "order": key}
-    await conn.execute(
-        update(View)
-        .where(View.id == view_id)
-        .values(config={**row.config, "fields": fields}, updated_at=now_ms())
+    await views_repo.update_view(
+        conn, view_id, config={**row.config, "fields": fields}, updated_at=now_ms()
     )
     return await get_view(conn, table, view_id)
 
 
 async def patch_field(
-    conn: AsyncConnection, table: TableRef, view_id: str, field_id: str, body: Any
+    uow: UnitOfWork, table: TableRef, view_id: str, field_id: str, body: Any
 ) -> ViewOut:
     """One column of a view: ``isVisible``, ``width``, ``isPinned``, or a move with
     ``afterFieldId``/``beforeFieldId``."""
+    conn = uow.conn
     if not isinstance(body, dict):
         raise _bad("expected an object")
     after, before = _anchor(body)
@@ -117,15 +115,13 @@ async def patch_field(
     if field_id not in (view.config.get("fields") or {}):
         raise NotFound("Field not found")
     if settings:
-        await set_fields(conn, table, view_id, {field_id: settings})
+        await set_fields(uow, table, view_id, {field_id: settings})
     if after is not None or before is not None:
         return await _move(conn, table, view_id, [field_id], after, before)
     return await get_view(conn, table, view_id)
 
 
-async def reorder_fields(
-    conn: AsyncConnection, table: TableRef, view_id: str, body: Any
-) -> ViewOut:
+async def reorder_fields(conn: Connection, table: TableRef, view_id: str, body: Any) -> ViewOut:
     """Moves adjacent columns together (``Fields are not adjacent in the view.`` else)."""
     if not isinstance(body, dict):
         raise _bad("expected an object")
@@ -137,7 +133,7 @@ async def reorder_fields(
 
 
 async def move_group(
-    conn: AsyncConnection, table: TableRef, view_id: str, group_id: str, body: Any
+    conn: Connection, table: TableRef, view_id: str, group_id: str, body: Any
 ) -> ViewOut:
     """Moves every column of a field group next to another column."""
     if not isinstance(body, dict):
@@ -150,7 +146,7 @@ async def move_group(
     return await _move(conn, table, view_id, members, after, before)
 
 
-async def duplicate(conn: AsyncConnection, table: TableRef, view_id: str) -> ViewOut:
+async def duplicate(conn: Connection, table: TableRef, view_id: str) -> ViewOut:
     """A copy named ``<name> (copy)``, placed last; a copy of a system view is an ordinary
     (deletable) view with the same filter, sort and columns."""
     row = await tables_svc.get_view(conn, table.id, view_id)
@@ -158,21 +154,18 @@ async def duplicate(conn: AsyncConnection, table: TableRef, view_id: str) -> Vie
     settings = dict(config.get("typeSettings") or {})
     settings.pop("preconfiguredType", None)
     config["typeSettings"] = settings
-    position = await conn.scalar(
-        select(func.coalesce(func.max(View.position), -1) + 1).where(View.table_id == table.id)
-    )
+    position = await views_repo.next_position(conn, table.id)
     now = now_ms()
     new = new_id("gv")
-    await conn.execute(
-        insert(View).values(
-            id=new,
-            table_id=table.id,
-            name=f"{row.name} (copy)",
-            position=position,
-            config=config,
-            created_at=now,
-            updated_at=now,
-        )
+    await views_repo.add(
+        conn,
+        id=new,
+        table_id=table.id,
+        name=f"{row.name} (copy)",
+        position=position,
+        config=config,
+        created_at=now,
+        updated_at=now,
     )
     return await get_view(conn, table, new)
 
@@ -190,7 +183,7 @@ def _text(value: Any) -> str:
 
 
 async def search(
-    conn: AsyncConnection,
+    conn: Connection,
     table: TableRef,
     view_id: str,
     term: Any,
@@ -214,34 +207,21 @@ async def search(
         ).items()
         if entry.get("isVisible", True) and fid not in tables_svc.SYSTEM_FIELD_IDS
     ]
-    windowed = config.get("limit") is not None or config.get("offset")
-    stmt = views_svc.apply_view(select(Record.id, Record.cells), table.id, config, window=False)
-    if windowed:
-        shown = views_svc.apply_view(select(Record.seq), table.id, config).scalar_subquery()
-        stmt = stmt.where(Record.seq.in_(shown))
-    # orjson escapes only quotes, backslashes and control characters; SQLite lowers ASCII only.
-    prefilter = not any(c in needle for c in '"\\') and all(" " <= c for c in needle)
-    if conn.dialect.name == "sqlite":
-        prefilter = prefilter and needle.isascii()
+    prefilter = view_rows.can_narrow(conn, needle)
+    indexed = False
     if prefilter:
-        indexed = await search_index.state(conn, table.id)
-        if indexed != "ready" and want_index is not None:
+        state = await search_index.state(conn, table.id)
+        if state != "ready" and want_index is not None:
             if await tables_svc.row_count(conn, table.id) >= search_index.SEARCH_MIN_ROWS:
                 want_index(table.id)
-        if indexed == "ready":
-            candidates = search_index.candidates(conn.dialect.name, table.id, needle)
-            if candidates is not None:
-                stmt = stmt.where(Record.seq.in_(candidates))
-        pattern = "%" + like_escape(needle) + "%"
-        text = cast(Record.cells, Text)
-        # SQLite's LIKE already ignores ASCII case (the needle is ASCII there): lower() would
-        # only copy every row's text once more.
-        wide = text if conn.dialect.name == "sqlite" else func.lower(text)
-        stmt = stmt.where(wide.like(pattern, escape="\\"))
+        indexed = state == "ready"
+    stmt = view_rows.search_select(
+        conn, table.id, config, needle if prefilter else None, indexed=indexed
+    )
     found: list[dict[str, str]] = []
     offset = 0
     while len(found) < SEARCH_LIMIT:
-        rows = list(await conn.execute(stmt.limit(_SCAN_CHUNK).offset(offset)))
+        rows = await view_rows.page(conn, stmt, _SCAN_CHUNK, offset)
         for row in rows:
             cells = row.cells or {}
             for fid in visible:

@@ -1,32 +1,46 @@
-"""What a view shows: its filter, sort, limit and offset, as SQL over ``records``."""
+"""Views' rules: a view's config checked, its fields' settings; the rows it shows are
+``storage/repositories/view_rows.py``'s SQL (re-exported here)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fractional_indexing import generate_key_between
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    String,
-    and_,
-    func,
-    literal,
-    literal_column,
-    not_,
-    or_,
-    select,
-    true,
-)
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.functions import FunctionElement
 
-from ...wire.cells import CellStatus
 from ..errors import BadRequest, InvalidParameter
-from ..storage import search_index
-from ..storage.models import Record
-from .workspaces import like_escape
+from ..storage.repositories.view_rows import (
+    ERRORED,
+    FULLY_ENRICHED,
+    INDEXED_OPERATORS,
+    apply_view,
+    ids_select,
+    is_plain,
+    order_clauses,
+    preconfigured_type,
+    prepare_indexes,
+    where_view,
+)
+
+__all__ = [
+    "CLAY_NAMES",
+    "CLAY_OPERATORS",
+    "ERRORED",
+    "FIELD_KEYS",
+    "FULLY_ENRICHED",
+    "INDEXED_OPERATORS",
+    "OPERATORS",
+    "PRECONFIGURED",
+    "apply_view",
+    "field_entries",
+    "ids_select",
+    "is_plain",
+    "merge_field_settings",
+    "order_clauses",
+    "preconfigured_type",
+    "prepare_indexes",
+    "validate_view_config",
+    "where_view",
+]
 
 OPERATORS = ("equals", "not_equals", "contains", "not_contains", "is_empty", "is_not_empty")
 # Clay's filter item ``type`` names (and a few spellings clients use) → our operators.
@@ -58,15 +72,10 @@ PRECONFIGURED = (
     ("errored-rows", "Errored rows", "Rows with a cell that failed to enrich"),
     ("fully-enriched-rows", "Fully enriched rows", "Rows whose enrichment cells all succeeded"),
 )
-ERRORED, FULLY_ENRICHED = "errored-rows", "fully-enriched-rows"
 FIELD_KEYS: dict[str, tuple[type, ...]] = {
     "isVisible": (bool,),
     "width": (int, float),
     "isPinned": (bool,),
-}
-_SYSTEM_COLUMNS: dict[str, ColumnElement[Any]] = {
-    "f_created_at": Record.__table__.c.created_at,
-    "f_updated_at": Record.__table__.c.updated_at,
 }
 
 
@@ -139,133 +148,6 @@ def validate_view_config(config: dict[str, Any], field_types: dict[str, str]) ->
     return out
 
 
-class _CellText(FunctionElement[Any]):
-    """A cell's text with the field id written into the SQL, as the filter indexes spell it
-    (storage/search_index.py), so that the database can use them."""
-
-    inherit_cache = True
-    name = "cell_text"
-    type = String()
-
-
-@compiles(_CellText)
-def _cell_text_sql(element: _CellText, compiler: SQLCompiler, **kw: Any) -> str:
-    cells_col, field = element.clauses.clauses
-    cells = compiler.process(cells_col, **kw)
-    # The field id rides as a literal column (part of the statement's cache key).
-    lowered = search_index.cell_expression(compiler.dialect.name, str(field), cells)
-    return lowered.removeprefix("lower(")[:-1]
-
-
-def _cell_text(field_id: str) -> ColumnElement[Any]:
-    if field_id in _SYSTEM_COLUMNS:
-        return _SYSTEM_COLUMNS[field_id]
-    if search_index.safe_id(field_id):
-        return _CellText(Record.__table__.c.cells, literal_column(field_id))
-    return Record.cells[field_id].as_string()
-
-
-class _CellValue(FunctionElement[Any]):
-    """A cell as the database's own JSON value, for sorting: numbers order as numbers on
-    both backends (and before text), where the text form would put "10" before "9"."""
-
-    inherit_cache = True
-    name = "cell_value"
-
-
-@compiles(_CellValue, "sqlite")
-def _cell_value_sqlite(element: _CellValue, compiler: SQLCompiler, **kw: Any) -> str:
-    cells, key = (compiler.process(c, **kw) for c in element.clauses)
-    return f"json_extract({cells}, '$.\"' || {key} || '\"')"
-
-
-@compiles(_CellValue, "postgresql")
-def _cell_value_postgresql(element: _CellValue, compiler: SQLCompiler, **kw: Any) -> str:
-    cells, key = (compiler.process(c, **kw) for c in element.clauses)
-    # A JSON null is a blank cell, like a missing key.
-    return f"NULLIF({cells} -> {key}, 'null'::jsonb)"
-
-
-def _sort_key(field_id: str) -> ColumnElement[Any]:
-    if field_id in _SYSTEM_COLUMNS:
-        return _SYSTEM_COLUMNS[field_id]
-    return _CellValue(Record.__table__.c.cells, literal(field_id, String))
-
-
-class _RowTextHas(FunctionElement[bool]):
-    """A cheap first test for ``equals``/``contains`` on SQLite: the row's JSON text holds
-    the value (``LIKE``, ASCII case-insensitive like the test after it). A byte scan of the
-    text skips most rows before ``json_extract`` parses any; on PostgreSQL it is a no-op."""
-
-    inherit_cache = True
-    name = "row_text_has"
-
-
-@compiles(_RowTextHas, "sqlite")
-def _row_text_has_sqlite(element: _RowTextHas, compiler: SQLCompiler, **kw: Any) -> str:
-    cells, pattern = (compiler.process(c, **kw) for c in element.clauses)
-    return f"({cells} LIKE {pattern} ESCAPE '\\')"
-
-
-@compiles(_RowTextHas, "postgresql")
-def _row_text_has_postgresql(element: _RowTextHas, compiler: SQLCompiler, **kw: Any) -> str:
-    return "true"
-
-
-def _prefilter(value: Any) -> ColumnElement[bool] | None:
-    # Only text that JSON stores as written (orjson escapes quotes, backslashes and control
-    # characters) and that no number or boolean spells differently.
-    if not isinstance(value, str) or not value or not value.isascii():
-        return None
-    if any(c in value for c in '"\\') or not value.isprintable():
-        return None
-    if value.strip().lower() in ("true", "false", "null"):
-        return None
-    try:
-        float(value)
-        return None
-    except ValueError:
-        pass
-    pattern = "%" + like_escape(value) + "%"
-    return _RowTextHas(Record.__table__.c.cells, literal(pattern, String))
-
-
-def _condition(
-    item: dict[str, Any], table_id: str = "", trigrams: str | None = None
-) -> ColumnElement[bool]:
-    """One filter item. ``trigrams`` names the dialect when the table's search index is
-    ready: ``CONTAINS`` then reads only the rows it names."""
-    cell = _cell_text(item["fieldId"])
-    op, value = item["operator"], item.get("value")
-    empty = or_(cell.is_(None), cell == "")
-    if op == "is_empty":
-        return empty
-    if op == "is_not_empty":
-        return not_(empty)
-    text = (
-        ""
-        if value is None
-        else str(value).lower()
-        if not isinstance(value, bool)
-        else ("true" if value else "false")
-    )
-    first = None if item["fieldId"] in _SYSTEM_COLUMNS else _prefilter(value)
-    if op in ("equals", "not_equals"):
-        cond = func.lower(cell) == text
-        if op == "equals":
-            return cond if first is None else and_(first, cond)
-        return or_(cell.is_(None), not_(cond))
-    like = func.lower(cell).like("%" + like_escape(text) + "%", escape="\\")
-    if op == "contains":
-        if first is None:
-            return like
-        rows = None if trigrams is None else search_index.candidates(trigrams, table_id, text)
-        if rows is not None:
-            return and_(Record.seq.in_(rows), first, like)
-        return and_(first, like)
-    return or_(cell.is_(None), not_(like))
-
-
 def field_entries(current: dict[str, Any], field_ids: list[str]) -> dict[str, Any]:
     """Every field of the table as a view shows it, sorted by its string ``order``
     (fractional indexing); fields without one go after the others, in table order."""
@@ -308,134 +190,3 @@ def merge_field_settings(
                     raise _bad(f'Field "fields.{fid}.{key}" - expected {kinds[0].__name__}')
                 entry[key] = value
     return merged
-
-
-def preconfigured_type(config: dict[str, Any]) -> str | None:
-    kind = (config.get("typeSettings") or {}).get("preconfiguredType")
-    return kind if isinstance(kind, str) else None
-
-
-class _Errored(FunctionElement[Any]):
-    """True for a row with a cell in an ``ERROR…`` status other than an unmet run condition."""
-
-    inherit_cache = True
-    name = "errored"
-
-
-@compiles(_Errored, "sqlite")
-def _errored_sqlite(element: _Errored, compiler: SQLCompiler, **kw: Any) -> str:
-    (meta,) = (compiler.process(c, **kw) for c in element.clauses)
-    status = "json_extract(e.value, '$.status')"
-    return (
-        f"EXISTS (SELECT 1 FROM json_each({meta}) AS e WHERE {status} LIKE 'ERROR%' "
-        f"AND {status} != 'ERROR_RUN_CONDITION_NOT_MET')"
-    )
-
-
-@compiles(_Errored, "postgresql")
-def _errored_postgresql(element: _Errored, compiler: SQLCompiler, **kw: Any) -> str:
-    (meta,) = (compiler.process(c, **kw) for c in element.clauses)
-    # jsonb_each refuses a JSON null (rows never run may hold one): read it as no cells.
-    cells = f"CASE WHEN jsonb_typeof({meta}) = 'object' THEN {meta} ELSE '{{}}'::jsonb END"
-    return (
-        f"EXISTS (SELECT 1 FROM jsonb_each({cells}) AS e WHERE e.value ->> 'status' LIKE "
-        "'ERROR%' AND e.value ->> 'status' != 'ERROR_RUN_CONDITION_NOT_MET')"
-    )
-
-
-def _system_filter(config: dict[str, Any]) -> ColumnElement[bool] | None:
-    kind = preconfigured_type(config)
-    if kind == ERRORED:
-        return and_(Record.meta.is_not(None), _Errored(Record.__table__.c.meta))
-    if kind == FULLY_ENRICHED:
-        action_ids = config.get("actionFieldIds") or []
-        if not action_ids:
-            return true()
-        conds = [
-            Record.meta[fid]["status"]
-            .as_string()
-            .in_((CellStatus.SUCCESS, CellStatus.SUCCESS_NO_DATA))
-            for fid in action_ids
-        ]
-        return and_(Record.meta.is_not(None), *conds)
-    return None
-
-
-def is_plain(config: dict[str, Any]) -> bool:
-    """True when the view shows every row in insertion order."""
-    flt = config.get("filter") or {}
-    return not (
-        preconfigured_type(config) in (ERRORED, FULLY_ENRICHED)
-        or flt.get("items")
-        or config.get("sort")
-        or config.get("limit") is not None
-        or config.get("offset")
-    )
-
-
-def order_clauses(config: dict[str, Any]) -> list[ColumnElement[Any]]:
-    """The view's row order: its sort, then insertion order."""
-    out: list[ColumnElement[Any]] = []
-    for item in config.get("sort") or []:
-        col = _sort_key(item["fieldId"])
-        # Blank cells last in either direction, as spreadsheets do, on both backends.
-        out += [col.is_(None), col.desc() if item["direction"] == "DESC" else col.asc()]
-    return [*out, Record.__table__.c.seq]
-
-
-def where_view(stmt: Select[Any], table_id: str, config: dict[str, Any]) -> Select[Any]:
-    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, unordered."""
-    stmt = stmt.where(Record.table_id == table_id)
-    if (config.get("filter") or {}).get("items") and search_index.safe_id(table_id):
-        # Written out, so that the filter indexes (partial, per table) apply.
-        stmt = stmt.where(Record.table_id == literal_column(f"'{table_id}'"))
-    system = _system_filter(config)
-    if system is not None:
-        stmt = stmt.where(system)
-    flt = config.get("filter") or {}
-    trigrams = config.get("searchIndex")
-    conds = [_condition(i, table_id, trigrams) for i in flt.get("items") or []]
-    if conds:
-        stmt = stmt.where(
-            and_(*conds) if flt.get("combinationMode", "AND") == "AND" else or_(*conds)
-        )
-    return stmt
-
-
-def apply_view(
-    stmt: Select[Any], table_id: str, config: dict[str, Any], *, window: bool = True
-) -> Select[Any]:
-    """Restricts ``stmt`` (a select over ``records``) to the rows a view shows, in its order."""
-    stmt = where_view(stmt, table_id, config).order_by(*order_clauses(config))
-    if window:
-        if config.get("limit") is not None:
-            stmt = stmt.limit(config["limit"])
-        if config.get("offset"):
-            stmt = stmt.offset(config["offset"])
-    return stmt
-
-
-INDEXED_OPERATORS = ("equals",)
-
-
-async def prepare_indexes(conn: Any, table_id: str, config: dict[str, Any]) -> None:
-    """Makes the filter indexes a big table's view will use (``EQUAL`` on a cell)."""
-    items = (config.get("filter") or {}).get("items") or []
-    fields = {
-        i["fieldId"]
-        for i in items
-        if i["operator"] in INDEXED_OPERATORS and i["fieldId"] not in _SYSTEM_COLUMNS
-    }
-    if not fields:
-        return
-    from ..storage.models import Table
-
-    rows = await conn.scalar(select(Table.row_count).where(Table.id == table_id))
-    if (rows or 0) < search_index.FILTER_MIN_ROWS:
-        return
-    for field_id in sorted(fields):
-        await search_index.ensure_filter_index(conn, table_id, field_id)
-
-
-def ids_select(table_id: str, config: dict[str, Any]) -> Select[Any]:
-    return apply_view(select(Record.id), table_id, config)

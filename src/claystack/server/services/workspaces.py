@@ -5,25 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire import Folder as FolderOut
 from ...wire import Workbook as WorkbookOut
 from ...wire import Workspace as WorkspaceOut
 from ..errors import Forbidden, InvalidParameter, NotFound
 from ..ids import new_id
-from ..storage import search_index
-from ..storage.models import (
-    Field,
-    Folder,
-    Membership,
-    Record,
-    Table,
-    User,
-    Workbook,
-    Workspace,
-)
+from ..storage.repositories import Connection
+from ..storage.repositories import accounts as accounts_repo
+from ..storage.repositories import workbooks as workbooks_repo
+from ..storage.repositories import workspaces as repo
+from ..storage.repositories.workspaces import like_escape
 from ..storage.uow import UnitOfWork
 from . import credits
 from .common import Actor, Scope, int_id, iso, now_ms
@@ -45,29 +36,20 @@ def _workspace_out(row: Any, role: str, credits: int | None = None) -> dict[str,
     return out
 
 
-async def my_workspaces(conn: AsyncConnection, actor: Actor) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(Workspace, Membership.role)
-        .join(Membership, Membership.workspace_id == Workspace.id)
-        .where(Membership.user_id == actor.user_id)
-        .order_by(Workspace.id)
-    )
+async def my_workspaces(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
+    rows = await repo.list_for_user(conn, actor.user_id)
     return [_workspace_out(r, r.role) for r in rows]
 
 
 async def resolve_workspace(
-    conn: AsyncConnection, actor: Actor, workspace_id: Any, *, write: bool = False
+    conn: Connection, actor: Actor, workspace_id: Any, *, write: bool = False
 ) -> Scope:
     """The caller's scope in a workspace; 404 when it does not exist or is not theirs,
     403 when ``write`` and the caller's role there is read-only."""
     ws = int_id(workspace_id)
     if ws is None:
         raise NotFound("Workspace not found")
-    role = await conn.scalar(
-        select(Membership.role).where(
-            Membership.workspace_id == ws, Membership.user_id == actor.user_id
-        )
-    )
+    role = await repo.member_role(conn, ws, actor.user_id)
     if role is None:
         raise NotFound("Workspace not found")
     scope = Scope(actor, ws, role)
@@ -76,40 +58,31 @@ async def resolve_workspace(
     return scope
 
 
-async def default_workspace(conn: AsyncConnection, actor: Actor, requested: Any) -> Scope:
+async def default_workspace(conn: Connection, actor: Actor, requested: Any) -> Scope:
     """For seed paths without a workspace id: the ``workspaceId`` parameter, else the
     caller's default (or only) workspace."""
     if requested not in (None, ""):
         return await resolve_workspace(conn, actor, requested)
-    row = (
-        await conn.execute(select(User.default_workspace_id).where(User.id == actor.user_id))
-    ).first()
+    row = await accounts_repo.default_workspace_id(conn, actor.user_id)
     if row is not None and row.default_workspace_id is not None:
         try:
             return await resolve_workspace(conn, actor, row.default_workspace_id)
         except NotFound:
             pass
-    ws = await conn.scalar(
-        select(func.min(Membership.workspace_id)).where(Membership.user_id == actor.user_id)
-    )
+    ws = await repo.first_workspace_of(conn, actor.user_id)
     if ws is None:
         raise NotFound("Workspace not found")
     return await resolve_workspace(conn, actor, ws)
 
 
-async def get_workspace(conn: AsyncConnection, scope: Scope) -> WorkspaceOut:
-    row = (await conn.execute(select(Workspace).where(Workspace.id == scope.workspace_id))).one()
+async def get_workspace(conn: Connection, scope: Scope) -> WorkspaceOut:
+    row = await repo.get_by_id(conn, scope.workspace_id)
     balance = await credits.balance(conn, scope.workspace_id)
     return WorkspaceOut.build(**_workspace_out(row, scope.role, balance))
 
 
-async def members(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(User.id, User.email, User.name, Membership.role, Membership.created_at)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.workspace_id == scope.workspace_id)
-        .order_by(User.id)
-    )
+async def members(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
+    rows = await repo.list_members(conn, scope.workspace_id)
     return [
         {
             "id": r.id,
@@ -145,18 +118,15 @@ def folder_row(row: Any) -> dict[str, Any]:
     }
 
 
-async def _check_folder(conn: AsyncConnection, workspace_id: int, folder_id: str | None) -> None:
+async def _check_folder(conn: Connection, workspace_id: int, folder_id: str | None) -> None:
     if folder_id is None:
         return
-    found = await conn.scalar(
-        select(Folder.id).where(Folder.id == folder_id, Folder.workspace_id == workspace_id)
-    )
-    if found is None:
+    if not await repo.folder_in_workspace(conn, workspace_id, folder_id):
         raise NotFound("Folder not found")
 
 
 async def create_folder(
-    conn: AsyncConnection,
+    conn: Connection,
     scope: Scope,
     *,
     name: str,
@@ -175,12 +145,12 @@ async def create_folder(
         "created_at": now,
         "updated_at": now,
     }
-    await conn.execute(insert(Folder).values(**values))
+    await repo.add_folder(conn, values)
     return folder_out(_Row(values))
 
 
-async def folder_workspace(conn: AsyncConnection, folder_id: str) -> int | None:
-    return await conn.scalar(select(Folder.workspace_id).where(Folder.id == folder_id))
+async def folder_workspace(conn: Connection, folder_id: str) -> int | None:
+    return await repo.folder_workspace(conn, folder_id)
 
 
 # -- workbooks -----------------------------------------------------------------------------
@@ -207,7 +177,7 @@ def workbook_row(row: Any) -> dict[str, Any]:
 
 
 async def create_workbook(
-    conn: AsyncConnection,
+    conn: Connection,
     scope: Scope,
     *,
     name: str,
@@ -228,20 +198,16 @@ async def create_workbook(
         "created_at": now,
         "updated_at": now,
     }
-    await conn.execute(insert(Workbook).values(**values))
+    await workbooks_repo.add(conn, values)
     return workbook_out(_Row(values))
 
 
-async def workbook_workspace(conn: AsyncConnection, workbook_id: str) -> int | None:
-    return await conn.scalar(select(Workbook.workspace_id).where(Workbook.id == workbook_id))
+async def workbook_workspace(conn: Connection, workbook_id: str) -> int | None:
+    return await workbooks_repo.workspace_of(conn, workbook_id)
 
 
-async def list_workbooks(conn: AsyncConnection, scope: Scope) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(Workbook)
-        .where(Workbook.workspace_id == scope.workspace_id)
-        .order_by(Workbook.created_at, Workbook.id)
-    )
+async def list_workbooks(conn: Connection, scope: Scope) -> list[dict[str, Any]]:
+    rows = await workbooks_repo.list_for_workspace(conn, scope.workspace_id)
     return [workbook_row(r) for r in rows]
 
 
@@ -262,38 +228,11 @@ async def delete_resources(
     conn = uow.conn
     ws = scope.workspace_id
     folder_ids, workbook_ids, table_ids = set(folder_ids), set(workbook_ids), set(table_ids)
-    all_folders = {
-        r.id: r.parent_folder_id
-        for r in await conn.execute(
-            select(Folder.id, Folder.parent_folder_id).where(Folder.workspace_id == ws)
-        )
-    }
+    all_folders = await repo.folder_parents(conn, ws)
     _require(folder_ids, all_folders.keys(), "Folder", strict)
-    found_wb = (
-        set(
-            (
-                await conn.scalars(
-                    select(Workbook.id).where(
-                        Workbook.workspace_id == ws, Workbook.id.in_(workbook_ids)
-                    )
-                )
-            ).all()
-        )
-        if workbook_ids
-        else set()
-    )
+    found_wb = await repo.workbook_ids_in(conn, ws, workbook_ids) if workbook_ids else set()
     _require(workbook_ids, found_wb, "Workbook", strict)
-    found_t = (
-        set(
-            (
-                await conn.scalars(
-                    select(Table.id).where(Table.workspace_id == ws, Table.id.in_(table_ids))
-                )
-            ).all()
-        )
-        if table_ids
-        else set()
-    )
+    found_t = await repo.table_ids_in(conn, ws, table_ids) if table_ids else set()
     _require(table_ids, found_t, "Table", strict)
 
     doomed_folders = set(folder_ids & all_folders.keys())
@@ -302,49 +241,20 @@ async def delete_resources(
         frontier = {f for f, parent in all_folders.items() if parent in frontier} - doomed_folders
         doomed_folders |= frontier
     if doomed_folders:
-        found_wb |= set(
-            (
-                await conn.scalars(
-                    select(Workbook.id).where(Workbook.parent_folder_id.in_(doomed_folders))
-                )
-            ).all()
-        )
-    conds = []
-    if found_wb:
-        conds.append(Table.workbook_id.in_(found_wb))
-    if doomed_folders:
-        conds.append(Table.parent_folder_id.in_(doomed_folders))
-    if found_t:
-        conds.append(Table.id.in_(found_t))
-    doomed_tables = (
-        set(
-            (
-                await conn.scalars(select(Table.id).where(Table.workspace_id == ws, or_(*conds)))
-            ).all()
-        )
-        if conds
-        else set()
+        found_wb |= await repo.workbooks_in_folders(conn, doomed_folders)
+    doomed_tables = await repo.tables_beneath(
+        conn, ws, workbook_ids=found_wb, folder_ids=doomed_folders, table_ids=found_t
     )
     if doomed_tables:
         await uow.write_tables(doomed_tables)  # their rows before their records'
-        doomed = sorted(doomed_tables)
-        await search_index.forget(conn, doomed)
-        fields: dict[str, list[str]] = {}
-        for table_id, field_id in await conn.execute(
-            select(Field.table_id, Field.id).where(Field.table_id.in_(doomed))
-        ):
-            fields.setdefault(table_id, []).append(field_id)
-        for table_id, field_ids in fields.items():
-            await search_index.drop_filter_indexes(conn, table_id, field_ids)
-        await conn.execute(delete(Record).where(Record.table_id.in_(doomed_tables)))
-        await conn.execute(delete(Table).where(Table.id.in_(doomed_tables)))
+        await repo.delete_tables(uow, doomed_tables)
     if found_wb:
-        await conn.execute(delete(Workbook).where(Workbook.id.in_(found_wb)))
+        await repo.delete_workbooks(conn, found_wb)
     if doomed_folders:
         # Children first, so no cascade has to recurse.
         depth = {f: _depth(f, all_folders) for f in doomed_folders}
         for f in sorted(doomed_folders, key=lambda f: -depth[f]):
-            await conn.execute(delete(Folder).where(Folder.id == f))
+            await repo.delete_folder(conn, f)
     return {
         "folderIds": sorted(doomed_folders),
         "workbookIds": sorted(found_wb),
@@ -368,10 +278,6 @@ def _require(wanted: set[str], found: Iterable[str], what: str, strict: bool) ->
 
 
 # -- the resource tree ---------------------------------------------------------------------
-
-
-def like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _resource(kind: str, row: Any) -> dict[str, Any]:
@@ -407,7 +313,7 @@ def normalize_resource_types(types: Iterable[str] | None) -> set[str]:
 
 
 async def list_resources(
-    conn: AsyncConnection,
+    conn: Connection,
     scope: Scope,
     *,
     parent: tuple[str, str] | None,
@@ -433,38 +339,27 @@ async def list_resources(
         kind, pid = "", ""
 
     out: list[dict[str, Any]] = []
-    for rtype, model in (("FOLDER", Folder), ("WORKBOOK", Workbook), ("TABLE", Table)):
-        if rtype not in types:
+    for rtype in RESOURCE_TYPES:
+        if rtype not in types or (not everywhere and kind == "WORKBOOK" and rtype != "TABLE"):
             continue
-        stmt = select(model).where(model.workspace_id == ws)
-        if not everywhere:
-            if kind == "WORKBOOK":
-                if rtype != "TABLE":
-                    continue
-                stmt = stmt.where(Table.workbook_id == pid)
-            else:
-                stmt = stmt.where(model.parent_folder_id == (pid or None))
-                if rtype == "TABLE":
-                    stmt = stmt.where(Table.workbook_id.is_(None))
-        if owner_ids:
+        rows = await repo.list_resources(
+            conn,
+            ws,
+            rtype,
+            in_workbook=pid if kind == "WORKBOOK" else None,
+            in_folder=pid or None,
+            everywhere=everywhere,
             # An id beyond 64 bits owns nothing (and would not bind).
-            stmt = stmt.where(model.owner_id.in_([o for o in owner_ids if int_id(o) == o]))
-        if query:
-            pattern = "%" + like_escape(query.lower()) + "%"
-            cond: ColumnElement[bool] = func.lower(model.name).like(pattern, escape="\\")
-            if search_descriptions:
-                desc = func.lower(func.coalesce(model.description, ""))
-                cond = or_(cond, desc.like(pattern, escape="\\"))
-            stmt = stmt.where(cond)
-        for row in await conn.execute(stmt.order_by(model.created_at, model.id)):
-            out.append(_resource(rtype, row))
+            owner_ids=[o for o in owner_ids if int_id(o) == o] if owner_ids else None,
+            pattern="%" + like_escape(query.lower()) + "%" if query else None,
+            search_descriptions=search_descriptions,
+        )
+        out.extend(_resource(rtype, row) for row in rows)
     return out
 
 
-async def touch_workspace(conn: AsyncConnection, workspace_id: int) -> None:
-    await conn.execute(
-        update(Workspace).where(Workspace.id == workspace_id).values(updated_at=now_ms())
-    )
+async def touch_workspace(conn: Connection, workspace_id: int) -> None:
+    await repo.touch(conn, workspace_id, now_ms())
 
 
 class _Row:

@@ -28,7 +28,7 @@ import re
 from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, column, delete, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .models import SearchTable
 
@@ -262,23 +262,68 @@ def filter_index_name(table_id: str, field_id: str) -> str:
     return f"ix_records_view_{digest}"
 
 
+def _filter_index_sql(dialect: str, table_id: str, field_id: str, concurrently: bool) -> str:
+    name = filter_index_name(table_id, field_id)
+    expr = cell_expression(dialect, field_id)
+    how = "CONCURRENTLY " if concurrently else ""
+    return (
+        f"CREATE INDEX {how}IF NOT EXISTS {name} ON records ({expr}) WHERE table_id = '{table_id}'"
+    )
+
+
 async def ensure_filter_index(conn: AsyncConnection, table_id: str, field_id: str) -> bool:
-    """Makes the (table, field) expression index if it is not there; False for ids that
-    cannot be written into SQL text."""
+    """Makes the (table, field) expression index if it is not there, in the caller's
+    transaction; False for ids that cannot be written into SQL text."""
     if not (safe_id(table_id) and safe_id(field_id)):
         return False
-    name = filter_index_name(table_id, field_id)
-    expr = cell_expression(conn.dialect.name, field_id)
-    await conn.execute(
-        text(f"CREATE INDEX IF NOT EXISTS {name} ON records ({expr}) WHERE table_id = '{table_id}'")
-    )
+    await conn.execute(text(_filter_index_sql(conn.dialect.name, table_id, field_id, False)))
     return True
 
 
 async def drop_filter_indexes(conn: AsyncConnection, table_id: str, field_ids: list[str]) -> None:
-    """Drops the indexes of deleted fields (or of every field of a deleted table)."""
+    """Drops the indexes of deleted fields (or of every field of a deleted table), in the
+    caller's transaction."""
     for field_id in field_ids:
         if safe_id(table_id) and safe_id(field_id):
             await conn.execute(
                 text(f"DROP INDEX IF EXISTS {filter_index_name(table_id, field_id)}")
             )
+
+
+async def change_filter_indexes_concurrently(
+    engine: AsyncEngine, table_id: str, field_ids: list[str], *, drop: bool
+) -> None:
+    """PostgreSQL: makes (or drops) the indexes outside any transaction, ``CONCURRENTLY``.
+    In a transaction, ``CREATE INDEX`` holds a SHARE lock on ``records`` for the whole build
+    (every table's writers wait) and ``DROP INDEX`` an ACCESS EXCLUSIVE one (it queues behind
+    any long reader, an export say, and every table's readers queue behind it).
+
+    One process at a time works on an index (an advisory lock on its name; another process
+    that finds it taken leaves the index to it). A build that failed or was cancelled leaves
+    an invalid index behind: the next build drops it first."""
+    async with engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for field_id in field_ids:
+            if not (safe_id(table_id) and safe_id(field_id)):
+                continue
+            name = filter_index_name(table_id, field_id)
+            key = {"k": "claystack:" + name}
+            if not await auto.scalar(_TRY_LOCK, key):
+                continue
+            try:
+                if drop or await auto.scalar(_INVALID, {"n": name}):
+                    await auto.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {name}"))
+                if not drop:
+                    sql = _filter_index_sql("postgresql", table_id, field_id, True)
+                    await auto.execute(text(sql))
+            finally:
+                await auto.execute(_UNLOCK, key)
+
+
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(hashtext(:k))")
+_UNLOCK = text("SELECT pg_advisory_unlock(hashtext(:k))")
+# An index of this name in the search path's schema that a failed build left unusable.
+_INVALID = text(
+    "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+    "WHERE c.relname = :n AND c.relnamespace = current_schema()::regnamespace"
+)

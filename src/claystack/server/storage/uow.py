@@ -11,7 +11,8 @@ It keeps two invariants that callers used to keep by memory:
   each other; caches keyed on ``data_version`` (lookups) never serve stale rows.
 - **After commit, never before, never on rollback.** ``after_commit(fn)`` runs ``fn`` once
   the transaction has committed: nudging the run engine (``jobs_queued``), dropping cached
-  webhook lookups (``source_changed``). What runs there is this process's reaction, wired
+  webhook lookups (``source_changed``), making or dropping a view's filter indexes on
+  PostgreSQL (``filter_indexes``). What runs there is this process's reaction, wired
   at start in ``CommitListeners``.
 """
 
@@ -26,6 +27,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from . import search_index
 from .models import Table
 
 log = logging.getLogger("claystack")
@@ -44,6 +46,8 @@ class CommitListeners:
 
     jobs_queued: Callable[[], None] | None = None
     source_changed: Callable[[str | None], None] | None = None
+    # (table id, field ids, drop): a view's filter indexes to make or drop (PostgreSQL)
+    filter_indexes: Callable[[str, list[str], bool], None] | None = None
 
 
 _BUMP_ONE = (
@@ -146,6 +150,23 @@ class UnitOfWork:
         forget = self._listeners.source_changed
         if forget is not None:
             self.after_commit(lambda: forget(hook_uuid))
+
+    async def filter_indexes(self, table_id: str, field_ids: list[str], *, drop: bool) -> None:
+        """Makes (or drops) per-field filter indexes of a table (``search_index``). SQLite:
+        in this transaction. PostgreSQL: after commit, by this process's indexer, outside any
+        transaction (``CONCURRENTLY``), so that no other table's readers or writers wait on
+        ``records`` meanwhile; without an indexer (a worker), in this transaction."""
+        if not field_ids:
+            return
+        hand = self._listeners.filter_indexes
+        if self.dialect == "postgresql" and hand is not None:
+            ids = list(field_ids)
+            self.after_commit(lambda: hand(table_id, ids, drop))
+        elif drop:
+            await search_index.drop_filter_indexes(self.conn, table_id, field_ids)
+        else:
+            for field_id in field_ids:
+                await search_index.ensure_filter_index(self.conn, table_id, field_id)
 
     async def before_commit(self) -> None:
         """Moves the versions of tables that only had rows inserted."""

@@ -10,18 +10,16 @@ are retryable ``ActionError``s that the engine schedules.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-import aiohttp
 import orjson
 from yarl import URL
 
 from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
 from ....wire.cells import CellStatus
 from .. import bindings, context
-from . import _http
+from . import _calls, _http
 
 # Credits per successful execution; a model matches its entry or the longest entry it starts
 # with (``gpt-4o-2024-08-06`` → ``gpt-4o``). CLAYSTACK_AI_PRICES merges over this table.
@@ -187,17 +185,8 @@ def _aliases(inputs: dict[str, Any]) -> dict[str, Any]:
     return inputs
 
 
-async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
-    inputs = _aliases(inputs)
-    prompt = inputs.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise ActionError("prompt is required", CellStatus.ERROR_INVALID_INPUT)
-    base, key, model, policy = _endpoint(ctx)
-    model = str(inputs.get("model") or model)
-    if not model:
-        raise ActionError("No model: set it in the inputs, the account or CLAYSTACK_AI_MODEL")
-    schema = _schema(inputs.get("answerSchema"))
-
+def _chat_body(inputs: Mapping[str, Any], prompt: str, model: str, schema: Any) -> dict[str, Any]:
+    """The chat completion request: the prompts, the answer's schema and the options."""
     messages = []
     if inputs.get("systemPrompt"):
         messages.append({"role": "system", "content": str(inputs["systemPrompt"])})
@@ -212,6 +201,30 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         body["temperature"] = float(inputs["temperature"])
     if inputs.get("maxTokens") is not None:
         body["max_tokens"] = int(inputs["maxTokens"])
+    return body
+
+
+_BAD_BASE_URL = "The AI base URL must be http or https"
+
+
+def _transient(
+    message: str, status: str = CellStatus.ERROR, after: float | None = None
+) -> ActionError:
+    return ActionError(message, status, retryable=True, retry_after=after)
+
+
+async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
+    inputs = _aliases(inputs)
+    prompt = inputs.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ActionError("prompt is required", CellStatus.ERROR_INVALID_INPUT)
+    base, key, model, policy = _endpoint(ctx)
+    model = str(inputs.get("model") or model)
+    if not model:
+        raise ActionError("No model: set it in the inputs, the account or CLAYSTACK_AI_MODEL")
+    schema = _schema(inputs.get("answerSchema"))
+
+    body = _chat_body(inputs, prompt, model, schema)
     headers = {"Authorization": f"Bearer {key}"} if key else {}
 
     def scrub(text: str) -> str:
@@ -222,43 +235,22 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         url = URL(f"{base}/chat/completions")
         _http.check_url(url)
     except (ValueError, _http.RefusedTarget):
-        raise ActionError(
-            "The AI base URL must be http or https", CellStatus.ERROR_INVALID_INPUT
-        ) from None
-    try:
-        async with asyncio.timeout(seconds):
-            response = await _http.request(
-                "POST",
-                url,
-                policy,
-                content=orjson.dumps(body),
-                headers={**headers, "Content-Type": "application/json"},
-            )
-    except TimeoutError:
-        raise ActionError(
-            f"No answer within {seconds:g}s", CellStatus.ERROR_TIMEOUT, retryable=True
-        ) from None
-    except _http.RefusedTarget as exc:
-        raise ActionError(str(exc), CellStatus.ERROR_INVALID_INPUT) from None
-    except aiohttp.InvalidURL:
-        raise ActionError(
-            "The AI base URL must be http or https", CellStatus.ERROR_INVALID_INPUT
-        ) from None
-    except aiohttp.ClientError as exc:
-        raise ActionError(
-            scrub(f"Network error: {exc or type(exc).__name__}"), retryable=True
-        ) from None
-
-    code = response.status_code
+        raise ActionError(_BAD_BASE_URL, CellStatus.ERROR_INVALID_INPUT) from None
+    response = await _calls.send(
+        "POST",
+        url,
+        policy,
+        seconds=seconds,
+        transient=_transient,
+        scrub=scrub,
+        invalid_url=_BAD_BASE_URL,
+        content=orjson.dumps(body),
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    if response.status_code in (401, 403):
+        raise ActionError(f"HTTP {response.status_code}: the AI endpoint refused the API key")
+    _calls.check_status(response, _transient, scrub)
     excerpt = scrub(_http.short_text(response.content))
-    if code == 429 or code >= 500:
-        raise ActionError(
-            f"HTTP {code}: {excerpt}", retryable=True, retry_after=_http.retry_after(response)
-        )
-    if code in (401, 403):
-        raise ActionError(f"HTTP {code}: the AI endpoint refused the API key")
-    if not 200 <= code < 300:
-        raise ActionError(f"HTTP {code}: {excerpt}")
     try:
         reply = orjson.loads(response.content)
         choice = reply["choices"][0]

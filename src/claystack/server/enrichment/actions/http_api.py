@@ -7,13 +7,11 @@ no worker waits through a backoff and a retry survives a restart.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
-import aiohttp
 import orjson
 from yarl import URL
 
@@ -21,7 +19,7 @@ from ....integrations import Action, ActionError, ActionResult, Integration, Run
 from ....wire.cells import CellStatus
 from .. import bindings
 from ..formulas import is_blank
-from . import _http
+from . import _calls, _http
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 DEFAULT_TIMEOUT_MS = 30_000
@@ -217,6 +215,19 @@ def _aliases(inputs: dict[str, Any]) -> dict[str, Any]:
     return inputs
 
 
+def _field_paths(inputs: Mapping[str, Any]) -> list[str]:
+    """``fieldPaths``: a list of strings, a JSON array of them, or one path."""
+    paths = inputs.get("fieldPaths") or []
+    if isinstance(paths, str):
+        try:
+            paths = orjson.loads(paths) if paths.lstrip().startswith("[") else [paths]
+        except orjson.JSONDecodeError:
+            paths = [paths]
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise ActionError("fieldPaths must be a list of strings", CellStatus.ERROR_INVALID_INPUT)
+    return [p.strip() for p in paths if p.strip()]
+
+
 async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     inputs = _aliases(inputs)
     method, url, headers, payload = _request(inputs)
@@ -230,51 +241,20 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
         retryable = should_retry and max_retries > 0
         return ActionError(message, status, retryable, after, max_retries)
 
-    paths = inputs.get("fieldPaths") or []
-    if isinstance(paths, str):
-        try:
-            paths = orjson.loads(paths) if paths.lstrip().startswith("[") else [paths]
-        except orjson.JSONDecodeError:
-            paths = [paths]
-    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
-        raise ActionError("fieldPaths must be a list of strings", CellStatus.ERROR_INVALID_INPUT)
-    paths = [p.strip() for p in paths if p.strip()]
-
-    seconds = timeout_ms / 1000
-    try:
-        async with asyncio.timeout(seconds):
-            response = await _http.request(
-                method,
-                url,
-                ctx.http_policy or _http.Policy(),
-                headers=headers,
-                content=payload,
-                max_redirects=MAX_REDIRECTS,
-                max_bytes=MAX_RESPONSE_BYTES,
-            )
-    except TimeoutError:
-        raise transient(f"No response within {seconds:g}s", CellStatus.ERROR_TIMEOUT) from None
-    except _http.RefusedTarget as exc:
-        raise ActionError(str(exc), CellStatus.ERROR_INVALID_INPUT) from None
-    except (_http.TooManyRedirects, _http.ResponseTooLarge) as exc:
-        raise ActionError(str(exc), CellStatus.ERROR) from None
-    except aiohttp.InvalidURL as exc:
-        raise ActionError(f"Invalid url: {exc}", CellStatus.ERROR_INVALID_INPUT) from None
-    except aiohttp.ClientPayloadError as exc:
-        if "encoding" in str(exc).lower():  # a body that does not decode: retrying won't help
-            raise ActionError(f"HTTP error: {exc}", CellStatus.ERROR) from None
-        raise transient(f"Network error: {exc}") from None
-    except aiohttp.ClientError as exc:
-        detail = str(exc) or type(exc).__name__
-        raise transient(f"Network error: {detail}") from None
-
-    code, content = response.status_code, response.content
-    if code == 429 or code >= 500:
-        raise transient(
-            f"HTTP {code}: {_http.short_text(content)}", after=_http.retry_after(response)
-        )
-    if not 200 <= code < 300:
-        raise ActionError(f"HTTP {code}: {_http.short_text(content)}", "ERROR")
+    paths = _field_paths(inputs)
+    response = await _calls.send(
+        method,
+        url,
+        ctx.http_policy or _http.Policy(),
+        seconds=timeout_ms / 1000,
+        transient=transient,
+        headers=headers,
+        content=payload,
+        max_redirects=MAX_REDIRECTS,
+        max_bytes=MAX_RESPONSE_BYTES,
+    )
+    _calls.check_status(response, transient)
+    content = response.content
 
     data: Any
     try:

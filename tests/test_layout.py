@@ -1,0 +1,56 @@
+"""The layers hold: services import no SQLAlchemy (their SQL lives in
+``storage/repositories``) and routes import no storage. The allow-list names the services
+whose SQL has not moved yet; it may only shrink."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SERVER = Path(__file__).resolve().parent.parent / "src" / "claystack" / "server"
+
+# Services that still hold SQL (issue 11 item 2); remove a name once its SQL has moved.
+SQL_NOT_YET_MOVED = {"records", "runs", "webhooks"}
+
+
+def _imports(path: Path) -> list[str]:
+    """The modules ``path`` imports, relative ones resolved against the server package."""
+    package = path.parent.relative_to(SERVER.parent.parent).parts
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else ()
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            found.append(module)
+            found += [f"{module}.{alias.name}" for alias in node.names]
+    return found
+
+
+def _sql_importers(directory: str) -> set[str]:
+    return {
+        path.stem
+        for path in (SERVER / directory).glob("*.py")
+        if any(m == "sqlalchemy" or m.startswith("sqlalchemy.") for m in _imports(path))
+    }
+
+
+def test_services_import_no_sqlalchemy_beyond_the_allow_list() -> None:
+    offenders = _sql_importers("services") - SQL_NOT_YET_MOVED
+    assert not offenders, f"services with SQL (move it to storage/repositories): {offenders}"
+
+
+def test_the_allow_list_only_names_services_that_still_hold_sql() -> None:
+    moved = SQL_NOT_YET_MOVED - _sql_importers("services")
+    assert not moved, f"these services hold no SQL now: remove them from the list: {moved}"
+
+
+def test_routes_import_no_storage() -> None:
+    offenders = {
+        path.stem: m
+        for path in (SERVER / "routes").glob("*.py")
+        for m in _imports(path)
+        if m.startswith(("claystack.server.storage", "sqlalchemy"))
+    }
+    assert not offenders, f"routes reaching into storage (go through a service): {offenders}"
