@@ -76,7 +76,7 @@ class RawConn:
 
 def _throughput_proc(url: str, threads: int, start_at: float, stop_at: float, out: Any) -> None:
     lock = threading.Lock()
-    stats = {"ok": 0, "other": 0, "lat": []}
+    stats: dict[str, Any] = {"ok": 0, "other": 0, "lat": []}
 
     def run(tid: int) -> None:
         conn = RawConn(url)
@@ -102,13 +102,15 @@ def _throughput_proc(url: str, threads: int, start_at: float, stop_at: float, ou
         with lock:
             stats["ok"] += ok
             stats["other"] += other
-            stats["lat"].extend(lat)  # type: ignore[attr-defined]
+            stats["lat"].extend(lat)
 
+    cpu0 = time.process_time()
     ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
     for t in ts:
         t.start()
     for t in ts:
         t.join()
+    stats["cpu_s"] = time.process_time() - cpu0
     out.put(stats)
 
 
@@ -144,6 +146,9 @@ def throughput(
         "p50_ms": round(percentile(lat, 50), 2),
         "p99_ms": round(percentile(lat, 99), 2),
         "server_cpu_s": round(cpu, 2),
+        "server_cpu_ms_per_accepted": round(1000 * cpu / max(ok, 1), 3),
+        # The load generator's own CPU (warm-up included): it shares the machine's cores.
+        "client_cpu_s": round(sum(r["cpu_s"] for r in results), 2),
         **{k: round(v, 1) for k, v in server.memory().items()},
     }
 

@@ -13,7 +13,7 @@ from claystack.server.app import create_app
 from claystack.server.config import Settings
 from claystack.server.services import accounts
 
-from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, login, make_client
+from .conftest import DEMO_EMAIL, DEMO_PASSWORD, UserFactory, login, make_client, new_table
 
 
 async def test_quick_start_login_sets_cookie_and_lists_workspace(anon: httpx.AsyncClient) -> None:
@@ -261,3 +261,31 @@ async def test_address_limit_and_forwarded_headers(throttle_app: Any) -> None:
 def test_trusted_proxies_setting_is_validated() -> None:
     with pytest.raises(ValueError, match="not-an-ip"):
         Settings(trusted_proxies="10.0.0.1, not-an-ip")
+
+
+async def test_table_routes_confirm_a_cached_credential_in_every_process(
+    app: FastAPI, second_app: FastAPI, client: httpx.AsyncClient, other_user: UserFactory
+) -> None:
+    """Table routes confirm a cached credential in the query that finds the table: a key
+    revoked through one process is refused by the other, on a known table and an unknown
+    one alike (401, not 404); runstatus keeps its 404s for a foreign workspace or table."""
+    tid = (await new_table(client))["id"]
+    paths = [
+        f"/v3/tables/{tid}/count",
+        f"/v3/workspaces/1/tables/{tid}/fields/runstatus",
+        "/v3/tables/t_unknown/count",
+    ]
+    bearer = {"Authorization": f"Bearer {(await client.get('/v3/me')).json()['apiToken']}"}
+    async with make_client(second_app, headers=bearer) as c:
+        assert [(await c.get(p)).status_code for p in paths] == [200, 200, 404]  # now cached
+        assert (await client.post("/v3/me/api-token")).status_code == 200
+        assert [(await c.get(p)).status_code for p in paths] == [401, 401, 401]
+    other, ws = await other_user()
+    for path, message in [
+        (f"/v3/workspaces/{ws}/tables/{tid}/fields/runstatus", "Table not found"),
+        (f"/v3/workspaces/1/tables/{tid}/fields/runstatus", "Workspace not found"),
+        (f"/v3/workspaces/x/tables/{tid}/fields/runstatus", "Workspace not found"),
+    ]:
+        for _ in range(2):  # the credential's first use, then its cached one
+            r = await other.get(path)
+            assert (r.status_code, r.json()["message"]) == (404, message)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Path, Query, Request
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from .config import Settings
 from .errors import Forbidden, NotFound, Unauthorized
 from .services import accounts, app_accounts, exports, imports, sources, tables, workspaces
-from .services.common import Actor, Scope
+from .services.common import Actor, Scope, int_id
 from .services.sources import SourceRef
 from .services.tables import TableRef
 from .state import AppState, state_of
@@ -107,30 +108,63 @@ async def secret_key(request: Request, conn: Conn) -> str:
 Secret = Annotated[str, Depends(secret_key, scope="function")]
 
 
-async def current_actor(request: Request, conn: Conn, secret: Secret) -> Actor:
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who sent the request. ``unconfirmed`` is the ``auth_version`` of a cached credential
+    that no query of this request has confirmed yet (None: checked against the database)."""
+
+    actor: Actor
+    unconfirmed: int | None
+    credential: str
+    cookie: bool
+
+
+async def caller(request: Request, conn: Conn, secret: Secret) -> Caller:
+    """The request's credential: from the cache without a query (a dependency that reads
+    the database confirms it in its own statement, else ``current_actor`` does), else
+    checked against the database."""
     cache = app_state(request).auth_cache
     auth = request.headers.get("authorization", "")
     if auth[:7].lower() == "bearer ":
         credential = auth[7:].strip()
-        cookie = None
+        cookie = False
     else:
-        cookie = credential = request.cookies.get("claysession") or ""
-        if not cookie:
+        credential = request.cookies.get("claysession") or ""
+        cookie = True
+        if not credential:
             raise Unauthorized()
     hit: accounts.Credential | None = cache.get(credential)
-    # A cached credential still holds if no revocation (in any process) happened since.
     if hit is not None:
-        if await accounts.auth_version(conn, hit.actor.user_id) == hit.auth_version:
-            return hit.actor
-        cache.forget(credential)
-    if cookie is None:
+        return Caller(hit.actor, hit.auth_version, credential, cookie)
+    return Caller(await _check(request, conn, secret, credential, cookie), None, credential, cookie)
+
+
+CallerDep = Annotated[Caller, Depends(caller, scope="function")]
+
+
+async def _check(
+    request: Request, conn: AsyncConnection, secret: str, credential: str, cookie: bool
+) -> Actor:
+    cache = app_state(request).auth_cache
+    if not cookie:
         checked = await accounts.actor_from_api_token(conn, credential)
         cache.put(credential, checked)
     else:
-        checked = await accounts.actor_from_cookie(conn, secret, cookie)
+        checked = await accounts.actor_from_cookie(conn, secret, credential)
         assert checked.expires_ms is not None
         cache.put(credential, checked, valid_for=checked.expires_ms / 1000 - time.time())
     return checked.actor
+
+
+async def current_actor(request: Request, conn: Conn, secret: Secret, who: CallerDep) -> Actor:
+    """The caller, confirmed: a cached credential still holds if no revocation (in any
+    process) happened since it was cached; otherwise it is checked again."""
+    if who.unconfirmed is None:
+        return who.actor
+    if await accounts.auth_version(conn, who.actor.user_id) == who.unconfirmed:
+        return who.actor
+    app_state(request).auth_cache.forget(who.credential)
+    return await _check(request, conn, secret, who.credential, who.cookie)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
@@ -181,10 +215,30 @@ async def default_scope(request: Request, scope: DefaultReadScope) -> Scope:
 DefaultScope = Annotated[Scope, Depends(default_scope, scope="function")]
 
 
-async def table_read_ref(
-    conn: Conn, actor: CurrentActor, table_id: Annotated[str, Path(alias="tableId")]
+async def _table(
+    request: Request, conn: AsyncConnection, secret: str, who: Caller, table_id: str
 ) -> TableRef:
+    """The table, found by one query with a cached credential's confirmation; anything
+    but a hit confirms the credential first (a revoked one is a 401, not a 404)."""
+    if who.unconfirmed is not None:
+        try:
+            return await tables.resolve_table(
+                conn, who.actor, table_id, auth_version=who.unconfirmed
+            )
+        except NotFound:
+            pass
+    actor = await current_actor(request, conn, secret, who)
     return await tables.resolve_table(conn, actor, table_id)
+
+
+async def table_read_ref(
+    request: Request,
+    conn: Conn,
+    secret: Secret,
+    who: CallerDep,
+    table_id: Annotated[str, Path(alias="tableId")],
+) -> TableRef:
+    return await _table(request, conn, secret, who, table_id)
 
 
 TableReadDep = Annotated[TableRef, Depends(table_read_ref, scope="function")]
@@ -207,6 +261,32 @@ async def view_ref(
 
 
 ViewIdDep = Annotated[str, Depends(view_ref, scope="function")]
+
+
+async def workspace_table_ref(
+    request: Request,
+    conn: Conn,
+    secret: Secret,
+    who: CallerDep,
+    workspace_id: Annotated[str, Path(alias="workspaceId")],
+    table_id: Annotated[str, Path(alias="tableId")],
+) -> TableRef:
+    """A table reached through ``/v3/workspaces/{ws}/tables/{t}`` by a route that checks
+    ``{ws}`` first: one query when the caller belongs to ``{ws}`` and it owns the table;
+    otherwise the same 404 as checking the workspace and then the table."""
+    try:
+        ref: TableRef | None = await _table(request, conn, secret, who, table_id)
+    except NotFound:
+        ref = None
+    if ref is None or ref.scope.workspace_id != int_id(workspace_id):
+        actor = await current_actor(request, conn, secret, who)
+        await workspaces.resolve_workspace(conn, actor, workspace_id)
+        raise NotFound("Table not found")
+    _check_write(request, ref.scope)
+    return ref
+
+
+WorkspaceTableDep = Annotated[TableRef, Depends(workspace_table_ref, scope="function")]
 
 
 async def workspace_owns_table(

@@ -10,8 +10,7 @@ from ...wire import (
     RunStarted,
     RunStatus,
 )
-from ..deps import Conn, TableDep, Work, WorkspaceScope, get_settings
-from ..errors import NotFound
+from ..deps import Conn, TableDep, Work, WorkspaceTableDep, get_settings
 from ..services import estimate, runs
 from . import JSONOut, ok, router
 
@@ -59,8 +58,6 @@ async def start_run(
     "/v3/workspaces/{workspaceId}/tables/{tableId}/fields/runstatus",
     responses=ok(RunStatus),
 )
-async def run_status(conn: Conn, scope: WorkspaceScope, table: TableDep) -> JSONOut:
+async def run_status(conn: Conn, table: WorkspaceTableDep) -> JSONOut:
     """How many cells of each column are in each status."""
-    if table.scope.workspace_id != scope.workspace_id:
-        raise NotFound("Table not found")
     return JSONOut(await runs.run_status(conn, table))

@@ -543,19 +543,21 @@ def _formula_upstream(types: dict[str, str], refs: dict[str, list[str]]) -> dict
 # -- progress ------------------------------------------------------------------------------
 
 
-def _status_counts(table_id: str, fields: Sequence[str]) -> Any:
-    """One statement (one snapshot, so a cell that finishes meanwhile is counted once):
-    pending counts from the job queue and the formula sweeps, final ones from the counts
-    the triggers keep beside the rows (storage/counters.py), a few rows per field."""
+def _status_counts() -> Any:
+    """One statement (one snapshot, so a cell that finishes meanwhile is counted once, and
+    one round trip): the table's action and formula fields in their order, each with its
+    pending counts from the job queue and the formula sweeps and its final ones from the
+    counts the triggers keep beside the rows (storage/counters.py), a few rows per field."""
+    table_id = bindparam("t", type_=String)
     c = CellStatusCount
     finals = (
         select(c.field_id, c.status, func.sum(c.n).label("n"))
-        .where(c.table_id == table_id, c.field_id.in_(fields), c.status.not_in(PENDING_STATUSES))
+        .where(c.table_id == table_id, c.status.not_in(PENDING_STATUSES))
         .group_by(c.field_id, c.status)
     )
     status = case(
         (RunJob.lease_until.is_not(None), CellStatus.RUNNING),
-        (RunJob.not_before > now_ms(), CellStatus.RETRY),
+        (RunJob.not_before > bindparam("now", type_=BigInteger), CellStatus.RETRY),
         else_=CellStatus.QUEUED,
     )
     jobs = (
@@ -566,29 +568,29 @@ def _status_counts(table_id: str, fields: Sequence[str]) -> Any:
     sweeps = select(
         FormulaRun.field_id, literal("QUEUED", String).label("status"), FormulaRun.pending
     ).where(FormulaRun.table_id == table_id, FormulaRun.pending > 0)
-    return union_all(finals, jobs, sweeps)
+    counts = union_all(finals, jobs, sweeps).subquery()
+    return (
+        select(Field.id, counts.c.status, counts.c.n)
+        .join(counts, counts.c.field_id == Field.id)
+        .where(Field.table_id == table_id, Field.type.in_(RUNNABLE_TYPES))
+        .order_by(Field.position, Field.id)
+    )
+
+
+# Built once: ``runstatus`` is polled.
+_STATUS_COUNTS = _status_counts()
 
 
 async def run_status(conn: AsyncConnection, table: TableRef) -> RunStatus:
     """Cell status counts per action and formula field: pending ones from the job queue and
     the formula sweeps, final ones from the per-field counts."""
-    fields = tuple(
-        await conn.scalars(
-            select(Field.id)
-            .where(Field.table_id == table.id, Field.type.in_(RUNNABLE_TYPES))
-            .order_by(Field.position, Field.id)
-        )
-    )
-    if not fields:
-        return RunStatus.build(statusCountsByField={})
     counts: dict[str, dict[str, int]] = {}
-    for fid, status, n in await conn.execute(_status_counts(table.id, fields)):
-        if n and fid in fields:
+    for fid, status, n in await conn.execute(_STATUS_COUNTS, {"t": table.id, "now": now_ms()}):
+        if n:
             counts.setdefault(fid, {})[status] = int(n)
     out = {
-        fid: [{"status": st, "count": n} for st, n in sorted(counts[fid].items())]
-        for fid in fields
-        if fid in counts
+        fid: [{"status": st, "count": n} for st, n in sorted(by_status.items())]
+        for fid, by_status in counts.items()
     }
     return RunStatus.build(statusCountsByField=out)
 

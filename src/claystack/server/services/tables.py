@@ -64,9 +64,12 @@ class TableRef:
     row: Any
 
 
-async def resolve_table(conn: Connection, actor: Actor, table_id: str) -> TableRef:
-    """The table if the caller belongs to its workspace; 404 otherwise (never 403)."""
-    row = await repo.get_for_member(conn, table_id, actor.user_id)
+async def resolve_table(
+    conn: Connection, actor: Actor, table_id: str, *, auth_version: int | None = None
+) -> TableRef:
+    """The table if the caller belongs to its workspace; 404 otherwise (never 403). With
+    ``auth_version``, also a 404 when the caller's credentials have moved past it."""
+    row = await repo.get_for_member(conn, table_id, actor.user_id, auth_version=auth_version)
     if row is None:
         raise NotFound("Table not found")
     return TableRef(row.id, Scope(actor, row.workspace_id, row.role), row)

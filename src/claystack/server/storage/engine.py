@@ -60,6 +60,7 @@ class Database:
             if server:
                 kwargs["connect_args"] = {"server_settings": server}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.write_lock = asyncio.Lock()
         self.listeners = CommitListeners()
         if self.is_sqlite:
@@ -76,13 +77,14 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
-        """One transaction; committed when the block ends, rolled back on any error."""
+        """One transaction; committed when the block ends, rolled back on any error. A read
+        on PostgreSQL is a run of autocommit statements instead (see ``_begin``)."""
         if self.is_sqlite and write:
             async with self.write_lock:
                 async with self._begin(immediate=True) as conn:
                     yield conn
         else:
-            async with self._begin(immediate=False) as conn:
+            async with self._begin(immediate=False, write=write) as conn:
                 yield conn
 
     @asynccontextmanager
@@ -96,8 +98,14 @@ class Database:
         await uow.committed()
 
     @asynccontextmanager
-    async def _begin(self, *, immediate: bool) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
+    async def _begin(
+        self, *, immediate: bool, write: bool = True
+    ) -> AsyncIterator[AsyncConnection]:
+        # PostgreSQL reads run without BEGIN and COMMIT (two round trips of a request that
+        # sends three or four statements): under READ COMMITTED every statement takes its
+        # own snapshot inside a transaction too, so a read sees exactly what it saw there.
+        engine = self.engine if write or self.is_sqlite else self._autocommit
+        async with engine.connect() as conn:
             await conn.begin()
             adapted = None
             if self.is_sqlite:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ..models import Membership, Record, Table
+from ..models import Membership, Record, Table, User
 
 # Built once: this runs on every table request.
 _FOR_MEMBER = (
@@ -22,10 +22,24 @@ _FOR_MEMBER = (
 )
 
 
-async def get_for_member(conn: AsyncConnection, table_id: str, user_id: int) -> Any:
+# The same, found only while the user's credential version is still the one given: a
+# cached credential is confirmed by the query that finds the table (one round trip).
+_FOR_MEMBER_AS_OF = _FOR_MEMBER.join(
+    User, (User.id == bindparam("user_id")) & (User.auth_version == bindparam("auth_version"))
+)
+
+
+async def get_for_member(
+    conn: AsyncConnection, table_id: str, user_id: int, *, auth_version: int | None = None
+) -> Any:
     """The table (every column) with the user's ``role`` in its workspace, or None when
-    the user is no member there."""
-    return (await conn.execute(_FOR_MEMBER, {"user_id": user_id, "table_id": table_id})).first()
+    the user is no member there (or, given ``auth_version``, when the user's credentials
+    have moved past it)."""
+    params: dict[str, Any] = {"user_id": user_id, "table_id": table_id}
+    if auth_version is None:
+        return (await conn.execute(_FOR_MEMBER, params)).first()
+    params["auth_version"] = auth_version
+    return (await conn.execute(_FOR_MEMBER_AS_OF, params)).first()
 
 
 async def get_by_id(conn: AsyncConnection, table_id: str) -> Any:
