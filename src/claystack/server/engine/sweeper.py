@@ -371,7 +371,8 @@ class Sweeper:
         cell still QUEUED after ``start``, or ends it (``end``: the read reached the table's
         last queued cell). A cell is stored only if its row is unchanged since it was read;
         a changed one (a new input, a run queueing it again) stays QUEUED and so is read
-        again. The sweep's row is locked first, as runs that queue cells of the column lock
+        again, and nothing is stored when the formula itself changed since the read. The
+        sweep's row is locked first, as runs that queue cells of the column lock
         it (``runs._queue_formula``), so none slips by; its ``pending`` count says whether
         any cell can remain without scanning for one."""
         table_id, field_id = sweep.table_id, sweep.field_id
@@ -386,6 +387,20 @@ class Sweeper:
                     .with_for_update()
                 )
             ).first()
+            used = batch.fields.get(field_id)
+            if (
+                used is not None
+                and batch.count
+                and used.type_settings
+                != await conn.scalar(
+                    select(Field.type_settings).where(
+                        Field.table_id == table_id, Field.id == field_id
+                    )
+                )
+            ):
+                # The formula changed after this batch was read: its values are the old
+                # formula's. The change queued the column again; its sweep computes them.
+                return
             after = current.after_seq if current is not None else 0
             until = current.fill_until if current is not None else None
             cells = batch.cells
