@@ -58,18 +58,17 @@ async def get_table(conn: AsyncConnection, table_id: str) -> Any:
     return (await conn.execute(select(Table).where(Table.id == table_id))).first()
 
 
+def _held(model: Any, job_id: str, held: int) -> tuple[Any, ...]:
+    """The job, while it is ACTIVE under the lease ``held`` (this process still holds it)."""
+    return (model.id == job_id, model.status == ACTIVE, model.lease_until == held)
+
+
 async def export_progress(
     conn: AsyncConnection, export_id: str, held: int, values: dict[str, Any]
 ) -> bool:
     """Sets ``values`` on the export if it is ACTIVE under the lease ``held``; False if not."""
     result = await conn.execute(
-        update(ExportJob)
-        .where(
-            ExportJob.id == export_id,
-            ExportJob.status == ACTIVE,
-            ExportJob.lease_until == held,
-        )
-        .values(values)
+        update(ExportJob).where(*_held(ExportJob, export_id, held)).values(values)
     )
     return bool(result.rowcount)
 
@@ -144,11 +143,7 @@ async def finish_import(
     """Ends the import if it is ACTIVE under the lease ``held``."""
     await conn.execute(
         update(ImportJob)
-        .where(
-            ImportJob.id == import_id,
-            ImportJob.status == ACTIVE,
-            ImportJob.lease_until == held,
-        )
+        .where(*_held(ImportJob, import_id, held))
         .values(status=status, error=error, updated_at=now, finished_at=now, lease_until=None)
     )
 
@@ -169,11 +164,7 @@ async def import_progress(
     return (
         await conn.execute(
             update(ImportJob)
-            .where(
-                ImportJob.id == import_id,
-                ImportJob.status == ACTIVE,
-                ImportJob.lease_until == held,
-            )
+            .where(*_held(ImportJob, import_id, held))
             .values(
                 rows_read=ImportJob.rows_read + rows,
                 rows_imported=ImportJob.rows_imported + rows,
