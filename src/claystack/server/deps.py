@@ -108,10 +108,11 @@ async def secret_key(request: Request, conn: Conn) -> str:
 Secret = Annotated[str, Depends(secret_key, scope="function")]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Caller:
-    """Who sent the request. ``unconfirmed`` is the ``auth_version`` of a cached credential
-    that no query of this request has confirmed yet (None: checked against the database)."""
+    """Who sent the request (one per request: FastAPI caches the dependency). ``unconfirmed``
+    is the ``auth_version`` of a cached credential that no query of this request has
+    confirmed yet; None once one has (or when it was checked against the database)."""
 
     actor: Actor
     unconfirmed: int | None
@@ -161,10 +162,11 @@ async def current_actor(request: Request, conn: Conn, secret: Secret, who: Calle
     process) happened since it was cached; otherwise it is checked again."""
     if who.unconfirmed is None:
         return who.actor
-    if await accounts.auth_version(conn, who.actor.user_id) == who.unconfirmed:
-        return who.actor
-    app_state(request).auth_cache.forget(who.credential)
-    return await _check(request, conn, secret, who.credential, who.cookie)
+    if await accounts.auth_version(conn, who.actor.user_id) != who.unconfirmed:
+        app_state(request).auth_cache.forget(who.credential)
+        who.actor = await _check(request, conn, secret, who.credential, who.cookie)
+    who.unconfirmed = None
+    return who.actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor, scope="function")]
@@ -222,11 +224,14 @@ async def _table(
     but a hit confirms the credential first (a revoked one is a 401, not a 404)."""
     if who.unconfirmed is not None:
         try:
-            return await tables.resolve_table(
+            ref = await tables.resolve_table(
                 conn, who.actor, table_id, auth_version=who.unconfirmed
             )
         except NotFound:
             pass
+        else:
+            who.unconfirmed = None  # a CurrentActor of the same request asks no more
+            return ref
     actor = await current_actor(request, conn, secret, who)
     return await tables.resolve_table(conn, actor, table_id)
 
