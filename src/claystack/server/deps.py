@@ -36,14 +36,6 @@ def get_settings(request: Request) -> Settings:
     return app_state(request).settings
 
 
-def view_index_min_rows(request: Request) -> int:
-    """Tables of this many rows get indexes for their views' filters and searches."""
-    return get_settings(request).view_index_min_rows
-
-
-IndexMinRows = Annotated[int, Depends(view_index_min_rows)]
-
-
 def public_base_url(request: Request) -> str:
     """Where clients reach this server, for URLs in answers (webhook, export, upload):
     ``CLAYSTACK_PUBLIC_BASE_URL`` when set, else the address the request came to."""

@@ -26,7 +26,6 @@ from ...wire import (
 from ..deps import (
     Conn,
     CurrentActor,
-    IndexMinRows,
     Secret,
     TableDep,
     ViewIdDep,
@@ -200,24 +199,18 @@ async def delete_field(field_id: FieldId, uow: Work, table: TableDep) -> JSONOut
 
 
 @api.post("/v3/tables/{tableId}/views", responses=ok(ViewWrapped))
-async def create_view(body: ViewIn, uow: Work, table: TableDep, min_rows: IndexMinRows) -> JSONOut:
+async def create_view(body: ViewIn, uow: Work, table: TableDep) -> JSONOut:
     """Adds a view with optional ``filter``, ``sort``, ``limit`` and ``offset``."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
-    view = await tables.create_view(
-        uow, table, name=body.name, config=config, index_min_rows=min_rows
-    )
+    view = await tables.create_view(uow, table, name=body.name, config=config)
     return wrapped(view)
 
 
 @api.patch("/v3/tables/{tableId}/views/{viewId}", responses=ok(ViewWrapped))
-async def patch_view(
-    body: ViewPatch, view_id: ViewId, uow: Work, table: TableDep, min_rows: IndexMinRows
-) -> JSONOut:
+async def patch_view(body: ViewPatch, view_id: ViewId, uow: Work, table: TableDep) -> JSONOut:
     """Changes a view; only the keys sent change."""
     config = body.model_dump(exclude={"name"}, exclude_unset=True)
-    view = await tables.update_view(
-        uow, table, view_id, name=body.name, config=config, index_min_rows=min_rows
-    )
+    view = await tables.update_view(uow, table, view_id, name=body.name, config=config)
     return wrapped(view)
 
 

@@ -22,7 +22,6 @@ from ...wire import (
 )
 from ..deps import (
     Conn,
-    IndexMinRows,
     TableDep,
     TableReadDep,
     ViewIdDep,
@@ -60,13 +59,11 @@ async def set_filter(
     view_id: ViewId,
     uow: Work,
     table: TableDep,
-    min_rows: IndexMinRows,
     body: Annotated[ViewFilterIn | None, Body()] = None,
 ) -> JSONOut:
     """Replaces the view's filter with the body (``{}`` clears it). Item ``type`` takes
     Clay's operator names."""
-    view = await view_edits.set_filter(uow, table, view_id, _dump(body), index_min_rows=min_rows)
-    return wrapped(view)
+    return wrapped(await view_edits.set_filter(uow, table, view_id, _dump(body)))
 
 
 @api.patch(V + "/sort", responses=ok(ViewWrapped))

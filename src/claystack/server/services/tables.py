@@ -547,7 +547,6 @@ async def create_view(
     *,
     name: str,
     config: dict[str, Any],
-    index_min_rows: int,
 ) -> ViewOut:
     from .views import validate_view_config
 
@@ -569,7 +568,7 @@ async def create_view(
         updated_at=now,
     )
     await _sync_view_fields(conn, table.id)
-    await views_svc.prepare_indexes(uow, table.id, cfg, index_min_rows)
+    await views_svc.prepare_indexes(uow, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 
@@ -580,10 +579,8 @@ async def update_view(
     *,
     name: str | None,
     config: dict[str, Any],
-    index_min_rows: int | None = None,
 ) -> ViewOut:
-    """Changes a view. A config with a filter makes the indexes it needs on a table of at
-    least ``index_min_rows`` (None only for changes that set no filter)."""
+    """Changes a view; a config with a filter makes the indexes it needs on a big table."""
     from .views import validate_view_config
 
     conn = uow.conn
@@ -599,10 +596,7 @@ async def update_view(
     if name is not None:
         values["name"] = name
     await views_repo.update_view(conn, view_id, **values)
-    if index_min_rows is not None:
-        await views_svc.prepare_indexes(uow, table.id, cfg, index_min_rows)
-    elif (cfg.get("filter") or {}).get("items"):
-        raise TypeError("a filter needs index_min_rows")
+    await views_svc.prepare_indexes(uow, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 
 

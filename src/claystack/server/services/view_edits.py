@@ -33,14 +33,10 @@ async def get_view(conn: Connection, table: TableRef, view_id: str) -> ViewOut:
     return tables_svc.view_out(await tables_svc.get_view(conn, table.id, view_id))
 
 
-async def set_filter(
-    uow: UnitOfWork, table: TableRef, view_id: str, body: Any, *, index_min_rows: int
-) -> ViewOut:
+async def set_filter(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:
     """The body is the filter itself; ``{}`` or ``null`` clears it."""
     flt = body if body else None
-    return await tables_svc.update_view(
-        uow, table, view_id, name=None, config={"filter": flt}, index_min_rows=index_min_rows
-    )
+    return await tables_svc.update_view(uow, table, view_id, name=None, config={"filter": flt})
 
 
 async def set_sort(uow: UnitOfWork, table: TableRef, view_id: str, body: Any) -> ViewOut:

@@ -28,9 +28,17 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, schema: str = "", echo: bool = False, synchronous_commit: str = "on"
+        self,
+        url: str,
+        *,
+        schema: str = "",
+        echo: bool = False,
+        synchronous_commit: str = "on",
+        index_min_rows: int = 10_000,
     ) -> None:
         self.url = url
+        # A table of this many rows gets indexes for its views' EQUAL filters (uow.filter_indexes)
+        self.index_min_rows = index_min_rows
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {
             "json_serializer": _dumps,
@@ -73,6 +81,7 @@ class Database:
             settings.resolved_database_url,
             schema=settings.database_schema,
             synchronous_commit=settings.database_synchronous_commit,
+            index_min_rows=settings.view_index_min_rows,
         )
 
     @asynccontextmanager
@@ -92,7 +101,9 @@ class Database:
         """One transaction as a unit of work (``storage/uow.py``): its after-commit hooks run
         once the commit has happened, and not at all if the block raises."""
         async with self.transaction(write=write) as conn:
-            uow = UnitOfWork(conn, write=write, listeners=self.listeners)
+            uow = UnitOfWork(
+                conn, write=write, listeners=self.listeners, index_min_rows=self.index_min_rows
+            )
             yield uow
             await uow.before_commit()
         await uow.committed()

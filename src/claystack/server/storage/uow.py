@@ -62,13 +62,28 @@ _BUMP_ONE = (
 class UnitOfWork:
     """One transaction and what must happen around it (see the module's docstring)."""
 
-    __slots__ = ("conn", "write", "_listeners", "_tables", "_inserted", "_hooks", "_flags")
+    __slots__ = (
+        "conn",
+        "write",
+        "index_min_rows",
+        "_listeners",
+        "_tables",
+        "_inserted",
+        "_hooks",
+        "_flags",
+    )
 
     def __init__(
-        self, conn: AsyncConnection, *, write: bool, listeners: CommitListeners | None = None
+        self,
+        conn: AsyncConnection,
+        *,
+        write: bool,
+        listeners: CommitListeners | None = None,
+        index_min_rows: int = 10_000,
     ) -> None:
         self.conn = conn
         self.write = write
+        self.index_min_rows = index_min_rows  # see Database
         self._listeners = listeners or CommitListeners()
         self._tables: set[str] = set()
         self._inserted: set[str] = set()

@@ -274,11 +274,9 @@ def apply_view(
 INDEXED_OPERATORS = ("equals",)
 
 
-async def prepare_indexes(
-    uow: UnitOfWork, table_id: str, config: dict[str, Any], min_rows: int
-) -> None:
-    """Makes the filter indexes the view of a table of at least ``min_rows`` will use
-    (``EQUAL`` on a cell); smaller tables are scanned."""
+async def prepare_indexes(uow: UnitOfWork, table_id: str, config: dict[str, Any]) -> None:
+    """Makes the filter indexes the view of a table of at least ``uow.index_min_rows`` will
+    use (``EQUAL`` on a cell); smaller tables are scanned."""
     items = (config.get("filter") or {}).get("items") or []
     fields = {
         i["fieldId"]
@@ -287,7 +285,7 @@ async def prepare_indexes(
     }
     if not fields:
         return
-    if await tables_repo.row_count(uow.conn, table_id) < min_rows:
+    if await tables_repo.row_count(uow.conn, table_id) < uow.index_min_rows:
         return
     await uow.filter_indexes(table_id, sorted(fields), drop=False)
 
