@@ -13,15 +13,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Text, bindparam, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...wire import Record as RecordOut
 from ...wire.cells import CellStatus
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTooLarge
 from ..ids import new_ids
 from ..storage import bulk, search_index
-from ..storage.models import Record, Table
+from ..storage.models import Table
+from ..storage.repositories import Connection
+from ..storage.repositories import records as records_repo
 from ..storage.uow import UnitOfWork
 from . import runs as runs_svc
 from . import tables as tables_svc
@@ -30,14 +30,6 @@ from .common import iso, now_ms
 from .tables import SYSTEM_FIELD_IDS, TableRef
 
 MAX_ID_LENGTH = 200
-_READ_COLUMNS = (
-    Record.seq,
-    Record.id,
-    Record.cells,
-    Record.meta,
-    Record.created_at,
-    Record.updated_at,
-)
 
 
 # A row in the ``wire.Record`` shape, as a plain dict (see the module's docstring).
@@ -130,7 +122,7 @@ def _rows_out(
     ]
 
 
-async def _writable_fields(conn: AsyncConnection, table_id: str) -> set[str]:
+async def _writable_fields(conn: Connection, table_id: str) -> set[str]:
     return set(await tables_svc.field_ids(conn, table_id)) - SYSTEM_FIELD_IDS
 
 
@@ -210,9 +202,7 @@ async def add_records(
         )
     client_ids = [g for g in given if g is not None]
     if client_ids:
-        clash = await conn.scalar(
-            select(Record.id).where(Record.table_id == table.id, Record.id.in_(client_ids)).limit(1)
-        )
+        clash = await records_repo.first_existing(conn, table.id, client_ids)
         if clash is not None:
             raise Conflict(f"A record with id {clash} already exists in this table")
     # New rows lock nothing another writer holds: the table's row after them, so writers
@@ -247,32 +237,8 @@ def _added_out(table_id: str, rows: list[tuple[str, dict[str, Any]]], now: int) 
     return out
 
 
-async def _load(conn: AsyncConnection, table_id: str, ids: Sequence[str]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start : start + 1000]
-        for row in await conn.execute(
-            select(*_READ_COLUMNS).where(Record.table_id == table_id, Record.id.in_(chunk))
-        ):
-            found[row.id] = row
-    return found
-
-
-# Single-row statements: microseconds in SQLite, so they skip the driver's worker thread.
-_GET_ONE = (
-    select(*_READ_COLUMNS)
-    .where(Record.table_id == bindparam("t"), Record.id == bindparam("r"))
-    .execution_options(sqlite_inline=True)
-)
-_DELETE_ONE = (
-    delete(Record)
-    .where(Record.table_id == bindparam("t"), Record.id == bindparam("r"))
-    .execution_options(sqlite_inline=True)
-)
-
-
-async def get_record(conn: AsyncConnection, table: TableRef, record_id: str) -> RecordOut:
-    row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
+async def get_record(conn: Connection, table: TableRef, record_id: str) -> RecordOut:
+    row = await records_repo.one(conn, table.id, record_id)
     if row is None:
         raise NotFound("Record not found")
     return RecordOut.build(**_rows_out(table.id, [row], await runs_svc.fills(conn, table.id))[0])
@@ -296,7 +262,7 @@ async def update_records(
     conn = uow.conn
     writable = await _writable_fields(conn, table.id)
     ids = [rid for rid, _ in updates]
-    existing = await _load(conn, table.id, ids)
+    existing = await records_repo.by_ids(conn, table.id, ids)
     fills = await runs_svc.fills(conn, table.id)
     missing = [rid for rid in ids if rid not in existing]
     if missing:
@@ -308,11 +274,8 @@ async def update_records(
         merged[rid] = {**base, **cells}
     now = now_ms()
     await uow.write_tables([table.id])  # the table's row before the records'
-    await conn.execute(
-        update(Record)
-        .where(Record.seq == bindparam("b_seq"))
-        .values(cells=bindparam("b_cells"), updated_at=now),
-        [{"b_seq": existing[rid].seq, "b_cells": cells} for rid, cells in merged.items()],
+    await records_repo.set_cells(
+        conn, {existing[rid].seq: cells for rid, cells in merged.items()}, now
     )
     changed = [
         (fid, rid)
@@ -340,7 +303,7 @@ async def update_records(
 async def delete_record(uow: UnitOfWork, table: TableRef, record_id: str) -> None:
     # The table's row first, then the record (the unit of work's order). A miss rolls it back.
     await uow.write_tables([table.id], row_count=Table.row_count - 1, updated_at=now_ms())
-    if not (await uow.conn.execute(_DELETE_ONE, {"t": table.id, "r": record_id})).rowcount:
+    if not await records_repo.delete_one(uow.conn, table.id, record_id):
         raise NotFound("Record not found")
 
 
@@ -356,97 +319,59 @@ async def delete_records(
     every row of the table. Returns how many went."""
     await uow.write_tables([table.id])  # the table's row before the records'
     conn = uow.conn
-    stmt = delete(Record).where(Record.table_id == table.id)
     if record_ids is not None:
         if not record_ids:
             return 0
-        deleted = 0
-        for start in range(0, len(record_ids), 1000):
-            chunk = list(record_ids[start : start + 1000])
-            result = await conn.execute(stmt.where(Record.id.in_(chunk)))
-            deleted += result.rowcount or 0
+        deleted = await records_repo.delete_by_ids(conn, table.id, record_ids)
     else:
-        every_row = not omit_ids
+        shown: dict[str, Any] | None = None
         if view_id is not None:
             config = await tables_svc.view_config(conn, table.id, view_id)
             if not views_svc.is_plain(config):
-                every_row = False
-                shown = views_svc.apply_view(select(Record.seq), table.id, config)
-                stmt = stmt.where(Record.seq.in_(shown.scalar_subquery()))
-        if omit_ids:
-            stmt = stmt.where(Record.id.not_in(list(omit_ids)))
-        if every_row:
+                shown = config
+        if shown is None and not omit_ids:
             await search_index.forget(conn, [table.id])
-        deleted = (await conn.execute(stmt)).rowcount or 0
+        deleted = await records_repo.delete_shown(conn, table.id, shown, omit_ids)
     if deleted:
         await uow.write_tables([table.id], row_count=Table.row_count - deleted, updated_at=now_ms())
     return deleted
 
 
-async def record_ids(conn: AsyncConnection, table: TableRef, view_id: str) -> list[str]:
+async def record_ids(conn: Connection, table: TableRef, view_id: str) -> list[str]:
     """Every id the view shows, in its order."""
     config = await tables_svc.view_config(conn, table.id, view_id)
-    result = await conn.execute(views_svc.ids_select(table.id, config))
-    return list(result.scalars())
+    return await records_repo.shown_ids(conn, table.id, config)
 
 
-async def record_ids_json(conn: AsyncConnection, table: TableRef, view_id: str) -> bytes:
-    """The same ids as a JSON array, built by the database: a million ids never become a
-    million Python objects."""
+async def record_ids_json(conn: Connection, table: TableRef, view_id: str) -> bytes:
+    """The same ids as a JSON array, built by the database (``records_repo.shown_ids_json``)."""
     config = await tables_svc.view_config(conn, table.id, view_id)
-    shown = views_svc.ids_select(table.id, config).subquery()
-    agg: ColumnElement[Any]
-    if conn.dialect.name == "postgresql":
-        agg = func.coalesce(func.json_agg(shown.c.id).cast(Text), "[]")
-    else:
-        agg = func.json_group_array(shown.c.id)
-    text = await conn.scalar(select(agg).select_from(shown))
-    return (text or "[]").encode()
+    return await records_repo.shown_ids_json(conn, table.id, config)
 
 
 async def list_records(
-    conn: AsyncConnection, table: TableRef, view_id: str, *, limit: int, offset: int
+    conn: Connection, table: TableRef, view_id: str, *, limit: int, offset: int
 ) -> list[Row]:
     cfg = await tables_svc.view_config(conn, table.id, view_id)
     if offset >= SEEK_FROM and views_svc.is_plain(cfg):
-        start = await _seek(conn, table.id, offset)
+        total = await tables_svc.row_count(conn, table.id)
+        start = await records_repo.seq_at(conn, table.id, offset, total)
         if start is None:
             return []
-        stmt = (
-            select(*_READ_COLUMNS)
-            .where(Record.table_id == table.id, Record.seq >= start)
-            .order_by(Record.seq)
-        )
-        rows = list(await conn.execute(stmt.limit(limit)))
+        rows = await records_repo.page_from_seq(conn, table.id, start, limit)
         return _rows_out(table.id, rows, await runs_svc.fills(conn, table.id))
     view_limit, view_offset = cfg.get("limit"), cfg.get("offset") or 0
     if view_limit is not None:
         limit = max(0, min(limit, view_limit - offset))
-    stmt = views_svc.apply_view(select(*_READ_COLUMNS), table.id, cfg, window=False)
-    rows = list(await conn.execute(stmt.limit(limit).offset(view_offset + offset)))
+    rows = await records_repo.view_page(conn, table.id, cfg, limit, view_offset + offset)
     return _rows_out(table.id, rows, await runs_svc.fills(conn, table.id))
 
 
 SEEK_FROM = 1_000
 
 
-async def _seek(conn: AsyncConnection, table_id: str, offset: int) -> int | None:
-    """The ``seq`` of the row at ``offset`` in insertion order, counted over the covering
-    index ``(table_id, seq, id)`` from whichever end is nearer (the kept row count says
-    which): a grid jumping to row 999,900 of 1,000,000 skips 99 index entries, not 999,900
-    rows."""
-    total = await tables_svc.row_count(conn, table_id)
-    stmt = select(Record.seq).where(Record.table_id == table_id).limit(1)
-    if total > offset > total // 2:
-        stmt = stmt.order_by(Record.seq.desc()).offset(total - 1 - offset)
-    else:
-        stmt = stmt.order_by(Record.seq).offset(offset)
-    seq = await conn.scalar(stmt)
-    return None if seq is None else int(seq)
-
-
 async def bulk_fetch(
-    conn: AsyncConnection,
+    conn: Connection,
     table: TableRef,
     record_ids: Sequence[str],
     field_ids: Sequence[str] | None,
@@ -457,7 +382,7 @@ async def bulk_fetch(
     ``fullValue`` is its value; blank cells are left out)."""
     if not record_ids:
         raise InvalidParameter("recordIds", "must not be empty")
-    found = await _load(conn, table.id, list(dict.fromkeys(record_ids)))
+    found = await records_repo.by_ids(conn, table.id, list(dict.fromkeys(record_ids)))
     only = frozenset(field_ids) if field_ids else None
     rows = [found[rid] for rid in dict.fromkeys(record_ids) if rid in found]
     fills = await runs_svc.fills(conn, table.id)
@@ -483,7 +408,7 @@ async def bulk_fetch(
 async def ensure_record(uow: UnitOfWork, table: TableRef, record_id: str) -> RecordOut:
     """The row with this id, made blank when it does not exist yet."""
     conn = uow.conn
-    row = (await conn.execute(_GET_ONE, {"t": table.id, "r": record_id})).first()
+    row = await records_repo.one(conn, table.id, record_id)
     if row is not None:
         fills = await runs_svc.fills(conn, table.id)
         return RecordOut.build(**_rows_out(table.id, [row], fills)[0])
