@@ -10,7 +10,7 @@ from pathlib import Path
 SERVER = Path(__file__).resolve().parent.parent / "src" / "claystack" / "server"
 
 # Services that still hold SQL (issue 11 item 2); remove a name once its SQL has moved.
-SQL_NOT_YET_MOVED = {"runs", "webhooks"}
+SQL_NOT_YET_MOVED = {"runs"}
 
 
 def _imports(path: Path) -> list[str]:

@@ -20,10 +20,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..config import Settings
 from ..errors import (
@@ -39,7 +35,7 @@ from ..errors import (
 )
 from ..middleware import check_depth, legacy_body, parse_json
 from ..storage.engine import Database
-from ..storage.models import Source, SourceDelivery, Table
+from ..storage.repositories import deliveries
 from ..storage.uow import UnitOfWork
 from . import rates, subscriptions
 from . import records as records_svc
@@ -105,16 +101,6 @@ class TokenBuckets:
         return (1 - b.tokens) / self.rate
 
 
-_LOOKUP = select(
-    Source.id,
-    Source.workspace_id,
-    Source.table_id,
-    Source.slug,
-    Source.auth_token_hash,
-    Source.type_settings,
-).where(Source.hook_uuid == bindparam("uuid"), Source.deleted_at.is_(None))
-
-
 class WebhookIngest:
     """The per-app ingestion machinery: URL cache, rate buckets and the group-commit writer."""
 
@@ -147,7 +133,7 @@ class WebhookIngest:
             found: Hook | None = hit[0]
         else:
             async with self.db.transaction(write=False) as conn:
-                row = (await conn.execute(_LOOKUP, {"uuid": hook_uuid})).first()
+                row = await deliveries.hook(conn, hook_uuid)
             found = None
             if row is not None:
                 plain = (row.type_settings or {}).get("responseType") == "PLAIN_TEXT"
@@ -387,37 +373,6 @@ def _fail(batch: list[_Pending], error: ClayError) -> None:
             item.future.set_exception(error)
 
 
-# Built once: these run for every batch.
-_SOURCE_ROWS = (
-    select(
-        Source.id.label("source_id"),
-        Source.field_id.label("source_field_id"),
-        Source.owner_id.label("source_owner_id"),
-        Source.num_submissions.label("source_submissions"),
-        Source.auth_token_hash.label("source_token_hash"),
-        Table,
-    )
-    .join(Table, Table.id == Source.table_id)
-    .where(Source.id.in_(bindparam("ids", expanding=True)), Source.deleted_at.is_(None))
-    .order_by(Source.id)
-)
-# PostgreSQL: a source being deleted (deleteRecords included) or its table waits for this
-# batch, or this batch for it. With a submission or row cap the rows are locked outright, so
-# the counts the caps are checked against are exact; without one, batches of several
-# processes share the lock (KEY SHARE) and run side by side, meeting only at the counter
-# updates just before they commit.
-_SOURCES = _SOURCE_ROWS.with_for_update(of=[Source, Table])
-_SOURCES_SHARED = _SOURCE_ROWS.with_for_update(of=[Source, Table], read=True, key_share=True)
-_COUNT = (
-    update(Source)
-    .where(Source.id == bindparam("b_id"))
-    .values(
-        num_records=Source.num_records + bindparam("b_n"),
-        num_submissions=Source.num_submissions + bindparam("b_n"),
-    )
-)
-
-
 async def _apply(
     uow: UnitOfWork, batch: list[_Pending], settings: Settings
 ) -> list[tuple[str, bool] | ClayError]:
@@ -426,8 +381,7 @@ async def _apply(
     ids = list({item.hook.source_id for item in batch})
     # One row per source: the source's columns plus its table's (``TableRef.row``).
     capped = settings.webhook_max_submissions_per_source or settings.webhook_max_table_rows
-    rows = await conn.execute(_SOURCES if capped else _SOURCES_SHARED, {"ids": ids})
-    sources = {r.source_id: r for r in rows}
+    sources = await deliveries.lock_sources(conn, ids, exclusive=bool(capped))
 
     results: list[tuple[str, bool] | ClayError | None] = [None] * len(batch)
     # Idempotency: keys already stored answer with the row they made; a key repeated in
@@ -435,7 +389,7 @@ async def _apply(
     stored: dict[tuple[str, str], str] = {}
     keyed = list({(item.hook.source_id, item.key) for item in batch if item.key is not None})
     if keyed:
-        stored = await _stored_keys(conn, keyed)
+        stored = await deliveries.stored_keys(conn, keyed)
 
     submissions: dict[str, int] = defaultdict(int)
     rows_added: dict[str, int] = defaultdict(int)
@@ -498,11 +452,9 @@ async def _apply(
 
     if claimed:
         record_of = {pair: results[i][0] for pair, i in claimed.items()}  # type: ignore[index]
-        if await _claim_keys(conn, record_of) != set(record_of):
+        if await deliveries.claim_keys(conn, record_of, now_ms()) != set(record_of):
             raise _KeyRace()
-    counts = [{"b_id": sid, "b_n": n} for sid, n in submissions.items()]
-    if counts:
-        await conn.execute(_COUNT, counts)
+    await deliveries.count_submissions(conn, submissions)
 
     out: list[tuple[str, bool] | ClayError] = []
     for i, item in enumerate(batch):
@@ -514,48 +466,3 @@ async def _apply(
             result = (first[0], True)
         out.append(result)
     return out
-
-
-_STORED_KEYS = select(SourceDelivery.idempotency_key, SourceDelivery.record_id).where(
-    SourceDelivery.source_id == bindparam("source_id"),
-    SourceDelivery.idempotency_key.in_(bindparam("keys", expanding=True)),
-)
-
-
-async def _stored_keys(
-    conn: AsyncConnection, pairs: list[tuple[str, str]]
-) -> dict[tuple[str, str], str]:
-    """The record ids stored for these (source, key) pairs, looked up one source at a
-    time so the primary key index serves it."""
-    by_source: dict[str, list[str]] = defaultdict(list)
-    for sid, key in pairs:
-        by_source[sid].append(key)
-    found: dict[tuple[str, str], str] = {}
-    for sid, keys in by_source.items():
-        for start in range(0, len(keys), 500):
-            params = {"source_id": sid, "keys": keys[start : start + 500]}
-            for r in await conn.execute(_STORED_KEYS, params):
-                found[(sid, r.idempotency_key)] = r.record_id
-    return found
-
-
-async def _claim_keys(
-    conn: AsyncConnection, record_of: dict[tuple[str, str], str]
-) -> set[tuple[str, str]]:
-    """Stores the keys; returns those this transaction stored (the primary key decides)."""
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    now = now_ms()
-    rows = [
-        {"source_id": sid, "idempotency_key": key, "record_id": rid, "created_at": now}
-        for (sid, key), rid in record_of.items()
-    ]
-    won: set[tuple[str, str]] = set()
-    for start in range(0, len(rows), 400):
-        stmt = (
-            insert(SourceDelivery)
-            .values(rows[start : start + 400])
-            .on_conflict_do_nothing()
-            .returning(SourceDelivery.source_id, SourceDelivery.idempotency_key)
-        )
-        won.update((r.source_id, r.idempotency_key) for r in await conn.execute(stmt))
-    return won
