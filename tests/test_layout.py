@@ -1,6 +1,5 @@
 """The layers hold: services import no SQLAlchemy (their SQL lives in
-``storage/repositories``) and routes import no storage. The allow-list names the services
-whose SQL has not moved yet; it may only shrink."""
+``storage/repositories``) and routes import no storage."""
 
 from __future__ import annotations
 
@@ -8,9 +7,6 @@ import ast
 from pathlib import Path
 
 SERVER = Path(__file__).resolve().parent.parent / "src" / "claystack" / "server"
-
-# Services that still hold SQL (issue 11 item 2); remove a name once its SQL has moved.
-SQL_NOT_YET_MOVED = {"runs"}
 
 
 def _imports(path: Path) -> list[str]:
@@ -36,14 +32,9 @@ def _sql_importers(directory: str) -> set[str]:
     }
 
 
-def test_services_import_no_sqlalchemy_beyond_the_allow_list() -> None:
-    offenders = _sql_importers("services") - SQL_NOT_YET_MOVED
+def test_services_import_no_sqlalchemy() -> None:
+    offenders = _sql_importers("services")
     assert not offenders, f"services with SQL (move it to storage/repositories): {offenders}"
-
-
-def test_the_allow_list_only_names_services_that_still_hold_sql() -> None:
-    moved = SQL_NOT_YET_MOVED - _sql_importers("services")
-    assert not moved, f"these services hold no SQL now: remove them from the list: {moved}"
 
 
 def test_routes_import_no_storage() -> None:

@@ -19,10 +19,10 @@ from ..config import Settings
 from ..errors import ClayError
 from ..services import app_accounts, credits
 from ..services.common import now_ms
-from ..services.runs import META_OBJECT, set_meta_expr
 from ..storage import bulk
 from ..storage.engine import Database
 from ..storage.models import Field, Record, RunJob
+from ..storage.repositories.run_queue import META_OBJECT, set_meta_expr
 from .work import JOB_COLUMNS, Job, job_from_row
 
 _RUNNING_CELL = orjson.dumps({"status": CellStatus.RUNNING}).decode()

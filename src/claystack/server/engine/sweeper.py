@@ -25,9 +25,10 @@ from ..enrichment.pool import FormulaPool
 from ..services import runs, tables
 from ..services.common import now_ms
 from ..services.fields import RUNNABLE_TYPES
-from ..services.runs import META_OBJECT
 from ..storage.engine import Database
 from ..storage.models import Field, FormulaRun, Record
+from ..storage.repositories import run_queue
+from ..storage.repositories.run_queue import META_OBJECT
 from .work import FINAL_OK, FormulaCell, cell_values, dumps
 
 log = logging.getLogger("claystack.engine")
@@ -36,7 +37,7 @@ SWEEP_BATCHES = 16  # batches of one formula column before its workspace's next 
 _WHOLE_BYTES = 4 * 1024 * 1024  # cells of a batch evaluated whole, at most (about)
 _UNSTORABLE = "The formula's value could not be stored"
 
-# A cell still QUEUED: marked so, or in the fill's range (``runs.queued``) with no status.
+# A cell still QUEUED: marked so, or in the fill's range (``run_queue.queued``) with no status.
 _STILL_QUEUED = {
     "sqlite": (
         " AND (json_extract(records.meta, :status) = 'QUEUED' OR (records.seq > :after"
@@ -285,7 +286,7 @@ class Sweeper:
                 .where(
                     Record.table_id == table_id,
                     Record.seq > position,
-                    runs.queued(field_id, sweep.after_seq, sweep.fill_until),
+                    run_queue.queued(field_id, sweep.after_seq, sweep.fill_until),
                 )
                 .order_by(Record.seq)
                 .limit(limit)
@@ -359,7 +360,7 @@ class Sweeper:
                 .where(
                     Record.table_id == table_id,
                     Record.seq > position,
-                    runs.queued(field_id, after_seq, fill_until),
+                    run_queue.queued(field_id, after_seq, fill_until),
                 )
                 .order_by(Record.seq)
                 .limit(limit)
@@ -373,7 +374,7 @@ class Sweeper:
         a changed one (a new input, a run queueing it again) stays QUEUED and so is read
         again, and nothing is stored when the formula itself changed since the read. The
         sweep's row is locked first, as runs that queue cells of the column lock
-        it (``runs._queue_formula``), so none slips by; its ``pending`` count says whether
+        it (``runs.queue_formula``), so none slips by; its ``pending`` count says whether
         any cell can remain without scanning for one."""
         table_id, field_id = sweep.table_id, sweep.field_id
         this = (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
@@ -429,7 +430,7 @@ class Sweeper:
                         .where(
                             Record.table_id == table_id,
                             Record.seq > start,
-                            runs.queued(field_id, current.after_seq, until),
+                            run_queue.queued(field_id, current.after_seq, until),
                         )
                         .order_by(Record.seq)
                         .limit(1)

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ...wire.cells import CellStatus
 from ..services import credits, runs
 from ..services.common import now_ms
-from ..services.runs import META_OBJECT
 from ..storage import bulk
 from ..storage.engine import Database
 from ..storage.models import RunJob
+from ..storage.repositories.run_queue import META_OBJECT
 from ..storage.uow import UnitOfWork
 from .work import FINAL_OK, Job, Outcome
 

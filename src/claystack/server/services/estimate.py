@@ -131,8 +131,8 @@ async def estimate_run(
     force: bool = False,
 ) -> RunEstimate:
     """The ``PATCH …/run`` body's cost, checked as strictly as the run itself."""
-    selection = await runs_svc._selection(conn, table, run_records)
-    kinds = await runs_svc._runnable_fields(conn, table.id, field_ids)
+    selection = await runs_svc.selection(conn, table, run_records)
+    kinds = await runs_svc.runnable_fields(conn, table.id, field_ids)
     all_fields = await fields_repo.list_any_order(conn, table.id)
     types = {f.id: f.type for f in all_fields}
     plans = [_Plan(f, settings) for f in all_fields if kinds.get(f.id) == "action"]

@@ -49,6 +49,14 @@ async def action_ids(conn: AsyncConnection, table_id: str) -> list[str]:
     )
 
 
+async def of_types(conn: AsyncConnection, table_id: str, types: Iterable[str]) -> list[Any]:
+    """``id``, ``type`` and ``type_settings`` of the table's fields of these types."""
+    stmt = select(Field.id, Field.type, Field.type_settings).where(
+        Field.table_id == table_id, Field.type.in_(list(types))
+    )
+    return list(await conn.execute(stmt))
+
+
 # Built once: every write of rows validates against it.
 _TYPES = select(Field.id, Field.type).where(Field.table_id == bindparam("table_id"))
 

@@ -54,6 +54,11 @@ async def update_table(conn: AsyncConnection, table_id: str, **values: Any) -> N
     await conn.execute(update(Table).where(Table.id == table_id).values(**values))
 
 
+async def settings(conn: AsyncConnection, table_id: str) -> Any:
+    """The table's ``settings`` (``AUTO_RUN_ON``, …), or None."""
+    return await conn.scalar(select(Table.settings).where(Table.id == table_id))
+
+
 async def row_count(conn: AsyncConnection, table_id: str) -> int:
     """The stored row count."""
     return int(await conn.scalar(select(Table.row_count).where(Table.id == table_id)) or 0)
