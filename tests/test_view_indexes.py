@@ -14,9 +14,9 @@ from sqlalchemy.exc import DBAPIError
 
 from claystack.server.config import Settings
 from claystack.server.services import tables as tables_svc
-from claystack.server.services import views as views_svc
 from claystack.server.storage import search_index
 from claystack.server.storage.models import Record
+from claystack.server.storage.repositories import view_rows
 
 from .conftest import PG_URL, new_table
 
@@ -191,7 +191,7 @@ async def _plan(app: FastAPI, table_id: str, view_id: str) -> str:
         if conn.dialect.name != "sqlite":
             return ""
         config = await tables_svc.view_config(conn, table_id, view_id)
-        stmt = views_svc.ids_select(table_id, config).compile(conn)
+        stmt = view_rows.ids_select(table_id, config).compile(conn)
         plan = await conn.exec_driver_sql(
             "EXPLAIN QUERY PLAN " + str(stmt), tuple(stmt.params.values())
         )

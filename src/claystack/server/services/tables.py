@@ -528,7 +528,7 @@ async def get_view(conn: Connection, table_id: str, view_id: str) -> Any:
 
 
 async def view_config(conn: Connection, table_id: str, view_id: str) -> dict[str, Any]:
-    """A view's config as ``views.apply_view`` needs it (with the action field ids that the
+    """A view's config as ``view_rows.apply_view`` needs it (with the action field ids that the
     "Fully enriched rows" filter reads, and whether the table's search index can narrow a
     ``CONTAINS``)."""
     cfg = dict((await get_view(conn, table_id, view_id)).config)

@@ -9,37 +9,25 @@ from fractional_indexing import generate_key_between
 
 from ..errors import BadRequest, InvalidParameter
 from ..storage.repositories.view_rows import (
-    ERRORED,
     FULLY_ENRICHED,
-    INDEXED_OPERATORS,
-    apply_view,
-    ids_select,
     is_plain,
-    order_clauses,
     preconfigured_type,
     prepare_indexes,
-    where_view,
 )
 
 __all__ = [
     "CLAY_NAMES",
     "CLAY_OPERATORS",
-    "ERRORED",
     "FIELD_KEYS",
     "FULLY_ENRICHED",
-    "INDEXED_OPERATORS",
     "OPERATORS",
     "PRECONFIGURED",
-    "apply_view",
     "field_entries",
-    "ids_select",
     "is_plain",
     "merge_field_settings",
-    "order_clauses",
     "preconfigured_type",
     "prepare_indexes",
     "validate_view_config",
-    "where_view",
 ]
 
 OPERATORS = ("equals", "not_equals", "contains", "not_contains", "is_empty", "is_not_empty")
