@@ -373,28 +373,30 @@ def _fail(batch: list[_Pending], error: ClayError) -> None:
             item.future.set_exception(error)
 
 
-async def _apply(
-    uow: UnitOfWork, batch: list[_Pending], settings: Settings
-) -> list[tuple[str, bool] | ClayError]:
-    """Writes a batch inside one transaction; returns each request's answer in order."""
-    conn = uow.conn
-    ids = list({item.hook.source_id for item in batch})
-    # One row per source: the source's columns plus its table's (``TableRef.row``).
-    capped = settings.webhook_max_submissions_per_source or settings.webhook_max_table_rows
-    sources = await deliveries.lock_sources(conn, ids, exclusive=bool(capped))
+@dataclass(slots=True)
+class _Admitted:
+    """What a batch may write, decided against the locked sources: each request's answer
+    so far (None: written by this batch, or a repeat of a key written by it), the requests
+    to write per table, new submissions per source, and the keys this batch claims (with
+    the index of the request that writes each)."""
 
-    results: list[tuple[str, bool] | ClayError | None] = [None] * len(batch)
-    # Idempotency: keys already stored answer with the row they made; a key repeated in
-    # this batch is written once and its later requests get the first one's row.
-    stored: dict[tuple[str, str], str] = {}
-    keyed = list({(item.hook.source_id, item.key) for item in batch if item.key is not None})
-    if keyed:
-        stored = await deliveries.stored_keys(conn, keyed)
+    results: list[tuple[str, bool] | ClayError | None]
+    by_table: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    submissions: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    claimed: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    submissions: dict[str, int] = defaultdict(int)
+
+def _admit(
+    batch: list[_Pending],
+    sources: dict[str, Any],
+    stored: dict[tuple[str, str], str],
+    settings: Settings,
+) -> _Admitted:
+    """Checks each request against its source (gone, token rotated, key already stored,
+    caps reached) in batch order."""
+    out = _Admitted([None] * len(batch))
+    results = out.results
     rows_added: dict[str, int] = defaultdict(int)
-    by_table: dict[str, list[int]] = defaultdict(list)
-    claimed: dict[tuple[str, str], int] = {}
     sub_cap = settings.webhook_max_submissions_per_source
     row_cap = settings.webhook_max_table_rows
     for i, item in enumerate(batch):
@@ -414,9 +416,9 @@ async def _apply(
             if pair in stored:
                 results[i] = (stored[pair], True)
                 continue
-            if pair in claimed:
+            if pair in out.claimed:
                 continue
-        if sub_cap and src.source_submissions + submissions[sid] >= sub_cap:
+        if sub_cap and src.source_submissions + out.submissions[sid] >= sub_cap:
             results[i] = TooManyRequests(
                 f"This webhook has received its limit of {sub_cap} submissions",
                 retry_after=_CAP_RETRY_AFTER,
@@ -428,13 +430,33 @@ async def _apply(
                 retry_after=_CAP_RETRY_AFTER,
             )
             continue
-        submissions[sid] += 1
+        out.submissions[sid] += 1
         rows_added[src.id] += 1
-        by_table[src.id].append(i)
+        out.by_table[src.id].append(i)
         if item.key is not None:
-            claimed[(sid, item.key)] = i
+            out.claimed[(sid, item.key)] = i
+    return out
 
-    for table_id, indexes in by_table.items():
+
+async def _apply(
+    uow: UnitOfWork, batch: list[_Pending], settings: Settings
+) -> list[tuple[str, bool] | ClayError]:
+    """Writes a batch inside one transaction; returns each request's answer in order."""
+    conn = uow.conn
+    ids = list({item.hook.source_id for item in batch})
+    # One row per source: the source's columns plus its table's (``TableRef.row``).
+    capped = settings.webhook_max_submissions_per_source or settings.webhook_max_table_rows
+    sources = await deliveries.lock_sources(conn, ids, exclusive=bool(capped))
+    # Idempotency: keys already stored answer with the row they made; a key repeated in
+    # this batch is written once and its later requests get the first one's row.
+    stored: dict[tuple[str, str], str] = {}
+    keyed = list({(item.hook.source_id, item.key) for item in batch if item.key is not None})
+    if keyed:
+        stored = await deliveries.stored_keys(conn, keyed)
+    admitted = _admit(batch, sources, stored, settings)
+    results = admitted.results
+
+    for table_id, indexes in admitted.by_table.items():
         src = sources[batch[indexes[0]].hook.source_id]
         actor = Actor(src.source_owner_id or 0, "", "Webhook")
         ref = TableRef(table_id, Scope(actor, src.workspace_id, "owner"), src)
@@ -450,11 +472,12 @@ async def _apply(
         for i, row in zip(indexes, added, strict=True):
             results[i] = (row["id"], False)
 
+    claimed = admitted.claimed
     if claimed:
         record_of = {pair: results[i][0] for pair, i in claimed.items()}  # type: ignore[index]
         if await deliveries.claim_keys(conn, record_of, now_ms()) != set(record_of):
             raise _KeyRace()
-    await deliveries.count_submissions(conn, submissions)
+    await deliveries.count_submissions(conn, admitted.submissions)
 
     out: list[tuple[str, bool] | ClayError] = []
     for i, item in enumerate(batch):
