@@ -232,6 +232,16 @@ async def create_table(
         created_at=now,
         updated_at=now,
     )
+    await _add_first_fields_and_views(conn, table_id, view_id, template, now)
+    await _sync_view_fields(conn, table_id)
+    return await table_out(conn, await reload(conn, table_id)), extra
+
+
+async def _add_first_fields_and_views(
+    conn: Connection, table_id: str, view_id: str, template: str, now: int
+) -> None:
+    """A new table's system fields and its views: the default one (``view_id``) and, but for
+    the ``no_views`` template, the preconfigured ones."""
     await fields_repo.add_many(
         conn,
         [
@@ -272,8 +282,6 @@ async def create_table(
             for i, v in enumerate(views)
         ],
     )
-    await _sync_view_fields(conn, table_id)
-    return await table_out(conn, await reload(conn, table_id)), extra
 
 
 async def update_table(
