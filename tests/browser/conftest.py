@@ -1,15 +1,21 @@
 """Browser tests: the web app in Debian's Chromium, driven by Playwright, against a real
 uvicorn serving claystack on SQLite (or ``CLAYSTACK_TEST_DATABASE_URL``'s PostgreSQL).
 
-Run them alone with ``pytest tests/browser`` (or ``-m browser``). One browser and one server
-for the package (Playwright's sync API holds the main thread's event loop while it runs, so it
-must be gone before the suite's async tests); big tables are seeded through the bulk API,
-never through the UI. No browser is ever downloaded: without ``/usr/bin/chromium``
-(``apt-get install -y chromium``) they skip, unless ``CI`` is set, where they fail.
+Run them alone with ``pytest tests/browser`` (or ``-m browser``). One server and one
+Playwright for the package, each browser launched once and logged in once (Playwright's sync
+API holds the main thread's event loop while it runs, so it must be gone before the suite's
+async tests; under ``--dist loadfile`` the package is one xdist unit, see tests/conftest.py);
+test data comes through the API, big tables' rows by SQL, never through the UI. No browser is
+ever downloaded: without ``/usr/bin/chromium`` (``apt-get install -y chromium``) they skip,
+unless ``CI`` is set, where they fail.
 
 Tests marked ``both_browsers`` run a second time in Debian's Firefox ESR
 (``apt-get install -y firefox-esr``), which Playwright drives over WebDriver BiDi
-(``channel="moz-firefox"``: stock Firefox, no patched build).
+(``channel="moz-firefox"``: stock Firefox, no patched build). They are the flows where the
+engines differ: logging in and out (cookies), the big grid (virtualised scrolling), header
+drags and resizes, and the new user's walkthrough (cell editing, the column dialogs, a run,
+the cell panel, the usage chart); the other tests drive the same code with nothing
+engine-specific added.
 """
 
 from __future__ import annotations
