@@ -41,9 +41,9 @@ PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
 # The files that take longest (real processes, a browser, many requests), longest first:
 # pytest-xdist hands out whole files in this order, so none is left running alone at the end.
 LONG_FIRST = (
+    "browser/",  # the browser package: one unit (see pytest_xdist_make_scheduler)
     "test_sources.py",
     "test_cli.py",
-    "browser/test_app.py",
     "test_cli_setup.py",
     "test_errors.py",
     "test_cli_examples.py",
@@ -69,12 +69,28 @@ def pytest_configure(config: pytest.Config) -> None:
     compileall.compile_dir(Path(claystack.__file__).parent, quiet=2)
 
 
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``--dist loadfile``, the browser tests are one unit, not a unit per file: one
+    worker starts their server and browsers once (package fixtures are per worker)."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class BrowserPackageAsOneFile(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            return "tests/browser" if scope.startswith("tests/browser/") else scope
+
+    return BrowserPackageAsOneFile(config, log)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
 
     def rank(item: pytest.Item) -> int:
         path = Path(str(item.fspath))
         name = path.relative_to(here).as_posix() if here in path.parents else ""
+        name = "browser/" if name.startswith("browser/") else name
         return LONG_FIRST.index(name) if name in LONG_FIRST else len(LONG_FIRST)
 
     items.sort(key=rank)  # stable: the rest keep their order

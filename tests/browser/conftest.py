@@ -1,15 +1,21 @@
 """Browser tests: the web app in Debian's Chromium, driven by Playwright, against a real
 uvicorn serving claystack on SQLite (or ``CLAYSTACK_TEST_DATABASE_URL``'s PostgreSQL).
 
-Run them alone with ``pytest tests/browser`` (or ``-m browser``). One browser and one server
-for the package (Playwright's sync API holds the main thread's event loop while it runs, so it
-must be gone before the suite's async tests); big tables are seeded through the bulk API,
-never through the UI. No browser is ever downloaded: without ``/usr/bin/chromium``
-(``apt-get install -y chromium``) they skip, unless ``CI`` is set, where they fail.
+Run them alone with ``pytest tests/browser`` (or ``-m browser``). One server and one
+Playwright for the package, each browser launched once and logged in once (Playwright's sync
+API holds the main thread's event loop while it runs, so it must be gone before the suite's
+async tests; under ``--dist loadfile`` the package is one xdist unit, see tests/conftest.py);
+test data comes through the API, big tables' rows by SQL, never through the UI. No browser is
+ever downloaded: without ``/usr/bin/chromium`` (``apt-get install -y chromium``) they skip,
+unless ``CI`` is set, where they fail.
 
 Tests marked ``both_browsers`` run a second time in Debian's Firefox ESR
 (``apt-get install -y firefox-esr``), which Playwright drives over WebDriver BiDi
-(``channel="moz-firefox"``: stock Firefox, no patched build).
+(``channel="moz-firefox"``: stock Firefox, no patched build). They are the flows where the
+engines differ: logging in and out (cookies), the big grid (virtualised scrolling), header
+drags and resizes, and the new user's walkthrough (cell editing, the column dialogs, a run,
+the cell panel, the usage chart); the other tests drive the same code with nothing
+engine-specific added.
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "browser_name" in metafunc.fixturenames:
         both = metafunc.definition.get_closest_marker("both_browsers")
         names = ["chromium", "firefox"] if both else ["chromium"]
-        metafunc.parametrize("browser_name", names, indirect=True, scope="package")
+        metafunc.parametrize("browser_name", names, indirect=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -72,6 +78,7 @@ def web_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]
             database_schema=schema,
             data_dir=data,
             http_allow_private=True,
+            password_hash_cost="low",
         )
     finally:
         if schema:
@@ -92,58 +99,85 @@ def clay(web_url: str) -> Iterator[Client]:
         yield client
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture
 def browser_name(request: pytest.FixtureRequest) -> str:
     """``chromium``, or ``firefox`` for a ``both_browsers`` test's second run."""
     return str(getattr(request, "param", "chromium"))
 
 
+class Browsers:
+    """Each browser launched once for the package, on first use, with one context logged in
+    through the login form: tests open their pages in it (sharing the HTTP cache, as one
+    user's browser does). Starting a browser costs more than most tests."""
+
+    def __init__(self, playwright: Any, web_url: str) -> None:
+        self.playwright = playwright
+        self.web_url = web_url
+        self.browsers: dict[str, Any] = {}
+        self.contexts: dict[str, Any] = {}
+
+    def browser(self, name: str) -> Any:
+        if name not in self.browsers:
+            executable = EXECUTABLES[name]
+            if not shutil.which(executable):
+                package = "chromium" if name == "chromium" else "firefox-esr"
+                missing = f"{executable} is missing (apt-get install -y {package})"
+                if os.environ.get("CI"):
+                    pytest.fail(missing)
+                pytest.skip(missing)
+            if name == "firefox":
+                self.browsers[name] = self.playwright.firefox.launch(
+                    channel="moz-firefox", executable_path=executable, headless=True
+                )
+            else:
+                self.browsers[name] = self.playwright.chromium.launch(
+                    executable_path=executable, args=LAUNCH_ARGS
+                )
+        return self.browsers[name]
+
+    def logged_in(self, name: str) -> Any:
+        if name not in self.contexts:
+            context = self.browser(name).new_context(
+                base_url=self.web_url, viewport={"width": 1400, "height": 900}
+            )
+            if name == "chromium":  # Firefox has no clipboard permissions to grant
+                clipboard = ["clipboard-read", "clipboard-write"]
+                context.grant_permissions(clipboard, origin=self.web_url)
+            page = context.new_page()
+            page.goto("/")
+            page.get_by_label("Email").fill(DEMO_EMAIL)
+            page.get_by_label("Password").fill(DEMO_PASSWORD)
+            page.get_by_role("button", name="Log in").click()
+            page.get_by_role("button", name="Log out").wait_for()
+            page.close()
+            self.contexts[name] = context
+        return self.contexts[name]
+
+    def close(self) -> None:
+        for browser in self.browsers.values():
+            browser.close()
+
+
 @pytest.fixture(scope="package")
-def browser(browser_name: str) -> Iterator[Any]:
-    executable = EXECUTABLES[browser_name]
-    if not shutil.which(executable):
-        package = "chromium" if browser_name == "chromium" else "firefox-esr"
-        missing = f"{executable} is missing (apt-get install -y {package})"
-        if os.environ.get("CI"):
-            pytest.fail(missing)
-        pytest.skip(missing)
+def browsers(web_url: str) -> Iterator[Browsers]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        if browser_name == "firefox":
-            browser = p.firefox.launch(
-                channel="moz-firefox", executable_path=executable, headless=True
-            )
-        else:
-            browser = p.chromium.launch(executable_path=executable, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="package")
-def logged_in_state(browser: Any, web_url: str) -> Any:
-    """Cookies of a browser that logged in once through the login form."""
-    context = browser.new_context()
-    page = context.new_page()
-    page.goto(web_url + "/")
-    page.get_by_label("Email").fill(DEMO_EMAIL)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("button", name="Log out").wait_for()
-    state = context.storage_state()
-    context.close()
-    return state
+        launched = Browsers(p, web_url)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture
-def page(browser: Any, browser_name: str, web_url: str, logged_in_state: Any) -> Iterator[Any]:
-    """A logged-in page; console errors and failed requests of the app fail the test."""
-    context = browser.new_context(
-        storage_state=logged_in_state, base_url=web_url, viewport={"width": 1400, "height": 900}
-    )
-    if browser_name == "chromium":  # Firefox has no clipboard permissions to grant
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=web_url)
-    page = context.new_page()
+def browser(browsers: Browsers, browser_name: str) -> Any:
+    return browsers.browser(browser_name)
+
+
+@pytest.fixture
+def page(browsers: Browsers, browser_name: str) -> Iterator[Any]:
+    """A new page of the logged-in context; console errors and failed requests of the app
+    fail the test."""
+    page = browsers.logged_in(browser_name).new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     # A refused API call shows in the page as a message; the browser also logs it.
@@ -157,5 +191,5 @@ def page(browser: Any, browser_name: str, web_url: str, logged_in_state: Any) ->
     )
     page.set_default_timeout(15_000)
     yield page
-    context.close()
+    page.close()
     assert not errors, errors

@@ -87,3 +87,5 @@ def test_new_user_builds_an_enrichment_table(page: Any) -> None:
     panel.get_by_test_id("cell-credits").filter(has_text=re.compile(r"^\d+ \(")).wait_for()
     page.get_by_role("link", name="Usage").click()
     page.get_by_role("heading", name="Credits and usage").wait_for()
+    assert int(page.get_by_test_id("balance").inner_text().replace(",", "")) > 0
+    page.get_by_role("img", name="Credits and actions by day").wait_for()
