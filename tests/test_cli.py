@@ -109,13 +109,11 @@ def test_wrong_password_is_one_line(live: ClaystackServer, config_dir: Path) -> 
 
 
 def test_unreachable_host_is_one_line(config_dir: Path) -> None:
-    out = subprocess.run(
-        [*CLI, "--url", "http://127.0.0.1:9/v3", "--token", "x", "workspaces"],
-        capture_output=True,
-        text=True,
-    )
-    assert out.returncode == 1 and out.stdout == ""
-    assert out.stderr.strip() == "error: cannot reach http://127.0.0.1:9: connection refused"
+    # In this process (the failing commands run as processes below: run --wait, a pipe).
+    args = ["--url", "http://127.0.0.1:9/v3", "--token", "x", "workspaces"]
+    out = CliRunner().invoke(app, args, catch_exceptions=False)
+    assert out.exit_code == 1 and out.stdout == ""
+    assert _one_error_line(out) == "error: cannot reach http://127.0.0.1:9: connection refused"
 
 
 def test_help_loads_neither_the_sdk_nor_the_server() -> None:

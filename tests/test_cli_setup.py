@@ -1,6 +1,7 @@
 """A new user's setup through the real ``claystack`` command, with a fresh HOME and no
-CLAYSTACK_ settings: where the data lives, serve's output, the admin commands from another
-directory, login's default URL. ``serve`` runs in its own process (the process is what is
+CLAYSTACK_ settings but the cheap password hashing of tests (test_quickstart serves with none at
+all): where the data lives, serve's output, the admin commands from another directory, login's
+default URL. ``serve`` runs in its own process (the process is what is
 tested); the other commands run in this one (typer's CliRunner, with that HOME, environment
 and working directory), against the served database and over HTTP."""
 
@@ -43,6 +44,8 @@ class Home:
         self.home.mkdir()
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("CLAYSTACK_", "XDG_"))}
         self.env["HOME"] = str(self.home)
+        # Each default-cost hash (two at a first start, one per login) costs ~0.3 s of CPU.
+        self.env["CLAYSTACK_PASSWORD_HASH_COST"] = "low"
         self.data = self.home / ".local" / "share" / "claystack" / "claystack.db"
 
     def run(self, *args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> Ran:

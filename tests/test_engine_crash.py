@@ -148,6 +148,7 @@ def _start(script: Path, db: Settings, provider: Provider) -> tuple[subprocess.P
         "CLAYSTACK_RUN_LEASE_SECONDS": "2",
         "CLAYSTACK_INITIAL_CREDITS": str(10 * PRICE * ROWS),
         "CLAYSTACK_HTTP_ALLOWED_HOSTS": "127.0.0.1",
+        "CLAYSTACK_PASSWORD_HASH_COST": "low",
         "CRASH_PROVIDER": provider.url,
         "CRASH_PRICE": str(PRICE),
     }

@@ -37,13 +37,17 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def test_sqlite_is_one_process(tmp_path: Path) -> None:
+    # In this process: both refuse before starting anything (test_leases and the PostgreSQL
+    # test below start them as processes).
     url = f"sqlite:///{tmp_path / 'one.db'}"
-    many = claystack("serve", "--workers", "2", "--database-url", url, "--port", "0")
-    assert many.returncode != 0
+    runner = CliRunner()
+    many = runner.invoke(cli_app, ["serve", "--workers", "2", "--database-url", url, "--port", "0"])
+    assert many.exit_code != 0
     assert "SQLite serves one process" in many.stderr + many.stdout
-    worker = claystack("worker", "--database-url", url)
-    assert worker.returncode != 0
+    worker = runner.invoke(cli_app, ["worker", "--database-url", url])
+    assert worker.exit_code != 0
     assert "needs PostgreSQL" in worker.stderr + worker.stdout
+    assert not (tmp_path / "one.db").exists()
 
 
 def test_migrate_applies_and_reports(tmp_path: Path) -> None:

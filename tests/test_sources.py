@@ -138,25 +138,6 @@ async def test_add_source_creates_the_source_field_and_answers_the_url(
     assert names == ["Webhook", "Webhook 2"]
 
 
-async def test_source_urls_follow_the_request_or_the_public_base_url(
-    limited_app: AppFactory,
-) -> None:
-    """Without CLAYSTACK_PUBLIC_BASE_URL a URL names the address the request came to (not the
-    settings' port); with it, the public address, in every answer that carries one."""
-    async with limited_app(public_base_url="https://clay.example.com/") as (c, _):
-        table = await new_table(c)
-        source = await add_source(c, table["id"])
-        assert source["url"].startswith("https://clay.example.com/v3/sources/webhook/")
-        r = await c.get(f"/v3/sources/{source['id']}")
-        assert r.json()["url"] == source["url"]
-    async with limited_app() as (c, _):
-        table = await new_table(c)
-        source = await add_source(c, table["id"])
-        assert source["url"].startswith("http://testserver/v3/sources/webhook/")
-        r = await c.get(f"/v3/sources/{source['id']}", headers={"Host": "10.1.2.3:9999"})
-        assert r.json()["url"].startswith("http://10.1.2.3:9999/v3/sources/webhook/")
-
-
 async def test_add_source_rejects_bad_bodies(client: httpx.AsyncClient) -> None:
     table = await new_table(client)
     body = add_source_body()
@@ -415,100 +396,6 @@ async def test_auth_token(client: httpx.AsyncClient, anon: httpx.AsyncClient) ->
     assert await count(client, table["id"]) == 3
 
 
-# -- limits --------------------------------------------------------------------------------
-
-
-async def test_rate_limit_is_429_with_retry_after_and_writes_nothing(
-    limited_app: AppFactory,
-) -> None:
-    async with limited_app(webhook_rate_per_second=0.5, webhook_rate_burst=3) as (c, a):
-        table = await new_table(c)
-        source = await add_source(c, table["id"])
-        answers = [await a.post(path_of(source), json={"i": i}) for i in range(5)]
-        assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
-        refused = answers[3]
-        assert refused.json()["type"] == "TooManyRequests"
-        assert 1 <= int(refused.headers["retry-after"]) <= 2
-        assert await count(c, table["id"]) == 3
-        # The bucket is per workspace: another source of the same workspace shares it.
-        other = await add_source(c, table["id"], "Other")
-        assert (await a.post(path_of(other), json={})).status_code == 429
-
-
-async def test_two_api_processes_share_one_rate_limit(
-    limited_app: AppFactory, settings: Settings
-) -> None:
-    """On PostgreSQL the bucket is in the database: two apps (as two API processes would)
-    let the burst through once between them, not once each."""
-    if settings.is_sqlite:
-        pytest.skip("SQLite serves one process; its limits stay in memory")
-    limits = {"webhook_rate_per_second": 0.01, "webhook_rate_burst": 4}
-    async with limited_app(**limits) as (_, a), limited_app(**limits) as (c, b):
-        table = await new_table(c)
-        path = path_of(await add_source(c, table["id"]))
-        answers = [await (a, b)[i % 2].post(path, json={"i": i}) for i in range(8)]
-        assert [r.status_code for r in answers] == [200] * 4 + [429] * 4
-        assert {r.json()["type"] for r in answers[4:]} == {"TooManyRequests"}
-        assert await count(c, table["id"]) == 4
-
-
-async def test_hosted_limits_profile(limited_app: AppFactory) -> None:
-    assert Settings().webhook_rate_per_second == 0
-    hosted = Settings(limits_profile="hosted", webhook_max_table_rows=7)
-    assert (hosted.webhook_rate_per_second, hosted.webhook_rate_burst) == (10, 20)
-    assert hosted.webhook_max_submissions_per_source == 50_000
-    assert hosted.webhook_max_payload_bytes == 100 * 1024
-    assert hosted.webhook_max_table_rows == 7  # what is set explicitly wins
-    async with limited_app(limits_profile="hosted") as (c, a):
-        table = await new_table(c)
-        source = await add_source(c, table["id"])
-        answers = await asyncio.gather(*(a.post(path_of(source), json={}) for _ in range(40)))
-        codes = [r.status_code for r in answers]
-        assert codes.count(200) >= 20 and codes.count(429) >= 1 and set(codes) == {200, 429}
-        assert await count(c, table["id"]) == codes.count(200)
-
-
-async def test_submission_cap_per_source(limited_app: AppFactory) -> None:
-    async with limited_app(webhook_max_submissions_per_source=3) as (c, a):
-        table = await new_table(c)
-        source = await add_source(c, table["id"])
-        codes = [(await a.post(path_of(source), json={"i": i})).status_code for i in range(5)]
-        assert codes == [200, 200, 200, 429, 429]
-        r = await a.post(path_of(source), json={})
-        assert r.json()["type"] == "TooManyRequests" and "retry-after" in r.headers
-        assert await count(c, table["id"]) == 3
-        # Deleting rows does not give submissions back: the cap is over the source's life.
-        await c.request("DELETE", f"/v3/tables/{table['id']}/records")
-        assert (await a.post(path_of(source), json={})).status_code == 429
-        fresh = await add_source(c, table["id"], "Fresh")
-        assert (await a.post(path_of(fresh), json={})).status_code == 200
-
-
-async def test_table_row_cap(limited_app: AppFactory) -> None:
-    async with limited_app(webhook_max_table_rows=3) as (c, a):
-        table = await new_table(c, fields=("Name",))
-        r = await c.post(
-            f"/v3/tables/{table['id']}/records", json={"records": [{"cells": {}}, {"cells": {}}]}
-        )
-        assert r.status_code == 200
-        source = await add_source(c, table["id"])
-        codes = [(await a.post(path_of(source), json={"i": i})).status_code for i in range(3)]
-        assert codes == [200, 429, 429]
-        assert await count(c, table["id"]) == 3
-        await c.request("DELETE", f"/v3/tables/{table['id']}/records")
-        assert (await a.post(path_of(source), json={})).status_code == 200
-
-
-async def test_concurrent_posts_near_a_cap_never_overshoot(limited_app: AppFactory) -> None:
-    async with limited_app(webhook_max_submissions_per_source=25) as (c, a):
-        table = await new_table(c)
-        source = await add_source(c, table["id"])
-        answers = await asyncio.gather(*(a.post(path_of(source), json={"i": i}) for i in range(60)))
-        codes = sorted(r.status_code for r in answers)
-        assert codes.count(200) == 25 and codes.count(429) == 35
-        assert await count(c, table["id"]) == 25
-
-
 # -- idempotency ---------------------------------------------------------------------------
 
 
@@ -647,130 +534,7 @@ def _edge_cases_over_http(port: int, path: str) -> list[int]:
     return statuses
 
 
-def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> None:
-    """16 senders against ``claystack serve`` in its own process: every 2xx has its row,
-    no row lacks a 2xx, the count matches, and retried keys add nothing."""
-    url, schema = database
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAYSTACK_")}
-    env.update(
-        CLAYSTACK_DATA_DIR=str(tmp_path),
-        CLAYSTACK_DATABASE_URL=url,
-        CLAYSTACK_DATABASE_SCHEMA=schema,
-    )
-    cmd = [sys.executable, "-c", "from claystack.cli import main; main()", "serve"]
-    cmd += ["--port", str(port), "--log-level", "warning"]
-    log = tmp_path / "server.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        with poller() as poll:
-            while True:
-                assert proc.poll() is None, log.read_text()
-                try:
-                    poll.get(base + "/_claystack/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.1)
-        with httpx.Client(base_url=base, timeout=30) as c:
-            c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
-            table = c.post("/v3/tables", json={"name": "Load", "workspaceId": 1}).json()["table"]
-            r = c.patch(f"/v3/tables/{table['id']}", json=add_source_body())
-            source = r.json()["source"]
-        path = path_of(source)
-        answers: list[tuple[int, int, str | None]] = []
-        lock = threading.Lock()
-
-        def post(conn: http.client.HTTPConnection, n: int, keyed: bool) -> None:
-            headers = {"Content-Type": "application/json"}
-            if keyed:
-                headers["Idempotency-Key"] = f"k{n}"
-            conn.request("POST", path, b'{"n": %d}' % n, headers)
-            resp = conn.getresponse()
-            answer = json.loads(resp.read())
-            with lock:
-                answers.append((n, resp.status, answer.get("recordId")))
-
-        def sender(s: int) -> None:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            for i in range(PER_SENDER):
-                n = s * PER_SENDER + i
-                # Every third payload carries a key; each keyed payload is also sent by
-                # the next sender, racing the first delivery.
-                post(conn, n, keyed=n % 3 == 0)
-                prev = ((s - 1) % SENDERS) * PER_SENDER + i
-                if prev % 3 == 0:
-                    post(conn, prev, keyed=True)
-            conn.close()
-
-        threads = [threading.Thread(target=sender, args=(s,)) for s in range(SENDERS)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-
-        with httpx.Client(base_url=base, timeout=60) as c:
-            c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
-            got = c.get(
-                f"/v3/tables/{table['id']}/views/{table['firstViewId']}/records",
-                params={"limit": 10_000},
-            ).json()["results"]
-            total = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
-            edge_answers = _edge_cases_over_http(port, path)
-            after = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
-    finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    assert edge_answers == [413, 413, 200, 404, 400, 404]
-    assert after == total + 1
-
-    stored = {r["id"]: r["cells"][source["fieldId"]]["value"]["n"] for r in got}
-    assert all(status == 200 for _, status, _ in answers)
-    ids_by_n: dict[int, set[str | None]] = {}
-    for n, _, rid in answers:
-        ids_by_n.setdefault(n, set()).add(rid)
-    assert all(len(ids) == 1 for ids in ids_by_n.values())
-    acked = {next(iter(ids)): n for n, ids in ids_by_n.items()}
-    assert acked == stored
-    assert total == len(stored) == SENDERS * PER_SENDER
-
-
 # -- audit: issue 4 ------------------------------------------------------------------------
-
-
-async def test_token_change_in_another_process_applies_at_once(limited_app: AppFactory) -> None:
-    """Two servers on one database: a token rotated or added on one is enforced by the
-    other at once, although the other has the webhook URL cached."""
-    async with (
-        limited_app(webhook_cache_seconds=60) as (c, _),
-        limited_app(webhook_cache_seconds=60) as (_, other),
-    ):
-        await login(c, DEMO_EMAIL, DEMO_PASSWORD)  # the second start reset the database
-        table = await new_table(c)
-        source = await add_source(c, table["id"], generateAuthToken=True)
-        path, old = path_of(source), source["authToken"]
-        auth = {"x-clay-webhook-auth": old}
-        assert (await other.post(path, json={"n": 1}, headers=auth)).status_code == 200
-        new = (await c.post(f"/v3/sources/{source['id']}/auth-token")).json()["authToken"]
-        r = await other.post(path, json={"n": 2}, headers=auth)
-        assert r.status_code == 401 and r.json()["type"] == "Unauthorized"
-        r = await other.post(path, json={"n": 3}, headers={"x-clay-webhook-auth": new})
-        assert r.status_code == 200
-
-        plain = await add_source(c, table["id"], "Plain")
-        assert (await other.post(path_of(plain), json={"n": 4})).status_code == 200
-        await c.post(f"/v3/sources/{plain['id']}/auth-token")
-        r = await other.post(path_of(plain), json={"n": 5})
-        assert r.status_code == 401
-        assert await count(c, table["id"]) == 3
 
 
 @pytest.mark.parametrize("delete_records", [False, True])
@@ -867,34 +631,6 @@ async def test_viewer_cannot_add_sources_or_touch_tokens(
     assert [s["id"] for s in listed] == [hook["id"]] and listed[0]["hasAuthToken"] is False
 
 
-async def test_payload_limit_boundary(limited_app: AppFactory) -> None:
-    limit = 1000
-    async with limited_app(webhook_max_payload_bytes=limit) as (c, a):
-        table = await new_table(c)
-        source = await add_source(c, table["id"])
-        path = path_of(source)
-
-        def body(size: int) -> bytes:
-            return b'{"x": "' + b"y" * (size - 9) + b'"}'
-
-        async def chunked(data: bytes) -> AsyncIterator[bytes]:  # no Content-Length
-            for start in range(0, len(data), 100):
-                yield data[start : start + 100]
-
-        assert len(body(limit)) == limit
-        assert (await a.post(path, content=body(limit))).status_code == 200
-        r = await a.post(path, content=body(limit + 1))
-        assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
-        assert str(limit) in r.json()["message"]
-        assert (await a.post(path, content=chunked(body(limit)))).status_code == 200
-        r = await a.post(path, content=chunked(body(limit + 1)))
-        assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
-        # A Content-Length that understates the body does not get past the limit either.
-        r = await a.post(path, content=chunked(body(5 * limit)), headers={"content-length": "10"})
-        assert r.status_code in (400, 413)
-        assert await count(c, table["id"]) == 2
-
-
 async def test_content_types(
     client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
 ) -> None:
@@ -956,6 +692,367 @@ async def test_nul_in_form_bodies(
         r = await anon.post(path_of(hook), content=content, headers=form)
         assert r.status_code == (200 if app.state.db.is_sqlite else 400), r.text
     assert await count(client, hook["tableId"]) == (2 if app.state.db.is_sqlite else 0)
+
+
+async def _settled(client: httpx.AsyncClient, table_id: str) -> dict[str, dict[str, int]]:
+    """Run-status counts (field → status → count) once no cell is pending."""
+    deadline = time.monotonic() + 30
+    while True:
+        r = await client.get(f"/v3/workspaces/1/tables/{table_id}/fields/runstatus")
+        counts = {
+            fid: {c["status"]: c["count"] for c in rows}
+            for fid, rows in r.json()["statusCountsByField"].items()
+        }
+        pending = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
+        if not any(s in pending for c in counts.values() for s in c):
+            return counts
+        assert time.monotonic() < deadline, counts
+        await asyncio.sleep(0.05)
+
+
+async def test_webhook_rows_auto_run_only_when_auto_run_is_on(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
+) -> None:
+    table_id, source_field = hook["tableId"], hook["fieldId"]
+    r = await client.post(
+        f"/v3/tables/{table_id}/fields",
+        json={
+            "name": "Email",
+            "type": "formula",
+            "typeSettings": {"formulaText": "{{" + source_field + "}}?.email"},
+        },
+    )
+    assert r.status_code == 200, r.text
+    email = r.json()["field"]["id"]
+
+    async def cell(record_id: str) -> Any:
+        got = (await client.get(f"/v3/tables/{table_id}/records/{record_id}")).json()
+        return got["cells"].get(email, {}).get("value")
+
+    on = (await anon.post(path_of(hook), json={"email": "ada@example.com"})).json()["recordId"]
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
+    assert await cell(on) == "ada@example.com"
+
+    r = await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": False}})
+    assert r.status_code == 200
+    off = (await anon.post(path_of(hook), json={"email": "bob@example.com"})).json()["recordId"]
+    await asyncio.sleep(0.3)
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
+    assert await cell(off) is None
+
+    await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": True}})
+    again = (await anon.post(path_of(hook), json={"email": "cy@example.com"})).json()["recordId"]
+    assert await _settled(client, table_id) == {email: {"SUCCESS": 2}}
+    assert await cell(again) == "cy@example.com" and await cell(off) is None
+
+
+async def test_token_options_in_either_typesettings(
+    client: httpx.AsyncClient, anon: httpx.AsyncClient
+) -> None:
+    """``generateAuthToken`` is honoured in ``addSource.typeSettings`` as well as in
+    ``addSource.source.typeSettings``; an unknown token option is a 400 and creates nothing."""
+    table = await new_table(client)
+    body = add_source_body()
+    body["sourceSettings"]["addSource"]["typeSettings"] = {"generateAuthToken": True}
+    r = await client.patch(f"/v3/tables/{table['id']}", json=body)
+    assert r.status_code == 200, r.text
+    source = r.json()["source"]
+    assert source["hasAuthToken"] is True and source["authToken"]
+    assert "generateAuthToken" not in source["typeSettings"]
+    assert (await anon.post(path_of(source), json={"a": 1})).status_code == 401
+    r = await anon.post(
+        path_of(source), json={"a": 1}, headers={"x-clay-webhook-auth": source["authToken"]}
+    )
+    assert r.status_code == 200
+
+    fields = len((await client.get(f"/v3/tables/{table['id']}")).json()["table"]["fields"])
+    for where, options in (
+        ("addSource", {"generateAuthTokens": True}),
+        ("source", {"requireAuth": True}),
+        ("source", {"generateAuthToken": "yes"}),
+        ("addSource", {"authToken": ""}),
+        ("both", {"generateAuthToken": True}),
+    ):
+        bad = add_source_body()
+        add = bad["sourceSettings"]["addSource"]
+        if where in ("addSource", "both"):
+            add["typeSettings"] = dict(options)
+        if where in ("source", "both"):
+            add["source"]["typeSettings"].update(options)
+        if where == "both":
+            add["source"]["typeSettings"]["generateAuthToken"] = False
+        r = await client.patch(f"/v3/tables/{table['id']}", json=bad)
+        assert r.status_code == 400, (where, options, r.text)
+        assert r.json()["type"] == "BadRequest"
+    r = await client.get(f"/v3/tables/{table['id']}/sources")
+    assert len(r.json()) == 1
+    assert len((await client.get(f"/v3/tables/{table['id']}")).json()["table"]["fields"]) == fields
+
+
+# -- with apps or a server of their own ------------------------------------------------
+# Last in the file: each of these closes the shared app, which the tests above keep using.
+
+
+async def test_source_urls_follow_the_request_or_the_public_base_url(
+    limited_app: AppFactory,
+) -> None:
+    """Without CLAYSTACK_PUBLIC_BASE_URL a URL names the address the request came to (not the
+    settings' port); with it, the public address, in every answer that carries one."""
+    async with limited_app(public_base_url="https://clay.example.com/") as (c, _):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        assert source["url"].startswith("https://clay.example.com/v3/sources/webhook/")
+        r = await c.get(f"/v3/sources/{source['id']}")
+        assert r.json()["url"] == source["url"]
+    async with limited_app() as (c, _):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        assert source["url"].startswith("http://testserver/v3/sources/webhook/")
+        r = await c.get(f"/v3/sources/{source['id']}", headers={"Host": "10.1.2.3:9999"})
+        assert r.json()["url"].startswith("http://10.1.2.3:9999/v3/sources/webhook/")
+
+
+async def test_rate_limit_is_429_with_retry_after_and_writes_nothing(
+    limited_app: AppFactory,
+) -> None:
+    async with limited_app(webhook_rate_per_second=0.5, webhook_rate_burst=3) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        answers = [await a.post(path_of(source), json={"i": i}) for i in range(5)]
+        assert [r.status_code for r in answers] == [200, 200, 200, 429, 429]
+        refused = answers[3]
+        assert refused.json()["type"] == "TooManyRequests"
+        assert 1 <= int(refused.headers["retry-after"]) <= 2
+        assert await count(c, table["id"]) == 3
+        # The bucket is per workspace: another source of the same workspace shares it.
+        other = await add_source(c, table["id"], "Other")
+        assert (await a.post(path_of(other), json={})).status_code == 429
+
+
+async def test_two_api_processes_share_one_rate_limit(
+    limited_app: AppFactory, settings: Settings
+) -> None:
+    """On PostgreSQL the bucket is in the database: two apps (as two API processes would)
+    let the burst through once between them, not once each."""
+    if settings.is_sqlite:
+        pytest.skip("SQLite serves one process; its limits stay in memory")
+    limits = {"webhook_rate_per_second": 0.01, "webhook_rate_burst": 4}
+    async with limited_app(**limits) as (_, a), limited_app(**limits) as (c, b):
+        table = await new_table(c)
+        path = path_of(await add_source(c, table["id"]))
+        answers = [await (a, b)[i % 2].post(path, json={"i": i}) for i in range(8)]
+        assert [r.status_code for r in answers] == [200] * 4 + [429] * 4
+        assert {r.json()["type"] for r in answers[4:]} == {"TooManyRequests"}
+        assert await count(c, table["id"]) == 4
+
+
+async def test_hosted_limits_profile(limited_app: AppFactory) -> None:
+    assert Settings().webhook_rate_per_second == 0
+    hosted = Settings(limits_profile="hosted", webhook_max_table_rows=7)
+    assert (hosted.webhook_rate_per_second, hosted.webhook_rate_burst) == (10, 20)
+    assert hosted.webhook_max_submissions_per_source == 50_000
+    assert hosted.webhook_max_payload_bytes == 100 * 1024
+    assert hosted.webhook_max_table_rows == 7  # what is set explicitly wins
+    async with limited_app(limits_profile="hosted") as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        answers = await asyncio.gather(*(a.post(path_of(source), json={}) for _ in range(40)))
+        codes = [r.status_code for r in answers]
+        assert codes.count(200) >= 20 and codes.count(429) >= 1 and set(codes) == {200, 429}
+        assert await count(c, table["id"]) == codes.count(200)
+
+
+async def test_submission_cap_per_source(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_submissions_per_source=3) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        codes = [(await a.post(path_of(source), json={"i": i})).status_code for i in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+        r = await a.post(path_of(source), json={})
+        assert r.json()["type"] == "TooManyRequests" and "retry-after" in r.headers
+        assert await count(c, table["id"]) == 3
+        # Deleting rows does not give submissions back: the cap is over the source's life.
+        await c.request("DELETE", f"/v3/tables/{table['id']}/records")
+        assert (await a.post(path_of(source), json={})).status_code == 429
+        fresh = await add_source(c, table["id"], "Fresh")
+        assert (await a.post(path_of(fresh), json={})).status_code == 200
+
+
+async def test_table_row_cap(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_table_rows=3) as (c, a):
+        table = await new_table(c, fields=("Name",))
+        r = await c.post(
+            f"/v3/tables/{table['id']}/records", json={"records": [{"cells": {}}, {"cells": {}}]}
+        )
+        assert r.status_code == 200
+        source = await add_source(c, table["id"])
+        codes = [(await a.post(path_of(source), json={"i": i})).status_code for i in range(3)]
+        assert codes == [200, 429, 429]
+        assert await count(c, table["id"]) == 3
+        await c.request("DELETE", f"/v3/tables/{table['id']}/records")
+        assert (await a.post(path_of(source), json={})).status_code == 200
+
+
+async def test_concurrent_posts_near_a_cap_never_overshoot(limited_app: AppFactory) -> None:
+    async with limited_app(webhook_max_submissions_per_source=25) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        answers = await asyncio.gather(*(a.post(path_of(source), json={"i": i}) for i in range(60)))
+        codes = sorted(r.status_code for r in answers)
+        assert codes.count(200) == 25 and codes.count(429) == 35
+        assert await count(c, table["id"]) == 25
+
+
+def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> None:
+    """16 senders against ``claystack serve`` in its own process: every 2xx has its row,
+    no row lacks a 2xx, the count matches, and retried keys add nothing."""
+    url, schema = database
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLAYSTACK_")}
+    env.update(
+        CLAYSTACK_DATA_DIR=str(tmp_path),
+        CLAYSTACK_DATABASE_URL=url,
+        CLAYSTACK_DATABASE_SCHEMA=schema,
+        CLAYSTACK_PASSWORD_HASH_COST="low",
+    )
+    cmd = [sys.executable, "-c", "from claystack.cli import main; main()", "serve"]
+    cmd += ["--port", str(port), "--log-level", "warning"]
+    log = tmp_path / "server.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120  # a start on a loaded machine
+        with poller() as poll:
+            while True:
+                assert proc.poll() is None, log.read_text()
+                try:
+                    poll.get(base + "/_claystack/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+        with httpx.Client(base_url=base, timeout=30) as c:
+            c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+            table = c.post("/v3/tables", json={"name": "Load", "workspaceId": 1}).json()["table"]
+            r = c.patch(f"/v3/tables/{table['id']}", json=add_source_body())
+            source = r.json()["source"]
+        path = path_of(source)
+        answers: list[tuple[int, int, str | None]] = []
+        lock = threading.Lock()
+
+        def post(conn: http.client.HTTPConnection, n: int, keyed: bool) -> None:
+            headers = {"Content-Type": "application/json"}
+            if keyed:
+                headers["Idempotency-Key"] = f"k{n}"
+            conn.request("POST", path, b'{"n": %d}' % n, headers)
+            resp = conn.getresponse()
+            answer = json.loads(resp.read())
+            with lock:
+                answers.append((n, resp.status, answer.get("recordId")))
+
+        def sender(s: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            for i in range(PER_SENDER):
+                n = s * PER_SENDER + i
+                # Every third payload carries a key; each keyed payload is also sent by
+                # the next sender, racing the first delivery.
+                post(conn, n, keyed=n % 3 == 0)
+                prev = ((s - 1) % SENDERS) * PER_SENDER + i
+                if prev % 3 == 0:
+                    post(conn, prev, keyed=True)
+            conn.close()
+
+        threads = [threading.Thread(target=sender, args=(s,)) for s in range(SENDERS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+        with httpx.Client(base_url=base, timeout=60) as c:
+            c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+            got = c.get(
+                f"/v3/tables/{table['id']}/views/{table['firstViewId']}/records",
+                params={"limit": 10_000},
+            ).json()["results"]
+            total = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
+            edge_answers = _edge_cases_over_http(port, path)
+            after = c.get(f"/v3/tables/{table['id']}/count").json()["tableTotalRecordsCount"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    assert edge_answers == [413, 413, 200, 404, 400, 404]
+    assert after == total + 1
+
+    stored = {r["id"]: r["cells"][source["fieldId"]]["value"]["n"] for r in got}
+    assert all(status == 200 for _, status, _ in answers)
+    ids_by_n: dict[int, set[str | None]] = {}
+    for n, _, rid in answers:
+        ids_by_n.setdefault(n, set()).add(rid)
+    assert all(len(ids) == 1 for ids in ids_by_n.values())
+    acked = {next(iter(ids)): n for n, ids in ids_by_n.items()}
+    assert acked == stored
+    assert total == len(stored) == SENDERS * PER_SENDER
+
+
+async def test_token_change_in_another_process_applies_at_once(limited_app: AppFactory) -> None:
+    """Two servers on one database: a token rotated or added on one is enforced by the
+    other at once, although the other has the webhook URL cached."""
+    async with (
+        limited_app(webhook_cache_seconds=60) as (c, _),
+        limited_app(webhook_cache_seconds=60) as (_, other),
+    ):
+        await login(c, DEMO_EMAIL, DEMO_PASSWORD)  # the second start reset the database
+        table = await new_table(c)
+        source = await add_source(c, table["id"], generateAuthToken=True)
+        path, old = path_of(source), source["authToken"]
+        auth = {"x-clay-webhook-auth": old}
+        assert (await other.post(path, json={"n": 1}, headers=auth)).status_code == 200
+        new = (await c.post(f"/v3/sources/{source['id']}/auth-token")).json()["authToken"]
+        r = await other.post(path, json={"n": 2}, headers=auth)
+        assert r.status_code == 401 and r.json()["type"] == "Unauthorized"
+        r = await other.post(path, json={"n": 3}, headers={"x-clay-webhook-auth": new})
+        assert r.status_code == 200
+
+        plain = await add_source(c, table["id"], "Plain")
+        assert (await other.post(path_of(plain), json={"n": 4})).status_code == 200
+        await c.post(f"/v3/sources/{plain['id']}/auth-token")
+        r = await other.post(path_of(plain), json={"n": 5})
+        assert r.status_code == 401
+        assert await count(c, table["id"]) == 3
+
+
+async def test_payload_limit_boundary(limited_app: AppFactory) -> None:
+    limit = 1000
+    async with limited_app(webhook_max_payload_bytes=limit) as (c, a):
+        table = await new_table(c)
+        source = await add_source(c, table["id"])
+        path = path_of(source)
+
+        def body(size: int) -> bytes:
+            return b'{"x": "' + b"y" * (size - 9) + b'"}'
+
+        async def chunked(data: bytes) -> AsyncIterator[bytes]:  # no Content-Length
+            for start in range(0, len(data), 100):
+                yield data[start : start + 100]
+
+        assert len(body(limit)) == limit
+        assert (await a.post(path, content=body(limit))).status_code == 200
+        r = await a.post(path, content=body(limit + 1))
+        assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+        assert str(limit) in r.json()["message"]
+        assert (await a.post(path, content=chunked(body(limit)))).status_code == 200
+        r = await a.post(path, content=chunked(body(limit + 1)))
+        assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge"
+        # A Content-Length that understates the body does not get past the limit either.
+        r = await a.post(path, content=chunked(body(5 * limit)), headers={"content-length": "10"})
+        assert r.status_code in (400, 413)
+        assert await count(c, table["id"]) == 2
 
 
 async def test_retry_after_is_a_whole_number_of_seconds(limited_app: AppFactory) -> None:
@@ -1020,58 +1117,6 @@ async def test_idempotency_keys_across_sources_and_limits(limited_app: AppFactor
         assert await count(c, table["id"]) == 4
 
 
-async def _settled(client: httpx.AsyncClient, table_id: str) -> dict[str, dict[str, int]]:
-    """Run-status counts (field → status → count) once no cell is pending."""
-    deadline = time.monotonic() + 30
-    while True:
-        r = await client.get(f"/v3/workspaces/1/tables/{table_id}/fields/runstatus")
-        counts = {
-            fid: {c["status"]: c["count"] for c in rows}
-            for fid, rows in r.json()["statusCountsByField"].items()
-        }
-        pending = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
-        if not any(s in pending for c in counts.values() for s in c):
-            return counts
-        assert time.monotonic() < deadline, counts
-        await asyncio.sleep(0.05)
-
-
-async def test_webhook_rows_auto_run_only_when_auto_run_is_on(
-    client: httpx.AsyncClient, anon: httpx.AsyncClient, hook: dict[str, Any]
-) -> None:
-    table_id, source_field = hook["tableId"], hook["fieldId"]
-    r = await client.post(
-        f"/v3/tables/{table_id}/fields",
-        json={
-            "name": "Email",
-            "type": "formula",
-            "typeSettings": {"formulaText": "{{" + source_field + "}}?.email"},
-        },
-    )
-    assert r.status_code == 200, r.text
-    email = r.json()["field"]["id"]
-
-    async def cell(record_id: str) -> Any:
-        got = (await client.get(f"/v3/tables/{table_id}/records/{record_id}")).json()
-        return got["cells"].get(email, {}).get("value")
-
-    on = (await anon.post(path_of(hook), json={"email": "ada@example.com"})).json()["recordId"]
-    assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
-    assert await cell(on) == "ada@example.com"
-
-    r = await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": False}})
-    assert r.status_code == 200
-    off = (await anon.post(path_of(hook), json={"email": "bob@example.com"})).json()["recordId"]
-    await asyncio.sleep(0.3)
-    assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
-    assert await cell(off) is None
-
-    await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": True}})
-    again = (await anon.post(path_of(hook), json={"email": "cy@example.com"})).json()["recordId"]
-    assert await _settled(client, table_id) == {email: {"SUCCESS": 2}}
-    assert await cell(again) == "cy@example.com" and await cell(off) is None
-
-
 async def test_two_processes_share_keys_and_caps(limited_app: AppFactory) -> None:
     """Two servers on one database: a key in flight on both makes one row, and the
     submission cap holds for their sum."""
@@ -1096,46 +1141,3 @@ async def test_two_processes_share_keys_and_caps(limited_app: AppFactory) -> Non
         codes = [r.status_code for r in answers]
         assert codes.count(200) == 5 and codes.count(429) == 15
         assert await count(c, table["id"]) == 6
-
-
-async def test_token_options_in_either_typesettings(
-    client: httpx.AsyncClient, anon: httpx.AsyncClient
-) -> None:
-    """``generateAuthToken`` is honoured in ``addSource.typeSettings`` as well as in
-    ``addSource.source.typeSettings``; an unknown token option is a 400 and creates nothing."""
-    table = await new_table(client)
-    body = add_source_body()
-    body["sourceSettings"]["addSource"]["typeSettings"] = {"generateAuthToken": True}
-    r = await client.patch(f"/v3/tables/{table['id']}", json=body)
-    assert r.status_code == 200, r.text
-    source = r.json()["source"]
-    assert source["hasAuthToken"] is True and source["authToken"]
-    assert "generateAuthToken" not in source["typeSettings"]
-    assert (await anon.post(path_of(source), json={"a": 1})).status_code == 401
-    r = await anon.post(
-        path_of(source), json={"a": 1}, headers={"x-clay-webhook-auth": source["authToken"]}
-    )
-    assert r.status_code == 200
-
-    fields = len((await client.get(f"/v3/tables/{table['id']}")).json()["table"]["fields"])
-    for where, options in (
-        ("addSource", {"generateAuthTokens": True}),
-        ("source", {"requireAuth": True}),
-        ("source", {"generateAuthToken": "yes"}),
-        ("addSource", {"authToken": ""}),
-        ("both", {"generateAuthToken": True}),
-    ):
-        bad = add_source_body()
-        add = bad["sourceSettings"]["addSource"]
-        if where in ("addSource", "both"):
-            add["typeSettings"] = dict(options)
-        if where in ("source", "both"):
-            add["source"]["typeSettings"].update(options)
-        if where == "both":
-            add["source"]["typeSettings"]["generateAuthToken"] = False
-        r = await client.patch(f"/v3/tables/{table['id']}", json=bad)
-        assert r.status_code == 400, (where, options, r.text)
-        assert r.json()["type"] == "BadRequest"
-    r = await client.get(f"/v3/tables/{table['id']}/sources")
-    assert len(r.json()) == 1
-    assert len((await client.get(f"/v3/tables/{table['id']}")).json()["table"]["fields"]) == fields
