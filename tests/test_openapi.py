@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 import httpx
+import orjson
+import pytest
 from fastapi import FastAPI
 
 from . import wirecheck
@@ -171,3 +173,36 @@ async def test_every_json_answer_declares_a_wire_model(anon: httpx.AsyncClient) 
             if not any(schemas):
                 missing.add((method.upper(), path))
     assert missing == set(wirecheck.NOT_JSON | wirecheck.UNDECLARED)
+
+
+async def test_wirecheck_rejects_answers_off_their_model(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The checker itself (its schemas are compacted: components in place, nullable types
+    folded): a table answer with a wrong type deep inside, a null or a number where the model
+    says otherwise, a missing key; an error off Clay's envelope."""
+    t = (await client.post("/v3/tables", json={"name": "W", "workspaceId": 1})).json()["table"]
+    path = f"/v3/tables/{t['id']}"
+    body = (await client.get(path)).json()
+    scope = {"method": "GET", "path": path}
+
+    def check(answer: Any, status: int = 200) -> None:
+        wirecheck.check(app, scope, status, orjson.dumps(answer))
+
+    check(body)
+    assert body["table"]["description"] is None or isinstance(body["table"]["description"], str)
+    check({**body, "table": {**body["table"], "description": None}})
+    check({**body, "table": {**body["table"], "description": "text"}})
+    bad_field = {**body["table"]["fields"][0], "id": 5}
+    wrong = [
+        {**body, "table": {**body["table"], "fields": [bad_field]}},
+        {**body, "table": {**body["table"], "description": 5}},
+        {**body, "table": {**body["table"], "name": None}},
+        {**body, "table": {k: v for k, v in body["table"].items() if k != "workspaceId"}},
+    ]
+    for answer in wrong:
+        with pytest.raises(wirecheck.WireMismatch):
+            check(answer)
+    check({"type": "NotFound", "message": "gone"}, 404)
+    with pytest.raises(wirecheck.WireMismatch):
+        check({"type": 1, "message": "gone"}, 404)

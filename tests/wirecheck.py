@@ -95,21 +95,57 @@ def _route_path(app: FastAPI, method: str, path: str) -> str:
     return ""
 
 
+_REF = "#/components/schemas/"
+# Keywords after which a schema no longer means the same with "null" added to its "type".
+_NOT_PLAIN = frozenset({"$ref", "anyOf", "allOf", "oneOf", "not", "const", "enum", "if"})
+
+
+def _compact(schema: Any, schemas: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """``schema`` with the components it names written in place (but for a schema that names
+    itself) and pydantic's ``anyOf: [{type: T, …}, {type: null}]`` as ``type: [T, null]``: the
+    same answers, validated twice as fast (jsonschema resolves every ``$ref`` and tries every
+    ``anyOf`` branch at each value)."""
+    if isinstance(schema, list):
+        return [_compact(item, schemas, seen) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith(_REF) and ref[len(_REF) :] not in seen:
+        name = ref[len(_REF) :]
+        target = _compact(schemas[name], schemas, (*seen, name))
+        rest = {k: _compact(v, schemas, seen) for k, v in schema.items() if k != "$ref"}
+        return {"allOf": [target], **rest} if rest else target
+    out = {k: _compact(v, schemas, seen) for k, v in schema.items()}
+    parts = out.get("anyOf")
+    if isinstance(parts, list) and len(parts) == 2 and {"type": "null"} in parts:
+        other = parts[0] if parts[1] == {"type": "null"} else parts[1]
+        rest = {k: v for k, v in out.items() if k != "anyOf"}
+        plain = isinstance(other, dict) and isinstance(other.get("type"), str)
+        if plain and not other.keys() & _NOT_PLAIN and not rest.keys() & other.keys():
+            return {**rest, **other, "type": [other["type"], "null"]}
+    return out
+
+
 def _validator(doc: dict[str, Any], path: str, method: str, status: str) -> Any:
-    """The JSON Schema validator of one declared answer; None when nothing is declared."""
+    """The JSON Schema validator of one declared answer and the model it names (``$ref``,
+    or ""); None when nothing is declared."""
     key = (id(doc), path, method, status)
     if key in _VALIDATORS:
         return _VALIDATORS[key]
     if status.startswith(("4", "5")):
-        schema: Any = {"$ref": "#/components/schemas/ClayError"}
+        schema: Any = {"$ref": _REF + "ClayError"}
     else:
         responses = doc["paths"].get(path, {}).get(method, {}).get("responses", {})
         declared = responses.get(status) or {}
         schema = declared.get("content", {}).get("application/json", {}).get("schema")
     validator = None
     if schema is not None:
-        root = {**schema, "components": doc.get("components", {})}
-        validator = jsonschema.Draft202012Validator(root)
+        components = doc.get("components", {})
+        root = _compact(schema, components.get("schemas", {}))
+        if not isinstance(root, dict):
+            root = {"allOf": [root]}
+        checker = jsonschema.Draft202012Validator({**root, "components": components})
+        validator = checker, str(schema.get("$ref", "")).rsplit("/", 1)[-1]
     _VALIDATORS[key] = validator
     return validator
 
@@ -125,16 +161,17 @@ def check(
     if path and path not in doc["paths"] and status < 400:
         return  # not an API route (/openapi.json, the docs pages): the document leaves it out
     data = orjson.loads(body)
-    validator = _validator(doc, path, method, str(status))
-    if validator is None:
+    declared = _validator(doc, path, method, str(status))
+    if declared is None:
         if (method.upper(), path) in UNDECLARED:
             return
         raise WireMismatch(f"{method.upper()} {path} answered {status} JSON but declares no model")
-    if rendered and status < 300 and "$ref" in validator.schema:
+    validator, model = declared
+    if rendered and status < 300 and model:
         if not isinstance(rendered[-1], WireModel):
             raise WireMismatch(
                 f"{method.upper()} {path} answered a {type(rendered[-1]).__name__}, not the wire "
-                f"model it declares ({validator.schema['$ref'].rsplit('/', 1)[-1]}.build)"
+                f"model it declares ({model}.build)"
             )
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:

@@ -13,6 +13,7 @@ from sqlalchemy import delete, text
 from . import security
 from .engine import Runner
 from .enrichment.actions import _http as http_clients
+from .enrichment.pool import FormulaPool
 from .indexer import SearchIndexer
 from .jobs import JobRunner
 from .services import accounts
@@ -52,16 +53,20 @@ async def start(app: FastAPI) -> None:
     await _start_workers(app)
 
 
-async def _start_workers(app: FastAPI) -> None:
-    """New run workers (when enabled) and job runner: nothing in memory is left from before."""
+async def _start_workers(app: FastAPI, formulas: FormulaPool | None = None) -> None:
+    """New run workers (when enabled) and job runner: nothing in memory is left from before
+    (``formulas``, idle formula worker processes, hold nothing)."""
     state = state_of(app)
     db, settings = state.db, state.settings
     if settings.run_workers:
         # No recovery step: the jobs of a process that died come back as their leases lapse.
-        runner = Runner(db, settings)
+        runner = Runner(db, settings, formulas)
+        formulas = None
         runner.start()
         state.runner = runner
     db.listeners.jobs_queued = lambda: _wake_runner(state)
+    if formulas is not None:
+        formulas.close()
     jobs = JobRunner(db, settings)
     jobs.start()
     state.jobs = jobs
@@ -114,8 +119,12 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     workers and job runner start anew (no rate-limit buckets or plans of before)."""
     state = state_of(app)
     db, settings = state.db, state.settings
+    formulas = None
     if state.runner is not None:
-        await state.runner.stop(grace=0)
+        # Its jobs are deleted below; its idle formula workers serve the next runner (a
+        # worker process takes ~0.1 s of CPU to start).
+        await state.runner.stop(grace=0, release=False, keep_pool=True)
+        formulas = state.runner.pool
     jobs = state.jobs
     if jobs is not None:
         await jobs.stop()
@@ -123,11 +132,14 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     async with db.transaction(write=True) as conn:
         names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
         if db.is_sqlite:
-            # The kept counts last: deleting rows runs the triggers that count them.
+            # The kept counts last: deleting rows runs the triggers that count them (and
+            # only they are written by those triggers: the others are emptied only when
+            # they hold rows, found by one statement rather than a DELETE each).
             kept = {CellStatusCount.__tablename__, CreditRollup.__tablename__}
+            holding = await _tables_with_rows(conn, [n for n in names if n not in kept])
             tables = reversed(Base.metadata.sorted_tables)
             for table in sorted(tables, key=lambda t: t.name in kept):
-                if table.name in names:
+                if table.name in holding or table.name in kept:
                     await conn.execute(delete(table))
             if await _has_sequence(conn):
                 await conn.exec_driver_sql("DELETE FROM sqlite_sequence")
@@ -138,8 +150,17 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     state.auth_cache.forget()
     state.webhooks.reset()
     if jobs is not None:
-        await _start_workers(app)
+        await _start_workers(app, formulas)
+    elif formulas is not None:
+        formulas.close()
     return seeded
+
+
+async def _tables_with_rows(conn: Any, names: list[str]) -> set[str]:
+    probes = " UNION ALL ".join(
+        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in names
+    )
+    return set((await conn.exec_driver_sql(probes)).scalars())
 
 
 async def _has_sequence(conn: Any) -> bool:

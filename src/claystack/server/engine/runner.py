@@ -49,15 +49,20 @@ class Runner:
     price), ``executor`` (limits, timeouts, retries), ``writer`` (store, charge, cascade) and
     ``sweeper`` (formula columns); formulas run in ``pool``'s worker processes."""
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, pool: FormulaPool | None = None) -> None:
         self.db = db
         self.settings = settings
         self.concurrency = settings.run_concurrency
-        self.pool = FormulaPool(
+        shape = (
             settings.formula_workers,
             settings.formula_time_limit_seconds,
             settings.max_cell_bytes,
         )
+        if pool is not None and not pool.fits(*shape):
+            pool.close()
+            pool = None
+        # ``pool``: the formula workers of a runner stopped with ``keep_pool`` (a reset).
+        self.pool = pool if pool is not None else FormulaPool(*shape)
         self.queue = ActionQueue(db, settings)
         self.planner = Planner(settings, self.pool)
         self.executor = Executor(db, settings)
@@ -96,10 +101,14 @@ class Runner:
         for i in range(self.concurrency):
             self._tasks.append(asyncio.create_task(self._execute(), name=f"claystack-exec-{i}"))
 
-    async def stop(self, grace: float | None = None) -> None:
+    async def stop(
+        self, grace: float | None = None, *, release: bool = True, keep_pool: bool = False
+    ) -> None:
         """Stops claiming; lets the actions executing finish and their results be stored
         for up to ``grace`` seconds (default ``shutdown_grace_seconds``); then releases every
-        job still held, so other processes can claim it at once, and stops."""
+        job still held (unless ``release`` is false: a reset deletes them), so other
+        processes can claim it at once, and stops. ``keep_pool`` keeps the idle formula
+        workers for the next runner (``Runner(…, pool=runner.pool)``)."""
         tasks, self._tasks = self._tasks, []
         if tasks:
             self._stopping = True
@@ -118,7 +127,7 @@ class Runner:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if tasks:
+        if tasks and release:
             try:
                 released = await self.queue.release()
             except Exception:  # the leases lapse anyway
@@ -127,7 +136,10 @@ class Runner:
                 if released:
                     log.warning("released %d run jobs for other processes", released)
         await self.sweeper.stop()
-        self.pool.close()
+        if keep_pool:
+            self.pool.kill_busy()
+        else:
+            self.pool.close()
 
     async def _drain(self) -> None:
         """Returns once no action is executing and every result is stored."""

@@ -244,6 +244,25 @@ class FormulaPool:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, self._run, text, payloads)
 
+    def fits(self, size: int, time_limit: float, max_result_bytes: int) -> bool:
+        """Whether this pool was made with these parameters."""
+        return (self.size, self.time_limit, self.max_result_bytes) == (
+            size,
+            time_limit,
+            max_result_bytes,
+        )
+
+    def kill_busy(self) -> None:
+        """Kills the workers evaluating now (their calls get a timeout, as on ``close``) and
+        keeps the idle ones, which hold nothing of the calls before: a reset's new engine
+        uses them rather than start processes again."""
+        with self._lock:
+            busy = [slot for slot in self._slots if slot not in self._idle]
+            self._slots = list(self._idle)
+        for slot in busy:
+            slot.closed = True
+            slot.kill()
+
     def close(self) -> None:
         """Kills the workers (a call still running gets its answer or a timeout)."""
         with self._lock:
