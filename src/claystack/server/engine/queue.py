@@ -135,8 +135,10 @@ class ActionQueue:
         jobs share ``limit`` evenly, each taking no more than ``room(workspace)``, so one
         workspace's backlog never fills a claim that another's jobs are waiting for."""
         shares = await self.shares(limit, room)
-        if not shares:
-            return None
+        return await self.lease(shares) if shares else None
+
+    async def lease(self, shares: Sequence[tuple[int, int]]) -> Claim | None:
+        """``claim`` of the jobs of ``shares``."""
         async with self.db.transaction(write=True) as conn:
             claim = await self.take(conn, shares)
             if claim is not None:

@@ -178,9 +178,12 @@ class Runner:
         return most - self._inflight.get(workspace_id, 0)
 
     async def _claim_round(self) -> bool:
-        if self.db.is_sqlite and self._inline_only and not self._planning:
-            return await self._claim_inline()
-        claim = await self.queue.claim(self.settings.run_claim_batch, self._room)
+        shares = await self.queue.shares(self.settings.run_claim_batch, self._room)
+        if not shares:
+            return False
+        if self.db.is_sqlite and all(ws in self._inline_only for ws, _ in shares):
+            return await self._claim_inline(shares)
+        claim = await self.queue.lease(shares)
         if claim is None:
             return False
         for part in claim.by_workspace():
@@ -192,15 +195,13 @@ class Runner:
                 self._planning[ws] = task
         return True
 
-    async def _claim_inline(self) -> bool:
-        """On SQLite, while claims run inline (lookups): a claim planned, run and stored
+    async def _claim_inline(self, shares: list[tuple[int, int]]) -> bool:
+        """On SQLite, while the claims of every workspace with ready jobs run inline only
+        (lookups): a claim planned, run and stored
         in the one write transaction that leases its jobs. Nothing of it is seen before it
         is done, so its cells need no RUNNING mark, nor its jobs a lease that outlives the
         transaction; the jobs it does not finish (the executor's, a workspace's first
         that are not inline) are marked RUNNING and go on as any claim's."""
-        shares = await self.queue.shares(self.settings.run_claim_batch, self._room)
-        if not shares:
-            return False
         outcomes: list[Outcome] = []
         later: list[Task] = []
         reserved: list[Task] = []
