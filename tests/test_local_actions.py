@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from claystack.server.config import Settings
+from claystack.server.storage import counters
 from claystack.server.storage.models import CreditEntry
 
 from .conftest import UserFactory, new_table
@@ -22,7 +23,9 @@ CLAY_SUBROUTINES = "b1ab3d5d-b0db-4b30-9251-3f32d8b103c1"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"run_poll_seconds": 0.05})
+    # Claims of two jobs: a run of a few cells takes several, so a workspace's claims after
+    # its first are the ones SQLite stores whole (``Runner._claim_inline``).
+    return settings.model_copy(update={"run_poll_seconds": 0.05, "run_claim_batch": 2})
 
 
 def lookup(key: str, table_id: str, column: str, value: str, op: str = "equal") -> Any:
@@ -301,3 +304,60 @@ async def test_a_column_of_lookups_runs_as_one_batch_each_cell_an_action_once(
         "Globex",
         None,
     ]
+
+
+async def test_claims_of_lookups_store_whole_and_hand_other_actions_on(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    """On SQLite, a workspace whose claims run inline has each next claim planned, run and
+    stored in the transaction that leases it, with no RUNNING mark to see; actions of such
+    a claim that do not run inline are marked RUNNING and go to the executor. Cells, status
+    counts and the ledger come out as a claim at a time makes them."""
+    target, _ = await companies(client)
+    log = await new_table(client, name="Log", fields=("Who",))
+    t = await new_table(client, name="People", fields=("Domain",))
+    tid, pf = t["id"], t["byName"]
+    ids = await add_rows(
+        client,
+        tid,
+        [{"cells": {pf["Domain"]: d}} for d in ["acme.com", "globex.com", "no.com"] * 3],
+    )
+    fid = await add_field(
+        client, tid, "Company", lookup("lookup-row-in-other-table", target, "Domain", "{{Domain}}")
+    )
+    for attempt in (1, 2):
+        body = {"fieldIds": [fid], "runRecords": {"recordIds": ids}, "forceRun": True}
+        assert (await run(client, tid, body)).status_code == 200
+        assert await wait_done(client, tid) == {fid: {"SUCCESS": 6, "SUCCESS_NO_DATA": 3}}
+        async with app.state.db.transaction(write=False) as conn:
+            entries = list(
+                await conn.execute(select(CreditEntry).where(CreditEntry.table_id == tid))
+            )
+        assert len(entries) == 9 * attempt
+        assert {(e.amount, e.actions) for e in entries} == {(0, 1)}
+    write = {
+        "type": "action",
+        "typeSettings": {
+            "actionKey": "write-to-table",
+            "actionPackageId": CLAY_SUBROUTINES,
+            "inputsBinding": [
+                {"name": "tableId", "formulaText": '"' + log["id"] + '"'},
+                {"name": "fields", "formulaMap": {"Who": "{{Domain}}"}},
+            ],
+        },
+    }
+    logged = await add_field(client, tid, "Logged", write)
+    body = {"fieldIds": [fid, logged], "runRecords": {"recordIds": ids}, "forceRun": True}
+    assert (await run(client, tid, body)).status_code == 200
+    assert await wait_done(client, tid) == {
+        fid: {"SUCCESS": 6, "SUCCESS_NO_DATA": 3},
+        logged: {"SUCCESS": 9},
+    }
+    r = await client.get(f"/v3/tables/{log['id']}/count")
+    assert r.json()["tableTotalRecordsCount"] == 9
+    got = await values(client, tid, ids[:3], fid)
+    assert got[0]["value"]["Company"] == "Acme" and got[1]["value"]["Company"] == "Globex"
+    assert got[2]["metadata"]["status"] == "SUCCESS_NO_DATA"
+    async with app.state.db.transaction(write=False) as conn:
+        assert await counters.check_cell_counts(conn, tid) == []
+        assert await counters.check_credit_rollup(conn) == []

@@ -134,38 +134,53 @@ class ActionQueue:
         what planning them needs. None when no job is ready. The workspaces with ready
         jobs share ``limit`` evenly, each taking no more than ``room(workspace)``, so one
         workspace's backlog never fills a claim that another's jobs are waiting for."""
-        kind = "action"
-        now = now_ms()
+        shares = await self.shares(limit, room)
+        return await self.lease(shares) if shares else None
+
+    async def lease(self, shares: Sequence[tuple[int, int]]) -> Claim | None:
+        """``claim`` of the jobs of ``shares``."""
+        async with self.db.transaction(write=True) as conn:
+            claim = await self.take(conn, shares)
+            if claim is not None:
+                await self.mark_running(conn, claim.jobs, claim.records)
+        return claim
+
+    async def shares(self, limit: int, room: Callable[[int], int]) -> list[tuple[int, int]]:
+        """How many jobs to claim of each workspace with ready jobs (``claim``)."""
         async with self.db.transaction(write=False) as conn:
-            waiting = list(await conn.scalars(_WAITING, {"k": kind, "now": now}))
+            waiting = list(await conn.scalars(_WAITING, {"k": "action", "now": now_ms()}))
         wants = {ws: room(ws) for ws in sorted(waiting)}
         wants = {ws: n for ws, n in wants.items() if n > 0}
         if not wants:
-            return None
+            return []
         share = max(1, limit // len(wants))
-        shares = [(ws, min(n, share)) for ws, n in wants.items()]
-        async with self.db.transaction(write=True) as conn:
-            lease_jobs = self._lease_sqlite if conn.dialect.name == "sqlite" else self._lease
-            jobs = await lease_jobs(conn, kind, now, shares)
-            if not jobs:
-                return None
-            fields, records = await self.load(conn, jobs)
-            balances: dict[int, int] = {}
-            creds: dict[tuple[int, str, str], Credentials] = {}
-            for ws in {j.workspace_id for j in jobs}:
-                balances[ws] = await credits.balance(conn, ws)
-            for j in jobs:
-                f = fields.get((j.table_id, j.field_id))
-                if f is None:
-                    continue
-                ts = f.type_settings
-                for step in ts.get("steps") or [ts]:
-                    aa, pkg = step.get("authAccountId"), step.get("actionPackageId", "")
-                    if aa and (j.workspace_id, aa, pkg) not in creds:
-                        creds[(j.workspace_id, aa, pkg)] = await resolve_credentials(
-                            conn, j.workspace_id, aa, pkg
-                        )
-            await self._mark_running(conn, jobs, records)
+        return [(ws, min(n, share)) for ws, n in wants.items()]
+
+    async def take(self, conn: AsyncConnection, shares: Sequence[tuple[int, int]]) -> Claim | None:
+        """Leases the jobs of ``shares`` in ``conn``'s write transaction, with what planning
+        them needs; their cells are not marked (``mark_running``)."""
+        kind = "action"
+        now = now_ms()
+        lease_jobs = self._lease_sqlite if conn.dialect.name == "sqlite" else self._lease
+        jobs = await lease_jobs(conn, kind, now, shares)
+        if not jobs:
+            return None
+        fields, records = await self.load(conn, jobs)
+        balances: dict[int, int] = {}
+        creds: dict[tuple[int, str, str], Credentials] = {}
+        for ws in {j.workspace_id for j in jobs}:
+            balances[ws] = await credits.balance(conn, ws)
+        for j in jobs:
+            f = fields.get((j.table_id, j.field_id))
+            if f is None:
+                continue
+            ts = f.type_settings
+            for step in ts.get("steps") or [ts]:
+                aa, pkg = step.get("authAccountId"), step.get("actionPackageId", "")
+                if aa and (j.workspace_id, aa, pkg) not in creds:
+                    creds[(j.workspace_id, aa, pkg)] = await resolve_credentials(
+                        conn, j.workspace_id, aa, pkg
+                    )
         return Claim(jobs, fields, records, creds, balances)
 
     async def _lease(
@@ -242,9 +257,10 @@ class ActionQueue:
                     records[(table_id, r.id)] = r
         return fields, records
 
-    async def _mark_running(
+    async def mark_running(
         self, conn: AsyncConnection, jobs: Sequence[Job], records: Mapping[Any, Any]
     ) -> None:
+        """Marks the cells of ``jobs`` RUNNING (those whose rows ``records`` holds)."""
         groups: dict[tuple[str, str], list[str]] = {}
         for j in jobs:
             if (j.table_id, j.record_id) in records:

@@ -190,7 +190,12 @@ class Runner:
         return most - self._inflight.get(workspace_id, 0)
 
     async def _claim_round(self) -> bool:
-        claim = await self.queue.claim(self.settings.run_claim_batch, self._room)
+        shares = await self.queue.shares(self.settings.run_claim_batch, self._room)
+        if not shares:
+            return False
+        if self.db.is_sqlite and all(ws in self._inline_only for ws, _ in shares):
+            return await self._claim_inline(shares)
+        claim = await self.queue.lease(shares)
         if claim is None:
             return False
         for part in claim.by_workspace():
@@ -202,42 +207,97 @@ class Runner:
                 self._planning[ws] = task
         return True
 
+    async def _claim_inline(self, shares: list[tuple[int, int]]) -> bool:
+        """On SQLite, while the claims of every workspace with ready jobs run inline only
+        (lookups): a claim planned, run and stored
+        in the one write transaction that leases its jobs. Nothing of it is seen before it
+        is done, so its cells need no RUNNING mark, nor its jobs a lease that outlives the
+        transaction; the jobs it does not finish (the executor's, a workspace's first
+        that are not inline) are marked RUNNING and go on as any claim's."""
+        outcomes: list[Outcome] = []
+        later: list[Task] = []
+        reserved: list[Task] = []
+        try:
+            async with self.db.unit_of_work() as uow:
+                claim = await self.queue.take(uow.conn, shares)
+                if claim is None:
+                    return False
+                for part in claim.by_workspace():
+                    ws = part.jobs[0].workspace_id
+                    done, inline, others = await self._sort(ws, part)
+                    outcomes += done
+                    later += others
+                    reserved += others
+                    for tasks in inline.values():
+                        reserved += tasks
+                        outcomes += await self.executor.run_inline(tasks)
+                # As a claim marks them: the cells of the jobs left running, and of those
+                # dropped without a result.
+                marked = [t.job for t in later] + [o.job for o in outcomes if o.status is None]
+                await self.queue.mark_running(uow.conn, marked, claim.records)
+                await self.writer.store(uow, outcomes, held=True)
+        except BaseException:
+            for t in reserved:  # nothing was stored: give back what planning held
+                if t.reserved:
+                    self.planner.release(Outcome(t.job, None, reserved=t.reserved))
+            raise
+        for j in claim.jobs:
+            self._inflight[j.workspace_id] = self._inflight.get(j.workspace_id, 0) + 1
+        self._written(outcomes)
+        for t in later:
+            self._exec.put(t)
+        return True
+
+    async def _sort(
+        self, workspace_id: int, claim: Claim
+    ) -> tuple[list[Outcome], dict[int, list[Task]], list[Task]]:
+        """Plans a claim of one workspace: the outcomes known before any call, the tasks
+        that run inline (by action) and the executor's tasks; the credits they may spend
+        reserved."""
+        try:
+            planned = await self.planner.plan(claim)
+        except Exception as exc:  # put the jobs back rather than lose them
+            log.exception("planning %d run jobs failed", len(claim.jobs))
+            at = now_ms() + 1000
+            planned = [
+                Outcome(j, CellStatus.RETRY, error=f"{exc}", retry_at=at) for j in claim.jobs
+            ]
+        outcomes: list[Outcome] = []
+        inline: dict[int, list[Task]] = {}  # action → its tasks run in one call
+        others: list[Task] = []
+        for item in planned:
+            if isinstance(item, Task):
+                refused = self.planner.reserve(item, claim.balances)
+                if refused is None:
+                    if self.executor.inline(item):
+                        inline.setdefault(id(item.steps[0].action), []).append(item)
+                    else:
+                        others.append(item)
+                    continue
+                item = refused
+            outcomes.append(item)
+        if inline and len(inline) == 1 and all(isinstance(p, Task) for p in planned):
+            only = next(iter(inline.values()))
+            whole = len(only) == len(planned)
+        else:
+            whole = False
+        if whole:
+            self._inline_only.add(workspace_id)
+        else:
+            self._inline_only.discard(workspace_id)
+        return outcomes, inline, others
+
     async def _plan(self, workspace_id: int) -> None:
         """Plans a workspace's claims one after another (a slow input formula of one
         workspace delays only its own)."""
         try:
             while self._plans.get(workspace_id):
                 claim = self._plans[workspace_id].pop(0)
-                try:
-                    planned = await self.planner.plan(claim)
-                except Exception as exc:  # put the jobs back rather than lose them
-                    log.exception("planning %d run jobs failed", len(claim.jobs))
-                    at = now_ms() + 1000
-                    planned = [
-                        Outcome(j, CellStatus.RETRY, error=f"{exc}", retry_at=at)
-                        for j in claim.jobs
-                    ]
-                inline: dict[int, list[Task]] = {}  # action → its tasks run in one call
-                for item in planned:
-                    if isinstance(item, Task):
-                        refused = self.planner.reserve(item, claim.balances)
-                        if refused is None:
-                            if self.executor.inline(item):
-                                inline.setdefault(id(item.steps[0].action), []).append(item)
-                            else:
-                                self._exec.put(item)
-                            continue
-                        item = refused
-                    self.writer.put(item)
-                if inline and len(inline) == 1 and all(isinstance(p, Task) for p in planned):
-                    only = next(iter(inline.values()))
-                    whole = len(only) == len(planned)
-                else:
-                    whole = False
-                if whole:
-                    self._inline_only.add(workspace_id)
-                else:
-                    self._inline_only.discard(workspace_id)
+                outcomes, inline, others = await self._sort(workspace_id, claim)
+                for outcome in outcomes:
+                    self.writer.put(outcome)
+                for task in others:
+                    self._exec.put(task)
                 for tasks in inline.values():
                     self.writer.put_all(await self.executor.run_inline(tasks))
         finally:

@@ -142,72 +142,78 @@ class Writer:
             await self._write(batch)
 
     async def _write(self, batch: Sequence[Outcome]) -> None:
-        now = now_ms()
         async with self.db.unit_of_work() as uow:
-            conn = uow.conn
-            # The tables' rows before their records' (storage/uow.py).
-            await uow.write_tables({o.job.table_id for o in batch if o.status})
+            await self.store(uow, batch)
+
+    async def store(self, uow: UnitOfWork, batch: Sequence[Outcome], *, held: bool = False) -> None:
+        """``write`` in ``uow``'s transaction; ``held``: the jobs were leased in it, so
+        they are this process's without a check."""
+        now = now_ms()
+        conn = uow.conn
+        # The tables' rows before their records' (storage/uow.py).
+        await uow.write_tables({o.job.table_id for o in batch if o.status})
+        if not held:
             batch = await self._ours(conn, batch)
-            dialect = conn.dialect.name
-            finals: list[dict[str, Any]] = []
-            retries: list[dict[str, Any]] = []
-            done: list[int] = []
-            charges: list[dict[str, Any]] = []
-            sqlite = dialect == "sqlite"
-            rows: list[tuple[Any, ...]] = []  # SQLite's finals, positional
-            for o in batch:
-                j = o.job
-                if o.status is None:
-                    done.append(j.id)
-                    continue
-                if sqlite and o.status != CellStatus.RETRY:
-                    path = f'$."{j.field_id}"'
-                    rows.append((path, o.value_json(), o.meta_json(), now, j.table_id, j.record_id))
-                    done.append(j.id)
-                    charges += _charge_rows(j, o)
-                    continue
-                params: dict[str, Any] = {
-                    "path": f'$."{j.field_id}"',
-                    "f": j.field_id,
-                    "meta": o.meta_json(),
-                    "t": j.table_id,
-                    "r": j.record_id,
-                }
-                if dialect == "postgresql":
-                    del params["path"]
-                else:
-                    del params["f"]
-                if o.status == CellStatus.RETRY:
-                    retries.append(params)
-                    continue
-                params["value"] = o.value_json()
-                params["now"] = now
-                finals.append(params)
+        dialect = conn.dialect.name
+        finals: list[dict[str, Any]] = []
+        retries: list[dict[str, Any]] = []
+        done: list[int] = []
+        charges: list[dict[str, Any]] = []
+        sqlite = dialect == "sqlite"
+        rows: list[tuple[Any, ...]] = []  # SQLite's finals, positional
+        for o in batch:
+            j = o.job
+            if o.status is None:
+                done.append(j.id)
+                continue
+            if sqlite and o.status != CellStatus.RETRY:
+                path = f'$."{j.field_id}"'
+                rows.append((path, o.value_json(), o.meta_json(), now, j.table_id, j.record_id))
                 done.append(j.id)
                 charges += _charge_rows(j, o)
-            await credits.charge_many(conn, charges)
-            if finals:
-                await conn.execute(text(_WRITE_SQL[dialect]), finals)
-            await bulk.sqlite_many(conn, _SQLITE_WRITE, rows)
-            if retries:
-                await conn.execute(text(_META_SQL[dialect]), retries)
-                await conn.execute(
-                    update(RunJob)
-                    .where(RunJob.id == bindparam("b_id"))
-                    .values(lease_until=None, lease_owner=None, not_before=bindparam("b_at")),
-                    [
-                        {"b_id": o.job.id, "b_at": o.retry_at}
-                        for o in batch
-                        if o.status == CellStatus.RETRY
-                    ],
-                )
-            await self._cascade(uow, batch)
-            if sqlite:
-                if done:
-                    await conn.execute(_SQLITE_DELETE, {"ids": bulk.sqlite_ids(done)})
-                return
-            for start in range(0, len(done), 1000):
-                await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
+                continue
+            params: dict[str, Any] = {
+                "path": f'$."{j.field_id}"',
+                "f": j.field_id,
+                "meta": o.meta_json(),
+                "t": j.table_id,
+                "r": j.record_id,
+            }
+            if dialect == "postgresql":
+                del params["path"]
+            else:
+                del params["f"]
+            if o.status == CellStatus.RETRY:
+                retries.append(params)
+                continue
+            params["value"] = o.value_json()
+            params["now"] = now
+            finals.append(params)
+            done.append(j.id)
+            charges += _charge_rows(j, o)
+        await credits.charge_many(conn, charges)
+        if finals:
+            await conn.execute(text(_WRITE_SQL[dialect]), finals)
+        await bulk.sqlite_many(conn, _SQLITE_WRITE, rows)
+        if retries:
+            await conn.execute(text(_META_SQL[dialect]), retries)
+            await conn.execute(
+                update(RunJob)
+                .where(RunJob.id == bindparam("b_id"))
+                .values(lease_until=None, lease_owner=None, not_before=bindparam("b_at")),
+                [
+                    {"b_id": o.job.id, "b_at": o.retry_at}
+                    for o in batch
+                    if o.status == CellStatus.RETRY
+                ],
+            )
+        await self._cascade(uow, batch)
+        if sqlite:
+            if done:
+                await conn.execute(_SQLITE_DELETE, {"ids": bulk.sqlite_ids(done)})
+            return
+        for start in range(0, len(done), 1000):
+            await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
 
     async def _ours(self, conn: AsyncConnection, batch: Sequence[Outcome]) -> list[Outcome]:
         """The outcomes whose jobs this process still holds, their rows locked until the

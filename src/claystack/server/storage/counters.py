@@ -67,16 +67,21 @@ def _sqlite_trigger(event: str, sides: list[str], when: str, extra: str = "") ->
 
 
 def _pg_side(rows: str, sign: int) -> str:
-    return (
-        f"SELECT r.table_id AS t, e.key AS f, e.value ->> 'status' AS s, {sign} AS d "
-        f"FROM {rows} r CROSS JOIN LATERAL jsonb_each({_PG_OBJECT.format(m='r.meta')}) e"
-    )
+    return f"SELECT table_id, meta, {sign} AS d FROM {rows}"
 
 
+# Rows are grouped by their ``meta`` before any is unpacked: a table's rows share a few
+# metas (the statuses of its columns), so a batch of 10,000 rows unpacks a handful of
+# objects where it unpacked 20,000 (a third of a formula batch's ``UPDATE``), and a row
+# whose meta did not change cancels out unread.
 def _pg_cells(sides: list[str], extra: str = "") -> str:
     select = (
-        f"SELECT t, f, s, pg_backend_pid() % {SHARDS}, sum(d) FROM ({' UNION ALL '.join(sides)}) x "
-        f"WHERE s IS NOT NULL {extra} GROUP BY t, f, s HAVING sum(d) <> 0 ORDER BY t, f, s"
+        f"SELECT t, e.key, e.value ->> 'status', pg_backend_pid() % {SHARDS}, sum(x.n) "
+        f"FROM (SELECT table_id AS t, meta AS m, sum(d) AS n FROM ({' UNION ALL '.join(sides)}) u "
+        "GROUP BY 1, 2 HAVING sum(d) <> 0) x "
+        f"CROSS JOIN LATERAL jsonb_each({_PG_OBJECT.format(m='x.m')}) e "
+        f"WHERE e.value ->> 'status' IS NOT NULL {extra} "
+        "GROUP BY 1, 2, 3 HAVING sum(x.n) <> 0 ORDER BY 1, 2, 3"
     )
     return _CELLS_UPSERT.format(select=select) + ";"
 
