@@ -66,7 +66,9 @@ async def list_actions(request: Request, scope: DefaultReadScope) -> JSONOut:
 _SEARCH = "Actions whose name, key or description contain every word of ``userQuery``."
 
 
-@api.post("/v3/enrichment-search/{workspaceId}/query", responses=ok(SearchResults))
+@api.post(
+    "/v3/enrichment-search/{workspaceId}/query", responses=ok(SearchResults), description=_SEARCH
+)
 @read_only
 async def enrichment_search(
     request: Request, scope: WorkspaceReadScope, body: Annotated[SearchIn | None, Body()] = None
@@ -74,18 +76,16 @@ async def enrichment_search(
     return JSONOut(catalog.search(_body(body), get_settings(request)))
 
 
-enrichment_search.__doc__ = _SEARCH
-
-
-@api.post("/v3/workspaces/{workspaceId}/enrichment-search/query-v2", responses=ok(SearchResults))
+@api.post(
+    "/v3/workspaces/{workspaceId}/enrichment-search/query-v2",
+    responses=ok(SearchResults),
+    description=_SEARCH,
+)
 @read_only
 async def enrichment_search_v2(
     request: Request, scope: WorkspaceReadScope, body: Annotated[SearchIn | None, Body()] = None
 ) -> JSONOut:
     return JSONOut(catalog.search(_body(body), get_settings(request)))
-
-
-enrichment_search_v2.__doc__ = _SEARCH
 
 
 @api.post("/v3/workspaces/{workspaceId}/actions/dynamicFields", responses=ok(list[DynamicFieldOut]))
