@@ -1020,6 +1020,8 @@ async def test_integration_rate_limit(
         assert await wait_done(client, tid) == {fid: {"SUCCESS": 12}}
     finally:
         registry.integrations().pop("test-rated", None)
-    arrivals = sorted(t for key, ts in provider.times.items() if "rated" in key for t in ts)
+    # Each row's first call: on a loaded machine a call can outlast the module's 2 s action
+    # timeout and be made again, which the limit also paces but which is not this test's.
+    arrivals = sorted(min(ts) for key, ts in provider.times.items() if "rated" in key)
     assert len(arrivals) == 12, {k: len(v) for k, v in provider.times.items() if "rated" in k}
     assert arrivals[-1] - started >= 1.4 - 0.02, [round(t - started, 3) for t in arrivals]
