@@ -276,12 +276,8 @@ class Runner:
                     continue
                 item = refused
             outcomes.append(item)
-        if inline and len(inline) == 1 and all(isinstance(p, Task) for p in planned):
-            only = next(iter(inline.values()))
-            whole = len(only) == len(planned)
-        else:
-            whole = False
-        if whole:
+        # Inline only: every planned job a task of the one inline action.
+        if len(inline) == 1 and len(next(iter(inline.values()))) == len(planned):
             self._inline_only.add(workspace_id)
         else:
             self._inline_only.discard(workspace_id)

@@ -20,7 +20,7 @@ from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTo
 from ..ids import new_ids
 from ..storage import bulk, search_index
 from ..storage.models import Table
-from ..storage.repositories import Connection
+from ..storage.repositories import Connection, run_queue
 from ..storage.repositories import records as records_repo
 from ..storage.uow import UnitOfWork
 from . import runs as runs_svc
@@ -82,7 +82,7 @@ _QUEUED_META = {"status": CellStatus.QUEUED}
 
 
 def _meta(row: Any, fills: Fills) -> Any:
-    """The row's ``meta`` with the cells a formula fill has queued (``runs.fills``) QUEUED:
+    """The row's ``meta`` with the cells a formula fill has queued (``run_queue.fills``) QUEUED:
     the fill does not write them into the row."""
     meta = row.meta
     for fid, after, until in fills:
@@ -241,7 +241,7 @@ async def get_record(conn: Connection, table: TableRef, record_id: str) -> Recor
     row = await records_repo.one(conn, table.id, record_id)
     if row is None:
         raise NotFound("Record not found")
-    return RecordOut.build(**_rows_out(table.id, [row], await runs_svc.fills(conn, table.id))[0])
+    return RecordOut.build(**_rows_out(table.id, [row], await run_queue.fills(conn, table.id))[0])
 
 
 _MISSING = object()
@@ -263,7 +263,7 @@ async def update_records(
     writable = await _writable_fields(conn, table.id)
     ids = [rid for rid, _ in updates]
     existing = await records_repo.by_ids(conn, table.id, ids)
-    fills = await runs_svc.fills(conn, table.id)
+    fills = await run_queue.fills(conn, table.id)
     missing = [rid for rid in ids if rid not in existing]
     if missing:
         raise NotFound(f"Record not found: {missing[0]}")
@@ -359,12 +359,12 @@ async def list_records(
         if start is None:
             return []
         rows = await records_repo.page_from_seq(conn, table.id, start, limit)
-        return _rows_out(table.id, rows, await runs_svc.fills(conn, table.id))
+        return _rows_out(table.id, rows, await run_queue.fills(conn, table.id))
     view_limit, view_offset = cfg.get("limit"), cfg.get("offset") or 0
     if view_limit is not None:
         limit = max(0, min(limit, view_limit - offset))
     rows = await records_repo.view_page(conn, table.id, cfg, limit, view_offset + offset)
-    return _rows_out(table.id, rows, await runs_svc.fills(conn, table.id))
+    return _rows_out(table.id, rows, await run_queue.fills(conn, table.id))
 
 
 SEEK_FROM = 1_000
@@ -385,7 +385,7 @@ async def bulk_fetch(
     found = await records_repo.by_ids(conn, table.id, list(dict.fromkeys(record_ids)))
     only = frozenset(field_ids) if field_ids else None
     rows = [found[rid] for rid in dict.fromkeys(record_ids) if rid in found]
-    fills = await runs_svc.fills(conn, table.id)
+    fills = await run_queue.fills(conn, table.id)
     out = _rows_out(table.id, rows, fills, only)
     if external:
         for row, rec in zip(rows, out, strict=True):
@@ -410,7 +410,7 @@ async def ensure_record(uow: UnitOfWork, table: TableRef, record_id: str) -> Rec
     conn = uow.conn
     row = await records_repo.one(conn, table.id, record_id)
     if row is not None:
-        fills = await runs_svc.fills(conn, table.id)
+        fills = await run_queue.fills(conn, table.id)
         return RecordOut.build(**_rows_out(table.id, [row], fills)[0])
     # A blank row has no cell to measure against the size limit.
     await add_records(uow, table, [{"id": record_id, "cells": {}}], max_cell_bytes=1)

@@ -26,8 +26,6 @@ from .common import now_ms
 from .fields import RUNNABLE_TYPES
 from .tables import TableRef
 
-fills = run_queue.fills
-
 
 def _bad(message: str) -> BadRequest:
     return InvalidParameter(None, message)
