@@ -5,7 +5,7 @@ values the database refuses. The engine is started by hand so the queue can be s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from claystack.server.config import Settings
 from claystack.server.engine import Runner, sweeper
+from claystack.server.enrichment.pool import FormulaPool
 from claystack.server.storage import counters, migrate
 from claystack.server.storage.engine import Database
 from claystack.server.storage.models import FormulaRun, Record, RunJob
@@ -33,12 +34,25 @@ def settings(settings: Settings) -> Settings:
     )
 
 
+@pytest.fixture(scope="module")
+def formula_pools() -> Iterator[list[FormulaPool]]:
+    """The formula worker processes of the last test's runner, kept for the next as a reset
+    keeps the app's (a worker process takes ~0.1 s of CPU to start)."""
+    pools: list[FormulaPool] = []
+    yield pools
+    for pool in pools:
+        pool.close()
+
+
 @pytest.fixture
-async def engine(app: FastAPI) -> AsyncIterator[Runner]:
+async def engine(app: FastAPI, formula_pools: list[FormulaPool]) -> AsyncIterator[Runner]:
     """The app's workers, not started until a test calls ``start()``."""
-    runner = Runner(app.state.db, app.state.settings)
+    runner = Runner(
+        app.state.db, app.state.settings, formula_pools.pop() if formula_pools else None
+    )
     yield runner
-    await runner.stop()
+    await runner.stop(keep_pool=True)
+    formula_pools.append(runner.pool)
 
 
 async def sweeps(app: FastAPI) -> list[Any]:

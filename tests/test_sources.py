@@ -102,7 +102,16 @@ def limited_app(settings: Settings) -> AppFactory:
     @asynccontextmanager
     async def make(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
         base = settings.model_dump(
-            include={"database_url", "database_schema", "data_dir", "enable_reset", "port"}
+            include={
+                "database_url",
+                "database_schema",
+                "data_dir",
+                "enable_reset",
+                "port",
+                # The suite's: at the standard cost, each app's dummy hash, demo user and
+                # login would take ~0.2 s of CPU each.
+                "password_hash_cost",
+            }
         )
         application = create_app(Settings(**base, **overrides))
         async with application.router.lifespan_context(application):
