@@ -1,4 +1,7 @@
-"""The ``claystack`` command against a real server (uvicorn on its own port)."""
+"""The ``claystack`` command against a real server (uvicorn on its own port). Commands run in
+this process (typer's CliRunner on the real command tree, over HTTP), except where the process
+is the subject: the exit code of a failing ``run --wait``, a reader that closes the pipe, and
+what ``--help`` imports."""
 
 from __future__ import annotations
 
@@ -54,12 +57,6 @@ class Cli:
         if ok:
             assert result.exit_code == 0, result.output
         return result
-
-    def process(self, *args: str) -> subprocess.CompletedProcess[str]:
-        """Runs the command in its own process (no GIL shared with the server thread)."""
-        out = subprocess.run([*CLI, *args], capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        return out
 
     def json(self, *args: str) -> Any:
         return json.loads(self(*args, "--json").stdout)
@@ -188,14 +185,14 @@ def test_import_csv_streams_in_batches_with_progress(cli: Cli, tmp_path: Path) -
     missing = cli("import", str(path), "--table", table["id"], ok=False)
     assert "no field named 'Email', 'Score'" in _one_error_line(missing)
 
-    result = cli.process("import", str(path), "--table", table["id"], "--create-fields")
+    result = cli("import", str(path), "--table", table["id"], "--create-fields")
     assert f"{IMPORT_ROWS} rows" in result.stderr  # the progress bar's final state
     assert f"imported {IMPORT_ROWS} rows" in result.stdout
     assert "created fields Email, Score" in result.stdout
     assert cli("tables", "count", table["id"]).stdout.strip() == str(IMPORT_ROWS)
 
     out = tmp_path / "out.csv"
-    cli.process("tables", "export", table["id"], "--output", str(out))
+    cli("tables", "export", table["id"], "--output", str(out))
     with open(out, newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0] == ["id", "Name", "Email", "Score"] and len(rows) == IMPORT_ROWS + 1
@@ -307,7 +304,7 @@ def test_run_wait_shows_progress_and_ends_with_the_counts(cli: Cli, tmp_path: Pa
     rows = tmp_path / "rows.jsonl"
     rows.write_text('{"Name": "ada"}\n{"Name": "bo"}\n{"Name": ""}\n')
     cli("import", str(rows), "--table", table["id"])
-    result = cli.process("run", table["id"], "--field", "Upper", "--wait", "--timeout", "60")
+    result = cli("run", table["id"], "--field", "Upper", "--wait", "--timeout", "60")
     assert result.stdout.strip() == "done: 2 SUCCESS, 1 SUCCESS_NO_DATA"  # a blank input
     assert "SUCCESS" in result.stderr  # the live status table
     exported = cli("tables", "export", table["id"], "--format", "jsonl").stdout.splitlines()

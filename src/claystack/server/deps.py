@@ -6,6 +6,7 @@ check that the caller belongs to the workspace that owns it.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -389,3 +390,18 @@ async def import_row(
 
 
 ImportDep = Annotated[Any, Depends(import_row, scope="function")]
+
+
+def _read_signatures_once() -> None:
+    """FastAPI reads a dependency's signature again for every route that uses it, directly or
+    through another dependency (some 4,000 reads as the routes are built, each evaluating the
+    string annotations): read each here once, which every start of the server gains."""
+    for value in list(globals().values()):
+        if inspect.isfunction(value) and value.__module__ == __name__:
+            try:
+                value.__signature__ = inspect.signature(value, eval_str=True)  # type: ignore[attr-defined]
+            except NameError:  # an annotation only for type checkers: FastAPI reads it as is
+                continue
+
+
+_read_signatures_once()
