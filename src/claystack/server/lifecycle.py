@@ -53,22 +53,25 @@ async def start(app: FastAPI) -> None:
     await _start_workers(app)
 
 
-async def _start_workers(app: FastAPI, formulas: FormulaPool | None = None) -> None:
+async def _start_workers(
+    app: FastAPI, formulas: FormulaPool | None = None, *, idle: bool = False
+) -> None:
     """New run workers (when enabled) and job runner: nothing in memory is left from before
-    (``formulas``, idle formula worker processes, hold nothing)."""
+    (``formulas``, idle formula worker processes, hold nothing). ``idle``: the database holds
+    no work (a reset), so neither looks before it is woken or its poll interval is up."""
     state = state_of(app)
     db, settings = state.db, state.settings
     if settings.run_workers:
         # No recovery step: the jobs of a process that died come back as their leases lapse.
         runner = Runner(db, settings, formulas)
         formulas = None
-        runner.start()
+        runner.start(idle=idle)
         state.runner = runner
     db.listeners.jobs_queued = lambda: _wake_runner(state)
     if formulas is not None:
         formulas.close()
     jobs = JobRunner(db, settings)
-    jobs.start()
+    jobs.start(idle=idle)
     state.jobs = jobs
     state.search_indexer = SearchIndexer(
         db, min_rows=settings.view_index_min_rows, chunk=settings.view_index_build_chunk
@@ -116,7 +119,10 @@ def migration_heads() -> list[str]:
 
 async def reset(app: FastAPI) -> dict[str, Any] | None:
     """Empties every table but ``instance`` and seeds again, in one transaction; the run
-    workers and job runner start anew (no rate-limit buckets or plans of before)."""
+    workers and job runner start anew (no rate-limit buckets or plans of before) and idle:
+    nothing is queued, so they look again when woken by new work or at their next poll
+    (the export files of the deleted jobs go at the job runner's first, ``job_poll_seconds``
+    on)."""
     state = state_of(app)
     db, settings = state.db, state.settings
     formulas = None
@@ -150,7 +156,7 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     state.auth_cache.forget()
     state.webhooks.reset()
     if jobs is not None:
-        await _start_workers(app, formulas)
+        await _start_workers(app, formulas, idle=True)
     elif formulas is not None:
         formulas.close()
     return seeded
