@@ -8,7 +8,7 @@ from importlib.metadata import version as package_version
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import delete, text
+from sqlalchemy import text
 
 from . import security
 from .engine import Runner
@@ -18,8 +18,8 @@ from .indexer import SearchIndexer
 from .jobs import JobRunner
 from .services import accounts
 from .state import AppState, state_of
-from .storage import migrate, search_index
-from .storage.models import Base, CellStatusCount, CreditRollup, Instance
+from .storage import migrate
+from .storage.reset import empty_tables
 
 log = logging.getLogger("claystack")
 
@@ -136,22 +136,7 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
         await jobs.stop()
     await _stop_indexer(state)
     async with db.transaction(write=True) as conn:
-        names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
-        if db.is_sqlite:
-            # The kept counts last: deleting rows runs the triggers that count them (and
-            # only they are written by those triggers: the others are emptied only when
-            # they hold rows, found by one statement rather than a DELETE each).
-            kept = {CellStatusCount.__tablename__, CreditRollup.__tablename__}
-            holding = await _tables_with_rows(conn, [n for n in names if n not in kept])
-            tables = reversed(Base.metadata.sorted_tables)
-            for table in sorted(tables, key=lambda t: t.name in kept):
-                if table.name in holding or table.name in kept:
-                    await conn.execute(delete(table))
-            if await _has_sequence(conn):
-                await conn.exec_driver_sql("DELETE FROM sqlite_sequence")
-            await conn.exec_driver_sql(search_index.RESET["sqlite"])
-        else:
-            await conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+        await empty_tables(conn)
         seeded = await accounts.seed_demo(conn, settings, state.require_secret())
     state.auth_cache.forget()
     state.webhooks.reset()
@@ -160,17 +145,3 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
     elif formulas is not None:
         formulas.close()
     return seeded
-
-
-async def _tables_with_rows(conn: Any, names: list[str]) -> set[str]:
-    probes = " UNION ALL ".join(
-        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in names
-    )
-    return set((await conn.exec_driver_sql(probes)).scalars())
-
-
-async def _has_sequence(conn: Any) -> bool:
-    result = await conn.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
-    )
-    return result.first() is not None
