@@ -306,7 +306,7 @@ async def other_user(app: FastAPI) -> AsyncIterator[UserFactory]:
     ) -> tuple[httpx.AsyncClient, int]:
         db = app.state.db
         async with db.transaction(write=True) as conn:
-            await accounts.create_user(
+            user = await accounts.create_user(
                 conn,
                 app.state.secret,
                 email=email,
@@ -315,23 +315,15 @@ async def other_user(app: FastAPI) -> AsyncIterator[UserFactory]:
                 cost=app.state.settings.password_hash_cost,
             )
             if workspace is None:
-                uid = await accounts.login(
-                    conn,
-                    app.state.settings,
-                    app.state.secret,
-                    email=email,
-                    password="other-password",
-                )
-                assert uid is not None
                 ws = await accounts.create_workspace(
-                    conn, name="Other WS", owner_id=uid.user["id"], credits=100
+                    conn, name="Other WS", owner_id=user["id"], credits=100
                 )
             else:
                 ws = workspace
                 await accounts.add_member(conn, workspace_id=ws, email=email, role=role or "member")
         c = make_client(app)
         clients.append(c)
-        await login(c, email, "other-password")
+        await open_session(app, c, user["id"])
         return c, ws
 
     yield make
