@@ -9,7 +9,8 @@ from collections import defaultdict
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Text, bindparam, cast, func, select, text, update
+from sqlalchemy import String, Text, any_, bindparam, cast, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -54,8 +55,15 @@ _TABLE_FIELDS = (
     .scalar_subquery()
     .label("table_fields")
 )
-_SOURCES_FIELDS = _SOURCE_ROWS.add_columns(_TABLE_FIELDS).with_for_update(of=[Source, Table])
-_SOURCES_FIELDS_SHARED = _SOURCE_ROWS.add_columns(_TABLE_FIELDS).with_for_update(
+# The ids as one array parameter: an expanding IN list is re-rendered for each batch size.
+_SOURCE_ROWS_PG = (
+    select(*_SOURCE_ROWS.selected_columns, _TABLE_FIELDS)
+    .join_from(Source, Table, Table.id == Source.table_id)
+    .where(Source.id == any_(bindparam("ids", type_=ARRAY(String))), Source.deleted_at.is_(None))
+    .order_by(Source.id)
+)
+_SOURCES_FIELDS = _SOURCE_ROWS_PG.with_for_update(of=[Source, Table])
+_SOURCES_FIELDS_SHARED = _SOURCE_ROWS_PG.with_for_update(
     of=[Source, Table], read=True, key_share=True
 )
 # PostgreSQL, a batch's tables in id order before ``write_batch`` updates them (one UPDATE
@@ -131,6 +139,7 @@ async def lock_sources(
     table (``exclusive``: outright; else shared with other batches). ``fields``
     (PostgreSQL): each row also has ``table_fields``, the JSON text of its table's fields
     (``table_fields_of`` reads it)."""
+    stmt: Any
     if fields:
         stmt = _SOURCES_FIELDS if exclusive else _SOURCES_FIELDS_SHARED
     else:
