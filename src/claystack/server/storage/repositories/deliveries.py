@@ -9,7 +9,19 @@ from collections import defaultdict
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import String, Text, any_, bindparam, cast, func, select, text, update
+from sqlalchemy import (
+    String,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -48,7 +60,14 @@ _SOURCES_SHARED = _SOURCE_ROWS.with_for_update(of=[Source, Table], read=True, ke
 # PostgreSQL: each row also carries its table's fields as JSON text (``[[id, type,
 # type_settings], …]``): what the rows are checked against and auto-run reads, which were
 # two more round trips per batch.
-_FIELD_JSON = func.json_build_array(Field.id, Field.type, Field.type_settings)
+# Settings only of the fields auto-run reads (``services.fields.RUNNABLE_TYPES``): a wide
+# table's other fields cost each batch their id and type alone.
+_RUNNABLE = ("action", "formula")
+_FIELD_JSON = func.json_build_array(
+    Field.id,
+    Field.type,
+    case((or_(*(Field.type == t for t in _RUNNABLE)), Field.type_settings), else_=None),
+)
 _TABLE_FIELDS = (
     select(cast(func.json_agg(_FIELD_JSON), Text))
     .where(Field.table_id == Table.id)
@@ -104,11 +123,12 @@ _WRITE_BATCH = text(
 
 
 class TableField(NamedTuple):
-    """A field as ``lock_sources(fields=True)`` gives it."""
+    """A field as ``lock_sources(fields=True)`` gives it (``type_settings`` only for action
+    and formula fields, else None)."""
 
     id: str
     type: str
-    type_settings: dict[str, Any]
+    type_settings: dict[str, Any] | None
 
 
 _COUNT = (
