@@ -269,7 +269,7 @@ class Profiler:
         procs = [
             subprocess.Popen(
                 [self.py_spy, "record", "--pid", str(self.pid), "--rate", str(self.rate)]
-                + ["--format", fmt, "-o", str(path), "--threads"],
+                + ["--format", fmt, "-o", str(path), "--threads", "--subprocesses"],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -318,6 +318,8 @@ def summarize_collapsed(path: Path, top: int = 25) -> str:
             continue
         count = int(n)
         frames = [f for f in stack.split(";") if f]
+        while frames and frames[0].startswith("process "):  # py-spy --subprocesses
+            frames.pop(0)
         if frames and frames[0].startswith("thread ("):
             thread = frames.pop(0)
             threads[thread.split(":", 1)[1].strip() if ":" in thread else thread] += count

@@ -23,10 +23,10 @@ import asyncpg
 import orjson
 from sqlalchemy import insert, text
 
-from claystack.server.engine.sweeper import _FORMULA_SQL
 from claystack.server.storage import bulk, counters, migrate
 from claystack.server.storage.engine import Database
 from claystack.server.storage.models import Record
+from claystack.server.storage.repositories.sweeps import _FORMULA_SQL
 from claystack.server.storage.uow import UnitOfWork
 
 ROUNDS = 15

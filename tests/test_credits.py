@@ -193,6 +193,7 @@ async def app(database: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncI
         database_schema=schema,
         data_dir=tmp_path_factory.mktemp("credits"),
         enable_reset=True,
+        password_hash_cost="low",  # the suite's (each login here would take ~0.2 s of CPU)
     )
     application = create_app(settings)
     async with application.router.lifespan_context(application):

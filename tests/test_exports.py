@@ -231,7 +231,8 @@ async def test_sdk_exports_and_downloads(
         assert size == target.stat().st_size > 0
         assert len(_rows(target.read_text())) == 5
         vid = table["firstViewId"]
-        done = await clay.exports.wait((await clay.exports.create(table["id"], vid)).id)
+        job = await clay.exports.create(table["id"], vid)
+        done = await clay.exports.wait(job.id, poll_interval=0.05)
         assert done.status == "FINISHED" and done.recordsExportedCount == 4
         assert (await clay.exports.get(done.id)).downloadUrl
         try:
@@ -288,7 +289,7 @@ def test_scenario_export_a_large_filtered_view_over_http(
             assert r.status_code == 200, r.text
             job = clay.exports.create(table.id, view.id)
             assert job.totalRecordsInViewCount == SCENARIO_ROWS // 2
-            done = clay.exports.wait(job.id, timeout=300)
+            done = clay.exports.wait(job.id, poll_interval=0.05, timeout=300)
         assert done.downloadUrl and done.downloadUrl.startswith(server.url + "/v3/exports/")
         with httpx.Client() as plain, plain.stream("GET", done.downloadUrl) as r:
             assert r.status_code == 200

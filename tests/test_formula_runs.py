@@ -5,7 +5,7 @@ values the database refuses. The engine is started by hand so the queue can be s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,8 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from claystack.server.config import Settings
-from claystack.server.engine import Runner, sweeper
+from claystack.server.engine import Runner, sweep_reader
+from claystack.server.enrichment.pool import FormulaPool
 from claystack.server.storage import counters, migrate
 from claystack.server.storage.engine import Database
 from claystack.server.storage.models import FormulaRun, Record, RunJob
@@ -33,12 +34,25 @@ def settings(settings: Settings) -> Settings:
     )
 
 
+@pytest.fixture(scope="module")
+def formula_pools() -> Iterator[list[FormulaPool]]:
+    """The formula worker processes of the last test's runner, kept for the next as a reset
+    keeps the app's (a worker process takes ~0.1 s of CPU to start)."""
+    pools: list[FormulaPool] = []
+    yield pools
+    for pool in pools:
+        pool.close()
+
+
 @pytest.fixture
-async def engine(app: FastAPI) -> AsyncIterator[Runner]:
+async def engine(app: FastAPI, formula_pools: list[FormulaPool]) -> AsyncIterator[Runner]:
     """The app's workers, not started until a test calls ``start()``."""
-    runner = Runner(app.state.db, app.state.settings)
+    runner = Runner(
+        app.state.db, app.state.settings, formula_pools.pop() if formula_pools else None
+    )
     yield runner
-    await runner.stop()
+    await runner.stop(keep_pool=True)
+    formula_pools.append(runner.pool)
 
 
 async def sweeps(app: FastAPI) -> list[Any]:
@@ -360,12 +374,12 @@ async def test_a_row_changed_while_its_batch_was_evaluated_is_evaluated_again(
     """Either way of evaluating a batch: row by row, or whole in one call into JavaScript."""
     tid, n, fid, ids = await queued_table(client, 3)
     (sweep,) = await sweeps(app)
-    read = engine.sweeper.read_whole if whole else engine.sweeper.read_cells
+    read = engine.sweeper.reader.read_whole if whole else engine.sweeper.reader.read_cells
     batch = await read(tid, fid, sweep.after_seq, BATCH, sweep)
     assert batch is not None and batch.count == 3
     assert (batch.stored is not None) == whole
     await edit(client, tid, ids[1], {n: "edited"})  # lands between the read and the write
-    await engine.sweeper.store(sweep, sweep.after_seq, batch, True)
+    await engine.sweeper.writer.store(sweep, sweep.after_seq, batch, True)
     got = await cells(client, tid, ids, fid)
     assert [c["metadata"]["status"] for c in got] == ["SUCCESS", "QUEUED", "SUCCESS"]
     (moved,) = await sweeps(app)
@@ -531,12 +545,12 @@ async def test_a_new_formula_column_is_a_fill_that_writes_no_row_until_computed(
 async def test_a_batch_evaluated_whole_stops_at_its_size_budget(
     client: httpx.AsyncClient, app: FastAPI, engine: Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sweeper, "_WHOLE_BYTES", 1)  # one row's cells are more than that
+    monkeypatch.setattr(sweep_reader, "_WHOLE_BYTES", 1)  # one row's cells are more than that
     tid, n, fid, ids = await queued_table(client, 3)
     (sweep,) = await sweeps(app)
-    batch = await engine.sweeper.read_whole(tid, fid, sweep.after_seq, BATCH, sweep)
+    batch = await engine.sweeper.reader.read_whole(tid, fid, sweep.after_seq, BATCH, sweep)
     assert batch is not None and (batch.count, batch.end) == (1, False)
-    await engine.sweeper.store(sweep, sweep.after_seq, batch, batch.end)
+    await engine.sweeper.writer.store(sweep, sweep.after_seq, batch, batch.end)
     assert [s.pending for s in await sweeps(app)] == [2]
     engine.start()
     assert await wait_done(client, tid) == {fid: {"SUCCESS": 3}}

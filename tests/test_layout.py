@@ -1,10 +1,12 @@
-"""The layers hold: services import no SQLAlchemy (their SQL lives in
-``storage/repositories``) and routes import no storage."""
+"""The layers hold: services, the engine and the enrichment package import no SQLAlchemy
+(their SQL lives in ``storage/repositories``) and routes import no storage."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 SERVER = Path(__file__).resolve().parent.parent / "src" / "claystack" / "server"
 
@@ -25,16 +27,18 @@ def _imports(path: Path) -> list[str]:
 
 
 def _sql_importers(directory: str) -> set[str]:
+    """The modules under ``directory`` (its subpackages too) that import SQLAlchemy."""
     return {
-        path.stem
-        for path in (SERVER / directory).glob("*.py")
+        str(path.relative_to(SERVER))
+        for path in (SERVER / directory).rglob("*.py")
         if any(m == "sqlalchemy" or m.startswith("sqlalchemy.") for m in _imports(path))
     }
 
 
-def test_services_import_no_sqlalchemy() -> None:
-    offenders = _sql_importers("services")
-    assert not offenders, f"services with SQL (move it to storage/repositories): {offenders}"
+@pytest.mark.parametrize("directory", ["services", "engine", "enrichment"])
+def test_import_no_sqlalchemy(directory: str) -> None:
+    offenders = _sql_importers(directory)
+    assert not offenders, f"modules with SQL (move it to storage/repositories): {offenders}"
 
 
 def test_routes_import_no_storage() -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,7 +102,16 @@ def limited_app(settings: Settings) -> AppFactory:
     @asynccontextmanager
     async def make(**overrides: Any) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
         base = settings.model_dump(
-            include={"database_url", "database_schema", "data_dir", "enable_reset", "port"}
+            include={
+                "database_url",
+                "database_schema",
+                "data_dir",
+                "enable_reset",
+                "port",
+                # The suite's: at the standard cost, each app's dummy hash, demo user and
+                # login would take ~0.2 s of CPU each.
+                "password_hash_cost",
+            }
         )
         application = create_app(Settings(**base, **overrides))
         async with application.router.lifespan_context(application):
@@ -1115,6 +1124,58 @@ async def test_idempotency_keys_across_sources_and_limits(limited_app: AppFactor
         r = await a.post(path_of(two), json={"ok": 1}, headers={"Idempotency-Key": "evt-43"})
         assert r.status_code == 200 and "idempotent-replayed" not in r.headers
         assert await count(c, table["id"]) == 4
+
+
+async def test_batches_across_tables_and_processes_keep_every_count(
+    limited_app: AppFactory, settings: Settings
+) -> None:
+    """Concurrent POSTs to three sources on two tables (on PostgreSQL from two servers on
+    one database): a group commit holds rows of several sources and tables (on PostgreSQL
+    one statement writes them all), and every row, row count, counter and auto-run adds
+    up; a cell over ``max_cell_bytes`` fails alone, with its 413."""
+    async with AsyncExitStack() as stack:
+        c, anon = await stack.enter_async_context(limited_app(max_cell_bytes=200))
+        other = anon
+        if not settings.is_sqlite:  # SQLite serves one process
+            _, other = await stack.enter_async_context(limited_app(max_cell_bytes=200))
+            await login(c, DEMO_EMAIL, DEMO_PASSWORD)  # the second start reset the database
+        one, two = await new_table(c, "One"), await new_table(c, "Two")
+        a = await add_source(c, one["id"], "A")
+        b = await add_source(c, two["id"], "B")
+        a2 = await add_source(c, one["id"], "A2")
+        formula = {"formulaText": "{{" + a["fieldId"] + "}}?.n"}
+        r = await c.post(
+            f"/v3/tables/{one['id']}/fields",
+            json={"name": "N", "type": "formula", "typeSettings": formula},
+        )
+        assert r.status_code == 200, r.text
+        n_field = r.json()["field"]["id"]
+        sends = [(sender, src) for _ in range(15) for sender in (anon, other) for src in (a, b, a2)]
+        big = {"blob": "x" * 300}
+        answers = await asyncio.gather(
+            *(sender.post(path_of(src), json={"n": i}) for i, (sender, src) in enumerate(sends)),
+            anon.post(path_of(b), json=big),
+            other.post(path_of(a), json=big),
+        )
+        assert [r.status_code for r in answers[: len(sends)]] == [200] * len(sends)
+        for r in answers[len(sends) :]:
+            assert r.status_code == 413 and r.json()["type"] == "PayloadTooLarge", r.text
+        assert len({r.json()["recordId"] for r in answers[: len(sends)]}) == len(sends)
+        assert await count(c, one["id"]) == 60 and await count(c, two["id"]) == 30
+        for table, n in ((one, 60), (two, 30)):
+            got = (await c.get(f"/v3/tables/{table['id']}")).json()["table"]
+            assert got["rowCount"] == n, got
+        for src in (a, b, a2):
+            source = (await c.get(f"/v3/sources/{src['id']}")).json()
+            assert source["numSourceRecords"] == 30 and source["numSubmissions"] == 30
+        # Only A's rows fill the formula's input: 30 cells run, on either server.
+        assert (await _settled(c, one["id"]))[n_field] == {"SUCCESS": 30}
+        stored = await rows(c, one)
+        by_id = {r["id"]: r for r in stored}
+        for r, (_, src) in zip(answers, sends, strict=False):
+            if src is a:
+                row = by_id[r.json()["recordId"]]
+                assert row["cells"][n_field]["value"] == row["cells"][a["fieldId"]]["value"]["n"]
 
 
 async def test_two_processes_share_keys_and_caps(limited_app: AppFactory) -> None:

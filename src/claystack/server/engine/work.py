@@ -98,22 +98,10 @@ class FormulaCell:
     error: str | None = None
 
 
-JOB_COLUMNS = (
-    "id",
-    "key",
-    "kind",
-    "workspace_id",
-    "table_id",
-    "field_id",
-    "record_id",
-    "user_id",
-    "attempts",
-)
-
-
 def job_from_row(r: Any, claimed: bool = False) -> Job:
-    """A row of ``JOB_COLUMNS``, in that order, as a ``Job`` (``claimed``: counting the
-    attempt being made). By position: a row's attributes cost more, a claim reads many."""
+    """A leased row (``action_jobs.JOB_COLUMNS``, in that order) as a ``Job`` (``claimed``:
+    counting the attempt being made). By position: a row's attributes cost more, a claim
+    reads many."""
     i, key, kind, ws, table_id, field_id, record_id, user_id, attempts = r
     return Job(i, key, kind, ws, table_id, field_id, record_id, user_id, attempts + claimed)
 

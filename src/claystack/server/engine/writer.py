@@ -8,60 +8,15 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from ...wire.cells import CellStatus
 from ..services import credits, runs
 from ..services.common import now_ms
-from ..storage import bulk
 from ..storage.engine import Database
-from ..storage.models import RunJob
-from ..storage.repositories.run_queue import META_OBJECT
+from ..storage.repositories import Connection, action_jobs
 from ..storage.uow import UnitOfWork
 from .work import FINAL_OK, Job, Outcome
 
 log = logging.getLogger("claystack.engine")
-
-_WRITE_SQL = {
-    "sqlite": (
-        "UPDATE records SET cells = json_set(cells, :path, json(:value)), "
-        f"meta = json_set({META_OBJECT['sqlite']}, :path, json(:meta)), updated_at = :now "
-        "WHERE table_id = :t AND id = :r"
-    ),
-    "postgresql": (
-        "UPDATE records SET "
-        "cells = cells || jsonb_build_object(CAST(:f AS text), CAST(:value AS jsonb)), "
-        f"meta = {META_OBJECT['postgresql']} "
-        "|| jsonb_build_object(CAST(:f AS text), CAST(:meta AS jsonb)), updated_at = :now "
-        "WHERE table_id = :t AND id = :r"
-    ),
-}
-_META_SQL = {
-    "sqlite": (
-        f"UPDATE records SET meta = json_set({META_OBJECT['sqlite']}, :path, json(:meta)) "
-        "WHERE table_id = :t AND id = :r"
-    ),
-    "postgresql": (
-        f"UPDATE records SET meta = {META_OBJECT['postgresql']} "
-        "|| jsonb_build_object(CAST(:f AS text), CAST(:meta AS jsonb)) "
-        "WHERE table_id = :t AND id = :r"
-    ),
-}
-
-
-# The same statements for SQLite's driver (positional, in one executemany: see
-# storage/bulk.py) and the job rows by one JSON array parameter.
-_SQLITE_WRITE = (
-    "UPDATE records SET cells = json_set(cells, ?1, json(?2)), "
-    f"meta = json_set({META_OBJECT['sqlite']}, ?1, json(?3)), updated_at = ?4 "
-    "WHERE table_id = ?5 AND id = ?6"
-)
-_SQLITE_HELD = text(
-    "SELECT id FROM run_jobs WHERE id IN (SELECT value FROM json_each(:ids)) "
-    "AND lease_owner = :owner"
-)
-_SQLITE_DELETE = text("DELETE FROM run_jobs WHERE id IN (SELECT value FROM json_each(:ids))")
 
 
 class Writer:
@@ -154,87 +109,33 @@ class Writer:
         await uow.write_tables({o.job.table_id for o in batch if o.status})
         if not held:
             batch = await self._ours(conn, batch)
-        dialect = conn.dialect.name
-        finals: list[dict[str, Any]] = []
-        retries: list[dict[str, Any]] = []
+        finals: list[tuple[str, str, str, str, str]] = []
+        retries: list[tuple[str, str, str, str, int, int]] = []
         done: list[int] = []
         charges: list[dict[str, Any]] = []
-        sqlite = dialect == "sqlite"
-        rows: list[tuple[Any, ...]] = []  # SQLite's finals, positional
         for o in batch:
             j = o.job
             if o.status is None:
                 done.append(j.id)
-                continue
-            if sqlite and o.status != CellStatus.RETRY:
-                path = f'$."{j.field_id}"'
-                rows.append((path, o.value_json(), o.meta_json(), now, j.table_id, j.record_id))
+            elif o.status == CellStatus.RETRY:
+                retries.append(
+                    (j.table_id, j.record_id, j.field_id, o.meta_json(), j.id, o.retry_at)
+                )
+            else:
+                finals.append((j.table_id, j.record_id, j.field_id, o.value_json(), o.meta_json()))
                 done.append(j.id)
                 charges += _charge_rows(j, o)
-                continue
-            params: dict[str, Any] = {
-                "path": f'$."{j.field_id}"',
-                "f": j.field_id,
-                "meta": o.meta_json(),
-                "t": j.table_id,
-                "r": j.record_id,
-            }
-            if dialect == "postgresql":
-                del params["path"]
-            else:
-                del params["f"]
-            if o.status == CellStatus.RETRY:
-                retries.append(params)
-                continue
-            params["value"] = o.value_json()
-            params["now"] = now
-            finals.append(params)
-            done.append(j.id)
-            charges += _charge_rows(j, o)
         await credits.charge_many(conn, charges)
-        if finals:
-            await conn.execute(text(_WRITE_SQL[dialect]), finals)
-        await bulk.sqlite_many(conn, _SQLITE_WRITE, rows)
-        if retries:
-            await conn.execute(text(_META_SQL[dialect]), retries)
-            await conn.execute(
-                update(RunJob)
-                .where(RunJob.id == bindparam("b_id"))
-                .values(lease_until=None, lease_owner=None, not_before=bindparam("b_at")),
-                [
-                    {"b_id": o.job.id, "b_at": o.retry_at}
-                    for o in batch
-                    if o.status == CellStatus.RETRY
-                ],
-            )
+        await action_jobs.store_cells(conn, finals, now)
+        await action_jobs.retry_later(conn, retries)
         await self._cascade(uow, batch)
-        if sqlite:
-            if done:
-                await conn.execute(_SQLITE_DELETE, {"ids": bulk.sqlite_ids(done)})
-            return
-        for start in range(0, len(done), 1000):
-            await conn.execute(delete(RunJob).where(RunJob.id.in_(done[start : start + 1000])))
+        await action_jobs.delete_jobs(conn, done)
 
-    async def _ours(self, conn: AsyncConnection, batch: Sequence[Outcome]) -> list[Outcome]:
+    async def _ours(self, conn: Connection, batch: Sequence[Outcome]) -> list[Outcome]:
         """The outcomes whose jobs this process still holds, their rows locked until the
         transaction ends (so no other process can take them over meanwhile)."""
         ids = [o.job.id for o in batch]
-        held: set[int] = set()
-        if conn.dialect.name == "sqlite":  # the write lock is held: no row locks to take
-            found = await conn.scalars(
-                _SQLITE_HELD, {"ids": bulk.sqlite_ids(ids), "owner": self.owner}
-            )
-            held.update(found)
-        else:
-            for start in range(0, len(ids), 1000):
-                chunk = ids[start : start + 1000]
-                held.update(
-                    await conn.scalars(
-                        select(RunJob.id)
-                        .where(RunJob.id.in_(chunk), RunJob.lease_owner == self.owner)
-                        .with_for_update()
-                    )
-                )
+        held = await action_jobs.held(conn, ids, self.owner)
         if len(held) < len(ids):
             log.info("dropped %d results of jobs another process took over", len(ids) - len(held))
         return [o for o in batch if o.job.id in held]

@@ -126,7 +126,9 @@ async def _writable_fields(conn: Connection, table_id: str) -> set[str]:
     return set(await tables_svc.field_ids(conn, table_id)) - SYSTEM_FIELD_IDS
 
 
-def _check_cells(cells: Any, writable: set[str], where: str, max_bytes: int) -> dict[str, Any]:
+def check_cells(cells: Any, writable: set[str], where: str, max_bytes: int) -> dict[str, Any]:
+    """The cells of a new or changed row as stored: unknown field ids dropped, read-only
+    ones a 400, ``{"value": x}`` unwrapped, a value over ``max_bytes`` a 413."""
     if not isinstance(cells, dict):
         raise InvalidParameter(f"{where}.cells", "expected object")
     if not cells.keys() <= writable:
@@ -198,7 +200,7 @@ async def add_records(
             raise Conflict(f"Record id {rid} appears twice in the request")
         seen.add(rid)
         rows.append(
-            (rid, _check_cells(rec.get("cells") or {}, writable, f"records[{i}]", max_cell_bytes))
+            (rid, check_cells(rec.get("cells") or {}, writable, f"records[{i}]", max_cell_bytes))
         )
     client_ids = [g for g in given if g is not None]
     if client_ids:
@@ -269,7 +271,7 @@ async def update_records(
         raise NotFound(f"Record not found: {missing[0]}")
     merged: dict[str, dict[str, Any]] = {}
     for i, (rid, cells) in enumerate(updates):
-        cells = _check_cells(cells, writable, f"records[{i}]", max_cell_bytes)
+        cells = check_cells(cells, writable, f"records[{i}]", max_cell_bytes)
         base = merged.get(rid, existing[rid].cells)
         merged[rid] = {**base, **cells}
     now = now_ms()

@@ -227,18 +227,22 @@ async def auto_run(
     rows: Iterable[dict[str, Any]],
     *,
     actions: bool = True,
+    table_fields: Sequence[Any] | None = None,
 ) -> None:
     """Queues the table's action and formula fields (formula fields only, without
     ``actions``) for new rows whose referenced inputs are all present, when the table's
-    ``AUTO_RUN_ON`` is on."""
+    ``AUTO_RUN_ON`` is on. ``table_fields``: the table's fields (``id``, ``type``,
+    ``type_settings``) when the caller has read them already in this transaction."""
     if not (table.row.settings or {}).get("AUTO_RUN_ON", True):
         return
-    conn = uow.conn
     types = RUNNABLE_TYPES if actions else ("formula",)
+    if table_fields is None:
+        table_fields = await fields_repo.of_types(uow.conn, table.id, types)
     fields = [
         f
-        for f in await fields_repo.of_types(conn, table.id, types)
-        if f.type != "formula" or f.type_settings.get("formulaText")  # empty: nothing to do
+        for f in table_fields
+        if f.type in types
+        and (f.type != "formula" or f.type_settings.get("formulaText"))  # empty: nothing to do
     ]
     if not fields:
         return

@@ -33,15 +33,18 @@ from ..errors import (
     UnsupportedMediaType,
     as_clay_error,
 )
+from ..ids import new_ids
 from ..middleware import check_depth, legacy_body, parse_json
 from ..storage.engine import Database
 from ..storage.repositories import deliveries
 from ..storage.uow import UnitOfWork
 from . import rates, subscriptions
 from . import records as records_svc
+from . import runs as runs_svc
 from .common import Actor, Scope, now_ms
+from .records import check_cells
 from .sources import parse_hook, token_matches
-from .tables import TableRef
+from .tables import SYSTEM_FIELD_IDS, TableRef
 
 log = logging.getLogger("claystack")
 
@@ -443,10 +446,12 @@ async def _apply(
 ) -> list[tuple[str, bool] | ClayError]:
     """Writes a batch inside one transaction; returns each request's answer in order."""
     conn = uow.conn
+    at_once = uow.dialect == "postgresql"
     ids = list({item.hook.source_id for item in batch})
-    # One row per source: the source's columns plus its table's (``TableRef.row``).
+    # One row per source: the source's columns plus its table's (``TableRef.row``), and on
+    # PostgreSQL its table's fields.
     capped = settings.webhook_max_submissions_per_source or settings.webhook_max_table_rows
-    sources = await deliveries.lock_sources(conn, ids, exclusive=bool(capped))
+    sources = await deliveries.lock_sources(conn, ids, exclusive=bool(capped), fields=at_once)
     # Idempotency: keys already stored answer with the row they made; a key repeated in
     # this batch is written once and its later requests get the first one's row.
     stored: dict[tuple[str, str], str] = {}
@@ -455,14 +460,45 @@ async def _apply(
         stored = await deliveries.stored_keys(conn, keyed)
     admitted = _admit(batch, sources, stored, settings)
     results = admitted.results
+    if at_once:
+        await _write_at_once(uow, batch, sources, admitted, settings)
+    else:
+        await _write_each(uow, batch, sources, admitted, settings)
 
+    claimed = admitted.claimed
+    out: list[tuple[str, bool] | ClayError] = []
+    for i, item in enumerate(batch):
+        result = results[i]
+        if result is None:
+            assert item.key is not None
+            first = results[claimed[(item.hook.source_id, item.key)]]
+            assert isinstance(first, tuple)
+            result = (first[0], True)
+        out.append(result)
+    return out
+
+
+def _ref(table_id: str, src: Any) -> TableRef:
+    actor = Actor(src.source_owner_id or 0, "", "Webhook")
+    return TableRef(table_id, Scope(actor, src.workspace_id, "owner"), src)
+
+
+async def _write_each(
+    uow: UnitOfWork,
+    batch: list[_Pending],
+    sources: dict[str, Any],
+    admitted: _Admitted,
+    settings: Settings,
+) -> None:
+    """The admitted rows through ``records.add_records`` a table at a time, then the keys
+    and the sources' counters (SQLite)."""
+    conn = uow.conn
+    results = admitted.results
     for table_id, indexes in admitted.by_table.items():
         src = sources[batch[indexes[0]].hook.source_id]
-        actor = Actor(src.source_owner_id or 0, "", "Webhook")
-        ref = TableRef(table_id, Scope(actor, src.workspace_id, "owner"), src)
         added = await records_svc.add_records(
             uow,
-            ref,
+            _ref(table_id, src),
             [
                 {"cells": {sources[batch[i].hook.source_id].source_field_id: batch[i].payload}}
                 for i in indexes
@@ -479,13 +515,43 @@ async def _apply(
             raise _KeyRace()
     await deliveries.count_submissions(conn, admitted.submissions)
 
-    out: list[tuple[str, bool] | ClayError] = []
-    for i, item in enumerate(batch):
-        result = results[i]
-        if result is None:
-            assert item.key is not None
-            first = results[claimed[(item.hook.source_id, item.key)]]
-            assert isinstance(first, tuple)
-            result = (first[0], True)
-        out.append(result)
-    return out
+
+async def _write_at_once(
+    uow: UnitOfWork,
+    batch: list[_Pending],
+    sources: dict[str, Any],
+    admitted: _Admitted,
+    settings: Settings,
+) -> None:
+    """PostgreSQL: the admitted rows, checked as ``records.add_records`` checks them, go
+    with their tables' counts, the sources' counters and the keys in one statement
+    (``deliveries.write_batch``); then auto-run queues what the new rows start, from the
+    fields read with the sources."""
+    results = admitted.results
+    rows: list[tuple[str, str, dict[str, Any]]] = []
+    added: list[tuple[TableRef, list[deliveries.TableField], int]] = []
+    for table_id, indexes in admitted.by_table.items():
+        src = sources[batch[indexes[0]].hook.source_id]
+        fields = deliveries.table_fields_of(src)
+        writable = {f.id for f in fields} - SYSTEM_FIELD_IDS
+        start = len(rows)
+        for n, (i, rid) in enumerate(zip(indexes, new_ids("r", len(indexes)), strict=True)):
+            item = batch[i]
+            cells = {sources[item.hook.source_id].source_field_id: item.payload}
+            cells = check_cells(cells, writable, f"records[{n}]", settings.max_cell_bytes)
+            rows.append((table_id, rid, cells))
+            results[i] = (rid, False)
+        added.append((_ref(table_id, src), fields, start))
+    if not rows:
+        return
+    keys = {pair: results[i][0] for pair, i in admitted.claimed.items()}  # type: ignore[index]
+    tables, won = await deliveries.write_batch(uow.conn, rows, admitted.submissions, keys, now_ms())
+    if len(tables) != len(added):
+        raise NotFound("Table not found")  # as ``UnitOfWork.write_tables``; locked, so never
+    if won != set(keys):
+        raise _KeyRace()
+    uow.tables_written(tables)
+    for i, (ref, fields, start) in enumerate(added):
+        end = added[i + 1][2] if i + 1 < len(added) else len(rows)
+        new = ({"id": rid, "cells": cells} for _, rid, cells in rows[start:end])
+        await runs_svc.auto_run(uow, ref, new, table_fields=fields)

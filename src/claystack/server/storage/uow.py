@@ -128,6 +128,16 @@ class UnitOfWork:
         self._tables.update(ids)
         self._inserted.difference_update(ids)
 
+    def tables_written(self, table_ids: Iterable[str]) -> None:
+        """The caller's own statement did what ``write_tables`` does for these tables (it
+        updated their rows, moving ``data_version``, in the statement that inserted their
+        new records: the webhook batch on PostgreSQL): they count as declared."""
+        if not self.write:
+            raise UndeclaredWrite("tables written in a read-only transaction")
+        ids = set(table_ids)
+        self._tables.update(ids)
+        self._inserted.difference_update(ids)
+
     async def _bump(self, ids: list[str]) -> int:
         if len(ids) == 1:
             result = await self.conn.execute(_BUMP_ONE, {"t": ids[0]})

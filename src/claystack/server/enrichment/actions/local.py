@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 
 from ....integrations import Action, ActionError, ActionResult, Integration, RunContext
 from ....wire.cells import CellStatus
+from ...storage.repositories import fields as fields_repo
+from ...storage.repositories import lookups
+from ...storage.repositories import tables as tables_repo
 from .. import bindings
 from ..context import database
 from ..formulas import is_blank
@@ -127,19 +129,11 @@ _next_reads: dict[tuple[int, int, str], asyncio.Future[Any]] = {}
 
 
 async def _read_target(key: tuple[int, int, str], ctx: RunContext, table_id: str) -> None:
-    from ...storage.models import Table
-
     # Later callers start another read: this one may begin after their rows were written.
     future = _next_reads.pop(key)
     try:
         async with database(ctx).transaction(write=False) as conn:
-            row = (
-                await conn.execute(
-                    select(Table.id, Table.workspace_id, Table.data_version, Table.owner_id).where(
-                        Table.id == table_id
-                    )
-                )
-            ).first()
+            row = await lookups.target(conn, table_id)
     except Exception as exc:  # noqa: BLE001 - every waiter gets the failure
         if not future.done():
             future.set_exception(exc)
@@ -177,8 +171,6 @@ def _start_read(
 
 
 async def _index(ctx: RunContext, table_id: str) -> _Index:
-    from ...storage.models import Field, Record
-
     target = await _target(ctx, table_id)
     key = (id(database(ctx)), table_id)
     cached = _indexes.get(key)
@@ -191,20 +183,8 @@ async def _index(ctx: RunContext, table_id: str) -> _Index:
         if cached is not None and cached.version == target.data_version:
             return cached
         async with database(ctx).transaction(write=False) as conn:
-            names = {
-                r.id: r.name
-                for r in await conn.execute(
-                    select(Field.id, Field.name).where(Field.table_id == table_id)
-                )
-            }
-            rows = [
-                (r.id, r.cells)
-                for r in await conn.execute(
-                    select(Record.id, Record.cells)
-                    .where(Record.table_id == table_id)
-                    .order_by(Record.seq)
-                )
-            ]
+            names = await fields_repo.names(conn, table_id)
+            rows = await lookups.rows_in_order(conn, table_id)
         index = _Index(target.data_version, names, rows, {})
         _indexes[key] = index
         _indexes.move_to_end(key)
@@ -403,7 +383,6 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     from ...services import records
     from ...services.common import Actor, Scope
     from ...services.tables import TableRef
-    from ...storage.models import Field, Record, Table
 
     inputs = bindings.nest(inputs)
     table_id = _text(inputs, "tableId")
@@ -422,13 +401,8 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
     rid = f"r_w{digest[:24]}"
     async with database(ctx).unit_of_work() as uow:
         conn = uow.conn
-        row = (await conn.execute(select(Table).where(Table.id == table_id))).one()
-        names = {
-            r.id: r.name
-            for r in await conn.execute(
-                select(Field.id, Field.name).where(Field.table_id == table_id)
-            )
-        }
+        row = await tables_repo.get_by_id(conn, table_id)
+        names = await fields_repo.names(conn, table_id)
         lowered = {name.lower(): fid for fid, name in names.items()}
         cells: dict[str, Any] = {}
         for ref, value in values.items():
@@ -440,9 +414,7 @@ async def write_row(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
             cells[fid] = value
         owner = Actor(int(target.owner_id or 0), "", "")
         ref_ = TableRef(table_id, Scope(owner, ctx.workspace_id, "owner"), row)
-        exists = await conn.scalar(
-            select(Record.id).where(Record.table_id == table_id, Record.id == rid)
-        )
+        exists = await lookups.row_id(conn, table_id, rid)
         if exists is None:
             await records.add_records(
                 uow,

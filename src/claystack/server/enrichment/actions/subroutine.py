@@ -14,10 +14,10 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
-
 from ....integrations import ActionError, ActionResult, RunContext
 from ....wire.cells import CellStatus
+from ...storage.repositories import fields as fields_repo
+from ...storage.repositories import lookups
 from .. import bindings, context, evaluation, registry
 from ..context import database
 
@@ -110,8 +110,6 @@ async def _credentials(ctx: RunContext, fields: list[Any]) -> dict[str, Mapping[
 
 
 async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
-    from ...storage.models import Field, Table
-
     inputs = bindings.nest(inputs)
     table_id = next(
         (
@@ -129,18 +127,10 @@ async def run(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
             "inputs must be an object of input name → value", CellStatus.ERROR_INVALID_INPUT
         )
     async with database(ctx).transaction(write=False) as conn:
-        table = (
-            await conn.execute(
-                select(Table.workspace_id, Table.settings).where(Table.id == table_id)
-            )
-        ).first()
+        table = await lookups.function_table(conn, table_id)
         if table is None or table.workspace_id != ctx.workspace_id:
             raise ActionError(f"Table not found: {table_id}", CellStatus.ERROR_INVALID_INPUT)
-        fields = list(
-            await conn.execute(
-                select(Field).where(Field.table_id == table_id).order_by(Field.position, Field.id)
-            )
-        )
+        fields = await fields_repo.list_for_table(conn, table_id)
     settings = table.settings or {}
     if settings.get("BLOCK_TYPE") != "SUBROUTINE":
         raise ActionError(f"Table {table_id} is not a subroutine", CellStatus.ERROR_INVALID_INPUT)
