@@ -1178,6 +1178,34 @@ async def test_batches_across_tables_and_processes_keep_every_count(
                 assert row["cells"][n_field]["value"] == row["cells"][a["fieldId"]]["value"]["n"]
 
 
+async def test_the_group_commit_waits_only_for_senders_it_expects(limited_app: AppFactory) -> None:
+    """With a long batch wait: a lone sender is never held (its batches hold one), and a
+    burst as large as the last batch goes out as soon as it is queued, not at the end of
+    the wait. (A broken wait would hold each of these for a minute; the deadline says so.)"""
+    async with limited_app(webhook_batch_wait_ms=60_000) as (c, anon):
+        table = await new_table(c)
+        src = await add_source(c, table["id"])
+
+        async def post(n: int) -> str:
+            r = await anon.post(path_of(src), json={"n": n})
+            assert r.status_code == 200, r.text
+            return str(r.json()["recordId"])
+
+        async def burst(start: int) -> set[str]:
+            return set(await asyncio.gather(*(post(start + i) for i in range(4))))
+
+        for n in range(3):
+            await asyncio.wait_for(post(n), 30)
+        ids = await asyncio.wait_for(burst(10), 30)
+        # One more, which the writer holds for the others it expects; they come later.
+        lone = asyncio.create_task(post(20))
+        for _ in range(3):
+            assert (await c.get("/v3/me")).status_code == 200
+        ids |= await asyncio.wait_for(burst(30), 30)
+        ids.add(await asyncio.wait_for(lone, 30))
+        assert len(ids) == 9 and await count(c, table["id"]) == 12
+
+
 async def test_two_processes_share_keys_and_caps(limited_app: AppFactory) -> None:
     """Two servers on one database: a key in flight on both makes one row, and the
     submission cap holds for their sum."""

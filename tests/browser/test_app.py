@@ -198,6 +198,7 @@ def test_grid_changes_are_saved_on_the_view(page: Any, clay: Client) -> None:
     assert sorted([a, b, c], key=lambda f: saved[f]["order"]) == [c, a, b]
     # Resize: drag A's right edge; the fields route saves the width.
     handle = head_a.locator(".ag-header-cell-resize")
+    handle.hover()  # waits until the moved headers stop moving (a loaded machine animates slowly)
     box = handle.bounding_box()
     with page.expect_response(re.compile(r"/views/\w+/fields$")):
         page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

@@ -364,7 +364,13 @@ export function AddColumnDialog(props: {
   );
 }
 
-export function RunDialog(props: { table: Table; viewId: string; selected: string[]; onClose: () => void }) {
+export function RunDialog(props: {
+  table: Table;
+  viewId: string;
+  selected: string[];
+  onClose: () => void;
+  onStarted: () => void;
+}) {
   const { table } = props;
   const runnable = table.fields.filter((f) => f.type === "action" || f.type === "formula");
   const [fieldIds, setFieldIds] = useState<string[]>(runnable.slice(-1).map((f) => f.id));
@@ -390,6 +396,7 @@ export function RunDialog(props: { table: Table; viewId: string; selected: strin
         forceRun: force || scope === "errored",
         callerName: "claystack-web",
       });
+      props.onStarted();
       props.onClose();
     } catch (err) {
       setError(errorText(err));

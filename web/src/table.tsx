@@ -40,6 +40,8 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
   const [dialog, setDialog] = useState<string | null>(null);
   const gridEl = useRef<HTMLDivElement>(null);
   const grid = useRef<DataGrid | null>(null);
+  // Reads the run status now instead of at the next poll: after the page's own writes.
+  const pokeStatus = useRef<() => void>(() => {});
   const viewId = props.viewId ?? table?.firstViewId ?? "";
   const view: View | undefined = table?.views.find((v) => v.id === viewId);
 
@@ -71,7 +73,7 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
         patch(`/v3/tables/${table.id}/records/${encodeURIComponent(row.id)}`, {
           cells: { [field.id]: value },
         }).then(
-          () => g.refreshVisible(),
+          () => (pokeStatus.current(), g.refreshVisible()),
           (e) => (setError(errorText(e)), g.refreshVisible()),
         ),
       onSelection: setSelected,
@@ -100,12 +102,24 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
   }, [table]);
 
   // Live status: runstatus counts, the row total, and the rows in sight while cells are pending.
+  // Polled every 0.7 s while cells are pending, else every 2 s, and at once when poked.
   useEffect(() => {
     if (!table) return;
     let stopped = false;
     let last = "";
     let timer = 0;
+    let busy = false;
+    let again = false;
+    pokeStatus.current = () => {
+      if (stopped) return;
+      if (busy) again = true;
+      else {
+        clearTimeout(timer);
+        timer = window.setTimeout(tick, 0);
+      }
+    };
     async function tick() {
+      busy = true;
       let pending = false;
       try {
         const status = await get<{ statusCountsByField: Counts }>(
@@ -126,11 +140,14 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
       } catch (e) {
         if (!(e instanceof ApiError && e.status === 404)) setNotice(errorText(e));
       }
-      if (!stopped) timer = window.setTimeout(tick, pending ? 700 : 2000);
+      busy = false;
+      if (!stopped) timer = window.setTimeout(tick, again ? 0 : pending ? 700 : 2000);
+      again = false;
     }
     timer = window.setTimeout(tick, 500);
     return () => {
       stopped = true;
+      pokeStatus.current = () => {};
       clearTimeout(timer);
     };
   }, [table?.id, viewId]);
@@ -215,6 +232,7 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
     try {
       await post(`/v3/tables/${table!.id}/records`, { records: [{ cells: {} }] });
       grid.current?.reloadToEnd();
+      pokeStatus.current();
     } catch (e) {
       setError(errorText(e));
     }
@@ -235,6 +253,7 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
         tableSettings: { AUTO_RUN_ON: !autoRun },
       });
       setTable({ ...table!, tableSettings: r.table.tableSettings });
+      pokeStatus.current();
     } catch (e) {
       setError(errorText(e));
     }
@@ -242,6 +261,7 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
   const afterChange = async () => {
     await reloadTable();
     grid.current?.reload();
+    pokeStatus.current();
   };
 
   return (
@@ -339,7 +359,13 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
         <AddColumnDialog table={table} viewId={viewId} onClose={() => setDialog(null)} onDone={afterChange} />
       )}
       {dialog === "run" && (
-        <RunDialog table={table} viewId={viewId} selected={selected} onClose={() => setDialog(null)} />
+        <RunDialog
+          table={table}
+          viewId={viewId}
+          selected={selected}
+          onClose={() => setDialog(null)}
+          onStarted={() => pokeStatus.current()}
+        />
       )}
       {dialog === "columns" && grid.current && (
         <ColumnsMenu table={table} grid={grid.current} onClose={() => setDialog(null)} />

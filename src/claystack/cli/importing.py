@@ -117,23 +117,15 @@ def import_file(
     a row with more or fewer cells than the header, stops the import with its line number
     (with --skip-bad-rows such rows are left out and listed). A column named "id" gives the
     row ids. Values of number and boolean fields are sent as numbers and booleans."""
-    kind = format or ("jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
-    if kind not in ("csv", "jsonl"):
-        fail(f"unknown format {kind!r}; use csv or jsonl")
+    kind = _format(file, format)
     explicit = _parse_types(types or [])
-    bad_types = sorted({t for t in explicit.values() if t not in FIELD_TYPES})
-    if bad_types:
-        fail(f"unknown field type {bad_types[0]!r}; use one of {', '.join(FIELD_TYPES)}")
     started = time.monotonic()
     plan: _Plan | None = None
     with open_client(ctx) as client:
         target = client.tables.get(table)
         if kind == "csv":
             plan = _check_csv(file, encoding, delimiter, skip_bad_rows, target, infer_types)
-            unknown = sorted(set(explicit) - set(plan.columns))
-            if unknown:
-                fail(f"--types names {', '.join(map(repr, unknown))}, not a column of {file.name}")
-            fields = _FieldMap(client, target, create_fields, {**plan.inferred, **explicit})
+            fields = _csv_fields(client, target, create_fields, plan, explicit, file)
             if preview:
                 _show_preview(plan, fields, file)
                 return
@@ -148,16 +140,32 @@ def import_file(
             except BaseException:
                 progress.live.transient = True  # leave only the error line behind
                 raise
+    _report(rows_done, target, time.monotonic() - started, fields, plan)
+
+
+def _report(
+    rows_done: int, target: Table, seconds: float, fields: _FieldMap, plan: _Plan | None
+) -> None:
+    """What was imported, the fields created, and the rows left out (--skip-bad-rows)."""
     created = f"; created fields {', '.join(fields.created)}" if fields.created else ""
     console.print(
-        f"imported {rows_done} rows into {target.id} in {time.monotonic() - started:.1f}s{created}",
+        f"imported {rows_done} rows into {target.id} in {seconds:.1f}s{created}",
         highlight=False,
     )
     if plan is not None and plan.skipped:
         _report_skipped(plan)
 
 
+def _format(file: Path, format: str | None) -> str:
+    """csv or jsonl: as given, else by the file's extension."""
+    kind = format or ("jsonl" if file.suffix.lower() in (".jsonl", ".ndjson") else "csv")
+    if kind not in ("csv", "jsonl"):
+        fail(f"unknown format {kind!r}; use csv or jsonl")
+    return kind
+
+
 def _parse_types(pairs: list[str]) -> dict[str, str]:
+    """``--types`` as column → type, every type checked."""
     out: dict[str, str] = {}
     for pair in pairs:
         for item in pair.split(","):
@@ -165,7 +173,25 @@ def _parse_types(pairs: list[str]) -> dict[str, str]:
             if not sep or not name.strip() or not kind.strip():
                 fail(f"--types takes column=type pairs, e.g. 'Score=number'; not {item!r}")
             out[name.strip()] = kind.strip()
+    bad_types = sorted({t for t in out.values() if t not in FIELD_TYPES})
+    if bad_types:
+        fail(f"unknown field type {bad_types[0]!r}; use one of {', '.join(FIELD_TYPES)}")
     return out
+
+
+def _csv_fields(
+    client: Client,
+    target: Table,
+    create: bool,
+    plan: _Plan,
+    explicit: dict[str, str],
+    file: Path,
+) -> _FieldMap:
+    """The fields of a checked CSV's columns: ``--types`` must name columns of the file."""
+    unknown = sorted(set(explicit) - set(plan.columns))
+    if unknown:
+        fail(f"--types names {', '.join(map(repr, unknown))}, not a column of {file.name}")
+    return _FieldMap(client, target, create, {**plan.inferred, **explicit})
 
 
 # -- CSV -------------------------------------------------------------------------------

@@ -53,21 +53,7 @@ def serve(
 
     where = describe_database(settings)
     _note_old_default(settings)
-    seeded = _prepare(settings)
-    console.print(f"database: {where}", highlight=False)
-    if seeded:
-        console.print(
-            f"created the demo login: [bold]{settings.demo_email}[/bold] / "
-            f"[bold]{settings.demo_password}[/bold] (workspace 1)",
-            highlight=False,
-        )
-    elif settings.seed_demo:
-        console.print(
-            f"demo login (made on the first start): {settings.demo_email} / "
-            f"{settings.demo_password}, unless changed since",
-            highlight=False,
-        )
-    console.print(f"claystack listening on [bold]{settings.base_url}/v3[/bold]", highlight=False)
+    _announce(settings, where, seeded=_prepare(settings))
     if workers > 1:
         # Each process builds its own app from the environment: hand it this command's options.
         for name, value in overrides.items():
@@ -97,6 +83,24 @@ def serve(
         access_log=False,
         proxy_headers=False,
     )
+
+
+def _announce(settings: Any, where: str, *, seeded: bool) -> None:
+    """The database, the demo login (made now, or on the first start) and the address."""
+    console.print(f"database: {where}", highlight=False)
+    if seeded:
+        console.print(
+            f"created the demo login: [bold]{settings.demo_email}[/bold] / "
+            f"[bold]{settings.demo_password}[/bold] (workspace 1)",
+            highlight=False,
+        )
+    elif settings.seed_demo:
+        console.print(
+            f"demo login (made on the first start): {settings.demo_email} / "
+            f"{settings.demo_password}, unless changed since",
+            highlight=False,
+        )
+    console.print(f"claystack listening on [bold]{settings.base_url}/v3[/bold]", highlight=False)
 
 
 def _check_port(host: str, port: int) -> None:

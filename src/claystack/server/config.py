@@ -126,6 +126,9 @@ class Settings(BaseSettings):
     webhook_cache_seconds: float = Field(default=2.0, ge=0)
     # Group commit: at most this many webhook rows are written per transaction.
     webhook_batch_size: int = Field(default=512, gt=0)
+    # Group commit: while fewer requests wait than the last batch held, the writer waits
+    # up to this long for more (0: it takes what is there after one event-loop turn).
+    webhook_batch_wait_ms: float = Field(default=2.0, ge=0, le=60_000)
 
     # Export and import jobs run inside the server; a job whose process stops holding its
     # lease for this long is taken over by another (or the next) server process.

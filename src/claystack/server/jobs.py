@@ -12,20 +12,15 @@ import asyncio
 import logging
 import time
 from dataclasses import astuple
-from typing import Any
-
-from sqlalchemy import or_, select, update
 
 from .config import Settings
 from .services import exports, imports, retention
 from .services.common import now_ms
 from .services.leases import Lease
 from .storage.engine import Database
-from .storage.models import ExportJob, ImportJob
+from .storage.repositories import jobs as jobs_repo
 
 log = logging.getLogger("claystack.jobs")
-
-_MODELS: dict[str, Any] = {"export": ExportJob, "import": ImportJob}
 
 
 class JobRunner:
@@ -63,16 +58,7 @@ class JobRunner:
     async def _release(self, held: dict[str, tuple[str, Lease]]) -> None:
         async with self.db.transaction(write=True) as conn:
             for job_id, (kind, lease) in held.items():
-                model = _MODELS[kind]
-                await conn.execute(
-                    update(model)
-                    .where(
-                        model.id == job_id,
-                        model.status == "ACTIVE",
-                        model.lease_until.in_(lease.values()),
-                    )
-                    .values(lease_until=None)
-                )
+                await jobs_repo.release(conn, kind, job_id, tuple(lease.values()))
 
     def submit(self, kind: str, job_id: str) -> None:
         """Starts a job just committed (a no-op if this process already runs it)."""
@@ -82,22 +68,13 @@ class JobRunner:
             task.add_done_callback(lambda _: self._running.pop(job_id, None))
 
     async def _claim(self, kind: str, job_id: str) -> Lease | None:
-        model = _MODELS[kind]
         now = now_ms()
         lease = Lease(
             now + int(self.settings.job_lease_seconds * 1000), self.settings.job_lease_seconds
         )
         async with self.db.transaction(write=True) as conn:
-            result = await conn.execute(
-                update(model)
-                .where(
-                    model.id == job_id,
-                    model.status == "ACTIVE",
-                    or_(model.lease_until.is_(None), model.lease_until < now),
-                )
-                .values(lease_until=lease.value)
-            )
-        return lease if result.rowcount else None
+            won = await jobs_repo.claim(conn, kind, job_id, lease.value, now)
+        return lease if won else None
 
     async def _run(self, kind: str, job_id: str) -> None:
         try:
@@ -121,14 +98,8 @@ class JobRunner:
             self._held.pop(job_id, None)
 
     async def _fail(self, kind: str, job_id: str, message: str) -> None:
-        model = _MODELS[kind]
-        now = now_ms()
         async with self.db.transaction(write=True) as conn:
-            await conn.execute(
-                update(model)
-                .where(model.id == job_id, model.status == "ACTIVE")
-                .values(status="FAILED", error=message, updated_at=now, finished_at=now)
-            )
+            await jobs_repo.fail(conn, kind, job_id, message, now_ms())
 
     async def _poll(self, idle: bool = False) -> None:
         next_sweep = 0.0
@@ -146,19 +117,10 @@ class JobRunner:
             except Exception:
                 log.exception("deleting old export and upload files failed")
             try:
-                now = now_ms()
                 async with self.db.transaction(write=False) as conn:
-                    for kind, model in _MODELS.items():
-                        ids = await conn.scalars(
-                            select(model.id)
-                            .where(
-                                model.status == "ACTIVE",
-                                or_(model.lease_until.is_(None), model.lease_until < now),
-                            )
-                            .limit(100)
-                        )
-                        for job_id in ids:
-                            self.submit(kind, job_id)
+                    found = await jobs_repo.claimable(conn, now_ms())
+                for kind, job_id in found:
+                    self.submit(kind, job_id)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -38,6 +38,7 @@ from ..errors import Forbidden
 from ..services import (
     sources,
     table_copy,
+    table_fields,
     table_schema,
     table_setup,
     tables,
@@ -165,7 +166,7 @@ async def delete_table(uow: Work, table: TableDep) -> JSONOut:
 async def create_field(body: FieldIn, uow: Work, table: TableDep) -> JSONOut:
     """Adds a column; a duplicate name is 409 ``FieldNameAlreadyExists``. A formula (any
     field with ``typeSettings.formulaText``) computes every existing row at once."""
-    field = await tables.create_field(
+    field = await table_fields.create_field(
         uow, table, name=body.name, field_type=body.type, type_settings=body.typeSettings
     )
     return JSONOut(FieldEnvelope.build(field=field))
@@ -180,7 +181,7 @@ async def patch_field(
 ) -> JSONOut:
     """Renames a column or changes its type or settings (settings merge); a changed
     formula computes every row again."""
-    field = await tables.update_field(
+    field = await table_fields.update_field(
         uow,
         table,
         field_id,
@@ -194,7 +195,7 @@ async def patch_field(
 @api.delete("/v3/tables/{tableId}/fields/{fieldId}", responses=ok(Success))
 async def delete_field(field_id: FieldId, uow: Work, table: TableDep) -> JSONOut:
     """Deletes a column and its cells in every row."""
-    await tables.delete_field(uow, table, field_id)
+    await table_fields.delete_field(uow, table, field_id)
     return JSONOut(Success.build(success=True))
 
 

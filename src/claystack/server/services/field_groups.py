@@ -15,6 +15,7 @@ from ..storage.repositories import sources as sources_repo
 from ..storage.repositories import tables as tables_repo
 from ..storage.repositories import views as views_repo
 from ..storage.uow import UnitOfWork
+from . import table_fields
 from . import tables as tables_svc
 from .common import now_ms
 from .tables import SYSTEM_FIELD_IDS, TableRef
@@ -92,7 +93,7 @@ async def delete_fields(uow: UnitOfWork, table: TableRef, field_ids: Any) -> Non
     await tables_svc.touch(uow, table.id)  # the table's row before the records'
     for fid in ids:
         await tables_svc.drop_cells(uow, table.id, fid)
-    await tables_svc._sync_view_fields(conn, table.id)
+    await tables_svc.sync_view_fields(conn, table.id)
 
 
 def _group(gid: str, name: str, members: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -194,14 +195,14 @@ async def create_waterfall(uow: UnitOfWork, table: TableRef, body: dict[str, Any
         }
         if body.get("runAsButton"):
             settings["runAsButton"] = True
-        field = await tables_svc.create_field(
+        field = await table_fields.create_field(
             uow, table, name=step_name, field_type="action", type_settings=settings
         )
         path = str(cfg.get("attributePath") or "").strip(".")
         steps.append((field["id"], path))
     parts = [f"{{{{{fid}}}}}?.{path}" if path else f"{{{{{fid}}}}}" for fid, path in steps]
     text = "[" + ", ".join(parts) + '].find(v => v !== undefined && v !== null && v !== "")'
-    output = await tables_svc.create_field(
+    output = await table_fields.create_field(
         uow,
         table,
         name=out_name,

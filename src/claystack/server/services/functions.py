@@ -19,7 +19,7 @@ from ..storage.repositories import fields as fields_repo
 from ..storage.repositories import sources as sources_repo
 from ..storage.repositories import tables as tables_repo
 from ..storage.uow import UnitOfWork
-from . import catalog, sources, tables, workspaces
+from . import catalog, sources, table_fields, tables, workspaces
 from .common import Actor, Scope, now_ms
 from .tables import TableRef
 from .workbooks import table_summary
@@ -218,7 +218,7 @@ async def create_cpj_table(
     source = await sources.add_source(uow, ref, add, secret=secret, base_url=base_url)
     for i, entry in enumerate(basic):
         fname, ftype, settings = _basic_field(entry, source["dataFieldId"], i)
-        await tables.create_field(
+        await table_fields.create_field(
             uow, ref, name=fname, field_type=ftype, type_settings=settings or None
         )
     row = await tables.reload(conn, ref.id)

@@ -22,6 +22,7 @@ from ..storage.repositories import Connection
 from ..storage.repositories import sources as repo
 from ..storage.uow import UnitOfWork
 from . import records as records_svc
+from . import table_fields
 from . import tables as tables_svc
 from .common import Actor, Scope, iso, now_ms
 from .tables import TableRef
@@ -207,7 +208,7 @@ async def add_source(
     conn = uow.conn
     name, type_settings, token = _add_source_body(add, table.scope.workspace_id)
     source_id = new_id("s")
-    field = await tables_svc.create_field(
+    field = await table_fields.create_field(
         uow,
         table,
         name=await _free_field_name(conn, table.id, name),

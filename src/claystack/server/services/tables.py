@@ -11,13 +11,12 @@ import orjson
 from ...wire import Field as FieldOut
 from ...wire import Table as TableOut
 from ...wire import View as ViewOut
-from ..errors import BadRequest, FieldNameAlreadyExists, InvalidParameter, NotFound
+from ..errors import BadRequest, InvalidParameter, NotFound
 from ..ids import new_id
 from ..storage import search_index
 from ..storage.repositories import Connection
 from ..storage.repositories import fields as fields_repo
 from ..storage.repositories import records as records_repo
-from ..storage.repositories import sources as sources_repo
 from ..storage.repositories import tables as repo
 from ..storage.repositories import views as views_repo
 from ..storage.repositories import workbooks as workbooks_repo
@@ -27,25 +26,6 @@ from . import views as views_svc
 from . import workspaces
 from .common import Actor, Scope, iso, now_ms
 
-FIELD_TYPES = (
-    "text",
-    "number",
-    "boolean",
-    "date",
-    "url",
-    "email",
-    "phone",
-    "select",
-    "multiselect",
-    "currency",
-    "percent",
-    "image",
-    "formula",
-    "action",
-    "source",
-    "lookup",
-    "json",
-)
 SYSTEM_FIELDS = (("f_created_at", "Created At"), ("f_updated_at", "Updated At"))
 SYSTEM_FIELD_IDS = frozenset(f for f, _ in SYSTEM_FIELDS)
 TABLE_TYPES = ("spreadsheet", "company", "people", "jobs")
@@ -233,7 +213,7 @@ async def create_table(
         updated_at=now,
     )
     await _add_first_fields_and_views(conn, table_id, view_id, template, now)
-    await _sync_view_fields(conn, table_id)
+    await sync_view_fields(conn, table_id)
     return await table_out(conn, await reload(conn, table_id)), extra
 
 
@@ -329,175 +309,6 @@ async def list_tables_in_workbook(
     return [await table_out(conn, r) for r in rows]
 
 
-# -- fields --------------------------------------------------------------------------------
-
-
-async def _field(conn: Connection, table_id: str, field_id: str) -> Any:
-    row = await fields_repo.get(conn, table_id, field_id)
-    if row is None:
-        raise NotFound("Field not found")
-    return row
-
-
-async def _check_name_free(
-    conn: Connection, table_id: str, name: str, except_id: str | None = None
-) -> None:
-    existing = await fields_repo.id_named(conn, table_id, name)
-    if existing is not None and existing != except_id:
-        raise FieldNameAlreadyExists(f'A field named "{name}" already exists in this table')
-
-
-def _check_type(field_type: str) -> str:
-    if field_type not in FIELD_TYPES:
-        raise InvalidParameter("type", f'"{field_type}" is not one of ' + ", ".join(FIELD_TYPES))
-    return field_type
-
-
-async def create_field(
-    uow: UnitOfWork,
-    table: TableRef,
-    *,
-    name: str,
-    field_type: str,
-    type_settings: dict[str, Any] | None,
-) -> FieldOut:
-    conn = uow.conn
-    if not name.strip():
-        raise InvalidParameter("name", "must not be empty")
-    _check_type(field_type)
-    await _check_name_free(conn, table.id, name)
-    position = await fields_repo.next_position(conn, table.id)
-    now = now_ms()
-    field_id = new_id("f")
-    field_type, settings = await fields_svc.prepare(
-        conn,
-        workspace_id=table.scope.workspace_id,
-        table_id=table.id,
-        field_type=field_type,
-        settings=type_settings or {},
-        field_id=field_id,
-    )
-    values = {
-        "id": field_id,
-        "table_id": table.id,
-        "name": name,
-        "type": field_type,
-        "type_settings": settings,
-        "position": position,
-        "created_at": now,
-        "updated_at": now,
-    }
-    await _check_inputs(conn, table.id, values["type_settings"])
-    await fields_repo.add(conn, values)
-    await _sync_view_fields(conn, table.id)
-    await touch(uow, table.id)
-    if field_type == "formula" and settings.get("formulaText"):
-        await _fill_formula(uow, table, field_id)
-    if field_type == "source":
-        from . import subscriptions  # sources import this module
-
-        await subscriptions.subscribe(uow, table, field_id, values["type_settings"])
-    return field_out(await _field(conn, table.id, field_id))
-
-
-async def _fill_formula(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
-    """A new or changed formula computes every existing row (auto-run on), or marks its
-    cells stale until a run (auto-run off)."""
-    from . import runs
-
-    await runs.fill_column(uow, table, field_id)
-
-
-async def _check_inputs(
-    conn: Connection, table_id: str, type_settings: Any, field_id: str | None = None
-) -> None:
-    refs = input_field_ids(type_settings)
-    if not refs:
-        return
-    if field_id in refs:
-        raise BadRequest("typeSettings refers to the field itself")
-    known = await fields_repo.ids(conn, table_id)
-    missing = [r for r in refs if r not in known]
-    if missing:
-        raise BadRequest(f"typeSettings refers to unknown field {missing[0]}")
-
-
-async def update_field(
-    uow: UnitOfWork,
-    table: TableRef,
-    field_id: str,
-    *,
-    name: str | None,
-    field_type: str | None,
-    type_settings: dict[str, Any] | None,
-) -> FieldOut:
-    conn = uow.conn
-    row = await _field(conn, table.id, field_id)
-    if field_id in SYSTEM_FIELD_IDS and (field_type or type_settings):
-        raise BadRequest("System fields cannot be changed")
-    values: dict[str, Any] = {}
-    if name is not None and name != row.name:
-        if not name.strip():
-            raise InvalidParameter("name", "must not be empty")
-        await _check_name_free(conn, table.id, name, except_id=field_id)
-        values["name"] = name
-    if field_type is not None:
-        values["type"] = _check_type(field_type)
-    refill = False
-    if type_settings is not None or field_type is not None:
-        # PATCH replaces typeSettings whole (spec part 2 §4.2); a source field's subscription
-        # is the server's to keep.
-        if type_settings is None:
-            merged = dict(row.type_settings)
-        elif row.type == "source" and (field_type or row.type) == "source":
-            merged = {**row.type_settings, **type_settings}
-        else:
-            merged = dict(type_settings)
-        new_type, merged = await fields_svc.prepare(
-            conn,
-            workspace_id=table.scope.workspace_id,
-            table_id=table.id,
-            field_type=field_type or row.type,
-            settings=merged,
-            field_id=field_id,
-            previous=row.type_settings if row.type == "action" else None,
-        )
-        await _check_inputs(conn, table.id, merged, field_id)
-        values["type"], values["type_settings"] = new_type, merged
-        refill = new_type == "formula" and bool(merged.get("formulaText"))
-        if refill and row.type == "formula":
-            refill = fields_svc.formula_changed(row.type_settings, merged)
-    if values:
-        values["updated_at"] = now_ms()
-        await fields_repo.update_field(conn, table.id, field_id, **values)
-        await touch(uow, table.id)
-    if refill:
-        await _fill_formula(uow, table, field_id)
-    return field_out(await _field(conn, table.id, field_id))
-
-
-async def delete_field(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
-    conn = uow.conn
-    await _field(conn, table.id, field_id)
-    if field_id in SYSTEM_FIELD_IDS:
-        raise BadRequest("System fields cannot be deleted")
-    users = [
-        f.name
-        for f in await list_fields(conn, table.id)
-        if f.id != field_id and field_id in input_field_ids(f.type_settings)
-    ]
-    if users:
-        raise BadRequest(f'Field is used by "{users[0]}"; change or delete that field first')
-    source = await sources_repo.name_feeding(conn, table.id, field_id)
-    if source is not None:
-        raise BadRequest(f'Field is fed by the source "{source}"; delete that source first')
-    await fields_repo.delete_field(conn, table.id, field_id)
-    await touch(uow, table.id)  # the table's row before the records'
-    await uow.filter_indexes(table.id, [field_id], drop=True)
-    await drop_cells(uow, table.id, field_id)
-    await _sync_view_fields(conn, table.id)
-
-
 async def drop_cells(uow: UnitOfWork, table_id: str, field_id: str) -> None:
     """Removes a deleted field's cells from every row, inside the database."""
     uow.declared(table_id)
@@ -518,7 +329,7 @@ async def field_ids(conn: Connection, table_id: str) -> dict[str, str]:
 # -- views ---------------------------------------------------------------------------------
 
 
-async def _sync_view_fields(conn: Connection, table_id: str) -> None:
+async def sync_view_fields(conn: Connection, table_id: str) -> None:
     """Every view lists every field (new ones visible), and none that are gone."""
     ids = [f.id for f in await list_fields(conn, table_id)]
     for view in await list_views(conn, table_id):
@@ -575,7 +386,7 @@ async def create_view(
         created_at=now,
         updated_at=now,
     )
-    await _sync_view_fields(conn, table.id)
+    await sync_view_fields(conn, table.id)
     await views_svc.prepare_indexes(uow, table.id, cfg)
     return view_out(await get_view(conn, table.id, view_id))
 

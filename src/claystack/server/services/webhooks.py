@@ -120,6 +120,9 @@ class WebhookIngest:
         self._queue: asyncio.Queue[_Pending | None] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
+        # The writer waiting for more requests: how many it waits for, and for what.
+        self._want = 0
+        self._more: asyncio.Future[None] | None = None
 
     # -- checks before the write ---------------------------------------------------------
 
@@ -259,6 +262,8 @@ class WebhookIngest:
             self._writer = asyncio.create_task(self._run(self._queue), name="webhook-writer")
         future: asyncio.Future[tuple[str, bool]] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(hook, payload, key, future))
+        if self._want and self._queue.qsize() >= self._want:
+            _settle(self._more)
         return await future
 
     async def close(self) -> None:
@@ -267,6 +272,7 @@ class WebhookIngest:
         if self._queue is None or self._writer is None:
             return
         self._queue.put_nowait(None)
+        _settle(self._more)
         try:
             await asyncio.wait_for(asyncio.shield(self._writer), timeout=30)
         except TimeoutError:
@@ -274,13 +280,27 @@ class WebhookIngest:
 
     async def _run(self, queue: asyncio.Queue[_Pending | None]) -> None:
         limit = self.settings.webhook_batch_size
+        wait = self.settings.webhook_batch_wait_ms / 1000
+        last = 1
         while True:
             first = await queue.get()
             if first is None:
                 return
             # One turn of the event loop before taking the batch: requests whose bytes have
             # arrived meanwhile join it (a bigger batch costs the same round trips).
-            await asyncio.sleep(0)
+            try:
+                await asyncio.sleep(0)
+                if wait and queue.qsize() + 1 < last:
+                    # Fewer are waiting than the last batch held: its senders are likely
+                    # sending again (their answers just went out). Waiting briefly for them
+                    # makes one commit of what would be two, and commits are what cost (on
+                    # PostgreSQL the batches of every process queue on their table's row
+                    # until each commit's flush is done). A lone sender never waits: its
+                    # batches hold one.
+                    await self._gather(queue, min(last, limit) - 1, wait)
+            except asyncio.CancelledError:
+                _fail([first], ServiceUnavailable("The server is shutting down"))
+                raise
             batch = [first]
             stop = False
             while len(batch) < limit and not queue.empty():
@@ -289,6 +309,7 @@ class WebhookIngest:
                     stop = True
                     break
                 batch.append(item)
+            last = len(batch)
             try:
                 await self._write(batch)
             except asyncio.CancelledError:
@@ -299,6 +320,20 @@ class WebhookIngest:
                 _fail(batch, ServiceUnavailable("Could not store the row; try again"))
             if stop:
                 return
+
+    async def _gather(self, queue: asyncio.Queue[_Pending | None], want: int, wait: float) -> None:
+        """Returns once ``want`` requests are queued, or after ``wait`` seconds."""
+        loop = asyncio.get_running_loop()
+        more = self._more = loop.create_future()
+        self._want = want
+        timer = loop.call_later(wait, _settle, more)
+        try:
+            if queue.qsize() < want:
+                await more
+        finally:
+            timer.cancel()
+            self._want = 0
+            self._more = None
 
     async def _write(self, batch: list[_Pending], attempt: int = 0) -> None:
         try:
@@ -368,6 +403,11 @@ def _form_fields(body: bytes) -> dict[str, Any]:
 
 class _KeyRace(Exception):
     pass
+
+
+def _settle(future: asyncio.Future[None] | None) -> None:
+    if future is not None and not future.done():
+        future.set_result(None)
 
 
 def _fail(batch: list[_Pending], error: ClayError) -> None:

@@ -9,7 +9,20 @@ from collections import defaultdict
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Text, bindparam, cast, func, select, text, update
+from sqlalchemy import (
+    String,
+    Text,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,15 +60,29 @@ _SOURCES_SHARED = _SOURCE_ROWS.with_for_update(of=[Source, Table], read=True, ke
 # PostgreSQL: each row also carries its table's fields as JSON text (``[[id, type,
 # type_settings], …]``): what the rows are checked against and auto-run reads, which were
 # two more round trips per batch.
-_FIELD_JSON = func.json_build_array(Field.id, Field.type, Field.type_settings)
+# Settings only of the fields auto-run reads (``services.fields.RUNNABLE_TYPES``): a wide
+# table's other fields cost each batch their id and type alone.
+_RUNNABLE = ("action", "formula")
+_FIELD_JSON = func.json_build_array(
+    Field.id,
+    Field.type,
+    case((or_(*(Field.type == t for t in _RUNNABLE)), Field.type_settings), else_=None),
+)
 _TABLE_FIELDS = (
     select(cast(func.json_agg(_FIELD_JSON), Text))
     .where(Field.table_id == Table.id)
     .scalar_subquery()
     .label("table_fields")
 )
-_SOURCES_FIELDS = _SOURCE_ROWS.add_columns(_TABLE_FIELDS).with_for_update(of=[Source, Table])
-_SOURCES_FIELDS_SHARED = _SOURCE_ROWS.add_columns(_TABLE_FIELDS).with_for_update(
+# The ids as one array parameter: an expanding IN list is re-rendered for each batch size.
+_SOURCE_ROWS_PG = (
+    select(*_SOURCE_ROWS.selected_columns, _TABLE_FIELDS)
+    .join_from(Source, Table, Table.id == Source.table_id)
+    .where(Source.id == any_(bindparam("ids", type_=ARRAY(String))), Source.deleted_at.is_(None))
+    .order_by(Source.id)
+)
+_SOURCES_FIELDS = _SOURCE_ROWS_PG.with_for_update(of=[Source, Table])
+_SOURCES_FIELDS_SHARED = _SOURCE_ROWS_PG.with_for_update(
     of=[Source, Table], read=True, key_share=True
 )
 # PostgreSQL, a batch's tables in id order before ``write_batch`` updates them (one UPDATE
@@ -96,11 +123,12 @@ _WRITE_BATCH = text(
 
 
 class TableField(NamedTuple):
-    """A field as ``lock_sources(fields=True)`` gives it."""
+    """A field as ``lock_sources(fields=True)`` gives it (``type_settings`` only for action
+    and formula fields, else None)."""
 
     id: str
     type: str
-    type_settings: dict[str, Any]
+    type_settings: dict[str, Any] | None
 
 
 _COUNT = (
@@ -131,6 +159,7 @@ async def lock_sources(
     table (``exclusive``: outright; else shared with other batches). ``fields``
     (PostgreSQL): each row also has ``table_fields``, the JSON text of its table's fields
     (``table_fields_of`` reads it)."""
+    stmt: Any
     if fields:
         stmt = _SOURCES_FIELDS if exclusive else _SOURCES_FIELDS_SHARED
     else:

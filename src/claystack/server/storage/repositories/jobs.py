@@ -6,7 +6,7 @@ from array import array
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Text, func, insert, select, update
+from sqlalchemy import ColumnElement, Text, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..models import ExportJob, ImportJob, Membership, Record, Table, User
@@ -185,3 +185,61 @@ async def export_states(conn: AsyncConnection, export_ids: list[str]) -> list[An
     """id, status and finished_at of those exports that exist."""
     query = select(ExportJob.id, ExportJob.status, ExportJob.finished_at)
     return list(await conn.execute(query.where(ExportJob.id.in_(export_ids))))
+
+
+# -- the job runner (server/jobs.py): claims, releases, failures, the poll -----------------
+
+_MODELS: dict[str, Any] = {"export": ExportJob, "import": ImportJob}
+
+
+async def claim(conn: AsyncConnection, kind: str, job_id: str, lease: int, now: int) -> bool:
+    """Sets the lease of an ACTIVE ``kind`` job ("export" or "import") whose lease is free or
+    lapsed at ``now``; whether this call won it."""
+    model = _MODELS[kind]
+    result = await conn.execute(
+        update(model)
+        .where(
+            model.id == job_id,
+            model.status == ACTIVE,
+            or_(model.lease_until.is_(None), model.lease_until < now),
+        )
+        .values(lease_until=lease)
+    )
+    return bool(result.rowcount)
+
+
+async def release(conn: AsyncConnection, kind: str, job_id: str, leases: tuple[int, ...]) -> None:
+    """Frees the lease of a still ACTIVE job that holds one of ``leases`` (this process's)."""
+    model = _MODELS[kind]
+    await conn.execute(
+        update(model)
+        .where(model.id == job_id, model.status == ACTIVE, model.lease_until.in_(leases))
+        .values(lease_until=None)
+    )
+
+
+async def fail(conn: AsyncConnection, kind: str, job_id: str, message: str, now: int) -> None:
+    """Marks a still ACTIVE job FAILED with ``message``."""
+    model = _MODELS[kind]
+    await conn.execute(
+        update(model)
+        .where(model.id == job_id, model.status == ACTIVE)
+        .values(status="FAILED", error=message, updated_at=now, finished_at=now)
+    )
+
+
+async def claimable(conn: AsyncConnection, now: int, limit: int = 100) -> list[tuple[str, str]]:
+    """(kind, id) of ACTIVE jobs whose lease is free or lapsed at ``now``, up to ``limit``
+    of each kind."""
+    found: list[tuple[str, str]] = []
+    for kind, model in _MODELS.items():
+        ids = await conn.scalars(
+            select(model.id)
+            .where(
+                model.status == ACTIVE,
+                or_(model.lease_until.is_(None), model.lease_until < now),
+            )
+            .limit(limit)
+        )
+        found.extend((kind, job_id) for job_id in ids)
+    return found
