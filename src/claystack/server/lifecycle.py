@@ -8,7 +8,6 @@ from importlib.metadata import version as package_version
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
 from . import security
 from .engine import Runner
@@ -103,8 +102,7 @@ async def _stop_indexer(state: AppState) -> None:
 
 
 async def ping(app: FastAPI) -> None:
-    async with state_of(app).db.transaction(write=False) as conn:
-        await conn.execute(text("SELECT 1"))
+    await state_of(app).db.ping()
 
 
 async def pending_migrations(app: FastAPI) -> set[str]:

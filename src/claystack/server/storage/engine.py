@@ -135,6 +135,11 @@ class Database:
                 if adapted is not None:
                     adapted.pending_begin = None
 
+    async def ping(self) -> None:
+        """One round trip to the database (readiness): raises when it cannot answer."""
+        async with self.transaction(write=False) as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 
