@@ -35,6 +35,7 @@ from claystack.server.services import accounts
 from . import wirecheck
 
 DEMO_EMAIL = "demo@claystack.dev"
+DEMO_USER_ID = 1
 DEMO_PASSWORD = "claystack"
 PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
 
@@ -288,11 +289,24 @@ async def anon(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+async def open_session(app: FastAPI, client: httpx.AsyncClient, user_id: int) -> None:
+    """Logs ``client`` in as ``user_id`` without the login route: the session the route
+    would open (``accounts.open_session``), its cookie in the client's jar as the route's
+    answer puts it there. (About a third of a test's set-up less than the request, with its
+    password check and login throttle; ``login`` is for the tests about logging in, and
+    test_auth covers the route.)"""
+    state = app.state
+    async with state.db.transaction(write=True) as conn:
+        cookie = await accounts.open_session(conn, state.settings, state.secret, user_id)
+    # httpx's jar files a cookie of the host "testserver" under "testserver.local".
+    client.cookies.set("claysession", cookie, domain="testserver.local", path="/")
+
+
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Logged in as the demo user, whose workspace is 1."""
+    """Logged in as the demo user (id 1), whose workspace is 1."""
     async with make_client(app) as c:
-        await login(c, DEMO_EMAIL, DEMO_PASSWORD)
+        await open_session(app, c, DEMO_USER_ID)
         yield c
 
 
@@ -309,7 +323,7 @@ async def other_user(app: FastAPI) -> AsyncIterator[UserFactory]:
     ) -> tuple[httpx.AsyncClient, int]:
         db = app.state.db
         async with db.transaction(write=True) as conn:
-            await accounts.create_user(
+            user = await accounts.create_user(
                 conn,
                 app.state.secret,
                 email=email,
@@ -318,23 +332,15 @@ async def other_user(app: FastAPI) -> AsyncIterator[UserFactory]:
                 cost=app.state.settings.password_hash_cost,
             )
             if workspace is None:
-                uid = await accounts.login(
-                    conn,
-                    app.state.settings,
-                    app.state.secret,
-                    email=email,
-                    password="other-password",
-                )
-                assert uid is not None
                 ws = await accounts.create_workspace(
-                    conn, name="Other WS", owner_id=uid.user["id"], credits=100
+                    conn, name="Other WS", owner_id=user["id"], credits=100
                 )
             else:
                 ws = workspace
                 await accounts.add_member(conn, workspace_id=ws, email=email, role=role or "member")
         c = make_client(app)
         clients.append(c)
-        await login(c, email, "other-password")
+        await open_session(app, c, user["id"])
         return c, ws
 
     yield make

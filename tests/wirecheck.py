@@ -38,6 +38,7 @@ NOT_JSON = frozenset(
 _DOCS: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
 _BY_APP: WeakKeyDictionary[FastAPI, tuple[int, dict[str, Any]]] = WeakKeyDictionary()
 _ROUTES: dict[int, list[Any]] = {}
+_PATHS: dict[tuple[int, str, str], str] = {}
 _VALIDATORS: dict[tuple[int, str, str, str], Any] = {}
 
 
@@ -91,15 +92,26 @@ def _api_routes(routes: list[Any]) -> list[Any]:
 
 
 def _route_path(app: FastAPI, method: str, path: str) -> str:
-    """The path template of the route that answers ``method path`` ("" when none does)."""
+    """The path template of the route that answers ``method path`` ("" when none does);
+    remembered per app, method and path (a test polls the same paths; matching tries up
+    to ~210 route regexes)."""
+    key = (id(app), method, path)
+    known = _PATHS.get(key)
+    if known is not None:
+        return known
     routes = _ROUTES.get(id(app))
     if routes is None:
         routes = _ROUTES[id(app)] = _api_routes(app.routes)
+    found = ""
     for route in routes:
         methods = getattr(route, "methods", None)
         if (methods is None or method in methods) and route.path_regex.match(path):
-            return str(route.path_format)
-    return ""
+            found = str(route.path_format)
+            break
+    if len(_PATHS) > 50_000:
+        _PATHS.clear()
+    _PATHS[key] = found
+    return found
 
 
 _REF = "#/components/schemas/"
@@ -136,10 +148,12 @@ def _compact(schema: Any, schemas: dict[str, Any], seen: tuple[str, ...] = ()) -
 def _validator(doc: dict[str, Any], path: str, method: str, status: str) -> Any:
     """The JSON Schema validator of one declared answer and the model it names (``$ref``,
     or ""); None when nothing is declared."""
-    key = (id(doc), path, method, status)
+    error = status.startswith(("4", "5"))
+    # Every error answer has the one envelope: one validator per document.
+    key = (id(doc), "", "", "error") if error else (id(doc), path, method, status)
     if key in _VALIDATORS:
         return _VALIDATORS[key]
-    if status.startswith(("4", "5")):
+    if error:
         schema: Any = {"$ref": _REF + "ClayError"}
     else:
         responses = doc["paths"].get(path, {}).get(method, {}).get("responses", {})

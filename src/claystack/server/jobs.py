@@ -31,9 +31,11 @@ class JobRunner:
         self._held: dict[str, tuple[str, Lease]] = {}  # job id → (kind, its lease)
         self._poller: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    def start(self, *, idle: bool = False) -> None:
+        """Starts polling for jobs; with ``idle`` (after a reset: there are none) the first
+        poll comes after ``job_poll_seconds``."""
         if self._poller is None:
-            self._poller = asyncio.create_task(self._poll(), name="claystack-jobs")
+            self._poller = asyncio.create_task(self._poll(idle), name="claystack-jobs")
 
     async def stop(self) -> None:
         """Stops the jobs in hand and releases them, so another process resumes them at
@@ -99,8 +101,10 @@ class JobRunner:
         async with self.db.transaction(write=True) as conn:
             await jobs_repo.fail(conn, kind, job_id, message, now_ms())
 
-    async def _poll(self) -> None:
+    async def _poll(self, idle: bool = False) -> None:
         next_sweep = 0.0
+        if idle:
+            await asyncio.sleep(self.settings.job_poll_seconds)
         while True:
             try:
                 if time.monotonic() >= next_sweep:

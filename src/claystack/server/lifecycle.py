@@ -8,7 +8,7 @@ from importlib.metadata import version as package_version
 from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import delete, text
+from sqlalchemy import text
 
 from . import security
 from .engine import Runner
@@ -18,8 +18,8 @@ from .indexer import SearchIndexer
 from .jobs import JobRunner
 from .services import accounts
 from .state import AppState, state_of
-from .storage import migrate, search_index
-from .storage.models import Base, CellStatusCount, CreditRollup, Instance
+from .storage import migrate
+from .storage.reset import empty_tables
 
 log = logging.getLogger("claystack")
 
@@ -53,22 +53,25 @@ async def start(app: FastAPI) -> None:
     await _start_workers(app)
 
 
-async def _start_workers(app: FastAPI, formulas: FormulaPool | None = None) -> None:
+async def _start_workers(
+    app: FastAPI, formulas: FormulaPool | None = None, *, idle: bool = False
+) -> None:
     """New run workers (when enabled) and job runner: nothing in memory is left from before
-    (``formulas``, idle formula worker processes, hold nothing)."""
+    (``formulas``, idle formula worker processes, hold nothing). ``idle``: the database holds
+    no work (a reset), so neither looks before it is woken or its poll interval is up."""
     state = state_of(app)
     db, settings = state.db, state.settings
     if settings.run_workers:
         # No recovery step: the jobs of a process that died come back as their leases lapse.
         runner = Runner(db, settings, formulas)
         formulas = None
-        runner.start()
+        runner.start(idle=idle)
         state.runner = runner
     db.listeners.jobs_queued = lambda: _wake_runner(state)
     if formulas is not None:
         formulas.close()
     jobs = JobRunner(db, settings)
-    jobs.start()
+    jobs.start(idle=idle)
     state.jobs = jobs
     state.search_indexer = SearchIndexer(
         db, min_rows=settings.view_index_min_rows, chunk=settings.view_index_build_chunk
@@ -116,7 +119,10 @@ def migration_heads() -> list[str]:
 
 async def reset(app: FastAPI) -> dict[str, Any] | None:
     """Empties every table but ``instance`` and seeds again, in one transaction; the run
-    workers and job runner start anew (no rate-limit buckets or plans of before)."""
+    workers and job runner start anew (no rate-limit buckets or plans of before) and idle:
+    nothing is queued, so they look again when woken by new work or at their next poll
+    (the export files of the deleted jobs go at the job runner's first, ``job_poll_seconds``
+    on)."""
     state = state_of(app)
     db, settings = state.db, state.settings
     formulas = None
@@ -130,41 +136,12 @@ async def reset(app: FastAPI) -> dict[str, Any] | None:
         await jobs.stop()
     await _stop_indexer(state)
     async with db.transaction(write=True) as conn:
-        names = [t.name for t in Base.metadata.sorted_tables if t.name != Instance.__tablename__]
-        if db.is_sqlite:
-            # The kept counts last: deleting rows runs the triggers that count them (and
-            # only they are written by those triggers: the others are emptied only when
-            # they hold rows, found by one statement rather than a DELETE each).
-            kept = {CellStatusCount.__tablename__, CreditRollup.__tablename__}
-            holding = await _tables_with_rows(conn, [n for n in names if n not in kept])
-            tables = reversed(Base.metadata.sorted_tables)
-            for table in sorted(tables, key=lambda t: t.name in kept):
-                if table.name in holding or table.name in kept:
-                    await conn.execute(delete(table))
-            if await _has_sequence(conn):
-                await conn.exec_driver_sql("DELETE FROM sqlite_sequence")
-            await conn.exec_driver_sql(search_index.RESET["sqlite"])
-        else:
-            await conn.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+        await empty_tables(conn)
         seeded = await accounts.seed_demo(conn, settings, state.require_secret())
     state.auth_cache.forget()
     state.webhooks.reset()
     if jobs is not None:
-        await _start_workers(app, formulas)
+        await _start_workers(app, formulas, idle=True)
     elif formulas is not None:
         formulas.close()
     return seeded
-
-
-async def _tables_with_rows(conn: Any, names: list[str]) -> set[str]:
-    probes = " UNION ALL ".join(
-        f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM \"{name}\")" for name in names
-    )
-    return set((await conn.exec_driver_sql(probes)).scalars())
-
-
-async def _has_sequence(conn: Any) -> bool:
-    result = await conn.exec_driver_sql(
-        "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'"
-    )
-    return result.first() is not None

@@ -81,7 +81,9 @@ class Runner:
         self._busy = 0  # executor tasks running an action
         self._quiet = asyncio.Event()  # set when ``_busy`` drops to 0
 
-    def start(self) -> None:
+    def start(self, *, idle: bool = False) -> None:
+        """Starts the workers; with ``idle`` (after a reset: nothing is queued) their first
+        claim and sweep wait for a wake-up or the poll interval instead of looking at once."""
         if self._tasks:
             return
         self._exec = FairQueue(workspace_cap(self.concurrency))
@@ -92,8 +94,10 @@ class Runner:
         self.planner.reserved = {}
         self._stopping = False
         self._busy = 0
-        claimer = self._forever(self._claim_round, self._wake, "claiming run jobs")
-        sweeper = self._forever(self.sweeper.round, self.sweeper.wake_event, "evaluating formulas")
+        claimer = self._forever(self._claim_round, self._wake, "claiming run jobs", idle)
+        sweeper = self._forever(
+            self.sweeper.round, self.sweeper.wake_event, "evaluating formulas", idle
+        )
         self._tasks = [asyncio.create_task(claimer, name="claystack-claimer")]
         self._tasks.append(asyncio.create_task(self.writer.run(), name="claystack-writer"))
         self._tasks.append(asyncio.create_task(sweeper, name="claystack-formulas"))
@@ -166,11 +170,17 @@ class Runner:
         self.sweeper.wake_event.set()
 
     async def _forever(
-        self, step: Callable[[], Awaitable[bool]], wake: asyncio.Event, what: str
+        self, step: Callable[[], Awaitable[bool]], wake: asyncio.Event, what: str, idle: bool
     ) -> None:
         """Runs ``step`` again and again, waiting for ``wake`` (or the poll interval)
-        whenever it found nothing to do."""
+        whenever it found nothing to do, and first of all when started ``idle``."""
         poll = self.settings.run_poll_seconds
+        if idle:  # a wake-up since start() counts: the event is not cleared first
+            try:
+                async with asyncio.timeout(poll):
+                    await wake.wait()
+            except TimeoutError:
+                pass
         while True:
             busy = False
             try:

@@ -118,16 +118,22 @@ async def login(
     if not await security.verify_password(hashed, password, cost=settings.password_hash_cost):
         return None
     assert row is not None
+    cookie = await open_session(conn, settings, secret, row.id)
+    return Login(user=_user_out(row), cookie=cookie)
+
+
+async def open_session(conn: Connection, settings: Settings, secret: str, user_id: int) -> str:
+    """A new session of the user (``session_ttl_seconds`` long); its cookie value."""
     cookie, token = security.new_session_cookie(secret)
     now = now_ms()
     await repo.add_session(
         conn,
         token_hash=security.sha256(token),
-        user_id=row.id,
+        user_id=user_id,
         created_at=now,
         expires_at=now + settings.session_ttl_seconds * 1000,
     )
-    return Login(user=_user_out(row), cookie=cookie)
+    return cookie
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,13 +297,13 @@ async def login_succeeded(conn: Connection, throttle: Throttle) -> None:
     await repo.clear_failures(conn, account)
 
 
-async def user_count(conn: Connection) -> int:
-    return await repo.count_users(conn)
+async def has_users(conn: Connection) -> bool:
+    return await repo.has_users(conn)
 
 
 async def seed_demo(conn: Connection, settings: Settings, secret: str) -> dict[str, Any] | None:
     """Creates the demo user (id 1) and workspace (id 1) on an empty database."""
-    if not settings.seed_demo or await user_count(conn):
+    if not settings.seed_demo or await has_users(conn):
         return None
     user = await create_user(
         conn,

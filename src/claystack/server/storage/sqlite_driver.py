@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import collections
 import sqlite3
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import aiosqlite
 from sqlalchemy.dialects import registry
@@ -27,9 +28,11 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
     SQLiteDialect_aiosqlite,
 )
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.util.concurrency import await_
 
 DRIVER = "claystack_aiosqlite"
+T = TypeVar("T")
 
 
 async def _nothing() -> None:
@@ -149,6 +152,24 @@ async def executemany(connection: Any, operation: str, seq_of_parameters: Any) -
         return cur
 
     return await connection._connection._execute(run)
+
+
+async def run_in_worker(conn: AsyncConnection, fn: Callable[[sqlite3.Connection], T]) -> T:
+    """``fn(raw)`` with the transaction's sqlite3 connection, in the worker thread and one
+    hop (its pending BEGIN first): statements that need no result between them, or only
+    SQLite's, for the price of one crossing. Errors are sqlite3's own."""
+    adapted = cast("_Connection", (await conn.get_raw_connection()).dbapi_connection)
+    raw: sqlite3.Connection = adapted._connection._conn
+    adapted.inline_only = False
+    begin = adapted.take_begin()
+
+    def run() -> T:
+        if begin:
+            raw.execute(begin)
+        return fn(raw)
+
+    async with adapted._execute_mutex:
+        return cast(T, await adapted._connection._execute(run))
 
 
 class _DBAPI(AsyncAdapt_aiosqlite_dbapi):

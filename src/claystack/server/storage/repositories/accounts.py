@@ -21,16 +21,22 @@ async def add_instance_value(conn: AsyncConnection, key: str, value: str) -> Non
 # -- users -----------------------------------------------------------------------------------
 
 
+# Point lookups and single-row writes run on the loop's thread on SQLite (sqlite_driver.py).
+_INLINE = {"sqlite_inline": True}
+
+
 async def user_id_by_email(conn: AsyncConnection, email: str) -> int | None:
-    return await conn.scalar(select(User.id).where(User.email == email))
+    return await conn.scalar(select(User.id).where(User.email == email), execution_options=_INLINE)
 
 
 async def add_user(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    return (await conn.execute(insert(User).values(**values).returning(User.id))).scalar_one()
+    stmt = insert(User).values(**values).returning(User.id)
+    return (await conn.execute(stmt, execution_options=_INLINE)).scalar_one()
 
 
 async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> None:
-    await conn.execute(update(User).where(User.id == user_id).values(**values))
+    stmt = update(User).where(User.id == user_id).values(**values)
+    await conn.execute(stmt, execution_options=_INLINE)
 
 
 async def set_default_workspace_if_unset(
@@ -39,7 +45,8 @@ async def set_default_workspace_if_unset(
     await conn.execute(
         update(User)
         .where(User.id == user_id, User.default_workspace_id.is_(None))
-        .values(default_workspace_id=workspace_id)
+        .values(default_workspace_id=workspace_id),
+        execution_options=_INLINE,
     )
 
 
@@ -104,8 +111,10 @@ async def default_workspace_id(conn: AsyncConnection, user_id: int) -> Any:
     return (await conn.execute(select(User.default_workspace_id).where(User.id == user_id))).first()
 
 
-async def count_users(conn: AsyncConnection) -> int:
-    return int(await conn.scalar(select(func.count()).select_from(User)) or 0)
+async def has_users(conn: AsyncConnection) -> bool:
+    """Whether any user exists (one index step, where a count would read every row)."""
+    found = await conn.scalar(select(User.id).limit(1), execution_options=_INLINE)
+    return found is not None
 
 
 async def sync_id_sequences(conn: AsyncConnection) -> None:
@@ -127,7 +136,8 @@ async def add_session(
     await conn.execute(
         insert(Session).values(
             token_hash=token_hash, user_id=user_id, created_at=created_at, expires_at=expires_at
-        )
+        ),
+        execution_options=_INLINE,
     )
 
 

@@ -34,7 +34,8 @@ async def grant(
             user_id=user_id,
             actions=0,
             created_at=now_ms(),
-        )
+        ),
+        execution_options={"sqlite_inline": True},  # one row (and its rollup's, by trigger)
     )
 
 

@@ -21,10 +21,13 @@ def like_escape(text: str) -> str:
 # -- workspaces and members --------------------------------------------------------------------
 
 
+# Single-row writes run on the loop's thread on SQLite (sqlite_driver.py).
+_INLINE = {"sqlite_inline": True}
+
+
 async def add_workspace(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    return (
-        await conn.execute(insert(Workspace).values(**values).returning(Workspace.id))
-    ).scalar_one()
+    stmt = insert(Workspace).values(**values).returning(Workspace.id)
+    return (await conn.execute(stmt, execution_options=_INLINE)).scalar_one()
 
 
 async def exists(conn: AsyncConnection, workspace_id: int) -> bool:
@@ -72,7 +75,8 @@ async def add_member(
     await conn.execute(
         insert(Membership).values(
             workspace_id=workspace_id, user_id=user_id, role=role, created_at=created_at
-        )
+        ),
+        execution_options=_INLINE,
     )
 
 
