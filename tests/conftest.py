@@ -53,7 +53,7 @@ LONG_FIRST = (
     "test_runs_actions.py",
     "test_sources_limits.py",
     "test_sources_ingestion.py",
-    "test_credits.py",
+    "test_credits_reports.py",
     "test_client.py",
     "test_auth.py",
     "test_imports.py",
