@@ -43,14 +43,18 @@ PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
 # pytest-xdist hands out whole files in this order, so none is left running alone at the end.
 LONG_FIRST = (
     "browser/",  # the browser package: one unit (see pytest_xdist_make_scheduler)
-    "test_sources.py",
+    "test_sources_processes.py",
     "test_cli.py",
     "test_cli_setup.py",
-    "test_errors.py",
+    "test_errors_transport.py",
+    "test_errors_access.py",
     "test_cli_examples.py",
     "test_engine_crash.py",
-    "test_runs.py",
-    "test_credits.py",
+    "test_runs_retries_limits.py",
+    "test_runs_actions.py",
+    "test_sources_limits.py",
+    "test_sources_ingestion.py",
+    "test_credits_reports.py",
     "test_client.py",
     "test_auth.py",
     "test_imports.py",

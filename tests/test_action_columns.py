@@ -20,7 +20,7 @@ from claystack.server.enrichment import registry
 from claystack.server.enrichment.base import Action, ActionResult, Integration, RunContext
 
 from .conftest import new_table, serve_in_thread
-from .test_runs import add_rows, run, wait_done
+from .runs_fixtures import add_rows, run, wait_done
 
 HTTP_PACKAGE = "4299091f-3cd3-4d68-b198-0143575f471d"
 AI_PACKAGE = "67ba01e9-1898-4e7d-afe7-7ebe24819a57"

@@ -21,7 +21,7 @@ from claystack.wire import (
 )
 
 from .conftest import login, make_client, new_table
-from .test_runs import wait_done
+from .runs_fixtures import wait_done
 
 
 async def _upper(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:

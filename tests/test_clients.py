@@ -27,8 +27,8 @@ from claystack.wire import (
 )
 
 from .conftest import UserFactory, login, make_client, new_table, serve_in_thread
+from .runs_fixtures import wait_done
 from .test_local_actions import CLAY_SUBROUTINES, add_field, companies, lookup
-from .test_runs import wait_done
 
 
 async def test_shared_table_settings(client: httpx.AsyncClient, other_user: UserFactory) -> None:

@@ -18,10 +18,10 @@ from claystack.server.services import credits
 from claystack.server.storage import counters
 
 from .conftest import new_table
-from .test_runs import action, add_field, add_rows, run, wait_done
-from .test_runs import integrations as integrations  # noqa: F401 - fixtures
-from .test_runs import provider as provider  # noqa: F401
-from .test_runs import settings as settings  # noqa: F401
+from .runs_fixtures import action, add_field, add_rows, run, wait_done
+from .runs_fixtures import integrations as integrations  # noqa: F401 - fixtures
+from .runs_fixtures import provider as provider  # noqa: F401
+from .runs_fixtures import settings as settings  # noqa: F401
 
 
 async def recount(app: FastAPI, table_id: str) -> dict[str, dict[str, int]]:

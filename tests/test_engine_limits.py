@@ -18,7 +18,7 @@ from claystack.server.enrichment import registry
 from claystack.server.enrichment.base import Action, ActionResult, Integration, RunContext
 
 from .conftest import UserFactory, new_table
-from .test_runs import add_field, add_rows, cells, wait_done
+from .runs_fixtures import add_field, add_rows, cells, wait_done
 
 LIMIT = 0.5  # 9 MiB results take ~0.3 s of CPU to build, which must fit
 # The formulas that never return are killed at the limit and again at each of the retries

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from .conftest import new_table
-from .test_runs import add_rows, run, wait_done
+from .runs_fixtures import add_rows, run, wait_done
 
 
 async def values(client: httpx.AsyncClient, table_id: str, ids: list[str], fid: str) -> list[Any]:

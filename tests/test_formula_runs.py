@@ -22,7 +22,7 @@ from claystack.server.storage.engine import Database
 from claystack.server.storage.models import FormulaRun, Record, RunJob
 
 from .conftest import PG_URL, new_table
-from .test_runs import add_field, add_rows, cells, run, wait_done
+from .runs_fixtures import add_field, add_rows, cells, run, wait_done
 
 BATCH = 3
 

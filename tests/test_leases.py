@@ -31,7 +31,7 @@ from claystack.server.storage.models import CreditEntry, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, new_table, serve_in_thread
 from .fakes import free_port, wait_ready
-from .test_runs import add_field, add_rows, wait_done
+from .runs_fixtures import add_field, add_rows, wait_done
 
 ROWS = 20
 BUSY = workspace_cap(8)  # the actions one workspace executes at once with 8 executors

@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from claystack.server.config import Settings
 
 from .conftest import UserFactory, make_client, new_table
-from .test_errors import api_routes, build_world, fill, params_of, snapshot, takes_body
-from .test_sources import add_source, add_source_body, count, path_of
+from .errors_fixtures import api_routes, build_world, fill, params_of, snapshot, takes_body
+from .sources_fixtures import add_source, add_source_body, count, path_of
 
 
 def nested(depth: int) -> bytes:

@@ -15,7 +15,7 @@ from claystack.server.storage import counters
 from claystack.server.storage.models import CreditEntry
 
 from .conftest import UserFactory, new_table
-from .test_runs import add_rows, balance, run, wait_done
+from .runs_fixtures import add_rows, balance, run, wait_done
 
 CLAY_TABLES = "4299091f-3cd3-4d68-b198-0143575f471d"
 CLAY_SUBROUTINES = "b1ab3d5d-b0db-4b30-9251-3f32d8b103c1"

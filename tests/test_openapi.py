@@ -12,7 +12,7 @@ import pytest
 from fastapi import FastAPI
 
 from . import wirecheck
-from .test_errors import VIEWER_POSTS
+from .errors_fixtures import VIEWER_POSTS
 
 # Writes that take no body at all.
 BODYLESS = {

@@ -27,7 +27,7 @@ from claystack.server.engine import batching
 from claystack.server.enrichment import registry
 
 from .conftest import new_table
-from .test_runs import wait_done
+from .runs_fixtures import wait_done
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "integrations.md"
 SEEN: list[RunContext] = []

@@ -25,8 +25,8 @@ from claystack.server.storage.models import CreditEntry, Record, RunJob
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
 from .fakes import free_port, wait_ready
+from .sources_fixtures import add_source_body
 from .test_processes import CLI, _env
-from .test_sources import add_source_body
 
 HOOKS = 4_000
 CELLS = 3_000

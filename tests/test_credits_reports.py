@@ -1,187 +1,41 @@
-"""Credit reports against the ledger they sum.
+"""Credit reports against the ledger they sum: the workspace, user, integration, table and
+field reports (both path families), time ranges, filters and groupings, names, scoping to
+members, and the SDK's calls.
 
-The ledger is written through the real ``services.credits`` (``grant``/``charge``) on the
-app's own database. Entries are then moved onto chosen past days with an UPDATE of
-``created_at``: the ledger records "now", and reports over several days need history.
-The expected figures are recomputed here in Python from the ledger rows themselves.
+One app and ledger for the whole module (every test here only reads); the ledger and the
+expected figures come from tests/credits_fixtures.py.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import random
-from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select, update
-from typer.testing import CliRunner
 
 from claystack import AsyncClient
-from claystack.cli import app as cli_app
 from claystack.server import lifecycle
 from claystack.server.app import create_app
 from claystack.server.config import Settings
-from claystack.server.services import accounts, credits
-from claystack.server.storage.engine import Database
-from claystack.server.storage.models import CreditEntry
-from claystack.testing import ClaystackServer
+from claystack.server.services import accounts
 
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, login, make_client, new_table
-
-DAY = 86_400_000
-BASE = int(datetime(2026, 10, 1, tzinfo=UTC).timestamp() * 1000)
-INTEGRATIONS = ("http-api-v2", "use-ai", "acme-enrich")
-DIMS = {
-    "date": ("date",),
-    "user": ("userId",),
-    "integration": ("integration",),
-    "action": ("actionKey",),
-    "table": ("tableId",),
-    "field": ("tableId", "fieldId"),
-}
-FULL = ("date", "user", "integration", "table", "field")
-
-
-def _day(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).date().isoformat()
-
-
-async def _write_ledger(
-    db: Database,
-    workspace_id: int,
-    users: list[int | None],
-    cells: list[tuple[str, str]],
-    *,
-    count: int,
-    seed: int,
-) -> None:
-    rng = random.Random(seed)
-    async with db.transaction(write=True) as conn:
-        for i in range(count):
-            table_id, field_id = rng.choice(cells)
-            integration = rng.choice(INTEGRATIONS)
-            key = f"ws{workspace_id}-exec-{i}"
-            assert await credits.charge(
-                conn,
-                workspace_id=workspace_id,
-                amount=rng.choice((0, 1, 2, 3, 5, 8)),
-                idempotency_key=key,
-                user_id=rng.choice(users),
-                integration=integration,
-                action_key=f"{integration}:{rng.choice(('a', 'b'))}",
-                table_id=table_id,
-                field_id=field_id,
-                record_id=f"r_{i}",
-            )
-            at = BASE + rng.randrange(4) * DAY + rng.randrange(DAY)
-            await conn.execute(
-                update(CreditEntry).where(CreditEntry.idempotency_key == key).values(created_at=at)
-            )
-        # Charged twice under one key: the second writes nothing.
-        assert not await credits.charge(
-            conn,
-            workspace_id=workspace_id,
-            amount=100,
-            idempotency_key=f"ws{workspace_id}-exec-0",
-            user_id=users[0],
-            integration="use-ai",
-            action_key="use-ai:a",
-            table_id=cells[0][0],
-            field_id=cells[0][1],
-            record_id="r_0",
-        )
-        await credits.grant(conn, workspace_id, 500, user_id=users[0])
-        newest = await conn.scalar(select(CreditEntry.id).order_by(CreditEntry.id.desc()))
-        await conn.execute(
-            update(CreditEntry)
-            .where(CreditEntry.id == newest)
-            .values(created_at=BASE + DAY + 3_600_000)
-        )
-
-
-async def _ledger_rows(app: FastAPI, workspace_id: int) -> list[Any]:
-    async with app.state.db.transaction(write=False) as conn:
-        return list(
-            await conn.execute(select(CreditEntry).where(CreditEntry.workspace_id == workspace_id))
-        )
-
-
-def _expected(
-    entries: list[Any],
-    *,
-    start: int | None = None,
-    end: int | None = None,
-    users: Iterable[int] = (),
-    integrations: Iterable[str] = (),
-    tables: Iterable[str] = (),
-    fields: Iterable[str] = (),
-) -> list[Any]:
-    users, integrations, tables, fields = set(users), set(integrations), set(tables), set(fields)
-    return [
-        e
-        for e in entries
-        if (start is None or e.created_at >= start)
-        and (end is None or e.created_at < end)
-        and (not users or e.user_id in users)
-        and (not integrations or e.integration in integrations)
-        and (not tables or e.table_id in tables)
-        and (not fields or e.field_id in fields)
-    ]
-
-
-def _groups(entries: list[Any], dims: Iterable[str]) -> dict[tuple[Any, ...], tuple[int, int]]:
-    values = {
-        "date": lambda e: _day(e.created_at),
-        "userId": lambda e: e.user_id,
-        "integration": lambda e: e.integration,
-        "actionKey": lambda e: e.action_key,
-        "tableId": lambda e: e.table_id,
-        "fieldId": lambda e: e.field_id,
-    }
-    keys = [k for d in dims for k in DIMS[d]]
-    keys = list(dict.fromkeys(keys))
-    out: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-    for e in entries:
-        if e.kind != "charge":
-            continue
-        bucket = out[tuple((k, values[k](e)) for k in keys)]
-        bucket[0] -= e.amount
-        bucket[1] += 1
-    return {k: (c, r) for k, (c, r) in out.items()}
-
-
-def _reported(rows: list[dict[str, Any]], dims: Iterable[str]) -> dict[Any, tuple[int, int]]:
-    keys = list(dict.fromkeys(k for d in dims for k in DIMS[d]))
-    out = {}
-    for row in rows:
-        key = tuple((k, row[k]) for k in keys)
-        assert key not in out, f"duplicate group {key}"
-        assert isinstance(row["credits"], int) and isinstance(row["runs"], int)
-        out[key] = (row["credits"], row["runs"])
-    return out
-
-
-def _check(report: dict[str, Any], entries: list[Any], dims: Iterable[str] = FULL) -> None:
-    """Every figure of ``report`` against the ledger entries it should cover."""
-    charges = [e for e in entries if e.kind == "charge"]
-    assert report["totals"] == {
-        "used": -sum(e.amount for e in charges),
-        "runs": len(charges),
-        "actions": sum(e.actions for e in charges),
-        "granted": sum(e.amount for e in entries if e.kind == "grant"),
-        "net": sum(e.amount for e in entries),
-    }
-    assert _reported(report["rows"], dims) == _groups(entries, dims)
-    for dim, rows in report["breakdowns"].items():
-        assert _reported(rows, (dim,)) == _groups(entries, (dim,)), dim
-    assert sum(r["credits"] for r in report["rows"]) == report["totals"]["used"]
+from .credits_fixtures import (
+    BASE,
+    DAY,
+    DIMS,
+    FULL,
+    INTEGRATIONS,
+    _check,
+    _expected,
+    _ledger_rows,
+    _write_ledger,
+)
 
 
 @pytest.fixture(scope="module")
@@ -648,39 +502,6 @@ async def test_sdk_reports(app: FastAPI, ledger: dict[str, Any]) -> None:
             ]
         )
         assert (await clay.credits.reporting(1, users=[1])).filters["userIds"] == [1]
-
-
-def test_cli_credits_groups_on_the_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CLAYSTACK_CONFIG_DIR", str(tmp_path / "config"))
-    for name in ("CLAYSTACK_URL", "CLAYSTACK_TOKEN", "CLAYSTACK_SESSION"):
-        monkeypatch.delenv(name, raising=False)
-    runner = CliRunner()
-    with ClaystackServer(data_dir=tmp_path / "data") as server:
-
-        async def write() -> None:
-            db = Database(server.settings.resolved_database_url)
-            try:
-                await _write_ledger(db, 1, [1], [("t_a", "f_a"), ("t_b", "f_b")], count=30, seed=3)
-            finally:
-                await db.dispose()
-
-        asyncio.run(write())
-        args = ["login", "--url", server.base_url, "--email", DEMO_EMAIL]
-        result = runner.invoke(cli_app, [*args, "--password", DEMO_PASSWORD])
-        assert result.exit_code == 0, result.output
-        result = runner.invoke(cli_app, ["credits", "--by", "table", "--json"])
-        assert result.exit_code == 0, result.output
-        report = json.loads(result.stdout)
-        assert report["groupBy"] == ["table"]
-        assert {r["tableId"] for r in report["rows"]} == {"t_a", "t_b"}
-        assert sum(r["runs"] for r in report["rows"]) == 30
-        result = runner.invoke(
-            cli_app, ["credits", "--by", "date", "--start", "2026-10-01", "--end", "2026-10-02"]
-        )
-        assert result.exit_code == 0, result.output
-        assert "2026-10-01" in result.stdout and "2026-10-03" not in result.stdout
-        result = runner.invoke(cli_app, ["credits", "--start", "soon"])
-        assert result.exit_code != 0 and "timeRange[startTime]" in result.output
 
 
 async def test_unencoded_plus_in_an_offset(
