@@ -43,23 +43,26 @@ PG_URL = os.environ.get("CLAYSTACK_TEST_DATABASE_URL", "")
 # pytest-xdist hands out whole files in this order, so none is left running alone at the end.
 LONG_FIRST = (
     "browser/",  # the browser package: one unit (see pytest_xdist_make_scheduler)
-    "test_sources_processes.py",
+    "test_cli_examples.py",
+    "test_engine_limits.py",
+    "test_engine_crash.py",
+    "test_spec_shapes.py",
     "test_cli.py",
+    "test_sources_processes.py",
     "test_cli_setup.py",
     "test_errors_transport.py",
-    "test_errors_access.py",
-    "test_cli_examples.py",
-    "test_engine_crash.py",
     "test_runs_retries_limits.py",
-    "test_runs_actions.py",
-    "test_sources_limits.py",
-    "test_sources_ingestion.py",
-    "test_credits_reports.py",
+    "test_formula_runs.py",
     "test_client.py",
-    "test_auth.py",
-    "test_imports.py",
-    "test_engine_limits.py",
+    "test_leases.py",
+    "test_exports.py",
+    "test_credits_reports.py",
     "test_testing_fixture.py",
+    "test_runs_actions.py",
+    "test_quickstart.py",
+    "test_imports.py",
+    "test_errors_access.py",
+    "test_sources_ingestion.py",
 )
 
 

@@ -295,6 +295,7 @@ def test_cli_fields_add_resolves_names_and_refuses_bad_inputs(
     runner = CliRunner()
     url, schema = database
     with ClaystackServer(database_url=url, database_schema=schema) as server:
+        server.reset()  # from the seeded state, whatever earlier files left in the database
         server.reset()
 
         def cli(*args: str, ok: bool = True) -> Any:

@@ -35,6 +35,7 @@ CLI = [sys.executable, "-c", "from claystack.cli import main; main()"]
 def live(database: Any) -> Iterator[ClaystackServer]:
     url, schema = database
     with ClaystackServer(database_url=url, database_schema=schema) as server:
+        server.reset()  # from the seeded state, whatever earlier files left in the database
         yield server
 
 

@@ -21,6 +21,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 def server(database: Any) -> Iterator[ClaystackServer]:
     url, schema = database
     with ClaystackServer(database_url=url, database_schema=schema) as live:
+        live.reset()  # from the seeded state, whatever earlier files left in the database
         yield live
 
 

@@ -371,6 +371,7 @@ async def test_emulator_health_and_reset(clay: AsyncClient) -> None:
 def live(database: Any) -> Iterator[ClaystackServer]:
     url, schema = database
     with ClaystackServer(database_url=url, database_schema=schema) as server:
+        server.reset()  # from the seeded state, whatever earlier files left in the database
         yield server
 
 

@@ -263,6 +263,7 @@ def test_scenario_export_a_large_filtered_view_over_http(
 
     url, schema = database
     with ClaystackServer(database_url=url, database_schema=schema) as server:
+        server.reset()  # from the seeded state, whatever earlier files left in the database
         server.reset()
         with server.client() as clay:
             table = clay.tables.create(1, "Big")

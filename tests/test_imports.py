@@ -265,6 +265,7 @@ def test_scenario_latin1_import_over_http(database: Any, tmp_path: Any, monkeypa
     rows = [f"Zoë {i};Müller-Lüdenscheidt {i}" for i in range(3_000)]
     data = ("Name;Company\n" + "\n".join(rows) + "\n").encode("latin-1")
     with ClaystackServer(database_url=url, database_schema=schema) as server:
+        server.reset()  # from the seeded state, whatever earlier files left in the database
         server.reset()
         with server.client() as clay:
             table = clay.tables.create(1, "People")

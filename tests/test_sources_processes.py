@@ -95,6 +95,7 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
         CLAYSTACK_DATABASE_URL=url,
         CLAYSTACK_DATABASE_SCHEMA=schema,
         CLAYSTACK_PASSWORD_HASH_COST="low",
+        CLAYSTACK_ENABLE_RESET="true",
     )
     cmd = [sys.executable, "-c", "from claystack.cli import main; main()", "serve"]
     cmd += ["--port", str(port), "--log-level", "warning"]
@@ -114,7 +115,10 @@ def test_concurrent_senders_over_real_http(database: Any, tmp_path: Path) -> Non
                     assert time.monotonic() < deadline
                     time.sleep(0.1)
         with httpx.Client(base_url=base, timeout=30) as c:
-            c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+            # From the seeded state, whatever earlier files left in the database.
+            assert c.post("/_claystack/reset").status_code == 200
+            r = c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+            assert r.status_code == 200, r.text
             table = c.post("/v3/tables", json={"name": "Load", "workspaceId": 1}).json()["table"]
             r = c.patch(f"/v3/tables/{table['id']}", json=add_source_body())
             source = r.json()["source"]
