@@ -9,7 +9,11 @@ from urllib.parse import quote
 
 import httpx
 import orjson
+import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
+
+from claystack.server.errors import as_clay_error
 
 from .conftest import new_table
 from .errors_fixtures import FORM, api_routes, build_world, fill, params_of, snapshot, takes_body
@@ -255,3 +259,18 @@ async def test_legacy_form_bodies_on_writes(client: httpx.AsyncClient) -> None:
         assert r.json()["type"] == "BadRequest"
     # Default view, the 3 system views and the 2 made here.
     assert len((await client.get(f"/v3/tables/{t}")).json()["table"]["views"]) == 6
+
+
+@pytest.mark.parametrize("sqlstate", ["53300", "40P01", "40001", "57P03"])
+def test_a_busy_database_is_a_503_with_retry_after(sqlstate: str) -> None:
+    """PostgreSQL out of connections, a deadlock, a serialization failure or a server
+    starting: the request can succeed a moment later, so it is a 503, not a 500."""
+
+    class Refusal(Exception):
+        pass
+
+    orig = Refusal("busy")
+    orig.sqlstate = sqlstate  # type: ignore[attr-defined]
+    error = as_clay_error(DBAPIError("SELECT 1", {}, orig))
+    assert (error.status_code, error.type) == (503, "ServiceUnavailable")
+    assert error.headers == {"Retry-After": "1"}

@@ -91,6 +91,16 @@ def processes() -> Iterator[list[subprocess.Popen[str]]]:
             p.stderr.close()
 
 
+@pytest.fixture
+def clients() -> Iterator[list[httpx.Client]]:
+    """Clients closed after the test, failed or not (an open one would fail a later test
+    with a ResourceWarning)."""
+    made: list[httpx.Client] = []
+    yield made
+    for c in made:
+        c.close()
+
+
 async def _post_hooks(urls: list[str], path: str) -> Counter[int]:
     """HOOKS POSTs, alternating between the API ports, 64 at a time."""
     limits = httpx.Limits(max_connections=32)
@@ -142,7 +152,7 @@ async def _stored(schema: str, table_id: str) -> dict[str, Any]:
 
 
 def test_two_servers_and_two_workers_one_killed(
-    fresh_schema: str, processes: list[subprocess.Popen[str]]
+    fresh_schema: str, processes: list[subprocess.Popen[str]], clients: list[httpx.Client]
 ) -> None:
     env = _env(
         CLAYSTACK_DATABASE_URL=PG_URL,
@@ -151,6 +161,10 @@ def test_two_servers_and_two_workers_one_killed(
         # A killed worker's jobs come back a second after its last heartbeat.
         CLAYSTACK_RUN_LEASE_SECONDS="1",
         CLAYSTACK_RUN_POLL_SECONDS="0.05",
+        # Six processes beside the rest of the suite's: each within 10 connections, so
+        # together they stay well under PostgreSQL's default max_connections of 100.
+        CLAYSTACK_DATABASE_POOL_SIZE="5",
+        CLAYSTACK_DATABASE_MAX_OVERFLOW="5",
     )
     ports = [free_port(), free_port()]
     # Both servers at the same moment, on a database with no tables yet.
@@ -165,6 +179,7 @@ def test_two_servers_and_two_workers_one_killed(
         wait_ready(url, processes, timeout=400)
     a = httpx.Client(base_url=urls[0], timeout=60)
     b = httpx.Client(base_url=urls[1], timeout=60)
+    clients += (a, b)
     for c in (a, b):
         r = c.post("/v3/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
         assert r.status_code == 200, r.text
@@ -229,5 +244,3 @@ def test_two_servers_and_two_workers_one_killed(
     assert len({key for _, key in stored["charges"]}) == CELLS
     # The provider saw each cell at least once; only the killed worker's calls repeat.
     assert provider.calls >= CELLS
-    a.close()
-    b.close()

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     database_synchronous_commit: Literal["on", "off", "local", "remote_write", "remote_apply"] = (
         "on"
     )
+    # PostgreSQL only: connections each process keeps open, and how many more it may open
+    # under load. Every `serve --workers` process and `claystack worker` has its own pool:
+    # keep processes x (pool + overflow) under the server's max_connections (docs/deploy.md).
+    database_pool_size: int = Field(default=10, ge=1)
+    database_max_overflow: int = Field(default=20, ge=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     public_base_url: str = ""

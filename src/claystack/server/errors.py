@@ -134,9 +134,14 @@ class InternalServerError(ClayError):
 UNSTORABLE = "Invalid request parameter(s): a value is out of range or contains a NUL character"
 
 
+def _transient(sqlstate: str) -> bool:
+    return sqlstate.startswith("53") or sqlstate in ("40001", "40P01", "57P03")
+
+
 def as_clay_error(exc: BaseException) -> ClayError:
     """The answer for any exception: itself if a ``ClayError``; a 409 for a constraint
-    violation; a 400 for a value the database or the JSON encoder refused; else a logged 500."""
+    violation; a 400 for a value the database or the JSON encoder refused; a 503 for a
+    database out of connections or a transaction it gave up on; else a logged 500."""
     from sqlalchemy.exc import DBAPIError, IntegrityError
 
     if isinstance(exc, ClayError):
@@ -150,6 +155,12 @@ def as_clay_error(exc: BaseException) -> ClayError:
     ):
         log.info("value refused by the database: %s", exc.orig)
         return BadRequest(UNSTORABLE)
+    # PostgreSQL out of connections (class 53), a deadlock or serialization failure, a
+    # server starting or stopping: nothing was saved, and the same request can succeed a
+    # moment later. A 503 with Retry-After says so (a 500 would say the request is at fault).
+    if isinstance(exc, DBAPIError) and _transient(str(getattr(exc.orig, "sqlstate", "") or "")):
+        log.warning("database busy: %s", exc.orig)
+        return ServiceUnavailable("The database is busy; try again in a moment")
     # SQLite's binding of an integer beyond 64 bits; orjson's refusal of a value.
     if isinstance(exc, OverflowError | orjson.JSONEncodeError):
         return BadRequest(UNSTORABLE)

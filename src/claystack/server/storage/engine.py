@@ -35,6 +35,8 @@ class Database:
         echo: bool = False,
         synchronous_commit: str = "on",
         index_min_rows: int = 10_000,
+        pool_size: int = 10,
+        max_overflow: int = 20,
     ) -> None:
         self.url = url
         # A table of this many rows gets indexes for its views' EQUAL filters (uow.filter_indexes)
@@ -58,8 +60,8 @@ class Database:
             kwargs["pool_size"] = 8
             kwargs["max_overflow"] = 8
         else:
-            kwargs["pool_size"] = 10
-            kwargs["max_overflow"] = 20
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = max_overflow
             server: dict[str, str] = {}
             if schema:
                 server["search_path"] = schema
@@ -82,6 +84,8 @@ class Database:
             schema=settings.database_schema,
             synchronous_commit=settings.database_synchronous_commit,
             index_min_rows=settings.view_index_min_rows,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
         )
 
     @asynccontextmanager
