@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
-from sqlalchemy import Text, cast, delete, func, select, text, update
+from sqlalchemy import Select, Text, cast, delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -139,8 +139,24 @@ async def queued_rows(
     values = [cast(Record.cells, Text).label("cells")] if raw else [Record.cells, Record.meta]
     if conn.dialect.name == "postgresql":
         await conn.execute(_IN_ROW_ORDER)
-    rows = await conn.execute(
-        select(Record.seq, Record.id, Record.updated_at, *values)
+    columns = (Record.seq, Record.id, Record.updated_at, *values)
+    query = _queued(columns, table_id, field_id, position, limit, after_seq, fill_until)
+    return list(await conn.execute(query))
+
+
+def _queued(
+    columns: Sequence[Any],
+    table_id: str,
+    field_id: str,
+    position: int,
+    limit: int,
+    after_seq: int | None,
+    fill_until: int | None,
+) -> Select[Any]:
+    """``columns`` of the first ``limit`` rows after ``position`` whose cell of the column
+    is QUEUED, in row order."""
+    return (
+        select(*columns)
         .where(
             Record.table_id == table_id,
             Record.seq > position,
@@ -149,7 +165,6 @@ async def queued_rows(
         .order_by(Record.seq)
         .limit(limit)
     )
-    return list(rows)
 
 
 async def queued_rows_json(
@@ -169,17 +184,8 @@ async def queued_rows_json(
     pg = conn.dialect.name == "postgresql"
     if pg:
         await conn.execute(_IN_ROW_ORDER)
-    queued = (
-        select(Record.seq, Record.updated_at, Record.id, Record.cells)
-        .where(
-            Record.table_id == table_id,
-            Record.seq > position,
-            run_queue.queued(field_id, after_seq, fill_until),
-        )
-        .order_by(Record.seq)
-        .limit(limit)
-        .subquery()
-    )
+    columns = (Record.seq, Record.updated_at, Record.id, Record.cells)
+    queued = _queued(columns, table_id, field_id, position, limit, after_seq, fill_until).subquery()
     q = queued.c
     size = func.pg_column_size(q.cells) if pg else func.length(q.cells)
     before = func.sum(size).over(order_by=q.seq) - size
