@@ -21,22 +21,24 @@ async def add_instance_value(conn: AsyncConnection, key: str, value: str) -> Non
 # -- users -----------------------------------------------------------------------------------
 
 
-# Point lookups and single-row writes run on the loop's thread on SQLite (sqlite_driver.py).
-_INLINE = {"sqlite_inline": True}
+# Point lookups and single-row writes are marked ``sqlite_inline``: on SQLite they run on the
+# loop's thread (sqlite_driver.py).
 
 
 async def user_id_by_email(conn: AsyncConnection, email: str) -> int | None:
-    return await conn.scalar(select(User.id).where(User.email == email), execution_options=_INLINE)
+    return await conn.scalar(
+        select(User.id).where(User.email == email).execution_options(sqlite_inline=True)
+    )
 
 
 async def add_user(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    stmt = insert(User).values(**values).returning(User.id)
-    return (await conn.execute(stmt, execution_options=_INLINE)).scalar_one()
+    stmt = insert(User).values(**values).returning(User.id).execution_options(sqlite_inline=True)
+    return (await conn.execute(stmt)).scalar_one()
 
 
 async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> None:
     stmt = update(User).where(User.id == user_id).values(**values)
-    await conn.execute(stmt, execution_options=_INLINE)
+    await conn.execute(stmt.execution_options(sqlite_inline=True))
 
 
 async def set_default_workspace_if_unset(
@@ -45,8 +47,8 @@ async def set_default_workspace_if_unset(
     await conn.execute(
         update(User)
         .where(User.id == user_id, User.default_workspace_id.is_(None))
-        .values(default_workspace_id=workspace_id),
-        execution_options=_INLINE,
+        .values(default_workspace_id=workspace_id)
+        .execution_options(sqlite_inline=True)
     )
 
 
@@ -113,7 +115,7 @@ async def default_workspace_id(conn: AsyncConnection, user_id: int) -> Any:
 
 async def has_users(conn: AsyncConnection) -> bool:
     """Whether any user exists (one index step, where a count would read every row)."""
-    found = await conn.scalar(select(User.id).limit(1), execution_options=_INLINE)
+    found = await conn.scalar(select(User.id).limit(1).execution_options(sqlite_inline=True))
     return found is not None
 
 
@@ -134,10 +136,11 @@ async def add_session(
     conn: AsyncConnection, *, token_hash: str, user_id: int, created_at: int, expires_at: int
 ) -> None:
     await conn.execute(
-        insert(Session).values(
+        insert(Session)
+        .values(
             token_hash=token_hash, user_id=user_id, created_at=created_at, expires_at=expires_at
-        ),
-        execution_options=_INLINE,
+        )
+        .execution_options(sqlite_inline=True)
     )
 
 

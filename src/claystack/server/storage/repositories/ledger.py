@@ -27,15 +27,17 @@ async def grant(
     conn: AsyncConnection, workspace_id: int, amount: int, user_id: int | None = None
 ) -> None:
     await conn.execute(
-        insert(CreditEntry).values(
+        insert(CreditEntry)
+        .values(
             workspace_id=workspace_id,
             amount=amount,
             kind="grant",
             user_id=user_id,
             actions=0,
             created_at=now_ms(),
-        ),
-        execution_options={"sqlite_inline": True},  # one row (and its rollup's, by trigger)
+        )
+        # One row (and its rollup's, by trigger): on the loop's thread on SQLite.
+        .execution_options(sqlite_inline=True)
     )
 
 

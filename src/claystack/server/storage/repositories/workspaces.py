@@ -21,13 +21,9 @@ def like_escape(text: str) -> str:
 # -- workspaces and members --------------------------------------------------------------------
 
 
-# Single-row writes run on the loop's thread on SQLite (sqlite_driver.py).
-_INLINE = {"sqlite_inline": True}
-
-
 async def add_workspace(conn: AsyncConnection, values: dict[str, Any]) -> int:
     stmt = insert(Workspace).values(**values).returning(Workspace.id)
-    return (await conn.execute(stmt, execution_options=_INLINE)).scalar_one()
+    return (await conn.execute(stmt.execution_options(sqlite_inline=True))).scalar_one()
 
 
 async def exists(conn: AsyncConnection, workspace_id: int) -> bool:
@@ -73,10 +69,9 @@ async def add_member(
     conn: AsyncConnection, workspace_id: int, user_id: int, *, role: str, created_at: int
 ) -> None:
     await conn.execute(
-        insert(Membership).values(
-            workspace_id=workspace_id, user_id=user_id, role=role, created_at=created_at
-        ),
-        execution_options=_INLINE,
+        insert(Membership)
+        .values(workspace_id=workspace_id, user_id=user_id, role=role, created_at=created_at)
+        .execution_options(sqlite_inline=True)
     )
 
 
