@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from typing import Any
 from weakref import WeakKeyDictionary
 
-import jsonschema
+import jsonschema_rs
 import orjson
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -122,8 +122,8 @@ _NOT_PLAIN = frozenset({"$ref", "anyOf", "allOf", "oneOf", "not", "const", "enum
 def _compact(schema: Any, schemas: dict[str, Any], seen: tuple[str, ...] = ()) -> Any:
     """``schema`` with the components it names written in place (but for a schema that names
     itself) and pydantic's ``anyOf: [{type: T, …}, {type: null}]`` as ``type: [T, null]``: the
-    same answers, validated twice as fast (jsonschema resolves every ``$ref`` and tries every
-    ``anyOf`` branch at each value)."""
+    same answers, validated faster (no ``$ref`` to resolve, no ``anyOf`` branch to try at each
+    value)."""
     if isinstance(schema, list):
         return [_compact(item, schemas, seen) for item in schema]
     if not isinstance(schema, dict):
@@ -165,7 +165,7 @@ def _validator(doc: dict[str, Any], path: str, method: str, status: str) -> Any:
         root = _compact(schema, components.get("schemas", {}))
         if not isinstance(root, dict):
             root = {"allOf": [root]}
-        checker = jsonschema.Draft202012Validator({**root, "components": components})
+        checker = jsonschema_rs.Draft202012Validator({**root, "components": components})
         validator = checker, str(schema.get("$ref", "")).rsplit("/", 1)[-1]
     _VALIDATORS[key] = validator
     return validator
@@ -194,9 +194,9 @@ def check(
                 f"{method.upper()} {path} answered a {type(rendered[-1]).__name__}, not the wire "
                 f"model it declares ({model}.build)"
             )
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.instance_path)))
     if errors:
-        lines = [f"/{'/'.join(map(str, e.absolute_path))}: {e.message[:300]}" for e in errors[:5]]
+        lines = [f"/{'/'.join(map(str, e.instance_path))}: {e.message[:300]}" for e in errors[:5]]
         raise WireMismatch(
             f"{method.upper()} {path} answered {status} off its wire model:\n" + "\n".join(lines)
         )
