@@ -165,7 +165,9 @@ def _validator(doc: dict[str, Any], path: str, method: str, status: str) -> Any:
         root = _compact(schema, components.get("schemas", {}))
         if not isinstance(root, dict):
             root = {"allOf": [root]}
-        checker = jsonschema_rs.Draft202012Validator({**root, "components": components})
+        if _REF in orjson.dumps(root).decode():  # a model that names itself: refs remain
+            root = {**root, "components": components}
+        checker = jsonschema_rs.Draft202012Validator(root)
         validator = checker, str(schema.get("$ref", "")).rsplit("/", 1)[-1]
     _VALIDATORS[key] = validator
     return validator
