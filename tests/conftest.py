@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import compileall
 import concurrent.futures
+import importlib.util
 import os
 import socket
 import threading
@@ -20,19 +21,19 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-import claystack
-from claystack.server import lifecycle
-from claystack.server.app import create_app
-from claystack.server.config import Settings
-from claystack.server.services import accounts
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
-from . import wirecheck
+    from claystack.server.config import Settings
+
+# The server is imported where a fixture first needs it, not here: pytest-xdist's controller
+# loads this file too but runs no test, and importing the server would hold up the start of
+# its workers by ~2 s.
 
 DEMO_EMAIL = "demo@claystack.dev"
 DEMO_USER_ID = 1
@@ -74,7 +75,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadscopereorder = False
     # Bytecode of the package, written once: with PYTHONDONTWRITEBYTECODE set, each of the
     # run's processes (workers, `claystack serve`, the CLI) would compile it from source.
-    compileall.compile_dir(Path(claystack.__file__).parent, quiet=2)
+    spec = importlib.util.find_spec("claystack")
+    assert spec is not None and spec.submodule_search_locations
+    compileall.compile_dir(spec.submodule_search_locations[0], quiet=2)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
@@ -185,6 +188,8 @@ def settings(database: Any, data_dir: Path) -> Settings:
     key = (url, schema, data_dir, env)
     made = _SETTINGS.get(key)
     if made is None:
+        from claystack.server.config import Settings
+
         made = _SETTINGS[key] = Settings(
             database_url=url,
             database_schema=schema,
@@ -208,6 +213,10 @@ class LiveApp:
         if self.app is not None and settings.model_dump() == self.built_from:
             return self.app
         await self.close()
+        from claystack.server.app import create_app
+
+        from . import wirecheck
+
         application = create_app(settings)
         wirecheck.install(application)
         await self._stack.enter_async_context(application.router.lifespan_context(application))
@@ -270,6 +279,8 @@ def _one_app_per_module(request: pytest.FixtureRequest) -> None:
 
 @pytest.fixture
 async def app(settings: Settings, live_app: LiveApp) -> AsyncIterator[FastAPI]:
+    from claystack.server import lifecycle
+
     application = await live_app.get(settings)
     await lifecycle.reset(application)
     yield application
@@ -299,6 +310,8 @@ async def open_session(app: FastAPI, client: httpx.AsyncClient, user_id: int) ->
     answer puts it there. (About a third of a test's set-up less than the request, with its
     password check and login throttle; ``login`` is for the tests about logging in, and
     test_auth covers the route.)"""
+    from claystack.server.services import accounts
+
     state = app.state
     async with state.db.transaction(write=True) as conn:
         cookie = await accounts.open_session(conn, state.settings, state.secret, user_id)
@@ -320,6 +333,8 @@ UserFactory = Callable[..., Awaitable[tuple[httpx.AsyncClient, int]]]
 @pytest.fixture
 async def other_user(app: FastAPI) -> AsyncIterator[UserFactory]:
     """Makes another user with a workspace of their own; returns (logged-in client, ws id)."""
+    from claystack.server.services import accounts
+
     clients: list[httpx.AsyncClient] = []
 
     async def make(
