@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import errno
-import gc
 import os
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from ._common import no_collections
 from ._console import console, err, fail
 from .admin import describe_database, load_settings, run_on_database
 
@@ -46,7 +44,7 @@ def serve(
         "run_workers": None if engine else False,
     }
     app = None
-    with _no_collections():
+    with no_collections():  # create_served_app collects once and tunes the collector
         settings = load_settings(**overrides)
         if workers > 1 and settings.is_sqlite:
             fail(
@@ -90,18 +88,6 @@ def serve(
         access_log=False,
         proxy_headers=False,
     )
-
-
-@contextmanager
-def _no_collections() -> Iterator[None]:
-    """No garbage collection while the server starts: what the imports and the app's routes
-    and models allocate is kept for good, so a collection then frees nothing and only rescans
-    it (~8 % of a start's CPU). ``create_served_app`` collects once and tunes the collector."""
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def _announce(settings: Any, where: str, *, seeded: bool) -> None:
