@@ -1,4 +1,4 @@
-"""kill -9 of a real server in the middle of a 500-row run, then a restart on the same
+"""kill -9 of a real server in the middle of a 250-row run, then a restart on the same
 database (SQLite, or PostgreSQL with ``CLAYSTACK_TEST_DATABASE_URL``): every cell ends final
 with the provider's answer, no cell that was final at the kill is called again, only the
 calls in flight at the kill are repeated, and each priced cell is in the ledger once.
@@ -37,10 +37,11 @@ from claystack.server.storage.models import CreditEntry, Record, RunJob
 from .conftest import DEMO_EMAIL, DEMO_PASSWORD, PG_URL, pg_execute, serve_in_thread
 from .fakes import free_port, poller
 
-# 500 rows (1,000 calls) is over 30 claim batches: the kill lands mid-run with cells final,
-# running and queued in both columns, which is all the test needs.
-ROWS = 500
-CONCURRENCY = 32
+# 250 rows (500 calls), claimed at most 2 x 16 jobs at a time, is 16 claims or more: the kill
+# lands mid-run with cells final, running and queued in both columns, which is all the test
+# needs (each row more costs both servers and the provider CPU, and checks nothing new).
+ROWS = 250
+CONCURRENCY = 16
 PRICE = 3
 FINAL = {"SUCCESS", "SUCCESS_NO_DATA", "ERROR"}
 

@@ -11,6 +11,7 @@ from . import _config
 from ._common import (
     DEFAULT_URL,
     JsonOpt,
+    client_class,
     default_url,
     open_client,
     print_json,
@@ -35,8 +36,7 @@ def login(
     token: Annotated[str | None, typer.Option(help="Log in with an API token instead")] = None,
 ) -> None:
     """Log in and keep the session (or token) in the per-user config file (mode 0600)."""
-    from ..client import Client
-
+    Client = client_class()
     root_url = (ctx.find_root().obj or {}).get("url")
     base = (url or root_url or _env_or_saved_url()).rstrip("/")
     if token:

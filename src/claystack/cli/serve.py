@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ._common import no_collections
 from ._console import console, err, fail
 from .admin import describe_database, load_settings, run_on_database
 
@@ -42,19 +43,25 @@ def serve(
         "enable_reset": enable_reset or None,
         "run_workers": None if engine else False,
     }
-    settings = load_settings(**overrides)
-    if workers > 1 and settings.is_sqlite:
-        fail(
-            "SQLite serves one process: drop --workers, or use PostgreSQL "
-            "(--database-url postgresql://…) for several"
-        )
-    _check_port(settings.host, settings.port)
-    import uvicorn
+    app = None
+    with no_collections():  # create_served_app collects once and tunes the collector
+        settings = load_settings(**overrides)
+        if workers > 1 and settings.is_sqlite:
+            fail(
+                "SQLite serves one process: drop --workers, or use PostgreSQL "
+                "(--database-url postgresql://…) for several"
+            )
+        _check_port(settings.host, settings.port)
+        import uvicorn
 
-    where = describe_database(settings)
-    _note_old_default(settings)
-    _announce(settings, where, seeded=_prepare(settings))
-    if workers > 1:
+        where = describe_database(settings)
+        _note_old_default(settings)
+        _announce(settings, where, seeded=_prepare(settings))
+        if workers == 1:
+            from ..server.app import create_served_app
+
+            app = create_served_app(settings)
+    if app is None:
         # Each process builds its own app from the environment: hand it this command's options.
         for name, value in overrides.items():
             if value is not None:
@@ -73,10 +80,8 @@ def serve(
             proxy_headers=False,
         )
         return
-    from ..server.app import create_served_app
-
     uvicorn.run(
-        create_served_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_level=log_level,
