@@ -140,7 +140,8 @@ JUNK: list[Any] = [
 
 
 def body_fields(schema: Any, components: dict[str, Any]) -> set[str] | None:
-    """The property names a request body schema names, or None where it takes any object."""
+    """The property names a request body schema names, or None where it takes any object (a
+    plain ``dict`` body; a model, even one with no fields, says ``properties``)."""
     if "$ref" in schema:
         return body_fields(components[schema["$ref"].rsplit("/", 1)[-1]], components)
     names: set[str] = set(schema.get("properties", {}))
@@ -149,8 +150,10 @@ def body_fields(schema: Any, components: dict[str, Any]) -> set[str] | None:
         if more is None:
             return None
         names |= more
+    if "properties" in schema:
+        return names  # a model: its extra keys are ignored like missing ones
     if not names and schema.get("additionalProperties") not in (None, False):
-        return None  # a free-form object; a model's extra keys are ignored like missing ones
+        return None  # a free-form object
     return names
 
 
