@@ -16,7 +16,16 @@ from sqlalchemy.exc import DBAPIError
 from claystack.server.errors import as_clay_error
 
 from .conftest import new_table
-from .errors_fixtures import FORM, api_routes, build_world, fill, params_of, snapshot, takes_body
+from .errors_fixtures import (
+    FORM,
+    api_routes,
+    build_world,
+    fill,
+    params_of,
+    schemas,
+    snapshot,
+    takes_body,
+)
 
 # -- transport: paths, methods, bodies -----------------------------------------------------
 
@@ -173,7 +182,7 @@ def junk_for(operation: dict[str, Any], components: dict[str, Any]) -> list[Any]
 async def test_junk_bodies_never_500(app: FastAPI, client: httpx.AsyncClient) -> None:
     world = await build_world(client, 1)
     values = world.params()
-    components = app.openapi()["components"]["schemas"]
+    components = schemas(app)
     for method, path, operation in api_routes(app):
         if not takes_body(operation) or not set(params_of(path)) <= values.keys():
             continue
