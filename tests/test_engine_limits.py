@@ -27,6 +27,10 @@ LIMIT = 0.5  # 9 MiB results take ~0.3 s of CPU to build, which must fit
 # in ~5-25 ms on a loaded machine: well within HOSTILE_LIMIT and HOSTILE_GRACE.
 HOSTILE_LIMIT = 0.1
 HOSTILE_GRACE = 0.1
+# Executors: a workspace may hold 7 of them (fair.workspace_cap) and claim 16 jobs ahead
+# (twice this); the backlog's 40 hanging action cells are more than both.
+CONCURRENCY = 8
+BACKLOG = 40
 CELL = 10_000
 HOSTILE = "/^(a+)+$/.test({{n}} || '')"
 EVIL = "a" * 40 + "!"
@@ -42,6 +46,7 @@ def limit() -> float:
 def settings(settings: Settings, limit: float) -> Settings:
     update: dict[str, Any] = {
         "run_poll_seconds": 0.05,
+        "run_concurrency": CONCURRENCY,
         "formula_time_limit_seconds": limit,
         "max_cell_bytes": CELL,
     }
@@ -182,7 +187,7 @@ async def test_a_backlog_in_one_workspace_does_not_hold_up_another(
         "Hang",
         orjson.loads(orjson.dumps(hanging).replace(b"{{n}}", ("{{" + n + "}}").encode())),
     )
-    await add_rows(client, tid, [{"cells": {n: f"a{i}"}} for i in range(200)])
+    await add_rows(client, tid, [{"cells": {n: f"a{i}"}} for i in range(BACKLOG)])
 
     other, ws = await other_user()
     started = time.monotonic()
@@ -209,7 +214,7 @@ async def test_a_backlog_in_one_workspace_does_not_hold_up_another(
     assert "SUCCESS" not in pending[hang], pending[hang]
     gate.set()
     done = await wait_done(client, tid, timeout=120)
-    assert done == {hang: {"SUCCESS": 200}, **{f: {"SUCCESS": 200} for f in slow}}
+    assert done == {hang: {"SUCCESS": BACKLOG}, **{f: {"SUCCESS": BACKLOG} for f in slow}}
 
 
 async def test_a_result_larger_than_a_cell_ends_in_error_on_every_row(
