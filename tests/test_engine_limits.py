@@ -20,7 +20,7 @@ from claystack.server.enrichment.base import Action, ActionResult, Integration, 
 from .conftest import UserFactory, new_table
 from .runs_fixtures import add_field, add_rows, cells, wait_done
 
-LIMIT = 0.5  # 9 MiB results take ~0.3 s of CPU to build, which must fit
+LIMIT = 1.0  # a batch of three 9 MiB results takes ~0.3 s of CPU to build, which must fit
 # The formulas that never return are killed at the limit and again at each of the retries
 # that find their rows (``pool``): 7 kills in this file, each after up to twice the limit
 # and the kill grace, a worker spinning all the while. A row that returns answers a worker
@@ -60,7 +60,9 @@ async def _echo(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
 
 
 async def _grow(inputs: dict[str, Any], ctx: RunContext) -> ActionResult:
-    return ActionResult(value="y" * int(inputs["q"]))
+    """``q`` "y"s, or with a "w" first, as many "é"s (two bytes each in UTF-8)."""
+    q = str(inputs["q"])
+    return ActionResult(value="é" * int(q[1:]) if q.startswith("w") else "y" * int(q))
 
 
 @pytest.fixture
@@ -220,28 +222,34 @@ async def test_a_backlog_in_one_workspace_does_not_hold_up_another(
 async def test_a_result_larger_than_a_cell_ends_in_error_on_every_row(
     client: httpx.AsyncClient, echo: None
 ) -> None:
-    """Whatever the batch: 9 MiB results (too big for JavaScript to batch), and results that
-    only their UTF-8 encoding makes too big."""
-    text = (
-        "{{n}} === 'big' ? 'x'.repeat(9 * 1048576) : {{n}} === 'wide' ? 'é'.repeat(60000) : {{n}}"
-    )
-    values = ["big"] * 5 + ["wide", "ok", "big", "wide"]
+    """Whatever the batch: 9 MiB results, and results that only their UTF-8 encoding makes
+    too big (6,000 "é": 12,002 bytes of JSON in 6,002 characters), in a column evaluated a
+    batch at a time in one call into JavaScript and in one evaluated row by row (its type
+    converts values: sweep_reader)."""
+    text = "{{n}} === 'big' ? 'x'.repeat(9 * 1048576) : {{n}} === 'wide' ? 'é'.repeat(6000) : {{n}}"
+    values = ["big", "big", "wide", "ok", "big", "wide"]
     tid, n, fid, ids = await table_with(client, values, formula(text))
+    by_row = formula(text.replace("{{n}}", "{{" + n + "}}"))
+    by_row["typeSettings"]["dataTypeSettings"] = {"type": "url"}
+    row_fid = await add_field(client, tid, "By row", by_row)
     counts = await wait_done(client, tid, timeout=60)
-    assert counts == {fid: {"ERROR": 8, "SUCCESS": 1}}, await cells(client, tid, ids, fid)
-    got = await cells(client, tid, ids, fid)
+    expected = {"ERROR": 5, "SUCCESS": 1}
+    assert counts == {fid: expected, row_fid: expected}, await cells(client, tid, ids, fid)
     too_big = f"Formula result is larger than the cell limit of {CELL} bytes"
-    for v, c in zip(values, got, strict=True):
-        if v == "ok":
-            assert c["value"] == "ok"
-        else:
-            assert c["externalContent"]["error"] == too_big, c
+    for column in (fid, row_fid):
+        for v, c in zip(values, await cells(client, tid, ids, column), strict=True):
+            if v == "ok":
+                assert c["value"] == "ok"
+            else:
+                assert c["externalContent"]["error"] == too_big, c
 
     grow = echo_action("{{n}}")
     grow["typeSettings"]["actionKey"] = "grow"
-    tid, n, fid, ids = await table_with(client, ["10", str(CELL + 1), "20"], grow)
-    assert await wait_done(client, tid) == {fid: {"SUCCESS": 2, "ERROR": 1}}
+    values = ["10", str(CELL + 1), "20", f"w{CELL // 3}"]
+    tid, n, fid, ids = await table_with(client, values, grow)
+    assert await wait_done(client, tid) == {fid: {"SUCCESS": 2, "ERROR": 2}}
     got = await cells(client, tid, ids, fid)
     assert [got[0]["value"], got[2]["value"]] == ["y" * 10, "y" * 20]
-    error = got[1]["externalContent"]["error"]
-    assert error == f"Action result is larger than the cell limit of {CELL} bytes"
+    for c in (got[1], got[3]):  # the second in UTF-8 only
+        error = c["externalContent"]["error"]
+        assert error == f"Action result is larger than the cell limit of {CELL} bytes"
