@@ -36,9 +36,9 @@ from claystack.server.enrichment.base import (
 from claystack.server.storage.models import CreditEntry
 
 PENDING = {"QUEUED", "RUNNING", "RETRY", "AWAITING_CALLBACK"}
-# The provider's Retry-After, in seconds: well above the engine's own backoff here (0.05 s,
-# then 0.1 s), so a gap of at least this long between two calls shows it was waited out.
-RETRY_AFTER = 0.3
+# The provider's Retry-After, in seconds: well above the engine's own backoff here (0.02 s,
+# then 0.04 s), so a gap of at least this long between two calls shows it was waited out.
+RETRY_AFTER = 0.2
 
 
 class Provider(ThreadingHTTPServer):
@@ -103,7 +103,7 @@ class _Handler(BaseHTTPRequestHandler):
             with self.server.lock:
                 self.server.active += 1
                 self.server.most_active = max(self.server.most_active, self.server.active)
-            time.sleep(0.1)
+            time.sleep(0.05)  # calls the engine starts at once would overlap
             with self.server.lock:
                 self.server.active -= 1
         self._send(status, orjson.dumps(body), headers)
@@ -230,7 +230,7 @@ def settings(settings: Settings, provider: Provider, request: pytest.FixtureRequ
     return settings.model_copy(
         update={
             "run_poll_seconds": 0.05,
-            "run_retry_base_seconds": 0.05,
+            "run_retry_base_seconds": 0.02,
             "run_max_attempts": 3,
             "run_action_timeout_seconds": 2.0,
             "http_allow_private": True,

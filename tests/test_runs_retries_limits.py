@@ -60,7 +60,7 @@ async def test_retries_and_errors(
     assert provider.hits["/limited:retry-me"] == 3  # two 429s, then the answer
     assert provider.hits["/down:retry-me"] == 3  # run_max_attempts
     assert provider.hits["/badjson:retry-me"] == 1  # not retryable
-    # Retry-After is waited out (the engine's own backoff here is 0.05 s, then 0.1 s).
+    # Retry-After is waited out (the engine's own backoff here is 0.02 s, then 0.04 s).
     assert all(g >= RETRY_AFTER - 0.02 for g in gaps(provider, "/flaky:retry-me")), provider.times
     assert all(g >= RETRY_AFTER - 0.02 for g in gaps(provider, "/limited:retry-me")), provider.times
     (f,) = await cells(client, tid, ids, flaky)

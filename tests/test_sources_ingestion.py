@@ -329,7 +329,9 @@ async def test_webhook_rows_auto_run_only_when_auto_run_is_on(
     r = await client.patch(f"/v3/tables/{table_id}", json={"tableSettings": {"AUTO_RUN_ON": False}})
     assert r.status_code == 200
     off = (await anon.post(path_of(hook), json={"email": "bob@example.com"})).json()["recordId"]
-    await asyncio.sleep(0.3)
+    # Auto-run queues in the transaction that adds the row: had it queued the new row's
+    # cell, the answer would find it pending (and this wait, it computed); nor does it run
+    # later (below: still blank once the next row's cell has run).
     assert await _settled(client, table_id) == {email: {"SUCCESS": 1}}
     assert await cell(off) is None
 

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     # Formulas (columns, run conditions, action inputs) run in worker processes; one that
     # takes longer than this per cell is killed and its cell ends ERROR.
     formula_time_limit_seconds: float = Field(default=2.0, gt=0)
+    # How long past its time limit a worker may take to answer (a loaded machine) before
+    # it is killed: what a formula that never returns costs on top of the limit.
+    formula_kill_grace_seconds: float = Field(default=0.5, gt=0)
     formula_workers: int = Field(default=4, gt=0)
     # Per-integration overrides of ``Integration.max_concurrency`` / ``rate_per_second``,
     # e.g. CLAYSTACK_INTEGRATION_CONCURRENCY='{"use-ai": 8}'.

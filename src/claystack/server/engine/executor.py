@@ -70,7 +70,11 @@ class Executor:
     def _checked(self, task: Task, outcome: Outcome) -> Outcome:
         value, full = dumps(outcome.value), dumps(outcome.full_value)
         limit = self.settings.max_cell_bytes
-        if len(value) + len(full) > limit:
+        # The limit is in bytes of UTF-8, at most 4 per character: short texts need no encoding.
+        size = len(value) + len(full)
+        if size * 4 > limit:
+            size = len(value.encode()) + len(full.encode())
+        if size > limit:
             error = f"Action result is larger than the cell limit of {limit} bytes"
             return Outcome(task.job, CellStatus.ERROR, error=error, charges=outcome.charges)
         outcome.dumped = (value, full)

@@ -57,6 +57,7 @@ class Runner:
             settings.formula_workers,
             settings.formula_time_limit_seconds,
             settings.max_cell_bytes,
+            settings.formula_kill_grace_seconds,
         )
         if pool is not None and not pool.fits(*shape):
             pool.close()

@@ -36,11 +36,11 @@ class Batch:
 
 
 def _too_big(value: Any, limit: int) -> bool:
-    """Whether the value's JSON is longer than ``limit`` bytes (without encoding the short
-    strings, which are most values)."""
+    """Whether the value's JSON is longer than ``limit`` bytes of UTF-8 (without encoding
+    the short strings, which are most values)."""
     if isinstance(value, str) and len(value) * 6 + 2 <= limit:
         return False
-    return len(dumps(value)) > limit
+    return len(dumps(value).encode()) > limit
 
 
 class BatchReader:

@@ -310,7 +310,8 @@ _PRELUDE = r"""
         v = stringify(f(r[3]));
         if (v === undefined) v = "null";
         if (v.indexOf("\\ud") >= 0) return null;  // a lone surrogate, escaped
-        if (limit > 0 && v.length * 3 > limit && utf8(v) > limit) {
+        // UTF-8 bytes are never fewer than UTF-16 units: count them only when it matters
+        if (limit > 0 && (v.length > limit || (v.length * 3 > limit && utf8(v) > limit))) {
           v = "null";
           m = stringify({ status: "ERROR", error: TOO_BIG + limit + " bytes" });
         } else {

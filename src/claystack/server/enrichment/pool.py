@@ -33,7 +33,7 @@ log = logging.getLogger("claystack.engine")
 MAX_TIMEOUTS = 3  # rows of one call that may time out before the rest are given up
 _CHUNK_ROWS = _formula_worker.CHUNK_ROWS
 _START_SECONDS = 60.0  # for a worker to start, on a machine under load
-_GRACE_SECONDS = 0.5
+GRACE_SECONDS = 0.5  # past the time limit, for a worker to answer on a machine under load
 _Result = Any  # a JSON-compatible value or a FormulaError
 
 
@@ -54,9 +54,10 @@ class _Missed(Exception):
 class _Slot:
     """One worker process, used by one thread at a time."""
 
-    def __init__(self, time_limit: float, max_result_bytes: int) -> None:
+    def __init__(self, time_limit: float, max_result_bytes: int, grace: float) -> None:
         self.time_limit = time_limit
         self.max_result_bytes = max_result_bytes
+        self.grace = grace
         self.process: subprocess.Popen[bytes] | None = None
         self.conn: Connection | None = None
         self.closed = False
@@ -115,7 +116,7 @@ class _Slot:
             self.kill()
             return results, True
         # A chunk may have rows that use the budget and a row that then gets its own.
-        deadline = 2 * limit + _GRACE_SECONDS
+        deadline = 2 * limit + self.grace
         while True:
             try:
                 out, last = self._receive(conn, deadline)
@@ -134,7 +135,7 @@ class _Slot:
             self.kill()
             return None
         try:
-            out, _ = self._receive(conn, self.time_limit + _GRACE_SECONDS)
+            out, _ = self._receive(conn, self.time_limit + self.grace)
         except _Missed:
             return None
         return out if isinstance(out, str) else None
@@ -176,12 +177,20 @@ class _Slot:
 
 class FormulaPool:
     """Up to ``size`` worker processes, started when first needed. A result whose JSON is
-    longer than ``max_result_bytes`` (when set) comes back as a ``"size"`` error."""
+    longer than ``max_result_bytes`` (when set) comes back as a ``"size"`` error. A worker
+    that has not answered ``grace`` seconds after its time limit is killed."""
 
-    def __init__(self, size: int, time_limit: float, max_result_bytes: int = 0) -> None:
+    def __init__(
+        self,
+        size: int,
+        time_limit: float,
+        max_result_bytes: int = 0,
+        grace: float = GRACE_SECONDS,
+    ) -> None:
         self.size = size
         self.time_limit = time_limit
         self.max_result_bytes = max_result_bytes
+        self.grace = grace
         self._idle: list[_Slot] = []
         self._slots: list[_Slot] = []
         self._lock = threading.Lock()
@@ -201,7 +210,7 @@ class FormulaPool:
                 raise RuntimeError("The formula pool is closed")
             if self._idle:
                 return self._idle.pop()
-            slot = _Slot(self.time_limit, self.max_result_bytes)
+            slot = _Slot(self.time_limit, self.max_result_bytes, self.grace)
             self._slots.append(slot)
             return slot
 
@@ -244,13 +253,10 @@ class FormulaPool:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, self._run, text, payloads)
 
-    def fits(self, size: int, time_limit: float, max_result_bytes: int) -> bool:
+    def fits(self, size: int, time_limit: float, max_result_bytes: int, grace: float) -> bool:
         """Whether this pool was made with these parameters."""
-        return (self.size, self.time_limit, self.max_result_bytes) == (
-            size,
-            time_limit,
-            max_result_bytes,
-        )
+        shape = (self.size, self.time_limit, self.max_result_bytes, self.grace)
+        return shape == (size, time_limit, max_result_bytes, grace)
 
     def kill_busy(self) -> None:
         """Kills the workers evaluating now (their calls get a timeout, as on ``close``) and
