@@ -15,6 +15,7 @@ from claystack import Client
 from claystack.server.config import Settings
 
 from ..conftest import DEMO_EMAIL, DEMO_PASSWORD
+from .conftest import visit
 
 BIG_ROWS = 100_000
 
@@ -66,7 +67,7 @@ def test_login_workspace_and_logout(browser: Any, web_url: str) -> None:
 
 
 def test_create_rename_search_and_delete(page: Any) -> None:
-    page.goto("/")
+    visit(page, "/")
     page.get_by_role("button", name="+ Table").click()
     page.get_by_label("Table name").fill("Prospects")
     page.get_by_role("button", name="Save").click()
@@ -86,7 +87,7 @@ def test_create_rename_search_and_delete(page: Any) -> None:
     page.goto(table_url)
     title.filter(has_text="Prospects 2026").wait_for()
     page.get_by_label("Search the workspace").fill("Prospects 2026")
-    page.on("dialog", lambda d: d.accept())
+    page.once("dialog", lambda d: d.accept())
     page.get_by_role("button", name="Delete Prospects 2026").click()
     page.wait_for_url(re.compile(r"/$"))
     page.get_by_text("Nothing matches").wait_for()
@@ -137,7 +138,7 @@ def test_big_table_is_virtualised_and_fast(page: Any, big_table: Any) -> None:
 
 
 def test_search_moves_between_matches(page: Any, big_table: Any) -> None:
-    page.goto(f"/tables/{big_table.id}")
+    visit(page, f"/tables/{big_table.id}")
     page.get_by_role("gridcell", name="lead 0", exact=True).wait_for()
     search = page.get_by_role("searchbox", name="Search this view")
     search.fill("lead 4999")
@@ -172,7 +173,7 @@ def test_grid_changes_are_saved_on_the_view(page: Any, clay: Client) -> None:
     )
     a, b, c = (table.field(n).id for n in "ABC")
     view = table.firstViewId
-    page.goto(f"/tables/{table.id}")
+    visit(page, f"/tables/{table.id}")
     page.get_by_role("gridcell", name="a00", exact=True).wait_for()
     # Sort: a header click saves the view's sort; the server orders the rows.
     with page.expect_response(re.compile(r"/views/\w+/sort$")):
@@ -232,7 +233,7 @@ def test_grid_changes_are_saved_on_the_view(page: Any, clay: Client) -> None:
 def test_formula_column_fills_the_table(page: Any, clay: Client) -> None:
     table = small_table(clay, "Formulas", 300, Name=lambda i: f"name {i}")
     name_id = table.field("Name").id
-    page.goto(f"/tables/{table.id}")
+    visit(page, f"/tables/{table.id}")
     page.get_by_role("gridcell", name="name 0", exact=True).wait_for()
     page.get_by_role("button", name="+ Column").click()
     dialog = page.get_by_role("dialog", name="Add a column")
@@ -254,7 +255,7 @@ def test_formula_column_fills_the_table(page: Any, clay: Client) -> None:
 
 def test_action_column_run_and_cell_json(page: Any, clay: Client) -> None:
     table = small_table(clay, "Domains", 40, Site=lambda i: f"https://www.Site{i}.com/x")
-    page.goto(f"/tables/{table.id}")
+    visit(page, f"/tables/{table.id}")
     page.get_by_role("gridcell", name="https://www.Site0.com/x").wait_for()
     page.get_by_role("button", name="+ Column").click()
     dialog = page.get_by_role("dialog", name="Add a column")
@@ -282,7 +283,7 @@ def test_action_column_run_and_cell_json(page: Any, clay: Client) -> None:
 
 def test_webhook_url_copied_and_rows_arrive(page: Any, clay: Client, web_url: str) -> None:
     table = clay.tables.create(1, "Inbox")
-    page.goto(f"/tables/{table.id}")
+    visit(page, f"/tables/{table.id}")
     page.get_by_text("0 rows").wait_for()
     page.get_by_role("button", name="Webhook").click()
     page.get_by_role("button", name="Add webhook").click()
@@ -307,7 +308,7 @@ def test_webhook_url_copied_and_rows_arrive(page: Any, clay: Client, web_url: st
 def test_csv_import_with_progress(page: Any, clay: Client) -> None:
     table = clay.tables.create(1, "Imported")
     lines = ["email,company"] + [f"p{i}@example.com,Company {i}" for i in range(2500)]
-    page.goto(f"/tables/{table.id}")
+    visit(page, f"/tables/{table.id}")
     page.get_by_text("0 rows").wait_for()
     page.get_by_role("button", name="Import CSV").click()
     page.get_by_label("CSV file", exact=True).set_input_files(
@@ -324,18 +325,19 @@ def test_csv_import_with_progress(page: Any, clay: Client) -> None:
 
 
 def test_unknown_table_shows_a_message(page: Any) -> None:
-    page.goto("/tables/t_doesnotexist")
+    visit(page, "/tables/t_doesnotexist")
     page.get_by_role("alert").filter(has_text="Table not found").wait_for()
 
 
 def test_usage_page(page: Any) -> None:
-    page.goto("/usage")
+    visit(page, "/usage")
     page.get_by_role("heading", name="Credits and usage").wait_for()
     assert int(page.get_by_test_id("balance").inner_text().replace(",", "")) > 0
     page.get_by_role("img", name="Credits and actions by day").wait_for()
 
 
-def test_docs_render_offline(page: Any, web_url: str) -> None:
+def test_docs_render_offline(new_page: Any, web_url: str) -> None:
+    page = new_page
     outside: list[str] = []
 
     def only_local(route: Any) -> None:
@@ -354,7 +356,7 @@ def test_docs_render_offline(page: Any, web_url: str) -> None:
 
 def test_export_downloads_the_view(page: Any, clay: Client) -> None:
     table = small_table(clay, "Exported", 30, Email=lambda i: f"e{i}@example.com")
-    page.goto(f"/tables/{table.id}")
+    visit(page, f"/tables/{table.id}")
     page.get_by_role("gridcell", name="e0@example.com", exact=True).wait_for()
     with page.expect_download() as download:
         page.get_by_role("button", name="Export CSV").click()

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from .conftest import visit
+
 
 def add_column(page: Any, name: str, kind: str) -> Any:
     page.get_by_role("button", name="+ Column").click()
@@ -34,7 +36,7 @@ def type_cell(page: Any, row: int, column: str, text: str) -> None:
 
 @pytest.mark.both_browsers
 def test_new_user_builds_an_enrichment_table(page: Any) -> None:
-    page.goto("/")
+    visit(page, "/")
     page.get_by_role("button", name="+ Table").click()
     page.get_by_label("Table name").fill("My leads")
     page.get_by_role("button", name="Save").click()
