@@ -162,12 +162,24 @@ def test_search_moves_between_matches(page: Any, big_table: Any) -> None:
 
 def header_ids(page: Any) -> list[str]:
     cells = page.locator("[data-testid=grid] .ag-header-cell[col-id^=f_]")
-    ids = [str(c.get_attribute("col-id")) for c in cells.all()]
+    ids = cells.evaluate_all("(cells) => cells.map((c) => c.getAttribute('col-id'))")
     return [i for i in ids if i not in ("f_created_at", "f_updated_at")]
 
 
+def wait_first_row(page: Any, field_id: str, text: str) -> None:
+    page.wait_for_function(
+        "([f, text]) => document.querySelector(`[row-index='0'] [col-id=${f}]`)?.textContent"
+        " === text",
+        arg=[field_id, text],
+    )
+
+
 @pytest.mark.both_browsers
-def test_grid_changes_are_saved_on_the_view(page: Any, clay: Client) -> None:
+def test_grid_changes_are_saved_on_the_view(page: Any, clay: Client, browser_name: str) -> None:
+    """Sort, move and resize from the headers, hide from the Columns menu, filter; all saved
+    on the view. Firefox runs the headers' clicks and drags, where the engines differ; the
+    Columns menu and the filter dialog are form controls like those of the dialogs it drives
+    in the walkthrough."""
     table = small_table(
         clay, "Layout", 30, A=lambda i: f"a{i:02}", B=lambda i: f"b{i % 3}", C=lambda i: "c"
     )
@@ -179,10 +191,7 @@ def test_grid_changes_are_saved_on_the_view(page: Any, clay: Client) -> None:
     with page.expect_response(re.compile(r"/views/\w+/sort$")):
         page.locator(f".ag-header-cell[col-id={b}] .ag-header-cell-label").click()
     page.locator(f".ag-header-cell[col-id={b}] .ag-header-cell-label").click()
-    page.wait_for_function(
-        "(b) => document.querySelector(`[row-index='0'] [col-id=${b}]`)?.textContent === 'b2'",
-        arg=b,
-    )
+    wait_first_row(page, b, "b2")
     assert clay.views.get(table.id, view).sort == [{"fieldId": b, "direction": "DESC"}]
     # Move: drag column C before A; the move route saves the new order.
     head_c = page.locator(f".ag-header-cell[col-id={c}]")
@@ -207,6 +216,12 @@ def test_grid_changes_are_saved_on_the_view(page: Any, clay: Client) -> None:
         page.mouse.move(box["x"] + 80, box["y"] + box["height"] / 2, steps=5)
         page.mouse.up()
     assert clay.views.get(table.id, view).fields[a]["width"] > 200
+    if browser_name == "firefox":
+        # The layout is the view's: a fresh page shows the order and the sort.
+        page.reload()
+        wait_first_row(page, b, "b2")
+        assert header_ids(page)[:3] == [c, a, b]
+        return
     # Hide and pin from the Columns menu.
     page.get_by_role("button", name="Columns", exact=True).click()
     menu = page.get_by_role("dialog", name="Columns")
