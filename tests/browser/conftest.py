@@ -14,10 +14,11 @@ either they skip, unless ``CI`` is set, where they fail.
 Tests marked ``both_browsers`` run a second time in Debian's Firefox ESR
 (``apt-get install -y firefox-esr``), which Playwright drives over WebDriver BiDi
 (``channel="moz-firefox"``: stock Firefox, no patched build). They are the flows where the
-engines differ: logging in and out (cookies), the big grid (virtualised scrolling), header
-drags and resizes, and the new user's walkthrough (cell editing, the column dialogs, a run,
-the cell panel, the usage chart); the other tests drive the same code with nothing
-engine-specific added.
+engines differ: logging in and out (cookies), the big grid (virtualised scrolling), the
+headers' sort click, drag and resize, and the new user's walkthrough (cell editing through
+the keyboard, the formula, action and run dialogs, the cell panel, the usage chart). Where a
+Firefox run starts from data made through the API, or leaves a step to Chromium, the test
+says which and why; the other tests drive the same code with nothing engine-specific added.
 """
 
 from __future__ import annotations
