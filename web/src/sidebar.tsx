@@ -74,9 +74,10 @@ function Node(props: {
         </span>
       </div>
       {open && error && <p class="error">{error}</p>}
-      {open && items && (
+      {/* An empty branch's note is no tree item: it stays outside the group. */}
+      {open && items?.length === 0 && <p class="muted empty">empty</p>}
+      {open && !!items?.length && (
         <ul role="group">
-          {items.length === 0 && <li class="muted empty">empty</li>}
           {items.map((child) => (
             <Node {...props} node={child} depth={props.depth + 1} key={child.id} />
           ))}
@@ -213,9 +214,10 @@ export function Sidebar(props: { workspaceId: number; version: number; currentPa
             />
           ))}
         </ul>
+      ) : top?.length === 0 ? (
+        <p class="muted empty">No workbooks yet</p>
       ) : (
         <ul class="tree" role="tree" aria-label="Folders, workbooks and tables">
-          {top?.length === 0 && <li class="muted empty">No workbooks yet</li>}
           {top?.map((node) => (
             <Node
               key={node.id}

@@ -102,7 +102,8 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
   }, [table]);
 
   // Live status: runstatus counts, the row total, and the rows in sight while cells are pending.
-  // Polled every 0.7 s while cells are pending, else every 2 s, and at once when poked.
+  // Polled every 0.7 s while cells are pending, else every 2 s, and at once when poked; after a
+  // poke, pending cells are polled sooner at first (0.1, 0.2, 0.4 s), so a short run's end shows.
   useEffect(() => {
     if (!table) return;
     let stopped = false;
@@ -110,8 +111,10 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
     let timer = 0;
     let busy = false;
     let again = false;
+    let sooner: number[] = [];
     pokeStatus.current = () => {
       if (stopped) return;
+      sooner = [100, 200, 400];
       if (busy) again = true;
       else {
         clearTimeout(timer);
@@ -141,7 +144,9 @@ export function TablePage(props: { tableId: string; viewId: string | null; onRen
         if (!(e instanceof ApiError && e.status === 404)) setNotice(errorText(e));
       }
       busy = false;
-      if (!stopped) timer = window.setTimeout(tick, again ? 0 : pending ? 700 : 2000);
+      if (!pending) sooner = [];
+      const wait = again ? 0 : pending ? (sooner.shift() ?? 700) : 2000;
+      if (!stopped) timer = window.setTimeout(tick, wait);
       again = false;
     }
     timer = window.setTimeout(tick, 500);
