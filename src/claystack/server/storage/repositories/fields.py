@@ -16,25 +16,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ..models import Field, Table
 from . import in_order
 
-_INLINE = {"sqlite_inline": True}
 _FIELDS = cast(CoreTable, Field.__table__)
 _OF_TABLE = Field.table_id == bindparam("table_id")
 _ONE = _OF_TABLE & (Field.id == bindparam("field_id"))
 _LIST = (
-    select(Field).where(_OF_TABLE).order_by(Field.position, Field.id).execution_options(**_INLINE)
+    select(Field)
+    .where(_OF_TABLE)
+    .order_by(Field.position, Field.id)
+    .execution_options(sqlite_inline=True)
 )
-_GET = select(Field).where(_ONE).execution_options(**_INLINE)
+_GET = select(Field).where(_ONE).execution_options(sqlite_inline=True)
 _ID_NAMED = (
-    select(Field.id).where(_OF_TABLE, Field.name == bindparam("name")).execution_options(**_INLINE)
+    select(Field.id)
+    .where(_OF_TABLE, Field.name == bindparam("name"))
+    .execution_options(sqlite_inline=True)
 )
 # An insert or update answers with the row as stored (PostgreSQL's JSONB orders keys).
-_ADD = insert(_FIELDS).returning(*_FIELDS.c).execution_options(**_INLINE)
+_ADD = insert(_FIELDS).returning(*_FIELDS.c).execution_options(sqlite_inline=True)
 # The columns it sets are the other keys of its parameters.
 _SET = (
     update(_FIELDS)
     .where(_FIELDS.c.table_id == bindparam("b_table_id"), _FIELDS.c.id == bindparam("b_field_id"))
     .returning(*_FIELDS.c)
-    .execution_options(**_INLINE)
+    .execution_options(sqlite_inline=True)
 )
 
 
@@ -79,9 +83,11 @@ async def of_types(conn: AsyncConnection, table_id: str, types: Iterable[str]) -
 
 
 # Every write of rows validates against it.
-_TYPES = select(Field.id, Field.type).where(_OF_TABLE).execution_options(**_INLINE)
+_TYPES = select(Field.id, Field.type).where(_OF_TABLE).execution_options(sqlite_inline=True)
 _WITH_SETTINGS = (
-    select(Field.id, Field.type, Field.type_settings).where(_OF_TABLE).execution_options(**_INLINE)
+    select(Field.id, Field.type, Field.type_settings)
+    .where(_OF_TABLE)
+    .execution_options(sqlite_inline=True)
 )
 
 

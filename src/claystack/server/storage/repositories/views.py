@@ -13,17 +13,25 @@ from . import in_order
 
 # Built once (building a statement costs more than running it); a table's views are few,
 # so they are read inline on SQLite.
-_INLINE = {"sqlite_inline": True}
 _VIEWS = cast(CoreTable, View.__table__)
 _OF_TABLE = View.table_id == bindparam("table_id")
-_LIST = select(View).where(_OF_TABLE).order_by(View.position, View.id).execution_options(**_INLINE)
-_GET = select(View).where(_OF_TABLE, View.id == bindparam("view_id")).execution_options(**_INLINE)
-_ADD = insert(_VIEWS).returning(*_VIEWS.c).execution_options(**_INLINE)
+_LIST = (
+    select(View)
+    .where(_OF_TABLE)
+    .order_by(View.position, View.id)
+    .execution_options(sqlite_inline=True)
+)
+_GET = (
+    select(View)
+    .where(_OF_TABLE, View.id == bindparam("view_id"))
+    .execution_options(sqlite_inline=True)
+)
+_ADD = insert(_VIEWS).returning(*_VIEWS.c).execution_options(sqlite_inline=True)
 _SET_CONFIG = (
     update(_VIEWS)
     .where(_VIEWS.c.id == bindparam("b_view_id"))
     .values(config=bindparam("config"))
-    .execution_options(**_INLINE)
+    .execution_options(sqlite_inline=True)
 )
 
 
