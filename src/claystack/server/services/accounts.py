@@ -202,8 +202,17 @@ async def set_password(conn: Connection, user_id: int, password: str, *, cost: s
     await revoke_sessions(conn, user_id)
 
 
-async def me(conn: Connection, secret: str, actor: Actor) -> Me:
-    row = await repo.get_user(conn, actor.user_id)
+async def me(
+    conn: Connection, secret: str, actor: Actor, *, auth_version: int | None = None
+) -> Me | None:
+    """The user; None when ``auth_version`` is given and the user's has moved past it (or
+    the user is gone)."""
+    if auth_version is None:
+        row = await repo.get_user(conn, actor.user_id)
+    else:
+        row = await repo.find_user(conn, actor.user_id)
+        if row is None or row.auth_version != auth_version:
+            return None
     return Me.build(
         id=row.id,
         email=row.email,

@@ -105,8 +105,16 @@ async def revoke_credentials(conn: AsyncConnection, user_id: int, **values: Any)
     )
 
 
+_USER = select(User).where(User.id == bindparam("user_id")).execution_options(sqlite_inline=True)
+
+
 async def get_user(conn: AsyncConnection, user_id: int) -> Any:
-    return (await conn.execute(select(User).where(User.id == user_id))).one()
+    return (await conn.execute(_USER, {"user_id": user_id})).one()
+
+
+async def find_user(conn: AsyncConnection, user_id: int) -> Any:
+    """The user, or None."""
+    return (await conn.execute(_USER, {"user_id": user_id})).first()
 
 
 async def default_workspace_id(conn: AsyncConnection, user_id: int) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import search_index
@@ -50,12 +50,32 @@ async def touch(conn: AsyncConnection, workspace_id: int, now: int) -> None:
     await conn.execute(update(Workspace).where(Workspace.id == workspace_id).values(updated_at=now))
 
 
-async def member_role(conn: AsyncConnection, workspace_id: int, user_id: int) -> str | None:
-    return await conn.scalar(
-        select(Membership.role).where(
-            Membership.workspace_id == workspace_id, Membership.user_id == user_id
-        )
+# Built once: every workspace-scoped request reads it.
+_ROLE = (
+    select(Membership.role)
+    .where(
+        Membership.workspace_id == bindparam("workspace_id"),
+        Membership.user_id == bindparam("user_id"),
     )
+    .execution_options(sqlite_inline=True)
+)
+# The same, found only while the user's credential version is still the one given: a
+# cached credential is confirmed by the query that finds the role (one round trip).
+_ROLE_AS_OF = _ROLE.join(
+    User, (User.id == bindparam("user_id")) & (User.auth_version == bindparam("auth_version"))
+)
+
+
+async def member_role(
+    conn: AsyncConnection, workspace_id: int, user_id: int, *, auth_version: int | None = None
+) -> str | None:
+    """The user's role in the workspace, or None when the user is no member there (or,
+    given ``auth_version``, when the user's credentials have moved past it)."""
+    params: dict[str, Any] = {"workspace_id": workspace_id, "user_id": user_id}
+    if auth_version is None:
+        return await conn.scalar(_ROLE, params)
+    params["auth_version"] = auth_version
+    return await conn.scalar(_ROLE_AS_OF, params)
 
 
 async def first_workspace_of(conn: AsyncConnection, user_id: int) -> int | None:
