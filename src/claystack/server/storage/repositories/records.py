@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, Text, bindparam, delete, func, sel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..models import Record
-from .view_rows import apply_view, ids_select
+from .view_rows import apply_view, ids_select, is_plain
 
 READ_COLUMNS = (
     Record.seq,
@@ -145,10 +145,23 @@ async def page_from_seq(conn: AsyncConnection, table_id: str, start: int, limit:
     return list(await conn.execute(stmt))
 
 
+# A plain view's page (every row, insertion order: ``apply_view`` of such a view), built once.
+_PLAIN_PAGE = (
+    select(*READ_COLUMNS)
+    .where(Record.table_id == bindparam("table_id"))
+    .order_by(Record.seq)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
 async def view_page(
     conn: AsyncConnection, table_id: str, view_config: dict[str, Any], limit: int, offset: int
 ) -> list[Any]:
     """A page of the rows a view shows, in its order (its own window not applied)."""
+    if is_plain(view_config):
+        params = {"table_id": table_id, "limit": limit, "offset": offset}
+        return list(await conn.execute(_PLAIN_PAGE, params))
     stmt = apply_view(select(*READ_COLUMNS), table_id, view_config, window=False)
     return list(await conn.execute(stmt.limit(limit).offset(offset)))
 

@@ -238,14 +238,18 @@ def _sweep(table_id: str, field_id: str) -> ColumnElement[bool]:
     return (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
 
 
+# Built once (every read of rows asks), inline on SQLite: a table has a sweep per column.
+_FILLS = (
+    select(FormulaRun.field_id, FormulaRun.after_seq, FormulaRun.fill_until)
+    .where(FormulaRun.table_id == bindparam("table_id"), FormulaRun.fill_until.is_not(None))
+    .execution_options(sqlite_inline=True)
+)
+
+
 async def fills(conn: AsyncConnection, table_id: str) -> list[tuple[str, int, int]]:
     """The table's formula fills: ``(field id, after_seq, fill_until)``, whose cells without
     a status read as QUEUED (see ``queued``)."""
-    rows = await conn.execute(
-        select(FormulaRun.field_id, FormulaRun.after_seq, FormulaRun.fill_until).where(
-            FormulaRun.table_id == table_id, FormulaRun.fill_until.is_not(None)
-        )
-    )
+    rows = await conn.execute(_FILLS, {"table_id": table_id})
     return [(r.field_id, int(r.after_seq), int(r.fill_until)) for r in rows]
 
 
