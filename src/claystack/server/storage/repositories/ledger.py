@@ -23,22 +23,16 @@ async def balance(conn: AsyncConnection, workspace_id: int) -> int:
     return int(total or 0)
 
 
+# One row (and its rollup's, by trigger): on the loop's thread on SQLite. Built once.
+_GRANT = insert(CreditEntry).execution_options(sqlite_inline=True)
+
+
 async def grant(
     conn: AsyncConnection, workspace_id: int, amount: int, user_id: int | None = None
 ) -> None:
-    await conn.execute(
-        insert(CreditEntry)
-        .values(
-            workspace_id=workspace_id,
-            amount=amount,
-            kind="grant",
-            user_id=user_id,
-            actions=0,
-            created_at=now_ms(),
-        )
-        # One row (and its rollup's, by trigger): on the loop's thread on SQLite.
-        .execution_options(sqlite_inline=True)
-    )
+    values = {"workspace_id": workspace_id, "amount": amount, "kind": "grant"}
+    values.update(user_id=user_id, actions=0, created_at=now_ms())
+    await conn.execute(_GRANT, values)
 
 
 async def charge(

@@ -21,9 +21,12 @@ def like_escape(text: str) -> str:
 # -- workspaces and members --------------------------------------------------------------------
 
 
+_ADD_WORKSPACE = insert(Workspace).returning(Workspace.id).execution_options(sqlite_inline=True)
+_ADD_MEMBER = insert(Membership).execution_options(sqlite_inline=True)
+
+
 async def add_workspace(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    stmt = insert(Workspace).values(**values).returning(Workspace.id)
-    return (await conn.execute(stmt.execution_options(sqlite_inline=True))).scalar_one()
+    return (await conn.execute(_ADD_WORKSPACE, values)).scalar_one()
 
 
 async def exists(conn: AsyncConnection, workspace_id: int) -> bool:
@@ -88,11 +91,8 @@ async def first_workspace_of(conn: AsyncConnection, user_id: int) -> int | None:
 async def add_member(
     conn: AsyncConnection, workspace_id: int, user_id: int, *, role: str, created_at: int
 ) -> None:
-    await conn.execute(
-        insert(Membership)
-        .values(workspace_id=workspace_id, user_id=user_id, role=role, created_at=created_at)
-        .execution_options(sqlite_inline=True)
-    )
+    values = {"workspace_id": workspace_id, "user_id": user_id, "role": role}
+    await conn.execute(_ADD_MEMBER, {**values, "created_at": created_at})
 
 
 async def set_member_role(
