@@ -296,8 +296,10 @@ async def update_table(
         values["field_group_map"] = {**table.row.field_group_map, **field_group_map}
     if values:
         values["updated_at"] = now_ms()
-        await repo.update_table(conn, table.id, **values)
-    return await table_out(conn, await reload(conn, table.id))
+        row = await repo.update_table(conn, table.id, **values)
+    else:
+        row = await reload(conn, table.id)
+    return await table_out(conn, row)
 
 
 async def delete_table(uow: UnitOfWork, table: TableRef) -> None:

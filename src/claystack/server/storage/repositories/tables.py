@@ -58,8 +58,18 @@ async def add(conn: AsyncConnection, **values: Any) -> Any:
     return (await conn.execute(_ADD, values)).one()
 
 
-async def update_table(conn: AsyncConnection, table_id: str, **values: Any) -> None:
-    await conn.execute(update(Table).where(Table.id == table_id).values(**values))
+# The columns it sets are the other keys of its parameters.
+_SET = (
+    update(_TABLES)
+    .where(_TABLES.c.id == bindparam("b_table_id"))
+    .returning(*_TABLES.c)
+    .execution_options(sqlite_inline=True)
+)
+
+
+async def update_table(conn: AsyncConnection, table_id: str, **values: Any) -> Any:
+    """Sets ``values`` (column names) on the table; returns its row as stored, or None."""
+    return (await conn.execute(_SET, {"b_table_id": table_id, **values})).first()
 
 
 async def settings(conn: AsyncConnection, table_id: str) -> Any:
