@@ -68,30 +68,31 @@ async def login_row(conn: AsyncConnection, email: str) -> Any:
     ).first()
 
 
+# Built once: the first request of every credential (and each after the cache's lifetime).
+_BY_SESSION = (
+    select(User.id, User.email, User.name, User.auth_version, Session.expires_at)
+    .join(Session, Session.user_id == User.id)
+    .where(
+        Session.token_hash == bindparam("token_hash"),
+        Session.expires_at > bindparam("now"),
+        Session.revoked_at.is_(None),
+    )
+    .execution_options(sqlite_inline=True)
+)
+_BY_API_TOKEN = (
+    select(User.id, User.email, User.name, User.auth_version)
+    .where(User.api_token_hash == bindparam("token_hash"), User.api_token_revoked_at.is_(None))
+    .execution_options(sqlite_inline=True)
+)
+
+
 async def user_by_session(conn: AsyncConnection, token_hash: str, now: int) -> Any:
     """id, email, name, auth_version and the session's expiry, for a live session."""
-    return (
-        await conn.execute(
-            select(User.id, User.email, User.name, User.auth_version, Session.expires_at)
-            .join(Session, Session.user_id == User.id)
-            .where(
-                Session.token_hash == token_hash,
-                Session.expires_at > now,
-                Session.revoked_at.is_(None),
-            )
-        )
-    ).first()
+    return (await conn.execute(_BY_SESSION, {"token_hash": token_hash, "now": now})).first()
 
 
 async def user_by_api_token(conn: AsyncConnection, token_hash: str) -> Any:
-    return (
-        await conn.execute(
-            select(User.id, User.email, User.name, User.auth_version).where(
-                User.api_token_hash == token_hash,
-                User.api_token_revoked_at.is_(None),
-            )
-        )
-    ).first()
+    return (await conn.execute(_BY_API_TOKEN, {"token_hash": token_hash})).first()
 
 
 _AUTH_VERSION = (

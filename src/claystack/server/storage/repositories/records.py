@@ -39,14 +39,21 @@ _DELETE_ONE = (
 )
 
 
+_FIRST_EXISTING = (
+    select(Record.id)
+    .where(Record.table_id == bindparam("t"), Record.id.in_(bindparam("ids", expanding=True)))
+    .limit(1)
+)
+# A few ids (a row or a test's batch) are a few index probes: on the loop's thread on SQLite.
+_FIRST_EXISTING_FEW = _FIRST_EXISTING.execution_options(sqlite_inline=True)
+
+
 async def first_existing(conn: AsyncConnection, table_id: str, ids: Sequence[str]) -> str | None:
     """One of ``ids`` that the table already has, if any."""
     for start in range(0, len(ids), _CHUNK):
-        found = await conn.scalar(
-            select(Record.id)
-            .where(Record.table_id == table_id, Record.id.in_(ids[start : start + _CHUNK]))
-            .limit(1)
-        )
+        chunk = list(ids[start : start + _CHUNK])
+        stmt = _FIRST_EXISTING_FEW if len(chunk) <= 20 else _FIRST_EXISTING
+        found = await conn.scalar(stmt, {"t": table_id, "ids": chunk})
         if found is not None:
             return str(found)
     return None
