@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...clock import now_ms
 from .. import bulk
 from ..models import CreditEntry, CreditRollup, Table
 
+_BALANCE = select(func.coalesce(func.sum(CreditRollup.amount), 0)).where(
+    CreditRollup.workspace_id == bindparam("workspace_id")
+)  # built once: every credit report and engine claim asks
+
 
 async def balance(conn: AsyncConnection, workspace_id: int) -> int:
     """The sum of the workspace's ledger, read from the rollup its trigger keeps in the
     same transaction as every entry (storage/counters.py)."""
-    total = await conn.scalar(
-        select(func.coalesce(func.sum(CreditRollup.amount), 0)).where(
-            CreditRollup.workspace_id == workspace_id
-        )
-    )
+    total = await conn.scalar(_BALANCE, {"workspace_id": workspace_id})
     return int(total or 0)
 
 
