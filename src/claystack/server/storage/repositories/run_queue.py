@@ -8,6 +8,7 @@ A set of rows to queue is a ``Rows``: a whole table, the rows a selection names
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -234,10 +235,6 @@ async def add_jobs(
 # -- formula sweeps ------------------------------------------------------------------------
 
 
-def _sweep(table_id: str, field_id: str) -> ColumnElement[bool]:
-    return (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
-
-
 # Built once (every read of rows asks), inline on SQLite: a table has a sweep per column.
 _FILLS = (
     select(FormulaRun.field_id, FormulaRun.after_seq, FormulaRun.fill_until)
@@ -253,6 +250,28 @@ async def fills(conn: AsyncConnection, table_id: str) -> list[tuple[str, int, in
     return [(r.field_id, int(r.after_seq), int(r.fill_until)) for r in rows]
 
 
+@functools.cache
+def _open_sweep(dialect: str) -> Any:
+    """``open_sweep``'s one statement for a dialect: the upsert answers with the row."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(FormulaRun).values(
+        table_id=bindparam("t"),
+        field_id=bindparam("f"),
+        workspace_id=bindparam("ws"),
+        user_id=bindparam("u"),
+        after_seq=NOWHERE,
+        pending=0,
+        updated_at=bindparam("now"),
+    )
+    return (
+        ins.on_conflict_do_update(
+            index_elements=[FormulaRun.table_id, FormulaRun.field_id],
+            set_={"user_id": ins.excluded.user_id, "updated_at": ins.excluded.updated_at},
+        )
+        .returning(FormulaRun.after_seq, FormulaRun.fill_until)
+        .execution_options(sqlite_inline=True)
+    )
+
+
 async def open_sweep(
     conn: AsyncConnection,
     table_id: str,
@@ -263,26 +282,8 @@ async def open_sweep(
 ) -> tuple[int, int | None]:
     """Locks the column's sweep, made (at ``NOWHERE``) if there is none; its ``(after_seq,
     fill_until)``."""
-    ins = _insert(conn, FormulaRun).values(
-        table_id=table_id,
-        field_id=field_id,
-        workspace_id=workspace_id,
-        user_id=user_id,
-        after_seq=NOWHERE,
-        pending=0,
-        updated_at=now,
-    )
-    await conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=[FormulaRun.table_id, FormulaRun.field_id],
-            set_={"user_id": ins.excluded.user_id, "updated_at": ins.excluded.updated_at},
-        )
-    )
-    current = (
-        await conn.execute(
-            select(FormulaRun.after_seq, FormulaRun.fill_until).where(_sweep(table_id, field_id))
-        )
-    ).one()
+    params = {"t": table_id, "f": field_id, "ws": workspace_id, "u": user_id, "now": now}
+    current = (await conn.execute(_open_sweep(conn.dialect.name), params)).one()
     until = current.fill_until
     return int(current.after_seq), None if until is None else int(until)
 
@@ -347,11 +348,30 @@ async def mark_formula_queued(
     return list(marked)
 
 
+_THE_SWEEP = (FormulaRun.table_id == bindparam("t")) & (FormulaRun.field_id == bindparam("f"))
+_DROP_EMPTY_SWEEP = (
+    delete(FormulaRun)
+    .where(_THE_SWEEP, FormulaRun.after_seq == NOWHERE)
+    .execution_options(sqlite_inline=True)
+)
+_WIDEN_SWEEP = (
+    update(FormulaRun)
+    .where(_THE_SWEEP)
+    .values(
+        after_seq=case(
+            (FormulaRun.after_seq > bindparam("start"), bindparam("start")),
+            else_=FormulaRun.after_seq,
+        ),
+        pending=FormulaRun.pending + bindparam("added"),
+    )
+    .execution_options(sqlite_inline=True)
+)
+_WIDEN_FILL = _WIDEN_SWEEP.values(fill_until=bindparam("fill_until"))
+
+
 async def drop_empty_sweep(conn: AsyncConnection, table_id: str, field_id: str) -> None:
     """Removes the column's sweep if ``open_sweep`` just made it and nothing was queued."""
-    await conn.execute(
-        delete(FormulaRun).where(_sweep(table_id, field_id), FormulaRun.after_seq == NOWHERE)
-    )
+    await conn.execute(_DROP_EMPTY_SWEEP, {"t": table_id, "f": field_id})
 
 
 async def widen_sweep(
@@ -365,16 +385,11 @@ async def widen_sweep(
 ) -> None:
     """Moves the sweep back to ``start`` (if it is further on), counts ``added`` more
     pending cells and, given ``fill_until``, sets the fill's end."""
-    values: dict[str, Any] = {} if fill_until is None else {"fill_until": fill_until}
-    await conn.execute(
-        update(FormulaRun)
-        .where(_sweep(table_id, field_id))
-        .values(
-            after_seq=case((FormulaRun.after_seq > start, start), else_=FormulaRun.after_seq),
-            pending=FormulaRun.pending + added,
-            **values,
-        )
-    )
+    params = {"t": table_id, "f": field_id, "start": start, "added": added}
+    if fill_until is None:
+        await conn.execute(_WIDEN_SWEEP, params)
+    else:
+        await conn.execute(_WIDEN_FILL, {**params, "fill_until": fill_until})
 
 
 # -- stale marks ---------------------------------------------------------------------------
