@@ -189,7 +189,10 @@ async def update_field(
             refill = fields_svc.formula_changed(row.type_settings, merged)
     if values:
         values["updated_at"] = now_ms()
-        row = await fields_repo.update_field(conn, table.id, field_id, **values)
+        changed = await fields_repo.update_field(conn, table.id, field_id, **values)
+        if changed is None:  # deleted meanwhile (PostgreSQL)
+            raise NotFound("Field not found")
+        row = changed
         await tables.touch(uow, table.id)
     if refill:
         await _fill_formula(uow, table, field_id)

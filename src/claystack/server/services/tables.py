@@ -296,7 +296,7 @@ async def update_table(
         values["field_group_map"] = {**table.row.field_group_map, **field_group_map}
     if values:
         values["updated_at"] = now_ms()
-        row = await repo.update_table(conn, table.id, **values)
+        row = await repo.update_table(conn, table.id, **values) or await reload(conn, table.id)
     else:
         row = await reload(conn, table.id)
     return await table_out(conn, row)
@@ -336,11 +336,11 @@ async def field_ids(conn: Connection, table_id: str) -> dict[str, str]:
 
 
 async def sync_view_fields(
-    conn: Connection, table_id: str, field_ids: list[str] | None = None
+    conn: Connection, table_id: str, in_order: list[str] | None = None
 ) -> None:
     """Every view lists every field (new ones visible), and none that are gone.
-    ``field_ids``: the table's fields in their order, when the caller knows them."""
-    ids = [f.id for f in await list_fields(conn, table_id)] if field_ids is None else field_ids
+    ``in_order``: the ids of the table's fields in their order, when the caller knows them."""
+    ids = [f.id for f in await list_fields(conn, table_id)] if in_order is None else in_order
     changed = {}
     for view in await list_views(conn, table_id):
         current = view.config.get("fields") or {}
