@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ColumnElement,
     Integer,
@@ -37,6 +38,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
 
 from ....wire.cells import CellStatus
 from ..models import CellStatusCount, Field, FormulaRun, Record, RunJob
@@ -317,6 +320,37 @@ async def count_unrun(
     return int(n or 0)
 
 
+def _bound_status() -> ColumnElement[Any]:
+    """``cell_status`` with the cell's path bound by name: ``status_path``, the pair
+    ``(field id, "status")``; the same SQL."""
+    meta = Record.__table__.c.meta
+    path = bindparam("status_path", type_=JSON.JSONPathType())
+    return BinaryExpression(meta, path, operators.json_path_getitem_op, type_=meta.type).as_string()
+
+
+@functools.cache
+def _mark_rows_by_id(dialect: str, variant: str) -> Any:
+    """``mark_formula_queued``'s statement for rows by id (new rows, the common case), built
+    once per dialect and ``variant``: ``with_status``, ``no_fill`` or ``fill``."""
+    status = _bound_status()
+    not_queued = and_(status.is_not(None), status != CellStatus.QUEUED)
+    unmarked = not_queued
+    if variant == "no_fill":
+        unmarked = or_(status.is_(None), not_queued)
+    elif variant == "fill":
+        outside = or_(Record.seq <= bindparam("after"), Record.seq > bindparam("until"))
+        unmarked = or_(and_(status.is_(None), outside), not_queued)
+    key, cell = bindparam("meta_key", type_=String), bindparam("cell", type_=String)
+    meta: ColumnElement[Any]
+    if dialect == "postgresql":
+        base: ColumnElement[Any] = literal_column(META_OBJECT["postgresql"])
+        meta = base.op("||")(func.jsonb_build_object(key, cast(cell, JSONB)))
+    else:
+        meta = func.json_set(literal_column(META_OBJECT["sqlite"]), key, func.json(cell))
+    by_id = (Record.table_id == bindparam("t"), Record.id.in_(bindparam("ids", expanding=True)))
+    return update(Record).where(*by_id, unmarked).values(meta=meta).returning(Record.seq)
+
+
 async def mark_formula_queued(
     conn: AsyncConnection,
     rows: Rows,
@@ -329,6 +363,19 @@ async def mark_formula_queued(
     """Marks the formula cells of ``rows`` QUEUED that are not queued yet (by their mark, or
     as cells without a status inside the sweep's fill ``after < seq <= until``); with
     ``only_with_status``, only cells that have a status. Returns their ``seq``s."""
+    dialect = conn.dialect.name
+    if rows.selection is None and rows.ids is not None and not rows.unless_success:
+        variant = "with_status" if only_with_status else "no_fill" if until is None else "fill"
+        params: dict[str, Any] = {
+            "t": rows.table_id,
+            "ids": list(rows.ids),
+            "status_path": (field_id, "status"),
+            "meta_key": field_id if dialect == "postgresql" else f'$."{field_id}"',
+            "cell": QUEUED_CELL,
+        }
+        if variant == "fill":
+            params.update(after=after, until=until)
+        return list(await conn.scalars(_mark_rows_by_id(dialect, variant), params))
     status = cell_status(field_id)
     # Cells inside the fill are queued already: marked again, they would be counted twice.
     not_queued = and_(status.is_not(None), status != CellStatus.QUEUED)
