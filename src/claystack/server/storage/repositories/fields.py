@@ -103,12 +103,6 @@ async def types(conn: AsyncConnection, table_id: str) -> dict[str, str]:
     return {r.id: r.type for r in rows}
 
 
-async def next_position(conn: AsyncConnection, table_id: str) -> Any:
-    return await conn.scalar(
-        select(func.coalesce(func.max(Field.position), 0) + 1).where(Field.table_id == table_id)
-    )
-
-
 async def add(conn: AsyncConnection, values: dict[str, Any]) -> Any:
     """Inserts a field; returns its row as stored."""
     return (await conn.execute(_ADD, values)).one()
