@@ -175,10 +175,33 @@ def _check_write(request: Request, scope: Scope) -> Scope:
 # (searches, bulk fetches), which a viewer may call.
 
 
-async def workspace_read_scope(
-    conn: Conn, actor: CurrentActor, workspace_id: Annotated[str, Path(alias="workspaceId")]
+async def _workspace(
+    request: Request, conn: AsyncConnection, secret: str, who: Caller, workspace_id: object
 ) -> Scope:
+    """The caller's scope in the workspace, found by one query with a cached credential's
+    confirmation; anything but a hit confirms the credential first (as ``_table``)."""
+    if who.unconfirmed is not None:
+        try:
+            scope = await workspaces.resolve_workspace(
+                conn, who.actor, workspace_id, auth_version=who.unconfirmed
+            )
+        except NotFound:
+            pass
+        else:
+            who.unconfirmed = None
+            return scope
+    actor = await current_actor(request, conn, secret, who)
     return await workspaces.resolve_workspace(conn, actor, workspace_id)
+
+
+async def workspace_read_scope(
+    request: Request,
+    conn: Conn,
+    secret: Secret,
+    who: CallerDep,
+    workspace_id: Annotated[str, Path(alias="workspaceId")],
+) -> Scope:
+    return await _workspace(request, conn, secret, who, workspace_id)
 
 
 WorkspaceReadScope = Annotated[Scope, Depends(workspace_read_scope, scope="function")]
@@ -192,11 +215,16 @@ WorkspaceScope = Annotated[Scope, Depends(workspace_scope, scope="function")]
 
 
 async def default_read_scope(
+    request: Request,
     conn: Conn,
-    actor: CurrentActor,
+    secret: Secret,
+    who: CallerDep,
     workspace_id: Annotated[str | None, Query(alias="workspaceId")] = None,
 ) -> Scope:
     """For seed paths that carry no workspace id in the path."""
+    if workspace_id not in (None, ""):
+        return await _workspace(request, conn, secret, who, workspace_id)
+    actor = await current_actor(request, conn, secret, who)
     return await workspaces.default_workspace(conn, actor, workspace_id)
 
 

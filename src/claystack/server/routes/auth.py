@@ -12,7 +12,7 @@ from ...wire import (
     Me,
     Success,
 )
-from ..deps import Conn, CurrentActor, Secret, app_state, get_settings
+from ..deps import CallerDep, Conn, CurrentActor, Secret, app_state, current_actor, get_settings
 from ..errors import Unauthorized
 from ..security import client_address
 from ..services import accounts
@@ -69,9 +69,13 @@ async def logout(
 
 
 @api.get("/v3/me", responses=ok(Me))
-async def me(conn: Conn, actor: CurrentActor, secret: Secret) -> JSONOut:
+async def me(request: Request, conn: Conn, who: CallerDep, secret: Secret) -> JSONOut:
     """The logged-in user, with the API token usable as ``Authorization: Bearer``."""
-    return JSONOut(await accounts.me(conn, secret, actor))
+    # A cached credential is confirmed by the read of the user (one query), else checked.
+    out = await accounts.me(conn, secret, who.actor, auth_version=who.unconfirmed)
+    if out is None:
+        out = await accounts.me(conn, secret, await current_actor(request, conn, secret, who))
+    return JSONOut(out)
 
 
 @api.post("/v3/me/api-token", responses=ok(ApiTokenOut))

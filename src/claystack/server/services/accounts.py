@@ -48,7 +48,9 @@ async def create_user(
     password: str,
     cost: str,
     user_id: int | None = None,
+    password_hash: str | None = None,
 ) -> dict[str, Any]:
+    """A new user; ``password_hash``: the password's hash when the caller has it."""
     email = email.strip().lower()
     if "@" not in email:
         raise InvalidParameter("email", f'"{email}" is not an email')
@@ -60,16 +62,18 @@ async def create_user(
     values: dict[str, Any] = {
         "email": email,
         "name": name or email.split("@")[0],
-        "password_hash": await security.hash_password(password, cost=cost),
+        "password_hash": password_hash or await security.hash_password(password, cost=cost),
         "token_salt": salt,
         "api_token_hash": "",
         "created_at": now_ms(),
     }
-    if user_id is not None:
+    if user_id is not None:  # the token is known before the insert: no update after it
         values["id"] = user_id
+        values["api_token_hash"] = security.sha256(security.api_token_for(secret, user_id, salt))
     new_id = await repo.add_user(conn, values)
-    token = security.api_token_for(secret, new_id, salt)
-    await repo.update_user(conn, new_id, api_token_hash=security.sha256(token))
+    if user_id is None:
+        token = security.api_token_for(secret, new_id, salt)
+        await repo.update_user(conn, new_id, api_token_hash=security.sha256(token))
     return {"id": new_id, "email": values["email"], "name": values["name"]}
 
 
@@ -202,8 +206,17 @@ async def set_password(conn: Connection, user_id: int, password: str, *, cost: s
     await revoke_sessions(conn, user_id)
 
 
-async def me(conn: Connection, secret: str, actor: Actor) -> Me:
-    row = await repo.get_user(conn, actor.user_id)
+async def me(
+    conn: Connection, secret: str, actor: Actor, *, auth_version: int | None = None
+) -> Me | None:
+    """The user; None when ``auth_version`` is given and the user's has moved past it (or
+    the user is gone)."""
+    if auth_version is None:
+        row = await repo.get_user(conn, actor.user_id)
+    else:
+        row = await repo.find_user(conn, actor.user_id)
+        if row is None or row.auth_version != auth_version:
+            return None
     return Me.build(
         id=row.id,
         email=row.email,
@@ -301,18 +314,28 @@ async def has_users(conn: Connection) -> bool:
     return await repo.has_users(conn)
 
 
+# The demo password's hash per (password, cost), made once per process: a reset (before every
+# test of the suite) seeds the demo user again, and hashing was a third of its work.
+_DEMO_HASHES: dict[tuple[str, str], str] = {}
+
+
 async def seed_demo(conn: Connection, settings: Settings, secret: str) -> dict[str, Any] | None:
     """Creates the demo user (id 1) and workspace (id 1) on an empty database."""
     if not settings.seed_demo or await has_users(conn):
         return None
+    password, cost = settings.demo_password, settings.password_hash_cost
+    known = _DEMO_HASHES.get((password, cost))
+    if known is None:
+        known = _DEMO_HASHES[password, cost] = await security.hash_password(password, cost=cost)
     user = await create_user(
         conn,
         secret,
         email=settings.demo_email,
         name=settings.demo_name,
-        password=settings.demo_password,
-        cost=settings.password_hash_cost,
+        password=password,
+        cost=cost,
         user_id=1,
+        password_hash=known,
     )
     ws_id = await create_workspace(
         conn,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from ..clock import now_ms as now_ms
 
@@ -20,6 +21,7 @@ def int_id(value: object) -> int | None:
     return number if 0 < number <= MAX_INT_ID else None
 
 
+@lru_cache(maxsize=4096)  # an answer repeats a few stamps (a new table's: one, 13 times)
 def iso(ms: int | None) -> str | None:
     """Epoch milliseconds as the ISO-8601 UTC text Clay returns (``…T09:00:00.000Z``)."""
     if ms is None:

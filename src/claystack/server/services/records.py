@@ -19,8 +19,8 @@ from ...wire.cells import CellStatus
 from ..errors import BadRequest, Conflict, InvalidParameter, NotFound, PayloadTooLarge
 from ..ids import new_ids
 from ..storage import bulk, search_index
-from ..storage.models import Table
 from ..storage.repositories import Connection, run_queue
+from ..storage.repositories import fields as fields_repo
 from ..storage.repositories import records as records_repo
 from ..storage.uow import UnitOfWork
 from . import runs as runs_svc
@@ -181,7 +181,9 @@ async def add_records(
     if not records:
         return []
     conn = uow.conn
-    writable = await _writable_fields(conn, table.id)
+    # One read for both the cells' check and auto-run.
+    fields = await fields_repo.with_settings(conn, table.id)
+    writable = {f.id for f in fields} - SYSTEM_FIELD_IDS
     given = [r.get("id") for r in records]
     minted = iter(new_ids("r", sum(1 for g in given if g is None)))
     now = now_ms()
@@ -212,9 +214,13 @@ async def add_records(
     out = await bulk.insert_records(
         uow, table.id, rows, now, lambda: _added_out(table.id, rows, now) if answer else []
     )
-    await uow.write_tables([table.id], row_count=Table.row_count + len(rows), updated_at=now)
+    await uow.write_tables([table.id], rows_added=len(rows), updated_at=now)
     await runs_svc.auto_run(
-        uow, table, ({"id": rid, "cells": cells} for rid, cells in rows), actions=run_actions
+        uow,
+        table,
+        ({"id": rid, "cells": cells} for rid, cells in rows),
+        actions=run_actions,
+        table_fields=fields,
     )
     return out
 
@@ -304,7 +310,7 @@ async def update_records(
 
 async def delete_record(uow: UnitOfWork, table: TableRef, record_id: str) -> None:
     # The table's row first, then the record (the unit of work's order). A miss rolls it back.
-    await uow.write_tables([table.id], row_count=Table.row_count - 1, updated_at=now_ms())
+    await uow.write_tables([table.id], rows_added=-1, updated_at=now_ms())
     if not await records_repo.delete_one(uow.conn, table.id, record_id):
         raise NotFound("Record not found")
 
@@ -335,7 +341,7 @@ async def delete_records(
             await search_index.forget(conn, [table.id])
         deleted = await records_repo.delete_shown(conn, table.id, shown, omit_ids)
     if deleted:
-        await uow.write_tables([table.id], row_count=Table.row_count - deleted, updated_at=now_ms())
+        await uow.write_tables([table.id], rows_added=-deleted, updated_at=now_ms())
     return deleted
 
 

@@ -51,7 +51,11 @@ async def _check_name_free(
 ) -> None:
     existing = await fields_repo.id_named(conn, table_id, name)
     if existing is not None and existing != except_id:
-        raise FieldNameAlreadyExists(f'A field named "{name}" already exists in this table')
+        raise _name_taken(name)
+
+
+def _name_taken(name: str) -> FieldNameAlreadyExists:
+    return FieldNameAlreadyExists(f'A field named "{name}" already exists in this table')
 
 
 def _check_type(field_type: str) -> str:
@@ -72,8 +76,11 @@ async def create_field(
     if not name.strip():
         raise InvalidParameter("name", "must not be empty")
     _check_type(field_type)
-    await _check_name_free(conn, table.id, name)
-    position = await fields_repo.next_position(conn, table.id)
+    # The table's fields, read once: the name's check, the next position, the inputs'
+    # check and the views' field lists all come from them.
+    existing = await tables.list_fields(conn, table.id)
+    if any(f.name == name for f in existing):
+        raise _name_taken(name)
     now = now_ms()
     field_id = new_id("f")
     field_type, settings = await fields_svc.prepare(
@@ -90,13 +97,14 @@ async def create_field(
         "name": name,
         "type": field_type,
         "type_settings": settings,
-        "position": position,
+        "position": max((f.position for f in existing), default=0) + 1,
         "created_at": now,
         "updated_at": now,
     }
-    await _check_inputs(conn, table.id, values["type_settings"])
-    await fields_repo.add(conn, values)
-    await tables.sync_view_fields(conn, table.id)
+    _check_inputs_among(values["type_settings"], {f.id for f in existing})
+    row = await fields_repo.add(conn, values)
+    # The new field has the highest position: it goes last.
+    await tables.sync_view_fields(conn, table.id, [*(f.id for f in existing), field_id])
     await tables.touch(uow, table.id)
     if field_type == "formula" and settings.get("formulaText"):
         await _fill_formula(uow, table, field_id)
@@ -104,7 +112,8 @@ async def create_field(
         from . import subscriptions  # sources import this module
 
         await subscriptions.subscribe(uow, table, field_id, values["type_settings"])
-    return tables.field_out(await _field(conn, table.id, field_id))
+        row = await _field(conn, table.id, field_id)
+    return tables.field_out(row)
 
 
 async def _fill_formula(uow: UnitOfWork, table: TableRef, field_id: str) -> None:
@@ -123,8 +132,12 @@ async def _check_inputs(
         return
     if field_id in refs:
         raise BadRequest("typeSettings refers to the field itself")
-    known = await fields_repo.ids(conn, table_id)
-    missing = [r for r in refs if r not in known]
+    _check_inputs_among(type_settings, await fields_repo.ids(conn, table_id), refs)
+
+
+def _check_inputs_among(type_settings: Any, known: set[str], refs: list[str] | None = None) -> None:
+    """The fields ``type_settings`` reads are among ``known``."""
+    missing = [r for r in refs or tables.input_field_ids(type_settings) if r not in known]
     if missing:
         raise BadRequest(f"typeSettings refers to unknown field {missing[0]}")
 
@@ -176,11 +189,14 @@ async def update_field(
             refill = fields_svc.formula_changed(row.type_settings, merged)
     if values:
         values["updated_at"] = now_ms()
-        await fields_repo.update_field(conn, table.id, field_id, **values)
+        changed = await fields_repo.update_field(conn, table.id, field_id, **values)
+        if changed is None:  # deleted meanwhile (PostgreSQL)
+            raise NotFound("Field not found")
+        row = changed
         await tables.touch(uow, table.id)
     if refill:
         await _fill_formula(uow, table, field_id)
-    return tables.field_out(await _field(conn, table.id, field_id))
+    return tables.field_out(row)
 
 
 async def delete_field(uow: UnitOfWork, table: TableRef, field_id: str) -> None:

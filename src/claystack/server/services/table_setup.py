@@ -41,8 +41,10 @@ async def create(
         icon=body.icon,
     )
     extra.update(initialRecordIds=[], initialRecords=[])
-    ref = TableRef(table["id"], scope, await tables.reload(conn, table["id"]))
     out: dict[str, Any] = {"table": table, "extraData": extra}
+    if not (add or blank_row):
+        return TableCreated.build(**out)
+    ref = TableRef(table["id"], scope, await tables.reload(conn, table["id"]))
     if add:
         out["source"] = await sources.add_source(uow, ref, add, secret=secret, base_url=base_url)
     if blank_row:
@@ -50,6 +52,5 @@ async def create(
 
         rows = await records.add_records(uow, ref, [{}], max_cell_bytes=1)  # no cells
         extra.update(initialRecordIds=[r["id"] for r in rows], initialRecords=rows)
-    if add or blank_row:
-        out["table"] = await tables.table_out(conn, await tables.reload(conn, table["id"]))
+    out["table"] = await tables.table_out(conn, await tables.reload(conn, table["id"]))
     return TableCreated.build(**out)

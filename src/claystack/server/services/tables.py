@@ -130,6 +130,11 @@ async def list_views(conn: Connection, table_id: str) -> list[Any]:
 
 async def table_out(conn: Connection, row: Any) -> TableOut:
     """The table with its fields and views (those two as plain dicts of their shapes)."""
+    return table_out_of(row, await list_fields(conn, row.id), await list_views(conn, row.id))
+
+
+def table_out_of(row: Any, fields: list[Any], views: list[Any]) -> TableOut:
+    """``table_out`` of rows in hand: the table's, its fields' and its views', in order."""
     return TableOut.build(
         id=row.id,
         workspaceId=row.workspace_id,
@@ -141,10 +146,8 @@ async def table_out(conn: Connection, row: Any) -> TableOut:
         tableSettings=row.settings,
         fieldGroupMap=row.field_group_map,
         firstViewId=row.first_view_id,
-        fields=with_groups(
-            [field_row(f) for f in await list_fields(conn, row.id)], row.field_group_map
-        ),
-        views=[view_row(v) for v in await list_views(conn, row.id)],
+        fields=with_groups([field_row(f) for f in fields], row.field_group_map),
+        views=[view_row(v) for v in views],
         ownerId=row.owner_id,
         rowCount=row.row_count,
         createdAt=iso(row.created_at),
@@ -191,7 +194,7 @@ async def create_table(
         folder_id = wb.parent_folder_id
     now = now_ms()
     table_id, view_id = new_id("t"), new_id("gv")
-    await repo.add(
+    row = await repo.add(
         conn,
         id=table_id,
         workspace_id=scope.workspace_id,
@@ -212,17 +215,17 @@ async def create_table(
         created_at=now,
         updated_at=now,
     )
-    await _add_first_fields_and_views(conn, table_id, view_id, template, now)
-    await sync_view_fields(conn, table_id)
-    return await table_out(conn, await reload(conn, table_id)), extra
+    fields, views = await _add_first_fields_and_views(conn, table_id, view_id, template, now)
+    return table_out_of(row, fields, views), extra
 
 
 async def _add_first_fields_and_views(
     conn: Connection, table_id: str, view_id: str, template: str, now: int
-) -> None:
+) -> tuple[list[Any], list[Any]]:
     """A new table's system fields and its views: the default one (``view_id``) and, but for
-    the ``no_views`` template, the preconfigured ones."""
-    await fields_repo.add_many(
+    the ``no_views`` template, the preconfigured ones; every view lists the fields (as
+    ``sync_view_fields`` would make it). Their rows as stored."""
+    fields = await fields_repo.add_many(
         conn,
         [
             {
@@ -239,7 +242,7 @@ async def _add_first_fields_and_views(
         ],
     )
     blank: dict[str, Any] = {
-        "fields": {},
+        "fields": views_svc.field_entries({}, [fid for fid, _ in SYSTEM_FIELDS]),
         "sort": None,
         "filter": None,
         "limit": None,
@@ -255,13 +258,14 @@ async def _add_first_fields_and_views(
             }
             for k, vname, text in views_svc.PRECONFIGURED
         ]
-    await views_repo.add_many(
+    stored = await views_repo.add_many(
         conn,
         [
             {**v, "table_id": table_id, "position": i, "created_at": now, "updated_at": now}
             for i, v in enumerate(views)
         ],
     )
+    return fields, stored
 
 
 async def update_table(
@@ -292,8 +296,10 @@ async def update_table(
         values["field_group_map"] = {**table.row.field_group_map, **field_group_map}
     if values:
         values["updated_at"] = now_ms()
-        await repo.update_table(conn, table.id, **values)
-    return await table_out(conn, await reload(conn, table.id))
+        row = await repo.update_table(conn, table.id, **values) or await reload(conn, table.id)
+    else:
+        row = await reload(conn, table.id)
+    return await table_out(conn, row)
 
 
 async def delete_table(uow: UnitOfWork, table: TableRef) -> None:
@@ -329,14 +335,19 @@ async def field_ids(conn: Connection, table_id: str) -> dict[str, str]:
 # -- views ---------------------------------------------------------------------------------
 
 
-async def sync_view_fields(conn: Connection, table_id: str) -> None:
-    """Every view lists every field (new ones visible), and none that are gone."""
-    ids = [f.id for f in await list_fields(conn, table_id)]
+async def sync_view_fields(
+    conn: Connection, table_id: str, in_order: list[str] | None = None
+) -> None:
+    """Every view lists every field (new ones visible), and none that are gone.
+    ``in_order``: the ids of the table's fields in their order, when the caller knows them."""
+    ids = [f.id for f in await list_fields(conn, table_id)] if in_order is None else in_order
+    changed = {}
     for view in await list_views(conn, table_id):
         current = view.config.get("fields") or {}
         fields = views_svc.field_entries(current, ids)
         if fields != current:
-            await views_repo.update_view(conn, view.id, config={**view.config, "fields": fields})
+            changed[view.id] = {**view.config, "fields": fields}
+    await views_repo.set_configs(conn, changed)
 
 
 async def get_view(conn: Connection, table_id: str, view_id: str) -> Any:

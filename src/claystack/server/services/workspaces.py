@@ -42,14 +42,20 @@ async def my_workspaces(conn: Connection, actor: Actor) -> list[dict[str, Any]]:
 
 
 async def resolve_workspace(
-    conn: Connection, actor: Actor, workspace_id: Any, *, write: bool = False
+    conn: Connection,
+    actor: Actor,
+    workspace_id: Any,
+    *,
+    write: bool = False,
+    auth_version: int | None = None,
 ) -> Scope:
     """The caller's scope in a workspace; 404 when it does not exist or is not theirs,
-    403 when ``write`` and the caller's role there is read-only."""
+    403 when ``write`` and the caller's role there is read-only. With ``auth_version``,
+    also a 404 when the caller's credentials have moved past it."""
     ws = int_id(workspace_id)
     if ws is None:
         raise NotFound("Workspace not found")
-    role = await repo.member_role(conn, ws, actor.user_id)
+    role = await repo.member_role(conn, ws, actor.user_id, auth_version=auth_version)
     if role is None:
         raise NotFound("Workspace not found")
     scope = Scope(actor, ws, role)

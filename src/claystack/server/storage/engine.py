@@ -121,12 +121,16 @@ class Database:
         # own snapshot inside a transaction too, so a read sees exactly what it saw there.
         engine = self.engine if write or self.is_sqlite else self._autocommit
         async with engine.connect() as conn:
+            # Explicit, not on the first statement: what ``run_in_worker`` sends does not
+            # pass through SQLAlchemy, whose commit must come all the same.
             await conn.begin()
             adapted = None
             if self.is_sqlite:
                 # SQLAlchemy's begin() sends nothing to sqlite3 (autocommit mode, see
-                # _sqlite_on_connect); the driver sends BEGIN with the first statement.
-                adapted = (await conn.get_raw_connection()).dbapi_connection
+                # _sqlite_on_connect); the driver sends BEGIN with the first statement. The
+                # connection was just checked out: its DB-API connection is at hand without
+                # I/O (no greenlet hop to fetch it).
+                adapted = conn.sync_connection.connection.dbapi_connection  # type: ignore[union-attr]
                 adapted.start("BEGIN IMMEDIATE" if immediate else "BEGIN")  # type: ignore[union-attr]
             try:
                 yield conn

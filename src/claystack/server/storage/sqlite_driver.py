@@ -6,11 +6,12 @@ requests. Here a statement and its fetch run in the worker thread in one call, a
 transaction's BEGIN rides along with its first statement. This leans on adapter internals
 of SQLAlchemy 2.0.44+/2.1; the whole test suite runs through it.
 
-Statements marked ``execution_options(sqlite_inline=True)`` (point lookups and single-row
-writes that take microseconds in SQLite) skip the worker thread altogether and run on the
-event loop's thread: a thread hop costs more than they do. A transaction that ran only such
-statements commits inline too. Anything that may scan runs in the worker thread as before,
-so the loop is never blocked by a long query.
+Statements marked ``execution_options(sqlite_inline=True)`` (point lookups, single-row
+writes and the few rows of a table's fields or views, which take microseconds in SQLite)
+skip the worker thread altogether and run on the event loop's thread, an ``executemany``
+too: a thread hop costs more than they do. A transaction that ran only such statements
+commits inline too. Anything that may scan runs in the worker thread as before, so the
+loop is never blocked by a long query.
 """
 
 from __future__ import annotations
@@ -91,6 +92,23 @@ class _Cursor(AsyncAdapt_aiosqlite_cursor):
         self._cursor = cur
         if rows is not None:
             self._rows = collections.deque(rows)
+        return cur
+
+    def executemany_inline(self, operation: Any, seq_of_parameters: Any) -> Any:
+        conn = cast("_Connection", self._adapt_connection)
+        if conn._execute_mutex.locked():
+            return self.executemany(operation, seq_of_parameters)
+        raw: sqlite3.Connection = self._connection._conn
+        await_(_nothing())
+        try:
+            begin = conn.take_begin()
+            if begin:
+                raw.execute(begin)
+            cur = raw.cursor()
+            cur.executemany(operation, seq_of_parameters)
+        except Exception as error:
+            conn._handle_exception(error)
+        self._cursor = cur  # type: ignore[assignment]
         return cur
 
     async def _executemany_async(self, operation: Any, seq_of_parameters: Any) -> Any:
@@ -194,6 +212,14 @@ class Dialect(SQLiteDialect_aiosqlite):
             cursor.execute_inline(statement, parameters)
         else:
             cursor.execute(statement, parameters)
+
+    def do_executemany(
+        self, cursor: Any, statement: Any, parameters: Any, context: Any = None
+    ) -> None:
+        if context is not None and context.execution_options.get("sqlite_inline"):
+            cursor.executemany_inline(statement, parameters)
+        else:
+            cursor.executemany(statement, parameters)
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "Dialect")

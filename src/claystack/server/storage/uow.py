@@ -18,13 +18,14 @@ It keeps two invariants that callers used to keep by memory:
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import ClauseElement, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..errors import NotFound
@@ -57,6 +58,19 @@ _BUMP_ONE = (
     .values(data_version=Table.data_version + 1)
     .execution_options(sqlite_inline=True)
 )
+
+
+@functools.cache
+def _set_one(keys: tuple[str, ...], *, rows: bool, bump: bool) -> Any:
+    """``UPDATE tables SET <keys>[, row_count += :v_rows][, data_version += 1] WHERE id = :t``,
+    its values bound as ``v_<key>``."""
+    values: dict[str, Any] = {k: bindparam(f"v_{k}") for k in keys}
+    if rows:
+        values["row_count"] = Table.row_count + bindparam("v_rows")
+    if bump:
+        values["data_version"] = Table.data_version + 1
+    stmt = update(Table).where(Table.id == bindparam("t")).values(values)
+    return stmt.execution_options(sqlite_inline=True)
 
 
 class UnitOfWork:
@@ -94,31 +108,35 @@ class UnitOfWork:
     def dialect(self) -> str:
         return self.conn.dialect.name
 
-    async def write_tables(self, table_ids: Iterable[str], **values: Any) -> None:
+    async def write_tables(
+        self, table_ids: Iterable[str], *, rows_added: int = 0, **values: Any
+    ) -> None:
         """Declares that rows of these tables change in this transaction: locks their
         ``tables`` rows in id order and moves ``data_version``, once per table. ``values``
-        are more ``tables`` columns to set in the same statement (``row_count``,
-        ``updated_at``); with them the statement runs even for a table already declared."""
+        are more ``tables`` columns to set in the same statement (``updated_at``), and
+        ``rows_added`` moves ``row_count``; with them the statement runs even for a table
+        already declared."""
         if not self.write:
             raise UndeclaredWrite("write_tables in a read-only transaction")
-        ids = sorted(set(table_ids) if values else set(table_ids) - self._tables)
+        sets = bool(values) or rows_added != 0
+        ids = sorted(set(table_ids) if sets else set(table_ids) - self._tables)
         if not ids:
             return
-        if len(ids) > 1 and self.dialect == "postgresql":
-            # One UPDATE … IN locks rows in the order its plan finds them, not the list's.
-            await self.conn.execute(
-                select(Table.id).where(Table.id.in_(ids)).order_by(Table.id).with_for_update()
-            )
-        if values:
-            stmt = update(Table).where(Table.id.in_(ids) if len(ids) > 1 else Table.id == ids[0])
-            bump = {i for i in ids if i not in self._tables}
-            if bump == set(ids):
-                values["data_version"] = Table.data_version + 1
-            elif bump:
-                # Some were declared already: move only the others' versions, separately.
-                await self._bump(sorted(bump))
-            stmt = stmt.values(**values).execution_options(sqlite_inline=True)
-            found = (await self.conn.execute(stmt)).rowcount
+        if (
+            len(ids) == 1
+            and sets
+            and not any(isinstance(v, ClauseElement) for v in values.values())
+        ):
+            # The commonest write (one table, plain values): a statement built once.
+            params = {f"v_{k}": v for k, v in values.items()}
+            params["t"] = ids[0]
+            if rows_added:
+                params["v_rows"] = rows_added
+            bump = ids[0] not in self._tables
+            stmt = _set_one(tuple(sorted(values)), rows=rows_added != 0, bump=bump)
+            found = (await self.conn.execute(stmt, params)).rowcount
+        elif sets:
+            found = await self._set(ids, rows_added, values)
         else:
             found = await self._bump(ids)
         if found != len(ids) and not self._inserted.isdisjoint(ids):
@@ -127,6 +145,24 @@ class UnitOfWork:
             raise NotFound("Table not found")
         self._tables.update(ids)
         self._inserted.difference_update(ids)
+
+    async def _set(self, ids: list[str], rows_added: int, values: dict[str, Any]) -> int:
+        if len(ids) > 1 and self.dialect == "postgresql":
+            # One UPDATE … IN locks rows in the order its plan finds them, not the list's.
+            await self.conn.execute(
+                select(Table.id).where(Table.id.in_(ids)).order_by(Table.id).with_for_update()
+            )
+        stmt = update(Table).where(Table.id.in_(ids) if len(ids) > 1 else Table.id == ids[0])
+        if rows_added:
+            values["row_count"] = Table.row_count + rows_added
+        bump = {i for i in ids if i not in self._tables}
+        if bump == set(ids):
+            values["data_version"] = Table.data_version + 1
+        elif bump:
+            # Some were declared already: move only the others' versions, separately.
+            await self._bump(sorted(bump))
+        stmt = stmt.values(**values).execution_options(sqlite_inline=True)
+        return int((await self.conn.execute(stmt)).rowcount)
 
     def tables_written(self, table_ids: Iterable[str]) -> None:
         """The caller's own statement did what ``write_tables`` does for these tables (it

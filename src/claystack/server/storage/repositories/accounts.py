@@ -25,15 +25,19 @@ async def add_instance_value(conn: AsyncConnection, key: str, value: str) -> Non
 # loop's thread (sqlite_driver.py).
 
 
+# Built once (the seed of every reset runs them).
+_ID_BY_EMAIL = (
+    select(User.id).where(User.email == bindparam("email")).execution_options(sqlite_inline=True)
+)
+_ADD_USER = insert(User).returning(User.id).execution_options(sqlite_inline=True)
+
+
 async def user_id_by_email(conn: AsyncConnection, email: str) -> int | None:
-    return await conn.scalar(
-        select(User.id).where(User.email == email).execution_options(sqlite_inline=True)
-    )
+    return await conn.scalar(_ID_BY_EMAIL, {"email": email})
 
 
 async def add_user(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    stmt = insert(User).values(**values).returning(User.id).execution_options(sqlite_inline=True)
-    return (await conn.execute(stmt)).scalar_one()
+    return (await conn.execute(_ADD_USER, values)).scalar_one()
 
 
 async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> None:
@@ -41,15 +45,18 @@ async def update_user(conn: AsyncConnection, user_id: int, **values: Any) -> Non
     await conn.execute(stmt.execution_options(sqlite_inline=True))
 
 
+_SET_DEFAULT_WORKSPACE = (
+    update(User)
+    .where(User.id == bindparam("user_id"), User.default_workspace_id.is_(None))
+    .values(default_workspace_id=bindparam("workspace_id"))
+    .execution_options(sqlite_inline=True)
+)
+
+
 async def set_default_workspace_if_unset(
     conn: AsyncConnection, user_id: int, workspace_id: int
 ) -> None:
-    await conn.execute(
-        update(User)
-        .where(User.id == user_id, User.default_workspace_id.is_(None))
-        .values(default_workspace_id=workspace_id)
-        .execution_options(sqlite_inline=True)
-    )
+    await conn.execute(_SET_DEFAULT_WORKSPACE, {"user_id": user_id, "workspace_id": workspace_id})
 
 
 async def login_row(conn: AsyncConnection, email: str) -> Any:
@@ -61,30 +68,31 @@ async def login_row(conn: AsyncConnection, email: str) -> Any:
     ).first()
 
 
+# Built once: the first request of every credential (and each after the cache's lifetime).
+_BY_SESSION = (
+    select(User.id, User.email, User.name, User.auth_version, Session.expires_at)
+    .join(Session, Session.user_id == User.id)
+    .where(
+        Session.token_hash == bindparam("token_hash"),
+        Session.expires_at > bindparam("now"),
+        Session.revoked_at.is_(None),
+    )
+    .execution_options(sqlite_inline=True)
+)
+_BY_API_TOKEN = (
+    select(User.id, User.email, User.name, User.auth_version)
+    .where(User.api_token_hash == bindparam("token_hash"), User.api_token_revoked_at.is_(None))
+    .execution_options(sqlite_inline=True)
+)
+
+
 async def user_by_session(conn: AsyncConnection, token_hash: str, now: int) -> Any:
     """id, email, name, auth_version and the session's expiry, for a live session."""
-    return (
-        await conn.execute(
-            select(User.id, User.email, User.name, User.auth_version, Session.expires_at)
-            .join(Session, Session.user_id == User.id)
-            .where(
-                Session.token_hash == token_hash,
-                Session.expires_at > now,
-                Session.revoked_at.is_(None),
-            )
-        )
-    ).first()
+    return (await conn.execute(_BY_SESSION, {"token_hash": token_hash, "now": now})).first()
 
 
 async def user_by_api_token(conn: AsyncConnection, token_hash: str) -> Any:
-    return (
-        await conn.execute(
-            select(User.id, User.email, User.name, User.auth_version).where(
-                User.api_token_hash == token_hash,
-                User.api_token_revoked_at.is_(None),
-            )
-        )
-    ).first()
+    return (await conn.execute(_BY_API_TOKEN, {"token_hash": token_hash})).first()
 
 
 _AUTH_VERSION = (
@@ -105,18 +113,28 @@ async def revoke_credentials(conn: AsyncConnection, user_id: int, **values: Any)
     )
 
 
+_USER = select(User).where(User.id == bindparam("user_id")).execution_options(sqlite_inline=True)
+
+
 async def get_user(conn: AsyncConnection, user_id: int) -> Any:
-    return (await conn.execute(select(User).where(User.id == user_id))).one()
+    return (await conn.execute(_USER, {"user_id": user_id})).one()
+
+
+async def find_user(conn: AsyncConnection, user_id: int) -> Any:
+    """The user, or None."""
+    return (await conn.execute(_USER, {"user_id": user_id})).first()
 
 
 async def default_workspace_id(conn: AsyncConnection, user_id: int) -> Any:
     return (await conn.execute(select(User.default_workspace_id).where(User.id == user_id))).first()
 
 
+_ANY_USER = select(User.id).limit(1).execution_options(sqlite_inline=True)
+
+
 async def has_users(conn: AsyncConnection) -> bool:
     """Whether any user exists (one index step, where a count would read every row)."""
-    found = await conn.scalar(select(User.id).limit(1).execution_options(sqlite_inline=True))
-    return found is not None
+    return await conn.scalar(_ANY_USER) is not None
 
 
 async def sync_id_sequences(conn: AsyncConnection) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Select,
     String,
     and_,
+    bindparam,
     false,
     func,
     literal,
@@ -55,23 +57,80 @@ class ReportQuery:
     offset: int = 0
 
 
-def source(workspace_id: int, q: ReportQuery, *, empty: bool = False) -> Any:
+@dataclass(frozen=True)
+class Source:
+    """The matching ledger entries (``source``): a statement built once per ``shape`` (which
+    bounds and filters there are) and the ``params`` of this report."""
+
+    shape: tuple[Any, ...]
+    params: dict[str, Any]
+
+    @property
+    def rows(self) -> Any:
+        return _source(self.shape)
+
+
+_FILTERS = (
+    ("users", "user_id", "user_ids"),
+    ("integrations", "integration", "integrations"),
+    ("tables", "table_id", "table_ids"),
+    ("fields", "field_id", "field_ids"),
+)
+
+
+def source(workspace_id: int, q: ReportQuery, *, empty: bool = False) -> Source:
     """The matching ledger entries as summed rows: whole UTC days from the rollup the
     ledger's trigger keeps (storage/counters.py), the partial days at either end of the
     time range from the ledger itself (through its workspace and time index). Columns:
     day, kind, user_id, integration, action_key, table_id, field_id, amount, entries,
     actions."""
-    r, c = CreditRollup, CreditEntry
     first = None if q.start is None else -(-q.start // DAY_MS)  # the first whole day
     stop = None if q.end is None else q.end // DAY_MS  # the day after the last whole one
     whole = first is None or stop is None or first < stop
+    params: dict[str, Any] = {"ws": workspace_id, "first": first, "stop": stop}
+    edges: list[tuple[int | None, int | None]] = [(q.start, q.end)]
+    if whole:
+        edges = []
+        if first is not None and q.start is not None and q.start < first * DAY_MS:
+            edges.append((q.start, first * DAY_MS))
+        if stop is not None and q.end is not None and stop * DAY_MS < q.end:
+            edges.append((stop * DAY_MS, q.end))
+    for i, (low, high) in enumerate(edges):
+        params[f"low{i}"], params[f"high{i}"] = low, high
+    for name, _, attr in _FILTERS:
+        params[name] = list(getattr(q, attr))
+    shape = (
+        whole,
+        first is not None,
+        stop is not None,
+        tuple((low is not None, high is not None) for low, high in edges),
+        tuple(bool(params[name]) for name, _, _ in _FILTERS),
+        empty,
+    )
+    return Source(shape, {k: v for k, v in params.items() if v is not None and v != []})
+
+
+@lru_cache(maxsize=128)
+def _source(shape: tuple[Any, ...]) -> Any:
+    """``source``'s statement for a shape, its values bound by name (``Source.params``)."""
+    whole, has_first, has_stop, edges, filtered, empty = shape
+    r, c = CreditRollup, CreditEntry
+
+    def where(model: Any) -> list[ColumnElement[bool]]:
+        conds = [
+            getattr(model, col).in_(bindparam(name, expanding=True))
+            for (name, col, _), on in zip(_FILTERS, filtered, strict=True)
+            if on
+        ]
+        return [*conds, *([false()] if empty else [])]
+
     parts: list[Any] = []
     if whole:
-        conds: list[ColumnElement[bool]] = [r.workspace_id == workspace_id]
-        if first is not None:
-            conds.append(r.day >= first)
-        if stop is not None:
-            conds.append(r.day < stop)
+        conds: list[ColumnElement[bool]] = [r.workspace_id == bindparam("ws")]
+        if has_first:
+            conds.append(r.day >= bindparam("first"))
+        if has_stop:
+            conds.append(r.day < bindparam("stop"))
         parts.append(
             select(
                 r.day,
@@ -84,21 +143,14 @@ def source(workspace_id: int, q: ReportQuery, *, empty: bool = False) -> Any:
                 r.amount,
                 r.entries,
                 r.actions,
-            ).where(*conds, *filters(r, q), *([false()] if empty else []))
+            ).where(*conds, *where(r))
         )
-    edges: list[tuple[int | None, int | None]] = [(q.start, q.end)]
-    if whole:
-        edges = []
-        if first is not None and q.start is not None and q.start < first * DAY_MS:
-            edges.append((q.start, first * DAY_MS))
-        if stop is not None and q.end is not None and stop * DAY_MS < q.end:
-            edges.append((stop * DAY_MS, q.end))
-    for low, high in edges:
-        conds = [c.workspace_id == workspace_id]
-        if low is not None:
-            conds.append(c.created_at >= low)
-        if high is not None:
-            conds.append(c.created_at < high)
+    for i, (has_low, has_high) in enumerate(edges):
+        conds = [c.workspace_id == bindparam("ws")]
+        if has_low:
+            conds.append(c.created_at >= bindparam(f"low{i}"))
+        if has_high:
+            conds.append(c.created_at < bindparam(f"high{i}"))
         parts.append(
             select(
                 (c.created_at // literal_column(str(DAY_MS), BigInteger)).label("day"),
@@ -111,7 +163,7 @@ def source(workspace_id: int, q: ReportQuery, *, empty: bool = False) -> Any:
                 c.amount,
                 literal(1, BigInteger).label("entries"),
                 c.actions,
-            ).where(*conds, *filters(c, q), *([false()] if empty else []))
+            ).where(*conds, *where(c))
         )
     if len(parts) == 1:
         return parts[0].subquery("entries")
@@ -189,8 +241,8 @@ def _items(result: Any) -> list[dict[str, Any]]:
     return out
 
 
-async def usage(conn: AsyncConnection, s: Any, dims: Iterable[str]) -> list[dict[str, Any]]:
-    out = _items(await conn.execute(_grouped(s, dims)[1]))
+async def usage(conn: AsyncConnection, s: Source, dims: Iterable[str]) -> list[dict[str, Any]]:
+    out = _items(await conn.execute(_grouped(s.rows, dims)[1], s.params))
     order = ("date", "userId", "integration", "actionKey", "tableId", "fieldId")
     out.sort(key=lambda r: tuple(_sort_key(r.get(k)) for k in order))
     return out
@@ -287,11 +339,11 @@ def _shaper(cols: tuple[str, ...]) -> Any:
     return shape
 
 
-async def _count(conn: AsyncConnection, s: Any, cols: tuple[str, ...], postgres: bool) -> int:
+async def _count(conn: AsyncConnection, s: Source, cols: tuple[str, ...], postgres: bool) -> int:
     """How many rows a set has, for a page past its end (the page itself brought none)."""
-    g, _ = _all_sets(s, [cols], postgres)
+    g, _ = _all_sets(s.rows, [cols], postgres)
     kept = select(g).where(g.c.kind == "charge", g.c.runs != 0).subquery()
-    return int(await conn.scalar(select(func.count()).select_from(kept)) or 0)
+    return int(await conn.scalar(select(func.count()).select_from(kept), s.params) or 0)
 
 
 def _order(k: Any, postgres: bool) -> list[Any]:
@@ -369,21 +421,31 @@ class Sums:
         return _shaper(cols)(found)
 
 
-async def sums(conn: AsyncConnection, s: Any, sets: list[tuple[str, ...]]) -> Sums:
+@lru_cache(maxsize=256)
+def _sums(
+    shape: tuple[Any, ...], sets: tuple[tuple[str, ...], ...], postgres: bool
+) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """``sums``' statement (built once per source shape and sets: building it cost more
+    than a small ledger's report) and the gid of each set."""
+    stmt, order, gids = _named_sets(_source(shape), list(sets), postgres)
+    return stmt.order_by(*order), gids
+
+
+async def sums(conn: AsyncConnection, s: Source, sets: list[tuple[str, ...]]) -> Sums:
     """The sums of ``s`` (``source``) per grouping set of ``sets`` (each a ``set_of``; the
     empty set, the totals, must be one of them), in one statement."""
-    stmt, order, gids = _named_sets(s, sets, conn.dialect.name == "postgresql")
-    return Sums(list((await conn.execute(stmt.order_by(*order))).all()), gids)
+    stmt, gids = _sums(s.shape, tuple(sets), conn.dialect.name == "postgresql")
+    return Sums(list((await conn.execute(stmt, s.params)).all()), gids)
 
 
 async def page(
-    conn: AsyncConnection, s: Any, cols: tuple[str, ...], q: ReportQuery
+    conn: AsyncConnection, s: Source, cols: tuple[str, ...], q: ReportQuery
 ) -> tuple[list[dict[str, Any]], int]:
     """One page (``q.offset``, ``q.limit``) of the set ``cols``, sorted and cut by the
     database, and how many rows the whole set has."""
     postgres = conn.dialect.name == "postgresql"
-    stmt, order, _ = _named_sets(s, [cols], postgres, q)
-    found = (await conn.execute(stmt.order_by(*order))).all()
+    stmt, order, _ = _named_sets(s.rows, [cols], postgres, q)
+    found = (await conn.execute(stmt.order_by(*order), s.params)).all()
     total = int(found[0].n) if found else await _count(conn, s, cols, postgres)
     return _shaper(cols)(found), total
 

@@ -4,41 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ...clock import now_ms
 from .. import bulk
 from ..models import CreditEntry, CreditRollup, Table
 
+_BALANCE = select(func.coalesce(func.sum(CreditRollup.amount), 0)).where(
+    CreditRollup.workspace_id == bindparam("workspace_id")
+)  # built once: every credit report and engine claim asks
+
 
 async def balance(conn: AsyncConnection, workspace_id: int) -> int:
     """The sum of the workspace's ledger, read from the rollup its trigger keeps in the
     same transaction as every entry (storage/counters.py)."""
-    total = await conn.scalar(
-        select(func.coalesce(func.sum(CreditRollup.amount), 0)).where(
-            CreditRollup.workspace_id == workspace_id
-        )
-    )
+    total = await conn.scalar(_BALANCE, {"workspace_id": workspace_id})
     return int(total or 0)
+
+
+# One row (and its rollup's, by trigger): on the loop's thread on SQLite. Built once.
+_GRANT = insert(CreditEntry).execution_options(sqlite_inline=True)
 
 
 async def grant(
     conn: AsyncConnection, workspace_id: int, amount: int, user_id: int | None = None
 ) -> None:
-    await conn.execute(
-        insert(CreditEntry)
-        .values(
-            workspace_id=workspace_id,
-            amount=amount,
-            kind="grant",
-            user_id=user_id,
-            actions=0,
-            created_at=now_ms(),
-        )
-        # One row (and its rollup's, by trigger): on the loop's thread on SQLite.
-        .execution_options(sqlite_inline=True)
-    )
+    values = {"workspace_id": workspace_id, "amount": amount, "kind": "grant"}
+    values.update(user_id=user_id, actions=0, created_at=now_ms())
+    await conn.execute(_GRANT, values)
 
 
 async def charge(

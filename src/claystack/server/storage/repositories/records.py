@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Select, Text, bindparam, delete, func, sel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..models import Record
-from .view_rows import apply_view, ids_select
+from .view_rows import apply_view, ids_select, is_plain
 
 READ_COLUMNS = (
     Record.seq,
@@ -39,14 +39,21 @@ _DELETE_ONE = (
 )
 
 
+_FIRST_EXISTING = (
+    select(Record.id)
+    .where(Record.table_id == bindparam("t"), Record.id.in_(bindparam("ids", expanding=True)))
+    .limit(1)
+)
+# A few ids (a row or a test's batch) are a few index probes: on the loop's thread on SQLite.
+_FIRST_EXISTING_FEW = _FIRST_EXISTING.execution_options(sqlite_inline=True)
+
+
 async def first_existing(conn: AsyncConnection, table_id: str, ids: Sequence[str]) -> str | None:
     """One of ``ids`` that the table already has, if any."""
     for start in range(0, len(ids), _CHUNK):
-        found = await conn.scalar(
-            select(Record.id)
-            .where(Record.table_id == table_id, Record.id.in_(ids[start : start + _CHUNK]))
-            .limit(1)
-        )
+        chunk = list(ids[start : start + _CHUNK])
+        stmt = _FIRST_EXISTING_FEW if len(chunk) <= 20 else _FIRST_EXISTING
+        found = await conn.scalar(stmt, {"t": table_id, "ids": chunk})
         if found is not None:
             return str(found)
     return None
@@ -145,10 +152,23 @@ async def page_from_seq(conn: AsyncConnection, table_id: str, start: int, limit:
     return list(await conn.execute(stmt))
 
 
+# A plain view's page (every row, insertion order: ``apply_view`` of such a view), built once.
+_PLAIN_PAGE = (
+    select(*READ_COLUMNS)
+    .where(Record.table_id == bindparam("table_id"))
+    .order_by(Record.seq)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
 async def view_page(
     conn: AsyncConnection, table_id: str, view_config: dict[str, Any], limit: int, offset: int
 ) -> list[Any]:
     """A page of the rows a view shows, in its order (its own window not applied)."""
+    if is_plain(view_config):
+        params = {"table_id": table_id, "limit": limit, "offset": offset}
+        return list(await conn.execute(_PLAIN_PAGE, params))
     stmt = apply_view(select(*READ_COLUMNS), table_id, view_config, window=False)
     return list(await conn.execute(stmt.limit(limit).offset(offset)))
 

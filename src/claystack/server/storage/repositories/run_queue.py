@@ -8,12 +8,14 @@ A set of rows to queue is a ``Rows``: a whole table, the rows a selection names
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ColumnElement,
     Integer,
@@ -36,6 +38,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression
 
 from ....wire.cells import CellStatus
 from ..models import CellStatusCount, Field, FormulaRun, Record, RunJob
@@ -234,19 +238,41 @@ async def add_jobs(
 # -- formula sweeps ------------------------------------------------------------------------
 
 
-def _sweep(table_id: str, field_id: str) -> ColumnElement[bool]:
-    return (FormulaRun.table_id == table_id) & (FormulaRun.field_id == field_id)
+# Built once (every read of rows asks), inline on SQLite: a table has a sweep per column.
+_FILLS = (
+    select(FormulaRun.field_id, FormulaRun.after_seq, FormulaRun.fill_until)
+    .where(FormulaRun.table_id == bindparam("table_id"), FormulaRun.fill_until.is_not(None))
+    .execution_options(sqlite_inline=True)
+)
 
 
 async def fills(conn: AsyncConnection, table_id: str) -> list[tuple[str, int, int]]:
     """The table's formula fills: ``(field id, after_seq, fill_until)``, whose cells without
     a status read as QUEUED (see ``queued``)."""
-    rows = await conn.execute(
-        select(FormulaRun.field_id, FormulaRun.after_seq, FormulaRun.fill_until).where(
-            FormulaRun.table_id == table_id, FormulaRun.fill_until.is_not(None)
-        )
-    )
+    rows = await conn.execute(_FILLS, {"table_id": table_id})
     return [(r.field_id, int(r.after_seq), int(r.fill_until)) for r in rows]
+
+
+@functools.cache
+def _open_sweep(dialect: str) -> Any:
+    """``open_sweep``'s one statement for a dialect: the upsert answers with the row."""
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(FormulaRun).values(
+        table_id=bindparam("t"),
+        field_id=bindparam("f"),
+        workspace_id=bindparam("ws"),
+        user_id=bindparam("u"),
+        after_seq=NOWHERE,
+        pending=0,
+        updated_at=bindparam("now"),
+    )
+    return (
+        ins.on_conflict_do_update(
+            index_elements=[FormulaRun.table_id, FormulaRun.field_id],
+            set_={"user_id": ins.excluded.user_id, "updated_at": ins.excluded.updated_at},
+        )
+        .returning(FormulaRun.after_seq, FormulaRun.fill_until)
+        .execution_options(sqlite_inline=True)
+    )
 
 
 async def open_sweep(
@@ -259,26 +285,8 @@ async def open_sweep(
 ) -> tuple[int, int | None]:
     """Locks the column's sweep, made (at ``NOWHERE``) if there is none; its ``(after_seq,
     fill_until)``."""
-    ins = _insert(conn, FormulaRun).values(
-        table_id=table_id,
-        field_id=field_id,
-        workspace_id=workspace_id,
-        user_id=user_id,
-        after_seq=NOWHERE,
-        pending=0,
-        updated_at=now,
-    )
-    await conn.execute(
-        ins.on_conflict_do_update(
-            index_elements=[FormulaRun.table_id, FormulaRun.field_id],
-            set_={"user_id": ins.excluded.user_id, "updated_at": ins.excluded.updated_at},
-        )
-    )
-    current = (
-        await conn.execute(
-            select(FormulaRun.after_seq, FormulaRun.fill_until).where(_sweep(table_id, field_id))
-        )
-    ).one()
+    params = {"t": table_id, "f": field_id, "ws": workspace_id, "u": user_id, "now": now}
+    current = (await conn.execute(_open_sweep(conn.dialect.name), params)).one()
     until = current.fill_until
     return int(current.after_seq), None if until is None else int(until)
 
@@ -312,6 +320,37 @@ async def count_unrun(
     return int(n or 0)
 
 
+def _bound_status() -> ColumnElement[Any]:
+    """``cell_status`` with the cell's path bound by name: ``status_path``, the pair
+    ``(field id, "status")``; the same SQL."""
+    meta = Record.__table__.c.meta
+    path = bindparam("status_path", type_=JSON.JSONPathType())
+    return BinaryExpression(meta, path, operators.json_path_getitem_op, type_=meta.type).as_string()
+
+
+@functools.cache
+def _mark_rows_by_id(dialect: str, variant: str) -> Any:
+    """``mark_formula_queued``'s statement for rows by id (new rows, the common case), built
+    once per dialect and ``variant``: ``with_status``, ``no_fill`` or ``fill``."""
+    status = _bound_status()
+    not_queued = and_(status.is_not(None), status != CellStatus.QUEUED)
+    unmarked = not_queued
+    if variant == "no_fill":
+        unmarked = or_(status.is_(None), not_queued)
+    elif variant == "fill":
+        outside = or_(Record.seq <= bindparam("after"), Record.seq > bindparam("until"))
+        unmarked = or_(and_(status.is_(None), outside), not_queued)
+    key, cell = bindparam("meta_key", type_=String), bindparam("cell", type_=String)
+    meta: ColumnElement[Any]
+    if dialect == "postgresql":
+        base: ColumnElement[Any] = literal_column(META_OBJECT["postgresql"])
+        meta = base.op("||")(func.jsonb_build_object(key, cast(cell, JSONB)))
+    else:
+        meta = func.json_set(literal_column(META_OBJECT["sqlite"]), key, func.json(cell))
+    by_id = (Record.table_id == bindparam("t"), Record.id.in_(bindparam("ids", expanding=True)))
+    return update(Record).where(*by_id, unmarked).values(meta=meta).returning(Record.seq)
+
+
 async def mark_formula_queued(
     conn: AsyncConnection,
     rows: Rows,
@@ -324,6 +363,19 @@ async def mark_formula_queued(
     """Marks the formula cells of ``rows`` QUEUED that are not queued yet (by their mark, or
     as cells without a status inside the sweep's fill ``after < seq <= until``); with
     ``only_with_status``, only cells that have a status. Returns their ``seq``s."""
+    dialect = conn.dialect.name
+    if rows.selection is None and rows.ids is not None and not rows.unless_success:
+        variant = "with_status" if only_with_status else "no_fill" if until is None else "fill"
+        params: dict[str, Any] = {
+            "t": rows.table_id,
+            "ids": list(rows.ids),
+            "status_path": (field_id, "status"),
+            "meta_key": field_id if dialect == "postgresql" else f'$."{field_id}"',
+            "cell": QUEUED_CELL,
+        }
+        if variant == "fill":
+            params.update(after=after, until=until)
+        return list(await conn.scalars(_mark_rows_by_id(dialect, variant), params))
     status = cell_status(field_id)
     # Cells inside the fill are queued already: marked again, they would be counted twice.
     not_queued = and_(status.is_not(None), status != CellStatus.QUEUED)
@@ -343,11 +395,30 @@ async def mark_formula_queued(
     return list(marked)
 
 
+_THE_SWEEP = (FormulaRun.table_id == bindparam("t")) & (FormulaRun.field_id == bindparam("f"))
+_DROP_EMPTY_SWEEP = (
+    delete(FormulaRun)
+    .where(_THE_SWEEP, FormulaRun.after_seq == NOWHERE)
+    .execution_options(sqlite_inline=True)
+)
+_WIDEN_SWEEP = (
+    update(FormulaRun)
+    .where(_THE_SWEEP)
+    .values(
+        after_seq=case(
+            (FormulaRun.after_seq > bindparam("start"), bindparam("start")),
+            else_=FormulaRun.after_seq,
+        ),
+        pending=FormulaRun.pending + bindparam("added"),
+    )
+    .execution_options(sqlite_inline=True)
+)
+_WIDEN_FILL = _WIDEN_SWEEP.values(fill_until=bindparam("fill_until"))
+
+
 async def drop_empty_sweep(conn: AsyncConnection, table_id: str, field_id: str) -> None:
     """Removes the column's sweep if ``open_sweep`` just made it and nothing was queued."""
-    await conn.execute(
-        delete(FormulaRun).where(_sweep(table_id, field_id), FormulaRun.after_seq == NOWHERE)
-    )
+    await conn.execute(_DROP_EMPTY_SWEEP, {"t": table_id, "f": field_id})
 
 
 async def widen_sweep(
@@ -361,16 +432,11 @@ async def widen_sweep(
 ) -> None:
     """Moves the sweep back to ``start`` (if it is further on), counts ``added`` more
     pending cells and, given ``fill_until``, sets the fill's end."""
-    values: dict[str, Any] = {} if fill_until is None else {"fill_until": fill_until}
-    await conn.execute(
-        update(FormulaRun)
-        .where(_sweep(table_id, field_id))
-        .values(
-            after_seq=case((FormulaRun.after_seq > start, start), else_=FormulaRun.after_seq),
-            pending=FormulaRun.pending + added,
-            **values,
-        )
-    )
+    params = {"t": table_id, "f": field_id, "start": start, "added": added}
+    if fill_until is None:
+        await conn.execute(_WIDEN_SWEEP, params)
+    else:
+        await conn.execute(_WIDEN_FILL, {**params, "fill_until": fill_until})
 
 
 # -- stale marks ---------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table as CoreTable
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,16 +43,33 @@ async def get_for_member(
     return (await conn.execute(_FOR_MEMBER_AS_OF, params)).first()
 
 
+_TABLES = cast(CoreTable, Table.__table__)
+_GET = select(Table).where(Table.id == bindparam("table_id")).execution_options(sqlite_inline=True)
+# An insert answers with the row as stored (PostgreSQL's JSONB orders keys).
+_ADD = insert(_TABLES).returning(*_TABLES.c).execution_options(sqlite_inline=True)
+
+
 async def get_by_id(conn: AsyncConnection, table_id: str) -> Any:
-    return (await conn.execute(select(Table).where(Table.id == table_id))).one()
+    return (await conn.execute(_GET, {"table_id": table_id})).one()
 
 
-async def add(conn: AsyncConnection, **values: Any) -> None:
-    await conn.execute(insert(Table).values(**values))
+async def add(conn: AsyncConnection, **values: Any) -> Any:
+    """Inserts a table; returns its row as stored."""
+    return (await conn.execute(_ADD, values)).one()
 
 
-async def update_table(conn: AsyncConnection, table_id: str, **values: Any) -> None:
-    await conn.execute(update(Table).where(Table.id == table_id).values(**values))
+# The columns it sets are the other keys of its parameters.
+_SET = (
+    update(_TABLES)
+    .where(_TABLES.c.id == bindparam("b_table_id"))
+    .returning(*_TABLES.c)
+    .execution_options(sqlite_inline=True)
+)
+
+
+async def update_table(conn: AsyncConnection, table_id: str, **values: Any) -> Any:
+    """Sets ``values`` (column names) on the table; returns its row as stored, or None."""
+    return (await conn.execute(_SET, {"b_table_id": table_id, **values})).first()
 
 
 async def settings(conn: AsyncConnection, table_id: str) -> Any:

@@ -9,9 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ..models import Workbook
 
+_ADD = insert(Workbook).execution_options(sqlite_inline=True)  # built once
+
 
 async def add(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(insert(Workbook).values(**values))
+    await conn.execute(_ADD, values)
 
 
 async def workspace_of(conn: AsyncConnection, workbook_id: str) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from .. import search_index
@@ -21,9 +21,12 @@ def like_escape(text: str) -> str:
 # -- workspaces and members --------------------------------------------------------------------
 
 
+_ADD_WORKSPACE = insert(Workspace).returning(Workspace.id).execution_options(sqlite_inline=True)
+_ADD_MEMBER = insert(Membership).execution_options(sqlite_inline=True)
+
+
 async def add_workspace(conn: AsyncConnection, values: dict[str, Any]) -> int:
-    stmt = insert(Workspace).values(**values).returning(Workspace.id)
-    return (await conn.execute(stmt.execution_options(sqlite_inline=True))).scalar_one()
+    return (await conn.execute(_ADD_WORKSPACE, values)).scalar_one()
 
 
 async def exists(conn: AsyncConnection, workspace_id: int) -> bool:
@@ -50,12 +53,32 @@ async def touch(conn: AsyncConnection, workspace_id: int, now: int) -> None:
     await conn.execute(update(Workspace).where(Workspace.id == workspace_id).values(updated_at=now))
 
 
-async def member_role(conn: AsyncConnection, workspace_id: int, user_id: int) -> str | None:
-    return await conn.scalar(
-        select(Membership.role).where(
-            Membership.workspace_id == workspace_id, Membership.user_id == user_id
-        )
+# Built once: every workspace-scoped request reads it.
+_ROLE = (
+    select(Membership.role)
+    .where(
+        Membership.workspace_id == bindparam("workspace_id"),
+        Membership.user_id == bindparam("user_id"),
     )
+    .execution_options(sqlite_inline=True)
+)
+# The same, found only while the user's credential version is still the one given: a
+# cached credential is confirmed by the query that finds the role (one round trip).
+_ROLE_AS_OF = _ROLE.join(
+    User, (User.id == bindparam("user_id")) & (User.auth_version == bindparam("auth_version"))
+)
+
+
+async def member_role(
+    conn: AsyncConnection, workspace_id: int, user_id: int, *, auth_version: int | None = None
+) -> str | None:
+    """The user's role in the workspace, or None when the user is no member there (or,
+    given ``auth_version``, when the user's credentials have moved past it)."""
+    params: dict[str, Any] = {"workspace_id": workspace_id, "user_id": user_id}
+    if auth_version is None:
+        return await conn.scalar(_ROLE, params)
+    params["auth_version"] = auth_version
+    return await conn.scalar(_ROLE_AS_OF, params)
 
 
 async def first_workspace_of(conn: AsyncConnection, user_id: int) -> int | None:
@@ -68,11 +91,8 @@ async def first_workspace_of(conn: AsyncConnection, user_id: int) -> int | None:
 async def add_member(
     conn: AsyncConnection, workspace_id: int, user_id: int, *, role: str, created_at: int
 ) -> None:
-    await conn.execute(
-        insert(Membership)
-        .values(workspace_id=workspace_id, user_id=user_id, role=role, created_at=created_at)
-        .execution_options(sqlite_inline=True)
-    )
+    values = {"workspace_id": workspace_id, "user_id": user_id, "role": role}
+    await conn.execute(_ADD_MEMBER, {**values, "created_at": created_at})
 
 
 async def set_member_role(
