@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -175,23 +175,36 @@ def _check_write(request: Request, scope: Scope) -> Scope:
 # (searches, bulk fetches), which a viewer may call.
 
 
-async def _workspace(
-    request: Request, conn: AsyncConnection, secret: str, who: Caller, workspace_id: object
-) -> Scope:
-    """The caller's scope in the workspace, found by one query with a cached credential's
-    confirmation; anything but a hit confirms the credential first (as ``_table``)."""
+_R = TypeVar("_R")
+
+
+async def _confirmed(
+    request: Request,
+    conn: AsyncConnection,
+    secret: str,
+    who: Caller,
+    resolve: Callable[..., Awaitable[_R]],
+    key: Any,
+) -> _R:
+    """``resolve(conn, actor, key)`` (a workspace's scope, a table) by one query that also
+    confirms a cached credential; anything but a hit confirms the credential first (a
+    revoked one is a 401, not a 404)."""
     if who.unconfirmed is not None:
         try:
-            scope = await workspaces.resolve_workspace(
-                conn, who.actor, workspace_id, auth_version=who.unconfirmed
-            )
+            found = await resolve(conn, who.actor, key, auth_version=who.unconfirmed)
         except NotFound:
             pass
         else:
-            who.unconfirmed = None
-            return scope
+            who.unconfirmed = None  # a CurrentActor of the same request asks no more
+            return found
     actor = await current_actor(request, conn, secret, who)
-    return await workspaces.resolve_workspace(conn, actor, workspace_id)
+    return await resolve(conn, actor, key)
+
+
+async def _workspace(
+    request: Request, conn: AsyncConnection, secret: str, who: Caller, workspace_id: object
+) -> Scope:
+    return await _confirmed(request, conn, secret, who, workspaces.resolve_workspace, workspace_id)
 
 
 async def workspace_read_scope(
@@ -241,20 +254,7 @@ DefaultScope = Annotated[Scope, Depends(default_scope, scope="function")]
 async def _table(
     request: Request, conn: AsyncConnection, secret: str, who: Caller, table_id: str
 ) -> TableRef:
-    """The table, found by one query with a cached credential's confirmation; anything
-    but a hit confirms the credential first (a revoked one is a 401, not a 404)."""
-    if who.unconfirmed is not None:
-        try:
-            ref = await tables.resolve_table(
-                conn, who.actor, table_id, auth_version=who.unconfirmed
-            )
-        except NotFound:
-            pass
-        else:
-            who.unconfirmed = None  # a CurrentActor of the same request asks no more
-            return ref
-    actor = await current_actor(request, conn, secret, who)
-    return await tables.resolve_table(conn, actor, table_id)
+    return await _confirmed(request, conn, secret, who, tables.resolve_table, table_id)
 
 
 async def table_read_ref(
